@@ -1,0 +1,56 @@
+# A thin wrapper over CMake. Every target installs missing system packages
+# first (scripts/deps.sh), so each works on a fresh Debian machine.
+#
+#   make test     every test: the CMocka suite (gcc, -Werror), the same suite
+#                 under ASan+UBSan (clang), the install/consumer check, and a
+#                 short libFuzzer run of every fuzz target over its corpus
+#   make          build the library, tests and tools
+#   make bench    build and run the benchmarks
+#   make install  install into PREFIX (default /usr/local)
+#   make format   clang-format every C source in place
+
+BUILD      ?= build
+SAN_BUILD  ?= build-san
+PREFIX     ?= /usr/local
+JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
+FUZZ_SECONDS ?= 15
+
+CMAKE_FLAGS ?=
+
+.PHONY: all deps configure build test test-unit test-san bench install format clean
+
+all: build
+
+deps:
+	@sh scripts/deps.sh
+
+configure: deps
+	cmake -S . -B $(BUILD) -DSLATE_WERROR=ON $(CMAKE_FLAGS)
+
+build: configure
+	cmake --build $(BUILD) -j $(JOBS)
+
+test-unit: build
+	ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS)
+
+test-san: deps
+	cmake -S . -B $(SAN_BUILD) -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=Debug \
+	    -DSLATE_WERROR=ON -DSLATE_SANITIZE=ON -DSLATE_BUILD_FUZZ=ON \
+	    -DSLATE_BUILD_BENCH=OFF -DSLATE_FUZZ_SECONDS=$(FUZZ_SECONDS) $(CMAKE_FLAGS)
+	cmake --build $(SAN_BUILD) -j $(JOBS)
+	ctest --test-dir $(SAN_BUILD) --output-on-failure -j $(JOBS)
+
+test: test-unit test-san
+
+bench: build
+	sh scripts/bench.sh $(BUILD)
+
+install: build
+	cmake --install $(BUILD) --prefix $(PREFIX)
+
+format:
+	find include libslate tests fuzz bench examples shims -name '*.[ch]' \
+	    -not -path '*/generated/*' | xargs clang-format -i
+
+clean:
+	rm -rf $(BUILD) $(SAN_BUILD)

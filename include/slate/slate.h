@@ -1,0 +1,20 @@
+/*
+ * libslate - service-layer traffic engineering for service meshes.
+ * SPDX-License-Identifier: Apache-2.0
+ */
+/**
+ * @file slate.h
+ * @brief The whole public API of libslate: include this one header.
+ *
+ * The core allocates nothing, performs no I/O, reads no clock and keeps no
+ * global state: callers pass memory and time (nanoseconds).
+ */
+#ifndef SLATE_SLATE_H
+#define SLATE_SLATE_H
+
+#include "slate/export.h"
+#include "slate/version.h"
+#include "slate/status.h"
+/* stats.h joins when its implementation lands. */
+
+#endif /* SLATE_SLATE_H */
