@@ -288,6 +288,98 @@ slate_status slate_opt_add_call(slate_opt_problem_t *p, unsigned cls, unsigned p
     return SLATE_OK;
 }
 
+slate_status slate_opt_get_config(const slate_opt_problem_t *p, slate_opt_config_t *out)
+{
+    if (!p || !out)
+        return SLATE_EINVAL;
+    *out = p->cfg;
+    return SLATE_OK;
+}
+
+slate_status slate_opt_get_network(const slate_opt_problem_t *p, unsigned src, unsigned dst,
+                                   double *rtt_ms, double *price_per_byte)
+{
+    if (!p)
+        return SLATE_EINVAL;
+    if (src >= p->R || dst >= p->R)
+        return SLATE_ERANGE;
+    if (rtt_ms)
+        *rtt_ms = p->rtt[(size_t)src * p->R + dst];
+    if (price_per_byte)
+        *price_per_byte = p->price[(size_t)src * p->R + dst];
+    return SLATE_OK;
+}
+
+slate_status slate_opt_get_placement(const slate_opt_problem_t *p, unsigned svc, unsigned region,
+                                     int *deployed, double *capacity_rps)
+{
+    if (!p)
+        return SLATE_EINVAL;
+    if (svc >= p->n_svc || region >= p->R)
+        return SLATE_ERANGE;
+    if (deployed)
+        *deployed = p->deployed[(size_t)svc * p->R + region];
+    if (capacity_rps)
+        *capacity_rps = p->capacity[(size_t)svc * p->R + region];
+    return SLATE_OK;
+}
+
+slate_status slate_opt_get_model(const slate_opt_problem_t *p, unsigned ep, unsigned region,
+                                 slate_opt_fit_t *out)
+{
+    if (!p || !out)
+        return SLATE_EINVAL;
+    if (ep >= p->n_ep || region >= p->R)
+        return SLATE_ERANGE;
+    *out = p->model[(size_t)ep * p->R + region];
+    return SLATE_OK;
+}
+
+slate_status slate_opt_get_class(const slate_opt_problem_t *p, unsigned cls, unsigned *root_ep)
+{
+    if (!p)
+        return SLATE_EINVAL;
+    if (cls >= p->n_cls)
+        return SLATE_ERANGE;
+    if (root_ep)
+        *root_ep = p->cls_root[cls];
+    return SLATE_OK;
+}
+
+slate_status slate_opt_get_ingress(const slate_opt_problem_t *p, unsigned cls, unsigned region,
+                                   double *rps)
+{
+    if (!p)
+        return SLATE_EINVAL;
+    if (cls >= p->n_cls || region >= p->R)
+        return SLATE_ERANGE;
+    if (rps)
+        *rps = p->ingress[(size_t)cls * p->R + region];
+    return SLATE_OK;
+}
+
+slate_status slate_opt_get_call(const slate_opt_problem_t *p, unsigned edge, unsigned *cls,
+                                unsigned *parent_ep, unsigned *child_ep, double *calls_per_request,
+                                double *bytes_per_call)
+{
+    if (!p)
+        return SLATE_EINVAL;
+    if (edge >= p->n_edge)
+        return SLATE_ERANGE;
+    const opt_edge_t *x = &p->edges[edge];
+    if (cls)
+        *cls = x->cls;
+    if (parent_ep)
+        *parent_ep = x->parent;
+    if (child_ep)
+        *child_ep = x->child;
+    if (calls_per_request)
+        *calls_per_request = x->ratio;
+    if (bytes_per_call)
+        *bytes_per_call = x->bytes;
+    return SLATE_OK;
+}
+
 /* ------------------------------------------------------------------------- */
 
 void opt_prep_free(opt_prep_t *pp)

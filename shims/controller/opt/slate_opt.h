@@ -310,6 +310,27 @@ slate_status slate_opt_add_call(slate_opt_problem_t *p, unsigned cls, unsigned p
                                 unsigned *id_out);
 
 /**
+ * @name Read-back of what was set (for state exports and tests).
+ * Each returns SLATE_EINVAL on a NULL problem or output and SLATE_ERANGE for a
+ * bad index; outputs may be NULL when not wanted (the config and model outputs
+ * may not). Cost: O(1).
+ * @{ */
+slate_status slate_opt_get_config(const slate_opt_problem_t *p, slate_opt_config_t *out);
+slate_status slate_opt_get_network(const slate_opt_problem_t *p, unsigned src, unsigned dst,
+                                   double *rtt_ms, double *price_per_byte);
+slate_status slate_opt_get_placement(const slate_opt_problem_t *p, unsigned svc, unsigned region,
+                                     int *deployed, double *capacity_rps);
+slate_status slate_opt_get_model(const slate_opt_problem_t *p, unsigned ep, unsigned region,
+                                 slate_opt_fit_t *out);
+slate_status slate_opt_get_class(const slate_opt_problem_t *p, unsigned cls, unsigned *root_ep);
+slate_status slate_opt_get_ingress(const slate_opt_problem_t *p, unsigned cls, unsigned region,
+                                   double *rps);
+slate_status slate_opt_get_call(const slate_opt_problem_t *p, unsigned edge, unsigned *cls,
+                                unsigned *parent_ep, unsigned *child_ep, double *calls_per_request,
+                                double *bytes_per_call);
+/** @} */
+
+/**
  * @brief Check the problem is well formed and feasible on its face.
  * @return SLATE_OK; SLATE_ECYCLE if the endpoint call graph has a cycle;
  *         SLATE_EINFEASIBLE if a class has ingress in a region where its root
