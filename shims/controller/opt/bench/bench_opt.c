@@ -195,5 +195,52 @@ int main(int argc, char **argv)
     printf("slowest of ours: %.2f ms; geometric-mean speed-up: %.1fx vs Gurobi (recorded), "
            "%.1fx vs glpsol (this run)\n",
            worst_ours, exp(log_sum_g / rows), rows_k ? exp(log_sum_k / rows_k) : NAN);
+
+    /* A controller re-solves every tick with moved loads: the largest shape,
+     * ingress changed by up to +-10% per round, cold against warm start. */
+    testgen_slate_shape_t sh = {big_c, big_t, big_d, 3, 1};
+    slate_opt_problem_t *p = testgen_slate(&sh, 1000u * big_c + 100u * big_t + big_d);
+    slate_opt_result_t *prev = NULL;
+    if (!p || slate_opt_solve(p, &prev) != SLATE_OK) {
+        fprintf(stderr, "bench_opt: cannot solve the largest shape\n");
+        return 1;
+    }
+    testgen_rng_t rng = {99};
+    enum { ROUNDS = 9 };
+    double cold[ROUNDS], warm[ROUNDS];
+    unsigned it_cold = 0, it_warm = 0;
+    for (int k = 0; k < ROUNDS; k++) {
+        for (unsigned c = 0; c < slate_opt_n_classes(p); c++)
+            for (unsigned r = 0; r < slate_opt_n_regions(p); r++) {
+                double v;
+                if (slate_opt_get_ingress(p, c, r, &v) == SLATE_OK)
+                    (void)slate_opt_set_ingress(p, c, r, v * testgen_uniform(&rng, 0.9, 1.1));
+            }
+        slate_opt_result_t *rc = NULL, *rw = NULL;
+        double t0 = now_ms();
+        slate_status s1 = slate_opt_solve(p, &rc);
+        double t1 = now_ms();
+        slate_status s2 = slate_opt_solve_warm(p, prev, &rw);
+        double t2 = now_ms();
+        if (s1 != SLATE_OK || s2 != SLATE_OK) {
+            fprintf(stderr, "bench_opt: re-solve failed\n");
+            return 1;
+        }
+        cold[k] = t1 - t0;
+        warm[k] = t2 - t1;
+        it_cold += slate_opt_result_stats(rc)->iterations;
+        it_warm += slate_opt_result_stats(rw)->iterations;
+        slate_opt_result_free(rc);
+        slate_opt_result_free(prev);
+        prev = rw;
+    }
+    qsort(cold, ROUNDS, sizeof cold[0], cmp_d);
+    qsort(warm, ROUNDS, sizeof warm[0], cmp_d);
+    printf("re-solve of the largest shape after +-10%% ingress moves (median of %d): cold %.2f ms "
+           "(%u iterations), warm start %.2f ms (%u iterations), ratio %.1fx\n",
+           ROUNDS, cold[ROUNDS / 2], it_cold / ROUNDS, warm[ROUNDS / 2], it_warm / ROUNDS,
+           cold[ROUNDS / 2] / warm[ROUNDS / 2]);
+    slate_opt_result_free(prev);
+    slate_opt_problem_free(p);
     return 0;
 }

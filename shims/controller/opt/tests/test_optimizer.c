@@ -628,6 +628,74 @@ static void test_egress_weight_shifts_traffic(void **state)
     assert_true(c1 < 1e-9 && fabs(c2 - 300) < 1e-6);
 }
 
+/* Re-solving from the previous basis after the loads and models move gives
+ * the cold optimum; a change of shape falls back to a cold start. */
+static void test_warm_start(void **state)
+{
+    (void)state;
+    testgen_rng_t rng = {31};
+    for (unsigned seed = 300; seed < 330; seed++) {
+        slate_opt_problem_t *p = testgen_random(seed, 5, 6);
+        assert_non_null(p);
+        slate_opt_result_t *prev;
+        assert_int_equal(slate_opt_solve(p, &prev), SLATE_OK);
+        assert_int_equal(slate_opt_result_stats(prev)->warm_start, 0);
+        for (int round = 0; round < 3; round++) {
+            unsigned R = slate_opt_n_regions(p);
+            for (unsigned c = 0; c < slate_opt_n_classes(p); c++)
+                for (unsigned r = 0; r < R; r++) {
+                    double v;
+                    assert_int_equal(slate_opt_get_ingress(p, c, r, &v), SLATE_OK);
+                    assert_int_equal(
+                        slate_opt_set_ingress(p, c, r, v * testgen_uniform(&rng, 0.8, 1.2)),
+                        SLATE_OK);
+                }
+            unsigned ep = (unsigned)(testgen_next(&rng) % slate_opt_n_endpoints(p));
+            slate_opt_fit_t f;
+            assert_int_equal(slate_opt_get_model(p, ep, 0, &f), SLATE_OK);
+            f.b *= 1.5;
+            assert_int_equal(slate_opt_set_model(p, ep, 0, &f), SLATE_OK);
+            slate_opt_result_t *warm, *cold;
+            assert_int_equal(slate_opt_solve_warm(p, prev, &warm), SLATE_OK);
+            assert_int_equal(slate_opt_solve(p, &cold), SLATE_OK);
+            assert_int_equal(slate_opt_result_stats(warm)->warm_start, 1);
+            assert_true(rel_close(slate_opt_result_stats(warm)->lp_objective,
+                                  slate_opt_result_stats(cold)->lp_objective, 1e-6));
+            check_invariants(p, warm);
+            slate_opt_result_free(cold);
+            slate_opt_result_free(prev);
+            prev = warm;
+        }
+        /* A new deployment of a called service changes the columns: cold start. */
+        unsigned child;
+        assert_int_equal(slate_opt_get_call(p, 0, NULL, NULL, &child, NULL, NULL), SLATE_OK);
+        unsigned svc = slate_opt_endpoint_service(p, child);
+        for (unsigned r = 0; r < slate_opt_n_regions(p); r++) {
+            int dep;
+            assert_int_equal(slate_opt_get_placement(p, svc, r, &dep, NULL), SLATE_OK);
+            if (!dep) {
+                assert_int_equal(slate_opt_set_placement(p, svc, r, 1, 50), SLATE_OK);
+                slate_opt_result_t *again;
+                assert_int_equal(slate_opt_solve_warm(p, prev, &again), SLATE_OK);
+                assert_int_equal(slate_opt_result_stats(again)->warm_start, 0);
+                assert_true(slate_opt_result_stats(again)->columns >
+                            slate_opt_result_stats(prev)->columns);
+                slate_opt_result_free(again);
+                break;
+            }
+        }
+        /* A baseline carries no basis. */
+        slate_opt_result_t *loc, *again;
+        assert_int_equal(slate_opt_local_only(p, &loc), SLATE_OK);
+        assert_int_equal(slate_opt_solve_warm(p, loc, &again), SLATE_OK);
+        assert_int_equal(slate_opt_result_stats(again)->warm_start, 0);
+        slate_opt_result_free(again);
+        slate_opt_result_free(loc);
+        slate_opt_result_free(prev);
+        slate_opt_problem_free(p);
+    }
+}
+
 /* ---- bad input ---- */
 
 static void test_bad_input(void **state)
@@ -737,6 +805,7 @@ int main(void)
         cmocka_unit_test(test_waterfall_as_defined),
         cmocka_unit_test(test_local_only_as_defined),
         cmocka_unit_test(test_egress_weight_shifts_traffic),
+        cmocka_unit_test(test_warm_start),
         cmocka_unit_test(test_bad_input),
         cmocka_unit_test(test_write_lp_deterministic),
     };
