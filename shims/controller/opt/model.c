@@ -33,7 +33,9 @@ static int params_ok(const slate_opt_model_params_t *p)
         return 0;
     if (!(p->min_weight >= 0.0) || !isfinite(p->min_weight))
         return 0;
-    if (!(p->fallback_ms >= 0.0) || !isfinite(p->fallback_ms))
+    if (!(p->fallback_ms >= 0.0) || !(p->fallback_ms <= SLATE_OPT_MAX_MS))
+        return 0;
+    if (!(p->min_weight <= SLATE_OPT_MAX_WEIGHT))
         return 0;
     return 1;
 }
@@ -59,8 +61,9 @@ slate_status slate_opt_model_add_weighted(slate_opt_model_t *m, double load_rps,
 {
     if (!m)
         return SLATE_EINVAL;
-    if (!isfinite(load_rps) || !isfinite(latency_ms) || !isfinite(weight) || load_rps < 0.0 ||
-        latency_ms < 0.0 || weight < 0.0)
+    if (!(load_rps >= 0.0 && load_rps <= SLATE_OPT_MAX_RATE) ||
+        !(latency_ms >= 0.0 && latency_ms <= SLATE_OPT_MAX_MS) ||
+        !(weight >= 0.0 && weight <= SLATE_OPT_MAX_WEIGHT))
         return SLATE_ERANGE;
     double f = m->params.forget;
     if (f < 1.0) {
@@ -239,7 +242,8 @@ slate_status slate_opt_fit_fixed(slate_opt_fit_t *out, double a, double b, doubl
 {
     if (!out)
         return SLATE_EINVAL;
-    if (!isfinite(a) || !isfinite(b) || !isfinite(c) || a < 0.0 || b < 0.0 || c < 0.0)
+    if (!(a >= 0.0 && a <= SLATE_OPT_MAX_MS) || !(b >= 0.0 && b <= SLATE_OPT_MAX_COEF) ||
+        !(c >= 0.0 && c <= SLATE_OPT_MAX_COEF))
         return SLATE_ERANGE;
     memset(out, 0, sizeof *out);
     out->a = a;
