@@ -172,7 +172,8 @@ slate_status slate_opt_model_fit(const slate_opt_model_t *m, slate_opt_fit_t *ou
     }
 
     /* Scaled moments: u = x / sc. */
-    double sc = m->x_max > 0.0 ? m->x_max : 1.0;
+    /* Loads below 1e-6 rps (even subnormal ones) would underflow sc^4. */
+    double sc = m->x_max > 1e-6 ? m->x_max : 1.0;
     double mom[5], g[3];
     double p = 1.0;
     for (int k = 0; k < 5; k++) {
@@ -225,7 +226,12 @@ slate_status slate_opt_model_fit(const slate_opt_model_t *m, slate_opt_fit_t *ou
     out->b = best[1] / sc;
     out->c = nc == 3 ? best[2] / (sc * sc) : 0.0;
     out->rmse = sqrt(best_sse / w);
+    /* A constant is feasible, so R^2 >= 0 in exact arithmetic; clamp rounding. */
     out->r2 = sst > 0.0 ? 1.0 - best_sse / sst : 0.0;
+    if (out->r2 < 0.0)
+        out->r2 = 0.0;
+    if (out->r2 > 1.0)
+        out->r2 = 1.0;
     out->trusted = 1;
     return SLATE_OK;
 }

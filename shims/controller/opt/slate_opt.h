@@ -81,9 +81,11 @@ extern "C" {
  * Every function taking one of these values returns SLATE_ERANGE, changing
  * nothing, for a value above its range (besides NaN, infinite or negative
  * values, which are always refused; INFINITY is allowed only as "no capacity
- * limit"). Together they keep the LP's coefficients finite; what could still
- * compound past 1e30 (call ratios down a deep tree) is refused by the solver
- * with SLATE_ERANGE.
+ * limit"). In-range values can still combine into LP coefficients that no
+ * solver handles well (a steep curve over a huge range, call ratios
+ * compounding down a deep tree, the largest egress weight times the largest
+ * price): the solver refuses an LP with a coefficient, bound or right-hand
+ * side above 1e15 with SLATE_ERANGE.
  * @{ */
 #define SLATE_OPT_MAX_RATE   1e9  /**< rps: load samples, ingress, finite capacities */
 #define SLATE_OPT_MAX_MS     1e9  /**< ms: latency samples, RTT, fallback, fit intercept */
@@ -138,7 +140,7 @@ typedef struct slate_opt_fit {
     double a;         /**< intercept, ms (>= 0) */
     double b;         /**< slope, ms per rps (>= 0) */
     double c;         /**< curvature, ms per rps^2 (>= 0; 0 for degree 1) */
-    double r2;        /**< coefficient of determination (1 - SSE/SST); 0 when SST is 0 */
+    double r2;        /**< coefficient of determination 1 - SSE/SST, in [0, 1]; 0 when SST is 0 */
     double rmse;      /**< weighted root mean squared residual, ms */
     double x_max;     /**< top of the observed operating range, rps */
     double weight;    /**< effective sample weight */
@@ -366,7 +368,7 @@ slate_status slate_opt_validate(const slate_opt_problem_t *p);
  * @return SLATE_OK; the errors of ::slate_opt_validate; SLATE_EINFEASIBLE if
  *         no routing meets the capacities; SLATE_ETOOMANY if the LP would
  *         exceed SLATE_OPT_MAX_COLUMNS; SLATE_ERANGE if an LP coefficient or
- *         bound would exceed 1e30; SLATE_ESOLVER if CLP stops without an
+ *         bound would exceed 1e15; SLATE_ESOLVER if CLP stops without an
  *         optimum (time limit, numerical trouble); SLATE_ENOSPC if memory runs
  *         out. Cost: building is O(edges x regions^2 + endpoints x regions x
  *         segments); the simplex is typically near-linear in that size.
