@@ -362,7 +362,8 @@ slate_status slate_opt_get_call(const slate_opt_problem_t *p, unsigned edge, uns
 slate_status slate_opt_validate(const slate_opt_problem_t *p);
 
 /**
- * @brief Build the LP, solve it with CLP (dual simplex) and return the routing.
+ * @brief Build the LP, solve it with CLP (its crash start, then the simplex the
+ *        crash prefers, normally the dual) and return the routing.
  * @param out receives a new result (free with ::slate_opt_result_free); on
  *        error *out is NULL.
  * @return SLATE_OK; the errors of ::slate_opt_validate; SLATE_EINFEASIBLE if
