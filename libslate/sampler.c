@@ -213,16 +213,16 @@ static slate_status compile(void *mem, size_t len, const uint16_t *regions, cons
     const uint64_t total = (uint64_t)n * COLUMN;
     uint64_t m[SLATE_SAMPLER_MAX_REGIONS];
     double rsum = 0.0;
-    for (size_t i = 0; i < n; i++) {
-        w[i] /= wmax;
-        rsum += w[i];
-    }
+    for (size_t i = 0; i < n; i++)
+        rsum += w[i] / wmax;
     uint64_t msum = 0;
     size_t big = 0;
     for (size_t i = 0; i < n; i++) {
         m[i] = 0;
         if (w[i] > 0.0) {
-            double x = w[i] / rsum * (double)total;
+            /* May underflow to 0 (5e-324 next to 1e308); the floor below
+             * keeps such a weight drawable. */
+            double x = w[i] / wmax / rsum * (double)total;
             m[i] = x >= (double)total ? total : (uint64_t)x;
             if (m[i] == 0)
                 m[i] = 1; /* a positive weight stays drawable */
