@@ -832,7 +832,7 @@ function makeProxyImports(vm) {
       }
       case BufferType.HttpCallResponseBody: {
         const resp = ctx.root && ctx.root.callResponse;
-        return resp ? new BodyBuffer(resp.body, false) : null;
+        return resp && resp.body ? new BodyBuffer(resp.body, false) : null;
       }
       default:
         return ctx.buffers[type] || null;
@@ -1474,9 +1474,19 @@ class HttpCalls {
 
   _cluster(name) {
     const c = this.host.clusters[name];
-    if (c === undefined) return null;
-    if (typeof c === 'string') return { url: c, latencyNs: 0 };
-    return { url: c.url, latencyNs: toNs(c.latencyNs ?? (c.latencyMs ?? 0) * 1e6) };
+    if (c === undefined || c === null) return null;
+    if (typeof c === 'string') return { url: c, latency: 0 };
+    return { url: c.url, latency: c.latencyNs ?? c.latencyMs, unit: c.latencyNs !== undefined ? 1 : 1e6 };
+  }
+
+  /** Virtual latency of a call: the cluster's latencyMs/latencyNs (a number or fn(call)). */
+  _latencyNs(call) {
+    if (call.latencyNs === undefined) {
+      const c = call.cluster;
+      let v = typeof c.latency === 'function' ? c.latency(call) : (c.latency || 0);
+      call.latencyNs = toNs(v) * (c.unit || 1e6);
+    }
+    return call.latencyNs;
   }
 
   _start(vm, root, upstream, headers, body, trailers, timeoutMs) {
@@ -1594,7 +1604,7 @@ class HttpCalls {
   _scheduleDelivery(call) {
     const host = this.host;
     if (call.state !== 'pending') return;
-    const at = Math.max(host.now(), call.startNs + call.cluster.latencyNs);
+    const at = Math.max(host.now(), call.startNs + this._latencyNs(call));
     call.responseEvent = host._schedule(at, {
       kind: 'http_response', vm: call.vm, run: () => this._finish(call, call.ioOutcome),
     });
@@ -1627,17 +1637,19 @@ class HttpCalls {
         ['content-length', String(b.length)], ['content-type', 'text/plain']]),
       body: b, trailers: new HeaderMap([]), statusCode: 0, statusMessage: '' };
     } else {
-      resp = { headers: new HeaderMap([]), body: Buffer.alloc(0), trailers: new HeaderMap([]),
+      // Envoy's onHttpCallFailure: no response message at all, so the maps
+      // answer BadArgument and the body NotFound; proxy_get_status says why.
+      resp = { headers: null, body: null, trailers: null,
         statusCode: Status.BrokenConnection, statusMessage: 'reset' };
     }
     call.response = resp;
     const vm = call.vm, root = call.root;
     vm.httpCalls.delete(call.token);
-    const bodyLen = resp.headers.size === 0 ? 0 : resp.body.length;
     root.callResponse = resp;
     try {
-      vm._invoke(root, 'proxy_on_http_call_response',
-        [root.id, call.token, resp.headers.size, bodyLen, resp.trailers.size]);
+      vm._invoke(root, 'proxy_on_http_call_response', [root.id, call.token,
+        resp.headers ? resp.headers.size : 0, resp.body ? resp.body.length : 0,
+        resp.trailers ? resp.trailers.size : 0]);
     } finally {
       root.callResponse = null;
     }
@@ -1645,9 +1657,28 @@ class HttpCalls {
 
   get pending() { return this.inflight.size; }
 
+  /**
+   * True when a call's outcome depends on its real I/O: a call whose virtual
+   * latency reaches its timeout times out whatever the server does.
+   */
+  _mustWait(call) {
+    if (call.state !== 'pending') return false;
+    if (call.timeoutMs > 0 && this._latencyNs(call) >= call.timeoutMs * 1e6) return false;
+    return true;
+  }
+
+  get pendingIo() {
+    let n = 0;
+    for (const call of this.inflight.keys()) if (this._mustWait(call)) n++;
+    return n;
+  }
+
   async waitIo() {
-    while (this.inflight.size > 0) {
-      await Promise.all([...this.inflight.values()]);
+    for (;;) {
+      const waits = [];
+      for (const [call, p] of this.inflight) if (this._mustWait(call)) waits.push(p);
+      if (waits.length === 0) return;
+      await Promise.all(waits);
     }
   }
 
@@ -1876,7 +1907,7 @@ class Host extends EventEmitter {
   async settle() {
     for (;;) {
       this.drain();
-      if (this.http.pending === 0 && this.http.completed.length === 0) break;
+      if (this.http.pendingIo === 0 && this.http.completed.length === 0) break;
       await this.http.waitIo();
       this.http._flushCompleted();
     }

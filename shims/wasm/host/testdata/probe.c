@@ -239,7 +239,9 @@ void on_tick(uint32_t id)
         char body[64];
         snprintf(body, sizeof body, "tick %u", r->ticks);
         uint32_t token = 0;
-        uint32_t st = http_post(v, "/tick", body, timeout, &token);
+        char path[64] = "/tick";
+        config_get(r->config, "path", path, sizeof path);
+        uint32_t st = http_post(v, path, body, timeout, &token);
         LOG("http_call st=%u token=%u", st, token);
     }
 }
@@ -419,6 +421,42 @@ uint32_t on_request_headers(uint32_t id, size_t nh, uint32_t eos)
         if (st == ST_OK)
             st = proxy_enqueue_shared_queue(token, item, (size_t)l);
         LOG("enqueue %s st=%u token=%u", op + 8, st, token);
+    } else if (strncmp(op, "get:", 4) == 0) {
+        const char *v = NULL;
+        size_t vl = 0;
+        uint32_t cas = 0;
+        uint32_t st = proxy_get_shared_data(op + 4, strlen(op + 4), &v, &vl, &cas);
+        LOG("get %s st=%u cas=%u value=%.*s", op + 4, st, cas, (int)vl, v ? v : "");
+        free((void *)v);
+    } else if (strncmp(op, "set:", 4) == 0) {
+        /* set:KEY:CAS:VALUE */
+        char key[64];
+        const char *a = op + 4, *b = strchr(a, ':');
+        const char *c = b ? strchr(b + 1, ':') : NULL;
+        if (b && c && (size_t)(b - a) < sizeof key) {
+            memcpy(key, a, (size_t)(b - a));
+            key[b - a] = 0;
+            uint32_t cas = (uint32_t)strtoul(b + 1, NULL, 10);
+            uint32_t st = proxy_set_shared_data(key, strlen(key), c + 1, strlen(c + 1), cas);
+            LOG("set %s st=%u", key, st);
+        }
+    } else if (strncmp(op, "register:", 9) == 0) {
+        uint32_t token = 0;
+        uint32_t st = proxy_register_shared_queue(op + 9, strlen(op + 9), &token);
+        LOG("register %s st=%u token=%u", op + 9, st, token);
+    } else if (strncmp(op, "dequeue:", 8) == 0) {
+        uint32_t token = 0;
+        uint32_t st = proxy_resolve_shared_queue("", 0, op + 8, strlen(op + 8), &token);
+        const char *v = NULL;
+        size_t vl = 0;
+        uint32_t st2 = st == ST_OK ? proxy_dequeue_shared_queue(token, &v, &vl) : st;
+        uint32_t st3 = proxy_dequeue_shared_queue(12345, &v, &vl);
+        LOG("dequeue %s resolve=%u dequeue=%u unknown=%u value=%.*s", op + 8, st, st2, st3, (int)vl,
+            v ? v : "");
+        free((void *)v);
+    } else if (strcmp(op, "tick") == 0) {
+        uint32_t st = proxy_set_tick_period_milliseconds(50);
+        LOG("stream_tick st=%u", st);
     } else if (strcmp(op, "trap") == 0) {
         __builtin_trap();
     } else if (strcmp(op, "local") == 0) {
