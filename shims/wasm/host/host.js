@@ -1689,6 +1689,150 @@ class HttpCalls {
 }
 
 // ---------------------------------------------------------------------------
+// The scheduler: the clock and the event queue. Several hosts (proxies) may
+// share one, so a multi-proxy test advances one virtual clock for all.
+
+class Scheduler {
+  constructor(opts = {}) {
+    this.virtual = (opts.clock || 'virtual') !== 'real';
+    this.nowNs = 0;
+    this.realStart = process.hrtime.bigint();
+    this.queue = new EventQueue();
+    this.processing = false;
+    this.running = false;
+    this.timer = null;
+    this.hosts = new Set();
+  }
+
+  /** Nanoseconds since the scheduler was created (a Number). */
+  now() {
+    if (this.virtual) return this.nowNs;
+    return Number(process.hrtime.bigint() - this.realStart);
+  }
+
+  _schedule(time, ev) {
+    ev.time = time;
+    ev.cancelled = false;
+    this.queue.push(ev);
+    this._wake();
+    return ev;
+  }
+
+  _runEvent(ev) {
+    if (ev.host) ev.host.stats.events[ev.kind] = (ev.host.stats.events[ev.kind] || 0) + 1;
+    ev.run();
+  }
+
+  /** Runs every event due at or before the current time. */
+  drain() {
+    if (this.processing) return;
+    this.processing = true;
+    try {
+      const now = this.now();
+      for (;;) {
+        const ev = this.queue.peek();
+        if (!ev || ev.time > now) break;
+        this.queue.pop();
+        if (ev.cancelled) continue;
+        this._runEvent(ev);
+      }
+    } finally {
+      this.processing = false;
+    }
+  }
+
+  /**
+   * Virtual clock: advances by ns, running every due event in time order
+   * (ticks, queue deliveries, HTTP timeouts and responses already observed,
+   * scheduled work). Synchronous: no real I/O completes during it.
+   */
+  advance(ns) {
+    if (!this.virtual) throw new Error('advance() needs the virtual clock');
+    this.advanceTo(this.nowNs + toNs(ns));
+  }
+
+  advanceTo(t) {
+    if (!this.virtual) throw new Error('advanceTo() needs the virtual clock');
+    t = toNs(t);
+    if (this.processing) throw new Error('advance() called from inside a callback');
+    this.drain();
+    for (;;) {
+      const ev = this.queue.peek();
+      if (!ev || ev.time > t) break;
+      this.queue.pop();
+      if (ev.cancelled) continue;
+      if (ev.time > this.nowNs) this.nowNs = ev.time;
+      this.processing = true;
+      try { this._runEvent(ev); } finally { this.processing = false; }
+    }
+    if (t > this.nowNs) this.nowNs = t;
+  }
+
+  _ioPending() {
+    for (const h of this.hosts) if (h.http.pendingIo > 0 || h.http.completed.length > 0) return true;
+    return false;
+  }
+
+  /**
+   * Waits for every in-flight HTTP call's real I/O (of every host), then runs
+   * what is due at the current time; repeats until no I/O is pending. The
+   * clock does not move.
+   */
+  async settle() {
+    for (;;) {
+      this.drain();
+      if (!this._ioPending()) break;
+      await Promise.all([...this.hosts].map((h) => h.http.waitIo()));
+      for (const h of this.hosts) h.http._flushCompleted();
+    }
+    this.drain();
+  }
+
+  /**
+   * Like advance(ns), but settles real I/O before each event, so an HTTP call
+   * takes exactly its cluster's latency of virtual time: deterministic.
+   */
+  async run(ns) {
+    if (!this.virtual) throw new Error('run() needs the virtual clock');
+    const end = this.nowNs + toNs(ns);
+    for (;;) {
+      await this.settle();
+      const ev = this.queue.peek();
+      if (!ev || ev.time > end) break;
+      if (ev.cancelled) { this.queue.pop(); continue; }
+      this.advanceTo(ev.time);
+    }
+    await this.settle();
+    if (end > this.nowNs) this.nowNs = end;
+  }
+
+  /** Real clock: starts running events as they fall due. */
+  start() {
+    if (this.virtual) throw new Error('start() needs the real clock');
+    this.running = true;
+    this._wake();
+  }
+
+  stop() {
+    this.running = false;
+    if (this.timer) { clearTimeout(this.timer); this.timer = null; }
+  }
+
+  _wake() {
+    if (this.virtual || !this.running) return;
+    if (this.timer) { clearTimeout(this.timer); this.timer = null; }
+    const ev = this.queue.peek();
+    if (!ev) return;
+    const delayMs = Math.max(0, (ev.time - this.now()) / 1e6);
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      this.drain();
+      this._wake();
+    }, delayMs);
+  }
+}
+
+// ---------------------------------------------------------------------------
 // The host: one proxy (its VMs, shared data, queues, clock and scheduler).
 
 const DEFAULT_OPTIONS = {
@@ -1724,7 +1868,8 @@ class Host extends EventEmitter {
     this.chaos = Object.assign({}, DEFAULT_CHAOS, options.chaos || {});
     this.seed = this.options.seed;
     this.rng = new Rng(`${this.seed}/chaos`);
-    this.virtual = this.options.clock !== 'real';
+    this.scheduler = this.options.scheduler || new Scheduler({ clock: this.options.clock });
+    this.scheduler.hosts.add(this);
     this.epochNs = BigInt(this.options.epochNs);
     this.monotonicBaseNs = DEFAULT_MONOTONIC_BASE_NS;
     this.logLevel = this.options.logLevel;
@@ -1740,24 +1885,16 @@ class Host extends EventEmitter {
     this.queues = new SharedQueues(this);
     this.metrics = new Metrics();
     this.http = new HttpCalls(this);
-    this.eventQueue = new EventQueue();
-    this.virtualNowNs = 0;
-    this.realStart = process.hrtime.bigint();
     this.moduleCache = new Map();
     this.casRuns = new Map();
     this.stats = newHostStats();
-    this.running = false;
     this.closed = false;
-    this.processing = false;
   }
 
   // -- time -----------------------------------------------------------------
 
   /** Host time: nanoseconds since the host was created (a Number). */
-  now() {
-    if (this.virtual) return this.virtualNowNs;
-    return Number(process.hrtime.bigint() - this.realStart);
-  }
+  now() { return this.scheduler.now(); }
 
   // -- VMs ------------------------------------------------------------------
 
@@ -1830,14 +1967,13 @@ class Host extends EventEmitter {
     this.emit('event', ev);
   }
 
-  // -- scheduling -----------------------------------------------------------
+  // -- scheduling (delegated to the scheduler, which several hosts may share)
+
+  get virtual() { return this.scheduler.virtual; }
 
   _schedule(time, ev) {
-    ev.time = time;
-    ev.cancelled = false;
-    this.eventQueue.push(ev);
-    this._wake();
-    return ev;
+    ev.host = this;
+    return this.scheduler._schedule(time, ev);
   }
 
   /** Runs fn at host time t (ns). opts.vm tags the work as that VM's (for interleaving). */
@@ -1850,118 +1986,22 @@ class Host extends EventEmitter {
     return this._schedule(this.now(), { kind: 'deferred', vm: null, run: fn });
   }
 
-  _runEvent(ev) {
-    this.stats.events[ev.kind] = (this.stats.events[ev.kind] || 0) + 1;
-    ev.run();
-  }
-
-  /** Runs every event due at or before the current time. */
-  drain() {
-    if (this.processing) return;
-    this.processing = true;
-    try {
-      const now = this.now();
-      for (;;) {
-        const ev = this.eventQueue.peek();
-        if (!ev || ev.time > now) break;
-        this.eventQueue.pop();
-        if (ev.cancelled) continue;
-        this._runEvent(ev);
-      }
-    } finally {
-      this.processing = false;
-    }
-  }
-
-  /**
-   * Virtual clock: advances by ns, running every due event in time order
-   * (ticks, queue deliveries, HTTP timeouts and responses already received,
-   * scheduled work). Synchronous: no real I/O completes during it.
-   */
-  advance(ns) {
-    if (!this.virtual) throw new Error('advance() needs the virtual clock');
-    this.advanceTo(this.virtualNowNs + toNs(ns));
-  }
-
-  advanceTo(t) {
-    if (!this.virtual) throw new Error('advanceTo() needs the virtual clock');
-    t = toNs(t);
-    if (this.processing) throw new Error('advance() called from inside a callback');
-    this.drain();
-    for (;;) {
-      const ev = this.eventQueue.peek();
-      if (!ev || ev.time > t) break;
-      this.eventQueue.pop();
-      if (ev.cancelled) continue;
-      if (ev.time > this.virtualNowNs) this.virtualNowNs = ev.time;
-      this.processing = true;
-      try { this._runEvent(ev); } finally { this.processing = false; }
-    }
-    if (t > this.virtualNowNs) this.virtualNowNs = t;
-  }
-
-  /**
-   * Waits for every in-flight HTTP call's real I/O, then runs what is due at
-   * the current time; repeats until no I/O is pending. The clock does not move.
-   */
-  async settle() {
-    for (;;) {
-      this.drain();
-      if (this.http.pendingIo === 0 && this.http.completed.length === 0) break;
-      await this.http.waitIo();
-      this.http._flushCompleted();
-    }
-    this.drain();
-  }
-
-  /**
-   * Like advance(ns), but settles real I/O before each event, so an HTTP call
-   * takes exactly its cluster's latencyNs of virtual time: deterministic.
-   */
-  async run(ns) {
-    if (!this.virtual) throw new Error('run() needs the virtual clock');
-    const end = this.virtualNowNs + toNs(ns);
-    for (;;) {
-      await this.settle();
-      const ev = this.eventQueue.peek();
-      if (!ev || ev.time > end) break;
-      if (ev.cancelled) { this.eventQueue.pop(); continue; }
-      this.advanceTo(ev.time);
-    }
-    await this.settle();
-    if (end > this.virtualNowNs) this.virtualNowNs = end;
-  }
-
-  /** Real clock: starts running events as they fall due. */
-  start() {
-    if (this.virtual) throw new Error('start() needs the real clock');
-    this.running = true;
-    this._wake();
-  }
-
-  stop() {
-    this.running = false;
-    if (this.timer) { clearTimeout(this.timer); this.timer = null; }
-  }
-
-  _wake() {
-    if (this.virtual || !this.running || this.closed) return;
-    if (this.timer) { clearTimeout(this.timer); this.timer = null; }
-    const ev = this.eventQueue.peek();
-    if (!ev) return;
-    const delayMs = Math.max(0, (ev.time - this.now()) / 1e6);
-    this.timer = setTimeout(() => {
-      this.timer = null;
-      this.drain();
-      this._wake();
-    }, delayMs);
-  }
+  _wake() { this.scheduler._wake(); }
+  drain() { this.scheduler.drain(); }
+  advance(ns) { this.scheduler.advance(ns); }
+  advanceTo(t) { this.scheduler.advanceTo(t); }
+  settle() { return this.scheduler.settle(); }
+  run(ns) { return this.scheduler.run(ns); }
+  start() { this.scheduler.start(); }
+  stop() { this.scheduler.stop(); }
 
   async close() {
-    this.stop();
     this.closed = true;
     this.http.close();
+    this.scheduler.hosts.delete(this);
+    if (this.scheduler.hosts.size === 0) this.scheduler.stop();
   }
+
 
   // -- ticks ----------------------------------------------------------------
 
@@ -2027,10 +2067,10 @@ class Host extends EventEmitter {
   /** Runs one due event of another (idle) VM inside the current hostcall. */
   _maybeInterleave(vm) {
     if (!this.chaos.interleave || !this.rng.chance(this.chaos.interleave)) return;
-    const ev = this.eventQueue.takeDue(this.now(), (e) => e.vm && e.vm !== vm && e.vm.depth === 0);
+    const ev = this.scheduler.queue.takeDue(this.now(), (e) => e.vm && e.vm !== vm && e.vm.depth === 0);
     if (!ev) return;
     this.stats.interleavings++;
-    this._runEvent(ev);
+    this.scheduler._runEvent(ev);
   }
 
   // -- embedder helpers -----------------------------------------------------
@@ -2128,6 +2168,7 @@ function newHostStats() {
 
 module.exports = {
   Host,
+  Scheduler,
   benchStreams,
   Vm,
   HttpStream,

@@ -255,3 +255,21 @@ test('real clock: ticks and calls run on their own', async () => {
     await srv.close();
   }
 });
+
+test('a stream paused on a call resumes from the callback via set_effective_context', async () => {
+  const srv = await server((req, body, res) => res.end('ok'));
+  const host = new Host({ clusters: { ctl: srv.url } });
+  try {
+    const vm = host.addVm({ module: plugin('probe'), rootId: 'f' });
+    const s = vm.newStream();
+    assert.equal(s.requestHeaders({ ':path': '/', 'x-op': 'callpause:ctl' }), 1);
+    assert.equal(s.continued.request, 0);
+    await host.settle();
+    assert.deepEqual(lines(vm, 'resumed'), [`resumed ${s.id} effective=0 unknown=2 continue=0`]);
+    assert.equal(s.continued.request, 1);
+    assert.equal(s.request.headers.get('x-call-done'), '1');
+  } finally {
+    await host.close();
+    await srv.close();
+  }
+});

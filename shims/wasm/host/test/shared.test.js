@@ -249,3 +249,22 @@ test('ticks drive CAS and queues across workers and the singleton', () => {
   assert.equal(lines(rep, 'dequeued').length, 400);
   assert.ok(host.stats.casMismatches > 0);
 });
+
+test('several proxies share one scheduler: one clock, separate shared data', () => {
+  const { Scheduler } = require('../host.js');
+  const scheduler = new Scheduler();
+  const east = new Host({ scheduler, seed: 1 });
+  const west = new Host({ scheduler, seed: 2 });
+  const e = east.addVm({ module: plugin('probe'), rootId: 'r', configuration: 'tick=10 tick_incr=n' });
+  const w = west.addVm({ module: plugin('probe'), rootId: 'r', configuration: 'tick=25 tick_incr=n' });
+  east.sharedData.write('n', '0');
+  west.sharedData.write('n', '100');
+  west.advance(100e6); // either host drives the shared clock
+  assert.equal(east.now(), 100e6);
+  assert.equal(lines(e, 'tick ').length, 10);
+  assert.equal(lines(w, 'tick ').length, 4);
+  assert.equal(east.sharedData.peek('n').value.toString(), '10');
+  assert.equal(west.sharedData.peek('n').value.toString(), '104');
+  assert.equal(east.stats.events.tick, 10);
+  assert.equal(west.stats.events.tick, 4);
+});

@@ -304,6 +304,8 @@ static uint32_t http_post(const char *cluster, const char *path, const char *bod
                            token);
 }
 
+static uint32_t paused_token, paused_stream;
+
 void on_http_call_response(uint32_t id, uint32_t token, size_t nh, size_t body_size, size_t nt)
 {
     const char *st = NULL, *body = NULL, *trl = NULL, *msg = NULL;
@@ -322,6 +324,15 @@ void on_http_call_response(uint32_t id, uint32_t token, size_t nh, size_t body_s
     free((void *)body);
     free((void *)trl);
     free((void *)msg);
+    if (paused_stream && token == paused_token) {
+        /* Resume the stream that waited for this call, as Envoy filters do. */
+        uint32_t e = proxy_set_effective_context(paused_stream);
+        uint32_t bad = proxy_set_effective_context(999999);
+        proxy_add_header_map_value(MAP_REQUEST_HEADERS, "x-call-done", 11, "1", 1);
+        uint32_t c = proxy_continue_stream(0);
+        LOG("resumed %u effective=%u unknown=%u continue=%u", paused_stream, e, bad, c);
+        paused_stream = 0;
+    }
 }
 
 /* ---- streams ---------------------------------------------------------- */
@@ -522,6 +533,15 @@ uint32_t on_request_headers(uint32_t id, size_t nh, uint32_t eos)
         uint32_t token = 0;
         uint32_t st = http_post(op + 5, "/from-stream", "hello", 1000, &token);
         LOG("stream_http_call st=%u token=%u", st, token);
+    } else if (strncmp(op, "callpause:", 10) == 0) {
+        uint32_t token = 0;
+        uint32_t st = http_post(op + 10, "/pause", "p", 1000, &token);
+        LOG("callpause st=%u token=%u", st, token);
+        if (st == ST_OK) {
+            paused_token = token;
+            paused_stream = id;
+            return ACTION_PAUSE;
+        }
     } else if (strcmp(op, "pause") == 0) {
         return ACTION_PAUSE;
     } else if (strcmp(op, "badmem") == 0) {
