@@ -235,19 +235,25 @@ function decodePairs(buf) {
 /** Normalises headers given as [[k,v],...], a Map or a plain object into lowercase pairs. */
 function normalizeHeaders(h) {
   if (!h) return [];
-  let list;
-  if (Array.isArray(h)) list = h.map(([k, v]) => [String(k), String(v)]);
-  else if (h instanceof Map) list = [...h.entries()].map(([k, v]) => [String(k), String(v)]);
-  else {
-    list = [];
-    for (const [k, v] of Object.entries(h)) {
-      if (Array.isArray(v)) for (const x of v) list.push([k, String(x)]);
-      else list.push([k, String(v)]);
-    }
-  }
   // Envoy keeps pseudo-headers first and keys lowercase.
   const pseudo = [], rest = [];
-  for (const [k, v] of list) (k.startsWith(':') ? pseudo : rest).push([k.toLowerCase(), v]);
+  const put = (k, v) => {
+    const lk = String(k).toLowerCase();
+    (lk.charCodeAt(0) === 58 /* ':' */ ? pseudo : rest).push([lk, String(v)]);
+  };
+  if (Array.isArray(h)) {
+    for (let i = 0; i < h.length; i++) put(h[i][0], h[i][1]);
+  } else if (h instanceof Map) {
+    for (const [k, v] of h) put(k, v);
+  } else {
+    for (const k in h) {
+      const v = h[k];
+      if (Array.isArray(v)) for (let i = 0; i < v.length; i++) put(k, v[i]);
+      else put(k, v);
+    }
+  }
+  if (pseudo.length === 0) return rest;
+  if (rest.length === 0) return pseudo;
   return pseudo.concat(rest);
 }
 
@@ -428,6 +434,7 @@ class HttpStream extends Context {
   }
 
   _call(name, args) {
+    if (this.passThrough) return Action.Continue;
     const r = this.vm._invoke(this, name, args);
     const action = this.vm.failed || r === undefined ? Action.Continue : (r >>> 0);
     // send_local_response stops the iteration (cpp-host stopNextIteration).
@@ -486,6 +493,7 @@ class HttpStream extends Context {
   complete(opts = {}) {
     if (this.done) return;
     this.done = true;
+    if (this.passThrough) return;
     const order = opts.order || this.vm.host.options.streamEndOrder || 'envoy';
     const log = () => {
       this.logPhase = true;
@@ -610,7 +618,12 @@ class Vm {
     if (this.roots.length === 1) {
       const r = this._invoke(root, 'proxy_on_vm_start', [root.id, this.vmConfiguration.length]);
       this.vmStarted = this.failed ? false : (r === undefined ? true : r !== 0);
-      if (!this.vmStarted) {
+      if (!this.vmStarted && !this.failed) {
+        // cpp-host: a failed start leaves the VM unusable (FailState::StartFailed).
+        this.failed = true;
+        this.failure = { vm: this.name, callback: 'proxy_on_vm_start', contextId: root.id,
+          message: 'proxy_on_vm_start returned false' };
+        this._log(LogLevel.Critical, `VM ${this.name} failed to start`, root, 'host');
         this._emit('vm_start_failed', { vm: this.name });
       }
     }
@@ -635,6 +648,10 @@ class Vm {
     const root = opts.root instanceof RootContext ? opts.root : this.root(opts.rootId);
     if (!root) throw new Error('no root context for the stream');
     const s = new HttpStream(this, this.nextContextId++, root, opts);
+    // Envoy installs no filter for a plugin whose on_configure failed: the
+    // stream passes through without any callback.
+    s.passThrough = root.configured === false;
+    if (s.passThrough) return s;
     this.contexts.set(s.id, s);
     this.streams.set(s.id, s);
     this._invoke(s, 'proxy_on_context_create', [s.id, root.id]);
@@ -761,15 +778,27 @@ class Vm {
   _imports() {
     const env = makeProxyImports(this);
     const wasi = makeWasiImports(this);
+    // Each import counts its calls per VM and per host. Fixed-arity wrappers
+    // keep the per-call overhead small (no rest/spread on the hot path).
     const count = (ns, table) => {
       const out = {};
       for (const [name, fn] of Object.entries(table)) {
-        const key = ns === 'env' ? name : `${name}`;
-        out[name] = (...a) => {
-          this.stats.hostcalls[key] = (this.stats.hostcalls[key] || 0) + 1;
-          this.host.stats.hostcalls[key] = (this.host.stats.hostcalls[key] || 0) + 1;
-          return fn(...a);
+        const vm = this;
+        const bump = () => {
+          const a = vm.stats.hostcalls, b = vm.host.stats.hostcalls;
+          a[name] = (a[name] || 0) + 1;
+          b[name] = (b[name] || 0) + 1;
         };
+        switch (fn.length) {
+          case 0: out[name] = (...a) => { bump(); return fn(...a); }; break;
+          case 1: out[name] = (a) => { bump(); return fn(a); }; break;
+          case 2: out[name] = (a, b) => { bump(); return fn(a, b); }; break;
+          case 3: out[name] = (a, b, c) => { bump(); return fn(a, b, c); }; break;
+          case 4: out[name] = (a, b, c, d) => { bump(); return fn(a, b, c, d); }; break;
+          case 5: out[name] = (a, b, c, d, e) => { bump(); return fn(a, b, c, d, e); }; break;
+          case 6: out[name] = (a, b, c, d, e, f) => { bump(); return fn(a, b, c, d, e, f); }; break;
+          default: out[name] = (...a) => { bump(); return fn(...a); };
+        }
       }
       return out;
     };

@@ -46,11 +46,28 @@ test('a trap in on_tick fails the singleton; workers keep serving', () => {
   assert.equal(lines(w, 'tick').length, 3);
 });
 
-test('on_vm_start returning false is reported', () => {
+test('on_vm_start returning false leaves the VM failed (cpp-host StartFailed)', () => {
   const host = new Host();
-  const vm = host.addVm({ module: plugin('probe'), rootId: 'r', vmConfiguration: 'vm_start_fail' });
+  const vm = host.addVm({ module: plugin('probe'), rootId: 'r', vmConfiguration: 'vm_start_fail',
+    configuration: 'tick=10' });
   assert.equal(vm.vmStarted, false);
+  assert.equal(vm.failed, true);
   assert.ok(host.events.some((e) => e.type === 'vm_start_failed' && e.vm === vm.name));
+  assert.deepEqual(lines(vm, 'configure'), []); // never configured
+  host.advance(50e6);
+  assert.deepEqual(lines(vm, 'tick'), []);
+});
+
+test('a plugin whose on_configure failed gets no callbacks: streams pass through', () => {
+  const host = new Host();
+  const vm = host.addVm({ module: plugin('probe'), rootId: 'r', configuration: 'fail' });
+  assert.equal(vm.root().configured, false);
+  const n = vm.logs.length;
+  const s = vm.newStream();
+  assert.equal(s.passThrough, true);
+  assert.equal(s.requestHeaders({ ':path': '/', 'x-op': 'pause' }), Action.Continue);
+  s.complete();
+  assert.equal(vm.logs.length, n);
 });
 
 test('the singleton takes no streams', () => {
