@@ -635,6 +635,29 @@ class Vm {
     return root;
   }
 
+  /**
+   * Shuts the VM down as Envoy does on drain: proxy_on_done for each root
+   * context; those answering true (or that call proxy_done later) get
+   * proxy_on_delete. Ticks stop. Returns the root ids still pending.
+   */
+  shutdown() {
+    const pending = [];
+    for (const root of this.roots) {
+      this.host._setTick(root, 0);
+      const r = this._invoke(root, 'proxy_on_done', [root.id]);
+      if (r === 0) {
+        root.pendingDone = true;
+        this.pendingDone.set(root.id, root);
+        pending.push(root.rootId);
+      } else {
+        this._invoke(root, 'proxy_on_delete', [root.id]);
+        root.deleted = true;
+      }
+    }
+    this.shutDown = true;
+    return pending;
+  }
+
   /** The root context with the given root id (or the first one). */
   root(rootId) {
     if (rootId === undefined) return this.roots[0];
@@ -927,7 +950,10 @@ function makeProxyImports(vm) {
       if (!ctx.pendingDone) return S.NotFound;
       vm.pendingDone.delete(ctx.id);
       if (ctx instanceof HttpStream) host._defer(() => ctx._finishPendingDone());
-      else ctx.pendingDone = false;
+      else {
+        ctx.pendingDone = false;
+        host._defer(() => { vm._invoke(ctx, 'proxy_on_delete', [ctx.id]); ctx.deleted = true; });
+      }
       return S.Ok;
     },
 
@@ -1514,6 +1540,8 @@ class HttpCalls {
       const c = call.cluster;
       let v = typeof c.latency === 'function' ? c.latency(call) : (c.latency || 0);
       call.latencyNs = toNs(v) * (c.unit || 1e6);
+      const [lo, hi] = this.host.chaos.httpLatencyNs || [0, 0];
+      if (hi > 0) call.latencyNs += lo + Math.round(this.host.rng.next() * (hi - lo));
     }
     return call.latencyNs;
   }
@@ -1888,6 +1916,7 @@ const DEFAULT_CHAOS = {
   tickJitterNs: 0, // each tick fires up to this late
   clockSkewNs: 0, // each VM's clock offset drawn from [-x, x]
   startSpreadNs: 0, // each worker starts up to this late
+  httpLatencyNs: [0, 0], // extra virtual latency per HTTP call, uniform in the range
 };
 
 class Host extends EventEmitter {
@@ -1899,7 +1928,10 @@ class Host extends EventEmitter {
     this.rng = new Rng(`${this.seed}/chaos`);
     this.scheduler = this.options.scheduler || new Scheduler({ clock: this.options.clock });
     this.scheduler.hosts.add(this);
-    this.epochNs = BigInt(this.options.epochNs);
+    // Real clock: the module sees real wall-clock time unless epochNs is given.
+    this.epochNs = options.epochNs !== undefined || this.options.clock !== 'real'
+      ? BigInt(this.options.epochNs)
+      : BigInt(Date.now()) * 1000000n - BigInt(Math.round(this.scheduler.now()));
     this.monotonicBaseNs = DEFAULT_MONOTONIC_BASE_NS;
     this.logLevel = this.options.logLevel;
     this.clusters = Object.assign({}, this.options.clusters);
@@ -2131,6 +2163,40 @@ class Host extends EventEmitter {
     }
     s.complete();
     return s;
+  }
+
+  /**
+   * Schedules one stream: request phase at host time t, response phase at
+   * t + latencyNs (other events run in between), then completion.
+   * r: {vm (default: round-robin when it runs), request, response, latencyNs,
+   * properties, rootId, onComplete(stream)}. Returns {stream} (filled at t).
+   */
+  streamAt(t, r = {}) {
+    const handle = { stream: null };
+    t = toNs(t);
+    const lat = toNs(r.latencyNs ?? 0);
+    this.schedule(t, () => {
+      const vm = r.vm || this.nextWorker();
+      const s = vm.newStream({ properties: r.properties, rootId: r.rootId });
+      handle.stream = s;
+      const req = r.request || {};
+      s.requestHeaders(req.headers || {}, !req.body && !req.trailers);
+      if (req.body) s.requestBody(req.body, !req.trailers);
+      if (req.trailers) s.requestTrailers(req.trailers);
+      const finish = () => {
+        if (!s.localResponse) {
+          const res = r.response || {};
+          s.responseHeaders(res.headers || { ':status': '200' }, !res.body && !res.trailers);
+          if (res.body) s.responseBody(res.body, !res.trailers);
+          if (res.trailers) s.responseTrailers(res.trailers);
+        }
+        s.complete();
+        if (r.onComplete) r.onComplete(s);
+      };
+      if (s.localResponse) finish();
+      else this.schedule(t + lat, finish, { vm });
+    }, { vm: r.vm || null });
+    return handle;
   }
 }
 

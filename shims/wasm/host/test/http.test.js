@@ -273,3 +273,21 @@ test('a stream paused on a call resumes from the callback via set_effective_cont
     await srv.close();
   }
 });
+
+test('chaos httpLatencyNs adds seeded virtual latency to every call', async () => {
+  const srv = await server((req, body, res) => res.end('x'));
+  const host = new Host({ seed: 4, clusters: { ctl: srv.url }, chaos: { httpLatencyNs: [1e6, 9e6] } });
+  try {
+    const rep = reporter(host, 'tick=100 tick_http=ctl timeout=50');
+    await host.run(1010e6);
+    const at = rep.logs.filter((l) => l.message.startsWith('http_response')).map((l) => l.timeNs);
+    assert.equal(at.length, 10);
+    const lat = at.map((t, i) => t - (i + 1) * 100e6);
+    for (const l of lat) assert.ok(l >= 1e6 && l <= 9e6, `latency ${l}`);
+    assert.ok(new Set(lat).size > 5);
+    assert.deepEqual(host.http.log.map((c) => c.endNs - c.startNs), lat);
+  } finally {
+    await host.close();
+    await srv.close();
+  }
+});

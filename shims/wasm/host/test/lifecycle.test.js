@@ -236,3 +236,45 @@ test('hostcall counters count per VM and per host', () => {
   assert.equal(host.stats.hostcalls.proxy_get_header_map_value, 6);
   assert.equal(host.stats.callbacks.proxy_on_request_headers, 3);
 });
+
+test('streamAt: request and response phases at virtual times, interleaved with ticks', () => {
+  const host = new Host();
+  const ws = host.addWorkers(4, { module: plugin('probe'), rootId: 'r', configuration: 'tick=5' });
+  const done = [];
+  for (let i = 0; i < 1000; i++) {
+    host.streamAt(i * 10e3, { request: { headers: { ':path': `/s/${i}` } },
+      latencyNs: 1e6, onComplete: (s) => done.push([host.now(), s.vm.name]) });
+  }
+  host.advance(20e6);
+  assert.equal(done.length, 1000);
+  assert.deepEqual(done.slice(0, 4).map(([t]) => t), [1e6, 1e6 + 10e3, 1e6 + 20e3, 1e6 + 30e3]);
+  // round-robin over the 4 workers
+  for (const w of ws) assert.equal(done.filter(([, n]) => n === w.name).length, 250);
+  // the 5 ms tick fires between requests, on every worker
+  const w0 = ws[0].logs.map((l) => l.message);
+  const tick = w0.findIndex((m) => m.startsWith('tick'));
+  assert.ok(tick > 0 && w0.slice(tick + 1).some((m) => m.startsWith('request_headers')));
+  assert.equal(ws[0].streams.size, 0);
+});
+
+test('shutdown: on_done then on_delete for every root; ticks stop', () => {
+  const host = new Host();
+  const vm = host.addVm({ module: plugin('probe'), roots: [
+    { rootId: 'a', configuration: 'tick=10' }, { rootId: 'b' }] });
+  host.advance(10e6);
+  assert.deepEqual(vm.shutdown(), []);
+  const tail = vm.logs.map((l) => l.message).slice(-4);
+  assert.deepEqual(tail, ['on_done 1', 'on_delete 1', 'on_done 2', 'on_delete 2']);
+  host.advance(50e6);
+  assert.equal(lines(vm, 'tick').length, 1);
+});
+
+test('real clock: the module sees real wall-clock time', () => {
+  const host = new Host({ clock: 'real' });
+  const vm = host.addVm({ module: plugin('probe'), rootId: 'r' });
+  const s = vm.newStream();
+  const before = BigInt(Date.now()) * 1000000n;
+  s.requestHeaders({ 'x-op': 'time' });
+  const t = BigInt(s.request.headers.get('x-time'));
+  assert.ok(t >= before - 5000000n && t <= BigInt(Date.now()) * 1000000n + 5000000n, `${t} vs ${before}`);
+});
