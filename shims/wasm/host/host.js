@@ -140,12 +140,16 @@ class EventQueue {
   push(ev) {
     ev.seq = this.seq++;
     const h = this.h;
+    let i = h.length;
     h.push(ev);
-    let i = h.length - 1;
     while (i > 0) {
       const p = (i - 1) >> 1;
-      if (EventQueue.less(h[i], h[p])) { [h[i], h[p]] = [h[p], h[i]]; i = p; } else break;
+      const parent = h[p];
+      if (!EventQueue.less(ev, parent)) break;
+      h[i] = parent;
+      i = p;
     }
+    h[i] = ev;
     return ev;
   }
   peek() { return this.h[0]; }
@@ -153,18 +157,19 @@ class EventQueue {
     const h = this.h;
     const top = h[0];
     const last = h.pop();
-    if (h.length > 0) {
-      h[0] = last;
+    const n = h.length;
+    if (n > 0) {
       let i = 0;
       for (;;) {
         const l = 2 * i + 1, r = l + 1;
-        let m = i;
-        if (l < h.length && EventQueue.less(h[l], h[m])) m = l;
-        if (r < h.length && EventQueue.less(h[r], h[m])) m = r;
-        if (m === i) break;
-        [h[i], h[m]] = [h[m], h[i]];
-        i = m;
+        let m = last, mi = -1;
+        if (l < n && EventQueue.less(h[l], m)) { m = h[l]; mi = l; }
+        if (r < n && EventQueue.less(h[r], m)) { m = h[r]; mi = r; }
+        if (mi < 0) break;
+        h[i] = m;
+        i = mi;
       }
+      h[i] = last;
     }
     return top;
   }
@@ -369,8 +374,8 @@ class Context {
   constructor(vm, id) {
     this.vm = vm;
     this.id = id;
-    this.maps = new Array(MAP_TYPE_MAX + 1).fill(null);
-    this.buffers = new Array(BUFFER_TYPE_MAX + 1).fill(null);
+    this.maps = new Array(MAP_TYPE_MAX + 1); // holes read as undefined: "not available"
+    this.buffers = new Array(BUFFER_TYPE_MAX + 1);
   }
   get isRoot() { return false; }
 }
@@ -405,17 +410,23 @@ class HttpStream extends Context {
     super(vm, id);
     this.root = root;
     this.properties = opts.properties || {};
-    this.setProperties = new Map(); // proxy_set_property (Envoy filter state)
+    this._setProps = null; // proxy_set_property (Envoy filter state), created on first use
     this.startNs = vm.host.now();
     this.startRealtimeNs = vm.realtimeNs();
     this.localResponse = null;
     this.continued = { request: 0, response: 0, downstream: 0, upstream: 0 };
     this.closed = { request: 0, response: 0, downstream: 0, upstream: 0 };
-    this.actions = [];
+    this.lastAction = undefined;
     this.done = false;
     this.pendingDone = false;
     this.logPhase = false;
     this.responseCode = undefined;
+  }
+
+  /** Values set by proxy_set_property on this stream, keyed by raw path. */
+  get setProperties() {
+    if (!this._setProps) this._setProps = new Map();
+    return this._setProps;
   }
 
   get request() {
@@ -440,7 +451,7 @@ class HttpStream extends Context {
     // send_local_response stops the iteration (cpp-host stopNextIteration).
     const final = this._stopNext ? Action.Pause : action;
     this._stopNext = false;
-    this.actions.push([name, final]);
+    this.lastAction = final;
     return final;
   }
 
@@ -696,7 +707,13 @@ class Vm {
     this.stats.callbacks[name] = (this.stats.callbacks[name] || 0) + 1;
     this.host.stats.callbacks[name] = (this.host.stats.callbacks[name] || 0) + 1;
     try {
-      return fn(...args);
+      switch (args.length) {
+        case 1: return fn(args[0]);
+        case 2: return fn(args[0], args[1]);
+        case 3: return fn(args[0], args[1], args[2]);
+        case 5: return fn(args[0], args[1], args[2], args[3], args[4]);
+        default: return fn(...args);
+      }
     } catch (e) {
       this._fail(e, name, ctx);
       return undefined;
@@ -893,7 +910,7 @@ function makeProxyImports(vm) {
 
   const propertyOf = (ctx, pathBytes) => {
     const raw = pathBytes.toString('utf8');
-    if (ctx instanceof HttpStream && ctx.setProperties.has(raw)) return ctx.setProperties.get(raw);
+    if (ctx instanceof HttpStream && ctx._setProps && ctx._setProps.has(raw)) return ctx._setProps.get(raw);
     const segs = raw.split('\0');
     const root = ctx.root && ctx.root.isRoot ? ctx.root : null;
     const builtin = builtinProperty(vm, ctx, root, segs);
@@ -2015,10 +2032,13 @@ class Host extends EventEmitter {
 
   /** Round-robin worker picker. */
   nextWorker() {
-    const ready = this.workers.filter((w) => w.ready);
-    if (ready.length === 0) throw new Error('no ready worker');
-    this._rr = ((this._rr ?? -1) + 1) % ready.length;
-    return ready[this._rr];
+    const n = this.workers.length;
+    for (let k = 0; k < n; k++) {
+      this._rr = ((this._rr ?? -1) + 1) % n;
+      const w = this.workers[this._rr];
+      if (w.ready) return w;
+    }
+    throw new Error('no ready worker');
   }
 
   _emit(type, info) {
@@ -2174,29 +2194,60 @@ class Host extends EventEmitter {
   streamAt(t, r = {}) {
     const handle = { stream: null };
     t = toNs(t);
-    const lat = toNs(r.latencyNs ?? 0);
     this.schedule(t, () => {
-      const vm = r.vm || this.nextWorker();
-      const s = vm.newStream({ properties: r.properties, rootId: r.rootId });
-      handle.stream = s;
-      const req = r.request || {};
-      s.requestHeaders(req.headers || {}, !req.body && !req.trailers);
-      if (req.body) s.requestBody(req.body, !req.trailers);
-      if (req.trailers) s.requestTrailers(req.trailers);
-      const finish = () => {
-        if (!s.localResponse) {
-          const res = r.response || {};
-          s.responseHeaders(res.headers || { ':status': '200' }, !res.body && !res.trailers);
-          if (res.body) s.responseBody(res.body, !res.trailers);
-          if (res.trailers) s.responseTrailers(res.trailers);
-        }
-        s.complete();
-        if (r.onComplete) r.onComplete(s);
-      };
-      if (s.localResponse) finish();
-      else this.schedule(t + lat, finish, { vm });
+      handle.stream = this._startStream(r.vm || this.nextWorker(), r, t, toNs(r.latencyNs ?? 0), r.onComplete);
     }, { vm: r.vm || null });
     return handle;
+  }
+
+  /** Request phase now; response phase and completion at t + lat. */
+  _startStream(vm, r, t, lat, onComplete) {
+    const s = vm.newStream({ properties: r.properties, rootId: r.rootId });
+    const req = r.request || {};
+    s.requestHeaders(req.headers || {}, !req.body && !req.trailers);
+    if (req.body) s.requestBody(req.body, !req.trailers);
+    if (req.trailers) s.requestTrailers(req.trailers);
+    const finish = () => {
+      if (!s.localResponse) {
+        const res = r.response || {};
+        s.responseHeaders(res.headers || { ':status': '200' }, !res.body && !res.trailers);
+        if (res.body) s.responseBody(res.body, !res.trailers);
+        if (res.trailers) s.responseTrailers(res.trailers);
+      }
+      s.complete();
+      if (onComplete) onComplete(s);
+    };
+    if (s.localResponse) finish();
+    else this.schedule(t + lat, finish, { vm });
+    return s;
+  }
+
+  /**
+   * Generates load lazily (one pending arrival at a time, so millions of
+   * requests cost no memory up front). opts: rps or intervalNs; count or
+   * durationNs; startNs (default now); vm(i) (default round-robin);
+   * stream(i) → {request, response, latencyNs, properties, rootId};
+   * onComplete(stream, i). Returns live counters {started, completed}.
+   */
+  load(opts) {
+    const interval = opts.intervalNs !== undefined ? toNs(opts.intervalNs) : 1e9 / opts.rps;
+    const start = opts.startNs !== undefined ? toNs(opts.startNs) : this.now();
+    const count = opts.count !== undefined ? opts.count
+      : Math.floor(toNs(opts.durationNs) / interval);
+    const stats = { started: 0, completed: 0, count };
+    const arrive = (i) => {
+      const t = start + i * interval;
+      const vm = opts.vm ? opts.vm(i) : this.nextWorker();
+      const r = opts.stream ? opts.stream(i) : {};
+      stats.started++;
+      this._startStream(vm, r, t, toNs(r.latencyNs ?? 0), (s) => {
+        stats.completed++;
+        if (opts.onComplete) opts.onComplete(s, i);
+      });
+      if (i + 1 < count) this.schedule(start + (i + 1) * interval, () => arrive(i + 1));
+    };
+    if (count > 0) this.schedule(start, () => arrive(0));
+    return stats;
   }
 }
 

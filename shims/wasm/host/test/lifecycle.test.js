@@ -278,3 +278,24 @@ test('real clock: the module sees real wall-clock time', () => {
   const t = BigInt(s.request.headers.get('x-time'));
   assert.ok(t >= before - 5000000n && t <= BigInt(Date.now()) * 1000000n + 5000000n, `${t} vs ${before}`);
 });
+
+test('load: lazy arrivals at an exact rate, round-robin, latency per stream', () => {
+  const host = new Host();
+  const ws = host.addWorkers(4, { module: plugin('noop'), rootId: 'r' });
+  const seen = [];
+  const st = host.load({ rps: 100000, durationNs: 10e6, startNs: 1e6,
+    stream: (i) => ({ request: { headers: { ':path': `/l/${i}` } }, latencyNs: (i % 3) * 1e6 }),
+    onComplete: (s, i) => seen.push([i, host.now(), s.vm.name, s.startNs]) });
+  assert.equal(st.count, 1000);
+  host.advance(5e6);
+  assert.ok(st.started > 0 && st.started < 1000);
+  assert.ok(host.scheduler.queue.size < 400, 'arrivals are not all queued up front');
+  host.advance(10e6);
+  assert.deepEqual([st.started, st.completed], [1000, 1000]);
+  seen.sort((a, b) => a[0] - b[0]);
+  for (const [i, end, vm, startNs] of seen) {
+    assert.equal(startNs, 1e6 + i * 10e3);
+    assert.equal(end, startNs + (i % 3) * 1e6);
+    assert.equal(vm, ws[i % 4].name);
+  }
+});
