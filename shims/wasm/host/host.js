@@ -2235,18 +2235,29 @@ class Host extends EventEmitter {
     const count = opts.count !== undefined ? opts.count
       : Math.floor(toNs(opts.durationNs) / interval);
     const stats = { started: 0, completed: 0, count };
-    const arrive = (i) => {
+    // The VM is chosen when the arrival is scheduled, so the event carries it
+    // and chaos interleaving can run it inside another VM's hostcall.
+    const pick = (i) => (opts.vm ? opts.vm(i) : this.nextWorker());
+    const arrive = (i, chosen) => {
       const t = start + i * interval;
-      const vm = opts.vm ? opts.vm(i) : this.nextWorker();
+      const vm = chosen.ready ? chosen : this.nextWorker();
       const r = opts.stream ? opts.stream(i) : {};
+      // The next arrival is queued first, so it is due (and can be
+      // interleaved) while this one runs when the interval is 0.
+      if (i + 1 < count) {
+        const next = pick(i + 1);
+        this.schedule(start + (i + 1) * interval, () => arrive(i + 1, next), { vm: next });
+      }
       stats.started++;
       this._startStream(vm, r, t, toNs(r.latencyNs ?? 0), (s) => {
         stats.completed++;
         if (opts.onComplete) opts.onComplete(s, i);
       });
-      if (i + 1 < count) this.schedule(start + (i + 1) * interval, () => arrive(i + 1));
     };
-    if (count > 0) this.schedule(start, () => arrive(0));
+    if (count > 0) {
+      const first = pick(0);
+      this.schedule(start, () => arrive(0, first), { vm: first });
+    }
     return stats;
   }
 }

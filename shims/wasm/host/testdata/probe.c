@@ -337,7 +337,7 @@ void on_http_call_response(uint32_t id, uint32_t token, size_t nh, size_t body_s
 
 /* ---- streams ---------------------------------------------------------- */
 
-#define MAX_STREAMS 64
+#define MAX_STREAMS 1024
 struct stream {
     uint32_t id;
     char op[128];
@@ -410,6 +410,8 @@ uint32_t on_request_headers(uint32_t id, size_t nh, uint32_t eos)
     free((void *)path);
     if (proxy_get_header_map_value(MAP_REQUEST_HEADERS, "x-op", 4, &p, &n) != ST_OK)
         return 0;
+    if (!s)
+        logf_(LOG_ERROR, "probe: too many concurrent streams");
     if (s) {
         size_t l = n < sizeof s->op - 1 ? n : sizeof s->op - 1;
         memcpy(s->op, p, l);
