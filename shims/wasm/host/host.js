@@ -1533,6 +1533,8 @@ class Metrics {
 const ENVOY_CONNECT_FAILURE_BODY =
   'upstream connect error or disconnect/reset before headers. reset reason: connection failure';
 const ENVOY_TIMEOUT_BODY = 'upstream request timeout';
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'upgrade',
+  'proxy-connection']);
 
 class HttpCalls {
   constructor(host) {
@@ -1635,7 +1637,10 @@ class HttpCalls {
         res.on('end', () => {
           const hdrs = [[':status', String(res.statusCode)]];
           for (let i = 0; i < res.rawHeaders.length; i += 2) {
-            hdrs.push([res.rawHeaders[i].toLowerCase(), res.rawHeaders[i + 1]]);
+            const k = res.rawHeaders[i].toLowerCase();
+            // Envoy's codec drops hop-by-hop headers from what filters see.
+            if (HOP_BY_HOP.has(k)) continue;
+            hdrs.push([k, res.rawHeaders[i + 1]]);
           }
           const trl = [];
           for (let i = 0; i < res.rawTrailers.length; i += 2) {
@@ -2310,6 +2315,11 @@ function benchStreams(host, opts = {}) {
   };
 }
 
+/** A logSink that prints "<ms> <vm> <level> <message>" to stderr. */
+function stderrLogSink(entry) {
+  process.stderr.write(`${(entry.timeNs / 1e6).toFixed(3)}ms ${entry.vm} ${entry.levelName} ${entry.message}\n`);
+}
+
 function newHostStats() {
   return {
     hostcalls: {},
@@ -2325,6 +2335,7 @@ function newHostStats() {
 
 module.exports = {
   Host,
+  stderrLogSink,
   Scheduler,
   benchStreams,
   Vm,
