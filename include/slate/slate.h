@@ -15,6 +15,7 @@
 #include "slate/export.h"
 #include "slate/version.h"
 #include "slate/status.h"
-/* stats.h joins when its implementation lands. */
+#include "slate/rate.h"
+#include "slate/stats.h"
 
 #endif /* SLATE_SLATE_H */
