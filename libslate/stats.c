@@ -230,8 +230,8 @@ slate_status slate_stats_validate(const slate_stats_t *s)
     double slack = 1e-6 * dmax + 1e-6;
     if (s->mean_ns < dmin - slack || s->mean_ns > dmax + slack)
         return SLATE_ECORRUPT;
-    /* Identical samples have no spread. */
-    if (s->min_ns == s->max_ns && s->m2 != 0.0)
+    /* Identical samples have no spread, and their mean is exactly the sample. */
+    if (s->min_ns == s->max_ns && (s->m2 != 0.0 || s->mean_ns != dmin))
         return SLATE_ECORRUPT;
     return SLATE_OK;
 }
