@@ -179,7 +179,7 @@ static void untrusted(const uint8_t *data, size_t size)
 
 /* Samples a reference may hold (merges that would exceed it are skipped) and
  * full checks per input, to keep each run fast. */
-#define MAX_SAMPLES 4096
+#define MAX_SAMPLES 1024
 #define MAX_CHECKS  16
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
