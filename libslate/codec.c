@@ -398,6 +398,8 @@ static inline CHECK slate_status rd_tag(dec_t *d, const uint8_t **pp, const uint
         slate_status st = rd_varint_slow(d, pp, end, &v);
         if (st)
             return st;
+        if (*pp - p > 5)
+            return bad(d, SLATE_EFIELD, p, "tag longer than 5 bytes");
     }
     if (v > UINT32_MAX)
         return bad(d, SLATE_EFIELD, p, "field number above 2^29-1");
