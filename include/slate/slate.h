@@ -19,5 +19,10 @@
 #include "slate/stats.h"
 #include "slate/sampler.h"
 #include "slate/key.h"
+#include "slate/rate.h"
+#include "slate/stats.h"
+#include "slate/sampler.h"
+#include "slate/key.h"
+#include "slate/codec.h"
 
 #endif /* SLATE_SLATE_H */
