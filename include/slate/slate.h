@@ -19,10 +19,6 @@
 #include "slate/stats.h"
 #include "slate/sampler.h"
 #include "slate/key.h"
-#include "slate/rate.h"
-#include "slate/stats.h"
-#include "slate/sampler.h"
-#include "slate/key.h"
 #include "slate/codec.h"
 
 #endif /* SLATE_SLATE_H */
