@@ -864,9 +864,13 @@ static void set_latency(slate_latency_t *l, uint64_t count, uint64_t mean_ns_int
 {
     memset(l, 0, sizeof *l);
     l->count = count;
-    l->mean_ns = slate_lnum_scaled_to_double(mean_ns_int, 0);
+    l->mean_ns = (double)mean_ns_int; /* one correct rounding; exact below 2^53 ns */
     l->m2 = m2;
-    l->sum_ns = count && mean_ns_int > UINT64_MAX / count ? UINT64_MAX : mean_ns_int * count;
+    /* sum from the mean as stored (and as re-encoded), so that a mean above
+     * 2^53 ns, which the double rounds, still gives the same sum after a
+     * round trip */
+    uint64_t mean = scaled(l->mean_ns, 0);
+    l->sum_ns = count && mean > UINT64_MAX / count ? UINT64_MAX : mean * count;
 }
 
 slate_status slate_legacy_latency_decode(slate_load_report_t *rep, const char *body, size_t len,
