@@ -1078,8 +1078,8 @@ static void test_latency_shapes(void **state)
                                      "\noutbound\n\nsvc GET / 4 5\n\n",
                                      /* a mean above 2^53 ns, which the double rounds (found
                                         by fuzzing: the derived sum must follow the double) */
-                                     "inbound\nP ers.rt~ 7777777777770 1 0.00777777777777777777777"
-                                     "77700\n"};
+                                     ("inbound\nP ers.rt~ 7777777777770 1 0.00777777777777777777777"
+                                      "77700\n")};
     static const size_t n_in[] = {0, 0, 1, 1, 1, 1, 0, 1}, n_out[] = {0, 0, 0, 1, 0, 0, 1, 0};
     for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
         rep_setup(&a, 0);
