@@ -15,6 +15,7 @@
 #include "slate/export.h"
 #include "slate/version.h"
 #include "slate/status.h"
+#include "slate/codec.h"
 /* stats.h joins when its implementation lands. */
 
 #endif /* SLATE_SLATE_H */
