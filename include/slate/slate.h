@@ -16,6 +16,7 @@
 #include "slate/version.h"
 #include "slate/status.h"
 #include "slate/codec.h"
+#include "slate/legacy.h"
 /* stats.h joins when its implementation lands. */
 
 #endif /* SLATE_SLATE_H */
