@@ -20,6 +20,7 @@
 #include "ctl_map.h"
 #include "ctl_moments.h"
 #include "ctl_path.h"
+#include "slate/legacy.h"
 
 #define NIL UINT32_MAX
 #define SLOTS CTL_MAX_REGION_SLOTS
@@ -290,6 +291,43 @@ slate_status ctl_scratch_decode(ctl_scratch_t *sc, const uint8_t *buf, size_t le
     return SLATE_ENOSPC;
 }
 
+slate_status ctl_scratch_decode_legacy(ctl_scratch_t *sc, bool latency, const char *body,
+                                       size_t len, const slate_codec_limits_t *lim,
+                                       slate_codec_error_t *err, slate_str_t service,
+                                       slate_str_t region, slate_load_report_t **out)
+{
+    for (int attempt = 0; attempt < 3; attempt++) {
+        slate_load_report_t *r = &sc->rep;
+        memset(r, 0, sizeof(*r));
+        r->service = service;
+        r->region = region;
+        r->inbound = sc->inbound;
+        r->cap_inbound = sc->cap_inbound;
+        r->outbound = sc->outbound;
+        r->cap_outbound = sc->cap_outbound;
+        r->spans = sc->spans;
+        r->cap_spans = sc->cap_spans;
+        r->span_loads = sc->loads;
+        r->cap_span_loads = sc->cap_loads;
+        slate_status st = latency ? slate_legacy_latency_decode(r, body, len, lim, err)
+                                  : slate_legacy_proxyload_decode(r, NULL, body, len, lim, err);
+        if (st == SLATE_OK) {
+            *out = r;
+            return SLATE_OK;
+        }
+        if (st != SLATE_ENOSPC)
+            return st;
+        if (!grow((void **)&sc->inbound, &sc->cap_inbound, r->n_inbound, sizeof(slate_inbound_t)) ||
+            !grow((void **)&sc->outbound, &sc->cap_outbound, r->n_outbound,
+                  sizeof(slate_outbound_t)) ||
+            !grow((void **)&sc->spans, &sc->cap_spans, r->n_spans, sizeof(slate_span_t)) ||
+            !grow((void **)&sc->loads, &sc->cap_loads, r->n_span_loads,
+                  sizeof(slate_endpoint_load_t)))
+            return SLATE_ENOSPC;
+    }
+    return SLATE_ENOSPC;
+}
+
 /* ------------------------------------------------------------------------- */
 /* Keys */
 
@@ -455,6 +493,10 @@ static uint32_t endpoint_find(ctl_state_t *s, uint32_t svc, const char *method, 
                               const char *path, size_t plen, uint64_t key)
 {
     uint32_t pos = 0, v;
+    /* Keys were computed from the reported service name; in the overflow
+     * service all names share one key space. */
+    if (s->svcs[svc].overflow)
+        key = ep_key(0, method, mlen, path, plen);
     while (ctl_map_next(&s->ep_map, key, &pos, &v)) {
         endpoint *e = &s->eps[v];
         if (e->svc == svc && str_eq(e->method, method, mlen) && str_eq(e->path, path, plen))
@@ -814,6 +856,8 @@ int ctl_state_ingest(ctl_state_t *s, ctl_scratch_t *sc, const slate_load_report_
     for (size_t i = 0; i < rep->n_outbound; i++) {
         const slate_outbound_t *o = &rep->outbound[i];
         const prep_out *p = &sc->pout[i];
+        if (o->dst_region.len == 0 || o->dst_service.len == 0)
+            continue; /* SLATE's latency body names no region: nothing to attribute */
         uint32_t dsvc = service_find(s, o->dst_service.ptr, o->dst_service.len, p->svc_key);
         if (dsvc == NIL)
             continue;

@@ -94,6 +94,17 @@ slate_status ctl_scratch_decode(ctl_scratch_t *sc, const uint8_t *buf, size_t le
                                 const slate_codec_limits_t *lim, slate_codec_error_t *err,
                                 slate_load_report_t **out);
 
+/*
+ * Decodes SLATE's legacy text (`latency` false: a /proxyLoad body; true: a
+ * /hillclimbingLatency body) into the scratch's arrays. `service` and
+ * `region` come from SLATE's headers and are preset in the report (the
+ * /proxyLoad decoder checks its span lines against them).
+ */
+slate_status ctl_scratch_decode_legacy(ctl_scratch_t *sc, bool latency, const char *body,
+                                       size_t len, const slate_codec_limits_t *lim,
+                                       slate_codec_error_t *err, slate_str_t service,
+                                       slate_str_t region, slate_load_report_t **out);
+
 /* What the HTTP layer needs to answer a report. */
 typedef struct ctl_ingest_info {
     bool service_overflow;
