@@ -17,6 +17,7 @@
 #include "slate/status.h"
 #include "slate/codec.h"
 #include "slate/legacy.h"
-/* stats.h joins when its implementation lands. */
+#include "slate/rate.h"
+#include "slate/stats.h"
 
 #endif /* SLATE_SLATE_H */
