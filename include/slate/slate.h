@@ -19,5 +19,7 @@
 #include "slate/legacy.h"
 #include "slate/rate.h"
 #include "slate/stats.h"
+#include "slate/sampler.h"
+#include "slate/key.h"
 
 #endif /* SLATE_SLATE_H */
