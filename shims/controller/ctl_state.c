@@ -48,7 +48,7 @@ typedef struct hist_pt {
     uint64_t requests;
 } hist_pt;
 
-typedef struct cell {
+typedef struct cell_ent {
     /* current window */
     uint64_t w_requests;
     uint64_t w_inflight_sum;
@@ -68,9 +68,9 @@ typedef struct cell {
     slate_opt_model_t model;
     slate_opt_fit_t fit;
     bool fit_valid;
-} cell;
+} cell_ent;
 
-typedef struct endpoint {
+typedef struct ep_ent {
     uint32_t svc;
     char *method;
     char *path;
@@ -79,10 +79,10 @@ typedef struct endpoint {
     bool has_children;
     double spans_seen; /* decayed: denominator of calls per request */
     uint64_t spans_total;
-    cell *cells[SLOTS];
-} endpoint;
+    cell_ent *cells[SLOTS];
+} ep_ent;
 
-typedef struct service {
+typedef struct svc_ent {
     char *name;
     uint64_t key;
     bool overflow;
@@ -94,7 +94,7 @@ typedef struct service {
     double w_interval_s[SLOTS];
     double pods[SLOTS];
     double capacity[SLOTS];
-} service;
+} svc_ent;
 
 typedef struct outcell {
     uint32_t caller_svc;
@@ -108,12 +108,12 @@ typedef struct outcell {
     double latency_ms;
 } outcell;
 
-typedef struct edge {
+typedef struct edge_ent {
     uint32_t parent, child;
     double count;  /* decayed matched children */
     double bytes;  /* decayed sum of their body sizes */
     uint64_t total; /* all-time matched children */
-} edge;
+} edge_ent;
 
 enum { SPAN_USED = 1, SPAN_PARENT_FOUND = 2 };
 
@@ -141,12 +141,12 @@ struct ctl_state {
     char *region_names[SLOTS];
     uint64_t region_keys[SLOTS];
 
-    service *svcs;
+    svc_ent *svcs;
     uint32_t n_svcs, cap_svcs;
     uint32_t overflow_svc;
     ctl_map_t svc_map;
 
-    endpoint *eps;
+    ep_ent *eps;
     uint32_t n_eps, cap_eps, max_eps;
     ctl_map_t ep_map;
 
@@ -154,7 +154,7 @@ struct ctl_state {
     uint32_t n_outs;
     ctl_map_t out_map;
 
-    edge *edges;
+    edge_ent *edges;
     uint32_t n_edges;
     ctl_map_t edge_map;
 
@@ -400,7 +400,7 @@ static uint32_t region_find(ctl_state_t *s, const char *name, size_t n, uint64_t
     return s->max_regions;
 }
 
-static void service_init(ctl_state_t *s, service *sv, char *name, uint64_t key, bool overflow)
+static void service_init(ctl_state_t *s, svc_ent *sv, char *name, uint64_t key, bool overflow)
 {
     memset(sv, 0, sizeof(*sv));
     sv->name = name;
@@ -460,7 +460,7 @@ static uint32_t endpoint_new(ctl_state_t *s, uint32_t svc, const char *method, s
         uint32_t nc = s->cap_eps ? s->cap_eps * 2 : 64;
         if (nc > s->max_eps)
             nc = s->max_eps;
-        endpoint *p = realloc(s->eps, (size_t)nc * sizeof(endpoint));
+        ep_ent *p = realloc(s->eps, (size_t)nc * sizeof(ep_ent));
         if (!p)
             return NIL;
         s->eps = p;
@@ -473,7 +473,7 @@ static uint32_t endpoint_new(ctl_state_t *s, uint32_t svc, const char *method, s
         return NIL;
     }
     uint32_t i = s->n_eps;
-    endpoint *e = &s->eps[i];
+    ep_ent *e = &s->eps[i];
     memset(e, 0, sizeof(*e));
     e->svc = svc;
     e->method = m;
@@ -498,11 +498,11 @@ static uint32_t endpoint_find(ctl_state_t *s, uint32_t svc, const char *method, 
     if (s->svcs[svc].overflow)
         key = ep_key(0, method, mlen, path, plen);
     while (ctl_map_next(&s->ep_map, key, &pos, &v)) {
-        endpoint *e = &s->eps[v];
+        ep_ent *e = &s->eps[v];
         if (e->svc == svc && str_eq(e->method, method, mlen) && str_eq(e->path, path, plen))
             return v;
     }
-    service *sv = &s->svcs[svc];
+    svc_ent *sv = &s->svcs[svc];
     if (sv->n_eps < s->cfg.max_endpoints_per_service) {
         uint32_t i = endpoint_new(s, svc, method, mlen, path, plen, key, false);
         if (i != NIL) {
@@ -522,11 +522,11 @@ static uint32_t endpoint_find(ctl_state_t *s, uint32_t svc, const char *method, 
     return sv->overflow_ep;
 }
 
-static cell *cell_get(ctl_state_t *s, uint32_t ep, uint32_t region)
+static cell_ent *cell_get(ctl_state_t *s, uint32_t ep, uint32_t region)
 {
-    endpoint *e = &s->eps[ep];
+    ep_ent *e = &s->eps[ep];
     if (!e->cells[region]) {
-        cell *c = calloc(1, sizeof(cell));
+        cell_ent *c = calloc(1, sizeof(cell_ent));
         if (!c)
             return NULL;
         slate_opt_model_params_t mp;
@@ -569,7 +569,7 @@ static uint32_t outcell_find(ctl_state_t *s, uint32_t caller_svc, uint32_t calle
     return s->n_outs++;
 }
 
-static edge *edge_get(ctl_state_t *s, uint32_t parent, uint32_t child)
+static edge_ent *edge_get(ctl_state_t *s, uint32_t parent, uint32_t child)
 {
     uint64_t key = ((uint64_t)parent << 32) | child;
     uint32_t pos = 0, v;
@@ -580,7 +580,7 @@ static edge *edge_get(ctl_state_t *s, uint32_t parent, uint32_t child)
         atomic_fetch_add(&s->m->overflow[CTL_OVF_EDGE], 1);
         return NULL;
     }
-    edge *e = &s->edges[s->n_edges++];
+    edge_ent *e = &s->edges[s->n_edges++];
     memset(e, 0, sizeof(*e));
     e->parent = parent;
     e->child = child;
@@ -639,7 +639,7 @@ static void span_finalize(ctl_state_t *s, uint32_t idx)
     uint64_t dur = sp->end_ns > sp->start_ns ? sp->end_ns - sp->start_ns : 0;
     uint64_t child = sp->child_ns < dur ? sp->child_ns : dur;
     double xt_ms = ns_to_ms((double)(dur - child));
-    cell *c = s->eps[sp->ep].cells[sp->region];
+    cell_ent *c = s->eps[sp->ep].cells[sp->region];
     if (c) {
         c->w_xt_sum_ms += xt_ms;
         c->w_xt_n++;
@@ -678,7 +678,7 @@ static void stitch(ctl_state_t *s, span_ent *parent, span_ent *child)
     uint64_t dur = child->end_ns > child->start_ns ? child->end_ns - child->start_ns : 0;
     parent->child_ns += dur;
     child->flags |= SPAN_PARENT_FOUND;
-    edge *e = edge_get(s, parent->ep, child->ep);
+    edge_ent *e = edge_get(s, parent->ep, child->ep);
     if (e) {
         e->count += 1;
         e->bytes += (double)child->body;
@@ -826,7 +826,7 @@ int ctl_state_ingest(ctl_state_t *s, ctl_scratch_t *sc, const slate_load_report_
     }
     info->region_overflow = region == s->max_regions;
     info->service_overflow = s->svcs[svc].overflow;
-    service *sv = &s->svcs[svc];
+    svc_ent *sv = &s->svcs[svc];
     sv->reports++;
     sv->last_seen_ns[region] = now_ns;
     if (!latency_only) {
@@ -841,7 +841,7 @@ int ctl_state_ingest(ctl_state_t *s, ctl_scratch_t *sc, const slate_load_report_
                                     arena + p->path_off, p->path_len, p->key);
         if (ep == NIL)
             continue;
-        cell *c = cell_get(s, ep, region);
+        cell_ent *c = cell_get(s, ep, region);
         if (!c)
             continue;
         if (!latency_only) {
@@ -910,12 +910,12 @@ ctl_state_t *ctl_state_create(const ctl_config_t *cfg, ctl_metrics_t *metrics,
     s->m = metrics;
     s->max_regions = cfg->max_regions < SLOTS - 1 ? cfg->max_regions : SLOTS - 1;
     s->cap_svcs = cfg->max_services + 1;
-    s->svcs = calloc(s->cap_svcs, sizeof(service));
+    s->svcs = calloc(s->cap_svcs, sizeof(svc_ent));
     s->overflow_svc = NIL;
     uint64_t max_eps = (uint64_t)(cfg->max_services + 1) * (cfg->max_endpoints_per_service + 1);
     s->max_eps = max_eps > 16u * 1024 * 1024 ? 16u * 1024 * 1024 : (uint32_t)max_eps;
     s->outs = calloc(cfg->max_outbound, sizeof(outcell));
-    s->edges = calloc(cfg->max_edges, sizeof(edge));
+    s->edges = calloc(cfg->max_edges, sizeof(edge_ent));
     s->ring_cap = cfg->span_table;
     s->ring = calloc(s->ring_cap, sizeof(span_ent));
     uint32_t buckets = 16;
@@ -988,7 +988,7 @@ void ctl_state_free(ctl_state_t *s)
 /* ------------------------------------------------------------------------- */
 /* Window close and the solver's snapshot */
 
-static double edge_ratio(const ctl_state_t *s, const edge *e)
+static double edge_ratio(const ctl_state_t *s, const edge_ent *e)
 {
     double d = s->eps[e->parent].spans_seen;
     return d > 0 ? e->count / d : 0;
@@ -1018,7 +1018,7 @@ static void close_window(ctl_state_t *s, uint64_t now_ns)
     uint32_t nslots = slot_count(s);
 
     for (uint32_t i = 0; i < s->cap_svcs; i++) {
-        service *sv = &s->svcs[i];
+        svc_ent *sv = &s->svcs[i];
         if (!sv->name)
             continue;
         for (uint32_t k = 0; k < nslots; k++) {
@@ -1034,10 +1034,10 @@ static void close_window(ctl_state_t *s, uint64_t now_ns)
     }
 
     for (uint32_t i = 0; i < s->n_eps; i++) {
-        endpoint *e = &s->eps[i];
+        ep_ent *e = &s->eps[i];
         for (uint32_t k = 0; k < nslots; k++) {
             uint32_t r = slot_index(s, k);
-            cell *c = e->cells[r];
+            cell_ent *c = e->cells[r];
             if (!c)
                 continue;
             c->requests = c->w_requests;
@@ -1074,7 +1074,7 @@ static void close_window(ctl_state_t *s, uint64_t now_ns)
         o->requests = o->w_requests;
         o->load_rps = (double)o->w_requests / window_s;
         o->latency_ms = o->w_lat.count ? ns_to_ms(o->w_lat.mean_ns) : NAN;
-        cell *dst = s->eps[o->dst_ep].cells[o->dst_region];
+        cell_ent *dst = s->eps[o->dst_ep].cells[o->dst_region];
         if (isfinite(o->latency_ms) && dst && isfinite(dst->latency_ms) &&
             o->caller_region < s->max_regions && o->dst_region < s->max_regions) {
             double net = o->latency_ms - dst->latency_ms;
@@ -1169,7 +1169,7 @@ static ctl_solve_input_t *snapshot(ctl_state_t *s, uint64_t now_ns)
     if (deployed_for < 15000000000ull)
         deployed_for = 15000000000ull;
     for (uint32_t i = 0; i < nsv; i++) {
-        service *sv = &s->svcs[i];
+        svc_ent *sv = &s->svcs[i];
         in->n_services = i + 1;
         if (!sv->name) {
             in->service_names[i] = strdup("");
@@ -1190,7 +1190,7 @@ static ctl_solve_input_t *snapshot(ctl_state_t *s, uint64_t now_ns)
     }
     double lat_sum = 0, load_sum = 0;
     for (uint32_t i = 0; i < s->n_eps; i++) {
-        endpoint *e = &s->eps[i];
+        ep_ent *e = &s->eps[i];
         ctl_si_endpoint_t *o = &in->endpoints[i];
         o->method = strdup(e->method);
         o->path = strdup(e->path);
@@ -1202,7 +1202,7 @@ static ctl_solve_input_t *snapshot(ctl_state_t *s, uint64_t now_ns)
         o->svc = e->svc;
         o->overflow = e->overflow || s->svcs[e->svc].overflow;
         for (uint32_t r = 0; r < R; r++) {
-            cell *c = e->cells[r];
+            cell_ent *c = e->cells[r];
             o->latency_ms[r] = NAN;
             if (!c)
                 continue;
@@ -1215,7 +1215,7 @@ static ctl_solve_input_t *snapshot(ctl_state_t *s, uint64_t now_ns)
         }
     }
     for (uint32_t i = 0; i < s->n_edges; i++) {
-        edge *e = &s->edges[i];
+        edge_ent *e = &s->edges[i];
         double ratio = edge_ratio(s, e);
         in->edges[i].parent = e->parent;
         in->edges[i].child = e->child;
@@ -1295,7 +1295,7 @@ static void json_fit(ctl_json_t *j, const slate_opt_fit_t *f)
     ctl_json_obj_end(j);
 }
 
-static void json_cell(ctl_state_t *s, ctl_json_t *j, uint32_t r, const cell *c)
+static void json_cell(ctl_state_t *s, ctl_json_t *j, uint32_t r, const cell_ent *c)
 {
     ctl_json_obj(j);
     ctl_json_key(j, "region");
@@ -1338,7 +1338,7 @@ static void json_cell(ctl_state_t *s, ctl_json_t *j, uint32_t r, const cell *c)
 
 static void json_ep_name(ctl_state_t *s, ctl_json_t *j, uint32_t ep)
 {
-    const endpoint *e = &s->eps[ep];
+    const ep_ent *e = &s->eps[ep];
     ctl_json_obj(j);
     ctl_json_key(j, "service");
     ctl_json_str(j, s->svcs[e->svc].name);
@@ -1383,7 +1383,7 @@ void ctl_state_write_json(ctl_state_t *s, ctl_json_t *j, uint64_t now_ns)
     ctl_json_key(j, "services");
     ctl_json_arr(j);
     for (uint32_t i = 0; i < s->cap_svcs; i++) {
-        service *sv = &s->svcs[i];
+        svc_ent *sv = &s->svcs[i];
         if (!sv->name)
             continue;
         ctl_json_obj(j);
@@ -1416,7 +1416,7 @@ void ctl_state_write_json(ctl_state_t *s, ctl_json_t *j, uint64_t now_ns)
         ctl_json_key(j, "endpoints");
         ctl_json_arr(j);
         for (uint32_t e = 0; e < s->n_eps; e++) {
-            endpoint *ep = &s->eps[e];
+            ep_ent *ep = &s->eps[e];
             if (ep->svc != i)
                 continue;
             ctl_json_obj(j);
@@ -1446,7 +1446,7 @@ void ctl_state_write_json(ctl_state_t *s, ctl_json_t *j, uint64_t now_ns)
     ctl_json_key(j, "call_graph");
     ctl_json_arr(j);
     for (uint32_t i = 0; i < s->n_edges; i++) {
-        edge *e = &s->edges[i];
+        edge_ent *e = &s->edges[i];
         ctl_json_obj(j);
         ctl_json_key(j, "parent");
         json_ep_name(s, j, e->parent);
@@ -1566,7 +1566,7 @@ static void label_value(ctl_buf_t *out, const char *v)
     }
 }
 
-static void model_labels(ctl_state_t *s, ctl_buf_t *out, const endpoint *e, uint32_t r)
+static void model_labels(ctl_state_t *s, ctl_buf_t *out, const ep_ent *e, uint32_t r)
 {
     ctl_buf_puts(out, "{service=\"");
     label_value(out, s->svcs[e->svc].name);
@@ -1596,7 +1596,7 @@ void ctl_state_write_metrics(ctl_state_t *s, ctl_buf_t *out)
     uint32_t trusted = 0, untrusted = 0;
     for (uint32_t i = 0; i < s->n_eps; i++)
         for (uint32_t k = 0; k < nslots; k++) {
-            cell *c = s->eps[i].cells[slot_index(s, k)];
+            cell_ent *c = s->eps[i].cells[slot_index(s, k)];
             if (c && c->fit_valid) {
                 if (c->fit.trusted)
                     trusted++;
@@ -1643,7 +1643,7 @@ void ctl_state_write_metrics(ctl_state_t *s, ctl_buf_t *out)
         for (uint32_t i = 0; i < s->n_eps && emitted < MAX_MODEL_SERIES; i++)
             for (uint32_t k = 0; k < nslots && emitted < MAX_MODEL_SERIES; k++) {
                 uint32_t r = slot_index(s, k);
-                cell *c = s->eps[i].cells[r];
+                cell_ent *c = s->eps[i].cells[r];
                 if (!c || !c->fit_valid || c->fit.samples == 0)
                     continue;
                 ctl_buf_puts(out, names[g]);
