@@ -479,8 +479,8 @@ static int apply_answer(struct ctl_cluster *c, const ctl_buf_t *body, size_t n_s
             const ctl_rule_t *ru = &r->rules[q];
             const char *regions[CTL_MAX_REGION_SLOTS];
             uint32_t weights[CTL_MAX_REGION_SLOTS];
-            uint32_t nt = ru->n_targets < CTL_MAX_REGION_SLOTS ? ru->n_targets
-                                                                : CTL_MAX_REGION_SLOTS;
+            uint32_t nt =
+                ru->n_targets < CTL_MAX_REGION_SLOTS ? ru->n_targets : CTL_MAX_REGION_SLOTS;
             for (uint32_t t = 0; t < nt; t++) {
                 regions[t] = ru->targets[t].region;
                 weights[t] = ru->targets[t].weight;
@@ -546,8 +546,8 @@ static void forward_once(struct ctl_cluster *c)
     ctl_httpc_resp_t resp;
     char err[256] = "";
     int rc = ctl_httpc_request(&c->upstream, "POST", "/v1/reports", "application/x-protobuf",
-                               batch.data, batch.len, app->cfg.forward_timeout_ms,
-                               64u << 20, &resp, err, sizeof(err));
+                               batch.data, batch.len, app->cfg.forward_timeout_ms, 64u << 20, &resp,
+                               err, sizeof(err));
     ctl_buf_free(&batch);
     if (rc == 0 && resp.status != 200) {
         snprintf(err, sizeof(err), "upstream answered %d: %.*s", resp.status,

@@ -136,7 +136,8 @@ static int send_all(int fd, const void *p, size_t n, uint64_t deadline)
         }
         if (w < 0 && errno == EINTR)
             continue;
-        if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) && wait_fd(fd, POLLOUT, deadline) == 0)
+        if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) &&
+            wait_fd(fd, POLLOUT, deadline) == 0)
             continue;
         return -1;
     }
@@ -212,9 +213,8 @@ static int dechunk(const char *in, size_t n, ctl_buf_t *out)
 }
 
 int ctl_httpc_request(const ctl_url_t *url, const char *method, const char *path,
-                      const char *content_type, const void *body, size_t len,
-                      uint64_t timeout_ms, size_t max_body, ctl_httpc_resp_t *resp, char *err,
-                      size_t errcap)
+                      const char *content_type, const void *body, size_t len, uint64_t timeout_ms,
+                      size_t max_body, ctl_httpc_resp_t *resp, char *err, size_t errcap)
 {
     memset(resp, 0, sizeof(*resp));
     ctl_buf_init(&resp->body, max_body);
@@ -251,8 +251,9 @@ int ctl_httpc_request(const ctl_url_t *url, const char *method, const char *path
             break;
         }
         if (r != 0 || raw.len > MAX_HEADER) {
-            snprintf(err, errcap, "%s", r == 1 ? "connection closed before the response headers"
-                                                : "no complete response headers in time");
+            snprintf(err, errcap, "%s",
+                     r == 1 ? "connection closed before the response headers"
+                            : "no complete response headers in time");
             goto out;
         }
     }
@@ -297,8 +298,9 @@ int ctl_httpc_request(const ctl_url_t *url, const char *method, const char *path
             break;
         }
         if (r != 0) {
-            snprintf(err, errcap, "%s", r == 1 ? "connection closed inside the body"
-                                                : "response body incomplete in time or too large");
+            snprintf(err, errcap, "%s",
+                     r == 1 ? "connection closed inside the body"
+                            : "response body incomplete in time or too large");
             break;
         }
     }

@@ -34,8 +34,7 @@ typedef struct ctl_httpc_resp {
  * with a message in err.
  */
 int ctl_httpc_request(const ctl_url_t *url, const char *method, const char *path,
-                      const char *content_type, const void *body, size_t len,
-                      uint64_t timeout_ms, size_t max_body, ctl_httpc_resp_t *resp, char *err,
-                      size_t errcap);
+                      const char *content_type, const void *body, size_t len, uint64_t timeout_ms,
+                      size_t max_body, ctl_httpc_resp_t *resp, char *err, size_t errcap);
 
 #endif

@@ -68,8 +68,8 @@ int main(int argc, char **argv)
     int rc = 1;
     if (app.cfg.regions_file[0]) {
         app.regions = malloc(sizeof(*app.regions));
-        if (!app.regions || ctl_regions_load(app.cfg.regions_file, app.regions, err,
-                                             sizeof(err)) != 0) {
+        if (!app.regions ||
+            ctl_regions_load(app.cfg.regions_file, app.regions, err, sizeof(err)) != 0) {
             ctl_log(CTL_LOG_ERROR, "%s", app.regions ? err : "out of memory");
             goto out;
         }
@@ -93,8 +93,9 @@ int main(int argc, char **argv)
     ctl_app_restore(&app);
     if (ctl_http_start(&app) != 0)
         goto out;
-    ctl_log(CTL_LOG_INFO, "slate-controller %s (%s role) listening on %s port %u", SLATE_VERSION_STRING,
-            app.cfg.role == CTL_ROLE_GLOBAL ? "global" : "cluster", app.cfg.listen, app.port);
+    ctl_log(CTL_LOG_INFO, "slate-controller %s (%s role) listening on %s port %u",
+            SLATE_VERSION_STRING, app.cfg.role == CTL_ROLE_GLOBAL ? "global" : "cluster",
+            app.cfg.listen, app.port);
     printf("listening on %s:%u\n", app.cfg.listen, app.port);
     fflush(stdout);
     if (app.cfg.port_file[0] && write_port_file(app.cfg.port_file, app.port) != 0) {

@@ -22,12 +22,12 @@
 #include "ctl_path.h"
 #include "slate/legacy.h"
 
-#define NIL UINT32_MAX
-#define SLOTS CTL_MAX_REGION_SLOTS
-#define HIST_LEN 16
-#define OVERFLOW_NAME "~overflow"
+#define NIL             UINT32_MAX
+#define SLOTS           CTL_MAX_REGION_SLOTS
+#define HIST_LEN        16
+#define OVERFLOW_NAME   "~overflow"
 #define OVERFLOW_METHOD "*"
-#define OVERFLOW_PATH "{overflow}"
+#define OVERFLOW_PATH   "{overflow}"
 /* Half-life of the call-graph counts, seconds. */
 #define GRAPH_HALF_LIFE_S 60.0
 /* Edges whose ratio is below this are noise and do not make a child "called". */
@@ -82,6 +82,13 @@ typedef struct ep_ent {
     cell_ent *cells[SLOTS];
 } ep_ent;
 
+/* Pods seen per (service, region), to scale a pod's load to the region's. */
+#define CTL_MAX_PODS 256
+struct pod_seen {
+    uint64_t key;
+    uint64_t last_ns;
+};
+
 typedef struct svc_ent {
     char *name;
     uint64_t key;
@@ -92,8 +99,10 @@ typedef struct svc_ent {
     uint64_t last_seen_ns[SLOTS];
     uint32_t w_reports[SLOTS];
     double w_interval_s[SLOTS];
+    double last_interval_s[SLOTS];
     double pods[SLOTS];
     double capacity[SLOTS];
+    struct pod_seen *pods_seen[SLOTS]; /* lazily, CTL_MAX_PODS each */
 } svc_ent;
 
 typedef struct outcell {
@@ -110,8 +119,8 @@ typedef struct outcell {
 
 typedef struct edge_ent {
     uint32_t parent, child;
-    double count;  /* decayed matched children */
-    double bytes;  /* decayed sum of their body sizes */
+    double count;   /* decayed matched children */
+    double bytes;   /* decayed sum of their body sizes */
     uint64_t total; /* all-time matched children */
 } edge_ent;
 
@@ -273,11 +282,14 @@ slate_status ctl_scratch_decode(ctl_scratch_t *sc, const uint8_t *buf, size_t le
         r->span_loads = sc->loads;
         r->cap_span_loads = sc->cap_loads;
         slate_status st = slate_load_report_decode(r, buf, len, lim, err);
-        if (st == SLATE_OK) {
+        /* A NULL array only counts: decode again once every array has room. */
+        bool stored = (r->n_inbound == 0 || r->inbound) && (r->n_outbound == 0 || r->outbound) &&
+                      (r->n_spans == 0 || r->spans) && (r->n_span_loads == 0 || r->span_loads);
+        if (st == SLATE_OK && stored) {
             *out = r;
             return SLATE_OK;
         }
-        if (st != SLATE_ENOSPC)
+        if (st != SLATE_ENOSPC && st != SLATE_OK)
             return st;
         /* Arrays short: every n_* is the count needed; grow and decode again. */
         if (!grow((void **)&sc->inbound, &sc->cap_inbound, r->n_inbound, sizeof(slate_inbound_t)) ||
@@ -311,11 +323,14 @@ slate_status ctl_scratch_decode_legacy(ctl_scratch_t *sc, bool latency, const ch
         r->cap_span_loads = sc->cap_loads;
         slate_status st = latency ? slate_legacy_latency_decode(r, body, len, lim, err)
                                   : slate_legacy_proxyload_decode(r, NULL, body, len, lim, err);
-        if (st == SLATE_OK) {
+        /* A NULL array only counts: decode again once every array has room. */
+        bool stored = (r->n_inbound == 0 || r->inbound) && (r->n_outbound == 0 || r->outbound) &&
+                      (r->n_spans == 0 || r->spans) && (r->n_span_loads == 0 || r->span_loads);
+        if (st == SLATE_OK && stored) {
             *out = r;
             return SLATE_OK;
         }
-        if (st != SLATE_ENOSPC)
+        if (st != SLATE_ENOSPC && st != SLATE_OK)
             return st;
         if (!grow((void **)&sc->inbound, &sc->cap_inbound, r->n_inbound, sizeof(slate_inbound_t)) ||
             !grow((void **)&sc->outbound, &sc->cap_outbound, r->n_outbound,
@@ -393,8 +408,8 @@ static uint32_t region_find(ctl_state_t *s, const char *name, size_t n, uint64_t
     }
     if (!s->overflow_region_used) {
         s->overflow_region_used = true;
-        ctl_log(CTL_LOG_WARN, "region limit %u reached: further regions go to '%s'",
-                s->max_regions, OVERFLOW_NAME);
+        ctl_log(CTL_LOG_WARN, "region limit %u reached: further regions go to '%s'", s->max_regions,
+                OVERFLOW_NAME);
     }
     atomic_fetch_add(&s->m->overflow[CTL_OVF_REGION], 1);
     return s->max_regions;
@@ -449,6 +464,46 @@ static uint32_t service_find(ctl_state_t *s, const char *name, size_t n, uint64_
                 s->cfg.max_services, OVERFLOW_NAME);
     }
     return s->overflow_svc;
+}
+
+/* Records that `pod` reported; past CTL_MAX_PODS the oldest entry is reused. */
+static void note_pod(svc_ent *sv, uint32_t r, uint64_t key, uint64_t now_ns)
+{
+    if (!sv->pods_seen[r]) {
+        sv->pods_seen[r] = calloc(CTL_MAX_PODS, sizeof(struct pod_seen));
+        if (!sv->pods_seen[r])
+            return;
+    }
+    struct pod_seen *p = sv->pods_seen[r];
+    uint32_t oldest = 0;
+    for (uint32_t i = 0; i < CTL_MAX_PODS; i++) {
+        if (p[i].last_ns == 0 || p[i].key == key) {
+            p[i].key = key;
+            p[i].last_ns = now_ns;
+            return;
+        }
+        if (p[i].last_ns < p[oldest].last_ns)
+            oldest = i;
+    }
+    p[oldest].key = key;
+    p[oldest].last_ns = now_ns;
+}
+
+/* Pods that reported within 2.5 report intervals (at least 3 s); at least 1. */
+static double pods_live(const svc_ent *sv, uint32_t r, uint64_t now_ns)
+{
+    const struct pod_seen *p = sv->pods_seen[r];
+    if (!p)
+        return 1;
+    double iv = sv->last_interval_s[r] > 0 ? sv->last_interval_s[r] : 1.0;
+    uint64_t horizon = (uint64_t)(2.5 * iv * 1e9);
+    if (horizon < 3000000000ull)
+        horizon = 3000000000ull;
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < CTL_MAX_PODS && p[i].last_ns; i++)
+        if (now_ns - p[i].last_ns <= horizon || p[i].last_ns > now_ns)
+            n++;
+    return n ? (double)n : 1;
 }
 
 static uint32_t endpoint_new(ctl_state_t *s, uint32_t svc, const char *method, size_t mlen,
@@ -512,12 +567,13 @@ static uint32_t endpoint_find(ctl_state_t *s, uint32_t svc, const char *method, 
     }
     atomic_fetch_add(&s->m->overflow[CTL_OVF_ENDPOINT], 1);
     if (sv->overflow_ep == NIL) {
-        sv->overflow_ep = endpoint_new(s, svc, OVERFLOW_METHOD, 1, OVERFLOW_PATH,
-                                       strlen(OVERFLOW_PATH), 0, true);
+        sv->overflow_ep =
+            endpoint_new(s, svc, OVERFLOW_METHOD, 1, OVERFLOW_PATH, strlen(OVERFLOW_PATH), 0, true);
         if (sv->overflow_ep != NIL)
-            ctl_log(CTL_LOG_WARN, "service '%s': endpoint limit %u reached: further endpoints "
-                    "go to '%s %s'", sv->name, s->cfg.max_endpoints_per_service, OVERFLOW_METHOD,
-                    OVERFLOW_PATH);
+            ctl_log(CTL_LOG_WARN,
+                    "service '%s': endpoint limit %u reached: further endpoints "
+                    "go to '%s %s'",
+                    sv->name, s->cfg.max_endpoints_per_service, OVERFLOW_METHOD, OVERFLOW_PATH);
     }
     return sv->overflow_ep;
 }
@@ -745,8 +801,8 @@ static void span_insert(ctl_state_t *s, const slate_span_t *in, const prep_span 
 /* ------------------------------------------------------------------------- */
 /* Intake */
 
-static bool prep_endpoint(ctl_scratch_t *sc, uint64_t svc_key, slate_str_t method,
-                          slate_str_t path, prep_ep *out)
+static bool prep_endpoint(ctl_scratch_t *sc, uint64_t svc_key, slate_str_t method, slate_str_t path,
+                          prep_ep *out)
 {
     char norm[CTL_PATH_MAX + 16];
     size_t n = ctl_path_normalize(path.ptr ? path.ptr : "", path.len, norm, sizeof(norm));
@@ -782,8 +838,8 @@ static int prepare(ctl_scratch_t *sc, const slate_load_report_t *rep, uint32_t m
         prep_span *p = &sc->pspan[i];
         if (!prep_endpoint(sc, svc_key, sp->method, sp->path, &p->ep))
             return -1;
-        p->self_key = span_key(sp->trace_id.ptr, sp->trace_id.len, sp->span_id.ptr,
-                               sp->span_id.len);
+        p->self_key =
+            span_key(sp->trace_id.ptr, sp->trace_id.len, sp->span_id.ptr, sp->span_id.len);
         p->parent_key = span_key(sp->trace_id.ptr, sp->trace_id.len, sp->parent_span_id.ptr,
                                  sp->parent_span_id.len);
         /* The span's own endpoint among its load-at-arrival entries. */
@@ -791,7 +847,8 @@ static int prepare(ctl_scratch_t *sc, const slate_load_report_t *rep, uint32_t m
         for (size_t k = 0; k < sp->n_load && sp->load; k++) {
             const slate_endpoint_load_t *ld = &sp->load[k];
             if (ld->method.len == sp->method.len && ld->path.len == sp->path.len &&
-                (ld->method.len == 0 || memcmp(ld->method.ptr, sp->method.ptr, ld->method.len) == 0) &&
+                (ld->method.len == 0 ||
+                 memcmp(ld->method.ptr, sp->method.ptr, ld->method.len) == 0) &&
                 (ld->path.len == 0 || memcmp(ld->path.ptr, sp->path.ptr, ld->path.len) == 0)) {
                 p->pod_rps = ld->rps;
                 break;
@@ -815,9 +872,8 @@ int ctl_state_ingest(ctl_state_t *s, ctl_scratch_t *sc, const slate_load_report_
 
     pthread_mutex_lock(&s->mu);
     s->reports_total++;
-    uint32_t region =
-        region_find(s, rep->region.ptr, rep->region.len,
-                    region_key(rep->region.ptr, rep->region.len), true);
+    uint32_t region = region_find(s, rep->region.ptr, rep->region.len,
+                                  region_key(rep->region.ptr, rep->region.len), true);
     uint32_t svc = service_find(s, rep->service.ptr, rep->service.len,
                                 name_key(rep->service.ptr, rep->service.len));
     if (svc == NIL) {
@@ -829,6 +885,7 @@ int ctl_state_ingest(ctl_state_t *s, ctl_scratch_t *sc, const slate_load_report_
     svc_ent *sv = &s->svcs[svc];
     sv->reports++;
     sv->last_seen_ns[region] = now_ns;
+    note_pod(sv, region, XXH3_64bits(rep->pod.ptr, rep->pod.len), now_ns);
     if (!latency_only) {
         sv->w_reports[region]++;
         sv->w_interval_s[region] += rep->interval_ns > 0 ? (double)rep->interval_ns / 1e9 : 1.0;
@@ -875,7 +932,7 @@ int ctl_state_ingest(ctl_state_t *s, ctl_scratch_t *sc, const slate_load_report_
         ctl_moments_merge(&c->w_lat, l->count, l->mean_ns, l->m2, l->min_ns, l->max_ns);
     }
 
-    double pods = sv->pods[region] > 1 ? sv->pods[region] : 1;
+    double pods = pods_live(sv, region, now_ns);
     for (size_t i = 0; i < n_spans; i++) {
         const slate_span_t *sp = &rep->spans[i];
         const prep_span *p = &sc->pspan[i];
@@ -961,8 +1018,11 @@ void ctl_state_free(ctl_state_t *s)
     for (uint32_t i = 0; i < s->n_regions; i++)
         free(s->region_names[i]);
     if (s->svcs)
-        for (uint32_t i = 0; i < s->cap_svcs; i++)
+        for (uint32_t i = 0; i < s->cap_svcs; i++) {
             free(s->svcs[i].name);
+            for (int r = 0; r < SLOTS; r++)
+                free(s->svcs[i].pods_seen[r]);
+        }
     for (uint32_t i = 0; i < s->n_eps; i++) {
         free(s->eps[i].method);
         free(s->eps[i].path);
@@ -1023,11 +1083,9 @@ static void close_window(ctl_state_t *s, uint64_t now_ns)
             continue;
         for (uint32_t k = 0; k < nslots; k++) {
             uint32_t r = slot_index(s, k);
-            if (sv->w_reports[r] > 0) {
-                double mean_interval = sv->w_interval_s[r] / sv->w_reports[r];
-                double pods = (double)sv->w_reports[r] * mean_interval / window_s;
-                sv->pods[r] = pods < 1 ? 1 : pods;
-            }
+            if (sv->w_reports[r] > 0)
+                sv->last_interval_s[r] = sv->w_interval_s[r] / sv->w_reports[r];
+            sv->pods[r] = pods_live(sv, r, now_ns);
             sv->w_reports[r] = 0;
             sv->w_interval_s[r] = 0;
         }
@@ -1041,11 +1099,17 @@ static void close_window(ctl_state_t *s, uint64_t now_ns)
             if (!c)
                 continue;
             c->requests = c->w_requests;
-            c->load_rps = (double)c->w_requests / window_s;
+            /* Loads are per second of the window, or of the reports' interval when the
+             * window is shorter (a report then stands for its whole interval). */
+            double span_s = window_s;
+            svc_ent *sv = &s->svcs[e->svc];
+            if (sv->last_interval_s[r] > span_s)
+                span_s = sv->last_interval_s[r];
+            c->load_rps = (double)c->w_requests / span_s;
             c->latency_ms = c->w_lat.count ? ns_to_ms(c->w_lat.mean_ns) : NAN;
-            c->in_flight = c->w_reports ? (double)c->w_inflight_sum / c->w_reports *
-                                              s->svcs[e->svc].pods[r]
-                                        : 0;
+            c->in_flight = c->w_reports
+                               ? (double)c->w_inflight_sum / c->w_reports * s->svcs[e->svc].pods[r]
+                               : 0;
             c->xt_ms = c->w_xt_n ? c->w_xt_sum_ms / c->w_xt_n : NAN;
             /* Endpoints without spans and without children: the window mean is their self time. */
             if (!c->seen_spans && !e->has_children && c->w_lat.count > 0 && c->load_rps > 0)
@@ -1183,8 +1247,8 @@ static ctl_solve_input_t *snapshot(ctl_state_t *s, uint64_t now_ns)
             return NULL;
         }
         for (uint32_t r = 0; r < R; r++) {
-            in->deployed[i][r] =
-                sv->name && sv->last_seen_ns[r] != 0 && now_ns - sv->last_seen_ns[r] <= deployed_for;
+            in->deployed[i][r] = sv->name && sv->last_seen_ns[r] != 0 &&
+                                 now_ns - sv->last_seen_ns[r] <= deployed_for;
             in->capacity[i][r] = sv->capacity[r];
         }
     }
@@ -1403,9 +1467,8 @@ void ctl_state_write_json(ctl_state_t *s, ctl_json_t *j, uint64_t now_ns)
             ctl_json_key(j, "region");
             ctl_json_str(j, slot_name(s, r));
             ctl_json_key(j, "last_report_age_s");
-            ctl_json_f64(j, now_ns > sv->last_seen_ns[r]
-                                ? (double)(now_ns - sv->last_seen_ns[r]) / 1e9
-                                : 0);
+            ctl_json_f64(
+                j, now_ns > sv->last_seen_ns[r] ? (double)(now_ns - sv->last_seen_ns[r]) / 1e9 : 0);
             ctl_json_key(j, "pods_estimate");
             ctl_json_f64(j, sv->pods[r]);
             ctl_json_key(j, "capacity_rps");
@@ -1604,32 +1667,33 @@ void ctl_state_write_metrics(ctl_state_t *s, ctl_buf_t *out)
                     untrusted++;
             }
         }
-    ctl_buf_printf(out,
-                   "# HELP slate_controller_services Services tracked, the overflow service included.\n"
-                   "# TYPE slate_controller_services gauge\n"
-                   "slate_controller_services %u\n"
-                   "# HELP slate_controller_endpoints Endpoints tracked, overflow endpoints included.\n"
-                   "# TYPE slate_controller_endpoints gauge\n"
-                   "slate_controller_endpoints %u\n"
-                   "# HELP slate_controller_regions Regions tracked, the overflow region included.\n"
-                   "# TYPE slate_controller_regions gauge\n"
-                   "slate_controller_regions %u\n"
-                   "# HELP slate_controller_call_graph_edges Edges of the learned call graph.\n"
-                   "# TYPE slate_controller_call_graph_edges gauge\n"
-                   "slate_controller_call_graph_edges %u\n"
-                   "# HELP slate_controller_outbound_cells Outbound (caller, destination) cells tracked.\n"
-                   "# TYPE slate_controller_outbound_cells gauge\n"
-                   "slate_controller_outbound_cells %u\n"
-                   "# HELP slate_controller_spans_held Spans waiting in the stitching table.\n"
-                   "# TYPE slate_controller_spans_held gauge\n"
-                   "slate_controller_spans_held %u\n"
-                   "# HELP slate_controller_models Fitted latency models by trust.\n"
-                   "# TYPE slate_controller_models gauge\n"
-                   "slate_controller_models{trusted=\"true\"} %u\n"
-                   "slate_controller_models{trusted=\"false\"} %u\n",
-                   s->n_svcs + (s->overflow_svc != NIL ? 1u : 0u), s->n_eps,
-                   s->n_regions + (s->overflow_region_used ? 1u : 0u), s->n_edges, s->n_outs,
-                   s->ring_count, trusted, untrusted);
+    ctl_buf_printf(
+        out,
+        "# HELP slate_controller_services Services tracked, the overflow service included.\n"
+        "# TYPE slate_controller_services gauge\n"
+        "slate_controller_services %u\n"
+        "# HELP slate_controller_endpoints Endpoints tracked, overflow endpoints included.\n"
+        "# TYPE slate_controller_endpoints gauge\n"
+        "slate_controller_endpoints %u\n"
+        "# HELP slate_controller_regions Regions tracked, the overflow region included.\n"
+        "# TYPE slate_controller_regions gauge\n"
+        "slate_controller_regions %u\n"
+        "# HELP slate_controller_call_graph_edges Edges of the learned call graph.\n"
+        "# TYPE slate_controller_call_graph_edges gauge\n"
+        "slate_controller_call_graph_edges %u\n"
+        "# HELP slate_controller_outbound_cells Outbound (caller, destination) cells tracked.\n"
+        "# TYPE slate_controller_outbound_cells gauge\n"
+        "slate_controller_outbound_cells %u\n"
+        "# HELP slate_controller_spans_held Spans waiting in the stitching table.\n"
+        "# TYPE slate_controller_spans_held gauge\n"
+        "slate_controller_spans_held %u\n"
+        "# HELP slate_controller_models Fitted latency models by trust.\n"
+        "# TYPE slate_controller_models gauge\n"
+        "slate_controller_models{trusted=\"true\"} %u\n"
+        "slate_controller_models{trusted=\"false\"} %u\n",
+        s->n_svcs + (s->overflow_svc != NIL ? 1u : 0u), s->n_eps,
+        s->n_regions + (s->overflow_region_used ? 1u : 0u), s->n_edges, s->n_outs, s->ring_count,
+        trusted, untrusted);
     static const char *const names[3] = {"slate_controller_model_r2",
                                          "slate_controller_model_rmse_ms",
                                          "slate_controller_model_samples"};
@@ -1763,8 +1827,10 @@ int ctl_regions_load(const char *path, ctl_regions_file_t *f, char *err, size_t 
                 f->n_caps++;
             }
         } else {
-            snprintf(err, errcap, "%s:%u: expected 'region', 'rtt', 'price', 'link' or 'capacity' "
-                     "with its arguments", path, ln);
+            snprintf(err, errcap,
+                     "%s:%u: expected 'region', 'rtt', 'price', 'link' or 'capacity' "
+                     "with its arguments",
+                     path, ln);
             rc = -1;
         }
     }
