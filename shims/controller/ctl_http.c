@@ -615,6 +615,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
             return send_text(c, MHD_HTTP_METHOD_NOT_ALLOWED, allow,
                              "method %s not allowed on %s; allowed: %s\n", method, url, allow);
         }
+        unsigned long long expect = 0;
         if (r->has_body) {
             const char *cl =
                 MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
@@ -630,6 +631,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
                     return reject(app, c, MHD_HTTP_CONTENT_TOO_LARGE, CTL_REJECT_TOO_LARGE,
                                   SLATE_OK, url, msg);
                 }
+                if (errno == 0 && end != cl)
+                    expect = declared;
             }
         }
         rc = calloc(1, sizeof(*rc));
@@ -637,6 +640,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
             return MHD_NO;
         rc->route = (route_id)route;
         ctl_buf_init(&rc->body, (size_t)app->cfg.max_body_bytes);
+        if (expect > 0)
+            (void)ctl_buf_reserve(&rc->body, (size_t)expect); /* one allocation per body */
         *con_cls = rc;
         return MHD_YES;
     }
@@ -731,7 +736,8 @@ int ctl_http_start(ctl_app_t *app)
         flags, (uint16_t)app->cfg.port, NULL, NULL, on_request, app, MHD_OPTION_SOCK_ADDR, addr,
         MHD_OPTION_THREAD_POOL_SIZE, (unsigned)app->cfg.threads, MHD_OPTION_CONNECTION_LIMIT,
         (unsigned)app->cfg.max_connections, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
-        MHD_OPTION_NOTIFY_COMPLETED, on_completed, app, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, app,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(128 * 1024), MHD_OPTION_NOTIFY_COMPLETED,
+        on_completed, app, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, app,
         MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)1024, MHD_OPTION_END);
     if (!app->mhd) {
         ctl_log(CTL_LOG_ERROR, "cannot listen on %s port %u: %s", app->cfg.listen, app->cfg.port,
