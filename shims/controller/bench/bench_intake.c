@@ -11,7 +11,8 @@
  * is ours / floor. Every span carries a fresh trace id, so the daemon really
  * stitches (nothing is deduplicated away).
  *
- * Usage: bench_intake [--connections N] [--seconds S] [--controller PATH] [--port P]
+ * Usage: bench_intake [--connections N] [--seconds S] [--threads T] [--controller PATH] [--port P]
+ * (--threads: HTTP threads of both servers, default 2)
  * (--port: drive a daemon already listening there, no baseline; for profiling)
  * SPDX-License-Identifier: Apache-2.0
  */
@@ -238,12 +239,15 @@ static void *worker_main(void *arg)
     while (fd >= 0 && atomic_load(&g_phase) < 2) {
         int k = (int)((seq + (uint64_t)w->id * 7) % N_REPORTS);
         const tmpl *t = &w->tmpls[k];
-        /* a fresh trace id for every span: worker id, sequence, span index */
-        for (int i = 0; i < N_SPANS; i++) {
-            char hex[33];
-            snprintf(hex, sizeof(hex), "%08x%016" PRIx64 "%08x", (unsigned)w->id, seq, (unsigned)i);
-            memcpy(bufs[k] + t->trace_off[i], hex, 32);
-        }
+        /* a fresh trace id for every span: the template's ids differ per span in
+         * their last digits; the first 16 carry (worker, request number) */
+        char prefix[17];
+        static const char hexd[] = "0123456789abcdef";
+        uint64_t v = ((uint64_t)w->id << 48) ^ seq;
+        for (int d = 15; d >= 0; d--, v >>= 4)
+            prefix[d] = hexd[v & 15];
+        for (int i = 0; i < N_SPANS; i++)
+            memcpy(bufs[k] + t->trace_off[i], prefix, 16);
         char head[256];
         int hn = snprintf(head, sizeof(head),
                           "POST /v1/report HTTP/1.1\r\nHost: 127.0.0.1\r\n"
@@ -375,6 +379,8 @@ static enum MHD_Result floor_handler(void *cls, struct MHD_Connection *c, const 
     return ret;
 }
 
+static int g_server_threads = 2;
+
 static pid_t start_floor(uint16_t *port)
 {
     int pfd[2];
@@ -385,7 +391,8 @@ static pid_t start_floor(uint16_t *port)
         close(pfd[0]);
         struct MHD_Daemon *d = MHD_start_daemon(
             MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL, 0, NULL, NULL, floor_handler, NULL,
-            MHD_OPTION_THREAD_POOL_SIZE, 2u, MHD_OPTION_CONNECTION_LIMIT, 1024u, MHD_OPTION_END);
+            MHD_OPTION_THREAD_POOL_SIZE, (unsigned)g_server_threads, MHD_OPTION_CONNECTION_LIMIT,
+            1024u, MHD_OPTION_END);
         uint16_t p = d ? MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT)->port : 0;
         if (write(pfd[1], &p, sizeof(p)) != (ssize_t)sizeof(p))
             _exit(1);
@@ -418,8 +425,10 @@ static pid_t start_daemon(const char *bin, uint16_t *port)
             dup2(devnull, STDOUT_FILENO);
             dup2(devnull, STDERR_FILENO);
         }
+        char threads[16];
+        snprintf(threads, sizeof(threads), "%d", g_server_threads);
         execl(bin, bin, "--port", "0", "--port-file", portfile, "--log-level", "warn",
-              "--solve-period-ms", "1000", (char *)NULL);
+              "--solve-period-ms", "1000", "--threads", threads, (char *)NULL);
         _exit(127);
     }
     *port = 0;
@@ -484,6 +493,8 @@ int main(int argc, char **argv)
             bin = argv[i + 1];
         else if (strcmp(argv[i], "--port") == 0)
             external_port = atoi(argv[i + 1]);
+        else if (strcmp(argv[i], "--threads") == 0)
+            g_server_threads = atoi(argv[i + 1]) > 0 ? atoi(argv[i + 1]) : 2;
     }
     if (conns < 1)
         conns = 1;
@@ -494,8 +505,9 @@ int main(int argc, char **argv)
         build_report(k, &tmpls[k]);
         total += tmpls[k].len;
     }
-    printf("intake benchmark: %d keep-alive connections, %.0f s per run, on %ld CPUs\n", conns,
-           seconds, sysconf(_SC_NPROCESSORS_ONLN));
+    printf("intake benchmark: %d keep-alive connections, %.0f s per run, %d server threads, on "
+           "%ld CPUs\n",
+           conns, seconds, g_server_threads, sysconf(_SC_NPROCESSORS_ONLN));
     printf("report: %d inbound endpoints (with histograms), %d outbound, %d spans; %zu bytes on "
            "average\n",
            N_INBOUND, N_OUTBOUND, N_SPANS, total / N_REPORTS);
