@@ -15,6 +15,8 @@
 #include "slate/export.h"
 #include "slate/version.h"
 #include "slate/status.h"
+#include "slate/sampler.h"
+#include "slate/key.h"
 /* stats.h joins when its implementation lands. */
 
 #endif /* SLATE_SLATE_H */

@@ -1,0 +1,290 @@
+/*
+ * libslate - service-layer traffic engineering for service meshes.
+ * SPDX-License-Identifier: Apache-2.0
+ *
+ * Endpoint keys, trace-id sampling, and trace context header parsers.
+ *
+ * Security note: every function here reads only inside (pointer, length)
+ * pairs given by the caller, never relies on NUL termination, never writes
+ * past its fixed stack buffer (lengths are bounded before copying), and
+ * returns views only inside the input.
+ */
+#include "slate/key.h"
+
+#include <string.h>
+
+#define XXH_INLINE_ALL
+#include <xxhash.h>
+
+/* Canonical string: three u16 lengths plus the bounded fields. */
+#define KEY_BUF (2 + SLATE_KEY_MAX_NAME + 2 + SLATE_KEY_MAX_NAME + 2 + SLATE_KEY_MAX_PATH)
+_Static_assert(SLATE_KEY_MAX_NAME <= 0xffffu && SLATE_KEY_MAX_PATH <= 0xffffu,
+               "lengths fit the u16 prefixes");
+
+size_t slate_path_len(const char *path, size_t len)
+{
+    if (!path)
+        return 0;
+    for (size_t i = 0; i < len; i++)
+        if (path[i] == '?' || path[i] == '#')
+            return i;
+    return len;
+}
+
+static unsigned char *put_field(unsigned char *p, const char *s, size_t n, int lower)
+{
+    p[0] = (unsigned char)n;
+    p[1] = (unsigned char)(n >> 8);
+    p += 2;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (lower && c >= 'A' && c <= 'Z')
+            c = (unsigned char)(c + ('a' - 'A'));
+        p[i] = c;
+    }
+    return p + n;
+}
+
+slate_status slate_endpoint_key(const char *service, size_t service_len, const char *method,
+                                size_t method_len, const char *path, size_t path_len, uint64_t *key,
+                                unsigned *flags)
+{
+    if (!key || (!service && service_len) || (!method && method_len) || (!path && path_len))
+        return SLATE_EINVAL;
+    if (service_len > SLATE_KEY_MAX_NAME || method_len > SLATE_KEY_MAX_NAME)
+        return SLATE_ERANGE;
+    /* Cut at '?' or '#', looking no further than one byte past the bound:
+     * if none of the first MAX_PATH + 1 bytes is one, the stripped path is
+     * longer than the bound whatever follows. */
+    size_t scan = path_len < SLATE_KEY_MAX_PATH + 1 ? path_len : SLATE_KEY_MAX_PATH + 1;
+    size_t plen = slate_path_len(path, scan);
+    unsigned fl = 0;
+    if (plen > SLATE_KEY_MAX_PATH) {
+        plen = SLATE_KEY_MAX_PATH;
+        fl = SLATE_KEY_PATH_TRUNCATED;
+    }
+    unsigned char buf[KEY_BUF];
+    unsigned char *p = buf;
+    p = put_field(p, service, service_len, 1);
+    p = put_field(p, method, method_len, 0);
+    p = put_field(p, path, plen, 0);
+    *key = XXH3_64bits(buf, (size_t)(p - buf));
+    if (flags)
+        *flags = fl;
+    return SLATE_OK;
+}
+
+/* Value of a hex digit (either case), or -1. */
+static int hexval(unsigned char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+static int is_lowerhex(unsigned char c)
+{
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+}
+
+slate_status slate_trace_id_parse(const char *hex, size_t len, slate_trace_id_t *out)
+{
+    if (!out || (!hex && len))
+        return SLATE_EINVAL;
+    if (len == 0 || len > SLATE_TRACE_ID_MAX_HEX)
+        return SLATE_ETRACEID;
+    uint64_t hi = 0, lo = 0;
+    for (size_t i = 0; i < len; i++) {
+        int v = hexval((unsigned char)hex[i]);
+        if (v < 0)
+            return SLATE_ETRACEID;
+        hi = (hi << 4) | (lo >> 60);
+        lo = (lo << 4) | (uint64_t)v;
+    }
+    if ((hi | lo) == 0)
+        return SLATE_ETRACEID;
+    out->hi = hi;
+    out->lo = lo;
+    return SLATE_OK;
+}
+
+uint64_t slate_trace_hash(const slate_trace_id_t *id)
+{
+    unsigned char b[16];
+    for (int i = 0; i < 8; i++) {
+        b[i] = (unsigned char)(id->hi >> (56 - 8 * i));
+        b[8 + i] = (unsigned char)(id->lo >> (56 - 8 * i));
+    }
+    return XXH3_64bits(b, sizeof b);
+}
+
+slate_status slate_trace_decide(const char *hex, size_t len, double rate, int *sampled)
+{
+    if (!sampled)
+        return SLATE_EINVAL;
+    if (!(rate >= 0.0 && rate <= 1.0)) /* also catches NaN */
+        return SLATE_ERANGE;
+    slate_trace_id_t id;
+    slate_status st = slate_trace_id_parse(hex, len, &id);
+    if (st != SLATE_OK)
+        return st;
+    if (rate >= 1.0) {
+        *sampled = 1;
+        return SLATE_OK;
+    }
+    /* 0 <= rate < 1, so rate * 2^64 < 2^64 and the conversion is defined. */
+    uint64_t threshold = (uint64_t)(rate * 18446744073709551616.0);
+    *sampled = slate_trace_hash(&id) < threshold;
+    return SLATE_OK;
+}
+
+int slate_trace_sampled(const char *hex, size_t len, double rate)
+{
+    int sampled = 0;
+    if (slate_trace_decide(hex, len, rate, &sampled) != SLATE_OK)
+        return 0;
+    return sampled;
+}
+
+/* ---- header parsers ---- */
+
+/* 1 if s[0..n) are all lowercase hex digits. */
+static int all_lowerhex(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!is_lowerhex((unsigned char)s[i]))
+            return 0;
+    return 1;
+}
+
+static int all_zero(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (s[i] != '0')
+            return 0;
+    return 1;
+}
+
+/* Trim spaces and tabs at both ends. */
+static void trim(const char **s, size_t *len)
+{
+    while (*len > 0 && ((*s)[0] == ' ' || (*s)[0] == '\t')) {
+        (*s)++;
+        (*len)--;
+    }
+    while (*len > 0 && ((*s)[*len - 1] == ' ' || (*s)[*len - 1] == '\t'))
+        (*len)--;
+}
+
+static slate_status fail(slate_trace_ctx_t *out, slate_status st)
+{
+    memset(out, 0, sizeof *out);
+    return st;
+}
+
+slate_status slate_traceparent_parse(const char *s, size_t len, slate_trace_ctx_t *out)
+{
+    if (!out)
+        return SLATE_EINVAL;
+    if (!s)
+        return fail(out, SLATE_EINVAL);
+    trim(&s, &len);
+    /* "vv-" 3, trace id 32, '-' 1, parent id 16, '-' 1, flags 2 = 55 */
+    if (len < 55 || s[2] != '-' || s[35] != '-' || s[52] != '-')
+        return fail(out, SLATE_EINVAL);
+    if (!all_lowerhex(s, 2) || !all_lowerhex(s + 3, 32) || !all_lowerhex(s + 36, 16) ||
+        !all_lowerhex(s + 53, 2))
+        return fail(out, SLATE_EINVAL);
+    uint8_t version = (uint8_t)(hexval((unsigned char)s[0]) << 4 | hexval((unsigned char)s[1]));
+    if (version == 0xff)
+        return fail(out, SLATE_EINVAL);
+    if (version == 0 ? len != 55 : (len > 55 && s[55] != '-'))
+        return fail(out, SLATE_EINVAL);
+    if (all_zero(s + 3, 32) || all_zero(s + 36, 16))
+        return fail(out, SLATE_ETRACEID);
+    memset(out, 0, sizeof *out);
+    out->version = version;
+    out->flags = (uint8_t)(hexval((unsigned char)s[53]) << 4 | hexval((unsigned char)s[54]));
+    out->trace_id = s + 3;
+    out->trace_id_len = 32;
+    out->span_id = s + 36;
+    out->span_id_len = 16;
+    out->sampled = out->flags & 1;
+    return SLATE_OK;
+}
+
+/* B3 sampling state: '0', '1' or 'd'; sets sampled/debug, returns 0 if not one. */
+static int b3_sampling(char c, slate_trace_ctx_t *out)
+{
+    switch (c) {
+    case '0':
+        out->sampled = 0;
+        return 1;
+    case '1':
+        out->sampled = 1;
+        return 1;
+    case 'd':
+        out->sampled = 1;
+        out->debug = 1;
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+slate_status slate_b3_parse(const char *s, size_t len, slate_trace_ctx_t *out)
+{
+    if (!out)
+        return SLATE_EINVAL;
+    if (!s)
+        return fail(out, SLATE_EINVAL);
+    trim(&s, &len);
+    memset(out, 0, sizeof *out);
+    out->sampled = -1;
+    if (len == 1) {
+        if (!b3_sampling(s[0], out))
+            return fail(out, SLATE_EINVAL);
+        out->flags = (uint8_t)out->sampled;
+        return SLATE_OK;
+    }
+    /* Trace id: 16 or 32 digits, then '-'. */
+    size_t tlen;
+    if (len >= 33 && s[16] == '-')
+        tlen = 16;
+    else if (len >= 49 && s[32] == '-')
+        tlen = 32;
+    else
+        return fail(out, SLATE_EINVAL);
+    if (!all_lowerhex(s, tlen))
+        return fail(out, SLATE_EINVAL);
+    size_t pos = tlen + 1;
+    if (len - pos < 16 || !all_lowerhex(s + pos, 16))
+        return fail(out, SLATE_EINVAL);
+    out->trace_id = s;
+    out->trace_id_len = tlen;
+    out->span_id = s + pos;
+    out->span_id_len = 16;
+    pos += 16;
+    if (pos < len) {
+        /* "-<sampling>" */
+        if (len - pos < 2 || s[pos] != '-' || !b3_sampling(s[pos + 1], out))
+            return fail(out, SLATE_EINVAL);
+        pos += 2;
+        if (pos < len) {
+            /* "-<parent span id>", which must end the value */
+            if (len - pos != 17 || s[pos] != '-' || !all_lowerhex(s + pos + 1, 16))
+                return fail(out, SLATE_EINVAL);
+            out->parent_span_id = s + pos + 1;
+            out->parent_span_id_len = 16;
+        }
+    }
+    if (all_zero(out->trace_id, tlen) || all_zero(out->span_id, 16) ||
+        (out->parent_span_id && all_zero(out->parent_span_id, 16)))
+        return fail(out, SLATE_ETRACEID);
+    out->flags = out->sampled == 1 ? 1 : 0;
+    return SLATE_OK;
+}
