@@ -17,6 +17,7 @@
 #include "slate/status.h"
 #include "slate/sampler.h"
 #include "slate/key.h"
+#include "slate/codec.h"
 /* stats.h joins when its implementation lands. */
 
 #endif /* SLATE_SLATE_H */
