@@ -14,7 +14,7 @@
 #   SLATE_WASM_CLANG          the clang that compiles and links
 #   SLATE_WASM_COMPILE_FLAGS  target, sysroot and include flags (a list)
 #   SLATE_WASM_LINK_FLAGS     link flags of a proxy-wasm reactor (a list)
-#   slate_add_wasm_module(<name> SOURCES <src>... [INCLUDES <dir>...]
+#   slate_add_wasm_module(<name> SOURCES <src>... [INCLUDES <dir>...] [SYSTEM_INCLUDES <dir>...]
 #                         [DEFINES <def>...] [EXPORTS <sym>...] [DEPENDS <file>...]
 #                         [BUDGET <bytes>])
 #     builds <binary dir>/<name>.wasm (target <name>, part of ALL): every
@@ -68,12 +68,15 @@ message(STATUS "wasm32-wasi modules: ${_slate_wasm_where}")
 set(_slate_wasm_module_dir "${CMAKE_CURRENT_LIST_DIR}")
 
 function(slate_add_wasm_module name)
-  cmake_parse_arguments(W "" "BUDGET" "SOURCES;INCLUDES;DEFINES;EXPORTS;DEPENDS" ${ARGN})
+  cmake_parse_arguments(W "" "BUDGET" "SOURCES;INCLUDES;SYSTEM_INCLUDES;DEFINES;EXPORTS;DEPENDS" ${ARGN})
   set(out "${CMAKE_CURRENT_BINARY_DIR}/${name}.wasm")
   set(flags ${SLATE_WASM_COMPILE_FLAGS} -std=c11 -Oz -flto -fno-exceptions
       -ffunction-sections -fdata-sections ${SLATE_WARNINGS} -Wno-unused-command-line-argument)
   foreach(inc ${W_INCLUDES})
     list(APPEND flags "-I${inc}")
+  endforeach()
+  foreach(inc ${W_SYSTEM_INCLUDES})
+    list(APPEND flags -isystem "${inc}")
   endforeach()
   foreach(def ${W_DEFINES})
     list(APPEND flags "-D${def}")

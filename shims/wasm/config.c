@@ -60,7 +60,8 @@ static const struct key_def limit_keys[] = {
     {"max_rules", K_UINT, F(max_rules), 0, 1, 4096, NULL},
     {"max_regions", K_UINT, F(max_regions), 0, 1, 256, NULL},
     {"max_response_bytes", K_UINT, F(max_response_bytes), 0, 64, 67108864, NULL},
-    {"max_batch_bytes", K_UINT, F(max_batch_bytes), 0, 1024, 16777216, NULL},
+    {"max_batch_bytes", K_UINT, F(max_batch_bytes), 0, 16384, 16777216, NULL},
+    {"max_workers", K_UINT, F(max_workers), 0, 1, 1024, NULL},
 };
 
 #define NKEYS(a) (sizeof(a) / sizeof((a)[0]))
@@ -80,7 +81,6 @@ void sw_config_defaults(sw_config_t *cfg)
     cfg->protocol = SW_PROTO_PROTOBUF;
     cfg->route_local_when_no_rules = 1;
     memcpy(cfg->routing_header, "x-slate-routeto", sizeof "x-slate-routeto");
-    memcpy(cfg->controller_path, "/slate/v1/report", sizeof "/slate/v1/report");
     cfg->tick_ms = 1000;
     cfg->http_timeout_ms = 500;
     cfg->rules_ttl_ms = 30000;
@@ -92,6 +92,7 @@ void sw_config_defaults(sw_config_t *cfg)
     cfg->max_regions = 16;
     cfg->max_response_bytes = 1048576;
     cfg->max_batch_bytes = 65536;
+    cfg->max_workers = 128;
 }
 
 const char *sw_config_err_name(sw_config_err code)
@@ -646,8 +647,16 @@ sw_config_err sw_config_parse(sw_config_t *cfg, const char *json, size_t size,
         fail(&p, SW_CFG_MISSING, "controller_cluster", "required when role is \"reporter\"");
         return err->code;
     }
+    if (tmp.controller_path[0] == '\0') {
+        const char *d = tmp.protocol == SW_PROTO_LEGACY ? "/proxyLoad" : "/v1/report";
+        memcpy(tmp.controller_path, d, strlen(d) + 1);
+    }
     if (tmp.controller_path[0] != '/') {
         fail(&p, SW_CFG_STRING, "controller_path", "must start with '/'");
+        return err->code;
+    }
+    if (tmp.role == SW_ROLE_REPORTER && tmp.http_timeout_ms >= tmp.tick_ms) {
+        fail(&p, SW_CFG_RANGE, "http_timeout_ms", "must be less than tick_ms");
         return err->code;
     }
     if (tmp.controller_authority[0] == '\0')
