@@ -398,8 +398,7 @@ static void test_u32_weights(void **state)
     assert_int_equal(slate_sampler_compile_u32(t, sizeof t, regions, big, 3), SLATE_OK);
     assert_true(fabs(slate_sampler_probability(t, 5) - 0.5) < 1e-9);
     const uint32_t zero[] = {0, 0, 0};
-    assert_int_equal(slate_sampler_compile_u32(t, sizeof t, regions, zero, 3),
-                     SLATE_EWEIGHT_ZERO);
+    assert_int_equal(slate_sampler_compile_u32(t, sizeof t, regions, zero, 3), SLATE_EWEIGHT_ZERO);
     assert_int_equal(slate_sampler_compile_u32(t, sizeof t, regions, NULL, 3), SLATE_EINVAL);
 }
 

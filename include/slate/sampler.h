@@ -142,7 +142,10 @@ SLATE_API slate_status slate_sampler_init(void *mem, size_t len, size_t capacity
  * Weights need not sum to anything in particular: only their ratios matter,
  * and any finite values work (they are scaled by the largest first, so 1e308
  * twice does not overflow).
- * Cost: O(capacity + n); no allocation; about 12 KiB of stack.
+ * Not atomic with respect to draws from the same memory in other threads: to
+ * replace a table that workers are drawing from, compile into a second buffer
+ * and publish it (swap a pointer, or copy through proxy shared data).
+ * Cost: O(capacity + n); no allocation; about 16 KiB of stack.
  */
 SLATE_API SLATE_NODISCARD slate_status slate_sampler_compile(void *mem, size_t len,
                                                              const uint16_t *regions,

@@ -1,0 +1,506 @@
+/*
+ * Tests of endpoint keys, trace sampling and trace context header parsing.
+ * SPDX-License-Identifier: Apache-2.0
+ */
+#define _DEFAULT_SOURCE /* MAP_ANONYMOUS for the guard-page test */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <math.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "slate/slate.h"
+
+#define XXH_INLINE_ALL
+#include <xxhash.h>
+
+#define S(x) x, (sizeof x - 1)
+
+static uint64_t key_of(const char *svc, size_t sl, const char *m, size_t ml, const char *p,
+                       size_t pl, unsigned *flags)
+{
+    uint64_t k = 0;
+    assert_int_equal(slate_endpoint_key(svc, sl, m, ml, p, pl, &k, flags), SLATE_OK);
+    return k;
+}
+
+static void test_path_len(void **state)
+{
+    (void)state;
+    assert_int_equal(slate_path_len(S("/a/b")), 4);
+    assert_int_equal(slate_path_len(S("/a?b=1")), 2);
+    assert_int_equal(slate_path_len(S("/a#frag?x")), 2);
+    assert_int_equal(slate_path_len(S("/a?x#frag")), 2);
+    assert_int_equal(slate_path_len(S("?x")), 0);
+    assert_int_equal(slate_path_len(S("")), 0);
+    assert_int_equal(slate_path_len(NULL, 0), 0);
+    assert_int_equal(slate_path_len(NULL, 5), 0);
+    /* Idempotent, and it stops at the length given (no NUL needed). */
+    const char p[] = "/x/y?z";
+    size_t n = slate_path_len(p, 6);
+    assert_int_equal(slate_path_len(p, n), n);
+    assert_int_equal(slate_path_len(p, 3), 3);
+}
+
+/*
+ * Known keys. Each value is XXH3_64bits of the canonical byte string written
+ * out by hand below and hashed independently with the xxHash 0.8.1 command
+ * line tool (`xxhsum -H3 file`), e.g.
+ *   printf '\x07\x00reviews\x03\x00GET\x0f\x00/api/v1/reviews' > k && xxhsum -H3 k
+ */
+static void test_known_keys(void **state)
+{
+    (void)state;
+    unsigned flags = 99;
+    assert_true(key_of(S("reviews"), S("GET"), S("/api/v1/reviews"), &flags) ==
+                0x6fd9608a2e90785bu);
+    assert_int_equal(flags, 0);
+    /* Six zero bytes: three empty fields. */
+    assert_true(key_of(NULL, 0, NULL, 0, NULL, 0, NULL) == 0x06df73813892fde7u);
+    /* "reviews", "POST", then 256 'a' (length 0x0100): a 300-byte path is cut there. */
+    char a[300];
+    memset(a, 'a', sizeof a);
+    assert_true(key_of(S("reviews"), S("POST"), a, 300, &flags) == 0xe9746cdf59c6ad89u);
+    assert_int_equal(flags, SLATE_KEY_PATH_TRUNCATED);
+    /* The documented canonical form, recomputed here with the library's XXH3. */
+    const unsigned char canon[] = "\x07\x00reviews\x03\x00GET\x0f\x00/api/v1/reviews";
+    assert_true(XXH3_64bits(canon, sizeof canon - 1) == 0x6fd9608a2e90785bu);
+}
+
+static void test_query_fragment_and_case(void **state)
+{
+    (void)state;
+    uint64_t base = key_of(S("reviews"), S("GET"), S("/api/v1/reviews"), NULL);
+    assert_true(key_of(S("reviews"), S("GET"), S("/api/v1/reviews?id=7&x=y"), NULL) == base);
+    assert_true(key_of(S("reviews"), S("GET"), S("/api/v1/reviews#top"), NULL) == base);
+    assert_true(key_of(S("reviews"), S("GET"), S("/api/v1/reviews?"), NULL) == base);
+    /* The service name is case-insensitive; method and path are not. */
+    assert_true(key_of(S("Reviews"), S("GET"), S("/api/v1/reviews"), NULL) == base);
+    assert_true(key_of(S("REVIEWS"), S("GET"), S("/api/v1/reviews?q"), NULL) == base);
+    assert_true(key_of(S("reviews"), S("get"), S("/api/v1/reviews"), NULL) != base);
+    assert_true(key_of(S("reviews"), S("GET"), S("/API/v1/reviews"), NULL) != base);
+    /* Nothing else is normalised. */
+    assert_true(key_of(S("reviews"), S("GET"), S("/api/v1/reviews/"), NULL) != base);
+    assert_true(key_of(S("reviews"), S("GET"), S("/api/v1/%72eviews"), NULL) != base);
+    assert_true(key_of(S("ratings"), S("GET"), S("/api/v1/reviews"), NULL) != base);
+}
+
+static void test_fields_are_unambiguous(void **state)
+{
+    (void)state;
+    uint64_t k1 = key_of(S("ab"), S("c"), S("/"), NULL);
+    uint64_t k2 = key_of(S("a"), S("bc"), S("/"), NULL);
+    uint64_t k3 = key_of(S("a"), S("b"), S("c/"), NULL);
+    uint64_t k4 = key_of(S(""), S("ab"), S("c/"), NULL);
+    uint64_t k5 = key_of(S("abc/"), S(""), S(""), NULL);
+    assert_true(k1 != k2 && k1 != k3 && k1 != k4 && k1 != k5);
+    assert_true(k2 != k3 && k2 != k4 && k2 != k5 && k3 != k4 && k3 != k5 && k4 != k5);
+}
+
+static void test_truncation_rule(void **state)
+{
+    (void)state;
+    char p[600], q[600];
+    memset(p, 'x', sizeof p);
+    p[0] = '/';
+    memcpy(q, p, sizeof q);
+    unsigned f1, f2;
+    /* Exactly SLATE_KEY_MAX_PATH bytes: not cut. */
+    uint64_t exact = key_of(S("s"), S("GET"), p, SLATE_KEY_MAX_PATH, &f1);
+    assert_int_equal(f1, 0);
+    /* Longer: cut, reported, and equal to the exact-length key. */
+    assert_true(key_of(S("s"), S("GET"), p, SLATE_KEY_MAX_PATH + 1, &f1) == exact);
+    assert_int_equal(f1, SLATE_KEY_PATH_TRUNCATED);
+    /* Two paths equal in their first MAX_PATH bytes share a key. */
+    q[SLATE_KEY_MAX_PATH] = 'Y';
+    q[500] = 'Z';
+    assert_true(key_of(S("s"), S("GET"), q, 600, &f2) == exact);
+    assert_int_equal(f2, SLATE_KEY_PATH_TRUNCATED);
+    /* ... but not if they differ inside them. */
+    q[SLATE_KEY_MAX_PATH - 1] = 'W';
+    assert_true(key_of(S("s"), S("GET"), q, 600, &f2) != exact);
+    /* The query is removed before the bound: '?' right at the bound is no cut. */
+    memcpy(q, p, sizeof q);
+    q[SLATE_KEY_MAX_PATH] = '?';
+    assert_true(key_of(S("s"), S("GET"), q, 600, &f2) == exact);
+    assert_int_equal(f2, 0);
+    /* '?' one byte later: the stripped path is MAX_PATH + 1 long, so cut. */
+    memcpy(q, p, sizeof q);
+    q[SLATE_KEY_MAX_PATH + 1] = '?';
+    assert_true(key_of(S("s"), S("GET"), q, 600, &f2) == exact);
+    assert_int_equal(f2, SLATE_KEY_PATH_TRUNCATED);
+    /* A short path with a long query: not cut. */
+    memcpy(q, p, sizeof q);
+    q[10] = '?';
+    assert_true(key_of(S("s"), S("GET"), q, 600, &f2) == key_of(S("s"), S("GET"), p, 10, NULL));
+    assert_int_equal(f2, 0);
+}
+
+/* The path is read no further than byte MAX_PATH, whatever length is claimed:
+ * the bytes sit right before an inaccessible page. */
+static void test_path_read_bound(void **state)
+{
+    (void)state;
+    long pg = sysconf(_SC_PAGESIZE);
+    unsigned char *m =
+        mmap(NULL, (size_t)pg * 2, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    assert_true(m != MAP_FAILED);
+    assert_int_equal(mprotect(m + pg, (size_t)pg, PROT_NONE), 0);
+    char *p = (char *)m + pg - (SLATE_KEY_MAX_PATH + 1);
+    memset(p, 'z', SLATE_KEY_MAX_PATH + 1);
+    unsigned f;
+    uint64_t k = key_of(S("s"), S("GET"), p, (size_t)1 << 40, &f);
+    assert_int_equal(f, SLATE_KEY_PATH_TRUNCATED);
+    assert_true(k == key_of(S("s"), S("GET"), p, SLATE_KEY_MAX_PATH, NULL));
+    munmap(m, (size_t)pg * 2);
+}
+
+static void test_key_errors(void **state)
+{
+    (void)state;
+    uint64_t k = 12345;
+    char longname[300];
+    memset(longname, 's', sizeof longname);
+    assert_int_equal(slate_endpoint_key(S("s"), S("GET"), S("/"), NULL, NULL), SLATE_EINVAL);
+    assert_int_equal(slate_endpoint_key(NULL, 1, S("GET"), S("/"), &k, NULL), SLATE_EINVAL);
+    assert_int_equal(slate_endpoint_key(S("s"), NULL, 3, S("/"), &k, NULL), SLATE_EINVAL);
+    assert_int_equal(slate_endpoint_key(S("s"), S("GET"), NULL, 1, &k, NULL), SLATE_EINVAL);
+    assert_int_equal(
+        slate_endpoint_key(longname, SLATE_KEY_MAX_NAME + 1, S("GET"), S("/"), &k, NULL),
+        SLATE_ERANGE);
+    assert_int_equal(slate_endpoint_key(S("s"), longname, SLATE_KEY_MAX_NAME + 1, S("/"), &k, NULL),
+                     SLATE_ERANGE);
+    assert_true(k == 12345);
+    assert_int_equal(slate_endpoint_key(longname, SLATE_KEY_MAX_NAME, longname, SLATE_KEY_MAX_NAME,
+                                        longname, sizeof longname, &k, NULL),
+                     SLATE_OK);
+}
+
+/* ---- trace ids ---- */
+
+static slate_trace_id_t parse_ok(const char *hex, size_t len)
+{
+    slate_trace_id_t id = {0, 0};
+    assert_int_equal(slate_trace_id_parse(hex, len, &id), SLATE_OK);
+    return id;
+}
+
+static void test_trace_id_parse(void **state)
+{
+    (void)state;
+    slate_trace_id_t id = parse_ok(S("4bf92f3577b34da6a3ce929d0e0e4736"));
+    assert_true(id.hi == 0x4bf92f3577b34da6u && id.lo == 0xa3ce929d0e0e4736u);
+    id = parse_ok(S("4BF92F3577B34DA6a3ce929d0e0e4736"));
+    assert_true(id.hi == 0x4bf92f3577b34da6u && id.lo == 0xa3ce929d0e0e4736u);
+    id = parse_ok(S("a3ce929d0e0e4736"));
+    assert_true(id.hi == 0 && id.lo == 0xa3ce929d0e0e4736u);
+    id = parse_ok(S("0000000000000000a3ce929d0e0e4736"));
+    assert_true(id.hi == 0 && id.lo == 0xa3ce929d0e0e4736u);
+    id = parse_ok(S("1"));
+    assert_true(id.hi == 0 && id.lo == 1);
+    id = parse_ok(S("ffffffffffffffffffffffffffffffff"));
+    assert_true(id.hi == UINT64_MAX && id.lo == UINT64_MAX);
+
+    slate_trace_id_t keep = {7, 7};
+    const struct {
+        const char *s;
+        size_t n;
+    } bad[] = {
+        {S("")},
+        {S("0")},
+        {S("00000000000000000000000000000000")},
+        {S("4bf92f3577b34da6a3ce929d0e0e47360")}, /* 33 digits */
+        {S("4bf92f3577b34dag")},
+        {S("4bf92f35-7b34da6")},
+        {S(" 4bf92f3577b34da6")},
+        {"ab\0c", 4},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        assert_int_equal(slate_trace_id_parse(bad[i].s, bad[i].n, &keep), SLATE_ETRACEID);
+        assert_true(keep.hi == 7 && keep.lo == 7);
+    }
+    assert_int_equal(slate_trace_id_parse(NULL, 3, &keep), SLATE_EINVAL);
+    assert_int_equal(slate_trace_id_parse(S("ab"), NULL), SLATE_EINVAL);
+    assert_int_equal(slate_trace_id_parse(NULL, 0, &keep), SLATE_ETRACEID);
+}
+
+/* Known hashes: XXH3 of the 16 big-endian bytes, computed with `xxhsum -H3`
+ * over files holding those bytes. */
+static void test_trace_hash_known(void **state)
+{
+    (void)state;
+    slate_trace_id_t one = parse_ok(S("1"));
+    assert_true(slate_trace_hash(&one) == 0x4152418f75dd93bbu);
+    slate_trace_id_t b3 = parse_ok(S("4bf92f3577b34da6"));
+    assert_true(slate_trace_hash(&b3) == 0x5207c3abbfa3e2e0u);
+    slate_trace_id_t w3c = parse_ok(S("4bf92f3577b34da6a3ce929d0e0e4736"));
+    assert_true(slate_trace_hash(&w3c) == 0x0735538b0a4f043au);
+}
+
+static void hexid(uint64_t hi, uint64_t lo, int upper, char out[32])
+{
+    const char *d = upper ? "0123456789ABCDEF" : "0123456789abcdef";
+    for (int i = 0; i < 16; i++) {
+        out[i] = d[(hi >> (60 - 4 * i)) & 15];
+        out[16 + i] = d[(lo >> (60 - 4 * i)) & 15];
+    }
+}
+
+static void test_sampling_rate_accuracy(void **state)
+{
+    (void)state;
+    const double rates[] = {0.0, 0.01, 0.1, 0.5, 1.0};
+    const int n = 100000;
+    for (size_t r = 0; r < sizeof rates / sizeof rates[0]; r++) {
+        double rate = rates[r];
+        slate_rng_t rng;
+        slate_rng_seed(&rng, 1000 + r);
+        int hits = 0;
+        for (int i = 0; i < n; i++) {
+            char id[32];
+            uint64_t hi = slate_rng_next(&rng), lo = slate_rng_next(&rng);
+            hexid(hi, lo, 0, id);
+            int s = -1;
+            assert_int_equal(slate_trace_decide(id, 32, rate, &s), SLATE_OK);
+            assert_true(s == 0 || s == 1);
+            hits += s;
+            /* Independent recomputation of the documented rule. */
+            unsigned char be[16];
+            for (int b = 0; b < 8; b++) {
+                be[b] = (unsigned char)(hi >> (56 - 8 * b));
+                be[8 + b] = (unsigned char)(lo >> (56 - 8 * b));
+            }
+            uint64_t h = XXH3_64bits(be, 16);
+            int want = rate >= 1.0 ? 1 : h < (uint64_t)(rate * 18446744073709551616.0);
+            assert_int_equal(s, want);
+            /* Upper case decides alike. */
+            hexid(hi, lo, 1, id);
+            assert_int_equal(slate_trace_sampled(id, 32, rate), s);
+        }
+        double mean = rate * n, sd = sqrt(n * rate * (1.0 - rate));
+        print_message("rate %.2f: %d of %d sampled (expected %.0f +- %.1f)\n", rate, hits, n, mean,
+                      sd);
+        if (rate == 0.0)
+            assert_int_equal(hits, 0);
+        else if (rate == 1.0)
+            assert_int_equal(hits, n);
+        else
+            assert_true(fabs(hits - mean) < 5.0 * sd);
+    }
+}
+
+static void test_padding_case_and_monotonic(void **state)
+{
+    (void)state;
+    slate_rng_t rng;
+    slate_rng_seed(&rng, 77);
+    for (int i = 0; i < 20000; i++) {
+        uint64_t lo = slate_rng_next(&rng);
+        char full[32];
+        hexid(0, lo, 0, full);
+        char upper[32];
+        hexid(0, lo, 1, upper);
+        /* Strip the leading zeros of the 64-bit form too (as Jaeger does). */
+        size_t z = 16;
+        while (z < 31 && full[z] == '0')
+            z++;
+        double rate = (double)(i % 100) / 100.0;
+        int a = slate_trace_sampled(full, 32, rate);      /* 128-bit, zero padded */
+        int b = slate_trace_sampled(full + 16, 16, rate); /* 64-bit B3 */
+        int c = slate_trace_sampled(upper + 16, 16, rate);
+        int d = slate_trace_sampled(full + z, 32 - z, rate);
+        assert_int_equal(a, b);
+        assert_int_equal(a, c);
+        assert_int_equal(a, d);
+        /* Sampled at a rate means sampled at every higher rate. */
+        if (a)
+            for (double hr = rate; hr <= 1.0; hr += 0.07)
+                assert_int_equal(slate_trace_sampled(full, 32, hr), 1);
+    }
+}
+
+static void test_sampling_bad_inputs(void **state)
+{
+    (void)state;
+    int s = 42;
+    assert_int_equal(slate_trace_decide(S("abc"), NAN, &s), SLATE_ERANGE);
+    assert_int_equal(slate_trace_decide(S("abc"), -0.01, &s), SLATE_ERANGE);
+    assert_int_equal(slate_trace_decide(S("abc"), 1.01, &s), SLATE_ERANGE);
+    assert_int_equal(slate_trace_decide(S("abc"), INFINITY, &s), SLATE_ERANGE);
+    assert_int_equal(slate_trace_decide(S("xyz"), 2.0, &s), SLATE_ERANGE); /* rate first */
+    assert_int_equal(slate_trace_decide(S("xyz"), 0.5, &s), SLATE_ETRACEID);
+    assert_int_equal(slate_trace_decide(S(""), 0.5, &s), SLATE_ETRACEID);
+    assert_int_equal(slate_trace_decide(S("000"), 1.0, &s), SLATE_ETRACEID);
+    assert_int_equal(slate_trace_decide(S("123456789012345678901234567890123"), 1.0, &s),
+                     SLATE_ETRACEID);
+    assert_int_equal(slate_trace_decide(NULL, 2, 0.5, &s), SLATE_EINVAL);
+    assert_int_equal(slate_trace_decide(S("abc"), 0.5, NULL), SLATE_EINVAL);
+    assert_int_equal(s, 42);
+    assert_int_equal(slate_trace_sampled(S("xyz"), 1.0), 0);
+    assert_int_equal(slate_trace_sampled(S("abc"), NAN), 0);
+    assert_int_equal(slate_trace_sampled(S("abc"), 1.0), 1);
+    assert_int_equal(slate_trace_sampled(S("abc"), 0.0), 0);
+    assert_int_equal(slate_trace_sampled(S("abc"), -0.0), 0);
+}
+
+/* ---- headers ---- */
+
+static int inside(const char *v, size_t vl, const char *s, size_t sl)
+{
+    return v >= s && v + vl <= s + sl;
+}
+
+static void test_traceparent(void **state)
+{
+    (void)state;
+    slate_trace_ctx_t c;
+    const char h[] = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+    assert_int_equal(slate_traceparent_parse(h, sizeof h - 1, &c), SLATE_OK);
+    assert_true(c.trace_id == h + 3 && c.trace_id_len == 32);
+    assert_true(c.span_id == h + 36 && c.span_id_len == 16);
+    assert_null(c.parent_span_id);
+    assert_int_equal(c.sampled, 1);
+    assert_int_equal(c.flags, 1);
+    assert_int_equal(c.version, 0);
+    /* The trace id view feeds the sampler directly. */
+    assert_int_equal(slate_trace_sampled(c.trace_id, c.trace_id_len, 1.0), 1);
+
+    assert_int_equal(
+        slate_traceparent_parse(S("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00"), &c),
+        SLATE_OK);
+    assert_int_equal(c.sampled, 0);
+    const char ws[] = " \t00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-03 ";
+    assert_int_equal(slate_traceparent_parse(ws, sizeof ws - 1, &c), SLATE_OK);
+    assert_true(c.trace_id == ws + 5 && c.flags == 3 && c.sampled == 1);
+    /* A later version may append fields after a '-'. */
+    const char v1[] = "01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-what-ever";
+    assert_int_equal(slate_traceparent_parse(v1, sizeof v1 - 1, &c), SLATE_OK);
+    assert_int_equal(c.version, 1);
+    assert_true(inside(c.trace_id, c.trace_id_len, v1, sizeof v1 - 1));
+
+    const char *bad[] = {
+        "",
+        "00",
+        "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-0",
+        "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-",
+        "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-010",
+        "00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01",
+        "00-4bf92f3577b34da6a3ce929d0e0e4736-00F067AA0BA902B7-01",
+        "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-0g",
+        "ff-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+        "0g-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+        "00_4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+        "00-4bf92f3577b34da6a3ce929d0e0e4736_00f067aa0ba902b7-01",
+        "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7_01",
+        "00-4bf92f3577b34da6a3ce929d0e0e473-600f067aa0ba902b7-01",
+        "01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01x",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        memset(&c, 0x5a, sizeof c);
+        assert_int_equal(slate_traceparent_parse(bad[i], strlen(bad[i]), &c), SLATE_EINVAL);
+        assert_null(c.trace_id);
+        assert_int_equal(c.trace_id_len, 0);
+    }
+    assert_int_equal(
+        slate_traceparent_parse(S("00-00000000000000000000000000000000-00f067aa0ba902b7-01"), &c),
+        SLATE_ETRACEID);
+    assert_int_equal(
+        slate_traceparent_parse(S("00-4bf92f3577b34da6a3ce929d0e0e4736-0000000000000000-01"), &c),
+        SLATE_ETRACEID);
+    assert_int_equal(slate_traceparent_parse(NULL, 55, &c), SLATE_EINVAL);
+    assert_int_equal(slate_traceparent_parse(S("00"), NULL), SLATE_EINVAL);
+}
+
+static void test_b3(void **state)
+{
+    (void)state;
+    slate_trace_ctx_t c;
+    const char full[] = "80f198ee56343ba864fe8b2a57d3eff7-e457b5a2e4d86bd1-1-05e3ac9a4f6e3b90";
+    assert_int_equal(slate_b3_parse(full, sizeof full - 1, &c), SLATE_OK);
+    assert_true(c.trace_id == full && c.trace_id_len == 32);
+    assert_true(c.span_id == full + 33 && c.span_id_len == 16);
+    assert_true(c.parent_span_id == full + 52 && c.parent_span_id_len == 16);
+    assert_int_equal(c.sampled, 1);
+    assert_int_equal(c.debug, 0);
+
+    const char short_id[] = "a3ce929d0e0e4736-e457b5a2e4d86bd1";
+    assert_int_equal(slate_b3_parse(short_id, sizeof short_id - 1, &c), SLATE_OK);
+    assert_true(c.trace_id == short_id && c.trace_id_len == 16);
+    assert_int_equal(c.sampled, -1);
+    assert_null(c.parent_span_id);
+    /* The 64-bit id decides like its zero-padded 128-bit form in traceparent. */
+    assert_int_equal(slate_trace_sampled(c.trace_id, c.trace_id_len, 0.5),
+                     slate_trace_sampled(S("0000000000000000a3ce929d0e0e4736"), 0.5));
+
+    assert_int_equal(slate_b3_parse(S("a3ce929d0e0e4736-e457b5a2e4d86bd1-d"), &c), SLATE_OK);
+    assert_int_equal(c.sampled, 1);
+    assert_int_equal(c.debug, 1);
+    assert_int_equal(slate_b3_parse(S("a3ce929d0e0e4736-e457b5a2e4d86bd1-0"), &c), SLATE_OK);
+    assert_int_equal(c.sampled, 0);
+    /* The decision alone. */
+    assert_int_equal(slate_b3_parse(S("0"), &c), SLATE_OK);
+    assert_true(c.sampled == 0 && c.trace_id == NULL && c.trace_id_len == 0);
+    assert_int_equal(slate_b3_parse(S(" 1 "), &c), SLATE_OK);
+    assert_true(c.sampled == 1 && c.trace_id_len == 0);
+    assert_int_equal(slate_b3_parse(S("d"), &c), SLATE_OK);
+    assert_true(c.sampled == 1 && c.debug == 1);
+
+    const char *bad[] = {
+        "",
+        "2",
+        "true",
+        "a3ce929d0e0e4736",
+        "a3ce929d0e0e4736-",
+        "a3ce929d0e0e4736-e457b5a2e4d86bd",
+        "a3ce929d0e0e473-6e457b5a2e4d86bd1",
+        "a3ce929d0e0e4736-e457b5a2e4d86bd1-",
+        "a3ce929d0e0e4736-e457b5a2e4d86bd1-2",
+        "a3ce929d0e0e4736-e457b5a2e4d86bd1-11",
+        "a3ce929d0e0e4736-e457b5a2e4d86bd1-1-",
+        "a3ce929d0e0e4736-e457b5a2e4d86bd1-1-05e3ac9a4f6e3b9",
+        "a3ce929d0e0e4736-e457b5a2e4d86bd1-1-05e3ac9a4f6e3b900",
+        "a3ce929d0e0e4736-e457b5a2e4d86bd1x1",
+        "A3CE929D0E0E4736-e457b5a2e4d86bd1",
+        "a3ce929d0e0e4736-E457B5A2E4D86BD1",
+        "a3ce929d0e0e4736a3ce929d0e0e47-e457b5a2e4d86bd1",
+        "80f198ee56343ba864fe8b2a57d3eff7a-e457b5a2e4d86bd1",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        memset(&c, 0x5a, sizeof c);
+        assert_int_equal(slate_b3_parse(bad[i], strlen(bad[i]), &c), SLATE_EINVAL);
+        assert_null(c.trace_id);
+        assert_int_equal(c.sampled, 0);
+    }
+    assert_int_equal(slate_b3_parse(S("0000000000000000-e457b5a2e4d86bd1"), &c), SLATE_ETRACEID);
+    assert_int_equal(slate_b3_parse(S("a3ce929d0e0e4736-0000000000000000"), &c), SLATE_ETRACEID);
+    assert_int_equal(slate_b3_parse(S("a3ce929d0e0e4736-e457b5a2e4d86bd1-1-0000000000000000"), &c),
+                     SLATE_ETRACEID);
+    assert_int_equal(slate_b3_parse(NULL, 3, &c), SLATE_EINVAL);
+    assert_int_equal(slate_b3_parse(S("1"), NULL), SLATE_EINVAL);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_path_len),
+        cmocka_unit_test(test_known_keys),
+        cmocka_unit_test(test_query_fragment_and_case),
+        cmocka_unit_test(test_fields_are_unambiguous),
+        cmocka_unit_test(test_truncation_rule),
+        cmocka_unit_test(test_path_read_bound),
+        cmocka_unit_test(test_key_errors),
+        cmocka_unit_test(test_trace_id_parse),
+        cmocka_unit_test(test_trace_hash_known),
+        cmocka_unit_test(test_sampling_rate_accuracy),
+        cmocka_unit_test(test_padding_case_and_monotonic),
+        cmocka_unit_test(test_sampling_bad_inputs),
+        cmocka_unit_test(test_traceparent),
+        cmocka_unit_test(test_b3),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
