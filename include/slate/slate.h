@@ -18,6 +18,7 @@
 #include "slate/sampler.h"
 #include "slate/key.h"
 #include "slate/codec.h"
-/* stats.h joins when its implementation lands. */
+#include "slate/rate.h"
+#include "slate/stats.h"
 
 #endif /* SLATE_SLATE_H */
