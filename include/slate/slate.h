@@ -20,5 +20,6 @@
 #include "slate/codec.h"
 #include "slate/rate.h"
 #include "slate/stats.h"
+#include "slate/legacy.h"
 
 #endif /* SLATE_SLATE_H */
