@@ -10,6 +10,7 @@
  */
 #include "batch.h"
 
+#include <float.h>
 #include <string.h>
 
 #include "bytes.h"
@@ -235,6 +236,42 @@ static int take_str(const uint8_t *e, size_t esize, size_t *at, size_t n, size_t
     return 1;
 }
 
+int sw_stats_check(const slate_stats_t *s)
+{
+    uint64_t total = 0;
+    int saturated = 0;
+    for (uint32_t i = 0; i < SLATE_HIST_BUCKETS; i++) {
+        total += s->hist[i];
+        saturated |= s->hist[i] == UINT32_MAX;
+    }
+    /* NaN fails every comparison, so these also reject NaN. */
+    if (!(s->m2 >= 0.0 && s->m2 <= DBL_MAX) || !(s->mean_ns >= 0.0 && s->mean_ns <= DBL_MAX))
+        return 0;
+    if (s->count == 0)
+        return total == 0 && s->sum_ns == 0 && s->min_ns == 0 && s->max_ns == 0 &&
+               s->mean_ns == 0.0 && s->m2 == 0.0;
+    if (saturated ? total > s->count : total != s->count)
+        return 0;
+    if (s->min_ns > s->max_ns)
+        return 0;
+    if (s->count == 1 && (s->min_ns != s->max_ns || s->sum_ns != s->min_ns || s->m2 != 0.0))
+        return 0;
+    if (s->sum_ns != UINT64_MAX) {
+        uint64_t smin = s->min_ns && s->count > UINT64_MAX / s->min_ns ? UINT64_MAX
+                                                                        : s->count * s->min_ns;
+        uint64_t smax = s->max_ns && s->count > UINT64_MAX / s->max_ns ? UINT64_MAX
+                                                                        : s->count * s->max_ns;
+        if (s->sum_ns < smin || (smax != UINT64_MAX && s->sum_ns > smax))
+            return 0;
+    }
+    double slack = 1e-6 * (double)s->max_ns + 1e-6;
+    if (s->mean_ns < (double)s->min_ns - slack || s->mean_ns > (double)s->max_ns + slack)
+        return 0;
+    if (s->min_ns == s->max_ns && s->m2 != 0.0)
+        return 0;
+    return 1;
+}
+
 /* Checks a stats block's own sizes; returns its length or 0. */
 static size_t stats_len(const uint8_t *b, size_t avail)
 {
@@ -369,7 +406,7 @@ sw_batch_err sw_batch_open(const uint8_t *buf, size_t len, sw_batch_head_t *h,
             return e;
         if (it.stats) {
             sw_stats_block_load(it.stats, it.stats_len, scratch);
-            if (slate_stats_validate(scratch) != SLATE_OK)
+            if (!sw_stats_check(scratch))
                 return SW_BATCH_STATS;
         }
     }

@@ -602,7 +602,7 @@ static int parse_object(struct parser *p, const struct key_def *defs, size_t nde
     }
 }
 
-sw_config_err sw_config_parse(sw_config_t *cfg, const char *json, size_t size,
+sw_config_err sw_config_parse(sw_config_t *cfg, const char *json, size_t size, int default_role,
                               sw_config_error_t *err)
 {
     sw_config_t tmp;
@@ -612,6 +612,7 @@ sw_config_err sw_config_parse(sw_config_t *cfg, const char *json, size_t size,
     err->reason = "ok";
     sw_config_defaults(cfg);
     sw_config_defaults(&tmp);
+    tmp.role = default_role == SW_ROLE_REPORTER ? SW_ROLE_REPORTER : SW_ROLE_FILTER;
     if (size > SW_CONFIG_MAX_INPUT) {
         fail(&p, SW_CFG_TOO_LARGE, NULL, "configuration larger than 64 KiB");
         return err->code;

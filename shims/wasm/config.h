@@ -23,7 +23,7 @@
  *
  * | key                          | type    | default                 | range            |
  * |------------------------------|---------|-------------------------|------------------|
- * | role                         | string  | "filter"                | filter, reporter |
+ * | role                         | string  | the module's own role   | filter, reporter |
  * | service                      | string  | required                | 1..63 bytes      |
  * | region                       | string  | required                | 1..63 bytes      |
  * | pod                          | string  | ""                      | 0..63 bytes      |
@@ -124,12 +124,14 @@ void sw_config_defaults(sw_config_t *cfg);
 /**
  * @brief Parse and validate a configuration.
  *
- * On success `cfg` holds the settings (defaults for absent keys) and `err->code`
- * is SW_CFG_OK. On failure `cfg` is left as the defaults, `err` names the key
- * and the reason, and the return value is the error code. An empty input
- * (size 0) is rejected as SW_CFG_MISSING for "service". O(size).
+ * `default_role` (SW_ROLE_*) is the role when the configuration names none:
+ * each module binary passes its own. On success `cfg` holds the settings
+ * (defaults for absent keys) and `err->code` is SW_CFG_OK. On failure `cfg` is
+ * left as the defaults, `err` names the key and the reason, and the return
+ * value is the error code. An empty input (size 0) is rejected as
+ * SW_CFG_MISSING for "service". O(size).
  */
-sw_config_err sw_config_parse(sw_config_t *cfg, const char *json, size_t size,
+sw_config_err sw_config_parse(sw_config_t *cfg, const char *json, size_t size, int default_role,
                               sw_config_error_t *err);
 
 /** @brief A short static name of an error code ("unknown key"). */

@@ -25,9 +25,6 @@
 #include "slate/sampler.h"
 #include "slate/stats.h"
 
-#define XXH_INLINE_ALL
-#include <xxhash.h>
-
 #define SW_MAX_HEADERS 128u
 #define SW_NONE        0xffffffffu
 
@@ -119,7 +116,7 @@ static uint32_t n_slots, n_free;
 /* ------------------------------------------------------------------------- */
 /* Configuration.                                                             */
 
-int sw_filter_configure(sw_root_t *r)
+int sw_role_configure(sw_root_t *r)
 {
     sw_filter_t *f = calloc(1, sizeof *f);
     if (!f)
@@ -211,7 +208,7 @@ static long ob_find_or_add(sw_root_t *r, const char *svc, size_t sl, const char 
         stripped = SW_MAX_PATH;
     if (slate_endpoint_key(svc, sl, method, ml, path, pl, &key, NULL) != SLATE_OK)
         return -1;
-    key = sw_map_key(XXH3_64bits_withSeed(region, rl, key));
+    key = sw_map_key(sw_hash64(region, rl, key));
     long i = sw_map_get(&f->ob_map, key);
     if (i >= 0)
         return i;
@@ -244,7 +241,7 @@ static sw_stream_t *stream_get(uint32_t id)
     return i < 0 ? NULL : &slots[i];
 }
 
-void sw_stream_create(uint32_t id, sw_root_t *root)
+void sw_role_stream_create(uint32_t id, sw_root_t *root)
 {
     if (!n_free) {
         uint32_t cap = n_slots ? n_slots * 2 : 64;
@@ -718,9 +715,24 @@ static void flush(sw_root_t *r, uint64_t now)
     }
 }
 
-void sw_filter_tick(sw_root_t *r)
+void sw_role_tick(sw_root_t *r)
 {
     uint64_t now = sw_now();
     refresh_rules(r);
     flush(r, now);
+}
+
+/* The filter makes no HTTP calls and owns no queue. */
+void sw_role_queue_ready(sw_root_t *r, uint32_t queue_id)
+{
+    (void)r;
+    (void)queue_id;
+}
+
+void sw_role_http_response(sw_root_t *r, uint32_t call_id, size_t num_headers, size_t body_size)
+{
+    (void)r;
+    (void)call_id;
+    (void)num_headers;
+    (void)body_size;
 }

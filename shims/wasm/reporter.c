@@ -37,9 +37,6 @@
 #endif
 #endif
 
-#define XXH_INLINE_ALL
-#include <xxhash.h>
-
 /* Kinds of failure, logged once each until the next success. */
 enum {
     F_NETWORK = 1u << 0,
@@ -152,7 +149,7 @@ static uint64_t sat_add(uint64_t a, uint64_t b)
 /* ------------------------------------------------------------------------- */
 /* Configuration.                                                             */
 
-int sw_reporter_configure(sw_root_t *r)
+int sw_role_configure(sw_root_t *r)
 {
     const sw_config_t *c = &r->cfg;
     sw_reporter_t *p = calloc(1, sizeof *p);
@@ -323,7 +320,7 @@ static long rp_ob_find_or_add(sw_root_t *r, const sw_batch_item_t *it)
     if (slate_endpoint_key(it->service.p, it->service.n, it->method.p, it->method.n, it->path.p,
                            it->path.n, &key, NULL) != SLATE_OK)
         return -1;
-    key = sw_map_key(XXH3_64bits_withSeed(it->region.p, it->region.n, key));
+    key = sw_map_key(sw_hash64(it->region.p, it->region.n, key));
     long i = sw_map_get(&p->ob_map, key);
     if (i >= 0)
         return i;
@@ -438,7 +435,7 @@ static void drain(sw_root_t *r, uint64_t now)
     }
 }
 
-void sw_reporter_queue_ready(sw_root_t *r, uint32_t queue_id)
+void sw_role_queue_ready(sw_root_t *r, uint32_t queue_id)
 {
     sw_reporter_t *p = r->reporter;
     if (queue_id == p->queue && p->lease_held)
@@ -672,7 +669,7 @@ static void post_report(sw_root_t *r, uint64_t now)
     p->call_sent_ns = now;
 }
 
-void sw_reporter_tick(sw_root_t *r)
+void sw_role_tick(sw_root_t *r)
 {
     sw_reporter_t *p = r->reporter;
     uint64_t now = sw_now();
@@ -717,12 +714,29 @@ typedef struct rule_ref {
     uint8_t kind, agnostic;
 } rule_ref_t;
 
-static int cmp_ref(const void *a, const void *b)
+/* Orders by key, caller-agnostic rules first within a key. */
+static int ref_before(const rule_ref_t *x, const rule_ref_t *y)
 {
-    const rule_ref_t *x = a, *y = b;
-    if (x->key != y->key)
-        return x->key < y->key ? -1 : 1;
-    return (int)y->agnostic - (int)x->agnostic; /* caller-agnostic rules first */
+    return x->key != y->key ? x->key < y->key : x->agnostic > y->agnostic;
+}
+
+/* Shell sort (Ciura's gaps): small code, O(n^1.3) on the few thousand rules
+ * a response may hold. */
+static void sort_refs(rule_ref_t *a, size_t n)
+{
+    static const size_t gaps[] = {701, 301, 132, 57, 23, 10, 4, 1};
+    for (size_t g = 0; g < sizeof gaps / sizeof gaps[0]; g++) {
+        size_t gap = gaps[g];
+        for (size_t i = gap; i < n; i++) {
+            rule_ref_t t = a[i];
+            size_t j = i;
+            while (j >= gap && ref_before(&t, &a[j - gap])) {
+                a[j] = a[j - gap];
+                j -= gap;
+            }
+            a[j] = t;
+        }
+    }
 }
 
 /* Rate of the caller endpoint a rule names (for merging caller-specific rules). */
@@ -845,7 +859,7 @@ static const char *apply_rules(sw_root_t *r, const slate_routing_rules_t *rr, ui
                                            : (ru->path.len ? SW_KIND_ANY_METHOD : SW_KIND_ANY));
         x->agnostic = !ru->src_method.len && !ru->src_path.len;
     }
-    qsort(refs, n_refs, sizeof *refs, cmp_ref);
+    sort_refs(refs, n_refs);
 
     /* Size: one table per distinct key, sized by the regions it may draw. */
     size_t n_keys = 0, total_targets = 0;
@@ -981,20 +995,23 @@ static const char *handle_rules(sw_root_t *r, const uint8_t *body, size_t len, u
     lim.max_size = c->max_response_bytes;
     slate_routing_rules_t rr;
     memset(&rr, 0, sizeof rr);
+    slate_codec_error_t err;
+    memset(&err, 0, sizeof err);
+    err.detail = "decode failed";
     slate_status st;
     int legacy = c->protocol == SW_PROTO_LEGACY;
 #ifdef SW_HAVE_LEGACY
     if (legacy)
-        st = slate_legacy_rules_decode(&rr, (const char *)body, len, &lim, NULL);
+        st = slate_legacy_rules_decode(&rr, (const char *)body, len, &lim, &err);
     else
 #endif
-        st = slate_routing_rules_decode(&rr, body, len, &lim, NULL);
+        st = slate_routing_rules_decode(&rr, body, len, &lim, &err);
     if (st != SLATE_OK)
-        return slate_strerror(st);
+        return err.detail;
     uint64_t text_hash = 0;
     if (legacy) {
         /* SLATE's text has no version: a new text is a new version. */
-        text_hash = XXH3_64bits(body, len);
+        text_hash = sw_hash64(body, len, 0);
         rr.version = text_hash == p->legacy_hash && p->have_rules ? p->rules_version
                                                                   : p->rules_version + 1;
         rr.generated_ns = now;
@@ -1018,15 +1035,15 @@ static const char *handle_rules(sw_root_t *r, const uint8_t *body, size_t len, u
         uint64_t version = rr.version, generated = rr.generated_ns;
 #ifdef SW_HAVE_LEGACY
         if (legacy)
-            st = slate_legacy_rules_decode(&rr, (const char *)body, len, &lim, NULL);
+            st = slate_legacy_rules_decode(&rr, (const char *)body, len, &lim, &err);
         else
 #endif
-            st = slate_routing_rules_decode(&rr, body, len, &lim, NULL);
+            st = slate_routing_rules_decode(&rr, body, len, &lim, &err);
         if (legacy) {
             rr.version = version;
             rr.generated_ns = generated;
         }
-        why = st == SLATE_OK ? apply_rules(r, &rr, now) : slate_strerror(st);
+        why = st == SLATE_OK ? apply_rules(r, &rr, now) : err.detail;
         if (!why && legacy)
             p->legacy_hash = text_hash;
     }
@@ -1035,8 +1052,7 @@ static const char *handle_rules(sw_root_t *r, const uint8_t *body, size_t len, u
     return why;
 }
 
-void sw_reporter_http_response(sw_root_t *r, uint32_t call_id, size_t num_headers,
-                               size_t body_size)
+void sw_role_http_response(sw_root_t *r, uint32_t call_id, size_t num_headers, size_t body_size)
 {
     sw_reporter_t *p = r->reporter;
     const sw_config_t *c = &r->cfg;
@@ -1132,4 +1148,34 @@ void sw_reporter_http_response(sw_root_t *r, uint32_t call_id, size_t num_header
         return;
     }
     log_recovered(p, F_REJECTED);
+}
+
+/* The reporter takes no HTTP streams. */
+void sw_role_stream_create(uint32_t id, sw_root_t *root)
+{
+    (void)id;
+    (void)root;
+}
+
+proxy_action_t sw_stream_request_headers(uint32_t id)
+{
+    (void)id;
+    return PROXY_ACTION_CONTINUE;
+}
+
+proxy_action_t sw_stream_request_body(uint32_t id, size_t body_size)
+{
+    (void)id;
+    (void)body_size;
+    return PROXY_ACTION_CONTINUE;
+}
+
+void sw_stream_finish(uint32_t id)
+{
+    (void)id;
+}
+
+void sw_stream_delete(uint32_t id)
+{
+    (void)id;
 }

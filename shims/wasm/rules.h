@@ -37,7 +37,7 @@
  * | 40 | 2 | local region id, or 0xffff when the local region has no entry |
  * | 42 | 2 | flags: bit k set when an entry of kind k exists |
  * | 44 | 4 | reserved (0) |
- * | 48 | 8 | checksum: XXH3_64bits_withSeed(bytes 64..total, XXH3_64bits(bytes 0..48)) |
+ * | 48 | 8 | checksum: sw_hash64(bytes 64..total, seed sw_hash64(bytes 0..48, 0)) (bytes.h) |
  * | 56 | 8 | reserved (0) |
  * | 64 | 64 * regions | region names, NUL-padded, 1..63 printable bytes |
  * | .. | 24 * rules | index: key u64, table offset u32, table size u32, kind u16, 0 u16, 0 u32 |
