@@ -148,8 +148,8 @@ int sw_role_configure(sw_root_t *r)
     sb_str(&s, ", region ");
     sb_str(&s, c->region);
     sb_str(&s, c->direction == SW_DIR_INBOUND    ? ", inbound"
-                : c->direction == SW_DIR_OUTBOUND ? ", outbound"
-                                                  : ", direction from listener_direction");
+               : c->direction == SW_DIR_OUTBOUND ? ", outbound"
+                                                 : ", direction from listener_direction");
     sb_log(&s, PROXY_LOG_INFO);
     return 1;
 }
@@ -157,8 +157,7 @@ int sw_role_configure(sw_root_t *r)
 /* ------------------------------------------------------------------------- */
 /* Tables.                                                                    */
 
-static long ep_find_or_add(sw_root_t *r, const char *method, size_t ml, const char *path,
-                           size_t pl)
+static long ep_find_or_add(sw_root_t *r, const char *method, size_t ml, const char *path, size_t pl)
 {
     sw_filter_t *f = r->filter;
     uint64_t key;
@@ -195,13 +194,12 @@ static long ep_find_or_add(sw_root_t *r, const char *method, size_t ml, const ch
     return f->n_eps++;
 }
 
-static long ob_find_or_add(sw_root_t *r, const char *svc, size_t sl, const char *method,
-                           size_t ml, const char *path, size_t pl, const char *region, size_t rl)
+static long ob_find_or_add(sw_root_t *r, const char *svc, size_t sl, const char *method, size_t ml,
+                           const char *path, size_t pl, const char *region, size_t rl)
 {
     sw_filter_t *f = r->filter;
     uint64_t key;
-    if (sl == 0 || sl > SW_MAX_NAME || ml == 0 || ml > SW_MAX_METHOD || rl == 0 ||
-        rl > SW_MAX_NAME)
+    if (sl == 0 || sl > SW_MAX_NAME || ml == 0 || ml > SW_MAX_METHOD || rl == 0 || rl > SW_MAX_NAME)
         return -1;
     size_t stripped = slate_path_len(path, pl);
     if (stripped > SW_MAX_PATH)
@@ -398,8 +396,8 @@ static const char *route(sw_root_t *r, const char *svc, size_t sl, const char *m
             uint64_t key;
             if (!(f->info.flags & kinds[k].flag))
                 continue;
-            if (slate_endpoint_key(svc, sl, method, kinds[k].m ? ml : 0, path,
-                                   kinds[k].p ? pl : 0, &key, NULL) != SLATE_OK)
+            if (slate_endpoint_key(svc, sl, method, kinds[k].m ? ml : 0, path, kinds[k].p ? pl : 0,
+                                   &key, NULL) != SLATE_OK)
                 continue;
             const void *t = sw_rules_find(f->blob, key);
             if (t) {
@@ -666,8 +664,8 @@ static void flush(sw_root_t *r, uint64_t now)
         if (!e->requests && !e->stats.count && e->ever_sent && count == e->sent_count &&
             e->in_flight == e->sent_in_flight)
             continue;
-        while (!sw_batch_add_inbound(&w, S(e->method, e->ml), S(e->path, e->pl), e->requests,
-                                     count, e->in_flight, &e->stats)) {
+        while (!sw_batch_add_inbound(&w, S(e->method, e->ml), S(e->path, e->pl), e->requests, count,
+                                     e->in_flight, &e->stats)) {
             if (w.n_inbound == 0 || !(ok = send_batch(r, &w, n_eps, 0, &spans_from, first, now)))
                 break;
             first = 0, any = 1, n_eps = 0;

@@ -183,9 +183,7 @@ void sw_names_init(sw_names_t *n, const char *service)
 /* ------------------------------------------------------------------------- */
 /* Exports.                                                                   */
 
-void proxy_abi_version_0_2_1(void)
-{
-}
+void proxy_abi_version_0_2_1(void) {}
 
 void *proxy_on_memory_allocate(size_t memory_size)
 {

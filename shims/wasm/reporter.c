@@ -50,6 +50,9 @@ enum {
     F_LEASE = 1u << 8,
 };
 
+#define SW_MSG_UNREACHABLE                                                                         \
+    "cannot reach the controller (connection refused or reset); keeping the last rules"
+
 /** Largest encoded report the reporter posts. */
 #define RP_MAX_REPORT (16u * 1024u * 1024u)
 /** A worker silent for this many ticks is considered gone. */
@@ -351,8 +354,8 @@ static void merge_batch(sw_root_t *r, const uint8_t *buf, size_t len, uint64_t n
     sw_batch_reader_t rd;
     sw_batch_err e = sw_batch_open(buf, len, &h, &rd, &p->scratch);
     if (e != SW_BATCH_OK) {
-        log_kind(p, F_BATCH, PROXY_LOG_WARN, "dropped a malformed worker batch: ",
-                 sw_batch_err_name(e), NULL);
+        log_kind(p, F_BATCH, PROXY_LOG_WARN,
+                 "dropped a malformed worker batch: ", sw_batch_err_name(e), NULL);
         return;
     }
     slate_drops_t *d = &p->drops;
@@ -452,8 +455,8 @@ static double window_rate(uint64_t count, uint64_t window_ns)
 
 /* Rate and in-flight of endpoint e over the live workers, optionally
  * replacing one worker's gauges by a span's values at arrival. */
-static void endpoint_load(const sw_reporter_t *p, uint32_t e, uint32_t skip_worker,
-                          double *rate, uint64_t *in_flight)
+static void endpoint_load(const sw_reporter_t *p, uint32_t e, uint32_t skip_worker, double *rate,
+                          uint64_t *in_flight)
 {
     double rt = 0;
     uint64_t fl = 0;
@@ -638,8 +641,7 @@ static void post_report(sw_root_t *r, uint64_t now)
         {":method", "POST", 7, 4},
         {":path", c->controller_path, 5, strlen(c->controller_path)},
         {":authority", c->controller_authority, 10, strlen(c->controller_authority)},
-        {"content-type", legacy ? "text/plain" : "application/x-protobuf", 12,
-         legacy ? 10 : 22},
+        {"content-type", legacy ? "text/plain" : "application/x-protobuf", 12, legacy ? 10 : 22},
         {"x-slate-servicename", c->service, 19, strlen(c->service)},
         {"x-slate-region", c->region, 14, strlen(c->region)},
         {"x-slate-podname", c->pod, 15, strlen(c->pod)},
@@ -746,8 +748,8 @@ static double src_rate(sw_root_t *r, const slate_rule_t *ru)
     double sum = 0;
     for (uint32_t i = 0; i < p->n_eps; i++) {
         rp_ep_t *e = p->eps[i];
-        if (ru->src_method.len && !(ru->src_method.len == e->ml &&
-                                    memcmp(ru->src_method.ptr, e->method, e->ml) == 0))
+        if (ru->src_method.len &&
+            !(ru->src_method.len == e->ml && memcmp(ru->src_method.ptr, e->method, e->ml) == 0))
             continue;
         if (ru->src_path.len &&
             !(ru->src_path.len == e->pl && memcmp(ru->src_path.ptr, e->path, e->pl) == 0))
@@ -873,9 +875,9 @@ static const char *apply_rules(sw_root_t *r, const slate_routing_rules_t *rr, ui
         goto out;
     }
     sw_rules_builder_t b;
-    sw_rules_err e = sw_rules_begin(&b, blob, cap, regions, n_regions, 0, n_keys, rr->version,
-                                    rr->generated_ns,
-                                    rr->ttl_ns ? rr->generated_ns + rr->ttl_ns : 0);
+    sw_rules_err e =
+        sw_rules_begin(&b, blob, cap, regions, n_regions, 0, n_keys, rr->version, rr->generated_ns,
+                       rr->ttl_ns ? rr->generated_ns + rr->ttl_ns : 0);
     if (e != SW_RULES_OK) {
         why = sw_rules_err_name(e);
         goto out;
@@ -1012,8 +1014,8 @@ static const char *handle_rules(sw_root_t *r, const uint8_t *body, size_t len, u
     if (legacy) {
         /* SLATE's text has no version: a new text is a new version. */
         text_hash = sw_hash64(body, len, 0);
-        rr.version = text_hash == p->legacy_hash && p->have_rules ? p->rules_version
-                                                                  : p->rules_version + 1;
+        rr.version =
+            text_hash == p->legacy_hash && p->have_rules ? p->rules_version : p->rules_version + 1;
         rr.generated_ns = now;
     }
     if (p->have_rules && rr.version == p->rules_version) {
@@ -1064,13 +1066,11 @@ void sw_role_http_response(sw_root_t *r, uint32_t call_id, size_t num_headers, s
     if (num_headers == 0) {
         if (timed_out) {
             p->drops.post_failed_timeout = sat_add(p->drops.post_failed_timeout, 1);
-            log_kind(p, F_TIMEOUT, PROXY_LOG_WARN, "report timed out; keeping the last rules",
-                     NULL, NULL);
+            log_kind(p, F_TIMEOUT, PROXY_LOG_WARN, "report timed out; keeping the last rules", NULL,
+                     NULL);
         } else {
             p->drops.post_failed_network = sat_add(p->drops.post_failed_network, 1);
-            log_kind(p, F_NETWORK, PROXY_LOG_WARN,
-                     "report failed (connection reset or refused); keeping the last rules", NULL,
-                     NULL);
+            log_kind(p, F_NETWORK, PROXY_LOG_WARN, SW_MSG_UNREACHABLE, NULL, NULL);
         }
         return;
     }
@@ -1090,8 +1090,8 @@ void sw_role_http_response(sw_root_t *r, uint32_t call_id, size_t num_headers, s
          * it cannot connect. */
         if (status == 504 && timed_out) {
             p->drops.post_failed_timeout = sat_add(p->drops.post_failed_timeout, 1);
-            log_kind(p, F_TIMEOUT, PROXY_LOG_WARN, "report timed out; keeping the last rules",
-                     NULL, NULL);
+            log_kind(p, F_TIMEOUT, PROXY_LOG_WARN, "report timed out; keeping the last rules", NULL,
+                     NULL);
         } else if (status == 503 && body_size > 0 && body_size < 256) {
             uint8_t *b = NULL;
             size_t bl = 0;
@@ -1103,8 +1103,7 @@ void sw_role_http_response(sw_root_t *r, uint32_t call_id, size_t num_headers, s
             free(b);
             if (local) {
                 p->drops.post_failed_network = sat_add(p->drops.post_failed_network, 1);
-                log_kind(p, F_NETWORK, PROXY_LOG_WARN,
-                         "cannot connect to the controller; keeping the last rules", NULL, NULL);
+                log_kind(p, F_NETWORK, PROXY_LOG_WARN, SW_MSG_UNREACHABLE, NULL, NULL);
             } else {
                 p->drops.post_failed_status = sat_add(p->drops.post_failed_status, 1);
                 log_kind(p, F_STATUS, PROXY_LOG_WARN,
@@ -1143,8 +1142,8 @@ void sw_role_http_response(sw_root_t *r, uint32_t call_id, size_t num_headers, s
     free(body);
     if (why) {
         p->drops.rules_rejected = sat_add(p->drops.rules_rejected, 1);
-        log_kind(p, F_REJECTED, PROXY_LOG_WARN, "rules rejected, keeping the last good ones: ",
-                 why, NULL);
+        log_kind(p, F_REJECTED, PROXY_LOG_WARN, "rules rejected, keeping the last good ones: ", why,
+                 NULL);
         return;
     }
     log_recovered(p, F_REJECTED);

@@ -167,8 +167,7 @@ sw_rules_err sw_rules_validate(const uint8_t *blob, size_t len)
     if (total != len)
         return total > len ? SW_RULES_SHORT : SW_RULES_SIZE;
     size_t n_regions = sw_ld16(blob + 12), n = sw_ld16(blob + 14);
-    if (n_regions > SLATE_SAMPLER_MAX_REGIONS || sw_ld32(blob + 44) != 0 ||
-        sw_ld64(blob + 56) != 0)
+    if (n_regions > SLATE_SAMPLER_MAX_REGIONS || sw_ld32(blob + 44) != 0 || sw_ld64(blob + 56) != 0)
         return SW_RULES_SIZE;
     size_t idx = SW_RULES_HEADER + SW_RULES_REGION * n_regions;
     size_t tables = idx + SW_RULES_INDEX * n;
