@@ -140,12 +140,16 @@ class EventQueue {
   push(ev) {
     ev.seq = this.seq++;
     const h = this.h;
+    let i = h.length;
     h.push(ev);
-    let i = h.length - 1;
     while (i > 0) {
       const p = (i - 1) >> 1;
-      if (EventQueue.less(h[i], h[p])) { [h[i], h[p]] = [h[p], h[i]]; i = p; } else break;
+      const parent = h[p];
+      if (!EventQueue.less(ev, parent)) break;
+      h[i] = parent;
+      i = p;
     }
+    h[i] = ev;
     return ev;
   }
   peek() { return this.h[0]; }
@@ -153,18 +157,19 @@ class EventQueue {
     const h = this.h;
     const top = h[0];
     const last = h.pop();
-    if (h.length > 0) {
-      h[0] = last;
+    const n = h.length;
+    if (n > 0) {
       let i = 0;
       for (;;) {
         const l = 2 * i + 1, r = l + 1;
-        let m = i;
-        if (l < h.length && EventQueue.less(h[l], h[m])) m = l;
-        if (r < h.length && EventQueue.less(h[r], h[m])) m = r;
-        if (m === i) break;
-        [h[i], h[m]] = [h[m], h[i]];
-        i = m;
+        let m = last, mi = -1;
+        if (l < n && EventQueue.less(h[l], m)) { m = h[l]; mi = l; }
+        if (r < n && EventQueue.less(h[r], m)) { m = h[r]; mi = r; }
+        if (mi < 0) break;
+        h[i] = m;
+        i = mi;
       }
+      h[i] = last;
     }
     return top;
   }
@@ -235,19 +240,25 @@ function decodePairs(buf) {
 /** Normalises headers given as [[k,v],...], a Map or a plain object into lowercase pairs. */
 function normalizeHeaders(h) {
   if (!h) return [];
-  let list;
-  if (Array.isArray(h)) list = h.map(([k, v]) => [String(k), String(v)]);
-  else if (h instanceof Map) list = [...h.entries()].map(([k, v]) => [String(k), String(v)]);
-  else {
-    list = [];
-    for (const [k, v] of Object.entries(h)) {
-      if (Array.isArray(v)) for (const x of v) list.push([k, String(x)]);
-      else list.push([k, String(v)]);
-    }
-  }
   // Envoy keeps pseudo-headers first and keys lowercase.
   const pseudo = [], rest = [];
-  for (const [k, v] of list) (k.startsWith(':') ? pseudo : rest).push([k.toLowerCase(), v]);
+  const put = (k, v) => {
+    const lk = String(k).toLowerCase();
+    (lk.charCodeAt(0) === 58 /* ':' */ ? pseudo : rest).push([lk, String(v)]);
+  };
+  if (Array.isArray(h)) {
+    for (let i = 0; i < h.length; i++) put(h[i][0], h[i][1]);
+  } else if (h instanceof Map) {
+    for (const [k, v] of h) put(k, v);
+  } else {
+    for (const k in h) {
+      const v = h[k];
+      if (Array.isArray(v)) for (let i = 0; i < v.length; i++) put(k, v[i]);
+      else put(k, v);
+    }
+  }
+  if (pseudo.length === 0) return rest;
+  if (rest.length === 0) return pseudo;
   return pseudo.concat(rest);
 }
 
@@ -363,8 +374,8 @@ class Context {
   constructor(vm, id) {
     this.vm = vm;
     this.id = id;
-    this.maps = new Array(MAP_TYPE_MAX + 1).fill(null);
-    this.buffers = new Array(BUFFER_TYPE_MAX + 1).fill(null);
+    this.maps = new Array(MAP_TYPE_MAX + 1); // holes read as undefined: "not available"
+    this.buffers = new Array(BUFFER_TYPE_MAX + 1);
   }
   get isRoot() { return false; }
 }
@@ -399,17 +410,23 @@ class HttpStream extends Context {
     super(vm, id);
     this.root = root;
     this.properties = opts.properties || {};
-    this.setProperties = new Map(); // proxy_set_property (Envoy filter state)
+    this._setProps = null; // proxy_set_property (Envoy filter state), created on first use
     this.startNs = vm.host.now();
     this.startRealtimeNs = vm.realtimeNs();
     this.localResponse = null;
     this.continued = { request: 0, response: 0, downstream: 0, upstream: 0 };
     this.closed = { request: 0, response: 0, downstream: 0, upstream: 0 };
-    this.actions = [];
+    this.lastAction = undefined;
     this.done = false;
     this.pendingDone = false;
     this.logPhase = false;
     this.responseCode = undefined;
+  }
+
+  /** Values set by proxy_set_property on this stream, keyed by raw path. */
+  get setProperties() {
+    if (!this._setProps) this._setProps = new Map();
+    return this._setProps;
   }
 
   get request() {
@@ -428,12 +445,13 @@ class HttpStream extends Context {
   }
 
   _call(name, args) {
+    if (this.passThrough) return Action.Continue;
     const r = this.vm._invoke(this, name, args);
     const action = this.vm.failed || r === undefined ? Action.Continue : (r >>> 0);
     // send_local_response stops the iteration (cpp-host stopNextIteration).
     const final = this._stopNext ? Action.Pause : action;
     this._stopNext = false;
-    this.actions.push([name, final]);
+    this.lastAction = final;
     return final;
   }
 
@@ -486,6 +504,7 @@ class HttpStream extends Context {
   complete(opts = {}) {
     if (this.done) return;
     this.done = true;
+    if (this.passThrough) return;
     const order = opts.order || this.vm.host.options.streamEndOrder || 'envoy';
     const log = () => {
       this.logPhase = true;
@@ -610,7 +629,12 @@ class Vm {
     if (this.roots.length === 1) {
       const r = this._invoke(root, 'proxy_on_vm_start', [root.id, this.vmConfiguration.length]);
       this.vmStarted = this.failed ? false : (r === undefined ? true : r !== 0);
-      if (!this.vmStarted) {
+      if (!this.vmStarted && !this.failed) {
+        // cpp-host: a failed start leaves the VM unusable (FailState::StartFailed).
+        this.failed = true;
+        this.failure = { vm: this.name, callback: 'proxy_on_vm_start', contextId: root.id,
+          message: 'proxy_on_vm_start returned false' };
+        this._log(LogLevel.Critical, `VM ${this.name} failed to start`, root, 'host');
         this._emit('vm_start_failed', { vm: this.name });
       }
     }
@@ -620,6 +644,29 @@ class Vm {
     root.configured = this.failed ? false : (r === undefined ? true : r !== 0);
     if (!root.configured) this._emit('configure_failed', { vm: this.name, rootId: root.rootId });
     return root;
+  }
+
+  /**
+   * Shuts the VM down as Envoy does on drain: proxy_on_done for each root
+   * context; those answering true (or that call proxy_done later) get
+   * proxy_on_delete. Ticks stop. Returns the root ids still pending.
+   */
+  shutdown() {
+    const pending = [];
+    for (const root of this.roots) {
+      this.host._setTick(root, 0);
+      const r = this._invoke(root, 'proxy_on_done', [root.id]);
+      if (r === 0) {
+        root.pendingDone = true;
+        this.pendingDone.set(root.id, root);
+        pending.push(root.rootId);
+      } else {
+        this._invoke(root, 'proxy_on_delete', [root.id]);
+        root.deleted = true;
+      }
+    }
+    this.shutDown = true;
+    return pending;
   }
 
   /** The root context with the given root id (or the first one). */
@@ -635,6 +682,10 @@ class Vm {
     const root = opts.root instanceof RootContext ? opts.root : this.root(opts.rootId);
     if (!root) throw new Error('no root context for the stream');
     const s = new HttpStream(this, this.nextContextId++, root, opts);
+    // Envoy installs no filter for a plugin whose on_configure failed: the
+    // stream passes through without any callback.
+    s.passThrough = root.configured === false;
+    if (s.passThrough) return s;
     this.contexts.set(s.id, s);
     this.streams.set(s.id, s);
     this._invoke(s, 'proxy_on_context_create', [s.id, root.id]);
@@ -656,7 +707,13 @@ class Vm {
     this.stats.callbacks[name] = (this.stats.callbacks[name] || 0) + 1;
     this.host.stats.callbacks[name] = (this.host.stats.callbacks[name] || 0) + 1;
     try {
-      return fn(...args);
+      switch (args.length) {
+        case 1: return fn(args[0]);
+        case 2: return fn(args[0], args[1]);
+        case 3: return fn(args[0], args[1], args[2]);
+        case 5: return fn(args[0], args[1], args[2], args[3], args[4]);
+        default: return fn(...args);
+      }
     } catch (e) {
       this._fail(e, name, ctx);
       return undefined;
@@ -761,15 +818,27 @@ class Vm {
   _imports() {
     const env = makeProxyImports(this);
     const wasi = makeWasiImports(this);
+    // Each import counts its calls per VM and per host. Fixed-arity wrappers
+    // keep the per-call overhead small (no rest/spread on the hot path).
     const count = (ns, table) => {
       const out = {};
       for (const [name, fn] of Object.entries(table)) {
-        const key = ns === 'env' ? name : `${name}`;
-        out[name] = (...a) => {
-          this.stats.hostcalls[key] = (this.stats.hostcalls[key] || 0) + 1;
-          this.host.stats.hostcalls[key] = (this.host.stats.hostcalls[key] || 0) + 1;
-          return fn(...a);
+        const vm = this;
+        const bump = () => {
+          const a = vm.stats.hostcalls, b = vm.host.stats.hostcalls;
+          a[name] = (a[name] || 0) + 1;
+          b[name] = (b[name] || 0) + 1;
         };
+        switch (fn.length) {
+          case 0: out[name] = (...a) => { bump(); return fn(...a); }; break;
+          case 1: out[name] = (a) => { bump(); return fn(a); }; break;
+          case 2: out[name] = (a, b) => { bump(); return fn(a, b); }; break;
+          case 3: out[name] = (a, b, c) => { bump(); return fn(a, b, c); }; break;
+          case 4: out[name] = (a, b, c, d) => { bump(); return fn(a, b, c, d); }; break;
+          case 5: out[name] = (a, b, c, d, e) => { bump(); return fn(a, b, c, d, e); }; break;
+          case 6: out[name] = (a, b, c, d, e, f) => { bump(); return fn(a, b, c, d, e, f); }; break;
+          default: out[name] = (...a) => { bump(); return fn(...a); };
+        }
       }
       return out;
     };
@@ -832,7 +901,7 @@ function makeProxyImports(vm) {
       }
       case BufferType.HttpCallResponseBody: {
         const resp = ctx.root && ctx.root.callResponse;
-        return resp ? new BodyBuffer(resp.body, false) : null;
+        return resp && resp.body ? new BodyBuffer(resp.body, false) : null;
       }
       default:
         return ctx.buffers[type] || null;
@@ -841,7 +910,7 @@ function makeProxyImports(vm) {
 
   const propertyOf = (ctx, pathBytes) => {
     const raw = pathBytes.toString('utf8');
-    if (ctx instanceof HttpStream && ctx.setProperties.has(raw)) return ctx.setProperties.get(raw);
+    if (ctx instanceof HttpStream && ctx._setProps && ctx._setProps.has(raw)) return ctx._setProps.get(raw);
     const segs = raw.split('\0');
     const root = ctx.root && ctx.root.isRoot ? ctx.root : null;
     const builtin = builtinProperty(vm, ctx, root, segs);
@@ -898,7 +967,10 @@ function makeProxyImports(vm) {
       if (!ctx.pendingDone) return S.NotFound;
       vm.pendingDone.delete(ctx.id);
       if (ctx instanceof HttpStream) host._defer(() => ctx._finishPendingDone());
-      else ctx.pendingDone = false;
+      else {
+        ctx.pendingDone = false;
+        host._defer(() => { vm._invoke(ctx, 'proxy_on_delete', [ctx.id]); ctx.deleted = true; });
+      }
       return S.Ok;
     },
 
@@ -1461,6 +1533,8 @@ class Metrics {
 const ENVOY_CONNECT_FAILURE_BODY =
   'upstream connect error or disconnect/reset before headers. reset reason: connection failure';
 const ENVOY_TIMEOUT_BODY = 'upstream request timeout';
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'upgrade',
+  'proxy-connection']);
 
 class HttpCalls {
   constructor(host) {
@@ -1474,9 +1548,21 @@ class HttpCalls {
 
   _cluster(name) {
     const c = this.host.clusters[name];
-    if (c === undefined) return null;
-    if (typeof c === 'string') return { url: c, latencyNs: 0 };
-    return { url: c.url, latencyNs: toNs(c.latencyNs ?? (c.latencyMs ?? 0) * 1e6) };
+    if (c === undefined || c === null) return null;
+    if (typeof c === 'string') return { url: c, latency: 0 };
+    return { url: c.url, latency: c.latencyNs ?? c.latencyMs, unit: c.latencyNs !== undefined ? 1 : 1e6 };
+  }
+
+  /** Virtual latency of a call: the cluster's latencyMs/latencyNs (a number or fn(call)). */
+  _latencyNs(call) {
+    if (call.latencyNs === undefined) {
+      const c = call.cluster;
+      let v = typeof c.latency === 'function' ? c.latency(call) : (c.latency || 0);
+      call.latencyNs = toNs(v) * (c.unit || 1e6);
+      const [lo, hi] = this.host.chaos.httpLatencyNs || [0, 0];
+      if (hi > 0) call.latencyNs += lo + Math.round(this.host.rng.next() * (hi - lo));
+    }
+    return call.latencyNs;
   }
 
   _start(vm, root, upstream, headers, body, trailers, timeoutMs) {
@@ -1551,7 +1637,10 @@ class HttpCalls {
         res.on('end', () => {
           const hdrs = [[':status', String(res.statusCode)]];
           for (let i = 0; i < res.rawHeaders.length; i += 2) {
-            hdrs.push([res.rawHeaders[i].toLowerCase(), res.rawHeaders[i + 1]]);
+            const k = res.rawHeaders[i].toLowerCase();
+            // Envoy's codec drops hop-by-hop headers from what filters see.
+            if (HOP_BY_HOP.has(k)) continue;
+            hdrs.push([k, res.rawHeaders[i + 1]]);
           }
           const trl = [];
           for (let i = 0; i < res.rawTrailers.length; i += 2) {
@@ -1594,7 +1683,7 @@ class HttpCalls {
   _scheduleDelivery(call) {
     const host = this.host;
     if (call.state !== 'pending') return;
-    const at = Math.max(host.now(), call.startNs + call.cluster.latencyNs);
+    const at = Math.max(host.now(), call.startNs + this._latencyNs(call));
     call.responseEvent = host._schedule(at, {
       kind: 'http_response', vm: call.vm, run: () => this._finish(call, call.ioOutcome),
     });
@@ -1627,17 +1716,19 @@ class HttpCalls {
         ['content-length', String(b.length)], ['content-type', 'text/plain']]),
       body: b, trailers: new HeaderMap([]), statusCode: 0, statusMessage: '' };
     } else {
-      resp = { headers: new HeaderMap([]), body: Buffer.alloc(0), trailers: new HeaderMap([]),
+      // Envoy's onHttpCallFailure: no response message at all, so the maps
+      // answer BadArgument and the body NotFound; proxy_get_status says why.
+      resp = { headers: null, body: null, trailers: null,
         statusCode: Status.BrokenConnection, statusMessage: 'reset' };
     }
     call.response = resp;
     const vm = call.vm, root = call.root;
     vm.httpCalls.delete(call.token);
-    const bodyLen = resp.headers.size === 0 ? 0 : resp.body.length;
     root.callResponse = resp;
     try {
-      vm._invoke(root, 'proxy_on_http_call_response',
-        [root.id, call.token, resp.headers.size, bodyLen, resp.trailers.size]);
+      vm._invoke(root, 'proxy_on_http_call_response', [root.id, call.token,
+        resp.headers ? resp.headers.size : 0, resp.body ? resp.body.length : 0,
+        resp.trailers ? resp.trailers.size : 0]);
     } finally {
       root.callResponse = null;
     }
@@ -1645,15 +1736,178 @@ class HttpCalls {
 
   get pending() { return this.inflight.size; }
 
+  /**
+   * True when a call's outcome depends on its real I/O: a call whose virtual
+   * latency reaches its timeout times out whatever the server does.
+   */
+  _mustWait(call) {
+    if (call.state !== 'pending') return false;
+    if (call.timeoutMs > 0 && this._latencyNs(call) >= call.timeoutMs * 1e6) return false;
+    return true;
+  }
+
+  get pendingIo() {
+    let n = 0;
+    for (const call of this.inflight.keys()) if (this._mustWait(call)) n++;
+    return n;
+  }
+
   async waitIo() {
-    while (this.inflight.size > 0) {
-      await Promise.all([...this.inflight.values()]);
+    for (;;) {
+      const waits = [];
+      for (const [call, p] of this.inflight) if (this._mustWait(call)) waits.push(p);
+      if (waits.length === 0) return;
+      await Promise.all(waits);
     }
   }
 
   close() {
     for (const call of this.inflight.keys()) if (call.req) call.req.destroy();
     this.agent.destroy();
+  }
+}
+
+// ---------------------------------------------------------------------------
+// The scheduler: the clock and the event queue. Several hosts (proxies) may
+// share one, so a multi-proxy test advances one virtual clock for all.
+
+class Scheduler {
+  constructor(opts = {}) {
+    this.virtual = (opts.clock || 'virtual') !== 'real';
+    this.nowNs = 0;
+    this.realStart = process.hrtime.bigint();
+    this.queue = new EventQueue();
+    this.processing = false;
+    this.running = false;
+    this.timer = null;
+    this.hosts = new Set();
+  }
+
+  /** Nanoseconds since the scheduler was created (a Number). */
+  now() {
+    if (this.virtual) return this.nowNs;
+    return Number(process.hrtime.bigint() - this.realStart);
+  }
+
+  _schedule(time, ev) {
+    ev.time = time;
+    ev.cancelled = false;
+    this.queue.push(ev);
+    this._wake();
+    return ev;
+  }
+
+  _runEvent(ev) {
+    if (ev.host) ev.host.stats.events[ev.kind] = (ev.host.stats.events[ev.kind] || 0) + 1;
+    ev.run();
+  }
+
+  /** Runs every event due at or before the current time. */
+  drain() {
+    if (this.processing) return;
+    this.processing = true;
+    try {
+      const now = this.now();
+      for (;;) {
+        const ev = this.queue.peek();
+        if (!ev || ev.time > now) break;
+        this.queue.pop();
+        if (ev.cancelled) continue;
+        this._runEvent(ev);
+      }
+    } finally {
+      this.processing = false;
+    }
+  }
+
+  /**
+   * Virtual clock: advances by ns, running every due event in time order
+   * (ticks, queue deliveries, HTTP timeouts and responses already observed,
+   * scheduled work). Synchronous: no real I/O completes during it.
+   */
+  advance(ns) {
+    if (!this.virtual) throw new Error('advance() needs the virtual clock');
+    this.advanceTo(this.nowNs + toNs(ns));
+  }
+
+  advanceTo(t) {
+    if (!this.virtual) throw new Error('advanceTo() needs the virtual clock');
+    t = toNs(t);
+    if (this.processing) throw new Error('advance() called from inside a callback');
+    this.drain();
+    for (;;) {
+      const ev = this.queue.peek();
+      if (!ev || ev.time > t) break;
+      this.queue.pop();
+      if (ev.cancelled) continue;
+      if (ev.time > this.nowNs) this.nowNs = ev.time;
+      this.processing = true;
+      try { this._runEvent(ev); } finally { this.processing = false; }
+    }
+    if (t > this.nowNs) this.nowNs = t;
+  }
+
+  _ioPending() {
+    for (const h of this.hosts) if (h.http.pendingIo > 0 || h.http.completed.length > 0) return true;
+    return false;
+  }
+
+  /**
+   * Waits for every in-flight HTTP call's real I/O (of every host), then runs
+   * what is due at the current time; repeats until no I/O is pending. The
+   * clock does not move.
+   */
+  async settle() {
+    for (;;) {
+      this.drain();
+      if (!this._ioPending()) break;
+      await Promise.all([...this.hosts].map((h) => h.http.waitIo()));
+      for (const h of this.hosts) h.http._flushCompleted();
+    }
+    this.drain();
+  }
+
+  /**
+   * Like advance(ns), but settles real I/O before each event, so an HTTP call
+   * takes exactly its cluster's latency of virtual time: deterministic.
+   */
+  async run(ns) {
+    if (!this.virtual) throw new Error('run() needs the virtual clock');
+    const end = this.nowNs + toNs(ns);
+    for (;;) {
+      await this.settle();
+      const ev = this.queue.peek();
+      if (!ev || ev.time > end) break;
+      if (ev.cancelled) { this.queue.pop(); continue; }
+      this.advanceTo(ev.time);
+    }
+    await this.settle();
+    if (end > this.nowNs) this.nowNs = end;
+  }
+
+  /** Real clock: starts running events as they fall due. */
+  start() {
+    if (this.virtual) throw new Error('start() needs the real clock');
+    this.running = true;
+    this._wake();
+  }
+
+  stop() {
+    this.running = false;
+    if (this.timer) { clearTimeout(this.timer); this.timer = null; }
+  }
+
+  _wake() {
+    if (this.virtual || !this.running) return;
+    if (this.timer) { clearTimeout(this.timer); this.timer = null; }
+    const ev = this.queue.peek();
+    if (!ev) return;
+    const delayMs = Math.max(0, (ev.time - this.now()) / 1e6);
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      this.drain();
+      this._wake();
+    }, delayMs);
   }
 }
 
@@ -1684,6 +1938,7 @@ const DEFAULT_CHAOS = {
   tickJitterNs: 0, // each tick fires up to this late
   clockSkewNs: 0, // each VM's clock offset drawn from [-x, x]
   startSpreadNs: 0, // each worker starts up to this late
+  httpLatencyNs: [0, 0], // extra virtual latency per HTTP call, uniform in the range
 };
 
 class Host extends EventEmitter {
@@ -1693,8 +1948,12 @@ class Host extends EventEmitter {
     this.chaos = Object.assign({}, DEFAULT_CHAOS, options.chaos || {});
     this.seed = this.options.seed;
     this.rng = new Rng(`${this.seed}/chaos`);
-    this.virtual = this.options.clock !== 'real';
-    this.epochNs = BigInt(this.options.epochNs);
+    this.scheduler = this.options.scheduler || new Scheduler({ clock: this.options.clock });
+    this.scheduler.hosts.add(this);
+    // Real clock: the module sees real wall-clock time unless epochNs is given.
+    this.epochNs = options.epochNs !== undefined || this.options.clock !== 'real'
+      ? BigInt(this.options.epochNs)
+      : BigInt(Date.now()) * 1000000n - BigInt(Math.round(this.scheduler.now()));
     this.monotonicBaseNs = DEFAULT_MONOTONIC_BASE_NS;
     this.logLevel = this.options.logLevel;
     this.clusters = Object.assign({}, this.options.clusters);
@@ -1709,24 +1968,16 @@ class Host extends EventEmitter {
     this.queues = new SharedQueues(this);
     this.metrics = new Metrics();
     this.http = new HttpCalls(this);
-    this.eventQueue = new EventQueue();
-    this.virtualNowNs = 0;
-    this.realStart = process.hrtime.bigint();
     this.moduleCache = new Map();
     this.casRuns = new Map();
     this.stats = newHostStats();
-    this.running = false;
     this.closed = false;
-    this.processing = false;
   }
 
   // -- time -----------------------------------------------------------------
 
   /** Host time: nanoseconds since the host was created (a Number). */
-  now() {
-    if (this.virtual) return this.virtualNowNs;
-    return Number(process.hrtime.bigint() - this.realStart);
-  }
+  now() { return this.scheduler.now(); }
 
   // -- VMs ------------------------------------------------------------------
 
@@ -1786,10 +2037,13 @@ class Host extends EventEmitter {
 
   /** Round-robin worker picker. */
   nextWorker() {
-    const ready = this.workers.filter((w) => w.ready);
-    if (ready.length === 0) throw new Error('no ready worker');
-    this._rr = ((this._rr ?? -1) + 1) % ready.length;
-    return ready[this._rr];
+    const n = this.workers.length;
+    for (let k = 0; k < n; k++) {
+      this._rr = ((this._rr ?? -1) + 1) % n;
+      const w = this.workers[this._rr];
+      if (w.ready) return w;
+    }
+    throw new Error('no ready worker');
   }
 
   _emit(type, info) {
@@ -1799,14 +2053,13 @@ class Host extends EventEmitter {
     this.emit('event', ev);
   }
 
-  // -- scheduling -----------------------------------------------------------
+  // -- scheduling (delegated to the scheduler, which several hosts may share)
+
+  get virtual() { return this.scheduler.virtual; }
 
   _schedule(time, ev) {
-    ev.time = time;
-    ev.cancelled = false;
-    this.eventQueue.push(ev);
-    this._wake();
-    return ev;
+    ev.host = this;
+    return this.scheduler._schedule(time, ev);
   }
 
   /** Runs fn at host time t (ns). opts.vm tags the work as that VM's (for interleaving). */
@@ -1819,118 +2072,22 @@ class Host extends EventEmitter {
     return this._schedule(this.now(), { kind: 'deferred', vm: null, run: fn });
   }
 
-  _runEvent(ev) {
-    this.stats.events[ev.kind] = (this.stats.events[ev.kind] || 0) + 1;
-    ev.run();
-  }
-
-  /** Runs every event due at or before the current time. */
-  drain() {
-    if (this.processing) return;
-    this.processing = true;
-    try {
-      const now = this.now();
-      for (;;) {
-        const ev = this.eventQueue.peek();
-        if (!ev || ev.time > now) break;
-        this.eventQueue.pop();
-        if (ev.cancelled) continue;
-        this._runEvent(ev);
-      }
-    } finally {
-      this.processing = false;
-    }
-  }
-
-  /**
-   * Virtual clock: advances by ns, running every due event in time order
-   * (ticks, queue deliveries, HTTP timeouts and responses already received,
-   * scheduled work). Synchronous: no real I/O completes during it.
-   */
-  advance(ns) {
-    if (!this.virtual) throw new Error('advance() needs the virtual clock');
-    this.advanceTo(this.virtualNowNs + toNs(ns));
-  }
-
-  advanceTo(t) {
-    if (!this.virtual) throw new Error('advanceTo() needs the virtual clock');
-    t = toNs(t);
-    if (this.processing) throw new Error('advance() called from inside a callback');
-    this.drain();
-    for (;;) {
-      const ev = this.eventQueue.peek();
-      if (!ev || ev.time > t) break;
-      this.eventQueue.pop();
-      if (ev.cancelled) continue;
-      if (ev.time > this.virtualNowNs) this.virtualNowNs = ev.time;
-      this.processing = true;
-      try { this._runEvent(ev); } finally { this.processing = false; }
-    }
-    if (t > this.virtualNowNs) this.virtualNowNs = t;
-  }
-
-  /**
-   * Waits for every in-flight HTTP call's real I/O, then runs what is due at
-   * the current time; repeats until no I/O is pending. The clock does not move.
-   */
-  async settle() {
-    for (;;) {
-      this.drain();
-      if (this.http.pending === 0 && this.http.completed.length === 0) break;
-      await this.http.waitIo();
-      this.http._flushCompleted();
-    }
-    this.drain();
-  }
-
-  /**
-   * Like advance(ns), but settles real I/O before each event, so an HTTP call
-   * takes exactly its cluster's latencyNs of virtual time: deterministic.
-   */
-  async run(ns) {
-    if (!this.virtual) throw new Error('run() needs the virtual clock');
-    const end = this.virtualNowNs + toNs(ns);
-    for (;;) {
-      await this.settle();
-      const ev = this.eventQueue.peek();
-      if (!ev || ev.time > end) break;
-      if (ev.cancelled) { this.eventQueue.pop(); continue; }
-      this.advanceTo(ev.time);
-    }
-    await this.settle();
-    if (end > this.virtualNowNs) this.virtualNowNs = end;
-  }
-
-  /** Real clock: starts running events as they fall due. */
-  start() {
-    if (this.virtual) throw new Error('start() needs the real clock');
-    this.running = true;
-    this._wake();
-  }
-
-  stop() {
-    this.running = false;
-    if (this.timer) { clearTimeout(this.timer); this.timer = null; }
-  }
-
-  _wake() {
-    if (this.virtual || !this.running || this.closed) return;
-    if (this.timer) { clearTimeout(this.timer); this.timer = null; }
-    const ev = this.eventQueue.peek();
-    if (!ev) return;
-    const delayMs = Math.max(0, (ev.time - this.now()) / 1e6);
-    this.timer = setTimeout(() => {
-      this.timer = null;
-      this.drain();
-      this._wake();
-    }, delayMs);
-  }
+  _wake() { this.scheduler._wake(); }
+  drain() { this.scheduler.drain(); }
+  advance(ns) { this.scheduler.advance(ns); }
+  advanceTo(t) { this.scheduler.advanceTo(t); }
+  settle() { return this.scheduler.settle(); }
+  run(ns) { return this.scheduler.run(ns); }
+  start() { this.scheduler.start(); }
+  stop() { this.scheduler.stop(); }
 
   async close() {
-    this.stop();
     this.closed = true;
     this.http.close();
+    this.scheduler.hosts.delete(this);
+    if (this.scheduler.hosts.size === 0) this.scheduler.stop();
   }
+
 
   // -- ticks ----------------------------------------------------------------
 
@@ -1996,10 +2153,10 @@ class Host extends EventEmitter {
   /** Runs one due event of another (idle) VM inside the current hostcall. */
   _maybeInterleave(vm) {
     if (!this.chaos.interleave || !this.rng.chance(this.chaos.interleave)) return;
-    const ev = this.eventQueue.takeDue(this.now(), (e) => e.vm && e.vm !== vm && e.vm.depth === 0);
+    const ev = this.scheduler.queue.takeDue(this.now(), (e) => e.vm && e.vm !== vm && e.vm.depth === 0);
     if (!ev) return;
     this.stats.interleavings++;
-    this._runEvent(ev);
+    this.scheduler._runEvent(ev);
   }
 
   // -- embedder helpers -----------------------------------------------------
@@ -2032,6 +2189,135 @@ class Host extends EventEmitter {
     s.complete();
     return s;
   }
+
+  /**
+   * Schedules one stream: request phase at host time t, response phase at
+   * t + latencyNs (other events run in between), then completion.
+   * r: {vm (default: round-robin when it runs), request, response, latencyNs,
+   * properties, rootId, onComplete(stream)}. Returns {stream} (filled at t).
+   */
+  streamAt(t, r = {}) {
+    const handle = { stream: null };
+    t = toNs(t);
+    this.schedule(t, () => {
+      handle.stream = this._startStream(r.vm || this.nextWorker(), r, t, toNs(r.latencyNs ?? 0), r.onComplete);
+    }, { vm: r.vm || null });
+    return handle;
+  }
+
+  /** Request phase now; response phase and completion at t + lat. */
+  _startStream(vm, r, t, lat, onComplete) {
+    const s = vm.newStream({ properties: r.properties, rootId: r.rootId });
+    const req = r.request || {};
+    s.requestHeaders(req.headers || {}, !req.body && !req.trailers);
+    if (req.body) s.requestBody(req.body, !req.trailers);
+    if (req.trailers) s.requestTrailers(req.trailers);
+    const finish = () => {
+      if (!s.localResponse) {
+        const res = r.response || {};
+        s.responseHeaders(res.headers || { ':status': '200' }, !res.body && !res.trailers);
+        if (res.body) s.responseBody(res.body, !res.trailers);
+        if (res.trailers) s.responseTrailers(res.trailers);
+      }
+      s.complete();
+      if (onComplete) onComplete(s);
+    };
+    if (s.localResponse) finish();
+    else this.schedule(t + lat, finish, { vm });
+    return s;
+  }
+
+  /**
+   * Generates load lazily (one pending arrival at a time, so millions of
+   * requests cost no memory up front). opts: rps or intervalNs; count or
+   * durationNs; startNs (default now); vm(i) (default round-robin);
+   * stream(i) → {request, response, latencyNs, properties, rootId};
+   * onComplete(stream, i). Returns live counters {started, completed}.
+   */
+  load(opts) {
+    const interval = opts.intervalNs !== undefined ? toNs(opts.intervalNs) : 1e9 / opts.rps;
+    const start = opts.startNs !== undefined ? toNs(opts.startNs) : this.now();
+    const count = opts.count !== undefined ? opts.count
+      : Math.floor(toNs(opts.durationNs) / interval);
+    const stats = { started: 0, completed: 0, count };
+    // The VM is chosen when the arrival is scheduled, so the event carries it
+    // and chaos interleaving can run it inside another VM's hostcall.
+    const pick = (i) => (opts.vm ? opts.vm(i) : this.nextWorker());
+    const arrive = (i, chosen) => {
+      const t = start + i * interval;
+      const vm = chosen.ready ? chosen : this.nextWorker();
+      const r = opts.stream ? opts.stream(i) : {};
+      // The next arrival is queued first, so it is due (and can be
+      // interleaved) while this one runs when the interval is 0.
+      if (i + 1 < count) {
+        const next = pick(i + 1);
+        this.schedule(start + (i + 1) * interval, () => arrive(i + 1, next), { vm: next });
+      }
+      stats.started++;
+      this._startStream(vm, r, t, toNs(r.latencyNs ?? 0), (s) => {
+        stats.completed++;
+        if (opts.onComplete) opts.onComplete(s, i);
+      });
+    };
+    if (count > 0) {
+      const first = pick(0);
+      this.schedule(start, () => arrive(0, first), { vm: first });
+    }
+    return stats;
+  }
+}
+
+/**
+ * Runs `requests` HTTP streams round-robin over `vms` (default: the host's
+ * ready workers) and measures real elapsed time. Each stream: request headers,
+ * response headers, complete. opts: requests, warmup (default requests/10),
+ * request(i) → headers, response(i) → headers, stepNs (virtual time between
+ * requests, default 0; drives ticks in between). Returns per-request figures
+ * and counters (hostcalls, shared-data bytes) for the measured part only.
+ */
+function benchStreams(host, opts = {}) {
+  const vms = opts.vms || host.workers.filter((w) => w.ready);
+  const n = opts.requests ?? 10000;
+  const warmup = opts.warmup ?? Math.ceil(n / 10);
+  const reqOf = opts.request || ((i) => ({ ':method': 'GET', ':path': `/bench/${i % 16}`,
+    ':authority': 'bench', 'x-request-id': String(i) }));
+  const resOf = opts.response || (() => ({ ':status': '200' }));
+  const step = toNs(opts.stepNs ?? 0);
+  const one = (i) => {
+    const vm = vms[i % vms.length];
+    const st = vm.newStream();
+    st.requestHeaders(reqOf(i), true);
+    st.responseHeaders(resOf(i), true);
+    st.complete();
+    if (step && host.virtual) host.advance(step);
+  };
+  for (let i = 0; i < warmup; i++) one(i);
+  host.resetStats();
+  const t0 = process.hrtime.bigint();
+  for (let i = 0; i < n; i++) one(warmup + i);
+  const ns = Number(process.hrtime.bigint() - t0);
+  let hostcalls = 0, sdIn = 0, sdOut = 0, sdCalls = 0;
+  for (const v of Object.values(host.stats.hostcalls)) hostcalls += v;
+  for (const vm of host.vms) {
+    sdIn += vm.stats.sharedDataBytesIn;
+    sdOut += vm.stats.sharedDataBytesOut;
+    sdCalls += vm.stats.sharedDataGets + vm.stats.sharedDataSets;
+  }
+  return {
+    requests: n,
+    elapsedNs: ns,
+    nsPerRequest: ns / n,
+    hostcallsPerRequest: hostcalls / n,
+    sharedDataCallsPerRequest: sdCalls / n,
+    sharedDataBytesInPerRequest: sdIn / n,
+    sharedDataBytesOutPerRequest: sdOut / n,
+    hostcalls: Object.assign({}, host.stats.hostcalls),
+  };
+}
+
+/** A logSink that prints "<ms> <vm> <level> <message>" to stderr. */
+function stderrLogSink(entry) {
+  process.stderr.write(`${(entry.timeNs / 1e6).toFixed(3)}ms ${entry.vm} ${entry.levelName} ${entry.message}\n`);
 }
 
 function newHostStats() {
@@ -2049,6 +2335,9 @@ function newHostStats() {
 
 module.exports = {
   Host,
+  stderrLogSink,
+  Scheduler,
+  benchStreams,
   Vm,
   HttpStream,
   RootContext,

@@ -236,3 +236,81 @@ test('hostcall counters count per VM and per host', () => {
   assert.equal(host.stats.hostcalls.proxy_get_header_map_value, 6);
   assert.equal(host.stats.callbacks.proxy_on_request_headers, 3);
 });
+
+test('streamAt: request and response phases at virtual times, interleaved with ticks', () => {
+  const host = new Host();
+  const ws = host.addWorkers(4, { module: plugin('probe'), rootId: 'r', configuration: 'tick=5' });
+  const done = [];
+  for (let i = 0; i < 1000; i++) {
+    host.streamAt(i * 10e3, { request: { headers: { ':path': `/s/${i}` } },
+      latencyNs: 1e6, onComplete: (s) => done.push([host.now(), s.vm.name]) });
+  }
+  host.advance(20e6);
+  assert.equal(done.length, 1000);
+  assert.deepEqual(done.slice(0, 4).map(([t]) => t), [1e6, 1e6 + 10e3, 1e6 + 20e3, 1e6 + 30e3]);
+  // round-robin over the 4 workers
+  for (const w of ws) assert.equal(done.filter(([, n]) => n === w.name).length, 250);
+  // the 5 ms tick fires between requests, on every worker
+  const w0 = ws[0].logs.map((l) => l.message);
+  const tick = w0.findIndex((m) => m.startsWith('tick'));
+  assert.ok(tick > 0 && w0.slice(tick + 1).some((m) => m.startsWith('request_headers')));
+  assert.equal(ws[0].streams.size, 0);
+});
+
+test('shutdown: on_done then on_delete for every root; ticks stop', () => {
+  const host = new Host();
+  const vm = host.addVm({ module: plugin('probe'), roots: [
+    { rootId: 'a', configuration: 'tick=10' }, { rootId: 'b' }] });
+  host.advance(10e6);
+  assert.deepEqual(vm.shutdown(), []);
+  const tail = vm.logs.map((l) => l.message).slice(-4);
+  assert.deepEqual(tail, ['on_done 1', 'on_delete 1', 'on_done 2', 'on_delete 2']);
+  host.advance(50e6);
+  assert.equal(lines(vm, 'tick').length, 1);
+});
+
+test('real clock: the module sees real wall-clock time', () => {
+  const host = new Host({ clock: 'real' });
+  const vm = host.addVm({ module: plugin('probe'), rootId: 'r' });
+  const s = vm.newStream();
+  const before = BigInt(Date.now()) * 1000000n;
+  s.requestHeaders({ 'x-op': 'time' });
+  const t = BigInt(s.request.headers.get('x-time'));
+  assert.ok(t >= before - 5000000n && t <= BigInt(Date.now()) * 1000000n + 5000000n, `${t} vs ${before}`);
+});
+
+test('load: lazy arrivals at an exact rate, round-robin, latency per stream', () => {
+  const host = new Host();
+  const ws = host.addWorkers(4, { module: plugin('noop'), rootId: 'r' });
+  const seen = [];
+  const st = host.load({ rps: 100000, durationNs: 10e6, startNs: 1e6,
+    stream: (i) => ({ request: { headers: { ':path': `/l/${i}` } }, latencyNs: (i % 3) * 1e6 }),
+    onComplete: (s, i) => seen.push([i, host.now(), s.vm.name, s.startNs]) });
+  assert.equal(st.count, 1000);
+  host.advance(5e6);
+  assert.ok(st.started > 0 && st.started < 1000);
+  assert.ok(host.scheduler.queue.size < 400, 'arrivals are not all queued up front');
+  host.advance(10e6);
+  assert.deepEqual([st.started, st.completed], [1000, 1000]);
+  seen.sort((a, b) => a[0] - b[0]);
+  for (const [i, end, vm, startNs] of seen) {
+    assert.equal(startNs, 1e6 + i * 10e3);
+    assert.equal(end, startNs + (i % 3) * 1e6);
+    assert.equal(vm, ws[i % 4].name);
+  }
+});
+
+test('hostcall edge cases answer as cpp-host and Envoy do', () => {
+  const host = new Host({ logLevel: LogLevel.Warn });
+  const vm = host.addVm({ module: plugin('probe'), rootId: 'r', vmConfiguration: 'abc' });
+  vm.newStream().requestHeaders({ ':path': '/', 'x-op': 'edge' });
+  // empty range: Ok without touching the out-pointers; start past the end:
+  // BadArgument; plugin config outside on_configure: NotFound; buffer type 9
+  // and map type 8: BadArgument; set_pairs on a map not yet received:
+  // BadArgument; get_pairs on it: Ok and an empty (NULL, 0) map; call
+  // response map outside the callback: BadArgument; buffer status: size and
+  // flags 0; log level as configured; unknown stream type: BadArgument.
+  assert.deepEqual(lines(vm, 'edge'), ['edge empty=0 untouched=1 past=2 plugin_cfg=1 bad_buf=2 ' +
+    'bad_map=2 set_unavail=2 pairs_unavail=0 pairs=(1,0) call_map=2 status=0 size=3 flags=0 ' +
+    `level=0/${LogLevel.Warn} cont=2`]);
+});

@@ -239,7 +239,9 @@ void on_tick(uint32_t id)
         char body[64];
         snprintf(body, sizeof body, "tick %u", r->ticks);
         uint32_t token = 0;
-        uint32_t st = http_post(v, "/tick", body, timeout, &token);
+        char path[64] = "/tick";
+        config_get(r->config, "path", path, sizeof path);
+        uint32_t st = http_post(v, path, body, timeout, &token);
         LOG("http_call st=%u token=%u", st, token);
     }
 }
@@ -302,6 +304,8 @@ static uint32_t http_post(const char *cluster, const char *path, const char *bod
                            token);
 }
 
+static uint32_t paused_token, paused_stream;
+
 void on_http_call_response(uint32_t id, uint32_t token, size_t nh, size_t body_size, size_t nt)
 {
     const char *st = NULL, *body = NULL, *trl = NULL, *msg = NULL;
@@ -320,11 +324,20 @@ void on_http_call_response(uint32_t id, uint32_t token, size_t nh, size_t body_s
     free((void *)body);
     free((void *)trl);
     free((void *)msg);
+    if (paused_stream && token == paused_token) {
+        /* Resume the stream that waited for this call, as Envoy filters do. */
+        uint32_t e = proxy_set_effective_context(paused_stream);
+        uint32_t bad = proxy_set_effective_context(999999);
+        proxy_add_header_map_value(MAP_REQUEST_HEADERS, "x-call-done", 11, "1", 1);
+        uint32_t c = proxy_continue_stream(0);
+        LOG("resumed %u effective=%u unknown=%u continue=%u", paused_stream, e, bad, c);
+        paused_stream = 0;
+    }
 }
 
 /* ---- streams ---------------------------------------------------------- */
 
-#define MAX_STREAMS 64
+#define MAX_STREAMS 1024
 struct stream {
     uint32_t id;
     char op[128];
@@ -397,6 +410,8 @@ uint32_t on_request_headers(uint32_t id, size_t nh, uint32_t eos)
     free((void *)path);
     if (proxy_get_header_map_value(MAP_REQUEST_HEADERS, "x-op", 4, &p, &n) != ST_OK)
         return 0;
+    if (!s)
+        logf_(LOG_ERROR, "probe: too many concurrent streams");
     if (s) {
         size_t l = n < sizeof s->op - 1 ? n : sizeof s->op - 1;
         memcpy(s->op, p, l);
@@ -419,6 +434,71 @@ uint32_t on_request_headers(uint32_t id, size_t nh, uint32_t eos)
         if (st == ST_OK)
             st = proxy_enqueue_shared_queue(token, item, (size_t)l);
         LOG("enqueue %s st=%u token=%u", op + 8, st, token);
+    } else if (strncmp(op, "get:", 4) == 0) {
+        const char *v = NULL;
+        size_t vl = 0;
+        uint32_t cas = 0;
+        uint32_t st = proxy_get_shared_data(op + 4, strlen(op + 4), &v, &vl, &cas);
+        LOG("get %s st=%u cas=%u value=%.*s", op + 4, st, cas, (int)vl, v ? v : "");
+        free((void *)v);
+    } else if (strncmp(op, "set:", 4) == 0) {
+        /* set:KEY:CAS:VALUE */
+        char key[64];
+        const char *a = op + 4, *b = strchr(a, ':');
+        const char *c = b ? strchr(b + 1, ':') : NULL;
+        if (b && c && (size_t)(b - a) < sizeof key) {
+            memcpy(key, a, (size_t)(b - a));
+            key[b - a] = 0;
+            uint32_t cas = (uint32_t)strtoul(b + 1, NULL, 10);
+            uint32_t st = proxy_set_shared_data(key, strlen(key), c + 1, strlen(c + 1), cas);
+            LOG("set %s st=%u", key, st);
+        }
+    } else if (strncmp(op, "register:", 9) == 0) {
+        uint32_t token = 0;
+        uint32_t st = proxy_register_shared_queue(op + 9, strlen(op + 9), &token);
+        LOG("register %s st=%u token=%u", op + 9, st, token);
+    } else if (strncmp(op, "dequeue:", 8) == 0) {
+        uint32_t token = 0;
+        uint32_t st = proxy_resolve_shared_queue("", 0, op + 8, strlen(op + 8), &token);
+        const char *v = NULL;
+        size_t vl = 0;
+        uint32_t st2 = st == ST_OK ? proxy_dequeue_shared_queue(token, &v, &vl) : st;
+        uint32_t st3 = proxy_dequeue_shared_queue(12345, &v, &vl);
+        LOG("dequeue %s resolve=%u dequeue=%u unknown=%u value=%.*s", op + 8, st, st2, st3, (int)vl,
+            v ? v : "");
+        free((void *)v);
+    } else if (strcmp(op, "tick") == 0) {
+        uint32_t st = proxy_set_tick_period_milliseconds(50);
+        LOG("stream_tick st=%u", st);
+    } else if (strcmp(op, "edge") == 0) {
+        /* Hostcall edge cases; each status is logged for the test to check. */
+        const char *p1 = (const char *)1, *p2 = (const char *)1;
+        size_t n1 = 7, n2 = 7;
+        uint32_t empty = proxy_get_buffer_bytes(BUF_VM_CONFIGURATION, 0, 0, &p1, &n1);
+        uint32_t past = proxy_get_buffer_bytes(BUF_VM_CONFIGURATION, 1000, 1, &p2, &n2);
+        uint32_t plugin_cfg = proxy_get_buffer_bytes(BUF_PLUGIN_CONFIGURATION, 0, 10, &p2, &n2);
+        uint32_t bad_buf = proxy_get_buffer_bytes(9, 0, 10, &p2, &n2);
+        uint32_t bad_map = proxy_get_header_map_value(8, "a", 1, &p2, &n2);
+        uint32_t set_unavail = proxy_set_header_map_pairs(MAP_RESPONSE_TRAILERS, "", 0);
+        const char *pairs_p = (const char *)1;
+        size_t pairs_n = 7;
+        uint32_t pairs_unavail =
+            proxy_get_header_map_pairs(MAP_RESPONSE_TRAILERS, &pairs_p, &pairs_n);
+        uint32_t call_map =
+            proxy_get_header_map_value(MAP_HTTP_CALL_RESPONSE_HEADERS, ":status", 7, &p2, &n2);
+        uint32_t cfg_st = 0;
+        size_t cfg_size = 0;
+        uint32_t flags = 9;
+        cfg_st = proxy_get_buffer_status(BUF_VM_CONFIGURATION, &cfg_size, &flags);
+        uint32_t lvl = 99;
+        uint32_t lvl_st = proxy_get_log_level(&lvl);
+        uint32_t cont = proxy_continue_stream(7);
+        LOG("edge empty=%u untouched=%d past=%u plugin_cfg=%u bad_buf=%u bad_map=%u "
+            "set_unavail=%u pairs_unavail=%u pairs=(%d,%zu) call_map=%u status=%u size=%zu "
+            "flags=%u level=%u/%u cont=%u",
+            empty, p1 == (const char *)1 && n1 == 7, past, plugin_cfg, bad_buf, bad_map,
+            set_unavail, pairs_unavail, pairs_p == NULL, pairs_n, call_map, cfg_st, cfg_size, flags,
+            lvl_st, lvl, cont);
     } else if (strcmp(op, "trap") == 0) {
         __builtin_trap();
     } else if (strcmp(op, "local") == 0) {
@@ -484,6 +564,15 @@ uint32_t on_request_headers(uint32_t id, size_t nh, uint32_t eos)
         uint32_t token = 0;
         uint32_t st = http_post(op + 5, "/from-stream", "hello", 1000, &token);
         LOG("stream_http_call st=%u token=%u", st, token);
+    } else if (strncmp(op, "callpause:", 10) == 0) {
+        uint32_t token = 0;
+        uint32_t st = http_post(op + 10, "/pause", "p", 1000, &token);
+        LOG("callpause st=%u token=%u", st, token);
+        if (st == ST_OK) {
+            paused_token = token;
+            paused_stream = id;
+            return ACTION_PAUSE;
+        }
     } else if (strcmp(op, "pause") == 0) {
         return ACTION_PAUSE;
     } else if (strcmp(op, "badmem") == 0) {
