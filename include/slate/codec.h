@@ -68,7 +68,16 @@
  * Repeated scalars are accepted packed and unpacked, and mixed. A `uint32`
  * field takes the low 32 bits of its varint, as protobuf specifies.
  * Groups (wire types 3 and 4) are rejected with `SLATE_EGROUP`, even in
- * unknown fields: no slate message uses them.
+ * unknown fields: no slate message uses them. A tag (field number and wire
+ * type) is a 32-bit varint: encoded in more than 5 bytes, or with field number
+ * 0, it is `SLATE_EFIELD`.
+ *
+ * Where libslate is stricter than protobuf-c (checked by the differential fuzz
+ * target): invalid UTF-8 in a string, strings over `limits.max_string`, a
+ * 10-byte varint carrying bits above 2^64, field number 0, and a histogram
+ * that does not fit the 1160 buckets. When a non-repeated embedded message
+ * occurs twice, libslate merges as protobuf specifies (a scalar absent from
+ * the second copy keeps the first copy's value); protobuf-c 1.4 resets it.
  *
  * ## Security (what is trusted, what is guaranteed)
  * - Trusted: the pointers and capacities the caller passes, and the limits
