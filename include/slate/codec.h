@@ -459,8 +459,10 @@ SLATE_API void slate_latency_from_stats(slate_latency_t *l, const slate_stats_t 
  * Reads the histogram counts from the input the latency was decoded from
  * (which must still be there), or from `l->hist` when set.
  * @return SLATE_OK; SLATE_EINVAL (NULL); SLATE_EVALUE (span past
- *         SLATE_HIST_BUCKETS); SLATE_ECORRUPT (the counts are malformed or the
- *         result fails slate_stats_validate()).
+ *         SLATE_HIST_BUCKETS); SLATE_ECORRUPT (the counts cannot be read back:
+ *         no `hist` and no input, or the input changed since decoding).
+ *         The moments are copied as sent; check the result with
+ *         slate_stats_validate() before trusting it.
  * Cost: O(SLATE_HIST_BUCKETS + encoded size of the latency).
  */
 SLATE_API SLATE_NODISCARD slate_status slate_latency_to_stats(const slate_latency_t *l,
