@@ -115,7 +115,8 @@ static endpoint_t *endpoint_get(proxy_t *p, const char *method, const char *path
         p->drops.endpoints_overflowed++;
         return NULL;
     }
-    /* Open addressing on the key; slots are never freed, so an empty slot ends the search. */
+    /* Open addressing on the key. Slots are never freed here (a long-running proxy would
+     * age out idle endpoints), so an empty slot ends the search. */
     for (size_t i = 0; i < PROXY_MAX_ENDPOINTS; i++) {
         endpoint_t *e = &p->endpoints[(key + i) % PROXY_MAX_ENDPOINTS];
         if (e->rate != NULL && e->key == key)

@@ -18,7 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define PROXY_MAX_ENDPOINTS 8          /* inbound endpoints tracked; a power of two (probing) */
+#define PROXY_MAX_ENDPOINTS 8          /* inbound endpoints tracked (open addressing on the key) */
 #define PROXY_MAX_OUTBOUND  8          /* (destination endpoint, region) pairs tracked */
 #define PROXY_MAX_ROUTES    8          /* destination endpoints that rules may name */
 #define PROXY_MAX_SPANS     64         /* sampled spans buffered between two reports */
