@@ -17,6 +17,9 @@
 #include "slate/status.h"
 #include "slate/sampler.h"
 #include "slate/key.h"
-/* stats.h joins when its implementation lands. */
+#include "slate/codec.h"
+#include "slate/rate.h"
+#include "slate/stats.h"
+#include "slate/legacy.h"
 
 #endif /* SLATE_SLATE_H */

@@ -15,11 +15,20 @@
  * languages can read the buckets): bucket 0 holds every value <= SLATE_HIST_MIN_NS;
  * bucket i >= 1 holds values v with
  *     SLATE_HIST_MIN_NS * g^(i-1) < v <= SLATE_HIST_MIN_NS * g^i,
- * where g = SLATE_HIST_GAMMA; the last bucket also holds everything above its
- * lower bound. The representative value of bucket i is
- * 2 * SLATE_HIST_MIN_NS * g^i / (g + 1), whose relative distance from any value
- * in the bucket is at most (g - 1) / (g + 1) = SLATE_HIST_ALPHA. Quantiles are
- * further clamped to [min, max], which are exact.
+ * where g = 1.0095 / 0.9905 = 10095 / 9905 exactly (SLATE_HIST_GAMMA is its
+ * double approximation); the last bucket also holds everything above its lower
+ * bound. Values are integers, so bucket i >= 1 holds U(i-1) < v <= U(i) with
+ * U(i) = floor(SLATE_HIST_MIN_NS * g^i) computed exactly. The library carries
+ * these bounds as an integer table, so every platform buckets alike
+ * (U(0) = 1000, U(1) = 1019, U(1158) = 3594468343218).
+ *
+ * The representative value of bucket i is 2 * SLATE_HIST_MIN_NS * g^i / (g + 1)
+ * rounded to the nearest integer, halves up (991 for bucket 0, 1010 for
+ * bucket 1). In real numbers its relative distance from any value in the bucket
+ * is at most (g - 1) / (g + 1) = SLATE_HIST_ALPHA; after rounding, for integer
+ * values in (SLATE_HIST_MIN_NS, SLATE_HIST_MAX_NS] it is at most 0.969%.
+ * Quantiles are further clamped to [min, max], which are exact; values at or
+ * below SLATE_HIST_MIN_NS are only bounded by that clamp.
  */
 #ifndef SLATE_STATS_H
 #define SLATE_STATS_H
@@ -36,7 +45,8 @@ extern "C" {
 
 /** Values at or below this (1 microsecond) share bucket 0. */
 #define SLATE_HIST_MIN_NS 1000u
-/** Guaranteed relative error of a quantile for values in (MIN_NS, MAX_NS]. */
+/** Bucket half-width: the relative error of a quantile for values in (MIN_NS, MAX_NS],
+ *  before the representative is rounded to an integer (after: at most 0.969%). */
 #define SLATE_HIST_ALPHA 0.0095
 /** Bucket growth factor, (1 + ALPHA) / (1 - ALPHA). */
 #define SLATE_HIST_GAMMA ((1.0 + SLATE_HIST_ALPHA) / (1.0 - SLATE_HIST_ALPHA))
@@ -65,7 +75,13 @@ typedef struct slate_stats {
 /** @brief Reset to empty. Cost: O(SLATE_HIST_BUCKETS). */
 SLATE_API void slate_stats_init(slate_stats_t *s);
 
-/** @brief Record one sample in nanoseconds. Cost: O(1) (one log). */
+/**
+ * @brief Record one sample in nanoseconds.
+ *
+ * The histogram bucket comes from slate_hist_bucket(). A bucket that reached
+ * UINT32_MAX stays there (the sample still counts in count, sum, min, max,
+ * mean, m2). Cost: O(1), no libm call.
+ */
 SLATE_API void slate_stats_add(slate_stats_t *s, uint64_t value_ns);
 
 /**
@@ -84,20 +100,35 @@ SLATE_API double slate_stats_variance(const slate_stats_t *s);
  * @brief The q-quantile (0 <= q <= 1) from the histogram, clamped to [min, max].
  *
  * Returns the representative value of the bucket holding the sample of rank
- * ceil(q * count) (rank 1 for q = 0); 0 when empty.
+ * ceil(q * count) (rank 1 for q = 0); 0 when empty. q below 0 or NaN reads as
+ * 0 and q above 1 as 1. Should a bucket ever have saturated, ranks count over
+ * the histogram's total rather than `count`.
  * Cost: O(SLATE_HIST_BUCKETS).
  */
 SLATE_API uint64_t slate_stats_quantile(const slate_stats_t *s, double q);
 
-/** @brief The bucket index of a value. Cost: O(1). */
+/**
+ * @brief The bucket index of a value, per the scheme above.
+ * Cost: O(1): an approximate log2 from the double's bits, then at most a few
+ * comparisons with the exact bound table.
+ */
 SLATE_API uint32_t slate_hist_bucket(uint64_t value_ns);
 
-/** @brief The representative value of a bucket (index clamped). Cost: O(1). */
+/**
+ * @brief The representative value of a bucket; an index past the last bucket
+ *        reads as the last. Cost: O(1) (table lookup).
+ */
 SLATE_API uint64_t slate_hist_value(uint32_t bucket);
 
 /**
- * @brief Check a struct read from untrusted memory: counts and histogram agree,
- *        min <= max, finite non-negative m2, etc.
+ * @brief Check a struct read from untrusted memory before using it.
+ *
+ * Checks: mean and m2 finite, m2 >= 0; an empty struct is all zero; the
+ * histogram total equals count (at most count if a bucket saturated); min <= max
+ * and their buckets are the first and last non-empty ones; the sum lies in
+ * [count*min, count*max] unless saturated; the mean lies in [min, max] (to
+ * within a relative 1e-6); m2 is 0 when all samples are equal. Everything
+ * slate_stats_add() and slate_stats_merge() produce passes.
  * @return SLATE_OK, SLATE_EINVAL (NULL) or SLATE_ECORRUPT. Cost: O(SLATE_HIST_BUCKETS).
  */
 SLATE_API slate_status slate_stats_validate(const slate_stats_t *s);

@@ -1,0 +1,15 @@
+# Prints a wasm module's size and fails when it exceeds its budget.
+# Usage: cmake -DFILE=<module.wasm> -DBUDGET=<bytes, 0 = none> -P wasm-size.cmake
+file(SIZE "${FILE}" _size)
+get_filename_component(_name "${FILE}" NAME)
+math(EXPR _kib "${_size} / 1024")
+if(BUDGET GREATER 0)
+  math(EXPR _pct "${_size} * 100 / ${BUDGET}")
+  message(STATUS "wasm module ${_name}: ${_size} bytes (${_kib} KiB), ${_pct}% of its ${BUDGET}-byte budget")
+  if(_size GREATER BUDGET)
+    file(REMOVE "${FILE}")
+    message(FATAL_ERROR "wasm module ${_name} is ${_size} bytes, over its budget of ${BUDGET}")
+  endif()
+else()
+  message(STATUS "wasm module ${_name}: ${_size} bytes (${_kib} KiB)")
+endif()

@@ -1,0 +1,456 @@
+/*
+ * libslate - service-layer traffic engineering for service meshes.
+ * SPDX-License-Identifier: Apache-2.0
+ *
+ * Rate estimator: a ring of per-tick 32-bit counters behind a fixed header,
+ * all in caller memory. The semantics are specified in include/slate/rate.h;
+ * this file follows it case by case.
+ *
+ * Every field is read and written through the little-endian helpers below, so
+ * the bytes of a region mean the same on every host (they compile to plain
+ * loads and stores on little-endian machines, including wasm32).
+ */
+#include "slate/rate.h"
+
+#include <string.h>
+
+/* The header, for documentation and layout checks only; the code uses offsets. */
+struct slate_rate_header {
+    uint32_t magic;
+    uint16_t version;
+    uint16_t header_size;
+    uint32_t nbuckets;
+    uint32_t head_slot;
+    uint64_t resolution_ns;
+    uint64_t window_ns;
+    uint64_t max_backjump_ns;
+    uint64_t region_size;
+    uint64_t head;
+    uint64_t total;
+    uint64_t late;
+    uint64_t resets;
+    uint64_t saturated;
+    uint64_t reserved;
+};
+
+enum {
+    OFF_MAGIC = 0,
+    OFF_VERSION = 4,
+    OFF_HEADER_SIZE = 6,
+    OFF_NBUCKETS = 8,
+    OFF_HEAD_SLOT = 12,
+    OFF_RESOLUTION = 16,
+    OFF_WINDOW = 24,
+    OFF_BACKJUMP = 32,
+    OFF_REGION_SIZE = 40,
+    OFF_HEAD = 48,
+    OFF_TOTAL = 56,
+    OFF_LATE = 64,
+    OFF_RESETS = 72,
+    OFF_SATURATED = 80,
+    OFF_RESERVED = 88,
+    OFF_BUCKETS = 96
+};
+
+#define HDR_OFF(f) offsetof(struct slate_rate_header, f)
+_Static_assert(HDR_OFF(magic) == OFF_MAGIC, "layout");
+_Static_assert(HDR_OFF(version) == OFF_VERSION, "layout");
+_Static_assert(HDR_OFF(header_size) == OFF_HEADER_SIZE, "layout");
+_Static_assert(HDR_OFF(nbuckets) == OFF_NBUCKETS, "layout");
+_Static_assert(HDR_OFF(head_slot) == OFF_HEAD_SLOT, "layout");
+_Static_assert(HDR_OFF(resolution_ns) == OFF_RESOLUTION, "layout");
+_Static_assert(HDR_OFF(window_ns) == OFF_WINDOW, "layout");
+_Static_assert(HDR_OFF(max_backjump_ns) == OFF_BACKJUMP, "layout");
+_Static_assert(HDR_OFF(region_size) == OFF_REGION_SIZE, "layout");
+_Static_assert(HDR_OFF(head) == OFF_HEAD, "layout");
+_Static_assert(HDR_OFF(total) == OFF_TOTAL, "layout");
+_Static_assert(HDR_OFF(late) == OFF_LATE, "layout");
+_Static_assert(HDR_OFF(resets) == OFF_RESETS, "layout");
+_Static_assert(HDR_OFF(saturated) == OFF_SATURATED, "layout");
+_Static_assert(HDR_OFF(reserved) == OFF_RESERVED, "layout");
+_Static_assert(sizeof(struct slate_rate_header) == SLATE_RATE_HEADER_SIZE, "layout");
+_Static_assert(SLATE_RATE_HEADER_SIZE == OFF_BUCKETS, "buckets follow the header");
+_Static_assert(OFF_BUCKETS % SLATE_RATE_ALIGN == 0, "buckets start aligned");
+_Static_assert((uint64_t)OFF_BUCKETS + 4ull * SLATE_RATE_MAX_BUCKETS + 4 <= SIZE_MAX,
+               "the largest region fits in size_t");
+/* The total is the sum of at most MAX_BUCKETS saturating u32 buckets: it cannot overflow. */
+_Static_assert((uint64_t)SLATE_RATE_MAX_BUCKETS <= UINT64_MAX / UINT32_MAX, "total fits in u64");
+
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+#define LE16(x) __builtin_bswap16(x)
+#define LE32(x) __builtin_bswap32(x)
+#define LE64(x) __builtin_bswap64(x)
+#else
+#define LE16(x) (x)
+#define LE32(x) (x)
+#define LE64(x) (x)
+#endif
+
+static inline uint16_t ld16(const unsigned char *p)
+{
+    uint16_t v;
+    memcpy(&v, p, sizeof v);
+    return LE16(v);
+}
+static inline uint32_t ld32(const unsigned char *p)
+{
+    uint32_t v;
+    memcpy(&v, p, sizeof v);
+    return LE32(v);
+}
+static inline uint64_t ld64(const unsigned char *p)
+{
+    uint64_t v;
+    memcpy(&v, p, sizeof v);
+    return LE64(v);
+}
+static inline void st16(unsigned char *p, uint16_t v)
+{
+    v = LE16(v);
+    memcpy(p, &v, sizeof v);
+}
+static inline void st32(unsigned char *p, uint32_t v)
+{
+    v = LE32(v);
+    memcpy(p, &v, sizeof v);
+}
+static inline void st64(unsigned char *p, uint64_t v)
+{
+    v = LE64(v);
+    memcpy(p, &v, sizeof v);
+}
+
+static inline uint64_t sat_add64(uint64_t a, uint64_t b)
+{
+    uint64_t s = a + b;
+    return s < a ? UINT64_MAX : s;
+}
+
+/* Bucket i of region p. */
+static inline unsigned char *bucket_at(unsigned char *p, uint32_t i)
+{
+    return p + OFF_BUCKETS + 4u * (size_t)i;
+}
+static inline const unsigned char *cbucket_at(const unsigned char *p, uint32_t i)
+{
+    return p + OFF_BUCKETS + 4u * (size_t)i;
+}
+
+/* The region size for n buckets: header + 4n, padded to a multiple of 8. */
+static size_t region_size(uint32_t n)
+{
+    size_t s = (size_t)OFF_BUCKETS + 4u * (size_t)n;
+    return (s + 7u) & ~(size_t)7u;
+}
+
+slate_rate_params_t slate_rate_params_default(void)
+{
+    slate_rate_params_t p = {SLATE_RATE_DEFAULT_WINDOW_NS, SLATE_RATE_DEFAULT_RESOLUTION_NS,
+                             SLATE_RATE_DEFAULT_MAX_BACKJUMP_NS};
+    return p;
+}
+
+slate_status slate_rate_check_params(const slate_rate_params_t *params)
+{
+    if (!params)
+        return SLATE_EINVAL;
+    uint64_t res = params->resolution_ns, win = params->window_ns;
+    if (res == 0 || win == 0 || win % res != 0 || win / res > SLATE_RATE_MAX_BUCKETS)
+        return SLATE_ERANGE;
+    if (params->max_backjump_ns < win)
+        return SLATE_ERANGE;
+    return SLATE_OK;
+}
+
+size_t slate_rate_size(const slate_rate_params_t *params)
+{
+    slate_rate_params_t d = slate_rate_params_default();
+    if (!params)
+        params = &d;
+    if (slate_rate_check_params(params) != SLATE_OK)
+        return 0;
+    return region_size((uint32_t)(params->window_ns / params->resolution_ns));
+}
+
+slate_status slate_rate_init(void *mem, size_t len, const slate_rate_params_t *params)
+{
+    slate_rate_params_t d = slate_rate_params_default();
+    if (!params)
+        params = &d;
+    if (!mem)
+        return SLATE_EINVAL;
+    if ((uintptr_t)mem % SLATE_RATE_ALIGN != 0)
+        return SLATE_EALIGN;
+    slate_status st = slate_rate_check_params(params);
+    if (st != SLATE_OK)
+        return st;
+    uint32_t n = (uint32_t)(params->window_ns / params->resolution_ns);
+    size_t size = region_size(n);
+    if (len < size)
+        return SLATE_ENOSPC;
+    unsigned char *p = mem;
+    memset(p, 0, size);
+    st32(p + OFF_MAGIC, SLATE_RATE_MAGIC);
+    st16(p + OFF_VERSION, SLATE_RATE_VERSION);
+    st16(p + OFF_HEADER_SIZE, SLATE_RATE_HEADER_SIZE);
+    st32(p + OFF_NBUCKETS, n);
+    st32(p + OFF_HEAD_SLOT, 0);
+    st64(p + OFF_RESOLUTION, params->resolution_ns);
+    st64(p + OFF_WINDOW, params->window_ns);
+    st64(p + OFF_BACKJUMP, params->max_backjump_ns);
+    st64(p + OFF_REGION_SIZE, size);
+    return SLATE_OK;
+}
+
+slate_status slate_rate_validate(const void *mem, size_t len)
+{
+    if (!mem)
+        return SLATE_EINVAL;
+    if ((uintptr_t)mem % SLATE_RATE_ALIGN != 0)
+        return SLATE_EALIGN;
+    if (len < SLATE_RATE_HEADER_SIZE)
+        return SLATE_ENOSPC;
+    const unsigned char *p = mem;
+    if (ld32(p + OFF_MAGIC) != SLATE_RATE_MAGIC)
+        return SLATE_EBADMAGIC;
+    if (ld16(p + OFF_VERSION) != SLATE_RATE_VERSION)
+        return SLATE_EBADVERSION;
+    if (ld16(p + OFF_HEADER_SIZE) != SLATE_RATE_HEADER_SIZE)
+        return SLATE_EBADSIZE;
+    uint32_t n = ld32(p + OFF_NBUCKETS);
+    slate_rate_params_t params = {ld64(p + OFF_WINDOW), ld64(p + OFF_RESOLUTION),
+                                  ld64(p + OFF_BACKJUMP)};
+    if (n == 0 || slate_rate_check_params(&params) != SLATE_OK ||
+        params.window_ns / params.resolution_ns != n)
+        return SLATE_EBADSIZE;
+    uint64_t size = ld64(p + OFF_REGION_SIZE);
+    if (size != region_size(n) || size > len)
+        return SLATE_EBADSIZE;
+    /* The layout is consistent and inside len; now the contents. */
+    uint64_t head = ld64(p + OFF_HEAD);
+    if (head > UINT64_MAX / params.resolution_ns)
+        return SLATE_ECORRUPT; /* no time t gives this tick */
+    uint32_t hs = ld32(p + OFF_HEAD_SLOT);
+    if (hs != head % n)
+        return SLATE_ECORRUPT;
+    if (ld64(p + OFF_RESERVED) != 0)
+        return SLATE_ECORRUPT;
+    for (size_t i = OFF_BUCKETS + 4u * (size_t)n; i < size; i++)
+        if (p[i] != 0)
+            return SLATE_ECORRUPT;
+    uint64_t sum = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        uint32_t b = ld32(cbucket_at(p, i));
+        /* While H < N - 1, buckets H+1 .. N-1 stand for ticks before 0. */
+        if (b != 0 && head < n - 1u && i > head)
+            return SLATE_ECORRUPT;
+        sum += b;
+    }
+    if (sum != ld64(p + OFF_TOTAL))
+        return SLATE_ECORRUPT;
+    return SLATE_OK;
+}
+
+/* Move the head forward to tick k > head, zeroing the buckets of ticks that
+ * leave the window. */
+static void advance(unsigned char *p, uint32_t n, uint64_t head, uint32_t hs, uint64_t k)
+{
+    uint64_t d = k - head;
+    uint64_t total = ld64(p + OFF_TOTAL);
+    if (d >= n) {
+        memset(p + OFF_BUCKETS, 0, 4u * (size_t)n);
+        total = 0;
+        hs = (uint32_t)(k % n);
+    } else {
+        for (uint32_t j = 0; j < (uint32_t)d; j++) {
+            hs = hs + 1u == n ? 0u : hs + 1u;
+            unsigned char *b = bucket_at(p, hs);
+            total -= ld32(b);
+            st32(b, 0);
+        }
+    }
+    st64(p + OFF_TOTAL, total);
+    st64(p + OFF_HEAD, k);
+    st32(p + OFF_HEAD_SLOT, hs);
+}
+
+/* Add n to bucket `slot`, saturating; returns SLATE_EOVERFLOW if some did not fit. */
+static slate_status bucket_add(unsigned char *p, uint32_t slot, uint64_t n)
+{
+    unsigned char *b = bucket_at(p, slot);
+    uint32_t v = ld32(b);
+    uint64_t room = UINT32_MAX - v;
+    uint64_t put = n < room ? n : room;
+    st32(b, v + (uint32_t)put);
+    st64(p + OFF_TOTAL, ld64(p + OFF_TOTAL) + put);
+    if (put == n)
+        return SLATE_OK;
+    st64(p + OFF_SATURATED, sat_add64(ld64(p + OFF_SATURATED), n - put));
+    return SLATE_EOVERFLOW;
+}
+
+slate_status slate_rate_add(slate_rate_t *r, uint64_t now_ns)
+{
+    return slate_rate_add_n(r, now_ns, 1);
+}
+
+slate_status slate_rate_add_n(slate_rate_t *r, uint64_t now_ns, uint64_t n)
+{
+    unsigned char *p = (unsigned char *)r;
+    if (!p)
+        return SLATE_EINVAL;
+    if (ld32(p + OFF_MAGIC) != SLATE_RATE_MAGIC)
+        return SLATE_EBADMAGIC;
+    uint64_t res = ld64(p + OFF_RESOLUTION);
+    uint64_t head = ld64(p + OFF_HEAD);
+    uint32_t hs = ld32(p + OFF_HEAD_SLOT);
+    uint64_t start = head * res; /* head <= UINT64_MAX / res (validated) */
+    /* Fast path: the head's own tick, no division. */
+    if (now_ns >= start && now_ns - start < res)
+        return bucket_add(p, hs, n);
+    uint32_t nb = ld32(p + OFF_NBUCKETS);
+    uint64_t k = now_ns / res;
+    if (k > head) {
+        advance(p, nb, head, hs, k);
+        return bucket_add(p, ld32(p + OFF_HEAD_SLOT), n);
+    }
+    uint64_t lag = head - k;
+    if (lag < nb) {
+        uint32_t l = (uint32_t)lag;
+        return bucket_add(p, hs >= l ? hs - l : hs + nb - l, n);
+    }
+    if (lag <= ld64(p + OFF_BACKJUMP) / res) {
+        st64(p + OFF_LATE, sat_add64(ld64(p + OFF_LATE), n));
+        return SLATE_ELATE;
+    }
+    /* A clock reset: forget everything and re-base at k. */
+    memset(p + OFF_BUCKETS, 0, 4u * (size_t)nb);
+    st64(p + OFF_TOTAL, 0);
+    st64(p + OFF_HEAD, k);
+    st32(p + OFF_HEAD_SLOT, (uint32_t)(k % nb));
+    st64(p + OFF_RESETS, sat_add64(ld64(p + OFF_RESETS), 1));
+    return bucket_add(p, (uint32_t)(k % nb), n);
+}
+
+/* The count of a region whose magic has been checked. */
+static uint64_t count_at(const unsigned char *p, uint64_t now_ns)
+{
+    uint64_t res = ld64(p + OFF_RESOLUTION);
+    uint64_t head = ld64(p + OFF_HEAD);
+    uint64_t total = ld64(p + OFF_TOTAL);
+    uint64_t start = head * res;
+    if (now_ns < start || now_ns - start < res)
+        return total; /* at or behind the head: the count as of the head */
+    uint32_t nb = ld32(p + OFF_NBUCKETS);
+    uint64_t d = now_ns / res - head;
+    if (d >= nb)
+        return 0;
+    /* Subtract the ticks that will have left the window d ticks from now. */
+    uint32_t hs = ld32(p + OFF_HEAD_SLOT);
+    uint64_t expired = 0;
+    for (uint32_t j = 0; j < (uint32_t)d; j++) {
+        hs = hs + 1u == nb ? 0u : hs + 1u;
+        expired += ld32(cbucket_at(p, hs));
+    }
+    return total - expired;
+}
+
+uint64_t slate_rate_count(const slate_rate_t *r, uint64_t now_ns)
+{
+    const unsigned char *p = (const unsigned char *)r;
+    if (!p || ld32(p + OFF_MAGIC) != SLATE_RATE_MAGIC)
+        return 0;
+    return count_at(p, now_ns);
+}
+
+double slate_rate_per_second(const slate_rate_t *r, uint64_t now_ns)
+{
+    const unsigned char *p = (const unsigned char *)r;
+    if (!p || ld32(p + OFF_MAGIC) != SLATE_RATE_MAGIC)
+        return 0.0;
+    return (double)count_at(p, now_ns) * (1e9 / (double)ld64(p + OFF_WINDOW));
+}
+
+slate_status slate_rate_merge(slate_rate_t *dst, const slate_rate_t *src)
+{
+    unsigned char *d = (unsigned char *)dst;
+    const unsigned char *s = (const unsigned char *)src;
+    if (!d || !s)
+        return SLATE_EINVAL;
+    if (ld32(d + OFF_MAGIC) != SLATE_RATE_MAGIC || ld32(s + OFF_MAGIC) != SLATE_RATE_MAGIC)
+        return SLATE_EBADMAGIC;
+    uint32_t n = ld32(d + OFF_NBUCKETS);
+    if (n != ld32(s + OFF_NBUCKETS) || ld64(d + OFF_RESOLUTION) != ld64(s + OFF_RESOLUTION))
+        return SLATE_EMISMATCH;
+    /* Read everything of src first: dst may be src. */
+    uint64_t hsrc = ld64(s + OFF_HEAD);
+    uint32_t ssrc = ld32(s + OFF_HEAD_SLOT);
+    uint64_t late = ld64(s + OFF_LATE), resets = ld64(s + OFF_RESETS);
+    uint64_t sat = ld64(s + OFF_SATURATED);
+    uint64_t hdst = ld64(d + OFF_HEAD);
+    if (hsrc > hdst) {
+        advance(d, n, hdst, ld32(d + OFF_HEAD_SLOT), hsrc);
+        hdst = hsrc;
+    }
+    slate_status st = SLATE_OK;
+    uint64_t lag = hdst - hsrc;
+    if (lag < n) {
+        /* src's ticks (hdst - n, hsrc]: tick k is bucket k mod n in both regions. */
+        uint32_t slot = ssrc;
+        for (uint32_t j = 0; j < n - (uint32_t)lag; j++) {
+            uint32_t v = ld32(cbucket_at(s, slot));
+            if (v != 0 && bucket_add(d, slot, v) != SLATE_OK)
+                st = SLATE_EOVERFLOW;
+            slot = slot == 0 ? n - 1u : slot - 1u;
+        }
+    }
+    st64(d + OFF_LATE, sat_add64(ld64(d + OFF_LATE), late));
+    st64(d + OFF_RESETS, sat_add64(ld64(d + OFF_RESETS), resets));
+    st64(d + OFF_SATURATED, sat_add64(ld64(d + OFF_SATURATED), sat));
+    return st;
+}
+
+slate_status slate_rate_sum(const slate_rate_t *const *rates, size_t n, uint64_t now_ns,
+                            uint64_t *out)
+{
+    if (out)
+        *out = 0;
+    if (!rates || !out)
+        return SLATE_EINVAL;
+    for (size_t i = 0; i < n; i++) {
+        const unsigned char *p = (const unsigned char *)rates[i];
+        if (!p)
+            return SLATE_EINVAL;
+        if (ld32(p + OFF_MAGIC) != SLATE_RATE_MAGIC)
+            return SLATE_EBADMAGIC;
+        const unsigned char *p0 = (const unsigned char *)rates[0];
+        if (ld32(p + OFF_NBUCKETS) != ld32(p0 + OFF_NBUCKETS) ||
+            ld64(p + OFF_RESOLUTION) != ld64(p0 + OFF_RESOLUTION))
+            return SLATE_EMISMATCH;
+    }
+    uint64_t sum = 0;
+    for (size_t i = 0; i < n; i++)
+        sum = sat_add64(sum, count_at((const unsigned char *)rates[i], now_ns));
+    *out = sum;
+    return SLATE_OK;
+}
+
+slate_status slate_rate_info(const slate_rate_t *r, slate_rate_info_t *out)
+{
+    const unsigned char *p = (const unsigned char *)r;
+    if (!p || !out)
+        return SLATE_EINVAL;
+    if (ld32(p + OFF_MAGIC) != SLATE_RATE_MAGIC)
+        return SLATE_EBADMAGIC;
+    memset(out, 0, sizeof *out);
+    out->params.window_ns = ld64(p + OFF_WINDOW);
+    out->params.resolution_ns = ld64(p + OFF_RESOLUTION);
+    out->params.max_backjump_ns = ld64(p + OFF_BACKJUMP);
+    out->buckets = ld32(p + OFF_NBUCKETS);
+    out->head_tick = ld64(p + OFF_HEAD);
+    out->total = ld64(p + OFF_TOTAL);
+    out->late = ld64(p + OFF_LATE);
+    out->resets = ld64(p + OFF_RESETS);
+    out->saturated = ld64(p + OFF_SATURATED);
+    return SLATE_OK;
+}

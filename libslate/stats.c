@@ -1,0 +1,237 @@
+/*
+ * libslate - service-layer traffic engineering for service meshes.
+ * SPDX-License-Identifier: Apache-2.0
+ *
+ * Latency statistics: Welford moments, Chan's parallel merge, and the
+ * log-bucket histogram of include/slate/stats.h. Bucket bounds come from an
+ * exact integer table (stats_table.h), so a value lands in the same bucket on
+ * every platform (native controller, wasm32 proxy) whatever its libm does.
+ */
+#include "slate/stats.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "stats_table.h"
+
+#define LAST_BUCKET (SLATE_HIST_BUCKETS - 1u)
+
+_Static_assert(sizeof(slate_stats_t) == 48 + 4 * SLATE_HIST_BUCKETS,
+               "slate_stats_t has no padding; its size is part of the contract");
+_Static_assert(offsetof(slate_stats_t, hist) == 48, "hist follows the six 8-byte fields");
+_Static_assert(sizeof(double) == 8, "IEEE-754 binary64 doubles");
+
+static uint64_t sat_add(uint64_t a, uint64_t b)
+{
+    uint64_t s = a + b;
+    return s < a ? UINT64_MAX : s;
+}
+
+/*
+ * A cheap estimate of the bucket of v > SLATE_HIST_MIN_NS: log2 from the
+ * double's exponent plus a quadratic for the mantissa (error below 0.01 in
+ * log2, i.e. under half a bucket). The exact table then decides; the estimate
+ * only saves the search.
+ */
+static uint32_t bucket_guess(uint64_t v)
+{
+    double d = (double)v;
+    uint64_t bits;
+    memcpy(&bits, &d, sizeof bits);
+    int e = (int)((bits >> 52) & 0x7ff) - 1023;
+    bits = (bits & 0x000fffffffffffffull) | 0x3ff0000000000000ull;
+    double m;
+    memcpy(&m, &bits, sizeof m);
+    double f = m - 1.0; /* v = 2^e * (1 + f), 0 <= f < 1 */
+    double log2v = (double)e + f * (1.3465553 - 0.3465553 * f);
+    /* log2(MIN_NS) = 9.965784284662087; 1 / log2(GAMMA) = 36.48083... */
+    double x = (log2v - 9.965784284662087) * 36.480829;
+    if (x < 0.0)
+        return 1;
+    if (x >= (double)LAST_BUCKET)
+        return LAST_BUCKET;
+    return (uint32_t)x + 1u;
+}
+
+uint32_t slate_hist_bucket(uint64_t value_ns)
+{
+    if (value_ns <= SLATE_HIST_MIN_NS)
+        return 0;
+    uint32_t i = bucket_guess(value_ns);
+    /* Bucket i (1 <= i < LAST) holds upper[i-1] < v <= upper[i]; LAST holds v > upper[LAST-1]. */
+    while (i < LAST_BUCKET && value_ns > slate_hist_upper_[i])
+        i++;
+    while (i > 1 && value_ns <= slate_hist_upper_[i - 1])
+        i--;
+    return i;
+}
+
+uint64_t slate_hist_value(uint32_t bucket)
+{
+    return slate_hist_rep_[bucket > LAST_BUCKET ? LAST_BUCKET : bucket];
+}
+
+void slate_stats_init(slate_stats_t *s)
+{
+    if (s)
+        memset(s, 0, sizeof *s);
+}
+
+void slate_stats_add(slate_stats_t *s, uint64_t value_ns)
+{
+    if (!s)
+        return;
+    if (s->count == UINT64_MAX)
+        return; /* saturated: nothing more can be represented consistently */
+    double x = (double)value_ns;
+    if (s->count == 0) {
+        s->min_ns = s->max_ns = value_ns;
+        s->mean_ns = x;
+        s->m2 = 0.0;
+    } else {
+        if (value_ns < s->min_ns)
+            s->min_ns = value_ns;
+        if (value_ns > s->max_ns)
+            s->max_ns = value_ns;
+        double delta = x - s->mean_ns;
+        s->mean_ns += delta / (double)(s->count + 1);
+        s->m2 += delta * (x - s->mean_ns);
+    }
+    s->count++;
+    s->sum_ns = sat_add(s->sum_ns, value_ns);
+    uint32_t *h = &s->hist[slate_hist_bucket(value_ns)];
+    if (*h != UINT32_MAX)
+        (*h)++;
+}
+
+void slate_stats_merge(slate_stats_t *dst, const slate_stats_t *src)
+{
+    if (!dst || !src || src->count == 0)
+        return;
+    if (dst == src) {
+        /* Doubling a sample: same mean, twice the m2. */
+        slate_stats_t copy = *src;
+        slate_stats_merge(dst, &copy);
+        return;
+    }
+    if (dst->count == 0) {
+        *dst = *src;
+        return;
+    }
+    double na = (double)dst->count, nb = (double)src->count;
+    double n = na + nb;
+    double delta = src->mean_ns - dst->mean_ns;
+    dst->mean_ns += delta * (nb / n);
+    dst->m2 += src->m2 + delta * delta * (na * nb / n);
+    dst->count = sat_add(dst->count, src->count);
+    dst->sum_ns = sat_add(dst->sum_ns, src->sum_ns);
+    if (src->min_ns < dst->min_ns)
+        dst->min_ns = src->min_ns;
+    if (src->max_ns > dst->max_ns)
+        dst->max_ns = src->max_ns;
+    for (uint32_t i = 0; i < SLATE_HIST_BUCKETS; i++) {
+        uint32_t a = dst->hist[i], b = src->hist[i];
+        dst->hist[i] = a + b < a ? UINT32_MAX : a + b;
+    }
+}
+
+double slate_stats_variance(const slate_stats_t *s)
+{
+    if (!s || s->count < 2)
+        return 0.0;
+    return s->m2 / (double)(s->count - 1);
+}
+
+uint64_t slate_stats_quantile(const slate_stats_t *s, double q)
+{
+    if (!s || s->count == 0)
+        return 0;
+    /* The histogram total equals count unless a bucket saturated; rank
+     * within what the histogram holds so a saturated bucket cannot push the
+     * rank past the end. */
+    uint64_t total = 0;
+    for (uint32_t i = 0; i < SLATE_HIST_BUCKETS; i++)
+        total += s->hist[i];
+    if (total == 0)
+        return s->min_ns;
+    if (!(q > 0.0)) /* also NaN */
+        q = 0.0;
+    if (q > 1.0)
+        q = 1.0;
+    double r = ceil(q * (double)total);
+    uint64_t rank = r < 1.0 ? 1 : (r >= (double)total ? total : (uint64_t)r);
+    uint64_t seen = 0;
+    uint32_t i = 0;
+    for (; i < LAST_BUCKET; i++) {
+        seen += s->hist[i];
+        if (seen >= rank)
+            break;
+    }
+    uint64_t v = slate_hist_value(i);
+    if (v < s->min_ns)
+        v = s->min_ns;
+    if (v > s->max_ns)
+        v = s->max_ns;
+    return v;
+}
+
+/* a * b, or UINT64_MAX when it does not fit. */
+static uint64_t sat_mul(uint64_t a, uint64_t b)
+{
+    if (a != 0 && b > UINT64_MAX / a)
+        return UINT64_MAX;
+    return a * b;
+}
+
+slate_status slate_stats_validate(const slate_stats_t *s)
+{
+    if (!s)
+        return SLATE_EINVAL;
+    uint64_t total = 0;
+    int saturated = 0;
+    uint32_t lo = SLATE_HIST_BUCKETS, hi = 0;
+    for (uint32_t i = 0; i < SLATE_HIST_BUCKETS; i++) {
+        uint32_t h = s->hist[i];
+        total += h;
+        if (h == UINT32_MAX)
+            saturated = 1;
+        if (h != 0) {
+            if (lo == SLATE_HIST_BUCKETS)
+                lo = i;
+            hi = i;
+        }
+    }
+    if (!isfinite(s->mean_ns) || !isfinite(s->m2) || s->m2 < 0.0)
+        return SLATE_ECORRUPT;
+    if (s->count == 0) {
+        if (total != 0 || s->sum_ns != 0 || s->min_ns != 0 || s->max_ns != 0 || s->mean_ns != 0.0 ||
+            s->m2 != 0.0)
+            return SLATE_ECORRUPT;
+        return SLATE_OK;
+    }
+    /* Every sample is in the histogram unless its bucket saturated. */
+    if (saturated ? total > s->count : total != s->count)
+        return SLATE_ECORRUPT;
+    if (s->min_ns > s->max_ns)
+        return SLATE_ECORRUPT;
+    /* min and max are samples: their buckets are the first and last non-empty ones. */
+    if (lo != slate_hist_bucket(s->min_ns) || hi != slate_hist_bucket(s->max_ns))
+        return SLATE_ECORRUPT;
+    if (s->count == 1 && (s->min_ns != s->max_ns || s->sum_ns != s->min_ns || s->m2 != 0.0))
+        return SLATE_ECORRUPT;
+    /* The sum lies in [count * min, count * max] unless it saturated. */
+    if (s->sum_ns != UINT64_MAX) {
+        uint64_t smin = sat_mul(s->count, s->min_ns), smax = sat_mul(s->count, s->max_ns);
+        if (s->sum_ns < smin || (smax != UINT64_MAX && s->sum_ns > smax))
+            return SLATE_ECORRUPT;
+    }
+    /* The mean lies in [min, max], up to rounding. */
+    double dmin = (double)s->min_ns, dmax = (double)s->max_ns;
+    double slack = 1e-6 * dmax + 1e-6;
+    if (s->mean_ns < dmin - slack || s->mean_ns > dmax + slack)
+        return SLATE_ECORRUPT;
+    /* Identical samples have no spread. */
+    if (s->min_ns == s->max_ns && s->m2 != 0.0)
+        return SLATE_ECORRUPT;
+    return SLATE_OK;
+}

@@ -1,0 +1,726 @@
+/*
+ * libslate - service-layer traffic engineering for service meshes.
+ * SPDX-License-Identifier: Apache-2.0
+ *
+ * The filter role: one per worker VM (per plugin). Per request it does no
+ * HTTP call and touches no shared data:
+ *   inbound  - one header-map read, two clock reads, the endpoint's rate
+ *              estimator and latency statistics, a trace-id sampling decision;
+ *   outbound - one header-map read, two clock reads, a lookup in the cached
+ *              compiled rules, one alias-table draw, one header write.
+ * Once per tick it checks the rules' version record (a 32-byte shared-data
+ * read), copies the rules blob only when that changed, and publishes its
+ * measurements to the reporter through the shared queue in bounded batches.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "batch.h"
+#include "bytes.h"
+#include "map.h"
+#include "module.h"
+#include "rules.h"
+#include "slate/key.h"
+#include "slate/rate.h"
+#include "slate/sampler.h"
+#include "slate/stats.h"
+
+#define XXH_INLINE_ALL
+#include <xxhash.h>
+
+#define SW_MAX_HEADERS 128u
+#define SW_NONE        0xffffffffu
+
+enum { DIR_NONE = 0, DIR_IN = 1, DIR_OUT = 2 };
+
+typedef struct sw_ep {
+    uint64_t key;
+    uint64_t requests;  /* arrivals since the last successful flush */
+    uint64_t in_flight; /* gauge */
+    uint64_t sent_count, sent_in_flight;
+    int ever_sent;
+    uint8_t ml;
+    uint16_t pl;
+    char method[SW_MAX_METHOD];
+    char path[SW_MAX_PATH];
+    slate_rate_t *rate;
+    slate_stats_t stats; /* completions since the last successful flush */
+} sw_ep_t;
+
+typedef struct sw_ob {
+    uint64_t key;
+    uint64_t requests;
+    uint8_t sl, ml, rl;
+    uint16_t pl;
+    char service[SW_MAX_NAME];
+    char method[SW_MAX_METHOD];
+    char path[SW_MAX_PATH];
+    char region[SW_MAX_NAME];
+    slate_stats_t stats;
+} sw_ob_t;
+
+typedef struct sw_span_rec {
+    uint32_t ep;
+    uint8_t tl, sl, pl;
+    char trace[SW_MAX_ID], span[SW_MAX_ID], parent[SW_MAX_ID];
+    uint64_t start_ns, end_ns, body_size, arrival_count, arrival_in_flight;
+} sw_span_rec_t;
+
+typedef struct sw_filter {
+    sw_names_t names;
+    uint64_t worker_id, seq;
+    uint64_t window_ns;
+    size_t rate_size;
+    /* Inbound endpoints and outbound destinations; entries never move. */
+    sw_ep_t **eps;
+    uint32_t n_eps;
+    sw_map_t ep_map;
+    sw_ob_t **obs;
+    uint32_t n_obs;
+    sw_map_t ob_map;
+    /* Sampled spans completed since the last successful flush. */
+    sw_span_rec_t *spans;
+    uint32_t n_spans;
+    /* Loss counters since the last successful flush. */
+    uint64_t spans_dropped, endpoints_overflowed, outbound_overflowed, late_stamps, saturated;
+    /* Rules: the validated blob copied from shared data, and its version record's cas. */
+    uint8_t *blob;
+    size_t blob_len;
+    sw_rules_info_t info;
+    uint64_t expiry_ns;
+    uint32_t version_cas;
+    slate_rng_t rng;
+    /* The reporter's queue. */
+    uint32_t queue;
+    int queue_ok;
+    int logged_queue, logged_rules;
+    uint8_t *batch;
+    uint32_t *batch_eps, *batch_obs;
+} sw_filter_t;
+
+typedef struct sw_stream {
+    uint32_t id; /* 0 = free slot */
+    uint8_t dir, sampled, done;
+    uint8_t tl, sl, pl;
+    uint32_t idx; /* endpoint (inbound) or destination (outbound), SW_NONE if untracked */
+    sw_root_t *root;
+    uint64_t start_ns, body_size, arrival_count, arrival_in_flight;
+    char trace[SW_MAX_ID], span[SW_MAX_ID], parent[SW_MAX_ID];
+} sw_stream_t;
+
+/* Streams of this VM (context ids are unique per VM): a growable array of
+ * slots, a free-slot stack, and a map from context id to slot. No pointer to
+ * a slot is kept across callbacks, so the array may move when it grows. */
+static sw_map_t stream_map;
+static sw_stream_t *slots;
+static uint32_t *free_slots;
+static uint32_t n_slots, n_free;
+
+/* ------------------------------------------------------------------------- */
+/* Configuration.                                                             */
+
+int sw_filter_configure(sw_root_t *r)
+{
+    sw_filter_t *f = calloc(1, sizeof *f);
+    if (!f)
+        return 0;
+    const sw_config_t *c = &r->cfg;
+    sw_names_init(&f->names, c->service);
+    f->worker_id = sw_random64();
+    slate_rng_seed(&f->rng, sw_random64() ^ f->worker_id);
+    f->window_ns = SLATE_RATE_DEFAULT_WINDOW_NS;
+    f->rate_size = slate_rate_size(NULL);
+    f->eps = calloc(c->max_endpoints, sizeof *f->eps);
+    f->obs = calloc(c->max_outbound, sizeof *f->obs);
+    f->spans = calloc(c->max_spans_per_tick ? c->max_spans_per_tick : 1, sizeof *f->spans);
+    f->batch = malloc(c->max_batch_bytes);
+    f->batch_eps = calloc(c->max_endpoints, sizeof *f->batch_eps);
+    f->batch_obs = calloc(c->max_outbound, sizeof *f->batch_obs);
+    if (!f->eps || !f->obs || !f->spans || !f->batch || !f->batch_eps || !f->batch_obs ||
+        !sw_map_reserve(&f->ep_map, c->max_endpoints) ||
+        !sw_map_reserve(&f->ob_map, c->max_outbound)) {
+        sw_log(PROXY_LOG_ERROR, "out of memory configuring the filter", NULL, NULL);
+        return 0;
+    }
+    r->filter = f;
+    proxy_set_tick_period_milliseconds(c->tick_ms);
+    sw_sb_t s;
+    sb_init(&s);
+    sb_str(&s, "slate: filter ready: service ");
+    sb_str(&s, c->service);
+    sb_str(&s, ", region ");
+    sb_str(&s, c->region);
+    sb_str(&s, c->direction == SW_DIR_INBOUND    ? ", inbound"
+                : c->direction == SW_DIR_OUTBOUND ? ", outbound"
+                                                  : ", direction from listener_direction");
+    sb_log(&s, PROXY_LOG_INFO);
+    return 1;
+}
+
+/* ------------------------------------------------------------------------- */
+/* Tables.                                                                    */
+
+static long ep_find_or_add(sw_root_t *r, const char *method, size_t ml, const char *path,
+                           size_t pl)
+{
+    sw_filter_t *f = r->filter;
+    uint64_t key;
+    if (ml == 0 || ml > SW_MAX_METHOD)
+        return -1;
+    size_t stripped = slate_path_len(path, pl);
+    if (stripped > SW_MAX_PATH)
+        stripped = SW_MAX_PATH;
+    if (slate_endpoint_key(r->cfg.service, strlen(r->cfg.service), method, ml, path, pl, &key,
+                           NULL) != SLATE_OK)
+        return -1;
+    key = sw_map_key(key);
+    long i = sw_map_get(&f->ep_map, key);
+    if (i >= 0)
+        return i;
+    if (f->n_eps >= r->cfg.max_endpoints)
+        return -1;
+    sw_ep_t *e = calloc(1, sizeof *e);
+    uint64_t *rate = malloc(f->rate_size); /* malloc aligns to at least 8 */
+    if (!e || !rate || slate_rate_init(rate, f->rate_size, NULL) != SLATE_OK) {
+        free(e);
+        free(rate);
+        return -1;
+    }
+    e->rate = (slate_rate_t *)rate;
+    e->key = key;
+    e->ml = (uint8_t)ml;
+    memcpy(e->method, method, ml);
+    e->pl = (uint16_t)stripped;
+    memcpy(e->path, path, stripped);
+    slate_stats_init(&e->stats);
+    f->eps[f->n_eps] = e;
+    sw_map_put(&f->ep_map, key, f->n_eps);
+    return f->n_eps++;
+}
+
+static long ob_find_or_add(sw_root_t *r, const char *svc, size_t sl, const char *method,
+                           size_t ml, const char *path, size_t pl, const char *region, size_t rl)
+{
+    sw_filter_t *f = r->filter;
+    uint64_t key;
+    if (sl == 0 || sl > SW_MAX_NAME || ml == 0 || ml > SW_MAX_METHOD || rl == 0 ||
+        rl > SW_MAX_NAME)
+        return -1;
+    size_t stripped = slate_path_len(path, pl);
+    if (stripped > SW_MAX_PATH)
+        stripped = SW_MAX_PATH;
+    if (slate_endpoint_key(svc, sl, method, ml, path, pl, &key, NULL) != SLATE_OK)
+        return -1;
+    key = sw_map_key(XXH3_64bits_withSeed(region, rl, key));
+    long i = sw_map_get(&f->ob_map, key);
+    if (i >= 0)
+        return i;
+    if (f->n_obs >= r->cfg.max_outbound)
+        return -1;
+    sw_ob_t *o = calloc(1, sizeof *o);
+    if (!o)
+        return -1;
+    o->key = key;
+    o->sl = (uint8_t)sl;
+    memcpy(o->service, svc, sl);
+    o->ml = (uint8_t)ml;
+    memcpy(o->method, method, ml);
+    o->pl = (uint16_t)stripped;
+    memcpy(o->path, path, stripped);
+    o->rl = (uint8_t)rl;
+    memcpy(o->region, region, rl);
+    slate_stats_init(&o->stats);
+    f->obs[f->n_obs] = o;
+    sw_map_put(&f->ob_map, key, f->n_obs);
+    return f->n_obs++;
+}
+
+/* ------------------------------------------------------------------------- */
+/* Streams.                                                                   */
+
+static sw_stream_t *stream_get(uint32_t id)
+{
+    long i = sw_map_get(&stream_map, id);
+    return i < 0 ? NULL : &slots[i];
+}
+
+void sw_stream_create(uint32_t id, sw_root_t *root)
+{
+    if (!n_free) {
+        uint32_t cap = n_slots ? n_slots * 2 : 64;
+        sw_stream_t *ns = realloc(slots, cap * sizeof *ns);
+        if (!ns)
+            return;
+        slots = ns;
+        uint32_t *nf = realloc(free_slots, cap * sizeof *nf);
+        if (!nf)
+            return;
+        free_slots = nf;
+        for (uint32_t i = cap; i > n_slots; i--)
+            free_slots[n_free++] = i - 1;
+        n_slots = cap;
+    }
+    uint32_t slot = free_slots[--n_free];
+    if (!sw_map_put(&stream_map, id, slot)) {
+        n_free++;
+        return;
+    }
+    sw_stream_t *s = &slots[slot];
+    memset(s, 0, sizeof *s);
+    s->id = id;
+    s->root = root;
+    s->idx = SW_NONE;
+}
+
+static void stream_release(sw_stream_t *s)
+{
+    free_slots[n_free++] = (uint32_t)(s - slots);
+    sw_map_del(&stream_map, s->id);
+    s->id = 0;
+}
+
+static int decide_direction(sw_root_t *r)
+{
+    if (r->cfg.direction == SW_DIR_INBOUND)
+        return DIR_IN;
+    if (r->cfg.direction == SW_DIR_OUTBOUND)
+        return DIR_OUT;
+    uint8_t *v = NULL;
+    size_t n = 0;
+    int dir = DIR_IN;
+    if (proxy_get_property("listener_direction", 18, &v, &n) == PROXY_RESULT_OK && n == 8 &&
+        sw_ld64(v) == 2)
+        dir = DIR_OUT;
+    free(v);
+    return dir;
+}
+
+/* Trace context: B3 multi-header, then B3 single, then W3C traceparent. */
+static void trace_ids(sw_stream_t *s, const sw_hdr_t *h, size_t n)
+{
+    const char *t = NULL, *sp = NULL, *pp = NULL;
+    size_t tl = 0, sl = 0, pl = 0;
+    const sw_hdr_t *x = sw_hdr_find(h, n, "x-b3-traceid");
+    if (x) {
+        t = x->v;
+        tl = x->vn;
+        if ((x = sw_hdr_find(h, n, "x-b3-spanid")) != NULL) {
+            sp = x->v;
+            sl = x->vn;
+        }
+        if ((x = sw_hdr_find(h, n, "x-b3-parentspanid")) != NULL) {
+            pp = x->v;
+            pl = x->vn;
+        }
+    } else {
+        slate_trace_ctx_t ctx;
+        if ((x = sw_hdr_find(h, n, "b3")) != NULL &&
+            slate_b3_parse(x->v, x->vn, &ctx) == SLATE_OK && ctx.trace_id_len) {
+            t = ctx.trace_id;
+            tl = ctx.trace_id_len;
+            sp = ctx.span_id;
+            sl = ctx.span_id_len;
+            pp = ctx.parent_span_id;
+            pl = ctx.parent_span_id_len;
+        } else if ((x = sw_hdr_find(h, n, "traceparent")) != NULL &&
+                   slate_traceparent_parse(x->v, x->vn, &ctx) == SLATE_OK) {
+            t = ctx.trace_id;
+            tl = ctx.trace_id_len;
+            sp = ctx.span_id;
+            sl = ctx.span_id_len;
+        }
+    }
+    if (!t || tl == 0 || tl > SW_MAX_ID || sl > SW_MAX_ID || pl > SW_MAX_ID)
+        return;
+    if (!slate_trace_sampled(t, tl, s->root->cfg.trace_sampling_rate))
+        return;
+    s->sampled = 1;
+    memcpy(s->trace, t, tl);
+    s->tl = (uint8_t)tl;
+    if (sl)
+        memcpy(s->span, sp, sl);
+    s->sl = (uint8_t)sl;
+    if (pl)
+        memcpy(s->parent, pp, pl);
+    s->pl = (uint8_t)pl;
+}
+
+static void inbound_start(sw_stream_t *s, const sw_hdr_t *h, size_t n, uint64_t now)
+{
+    sw_filter_t *f = s->root->filter;
+    const sw_hdr_t *m = sw_hdr_find(h, n, ":method"), *p = sw_hdr_find(h, n, ":path");
+    if (!m || !p)
+        return;
+    long e = ep_find_or_add(s->root, m->v, m->vn, p->v, p->vn);
+    if (e < 0) {
+        f->endpoints_overflowed++;
+        return;
+    }
+    sw_ep_t *ep = f->eps[e];
+    slate_status st = slate_rate_add(ep->rate, now);
+    if (st == SLATE_ELATE)
+        f->late_stamps++;
+    else if (st == SLATE_EOVERFLOW)
+        f->saturated++;
+    ep->requests++;
+    ep->in_flight++;
+    s->idx = (uint32_t)e;
+    s->start_ns = now;
+    trace_ids(s, h, n);
+    if (s->sampled) {
+        s->arrival_count = slate_rate_count(ep->rate, now);
+        s->arrival_in_flight = ep->in_flight;
+    }
+}
+
+/* The destination service from :authority: host without port, first DNS label. */
+static size_t authority_service(const char *a, size_t n, char *out)
+{
+    size_t k = 0;
+    while (k < n && a[k] != ':' && a[k] != '.' && k < SW_MAX_NAME) {
+        char c = a[k];
+        out[k] = (c >= 'A' && c <= 'Z') ? (char)(c + 32) : c;
+        k++;
+    }
+    return (k < n && a[k] != ':' && a[k] != '.') ? 0 : k;
+}
+
+static const char *route(sw_root_t *r, const char *svc, size_t sl, const char *method, size_t ml,
+                         const char *path, size_t pl, uint64_t now)
+{
+    sw_filter_t *f = r->filter;
+    if (f->blob && (f->expiry_ns == 0 || now < f->expiry_ns)) {
+        static const struct {
+            uint16_t flag;
+            int m, p;
+        } kinds[4] = {{1u << SW_KIND_EXACT, 1, 1},
+                      {1u << SW_KIND_ANY_PATH, 1, 0},
+                      {1u << SW_KIND_ANY_METHOD, 0, 1},
+                      {1u << SW_KIND_ANY, 0, 0}};
+        for (int k = 0; k < 4; k++) {
+            uint64_t key;
+            if (!(f->info.flags & kinds[k].flag))
+                continue;
+            if (slate_endpoint_key(svc, sl, method, kinds[k].m ? ml : 0, path,
+                                   kinds[k].p ? pl : 0, &key, NULL) != SLATE_OK)
+                continue;
+            const void *t = sw_rules_find(f->blob, key);
+            if (t) {
+                uint16_t id = slate_sampler_draw(t, slate_rng_next(&f->rng));
+                const char *name = sw_rules_region_name(f->blob, id);
+                if (name)
+                    return name;
+                break;
+            }
+        }
+    }
+    return r->cfg.route_local_when_no_rules ? r->cfg.region : NULL;
+}
+
+static void outbound_start(sw_stream_t *s, const sw_hdr_t *h, size_t n, uint64_t now)
+{
+    sw_root_t *r = s->root;
+    sw_filter_t *f = r->filter;
+    const sw_hdr_t *m = sw_hdr_find(h, n, ":method"), *p = sw_hdr_find(h, n, ":path"),
+                   *a = sw_hdr_find(h, n, ":authority");
+    if (!m || !p || !a)
+        return;
+    char svc[SW_MAX_NAME];
+    size_t sl = authority_service(a->v, a->vn, svc);
+    if (sl == 0)
+        return;
+    const char *region = route(r, svc, sl, m->v, m->vn, p->v, p->vn, now);
+    if (region) {
+        size_t rl = strlen(region);
+        proxy_replace_header_map_value(PROXY_MAP_HTTP_REQUEST_HEADERS, r->cfg.routing_header,
+                                       strlen(r->cfg.routing_header), (const uint8_t *)region, rl);
+    } else {
+        region = r->cfg.region; /* unset header: the mesh routes; count it as local */
+    }
+    long o = ob_find_or_add(r, svc, sl, m->v, m->vn, p->v, p->vn, region, strlen(region));
+    if (o < 0) {
+        f->outbound_overflowed++;
+        return;
+    }
+    s->idx = (uint32_t)o;
+    s->start_ns = now;
+}
+
+proxy_action_t sw_stream_request_headers(uint32_t id)
+{
+    sw_stream_t *s = stream_get(id);
+    if (!s || s->dir != DIR_NONE)
+        return PROXY_ACTION_CONTINUE;
+    s->dir = (uint8_t)decide_direction(s->root);
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    if (proxy_get_header_map_pairs(PROXY_MAP_HTTP_REQUEST_HEADERS, &buf, &len) != PROXY_RESULT_OK) {
+        free(buf);
+        return PROXY_ACTION_CONTINUE;
+    }
+    sw_hdr_t h[SW_MAX_HEADERS];
+    size_t n = sw_pairs_parse(buf, len, h, SW_MAX_HEADERS);
+    uint64_t now = sw_now();
+    if (s->dir == DIR_IN)
+        inbound_start(s, h, n, now);
+    else
+        outbound_start(s, h, n, now);
+    free(buf);
+    return PROXY_ACTION_CONTINUE;
+}
+
+proxy_action_t sw_stream_request_body(uint32_t id, size_t body_size)
+{
+    sw_stream_t *s = stream_get(id);
+    /* body_size is the size buffered so far; chunks that are not buffered add up. */
+    if (s && s->sampled && body_size > 0)
+        s->body_size += body_size;
+    return PROXY_ACTION_CONTINUE;
+}
+
+void sw_stream_finish(uint32_t id)
+{
+    sw_stream_t *s = stream_get(id);
+    if (!s || s->done)
+        return;
+    s->done = 1;
+    if (s->idx == SW_NONE)
+        return;
+    sw_filter_t *f = s->root->filter;
+    uint64_t now = sw_now();
+    uint64_t lat = now > s->start_ns ? now - s->start_ns : 0;
+    if (s->dir == DIR_IN) {
+        sw_ep_t *ep = f->eps[s->idx];
+        slate_stats_add(&ep->stats, lat);
+        if (ep->in_flight)
+            ep->in_flight--;
+        if (s->sampled) {
+            if (f->n_spans < s->root->cfg.max_spans_per_tick) {
+                sw_span_rec_t *sp = &f->spans[f->n_spans++];
+                sp->ep = s->idx;
+                sp->tl = s->tl;
+                sp->sl = s->sl;
+                sp->pl = s->pl;
+                memcpy(sp->trace, s->trace, s->tl);
+                memcpy(sp->span, s->span, s->sl);
+                memcpy(sp->parent, s->parent, s->pl);
+                sp->start_ns = s->start_ns;
+                sp->end_ns = s->start_ns + lat;
+                sp->body_size = s->body_size;
+                sp->arrival_count = s->arrival_count;
+                sp->arrival_in_flight = s->arrival_in_flight;
+            } else {
+                f->spans_dropped++;
+            }
+        }
+    } else if (s->dir == DIR_OUT) {
+        sw_ob_t *o = f->obs[s->idx];
+        slate_stats_add(&o->stats, lat);
+        o->requests++;
+    }
+}
+
+void sw_stream_delete(uint32_t id)
+{
+    sw_stream_t *s = stream_get(id);
+    if (!s)
+        return;
+    sw_stream_finish(id);
+    stream_release(s);
+}
+
+/* ------------------------------------------------------------------------- */
+/* Tick: rules refresh and flush.                                             */
+
+static void refresh_rules(sw_root_t *r)
+{
+    sw_filter_t *f = r->filter;
+    uint8_t *v = NULL;
+    size_t n = 0;
+    uint32_t cas = 0;
+    if (proxy_get_shared_data(f->names.version, strlen(f->names.version), &v, &n, &cas) !=
+        PROXY_RESULT_OK) {
+        free(v);
+        return;
+    }
+    if (cas == f->version_cas || n != SW_VERSION_RECORD || sw_ld32(v) != SW_VERSION_MAGIC) {
+        free(v);
+        return;
+    }
+    uint64_t version = sw_ld64(v + 8), checksum = sw_ld64(v + 16), expiry = sw_ld64(v + 24);
+    free(v);
+    if (f->blob && f->info.version == version && f->info.checksum == checksum) {
+        f->expiry_ns = expiry; /* same rules, refreshed expiry */
+        f->version_cas = cas;
+        return;
+    }
+    uint8_t *b = NULL;
+    size_t bl = 0;
+    uint32_t bcas = 0;
+    if (proxy_get_shared_data(f->names.rules, strlen(f->names.rules), &b, &bl, &bcas) !=
+        PROXY_RESULT_OK) {
+        free(b);
+        return;
+    }
+    sw_rules_err e = sw_rules_validate(b, bl);
+    if (e != SW_RULES_OK) {
+        if (!f->logged_rules)
+            sw_log(PROXY_LOG_WARN, "published rules rejected: ", sw_rules_err_name(e), NULL);
+        f->logged_rules = 1;
+        free(b);
+        return;
+    }
+    sw_rules_info_t info;
+    sw_rules_info(b, &info);
+    if (info.version != version || info.checksum != checksum) {
+        /* The reporter published newer rules between the two reads; take them
+         * next tick with their own record. */
+        free(b);
+        return;
+    }
+    free(f->blob);
+    f->blob = b;
+    f->blob_len = bl;
+    f->info = info;
+    f->expiry_ns = expiry;
+    f->version_cas = cas;
+    f->logged_rules = 0;
+}
+
+static sw_str_t S(const char *p, size_t n)
+{
+    sw_str_t s = {p, n};
+    return s;
+}
+
+/* Sends the batch in w; on success resets what it carried. */
+static int send_batch(sw_root_t *r, sw_batch_writer_t *w, uint32_t n_eps, uint32_t n_obs,
+                      uint32_t *spans_from, int first, uint64_t now)
+{
+    sw_filter_t *f = r->filter;
+    sw_batch_head_t h;
+    memset(&h, 0, sizeof h);
+    h.worker_id = f->worker_id;
+    h.seq = f->seq;
+    h.time_ns = now;
+    h.window_ns = f->window_ns;
+    if (first) {
+        h.spans_dropped = f->spans_dropped;
+        h.endpoints_overflowed = f->endpoints_overflowed;
+        h.outbound_overflowed = f->outbound_overflowed;
+        h.late_stamps = f->late_stamps;
+        h.counters_saturated = f->saturated;
+    }
+    size_t len = sw_batch_finish(w, &h);
+    if (proxy_enqueue_shared_queue(f->queue, f->batch, len) != PROXY_RESULT_OK) {
+        f->queue_ok = 0;
+        if (!f->logged_queue)
+            sw_log(PROXY_LOG_WARN, "cannot enqueue to the reporter's queue ", f->names.queue,
+                   "; measurements are kept until it is back");
+        f->logged_queue = 1;
+        return 0;
+    }
+    f->logged_queue = 0;
+    if (first)
+        f->spans_dropped = f->endpoints_overflowed = f->outbound_overflowed = f->late_stamps =
+            f->saturated = 0;
+    for (uint32_t i = 0; i < n_eps; i++) {
+        sw_ep_t *e = f->eps[f->batch_eps[i]];
+        e->requests = 0;
+        slate_stats_init(&e->stats);
+        e->sent_count = slate_rate_count(e->rate, now);
+        e->sent_in_flight = e->in_flight;
+        e->ever_sent = 1;
+    }
+    for (uint32_t i = 0; i < n_obs; i++) {
+        sw_ob_t *o = f->obs[f->batch_obs[i]];
+        o->requests = 0;
+        slate_stats_init(&o->stats);
+    }
+    *spans_from += w->n_spans;
+    return 1;
+}
+
+static void flush(sw_root_t *r, uint64_t now)
+{
+    sw_filter_t *f = r->filter;
+    if (!f->queue_ok) {
+        const char *vm = r->cfg.vm_id;
+        if (proxy_resolve_shared_queue(vm, strlen(vm), f->names.queue, strlen(f->names.queue),
+                                       &f->queue) != PROXY_RESULT_OK) {
+            if (!f->logged_queue)
+                sw_log(PROXY_LOG_INFO, "reporter queue ", f->names.queue,
+                       " not found yet; measurements are kept until it is");
+            f->logged_queue = 1;
+            return;
+        }
+        f->queue_ok = 1;
+    }
+    f->seq++;
+    sw_batch_writer_t w;
+    uint32_t n_eps = 0, n_obs = 0, spans_from = 0;
+    int first = 1, ok = 1, any = 0;
+    sw_batch_begin(&w, f->batch, r->cfg.max_batch_bytes);
+
+    for (uint32_t i = 0; ok && i < f->n_eps; i++) {
+        sw_ep_t *e = f->eps[i];
+        slate_rate_add_n(e->rate, now, 0); /* move the window to now */
+        uint64_t count = slate_rate_count(e->rate, now);
+        if (!e->requests && !e->stats.count && e->ever_sent && count == e->sent_count &&
+            e->in_flight == e->sent_in_flight)
+            continue;
+        while (!sw_batch_add_inbound(&w, S(e->method, e->ml), S(e->path, e->pl), e->requests,
+                                     count, e->in_flight, &e->stats)) {
+            if (w.n_inbound == 0 || !(ok = send_batch(r, &w, n_eps, 0, &spans_from, first, now)))
+                break;
+            first = 0, any = 1, n_eps = 0;
+            sw_batch_begin(&w, f->batch, r->cfg.max_batch_bytes);
+        }
+        if (ok)
+            f->batch_eps[n_eps++] = i;
+    }
+    for (uint32_t i = 0; ok && i < f->n_obs; i++) {
+        sw_ob_t *o = f->obs[i];
+        if (!o->requests && !o->stats.count)
+            continue;
+        while (!sw_batch_add_outbound(&w, S(o->service, o->sl), S(o->method, o->ml),
+                                      S(o->path, o->pl), S(o->region, o->rl), o->requests,
+                                      &o->stats)) {
+            if (w.n_inbound + w.n_outbound == 0 ||
+                !(ok = send_batch(r, &w, n_eps, n_obs, &spans_from, first, now)))
+                break;
+            first = 0, any = 1, n_eps = n_obs = 0;
+            sw_batch_begin(&w, f->batch, r->cfg.max_batch_bytes);
+        }
+        if (ok)
+            f->batch_obs[n_obs++] = i;
+    }
+    for (uint32_t i = spans_from; ok && i < f->n_spans; i++) {
+        sw_span_rec_t *sp = &f->spans[i];
+        sw_ep_t *e = f->eps[sp->ep];
+        while (!sw_batch_add_span(&w, S(sp->trace, sp->tl), S(sp->span, sp->sl),
+                                  S(sp->parent, sp->pl), S(e->method, e->ml), S(e->path, e->pl),
+                                  sp->start_ns, sp->end_ns, sp->body_size, sp->arrival_count,
+                                  sp->arrival_in_flight)) {
+            if (w.n_inbound + w.n_outbound + w.n_spans == 0 ||
+                !(ok = send_batch(r, &w, n_eps, n_obs, &spans_from, first, now)))
+                break;
+            first = 0, any = 1, n_eps = n_obs = 0;
+            sw_batch_begin(&w, f->batch, r->cfg.max_batch_bytes);
+        }
+    }
+    if (ok && (w.n_inbound + w.n_outbound + w.n_spans > 0 || !any))
+        ok = send_batch(r, &w, n_eps, n_obs, &spans_from, first, now);
+    /* Drop the spans that were sent; keep the rest for the next flush. */
+    if (spans_from) {
+        memmove(f->spans, f->spans + spans_from, (f->n_spans - spans_from) * sizeof *f->spans);
+        f->n_spans -= spans_from;
+    }
+}
+
+void sw_filter_tick(sw_root_t *r)
+{
+    uint64_t now = sw_now();
+    refresh_rules(r);
+    flush(r, now);
+}

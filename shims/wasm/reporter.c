@@ -1,0 +1,1135 @@
+/*
+ * libslate - service-layer traffic engineering for service meshes.
+ * SPDX-License-Identifier: Apache-2.0
+ *
+ * The reporter role: the root context of the singleton service VM (Envoy's
+ * bootstrap `wasm` service with `singleton: true`, on the main thread).
+ *
+ * Every tick it
+ *   1. renews its lease in shared data (compare-and-swap), so that even a
+ *      misconfiguration that starts two reporters yields one report per tick;
+ *   2. drains the workers' batches from the shared queue and merges them;
+ *   3. encodes a LoadReport (protobuf, or SLATE's legacy text) and posts it to
+ *      the controller with proxy_http_call (one call in flight at most).
+ * The controller's answer carries RoutingRules: decoded, validated, compiled
+ * into sampler tables and published in shared data with a new version.
+ * Failures (network, timeout, non-2xx, oversized or malformed body) keep the
+ * last good rules until they expire, are logged once per kind until a success,
+ * and are counted in the next report's Drops.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "batch.h"
+#include "bytes.h"
+#include "map.h"
+#include "module.h"
+#include "rules.h"
+#include "slate/codec.h"
+#include "slate/key.h"
+#include "slate/stats.h"
+
+#if defined(__has_include)
+#if __has_include("slate/legacy.h")
+#include "slate/legacy.h"
+#define SW_HAVE_LEGACY 1
+#endif
+#endif
+
+#define XXH_INLINE_ALL
+#include <xxhash.h>
+
+/* Kinds of failure, logged once each until the next success. */
+enum {
+    F_NETWORK = 1u << 0,
+    F_TIMEOUT = 1u << 1,
+    F_STATUS = 1u << 2,
+    F_TOO_LARGE = 1u << 3,
+    F_REJECTED = 1u << 4,
+    F_BATCH = 1u << 5,
+    F_DISPATCH = 1u << 6,
+    F_PUBLISH = 1u << 7,
+    F_LEASE = 1u << 8,
+};
+
+/** Largest encoded report the reporter posts. */
+#define RP_MAX_REPORT (16u * 1024u * 1024u)
+/** A worker silent for this many ticks is considered gone. */
+#define RP_WORKER_TICKS 3u
+
+typedef struct rp_ep {
+    uint64_t key;
+    uint8_t ml;
+    uint16_t pl;
+    char method[SW_MAX_METHOD];
+    char path[SW_MAX_PATH];
+    uint64_t requests;
+    slate_stats_t stats;
+    double rate;        /* computed at report time */
+    uint64_t in_flight; /* computed at report time */
+} rp_ep_t;
+
+typedef struct rp_ob {
+    uint64_t key;
+    uint64_t requests;
+    uint8_t sl, ml, rl;
+    uint16_t pl;
+    char service[SW_MAX_NAME];
+    char method[SW_MAX_METHOD];
+    char path[SW_MAX_PATH];
+    char region[SW_MAX_NAME];
+    slate_stats_t stats;
+} rp_ob_t;
+
+typedef struct rp_worker {
+    uint64_t id;
+    uint64_t last_seen_ns; /* reporter clock */
+    uint64_t window_ns;
+    int live;
+    uint64_t *count, *in_flight, *seq; /* per endpoint gauges */
+} rp_worker_t;
+
+typedef struct rp_span {
+    uint32_t ep, worker;
+    uint8_t tl, sl, pl;
+    char trace[SW_MAX_ID], span[SW_MAX_ID], parent[SW_MAX_ID];
+    uint64_t start_ns, end_ns, body_size, arrival_count, arrival_in_flight;
+} rp_span_t;
+
+typedef struct sw_reporter {
+    sw_names_t names;
+    uint64_t id;
+    rp_ep_t **eps;
+    uint32_t n_eps;
+    sw_map_t ep_map;
+    rp_ob_t **obs;
+    uint32_t n_obs;
+    sw_map_t ob_map;
+    rp_worker_t *workers;
+    uint32_t n_workers;
+    rp_span_t *spans;
+    uint32_t n_spans;
+    slate_drops_t drops;
+    uint32_t queue;
+    int queue_ok;
+    /* Lease. */
+    int lease_held, leader;
+    /* The report in flight. */
+    int calling;
+    uint32_t call_id;
+    uint64_t call_sent_ns;
+    uint64_t sequence, last_report_ns;
+    /* Rules. */
+    uint64_t rules_version, rules_checksum, legacy_hash;
+    int have_rules;
+    uint32_t logged;
+    slate_stats_t scratch;
+} sw_reporter_t;
+
+static void log_kind(sw_reporter_t *p, uint32_t kind, proxy_log_level_t lvl, const char *a,
+                     const char *b, const char *c)
+{
+    if (p->logged & kind)
+        return;
+    p->logged |= kind;
+    sw_log(lvl, a, b, c);
+}
+
+static void log_recovered(sw_reporter_t *p, uint32_t kinds)
+{
+    if (p->logged & kinds) {
+        sw_log(PROXY_LOG_INFO, "controller reachable again; reports and rules flow", NULL, NULL);
+        p->logged &= ~kinds;
+    }
+}
+
+static uint64_t sat_add(uint64_t a, uint64_t b)
+{
+    return a + b < a ? UINT64_MAX : a + b;
+}
+
+/* ------------------------------------------------------------------------- */
+/* Configuration.                                                             */
+
+int sw_reporter_configure(sw_root_t *r)
+{
+    const sw_config_t *c = &r->cfg;
+    sw_reporter_t *p = calloc(1, sizeof *p);
+    if (!p)
+        return 0;
+    sw_names_init(&p->names, c->service);
+    p->id = sw_random64() | 1;
+    p->eps = calloc(c->max_endpoints, sizeof *p->eps);
+    p->obs = calloc(c->max_outbound, sizeof *p->obs);
+    p->workers = calloc(c->max_workers, sizeof *p->workers);
+    p->spans = calloc(c->max_spans_per_tick ? c->max_spans_per_tick : 1, sizeof *p->spans);
+    if (!p->eps || !p->obs || !p->workers || !p->spans ||
+        !sw_map_reserve(&p->ep_map, c->max_endpoints) ||
+        !sw_map_reserve(&p->ob_map, c->max_outbound)) {
+        sw_log(PROXY_LOG_ERROR, "out of memory configuring the reporter", NULL, NULL);
+        return 0;
+    }
+    if (proxy_register_shared_queue(p->names.queue, strlen(p->names.queue), &p->queue) ==
+        PROXY_RESULT_OK)
+        p->queue_ok = 1;
+    else
+        sw_log(PROXY_LOG_ERROR, "cannot register the queue ", p->names.queue, NULL);
+    r->reporter = p;
+    if (r->cfg.pod[0] == '\0') {
+        /* Istio puts the pod name in the node metadata; fall back to the node id. */
+        static const char name_path[] = "node\0metadata\0NAME";
+        static const char id_path[] = "node\0id";
+        if (sw_property(name_path, sizeof name_path - 1, r->cfg.pod, sizeof r->cfg.pod) < 0 &&
+            sw_property(id_path, sizeof id_path - 1, r->cfg.pod, sizeof r->cfg.pod) < 0)
+            r->cfg.pod[0] = '\0';
+    }
+    p->last_report_ns = sw_now();
+    proxy_set_tick_period_milliseconds(c->tick_ms);
+    sw_sb_t s;
+    sb_init(&s);
+    sb_str(&s, "slate: reporter ready: service ");
+    sb_str(&s, c->service);
+    sb_str(&s, ", region ");
+    sb_str(&s, c->region);
+    sb_str(&s, ", controller ");
+    sb_str(&s, c->controller_cluster);
+    sb_str(&s, c->controller_path);
+    sb_str(&s, c->protocol == SW_PROTO_LEGACY ? " (SLATE legacy text)" : " (protobuf)");
+    sb_log(&s, PROXY_LOG_INFO);
+    return 1;
+}
+
+/* ------------------------------------------------------------------------- */
+/* Lease: one reporter per proxy even if several are configured.              */
+
+static int lease_renew(sw_root_t *r, uint64_t now)
+{
+    sw_reporter_t *p = r->reporter;
+    const char *key = p->names.lease;
+    size_t kl = strlen(key);
+    uint64_t ttl = 3ull * r->cfg.tick_ms * 1000000ull;
+    for (int attempt = 0; attempt < 3; attempt++) {
+        uint8_t *v = NULL;
+        size_t n = 0;
+        uint32_t cas = 0;
+        proxy_status_t st = proxy_get_shared_data(key, kl, &v, &n, &cas);
+        uint64_t owner = 0, expires = 0;
+        if (st == PROXY_RESULT_OK && n == SW_LEASE_RECORD && sw_ld32(v) == SW_LEASE_MAGIC) {
+            owner = sw_ld64(v + 8);
+            expires = sw_ld64(v + 16);
+        } else if (st == PROXY_RESULT_NOT_FOUND) {
+            /* Create an expired record unconditionally, then compete with CAS. */
+            uint8_t rec[SW_LEASE_RECORD] = {0};
+            sw_st32(rec, SW_LEASE_MAGIC);
+            free(v);
+            proxy_set_shared_data(key, kl, rec, sizeof rec, 0);
+            continue;
+        }
+        free(v);
+        if (owner != p->id && expires > now) {
+            p->lease_held = 0;
+            return 0; /* another reporter holds it */
+        }
+        uint8_t rec[SW_LEASE_RECORD] = {0};
+        sw_st32(rec, SW_LEASE_MAGIC);
+        sw_st64(rec + 8, p->id);
+        sw_st64(rec + 16, now + ttl);
+        st = proxy_set_shared_data(key, kl, rec, sizeof rec, cas ? cas : 1);
+        if (st == PROXY_RESULT_OK) {
+            /* A reporter that just took the lease waits one tick before it
+             * posts, so a rival that raced it at start-up sees it first. */
+            int was = p->lease_held && owner == p->id;
+            p->lease_held = 1;
+            log_recovered(p, F_LEASE);
+            return was;
+        }
+        if (st != PROXY_RESULT_CAS_MISMATCH)
+            break;
+    }
+    p->lease_held = 0;
+    log_kind(p, F_LEASE, PROXY_LOG_WARN, "could not renew the reporter lease ", key,
+             "; not reporting this tick");
+    return 0;
+}
+
+/* ------------------------------------------------------------------------- */
+/* Merging batches.                                                           */
+
+static long worker_slot(sw_root_t *r, uint64_t id, uint64_t now)
+{
+    sw_reporter_t *p = r->reporter;
+    long free_slot = -1;
+    for (uint32_t i = 0; i < p->n_workers; i++) {
+        if (p->workers[i].live && p->workers[i].id == id)
+            return i;
+        if (!p->workers[i].live && free_slot < 0)
+            free_slot = i;
+    }
+    if (free_slot < 0) {
+        if (p->n_workers >= r->cfg.max_workers)
+            return -1;
+        free_slot = p->n_workers++;
+    }
+    rp_worker_t *w = &p->workers[free_slot];
+    if (!w->count) {
+        w->count = calloc(r->cfg.max_endpoints, sizeof *w->count);
+        w->in_flight = calloc(r->cfg.max_endpoints, sizeof *w->in_flight);
+        w->seq = calloc(r->cfg.max_endpoints, sizeof *w->seq);
+        if (!w->count || !w->in_flight || !w->seq)
+            return -1;
+    } else {
+        memset(w->count, 0, r->cfg.max_endpoints * sizeof *w->count);
+        memset(w->in_flight, 0, r->cfg.max_endpoints * sizeof *w->in_flight);
+        memset(w->seq, 0, r->cfg.max_endpoints * sizeof *w->seq);
+    }
+    w->id = id;
+    w->live = 1;
+    w->last_seen_ns = now;
+    return free_slot;
+}
+
+static long rp_ep_find_or_add(sw_root_t *r, sw_str_t m, sw_str_t path)
+{
+    sw_reporter_t *p = r->reporter;
+    uint64_t key;
+    if (slate_endpoint_key(r->cfg.service, strlen(r->cfg.service), m.p, m.n, path.p, path.n, &key,
+                           NULL) != SLATE_OK)
+        return -1;
+    key = sw_map_key(key);
+    long i = sw_map_get(&p->ep_map, key);
+    if (i >= 0)
+        return i;
+    if (p->n_eps >= r->cfg.max_endpoints)
+        return -1;
+    rp_ep_t *e = calloc(1, sizeof *e);
+    if (!e)
+        return -1;
+    e->key = key;
+    e->ml = (uint8_t)m.n;
+    memcpy(e->method, m.p, m.n);
+    e->pl = (uint16_t)path.n;
+    memcpy(e->path, path.p, path.n);
+    slate_stats_init(&e->stats);
+    p->eps[p->n_eps] = e;
+    sw_map_put(&p->ep_map, key, p->n_eps);
+    return p->n_eps++;
+}
+
+static long rp_ob_find_or_add(sw_root_t *r, const sw_batch_item_t *it)
+{
+    sw_reporter_t *p = r->reporter;
+    uint64_t key;
+    if (slate_endpoint_key(it->service.p, it->service.n, it->method.p, it->method.n, it->path.p,
+                           it->path.n, &key, NULL) != SLATE_OK)
+        return -1;
+    key = sw_map_key(XXH3_64bits_withSeed(it->region.p, it->region.n, key));
+    long i = sw_map_get(&p->ob_map, key);
+    if (i >= 0)
+        return i;
+    if (p->n_obs >= r->cfg.max_outbound)
+        return -1;
+    rp_ob_t *o = calloc(1, sizeof *o);
+    if (!o)
+        return -1;
+    o->key = key;
+    o->sl = (uint8_t)it->service.n;
+    memcpy(o->service, it->service.p, it->service.n);
+    o->ml = (uint8_t)it->method.n;
+    memcpy(o->method, it->method.p, it->method.n);
+    o->pl = (uint16_t)it->path.n;
+    memcpy(o->path, it->path.p, it->path.n);
+    o->rl = (uint8_t)it->region.n;
+    memcpy(o->region, it->region.p, it->region.n);
+    slate_stats_init(&o->stats);
+    p->obs[p->n_obs] = o;
+    sw_map_put(&p->ob_map, key, p->n_obs);
+    return p->n_obs++;
+}
+
+static void merge_batch(sw_root_t *r, const uint8_t *buf, size_t len, uint64_t now)
+{
+    sw_reporter_t *p = r->reporter;
+    sw_batch_head_t h;
+    sw_batch_reader_t rd;
+    sw_batch_err e = sw_batch_open(buf, len, &h, &rd, &p->scratch);
+    if (e != SW_BATCH_OK) {
+        log_kind(p, F_BATCH, PROXY_LOG_WARN, "dropped a malformed worker batch: ",
+                 sw_batch_err_name(e), NULL);
+        return;
+    }
+    slate_drops_t *d = &p->drops;
+    d->spans_dropped = sat_add(d->spans_dropped, h.spans_dropped);
+    d->endpoints_overflowed = sat_add(d->endpoints_overflowed, h.endpoints_overflowed);
+    d->outbound_overflowed = sat_add(d->outbound_overflowed, h.outbound_overflowed);
+    d->late_stamps = sat_add(d->late_stamps, h.late_stamps);
+    d->counters_saturated = sat_add(d->counters_saturated, h.counters_saturated);
+    long w = worker_slot(r, h.worker_id, now);
+    if (w >= 0) {
+        p->workers[w].last_seen_ns = now;
+        if (h.window_ns)
+            p->workers[w].window_ns = h.window_ns;
+    }
+    sw_batch_item_t it;
+    while (sw_batch_next(&rd, &it)) {
+        if (it.kind == SW_ITEM_INBOUND) {
+            long i = rp_ep_find_or_add(r, it.method, it.path);
+            if (i < 0) {
+                d->endpoints_overflowed = sat_add(d->endpoints_overflowed, it.requests);
+                continue;
+            }
+            rp_ep_t *ep = p->eps[i];
+            ep->requests = sat_add(ep->requests, it.requests);
+            sw_stats_block_load(it.stats, it.stats_len, &p->scratch);
+            slate_stats_merge(&ep->stats, &p->scratch);
+            if (w >= 0 && h.seq >= p->workers[w].seq[i]) {
+                p->workers[w].seq[i] = h.seq;
+                p->workers[w].count[i] = it.window_count;
+                p->workers[w].in_flight[i] = it.in_flight;
+            }
+        } else if (it.kind == SW_ITEM_OUTBOUND) {
+            long i = rp_ob_find_or_add(r, &it);
+            if (i < 0) {
+                d->outbound_overflowed = sat_add(d->outbound_overflowed, it.requests);
+                continue;
+            }
+            rp_ob_t *o = p->obs[i];
+            o->requests = sat_add(o->requests, it.requests);
+            sw_stats_block_load(it.stats, it.stats_len, &p->scratch);
+            slate_stats_merge(&o->stats, &p->scratch);
+        } else {
+            long i = rp_ep_find_or_add(r, it.method, it.path);
+            if (i < 0 || p->n_spans >= r->cfg.max_spans_per_tick) {
+                d->spans_dropped = sat_add(d->spans_dropped, 1);
+                continue;
+            }
+            rp_span_t *s = &p->spans[p->n_spans++];
+            s->ep = (uint32_t)i;
+            s->worker = w >= 0 ? (uint32_t)w : UINT32_MAX;
+            s->tl = (uint8_t)it.trace_id.n;
+            memcpy(s->trace, it.trace_id.p, it.trace_id.n);
+            s->sl = (uint8_t)it.span_id.n;
+            memcpy(s->span, it.span_id.p, it.span_id.n);
+            s->pl = (uint8_t)it.parent_id.n;
+            memcpy(s->parent, it.parent_id.p, it.parent_id.n);
+            s->start_ns = it.start_ns;
+            s->end_ns = it.end_ns;
+            s->body_size = it.body_size;
+            s->arrival_count = it.arrival_count;
+            s->arrival_in_flight = it.arrival_in_flight;
+        }
+    }
+}
+
+static void drain(sw_root_t *r, uint64_t now)
+{
+    sw_reporter_t *p = r->reporter;
+    if (!p->queue_ok)
+        return;
+    for (;;) {
+        uint8_t *v = NULL;
+        size_t n = 0;
+        if (proxy_dequeue_shared_queue(p->queue, &v, &n) != PROXY_RESULT_OK) {
+            free(v);
+            return;
+        }
+        merge_batch(r, v, n, now);
+        free(v);
+    }
+}
+
+void sw_reporter_queue_ready(sw_root_t *r, uint32_t queue_id)
+{
+    sw_reporter_t *p = r->reporter;
+    if (queue_id == p->queue && p->lease_held)
+        drain(r, sw_now());
+}
+
+/* ------------------------------------------------------------------------- */
+/* The report.                                                                */
+
+static double window_rate(uint64_t count, uint64_t window_ns)
+{
+    return window_ns ? (double)count * 1e9 / (double)window_ns : 0.0;
+}
+
+/* Rate and in-flight of endpoint e over the live workers, optionally
+ * replacing one worker's gauges by a span's values at arrival. */
+static void endpoint_load(const sw_reporter_t *p, uint32_t e, uint32_t skip_worker,
+                          double *rate, uint64_t *in_flight)
+{
+    double rt = 0;
+    uint64_t fl = 0;
+    for (uint32_t w = 0; w < p->n_workers; w++) {
+        const rp_worker_t *wk = &p->workers[w];
+        if (!wk->live || w == skip_worker)
+            continue;
+        rt += window_rate(wk->count[e], wk->window_ns);
+        fl = sat_add(fl, wk->in_flight[e]);
+    }
+    *rate = rt;
+    *in_flight = fl;
+}
+
+static void expire_workers(sw_root_t *r, uint64_t now)
+{
+    sw_reporter_t *p = r->reporter;
+    uint64_t limit = (uint64_t)RP_WORKER_TICKS * r->cfg.tick_ms * 1000000ull;
+    for (uint32_t w = 0; w < p->n_workers; w++)
+        if (p->workers[w].live && now - p->workers[w].last_seen_ns > limit)
+            p->workers[w].live = 0;
+}
+
+static void reset_interval(sw_reporter_t *p)
+{
+    for (uint32_t i = 0; i < p->n_eps; i++) {
+        p->eps[i]->requests = 0;
+        slate_stats_init(&p->eps[i]->stats);
+    }
+    for (uint32_t i = 0; i < p->n_obs; i++) {
+        p->obs[i]->requests = 0;
+        slate_stats_init(&p->obs[i]->stats);
+    }
+    p->n_spans = 0;
+}
+
+static slate_str_t V(const char *s, size_t n)
+{
+    slate_str_t v = {s, n};
+    return v;
+}
+
+/* Builds the report in caller-provided arrays and encodes it into a malloc'd
+ * buffer. Returns the buffer (NULL on failure) and its length. */
+static uint8_t *encode_report(sw_root_t *r, uint64_t now, size_t *out_len)
+{
+    sw_reporter_t *p = r->reporter;
+    const sw_config_t *c = &r->cfg;
+    slate_load_report_t rep;
+    memset(&rep, 0, sizeof rep);
+    rep.service = slate_str(c->service);
+    rep.region = slate_str(c->region);
+    rep.pod = slate_str(c->pod);
+    rep.sequence = p->sequence + 1;
+    rep.time_ns = now;
+    rep.interval_ns = now - p->last_report_ns;
+    rep.drops = p->drops;
+
+    size_t n_loads_cap = (size_t)p->n_spans * (p->n_eps ? p->n_eps : 1);
+    slate_inbound_t *in = calloc(p->n_eps ? p->n_eps : 1, sizeof *in);
+    slate_outbound_t *ob = calloc(p->n_obs ? p->n_obs : 1, sizeof *ob);
+    slate_span_t *sp = calloc(p->n_spans ? p->n_spans : 1, sizeof *sp);
+    slate_endpoint_load_t *ld = calloc(n_loads_cap ? n_loads_cap : 1, sizeof *ld);
+    uint8_t *buf = NULL;
+    if (!in || !ob || !sp || !ld)
+        goto out;
+
+    for (uint32_t i = 0; i < p->n_eps; i++) {
+        rp_ep_t *e = p->eps[i];
+        endpoint_load(p, i, UINT32_MAX, &e->rate, &e->in_flight);
+        if (!e->requests && !e->stats.count && e->rate == 0 && !e->in_flight)
+            continue;
+        slate_inbound_t *x = &in[rep.n_inbound++];
+        x->method = V(e->method, e->ml);
+        x->path = V(e->path, e->pl);
+        x->requests = e->requests;
+        x->rate_rps = e->rate;
+        x->in_flight = e->in_flight;
+        slate_latency_from_stats(&x->latency, &e->stats);
+    }
+    rep.inbound = in;
+    for (uint32_t i = 0; i < p->n_obs; i++) {
+        rp_ob_t *o = p->obs[i];
+        if (!o->requests && !o->stats.count)
+            continue;
+        slate_outbound_t *x = &ob[rep.n_outbound++];
+        x->dst_service = V(o->service, o->sl);
+        x->method = V(o->method, o->ml);
+        x->path = V(o->path, o->pl);
+        x->dst_region = V(o->region, o->rl);
+        x->requests = o->requests;
+        slate_latency_from_stats(&x->latency, &o->stats);
+    }
+    rep.outbound = ob;
+    for (uint32_t i = 0; i < p->n_spans; i++) {
+        rp_span_t *s = &p->spans[i];
+        slate_span_t *x = &sp[rep.n_spans++];
+        rp_ep_t *own = p->eps[s->ep];
+        x->trace_id = V(s->trace, s->tl);
+        x->span_id = V(s->span, s->sl);
+        x->parent_span_id = V(s->parent, s->pl);
+        x->method = V(own->method, own->ml);
+        x->path = V(own->path, own->pl);
+        x->start_ns = s->start_ns;
+        x->end_ns = s->end_ns;
+        x->body_size = s->body_size;
+        x->load = &ld[rep.n_span_loads];
+        /* The span's own endpoint: what its worker saw at arrival plus the
+         * other workers' latest gauges; the other endpoints: current totals. */
+        for (uint32_t e = 0; e < p->n_eps; e++) {
+            double rate;
+            uint64_t fl;
+            if (e == s->ep) {
+                endpoint_load(p, e, s->worker, &rate, &fl);
+                uint64_t wnd = s->worker != UINT32_MAX ? p->workers[s->worker].window_ns : 0;
+                rate += window_rate(s->arrival_count, wnd ? wnd : 1000000000ull);
+                fl = sat_add(fl, s->arrival_in_flight);
+            } else {
+                rate = p->eps[e]->rate;
+                fl = p->eps[e]->in_flight;
+                if (rate == 0 && fl == 0)
+                    continue;
+            }
+            slate_endpoint_load_t *l = &ld[rep.n_span_loads++];
+            l->method = V(p->eps[e]->method, p->eps[e]->ml);
+            l->path = V(p->eps[e]->path, p->eps[e]->pl);
+            l->rps = rate;
+            l->in_flight = fl;
+            x->n_load++;
+        }
+    }
+    rep.spans = sp;
+    rep.span_loads = ld;
+
+    size_t need = 0;
+    slate_status st;
+#ifdef SW_HAVE_LEGACY
+    if (c->protocol == SW_PROTO_LEGACY)
+        st = slate_legacy_proxyload_encode(&rep, NULL, NULL, 0, &need, NULL);
+    else
+#endif
+        st = slate_load_report_encode(&rep, NULL, 0, &need, NULL);
+    if ((st != SLATE_OK && st != SLATE_ENOSPC) || need > RP_MAX_REPORT) {
+        p->drops.post_failed_too_large = sat_add(p->drops.post_failed_too_large, 1);
+        log_kind(p, F_TOO_LARGE, PROXY_LOG_WARN, "a report could not be encoded within limits; ",
+                 "its interval is dropped", NULL);
+        goto out;
+    }
+    buf = malloc(need ? need : 1);
+    if (!buf)
+        goto out;
+#ifdef SW_HAVE_LEGACY
+    if (c->protocol == SW_PROTO_LEGACY)
+        st = slate_legacy_proxyload_encode(&rep, NULL, (char *)buf, need, out_len, NULL);
+    else
+#endif
+        st = slate_load_report_encode(&rep, buf, need, out_len, NULL);
+    if (st != SLATE_OK) {
+        free(buf);
+        buf = NULL;
+    }
+out:
+    free(in);
+    free(ob);
+    free(sp);
+    free(ld);
+    return buf;
+}
+
+static void post_report(sw_root_t *r, uint64_t now)
+{
+    sw_reporter_t *p = r->reporter;
+    const sw_config_t *c = &r->cfg;
+    size_t len = 0;
+    uint8_t *body = encode_report(r, now, &len);
+    p->last_report_ns = now;
+    reset_interval(p);
+    if (!body)
+        return;
+    int legacy = c->protocol == SW_PROTO_LEGACY;
+    sw_hdr_t h[7] = {
+        {":method", "POST", 7, 4},
+        {":path", c->controller_path, 5, strlen(c->controller_path)},
+        {":authority", c->controller_authority, 10, strlen(c->controller_authority)},
+        {"content-type", legacy ? "text/plain" : "application/x-protobuf", 12,
+         legacy ? 10 : 22},
+        {"x-slate-servicename", c->service, 19, strlen(c->service)},
+        {"x-slate-region", c->region, 14, strlen(c->region)},
+        {"x-slate-podname", c->pod, 15, strlen(c->pod)},
+    };
+    size_t hn = sw_pairs_size(h, 7);
+    uint8_t *hb = malloc(hn);
+    if (!hb) {
+        free(body);
+        return;
+    }
+    sw_pairs_write(h, 7, hb);
+    uint32_t id = 0;
+    proxy_status_t st = proxy_http_call(c->controller_cluster, strlen(c->controller_cluster), hb,
+                                        hn, body, len, NULL, 0, c->http_timeout_ms, &id);
+    free(hb);
+    free(body);
+    p->sequence++;
+    if (st != PROXY_RESULT_OK) {
+        p->drops.post_failed_network = sat_add(p->drops.post_failed_network, 1);
+        log_kind(p, F_DISPATCH, PROXY_LOG_WARN, "cannot post a report to cluster ",
+                 c->controller_cluster,
+                 st == PROXY_RESULT_BAD_ARGUMENT ? " (unknown cluster?)" : " (host refused)");
+        return;
+    }
+    p->calling = 1;
+    p->call_id = id;
+    p->call_sent_ns = now;
+}
+
+void sw_reporter_tick(sw_root_t *r)
+{
+    sw_reporter_t *p = r->reporter;
+    uint64_t now = sw_now();
+    p->leader = lease_renew(r, now);
+    if (!p->lease_held)
+        return;
+    drain(r, now);
+    expire_workers(r, now);
+    if (!p->leader)
+        return;
+    if (p->calling) {
+        /* The previous report is still in flight (its timeout is shorter than
+         * a tick, so this only happens with a host that delivers late):
+         * keep aggregating into the next report. */
+        return;
+    }
+    post_report(r, now);
+}
+
+/* ------------------------------------------------------------------------- */
+/* Rules.                                                                     */
+
+static int str_eq(slate_str_t a, const char *b)
+{
+    size_t n = strlen(b);
+    return a.len == n && (n == 0 || memcmp(a.ptr, b, n) == 0);
+}
+
+static int name_ok(slate_str_t s, size_t max)
+{
+    if (s.len == 0 || s.len > max)
+        return 0;
+    for (size_t i = 0; i < s.len; i++)
+        if ((unsigned char)s.ptr[i] < 0x21 || (unsigned char)s.ptr[i] > 0x7e)
+            return 0;
+    return 1;
+}
+
+typedef struct rule_ref {
+    uint64_t key;
+    uint32_t rule;
+    uint8_t kind, agnostic;
+} rule_ref_t;
+
+static int cmp_ref(const void *a, const void *b)
+{
+    const rule_ref_t *x = a, *y = b;
+    if (x->key != y->key)
+        return x->key < y->key ? -1 : 1;
+    return (int)y->agnostic - (int)x->agnostic; /* caller-agnostic rules first */
+}
+
+/* Rate of the caller endpoint a rule names (for merging caller-specific rules). */
+static double src_rate(sw_root_t *r, const slate_rule_t *ru)
+{
+    sw_reporter_t *p = r->reporter;
+    double sum = 0;
+    for (uint32_t i = 0; i < p->n_eps; i++) {
+        rp_ep_t *e = p->eps[i];
+        if (ru->src_method.len && !(ru->src_method.len == e->ml &&
+                                    memcmp(ru->src_method.ptr, e->method, e->ml) == 0))
+            continue;
+        if (ru->src_path.len &&
+            !(ru->src_path.len == e->pl && memcmp(ru->src_path.ptr, e->path, e->pl) == 0))
+            continue;
+        double rt;
+        uint64_t fl;
+        endpoint_load(p, i, UINT32_MAX, &rt, &fl);
+        sum += rt;
+    }
+    return sum;
+}
+
+/* Writes the version record; returns 0 on failure. */
+static int publish_version(sw_reporter_t *p, uint64_t version, uint64_t checksum, size_t blob_len,
+                           uint64_t expiry)
+{
+    uint8_t rec[SW_VERSION_RECORD];
+    sw_st32(rec, SW_VERSION_MAGIC);
+    sw_st32(rec + 4, (uint32_t)blob_len);
+    sw_st64(rec + 8, version);
+    sw_st64(rec + 16, checksum);
+    sw_st64(rec + 24, expiry);
+    return proxy_set_shared_data(p->names.version, strlen(p->names.version), rec, sizeof rec, 0) ==
+           PROXY_RESULT_OK;
+}
+
+static uint64_t expiry_of(sw_root_t *r, const slate_routing_rules_t *rr, uint64_t now)
+{
+    uint64_t e = now + (uint64_t)r->cfg.rules_ttl_ms * 1000000ull;
+    if (rr->ttl_ns && rr->generated_ns) {
+        uint64_t c = rr->generated_ns + rr->ttl_ns;
+        if (c < rr->generated_ns)
+            c = UINT64_MAX;
+        if (c < e)
+            e = c;
+    }
+    return e;
+}
+
+/* Validates, compiles and publishes decoded rules. Returns a static reason on rejection. */
+static const char *apply_rules(sw_root_t *r, const slate_routing_rules_t *rr, uint64_t now)
+{
+    sw_reporter_t *p = r->reporter;
+    const sw_config_t *c = &r->cfg;
+    const char *why = NULL;
+    size_t n_regions_cap = (size_t)c->max_regions + 1;
+    const char **regions = calloc(n_regions_cap, sizeof *regions);
+    char *region_store = calloc(n_regions_cap, SW_RULES_MAX_REGION_NAME + 1);
+    rule_ref_t *refs = calloc(rr->n_rules ? rr->n_rules : 1, sizeof *refs);
+    uint16_t *ids = calloc(n_regions_cap, sizeof *ids);
+    double *mix = calloc(n_regions_cap, sizeof *mix);
+    uint32_t *wts = calloc(n_regions_cap, sizeof *wts);
+    uint8_t *blob = NULL;
+    if (!regions || !region_store || !refs || !ids || !mix || !wts) {
+        why = "out of memory";
+        goto out;
+    }
+    size_t n_regions = 1, n_refs = 0;
+    regions[0] = c->region;
+    for (size_t i = 0; i < rr->n_rules; i++) {
+        const slate_rule_t *ru = &rr->rules[i];
+        if (!str_eq(ru->src_region, c->region))
+            continue;
+        if (ru->src_service.len && !str_eq(ru->src_service, c->service))
+            continue;
+        if (!name_ok(ru->dst_service, SW_MAX_NAME) || ru->method.len > SW_MAX_METHOD ||
+            ru->path.len > SW_MAX_PATH) {
+            why = "a rule's destination is empty or too long";
+            goto out;
+        }
+        if (ru->n_targets == 0 || ru->n_targets > c->max_regions) {
+            why = "a rule has no targets or more than limits.max_regions";
+            goto out;
+        }
+        for (size_t t = 0; t < ru->n_targets; t++) {
+            slate_str_t rg = ru->targets[t].region;
+            if (!name_ok(rg, SW_RULES_MAX_REGION_NAME)) {
+                why = "a target region is empty, too long or not printable";
+                goto out;
+            }
+            size_t k = 0;
+            while (k < n_regions && !str_eq(rg, regions[k]))
+                k++;
+            if (k == n_regions) {
+                if (n_regions >= n_regions_cap) {
+                    why = "more regions than limits.max_regions";
+                    goto out;
+                }
+                char *dst = region_store + (SW_RULES_MAX_REGION_NAME + 1) * n_regions;
+                memcpy(dst, rg.ptr, rg.len);
+                regions[n_regions++] = dst;
+            }
+        }
+        if (n_refs >= c->max_rules) {
+            why = "more rules than limits.max_rules";
+            goto out;
+        }
+        rule_ref_t *x = &refs[n_refs++];
+        uint64_t key;
+        if (slate_endpoint_key(ru->dst_service.ptr, ru->dst_service.len, ru->method.ptr,
+                               ru->method.len, ru->path.ptr, ru->path.len, &key,
+                               NULL) != SLATE_OK) {
+            why = "a rule's destination cannot be keyed";
+            goto out;
+        }
+        x->key = key;
+        x->rule = (uint32_t)i;
+        x->kind = (uint8_t)(ru->method.len ? (ru->path.len ? SW_KIND_EXACT : SW_KIND_ANY_PATH)
+                                           : (ru->path.len ? SW_KIND_ANY_METHOD : SW_KIND_ANY));
+        x->agnostic = !ru->src_method.len && !ru->src_path.len;
+    }
+    qsort(refs, n_refs, sizeof *refs, cmp_ref);
+
+    /* Size: one table per distinct key, sized by the regions it may draw. */
+    size_t n_keys = 0, total_targets = 0;
+    for (size_t i = 0; i < n_refs; i++)
+        if (i == 0 || refs[i].key != refs[i - 1].key)
+            n_keys++, total_targets += n_regions;
+    size_t cap = sw_rules_size(n_regions, n_keys, total_targets);
+    blob = malloc(cap);
+    if (!blob) {
+        why = "out of memory";
+        goto out;
+    }
+    sw_rules_builder_t b;
+    sw_rules_err e = sw_rules_begin(&b, blob, cap, regions, n_regions, 0, n_keys, rr->version,
+                                    rr->generated_ns,
+                                    rr->ttl_ns ? rr->generated_ns + rr->ttl_ns : 0);
+    if (e != SW_RULES_OK) {
+        why = sw_rules_err_name(e);
+        goto out;
+    }
+    for (size_t i = 0; i < n_refs;) {
+        size_t j = i + 1;
+        while (j < n_refs && refs[j].key == refs[i].key)
+            j++;
+        memset(mix, 0, n_regions * sizeof *mix);
+        size_t use_to = j;
+        if (refs[i].agnostic) {
+            if (j > i + 1 && refs[i + 1].agnostic) {
+                why = "two rules for the same destination";
+                goto out;
+            }
+            use_to = i + 1; /* a caller-agnostic rule wins over caller-specific ones */
+        }
+        /* Mix the group's rules: each normalised, weighted by its caller's rate. */
+        double total_rate = 0;
+        for (size_t k = i; k < use_to; k++)
+            total_rate += refs[i].agnostic ? 1.0 : src_rate(r, &rr->rules[refs[k].rule]);
+        for (size_t k = i; k < use_to; k++) {
+            const slate_rule_t *ru = &rr->rules[refs[k].rule];
+            double share = refs[i].agnostic ? 1.0
+                           : total_rate > 0 ? src_rate(r, ru) / total_rate
+                                            : 1.0 / (double)(use_to - i);
+            double sum = 0;
+            for (size_t t = 0; t < ru->n_targets; t++)
+                sum += ru->targets[t].weight;
+            if (sum <= 0)
+                continue; /* all-zero rule: invalid, the destination routes locally */
+            for (size_t t = 0; t < ru->n_targets; t++) {
+                size_t id = 0;
+                while (!str_eq(ru->targets[t].region, regions[id]))
+                    id++;
+                mix[id] += share * ru->targets[t].weight / sum;
+            }
+        }
+        size_t n = 0;
+        double mx = 0;
+        for (size_t k = 0; k < n_regions; k++)
+            if (mix[k] > mx)
+                mx = mix[k];
+        if (refs[i].agnostic) {
+            /* One rule: keep its exact integer weights; duplicates are an error. */
+            const slate_rule_t *ru = &rr->rules[refs[i].rule];
+            for (size_t t = 0; t < ru->n_targets; t++) {
+                size_t id = 0;
+                while (!str_eq(ru->targets[t].region, regions[id]))
+                    id++;
+                ids[n] = (uint16_t)id;
+                wts[n++] = ru->targets[t].weight;
+            }
+        } else {
+            for (size_t k = 0; k < n_regions; k++) {
+                if (mix[k] <= 0)
+                    continue;
+                ids[n] = (uint16_t)k;
+                wts[n++] = (uint32_t)llround(mix[k] / mx * 1e9);
+            }
+        }
+        if (mx > 0) {
+            e = sw_rules_add(&b, refs[i].key, refs[i].kind, ids, wts, n);
+            if (e != SW_RULES_OK) {
+                why = e == SW_RULES_WEIGHTS ? "a rule names a region twice" : sw_rules_err_name(e);
+                goto out;
+            }
+        }
+        i = j;
+    }
+    size_t len = 0;
+    e = sw_rules_finish(&b, &len);
+    if (e != SW_RULES_OK) {
+        why = sw_rules_err_name(e);
+        goto out;
+    }
+    sw_rules_info_t info;
+    sw_rules_info(blob, &info);
+    uint64_t expiry = expiry_of(r, rr, now);
+    if (proxy_set_shared_data(p->names.rules, strlen(p->names.rules), blob, len, 0) !=
+            PROXY_RESULT_OK ||
+        !publish_version(p, rr->version, info.checksum, len, expiry)) {
+        log_kind(p, F_PUBLISH, PROXY_LOG_ERROR, "cannot publish rules in shared data", NULL, NULL);
+        goto out;
+    }
+    p->rules_version = rr->version;
+    p->rules_checksum = info.checksum;
+    p->have_rules = 1;
+    {
+        sw_sb_t s;
+        sb_init(&s);
+        sb_str(&s, "slate: rules version ");
+        sb_u64(&s, rr->version);
+        sb_str(&s, " published: ");
+        sb_u64(&s, info.n_rules);
+        sb_str(&s, " destinations for region ");
+        sb_str(&s, c->region);
+        sb_log(&s, PROXY_LOG_INFO);
+    }
+out:
+    free(regions);
+    free(region_store);
+    free(refs);
+    free(ids);
+    free(mix);
+    free(wts);
+    free(blob);
+    return why;
+}
+
+static const char *handle_rules(sw_root_t *r, const uint8_t *body, size_t len, uint64_t now)
+{
+    sw_reporter_t *p = r->reporter;
+    const sw_config_t *c = &r->cfg;
+    slate_codec_limits_t lim;
+    slate_codec_limits_default(&lim);
+    lim.max_size = c->max_response_bytes;
+    slate_routing_rules_t rr;
+    memset(&rr, 0, sizeof rr);
+    slate_status st;
+    int legacy = c->protocol == SW_PROTO_LEGACY;
+#ifdef SW_HAVE_LEGACY
+    if (legacy)
+        st = slate_legacy_rules_decode(&rr, (const char *)body, len, &lim, NULL);
+    else
+#endif
+        st = slate_routing_rules_decode(&rr, body, len, &lim, NULL);
+    if (st != SLATE_OK)
+        return slate_strerror(st);
+    uint64_t text_hash = 0;
+    if (legacy) {
+        /* SLATE's text has no version: a new text is a new version. */
+        text_hash = XXH3_64bits(body, len);
+        rr.version = text_hash == p->legacy_hash && p->have_rules ? p->rules_version
+                                                                  : p->rules_version + 1;
+        rr.generated_ns = now;
+    }
+    if (p->have_rules && rr.version == p->rules_version) {
+        /* Rules this proxy has: only the time to live is renewed. */
+        if (!publish_version(p, p->rules_version, p->rules_checksum, 0, expiry_of(r, &rr, now)))
+            log_kind(p, F_PUBLISH, PROXY_LOG_ERROR, "cannot publish rules in shared data", NULL,
+                     NULL);
+        return NULL;
+    }
+    size_t n_rules = rr.n_rules, n_targets = rr.n_targets;
+    rr.rules = calloc(n_rules ? n_rules : 1, sizeof *rr.rules);
+    rr.targets = calloc(n_targets ? n_targets : 1, sizeof *rr.targets);
+    rr.cap_rules = n_rules;
+    rr.cap_targets = n_targets;
+    const char *why = NULL;
+    if (!rr.rules || !rr.targets) {
+        why = "out of memory";
+    } else {
+        uint64_t version = rr.version, generated = rr.generated_ns;
+#ifdef SW_HAVE_LEGACY
+        if (legacy)
+            st = slate_legacy_rules_decode(&rr, (const char *)body, len, &lim, NULL);
+        else
+#endif
+            st = slate_routing_rules_decode(&rr, body, len, &lim, NULL);
+        if (legacy) {
+            rr.version = version;
+            rr.generated_ns = generated;
+        }
+        why = st == SLATE_OK ? apply_rules(r, &rr, now) : slate_strerror(st);
+        if (!why && legacy)
+            p->legacy_hash = text_hash;
+    }
+    free(rr.rules);
+    free(rr.targets);
+    return why;
+}
+
+void sw_reporter_http_response(sw_root_t *r, uint32_t call_id, size_t num_headers,
+                               size_t body_size)
+{
+    sw_reporter_t *p = r->reporter;
+    const sw_config_t *c = &r->cfg;
+    if (!p->calling || call_id != p->call_id)
+        return;
+    p->calling = 0;
+    uint64_t now = sw_now();
+    int timed_out = now - p->call_sent_ns >= (uint64_t)c->http_timeout_ms * 1000000ull;
+    if (num_headers == 0) {
+        if (timed_out) {
+            p->drops.post_failed_timeout = sat_add(p->drops.post_failed_timeout, 1);
+            log_kind(p, F_TIMEOUT, PROXY_LOG_WARN, "report timed out; keeping the last rules",
+                     NULL, NULL);
+        } else {
+            p->drops.post_failed_network = sat_add(p->drops.post_failed_network, 1);
+            log_kind(p, F_NETWORK, PROXY_LOG_WARN,
+                     "report failed (connection reset or refused); keeping the last rules", NULL,
+                     NULL);
+        }
+        return;
+    }
+    uint8_t *sv = NULL;
+    size_t sn = 0;
+    unsigned status = 0;
+    if (proxy_get_header_map_value(PROXY_MAP_HTTP_CALL_RESPONSE_HEADERS, ":status", 7, &sv, &sn) ==
+        PROXY_RESULT_OK) {
+        for (size_t i = 0; i < sn && i < 3; i++)
+            status = status * 10 + (unsigned)(sv[i] >= '0' && sv[i] <= '9' ? sv[i] - '0' : 0);
+        if (sn != 3)
+            status = 0;
+    }
+    free(sv);
+    if (status < 200 || status > 299) {
+        /* Envoy answers a failed call itself: 504 after the timeout, 503 when
+         * it cannot connect. */
+        if (status == 504 && timed_out) {
+            p->drops.post_failed_timeout = sat_add(p->drops.post_failed_timeout, 1);
+            log_kind(p, F_TIMEOUT, PROXY_LOG_WARN, "report timed out; keeping the last rules",
+                     NULL, NULL);
+        } else if (status == 503 && body_size > 0 && body_size < 256) {
+            uint8_t *b = NULL;
+            size_t bl = 0;
+            int local = 0;
+            if (proxy_get_buffer_bytes(PROXY_BUFFER_HTTP_CALL_RESPONSE_BODY, 0, body_size, &b,
+                                       &bl) == PROXY_RESULT_OK &&
+                bl >= 22 && memcmp(b, "upstream connect error", 22) == 0)
+                local = 1;
+            free(b);
+            if (local) {
+                p->drops.post_failed_network = sat_add(p->drops.post_failed_network, 1);
+                log_kind(p, F_NETWORK, PROXY_LOG_WARN,
+                         "cannot connect to the controller; keeping the last rules", NULL, NULL);
+            } else {
+                p->drops.post_failed_status = sat_add(p->drops.post_failed_status, 1);
+                log_kind(p, F_STATUS, PROXY_LOG_WARN,
+                         "controller answered 503; keeping the last rules", NULL, NULL);
+            }
+        } else {
+            p->drops.post_failed_status = sat_add(p->drops.post_failed_status, 1);
+            char code[4] = {(char)('0' + status / 100 % 10), (char)('0' + status / 10 % 10),
+                            (char)('0' + status % 10), 0};
+            log_kind(p, F_STATUS, PROXY_LOG_WARN, "controller answered HTTP ", code,
+                     "; keeping the last rules");
+        }
+        return;
+    }
+    log_recovered(p, F_NETWORK | F_TIMEOUT | F_STATUS | F_DISPATCH);
+    if (body_size == 0)
+        return; /* no rules yet */
+    if (body_size > c->max_response_bytes) {
+        p->drops.rules_rejected = sat_add(p->drops.rules_rejected, 1);
+        log_kind(p, F_REJECTED, PROXY_LOG_WARN,
+                 "rules rejected: response larger than limits.max_response_bytes", NULL, NULL);
+        return;
+    }
+    uint8_t *body = NULL;
+    size_t bl = 0;
+    if (proxy_get_buffer_bytes(PROXY_BUFFER_HTTP_CALL_RESPONSE_BODY, 0, body_size, &body, &bl) !=
+            PROXY_RESULT_OK ||
+        bl != body_size) {
+        free(body);
+        p->drops.rules_rejected = sat_add(p->drops.rules_rejected, 1);
+        log_kind(p, F_REJECTED, PROXY_LOG_WARN, "rules rejected: cannot read the response body",
+                 NULL, NULL);
+        return;
+    }
+    const char *why = handle_rules(r, body, bl, now);
+    free(body);
+    if (why) {
+        p->drops.rules_rejected = sat_add(p->drops.rules_rejected, 1);
+        log_kind(p, F_REJECTED, PROXY_LOG_WARN, "rules rejected, keeping the last good ones: ",
+                 why, NULL);
+        return;
+    }
+    log_recovered(p, F_REJECTED);
+}
