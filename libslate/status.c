@@ -49,6 +49,10 @@ static const struct {
     {SLATE_EGROUP, "SLATE_EGROUP", "a (deprecated) group wire type, which no slate message uses"},
     {SLATE_ESYNTAX, "SLATE_ESYNTAX", "a line does not have the shape its body type requires"},
     {SLATE_ENUMBER, "SLATE_ENUMBER", "a number field is not a valid, finite number in range"},
+    {SLATE_EINFEASIBLE, "SLATE_EINFEASIBLE",
+     "no routing satisfies the constraints (capacity, placement)"},
+    {SLATE_ESOLVER, "SLATE_ESOLVER", "the LP solver stopped without an optimum (limit, numerics)"},
+    {SLATE_ECYCLE, "SLATE_ECYCLE", "the call graph has a cycle"},
 };
 
 #define SLATE_STATUS_COUNT (sizeof slate_status_table / sizeof slate_status_table[0])

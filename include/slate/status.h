@@ -68,6 +68,11 @@ typedef enum slate_status {
     SLATE_ESYNTAX = 100, /**< a line does not have the shape its body type requires */
     SLATE_ENUMBER = 101, /**< a number field is not a valid, finite number in range */
 
+    /* Controller optimiser (160-179). */
+    SLATE_EINFEASIBLE = 160, /**< no routing satisfies the constraints (capacity, placement) */
+    SLATE_ESOLVER = 161,     /**< the LP solver stopped without an optimum (limit, numerics) */
+    SLATE_ECYCLE = 162,      /**< the call graph has a cycle */
+
     SLATE_STATUS_LAST_ /**< not a status; one past the largest value */
 } slate_status;
 

@@ -1,0 +1,103 @@
+/*
+ * slate-controller: configuration from flags and an optional key=value file.
+ * SPDX-License-Identifier: Apache-2.0
+ */
+#ifndef CTL_CONFIG_H
+#define CTL_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef enum ctl_role { CTL_ROLE_GLOBAL = 0, CTL_ROLE_CLUSTER = 1 } ctl_role;
+typedef enum ctl_routing {
+    CTL_ROUTING_SLATE = 0,     /* the LP optimiser with the stability rules */
+    CTL_ROUTING_LOCAL = 1,     /* local-only baseline */
+    CTL_ROUTING_WATERFALL = 2, /* waterfall baseline */
+} ctl_routing;
+
+#define CTL_CONFIG_STR 512
+
+typedef struct ctl_config {
+    ctl_role role;
+    char listen[64];
+    uint32_t port;
+    char port_file[CTL_CONFIG_STR];
+    char state_dir[CTL_CONFIG_STR];
+    char export_dir[CTL_CONFIG_STR];
+    char regions_file[CTL_CONFIG_STR];
+    char upstream[CTL_CONFIG_STR]; /* cluster role: http://host:port of the global controller */
+    char region[128];              /* cluster role: the cluster's region */
+    char log_level[16];
+    uint32_t threads;
+
+    /* timing */
+    uint64_t solve_period_ms;
+    uint64_t forward_period_ms;
+    uint64_t forward_timeout_ms;
+    uint64_t rules_ttl_ms;
+    uint64_t stitch_window_ms;
+
+    /* limits */
+    uint64_t max_body_bytes;
+    uint32_t max_services;
+    uint32_t max_endpoints_per_service;
+    uint32_t max_regions;
+    uint32_t max_spans_per_report;
+    uint32_t max_edges;
+    uint32_t max_outbound;
+    uint32_t span_table;
+    uint32_t max_connections;
+
+    /* optimiser and stability */
+    ctl_routing routing;
+    uint32_t model_degree;
+    double model_min_samples;
+    double model_forget;
+    uint32_t segments;
+    double egress_weight;
+    double max_shift;
+    double min_gain_abs;
+    double min_gain_rel;
+    double rollback_tolerance;
+    uint64_t settle_ms;
+    uint32_t rollback_samples;
+    double default_bytes_per_call;
+
+    /* exports */
+    uint64_t debounce_quiet_ms;
+    uint64_t debounce_max_ms;
+    uint32_t debounce_max_changes;
+    char region_label[128]; /* pod label naming the region, for Istio subsets */
+} ctl_config_t;
+
+void ctl_config_defaults(ctl_config_t *c);
+
+/*
+ * Sets one option by its long name (without "--"). Returns 0, or -1 with a
+ * message in err (unknown key, bad value).
+ */
+int ctl_config_set(ctl_config_t *c, const char *key, const char *value, char *err, size_t errcap);
+
+/*
+ * Reads a config file: one "key = value" per line, '#' starts a comment,
+ * blank lines ignored, keys are the long flag names. Returns 0 or -1 with err
+ * naming the file and line.
+ */
+int ctl_config_load_file(ctl_config_t *c, const char *path, char *err, size_t errcap);
+
+/*
+ * Parses argv: "--key value", "--key=value", and "-h/--help", "--version".
+ * A "--config FILE" is loaded first wherever it appears, so flags override
+ * the file. Returns 0 to run, 1 when help/version was printed, -1 on error.
+ */
+int ctl_config_parse_args(ctl_config_t *c, int argc, char **argv, char *err, size_t errcap);
+
+/* Checks cross-option consistency (cluster role needs upstream and region, ...). */
+int ctl_config_validate(const ctl_config_t *c, char *err, size_t errcap);
+
+/* Prints the options and their defaults. */
+#include <stdio.h>
+void ctl_config_usage(FILE *stream);
+
+#endif

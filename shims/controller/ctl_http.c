@@ -1,0 +1,753 @@
+/*
+ * slate-controller: the HTTP server (libmicrohttpd, internal thread pool).
+ *
+ * Request bodies are collected into a per-request buffer bounded by
+ * max-body-bytes: a declared Content-Length over the limit is answered 413
+ * before any body byte is read; a body that grows past the limit while
+ * streaming (chunked, or a lying Content-Length) is discarded from then on
+ * and answered 413 at its end (past 4x the limit the connection is closed).
+ * A body is decoded completely into per-thread scratch before anything is
+ * merged into the state, so a bad request changes nothing.
+ * SPDX-License-Identifier: Apache-2.0
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <arpa/inet.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "ctl_app.h"
+#include "ctl_log.h"
+#include "slate/legacy.h"
+#include "slate/version.h"
+
+typedef enum route_id {
+    R_REPORT = 0,
+    R_REPORTS,
+    R_PROXYLOAD,
+    R_HILLCLIMB,
+    R_RULES,
+    R_STATE,
+    R_METRICS,
+    R_HEALTHZ,
+    R_COUNT_
+} route_id;
+
+static const struct route {
+    const char *path;
+    const char *method; /* the one method allowed (HEAD is allowed with GET) */
+    bool has_body;
+} k_routes[R_COUNT_] = {
+    [R_REPORT] = {"/v1/report", "POST", true},
+    [R_REPORTS] = {"/v1/reports", "POST", true},
+    [R_PROXYLOAD] = {"/proxyLoad", "POST", true},
+    [R_HILLCLIMB] = {"/hillclimbingLatency", "POST", true},
+    [R_RULES] = {"/v1/rules", "GET", false},
+    [R_STATE] = {"/v1/state", "GET", false},
+    [R_METRICS] = {"/metrics", "GET", false},
+    [R_HEALTHZ] = {"/healthz", "GET", false},
+};
+
+typedef struct req_ctx {
+    route_id route;
+    ctl_buf_t body;
+    uint64_t received; /* bytes seen, kept or not */
+    bool too_large;
+} req_ctx;
+
+/* ------------------------------------------------------------------------- */
+/* Per-thread scratch, freed when the server's threads exit */
+
+static pthread_key_t g_scratch_key;
+static pthread_once_t g_scratch_once = PTHREAD_ONCE_INIT;
+
+static void scratch_destroy(void *p)
+{
+    ctl_scratch_free(p);
+}
+
+static void scratch_key_init(void)
+{
+    pthread_key_create(&g_scratch_key, scratch_destroy);
+}
+
+static ctl_scratch_t *thread_scratch(void)
+{
+    pthread_once(&g_scratch_once, scratch_key_init);
+    ctl_scratch_t *sc = pthread_getspecific(g_scratch_key);
+    if (!sc) {
+        sc = ctl_scratch_create();
+        if (sc)
+            pthread_setspecific(g_scratch_key, sc);
+    }
+    return sc;
+}
+
+/* ------------------------------------------------------------------------- */
+/* Responses */
+
+/* Log lines about rejected requests are capped at 20 per second. */
+static bool log_allowed(void)
+{
+    static atomic_uint_fast64_t window_s, count;
+    uint64_t now = ctl_mono_ns() / 1000000000ull;
+    uint64_t w = atomic_load(&window_s);
+    if (w != now && atomic_compare_exchange_strong(&window_s, &w, now))
+        atomic_store(&count, 0);
+    return atomic_fetch_add(&count, 1) < 20;
+}
+
+static enum MHD_Result send_buf(struct MHD_Connection *c, unsigned status, ctl_buf_t *b,
+                                const char *ctype, const char *allow)
+{
+    size_t len = 0;
+    char *data = ctl_buf_steal(b, &len);
+    struct MHD_Response *r = MHD_create_response_from_buffer(
+        len, data ? data : (void *)"", data ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
+    if (!r) {
+        free(data);
+        return MHD_NO;
+    }
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
+    MHD_add_response_header(r, "Cache-Control", "no-store");
+    if (allow)
+        MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, allow);
+    enum MHD_Result ret = MHD_queue_response(c, status, r);
+    MHD_destroy_response(r);
+    return ret;
+}
+
+static enum MHD_Result send_text(struct MHD_Connection *c, unsigned status, const char *allow,
+                                 const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static enum MHD_Result send_text(struct MHD_Connection *c, unsigned status, const char *allow,
+                                 const char *fmt, ...)
+{
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    ctl_buf_t b;
+    ctl_buf_init(&b, 0);
+    ctl_buf_puts(&b, msg);
+    return send_buf(c, status, &b, "text/plain; charset=utf-8", allow);
+}
+
+static enum MHD_Result reject(ctl_app_t *app, struct MHD_Connection *c, unsigned status,
+                              ctl_reject why, slate_status st, const char *url, const char *msg)
+{
+    ctl_metrics_reject(&app->metrics, why, st);
+    if (log_allowed())
+        ctl_log(CTL_LOG_INFO, "rejected %s: %u %s", url, status, msg);
+    return send_text(c, status, NULL, "%s\n", msg);
+}
+
+/* ------------------------------------------------------------------------- */
+/* Intake */
+
+static slate_codec_limits_t body_limits(const ctl_app_t *app)
+{
+    slate_codec_limits_t lim = SLATE_CODEC_LIMITS_DEFAULT;
+    lim.max_size = app->cfg.max_body_bytes > UINT32_MAX ? UINT32_MAX
+                                                         : (uint32_t)app->cfg.max_body_bytes;
+    return lim;
+}
+
+static int ingest(ctl_app_t *app, ctl_scratch_t *sc, const slate_load_report_t *rep,
+                  bool latency_only)
+{
+    if (app->cfg.role == CTL_ROLE_CLUSTER)
+        return ctl_cluster_ingest(app->cluster, rep, latency_only);
+    ctl_ingest_info_t info;
+    return ctl_state_ingest(app->state, sc, rep, latency_only, ctl_now_ns(), &info);
+}
+
+/* The RoutingRules answer for one proxy; an empty message before any rules exist. */
+static int answer_rules(ctl_app_t *app, slate_str_t service, slate_str_t region, ctl_buf_t *out)
+{
+    ctl_rules_t *r = ctl_app_rules(app);
+    int rc;
+    if (r) {
+        rc = ctl_rules_response(r, service.ptr, service.len, region.ptr, region.len, out);
+        ctl_rules_unref(r);
+    } else {
+        rc = 0; /* an empty RoutingRules message is zero bytes */
+    }
+    return rc;
+}
+
+static enum MHD_Result handle_report(ctl_app_t *app, struct MHD_Connection *c, req_ctx *rc,
+                                     const char *url)
+{
+    ctl_scratch_t *sc = thread_scratch();
+    if (!sc)
+        return reject(app, c, MHD_HTTP_SERVICE_UNAVAILABLE, CTL_REJECT_UNAVAILABLE, SLATE_OK, url,
+                      "out of memory");
+    slate_codec_limits_t lim = body_limits(app);
+    slate_codec_error_t err;
+    memset(&err, 0, sizeof(err));
+    slate_load_report_t *rep = NULL;
+    slate_status st =
+        ctl_scratch_decode(sc, (const uint8_t *)rc->body.data, rc->body.len, &lim, &err, &rep);
+    if (st != SLATE_OK) {
+        char line[512], msg[600];
+        if (err.status == SLATE_OK) {
+            err.status = st;
+            err.detail = slate_strerror(st);
+        }
+        slate_codec_error_format(&err, line, sizeof(line));
+        snprintf(msg, sizeof(msg), "bad LoadReport: %s", line);
+        return reject(app, c, MHD_HTTP_BAD_REQUEST, CTL_REJECT_DECODE, st, url, msg);
+    }
+    if (rep->service.len == 0 || rep->region.len == 0)
+        return reject(app, c, MHD_HTTP_BAD_REQUEST, CTL_REJECT_MISSING, SLATE_EMISSING, url,
+                      rep->service.len == 0
+                          ? "bad LoadReport: SLATE_EMISSING in LoadReport.service: field is empty"
+                          : "bad LoadReport: SLATE_EMISSING in LoadReport.region: field is empty");
+    if (ingest(app, sc, rep, false) != 0)
+        return reject(app, c, MHD_HTTP_SERVICE_UNAVAILABLE, CTL_REJECT_UNAVAILABLE, SLATE_OK, url,
+                      "out of memory");
+    atomic_fetch_add(&app->metrics.reports_protobuf, 1);
+    atomic_fetch_add(&app->metrics.request_bytes, rc->body.len);
+    ctl_buf_t out;
+    ctl_buf_init(&out, 0);
+    if (answer_rules(app, rep->service, rep->region, &out) != 0) {
+        ctl_buf_free(&out);
+        return reject(app, c, MHD_HTTP_SERVICE_UNAVAILABLE, CTL_REJECT_UNAVAILABLE, SLATE_OK, url,
+                      "out of memory");
+    }
+    return send_buf(c, MHD_HTTP_OK, &out, "application/x-protobuf", NULL);
+}
+
+/* Reads a varint length prefix; 0 bytes consumed on malformed input. */
+static size_t read_varint(const uint8_t *p, size_t n, uint64_t *v)
+{
+    uint64_t x = 0;
+    for (size_t i = 0; i < n && i < 10; i++) {
+        x |= (uint64_t)(p[i] & 0x7f) << (7 * i);
+        if (!(p[i] & 0x80)) {
+            *v = x;
+            return i + 1;
+        }
+    }
+    return 0;
+}
+
+static void put_varint(ctl_buf_t *b, uint64_t v)
+{
+    uint8_t tmp[10];
+    size_t n = 0;
+    do {
+        tmp[n] = (uint8_t)(v & 0x7f);
+        v >>= 7;
+        if (v)
+            tmp[n] |= 0x80;
+        n++;
+    } while (v);
+    ctl_buf_append(b, tmp, n);
+}
+
+/*
+ * A batch (the cluster role's forward): LoadReports, each preceded by its
+ * length as a varint (protobuf's "delimited" stream). Answer: the
+ * RoutingRules of each, delimited the same way, in the same order. The
+ * whole batch is checked before any report is merged.
+ */
+static enum MHD_Result handle_batch(ctl_app_t *app, struct MHD_Connection *c, req_ctx *rc,
+                                    const char *url)
+{
+    ctl_scratch_t *sc = thread_scratch();
+    if (!sc)
+        return reject(app, c, MHD_HTTP_SERVICE_UNAVAILABLE, CTL_REJECT_UNAVAILABLE, SLATE_OK, url,
+                      "out of memory");
+    slate_codec_limits_t lim = body_limits(app);
+    const uint8_t *p = (const uint8_t *)rc->body.data;
+    size_t n = rc->body.len;
+    for (int pass = 0; pass < 2; pass++) {
+        size_t pos = 0;
+        unsigned idx = 0;
+        ctl_buf_t out;
+        ctl_buf_init(&out, 0);
+        while (pos < n) {
+            uint64_t len = 0;
+            size_t k = read_varint(p + pos, n - pos, &len);
+            char msg[700];
+            if (k == 0 || len > n - pos - k) {
+                snprintf(msg, sizeof(msg), "bad report batch: reports[%u]: length prefix %s", idx,
+                         k == 0 ? "malformed" : "past the end of the body");
+                ctl_buf_free(&out);
+                return reject(app, c, MHD_HTTP_BAD_REQUEST, CTL_REJECT_DECODE, SLATE_ELENGTH, url,
+                              msg);
+            }
+            pos += k;
+            slate_codec_error_t err;
+            memset(&err, 0, sizeof(err));
+            slate_load_report_t *rep = NULL;
+            slate_status st = ctl_scratch_decode(sc, p + pos, (size_t)len, &lim, &err, &rep);
+            if (st != SLATE_OK || rep->service.len == 0 || rep->region.len == 0) {
+                char line[512];
+                if (st == SLATE_OK)
+                    snprintf(line, sizeof(line), "service or region is empty");
+                else
+                    slate_codec_error_format(&err, line, sizeof(line));
+                snprintf(msg, sizeof(msg), "bad report batch: reports[%u]: %s", idx, line);
+                ctl_buf_free(&out);
+                return reject(app, c, MHD_HTTP_BAD_REQUEST, CTL_REJECT_DECODE,
+                              st == SLATE_OK ? SLATE_EMISSING : st, url, msg);
+            }
+            if (pass == 1) {
+                if (ingest(app, sc, rep, false) != 0) {
+                    ctl_buf_free(&out);
+                    return reject(app, c, MHD_HTTP_SERVICE_UNAVAILABLE, CTL_REJECT_UNAVAILABLE,
+                                  SLATE_OK, url, "out of memory");
+                }
+                atomic_fetch_add(&app->metrics.reports_batch, 1);
+                ctl_buf_t one;
+                ctl_buf_init(&one, 0);
+                if (answer_rules(app, rep->service, rep->region, &one) != 0 || one.failed) {
+                    ctl_buf_free(&one);
+                    ctl_buf_free(&out);
+                    return reject(app, c, MHD_HTTP_SERVICE_UNAVAILABLE, CTL_REJECT_UNAVAILABLE,
+                                  SLATE_OK, url, "out of memory");
+                }
+                put_varint(&out, one.len);
+                ctl_buf_append(&out, one.data, one.len);
+                ctl_buf_free(&one);
+            }
+            pos += (size_t)len;
+            idx++;
+        }
+        if (pass == 1) {
+            atomic_fetch_add(&app->metrics.request_bytes, n);
+            return send_buf(c, MHD_HTTP_OK, &out, "application/x-protobuf", NULL);
+        }
+        ctl_buf_free(&out);
+    }
+    return MHD_NO;
+}
+
+/* SLATE names a workload "<service>-<region>"; strip the region suffix. */
+static slate_str_t legacy_service(const char *svc, const char *region)
+{
+    size_t n = strlen(svc), rl = strlen(region);
+    if (rl > 0 && n > rl + 1 && svc[n - rl - 1] == '-' && memcmp(svc + n - rl, region, rl) == 0)
+        n -= rl + 1;
+    slate_str_t s = {svc, n};
+    return s;
+}
+
+static enum MHD_Result handle_legacy(ctl_app_t *app, struct MHD_Connection *c, req_ctx *rc,
+                                     const char *url, bool latency)
+{
+    const char *svc = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "x-slate-servicename");
+    const char *region = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "x-slate-region");
+    const char *pod = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "x-slate-podname");
+    if (!svc || !*svc || !region || !*region)
+        return reject(app, c, MHD_HTTP_BAD_REQUEST, CTL_REJECT_MISSING, SLATE_EMISSING, url,
+                      !svc || !*svc ? "missing header x-slate-servicename"
+                                    : "missing header x-slate-region");
+    ctl_scratch_t *sc = thread_scratch();
+    if (!sc)
+        return reject(app, c, MHD_HTTP_SERVICE_UNAVAILABLE, CTL_REJECT_UNAVAILABLE, SLATE_OK, url,
+                      "out of memory");
+    slate_codec_limits_t lim = body_limits(app);
+    slate_codec_error_t err;
+    memset(&err, 0, sizeof(err));
+    slate_load_report_t *rep = NULL;
+    slate_status st = ctl_scratch_decode_legacy(sc, latency, rc->body.data ? rc->body.data : "",
+                                                rc->body.len, &lim, &err, slate_str(svc),
+                                                slate_str(region), &rep);
+    if (st != SLATE_OK) {
+        char line[512], msg[600];
+        if (err.status == SLATE_OK) {
+            err.status = st;
+            err.detail = slate_strerror(st);
+        }
+        slate_codec_error_format(&err, line, sizeof(line));
+        snprintf(msg, sizeof(msg), "bad %s body: %s", latency ? "hillclimbingLatency" : "proxyLoad",
+                 line);
+        return reject(app, c, MHD_HTTP_BAD_REQUEST, CTL_REJECT_LEGACY, st, url, msg);
+    }
+    rep->service = legacy_service(svc, region);
+    rep->region = slate_str(region);
+    rep->pod = slate_str(pod ? pod : "");
+    rep->time_ns = ctl_now_ns();
+    rep->interval_ns = 1000000000ull; /* SLATE's plugin reports every second */
+    if (ingest(app, sc, rep, latency) != 0)
+        return reject(app, c, MHD_HTTP_SERVICE_UNAVAILABLE, CTL_REJECT_UNAVAILABLE, SLATE_OK, url,
+                      "out of memory");
+    atomic_fetch_add(latency ? &app->metrics.hillclimb_legacy : &app->metrics.reports_legacy, 1);
+    atomic_fetch_add(&app->metrics.request_bytes, rc->body.len);
+    ctl_buf_t out;
+    ctl_buf_init(&out, 0);
+    if (!latency) {
+        ctl_rules_t *r = ctl_app_rules(app);
+        if (r) {
+            int e = ctl_rules_legacy(r, rep->service.ptr, rep->service.len, region, strlen(region),
+                                     &out);
+            ctl_rules_unref(r);
+            if (e != 0)
+                ctl_buf_reset(&out); /* SLATE's plugin takes "" as "no rules" */
+        }
+    }
+    return send_buf(c, MHD_HTTP_OK, &out, "text/plain; charset=utf-8", NULL);
+}
+
+/* ------------------------------------------------------------------------- */
+/* Read-only views */
+
+static enum MHD_Result handle_rules(ctl_app_t *app, struct MHD_Connection *c)
+{
+    ctl_buf_t b;
+    ctl_buf_init(&b, 0);
+    ctl_json_t j;
+    ctl_json_init(&j, &b);
+    pthread_mutex_lock(&app->rules_mu);
+    ctl_rules_t *cur = app->current, *prev = app->previous;
+    ctl_rules_ref(cur);
+    ctl_rules_ref(prev);
+    pthread_mutex_unlock(&app->rules_mu);
+    ctl_json_obj(&j);
+    ctl_json_key(&j, "current");
+    if (cur)
+        ctl_rules_json(cur, &j);
+    else
+        ctl_json_null(&j);
+    ctl_json_key(&j, "previous");
+    if (prev)
+        ctl_rules_json(prev, &j);
+    else
+        ctl_json_null(&j);
+    ctl_json_obj_end(&j);
+    ctl_rules_unref(cur);
+    ctl_rules_unref(prev);
+    ctl_buf_putc(&b, '\n');
+    if (!ctl_json_ok(&j)) {
+        ctl_buf_free(&b);
+        return send_text(c, MHD_HTTP_INTERNAL_SERVER_ERROR, NULL, "could not render rules\n");
+    }
+    return send_buf(c, MHD_HTTP_OK, &b, "application/json", NULL);
+}
+
+static void json_solve(ctl_app_t *app, ctl_json_t *j)
+{
+    pthread_mutex_lock(&app->solve_mu);
+    ctl_solve_stats_t s = app->solve;
+    pthread_mutex_unlock(&app->solve_mu);
+    ctl_json_obj(j);
+    ctl_json_key(j, "rounds");
+    ctl_json_u64(j, s.rounds);
+    ctl_json_key(j, "last_ns");
+    ctl_json_u64(j, s.last_ns);
+    ctl_json_key(j, "last_outcome");
+    ctl_json_str(j, s.last_outcome);
+    ctl_json_key(j, "method");
+    ctl_json_str(j, s.method);
+    ctl_json_key(j, "last_status");
+    ctl_json_str(j, slate_status_name(s.last_status));
+    ctl_json_key(j, "objective_current");
+    ctl_json_f64(j, s.objective_current);
+    ctl_json_key(j, "objective_proposed");
+    ctl_json_f64(j, s.objective_proposed);
+    ctl_json_key(j, "objective_applied");
+    ctl_json_f64(j, s.objective_applied);
+    ctl_json_key(j, "modelled_latency_ms");
+    ctl_json_f64(j, s.mean_latency_ms);
+    ctl_json_key(j, "measured_latency_ms");
+    ctl_json_f64(j, s.measured_latency_ms);
+    ctl_json_key(j, "largest_shift");
+    ctl_json_f64(j, s.shift);
+    ctl_json_key(j, "build_ms");
+    ctl_json_f64(j, s.build_ms);
+    ctl_json_key(j, "solve_ms");
+    ctl_json_f64(j, s.solve_ms);
+    ctl_json_key(j, "total_ms");
+    ctl_json_f64(j, s.total_ms);
+    ctl_json_key(j, "lp");
+    ctl_json_obj(j);
+    ctl_json_key(j, "columns");
+    ctl_json_u64(j, s.columns);
+    ctl_json_key(j, "rows");
+    ctl_json_u64(j, s.rows);
+    ctl_json_key(j, "iterations");
+    ctl_json_u64(j, s.iterations);
+    ctl_json_obj_end(j);
+    ctl_json_key(j, "problem");
+    ctl_json_obj(j);
+    ctl_json_key(j, "regions");
+    ctl_json_u64(j, s.regions);
+    ctl_json_key(j, "services");
+    ctl_json_u64(j, s.services);
+    ctl_json_key(j, "endpoints");
+    ctl_json_u64(j, s.endpoints);
+    ctl_json_key(j, "classes");
+    ctl_json_u64(j, s.classes);
+    ctl_json_key(j, "edges");
+    ctl_json_u64(j, s.edges);
+    ctl_json_obj_end(j);
+    ctl_json_key(j, "rollback_guard_active");
+    ctl_json_bool(j, s.guard_active != 0);
+    ctl_json_key(j, "cooldown_rounds");
+    ctl_json_i64(j, s.cooldown);
+    ctl_json_obj_end(j);
+}
+
+static enum MHD_Result handle_state(ctl_app_t *app, struct MHD_Connection *c)
+{
+    ctl_buf_t b;
+    ctl_buf_init(&b, 0);
+    ctl_json_t j;
+    ctl_json_init(&j, &b);
+    uint64_t now = ctl_now_ns();
+    ctl_json_obj(&j);
+    ctl_json_key(&j, "controller");
+    ctl_json_obj(&j);
+    ctl_json_key(&j, "version");
+    ctl_json_str(&j, SLATE_VERSION_STRING);
+    ctl_json_key(&j, "role");
+    ctl_json_str(&j, app->cfg.role == CTL_ROLE_GLOBAL ? "global" : "cluster");
+    ctl_json_key(&j, "routing");
+    ctl_json_str(&j, app->cfg.routing == CTL_ROUTING_SLATE
+                         ? "slate"
+                         : app->cfg.routing == CTL_ROUTING_LOCAL ? "local" : "waterfall");
+    ctl_json_key(&j, "now_ns");
+    ctl_json_u64(&j, now);
+    ctl_json_key(&j, "uptime_s");
+    ctl_json_f64(&j, (double)(ctl_mono_ns() - app->started_ns) / 1e9);
+    ctl_json_key(&j, "solve_period_ms");
+    ctl_json_u64(&j, app->cfg.solve_period_ms);
+    ctl_json_obj_end(&j);
+    if (app->state)
+        ctl_state_write_json(app->state, &j, now);
+    if (app->cluster) {
+        ctl_json_key(&j, "cluster");
+        ctl_cluster_write_json(app->cluster, &j);
+    }
+    pthread_mutex_lock(&app->rules_mu);
+    ctl_rules_t *cur = app->current, *prev = app->previous;
+    ctl_rules_ref(cur);
+    ctl_rules_ref(prev);
+    pthread_mutex_unlock(&app->rules_mu);
+    ctl_json_key(&j, "rules");
+    ctl_json_obj(&j);
+    ctl_json_key(&j, "current");
+    if (cur)
+        ctl_rules_json(cur, &j);
+    else
+        ctl_json_null(&j);
+    ctl_json_key(&j, "previous");
+    if (prev)
+        ctl_rules_json(prev, &j);
+    else
+        ctl_json_null(&j);
+    ctl_json_obj_end(&j);
+    ctl_rules_unref(cur);
+    ctl_rules_unref(prev);
+    ctl_json_key(&j, "solve");
+    json_solve(app, &j);
+    ctl_json_obj_end(&j);
+    ctl_buf_putc(&b, '\n');
+    if (!ctl_json_ok(&j)) {
+        ctl_buf_free(&b);
+        return send_text(c, MHD_HTTP_INTERNAL_SERVER_ERROR, NULL, "could not render state\n");
+    }
+    return send_buf(c, MHD_HTTP_OK, &b, "application/json", NULL);
+}
+
+static enum MHD_Result handle_metrics(ctl_app_t *app, struct MHD_Connection *c)
+{
+    ctl_buf_t b;
+    ctl_buf_init(&b, 0);
+    ctl_buf_printf(&b,
+                   "# HELP slate_controller_info Build and role of this controller.\n"
+                   "# TYPE slate_controller_info gauge\n"
+                   "slate_controller_info{version=\"%s\",role=\"%s\"} 1\n"
+                   "# HELP slate_controller_uptime_seconds Seconds since the controller started.\n"
+                   "# TYPE slate_controller_uptime_seconds gauge\n"
+                   "slate_controller_uptime_seconds %.3f\n",
+                   SLATE_VERSION_STRING, app->cfg.role == CTL_ROLE_GLOBAL ? "global" : "cluster",
+                   (double)(ctl_mono_ns() - app->started_ns) / 1e9);
+    ctl_metrics_write(&app->metrics, &b);
+    if (app->state)
+        ctl_state_write_metrics(app->state, &b);
+    if (b.failed) {
+        ctl_buf_free(&b);
+        return send_text(c, MHD_HTTP_INTERNAL_SERVER_ERROR, NULL, "out of memory\n");
+    }
+    return send_buf(c, MHD_HTTP_OK, &b, "text/plain; version=0.0.4; charset=utf-8", NULL);
+}
+
+/* ------------------------------------------------------------------------- */
+/* Dispatch */
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
+                                  const char *method, const char *version, const char *upload,
+                                  size_t *upload_size, void **con_cls)
+{
+    (void)version;
+    ctl_app_t *app = cls;
+    req_ctx *rc = *con_cls;
+    if (!rc) {
+        int route = -1;
+        for (int i = 0; i < R_COUNT_; i++)
+            if (strcmp(url, k_routes[i].path) == 0)
+                route = i;
+        if (route < 0) {
+            ctl_metrics_reject(&app->metrics, CTL_REJECT_NOT_FOUND, SLATE_OK);
+            return send_text(c, MHD_HTTP_NOT_FOUND, NULL, "no such path: %s\n", url);
+        }
+        const struct route *r = &k_routes[route];
+        bool ok = strcmp(method, r->method) == 0 ||
+                  (strcmp(r->method, "GET") == 0 && strcmp(method, "HEAD") == 0);
+        if (!ok) {
+            char allow[32];
+            snprintf(allow, sizeof(allow), "%s",
+                     strcmp(r->method, "GET") == 0 ? "GET, HEAD" : r->method);
+            ctl_metrics_reject(&app->metrics, CTL_REJECT_METHOD, SLATE_OK);
+            return send_text(c, MHD_HTTP_METHOD_NOT_ALLOWED, allow,
+                             "method %s not allowed on %s; allowed: %s\n", method, url, allow);
+        }
+        if (r->has_body) {
+            const char *cl =
+                MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+            if (cl) {
+                char *end = NULL;
+                errno = 0;
+                unsigned long long declared = strtoull(cl, &end, 10);
+                if (errno == 0 && end != cl && declared > app->cfg.max_body_bytes) {
+                    char msg[160];
+                    snprintf(msg, sizeof(msg),
+                             "body of %llu bytes is over the limit of %" PRIu64 " bytes", declared,
+                             app->cfg.max_body_bytes);
+                    return reject(app, c, MHD_HTTP_CONTENT_TOO_LARGE, CTL_REJECT_TOO_LARGE,
+                                  SLATE_OK, url, msg);
+                }
+            }
+        }
+        rc = calloc(1, sizeof(*rc));
+        if (!rc)
+            return MHD_NO;
+        rc->route = (route_id)route;
+        ctl_buf_init(&rc->body, (size_t)app->cfg.max_body_bytes);
+        *con_cls = rc;
+        return MHD_YES;
+    }
+    if (*upload_size > 0) {
+        rc->received += *upload_size;
+        if (!rc->too_large) {
+            ctl_buf_append(&rc->body, upload, *upload_size);
+            if (rc->body.failed) {
+                rc->too_large = true;
+                ctl_buf_free(&rc->body);
+            }
+        }
+        *upload_size = 0;
+        /* Do not read an endless stream just to answer it: close past 4x the limit. */
+        if (rc->too_large && rc->received > 4 * app->cfg.max_body_bytes + (1u << 20))
+            return MHD_NO;
+        return MHD_YES;
+    }
+    if (rc->too_large) {
+        char msg[160];
+        snprintf(msg, sizeof(msg), "body is over the limit of %" PRIu64 " bytes",
+                 app->cfg.max_body_bytes);
+        return reject(app, c, MHD_HTTP_CONTENT_TOO_LARGE, CTL_REJECT_TOO_LARGE, SLATE_OK, url,
+                      msg);
+    }
+    switch (rc->route) {
+    case R_REPORT:
+        return handle_report(app, c, rc, url);
+    case R_REPORTS:
+        return handle_batch(app, c, rc, url);
+    case R_PROXYLOAD:
+        return handle_legacy(app, c, rc, url, false);
+    case R_HILLCLIMB:
+        return handle_legacy(app, c, rc, url, true);
+    case R_RULES:
+        return handle_rules(app, c);
+    case R_STATE:
+        return handle_state(app, c);
+    case R_METRICS:
+        return handle_metrics(app, c);
+    case R_HEALTHZ:
+        return send_text(c, MHD_HTTP_OK, NULL, "ok\n");
+    case R_COUNT_:
+        break;
+    }
+    return MHD_NO;
+}
+
+static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+    (void)cls;
+    (void)c;
+    (void)toe;
+    req_ctx *rc = *con_cls;
+    if (rc) {
+        ctl_buf_free(&rc->body);
+        free(rc);
+        *con_cls = NULL;
+    }
+}
+
+static void on_mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    (void)cls;
+    char msg[512];
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    ctl_log(CTL_LOG_DEBUG, "http: %s", msg);
+}
+
+int ctl_http_start(ctl_app_t *app)
+{
+    struct sockaddr_in a4;
+    struct sockaddr_in6 a6;
+    struct sockaddr *addr;
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
+    memset(&a4, 0, sizeof(a4));
+    memset(&a6, 0, sizeof(a6));
+    if (inet_pton(AF_INET, app->cfg.listen, &a4.sin_addr) == 1) {
+        a4.sin_family = AF_INET;
+        a4.sin_port = htons((uint16_t)app->cfg.port);
+        addr = (struct sockaddr *)&a4;
+    } else if (inet_pton(AF_INET6, app->cfg.listen, &a6.sin6_addr) == 1) {
+        a6.sin6_family = AF_INET6;
+        a6.sin6_port = htons((uint16_t)app->cfg.port);
+        addr = (struct sockaddr *)&a6;
+        flags |= MHD_USE_IPv6;
+    } else {
+        ctl_log(CTL_LOG_ERROR, "--listen %s is not an IPv4 or IPv6 address", app->cfg.listen);
+        return -1;
+    }
+    app->mhd = MHD_start_daemon(
+        flags, (uint16_t)app->cfg.port, NULL, NULL, on_request, app, MHD_OPTION_SOCK_ADDR, addr,
+        MHD_OPTION_THREAD_POOL_SIZE, (unsigned)app->cfg.threads, MHD_OPTION_CONNECTION_LIMIT,
+        (unsigned)app->cfg.max_connections, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, app, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log,
+        app, MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)1024, MHD_OPTION_END);
+    if (!app->mhd) {
+        ctl_log(CTL_LOG_ERROR, "cannot listen on %s port %u: %s", app->cfg.listen, app->cfg.port,
+                strerror(errno));
+        return -1;
+    }
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info(app->mhd, MHD_DAEMON_INFO_BIND_PORT);
+    app->port = info ? info->port : (uint16_t)app->cfg.port;
+    return 0;
+}
+
+void ctl_http_stop(ctl_app_t *app)
+{
+    if (app->mhd) {
+        MHD_stop_daemon(app->mhd);
+        app->mhd = NULL;
+    }
+}

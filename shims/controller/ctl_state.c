@@ -1,0 +1,1773 @@
+/*
+ * slate-controller: what the global controller learns from reports.
+ * SPDX-License-Identifier: Apache-2.0
+ */
+#define _POSIX_C_SOURCE 200809L
+#include "ctl_state.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define XXH_INLINE_ALL
+#include <xxhash.h>
+
+#include "ctl_log.h"
+#include "ctl_map.h"
+#include "ctl_moments.h"
+#include "ctl_path.h"
+#include "slate/legacy.h"
+
+#define NIL UINT32_MAX
+#define SLOTS CTL_MAX_REGION_SLOTS
+#define HIST_LEN 16
+#define OVERFLOW_NAME "~overflow"
+#define OVERFLOW_METHOD "*"
+#define OVERFLOW_PATH "{overflow}"
+/* Half-life of the call-graph counts, seconds. */
+#define GRAPH_HALF_LIFE_S 60.0
+/* Edges whose ratio is below this are noise and do not make a child "called". */
+#define MIN_RATIO 0.01
+/* Smoothing of measured network latency. */
+#define NET_ALPHA 0.3
+/* At most this many models are exposed as labelled series in /metrics. */
+#define MAX_MODEL_SERIES 1000
+
+/* ------------------------------------------------------------------------- */
+/* Entities */
+
+typedef struct hist_pt {
+    uint64_t t_ns;
+    double load_rps;
+    double latency_ms; /* NaN: none */
+    double xt_ms;      /* NaN: none */
+    uint64_t requests;
+} hist_pt;
+
+typedef struct cell {
+    /* current window */
+    uint64_t w_requests;
+    uint64_t w_inflight_sum;
+    uint32_t w_reports;
+    ctl_moments_t w_lat;
+    double w_xt_sum_ms;
+    uint32_t w_xt_n;
+    /* last closed window */
+    uint64_t requests;
+    double load_rps;
+    double latency_ms;
+    double in_flight;
+    double xt_ms;
+    bool seen_spans;
+    hist_pt hist[HIST_LEN];
+    uint32_t hist_n, hist_pos;
+    slate_opt_model_t model;
+    slate_opt_fit_t fit;
+    bool fit_valid;
+} cell;
+
+typedef struct endpoint {
+    uint32_t svc;
+    char *method;
+    char *path;
+    uint64_t key;
+    bool overflow;
+    bool has_children;
+    double spans_seen; /* decayed: denominator of calls per request */
+    uint64_t spans_total;
+    cell *cells[SLOTS];
+} endpoint;
+
+typedef struct service {
+    char *name;
+    uint64_t key;
+    bool overflow;
+    uint32_t n_eps;
+    uint32_t overflow_ep;
+    uint64_t reports;
+    uint64_t last_seen_ns[SLOTS];
+    uint32_t w_reports[SLOTS];
+    double w_interval_s[SLOTS];
+    double pods[SLOTS];
+    double capacity[SLOTS];
+} service;
+
+typedef struct outcell {
+    uint32_t caller_svc;
+    uint32_t dst_ep;
+    uint8_t caller_region;
+    uint8_t dst_region;
+    uint64_t w_requests;
+    ctl_moments_t w_lat;
+    uint64_t requests;
+    double load_rps;
+    double latency_ms;
+} outcell;
+
+typedef struct edge {
+    uint32_t parent, child;
+    double count;  /* decayed matched children */
+    double bytes;  /* decayed sum of their body sizes */
+    uint64_t total; /* all-time matched children */
+} edge;
+
+enum { SPAN_USED = 1, SPAN_PARENT_FOUND = 2 };
+
+typedef struct span_ent {
+    uint64_t self_key;
+    uint64_t parent_key; /* 0: root */
+    uint64_t start_ns, end_ns, recv_ns;
+    uint64_t child_ns;
+    double load_rps; /* region-wide load of its endpoint at arrival; NaN: unknown */
+    uint64_t body;
+    uint32_t next_self, next_parent;
+    uint32_t ep;
+    uint8_t region;
+    uint8_t flags;
+} span_ent;
+
+struct ctl_state {
+    pthread_mutex_t mu;
+    ctl_config_t cfg;
+    ctl_metrics_t *m;
+
+    uint32_t max_regions; /* real regions; the overflow region is slot max_regions */
+    uint32_t n_regions;
+    bool overflow_region_used;
+    char *region_names[SLOTS];
+    uint64_t region_keys[SLOTS];
+
+    service *svcs;
+    uint32_t n_svcs, cap_svcs;
+    uint32_t overflow_svc;
+    ctl_map_t svc_map;
+
+    endpoint *eps;
+    uint32_t n_eps, cap_eps, max_eps;
+    ctl_map_t ep_map;
+
+    outcell *outs;
+    uint32_t n_outs;
+    ctl_map_t out_map;
+
+    edge *edges;
+    uint32_t n_edges;
+    ctl_map_t edge_map;
+
+    span_ent *ring;
+    uint32_t ring_cap, ring_head, ring_count;
+    uint32_t *self_heads, *parent_heads;
+    uint32_t bucket_mask;
+
+    bool have_file;
+    double file_rtt[SLOTS][SLOTS];
+    double file_price[SLOTS][SLOTS];
+    double est_rtt[SLOTS][SLOTS];
+    bool est_known[SLOTS][SLOTS];
+    ctl_regions_file_t *rf;
+
+    uint64_t window_start_ns;
+    uint64_t windows;
+    double last_window_s;
+    uint64_t reports_total;
+};
+
+/* ------------------------------------------------------------------------- */
+/* Scratch: decode arrays and prepared keys, per HTTP thread */
+
+typedef struct prep_ep {
+    uint64_t key;
+    uint32_t path_off;
+    uint32_t path_len;
+} prep_ep;
+
+typedef struct prep_out {
+    prep_ep ep;
+    uint64_t svc_key;
+    uint64_t region_key;
+} prep_out;
+
+typedef struct prep_span {
+    prep_ep ep;
+    uint64_t self_key;
+    uint64_t parent_key;
+    double pod_rps; /* the proxy's rate for this span's endpoint at arrival; NaN: none */
+} prep_span;
+
+struct ctl_scratch {
+    slate_load_report_t rep;
+    slate_inbound_t *inbound;
+    size_t cap_inbound;
+    slate_outbound_t *outbound;
+    size_t cap_outbound;
+    slate_span_t *spans;
+    size_t cap_spans;
+    slate_endpoint_load_t *loads;
+    size_t cap_loads;
+
+    ctl_buf_t arena;
+    prep_ep *pin;
+    size_t cap_pin;
+    prep_out *pout;
+    size_t cap_pout;
+    prep_span *pspan;
+    size_t cap_pspan;
+};
+
+ctl_scratch_t *ctl_scratch_create(void)
+{
+    ctl_scratch_t *sc = calloc(1, sizeof(*sc));
+    if (sc)
+        ctl_buf_init(&sc->arena, 0);
+    return sc;
+}
+
+void ctl_scratch_free(ctl_scratch_t *sc)
+{
+    if (!sc)
+        return;
+    free(sc->inbound);
+    free(sc->outbound);
+    free(sc->spans);
+    free(sc->loads);
+    free(sc->pin);
+    free(sc->pout);
+    free(sc->pspan);
+    ctl_buf_free(&sc->arena);
+    free(sc);
+}
+
+/* Grows *arr to hold n elements of size sz; false on allocation failure. */
+static bool grow(void **arr, size_t *cap, size_t n, size_t sz)
+{
+    if (n <= *cap)
+        return true;
+    size_t c = *cap ? *cap : 16;
+    while (c < n)
+        c *= 2;
+    void *p = realloc(*arr, c * sz);
+    if (!p)
+        return false;
+    *arr = p;
+    *cap = c;
+    return true;
+}
+
+slate_status ctl_scratch_decode(ctl_scratch_t *sc, const uint8_t *buf, size_t len,
+                                const slate_codec_limits_t *lim, slate_codec_error_t *err,
+                                slate_load_report_t **out)
+{
+    for (int attempt = 0; attempt < 3; attempt++) {
+        slate_load_report_t *r = &sc->rep;
+        memset(r, 0, sizeof(*r));
+        r->inbound = sc->inbound;
+        r->cap_inbound = sc->cap_inbound;
+        r->outbound = sc->outbound;
+        r->cap_outbound = sc->cap_outbound;
+        r->spans = sc->spans;
+        r->cap_spans = sc->cap_spans;
+        r->span_loads = sc->loads;
+        r->cap_span_loads = sc->cap_loads;
+        slate_status st = slate_load_report_decode(r, buf, len, lim, err);
+        if (st == SLATE_OK) {
+            *out = r;
+            return SLATE_OK;
+        }
+        if (st != SLATE_ENOSPC)
+            return st;
+        /* Arrays short: every n_* is the count needed; grow and decode again. */
+        if (!grow((void **)&sc->inbound, &sc->cap_inbound, r->n_inbound, sizeof(slate_inbound_t)) ||
+            !grow((void **)&sc->outbound, &sc->cap_outbound, r->n_outbound,
+                  sizeof(slate_outbound_t)) ||
+            !grow((void **)&sc->spans, &sc->cap_spans, r->n_spans, sizeof(slate_span_t)) ||
+            !grow((void **)&sc->loads, &sc->cap_loads, r->n_span_loads,
+                  sizeof(slate_endpoint_load_t)))
+            return SLATE_ENOSPC;
+    }
+    return SLATE_ENOSPC;
+}
+
+slate_status ctl_scratch_decode_legacy(ctl_scratch_t *sc, bool latency, const char *body,
+                                       size_t len, const slate_codec_limits_t *lim,
+                                       slate_codec_error_t *err, slate_str_t service,
+                                       slate_str_t region, slate_load_report_t **out)
+{
+    for (int attempt = 0; attempt < 3; attempt++) {
+        slate_load_report_t *r = &sc->rep;
+        memset(r, 0, sizeof(*r));
+        r->service = service;
+        r->region = region;
+        r->inbound = sc->inbound;
+        r->cap_inbound = sc->cap_inbound;
+        r->outbound = sc->outbound;
+        r->cap_outbound = sc->cap_outbound;
+        r->spans = sc->spans;
+        r->cap_spans = sc->cap_spans;
+        r->span_loads = sc->loads;
+        r->cap_span_loads = sc->cap_loads;
+        slate_status st = latency ? slate_legacy_latency_decode(r, body, len, lim, err)
+                                  : slate_legacy_proxyload_decode(r, NULL, body, len, lim, err);
+        if (st == SLATE_OK) {
+            *out = r;
+            return SLATE_OK;
+        }
+        if (st != SLATE_ENOSPC)
+            return st;
+        if (!grow((void **)&sc->inbound, &sc->cap_inbound, r->n_inbound, sizeof(slate_inbound_t)) ||
+            !grow((void **)&sc->outbound, &sc->cap_outbound, r->n_outbound,
+                  sizeof(slate_outbound_t)) ||
+            !grow((void **)&sc->spans, &sc->cap_spans, r->n_spans, sizeof(slate_span_t)) ||
+            !grow((void **)&sc->loads, &sc->cap_loads, r->n_span_loads,
+                  sizeof(slate_endpoint_load_t)))
+            return SLATE_ENOSPC;
+    }
+    return SLATE_ENOSPC;
+}
+
+/* ------------------------------------------------------------------------- */
+/* Keys */
+
+static uint64_t name_key(const char *p, size_t n)
+{
+    return XXH3_64bits(p, n);
+}
+
+static uint64_t region_key(const char *p, size_t n)
+{
+    return XXH3_64bits_withSeed(p, n, 0x5EC7);
+}
+
+static uint64_t ep_key(uint64_t svc_key, const char *method, size_t mlen, const char *path,
+                       size_t plen)
+{
+    uint64_t h = XXH3_64bits_withSeed(method, mlen, svc_key);
+    return XXH3_64bits_withSeed(path, plen, h);
+}
+
+static uint64_t span_key(const char *trace, size_t tlen, const char *span, size_t slen)
+{
+    if (slen == 0)
+        return 0;
+    uint64_t h = XXH3_64bits_withSeed(span, slen, XXH3_64bits(trace, tlen));
+    return h ? h : 1;
+}
+
+static bool str_eq(const char *a, const char *b, size_t blen)
+{
+    return strlen(a) == blen && memcmp(a, b, blen) == 0;
+}
+
+static char *dup_n(const char *p, size_t n)
+{
+    char *s = malloc(n + 1);
+    if (s) {
+        memcpy(s, p, n);
+        s[n] = '\0';
+    }
+    return s;
+}
+
+/* ------------------------------------------------------------------------- */
+/* Creation and lookup (under the lock) */
+
+static uint32_t region_find(ctl_state_t *s, const char *name, size_t n, uint64_t key, bool create)
+{
+    for (uint32_t i = 0; i < s->n_regions; i++)
+        if (s->region_keys[i] == key && str_eq(s->region_names[i], name, n))
+            return i;
+    if (!create)
+        return NIL;
+    if (s->n_regions < s->max_regions) {
+        char *nm = dup_n(name, n);
+        if (nm) {
+            uint32_t i = s->n_regions++;
+            s->region_names[i] = nm;
+            s->region_keys[i] = key;
+            ctl_log(CTL_LOG_INFO, "new region '%s' (index %u)", nm, i);
+            return i;
+        }
+    }
+    if (!s->overflow_region_used) {
+        s->overflow_region_used = true;
+        ctl_log(CTL_LOG_WARN, "region limit %u reached: further regions go to '%s'",
+                s->max_regions, OVERFLOW_NAME);
+    }
+    atomic_fetch_add(&s->m->overflow[CTL_OVF_REGION], 1);
+    return s->max_regions;
+}
+
+static void service_init(ctl_state_t *s, service *sv, char *name, uint64_t key, bool overflow)
+{
+    memset(sv, 0, sizeof(*sv));
+    sv->name = name;
+    sv->key = key;
+    sv->overflow = overflow;
+    sv->overflow_ep = NIL;
+    for (int r = 0; r < SLOTS; r++) {
+        sv->capacity[r] = INFINITY;
+        sv->pods[r] = 1;
+    }
+    if (s->rf) {
+        for (uint32_t i = 0; i < s->rf->n_caps; i++) {
+            if (strcmp(s->rf->caps[i].service, name) != 0)
+                continue;
+            for (uint32_t r = 0; r < s->n_regions; r++)
+                if (strcmp(s->region_names[r], s->rf->caps[i].region) == 0)
+                    sv->capacity[r] = s->rf->caps[i].rps;
+        }
+    }
+}
+
+static uint32_t service_find(ctl_state_t *s, const char *name, size_t n, uint64_t key)
+{
+    uint32_t pos = 0, v;
+    while (ctl_map_next(&s->svc_map, key, &pos, &v))
+        if (str_eq(s->svcs[v].name, name, n))
+            return v;
+    if (s->n_svcs < s->cfg.max_services) {
+        char *nm = dup_n(name, n);
+        if (nm && ctl_map_put(&s->svc_map, key, s->n_svcs)) {
+            uint32_t i = s->n_svcs++;
+            service_init(s, &s->svcs[i], nm, key, false);
+            ctl_log(CTL_LOG_INFO, "new service '%s'", nm);
+            return i;
+        }
+        free(nm);
+    }
+    atomic_fetch_add(&s->m->overflow[CTL_OVF_SERVICE], 1);
+    if (s->overflow_svc == NIL) {
+        char *nm = dup_n(OVERFLOW_NAME, strlen(OVERFLOW_NAME));
+        if (!nm)
+            return NIL;
+        s->overflow_svc = s->cfg.max_services; /* its reserved slot */
+        service_init(s, &s->svcs[s->overflow_svc], nm, 0, true);
+        ctl_log(CTL_LOG_WARN, "service limit %u reached: further services go to '%s'",
+                s->cfg.max_services, OVERFLOW_NAME);
+    }
+    return s->overflow_svc;
+}
+
+static uint32_t endpoint_new(ctl_state_t *s, uint32_t svc, const char *method, size_t mlen,
+                             const char *path, size_t plen, uint64_t key, bool overflow)
+{
+    if (s->n_eps >= s->max_eps)
+        return NIL;
+    if (s->n_eps == s->cap_eps) {
+        uint32_t nc = s->cap_eps ? s->cap_eps * 2 : 64;
+        if (nc > s->max_eps)
+            nc = s->max_eps;
+        endpoint *p = realloc(s->eps, (size_t)nc * sizeof(endpoint));
+        if (!p)
+            return NIL;
+        s->eps = p;
+        s->cap_eps = nc;
+    }
+    char *m = dup_n(method, mlen), *pa = dup_n(path, plen);
+    if (!m || !pa) {
+        free(m);
+        free(pa);
+        return NIL;
+    }
+    uint32_t i = s->n_eps;
+    endpoint *e = &s->eps[i];
+    memset(e, 0, sizeof(*e));
+    e->svc = svc;
+    e->method = m;
+    e->path = pa;
+    e->key = key;
+    e->overflow = overflow;
+    if (!overflow && !ctl_map_put(&s->ep_map, key, i)) {
+        free(m);
+        free(pa);
+        return NIL;
+    }
+    s->n_eps++;
+    return i;
+}
+
+static uint32_t endpoint_find(ctl_state_t *s, uint32_t svc, const char *method, size_t mlen,
+                              const char *path, size_t plen, uint64_t key)
+{
+    uint32_t pos = 0, v;
+    /* Keys were computed from the reported service name; in the overflow
+     * service all names share one key space. */
+    if (s->svcs[svc].overflow)
+        key = ep_key(0, method, mlen, path, plen);
+    while (ctl_map_next(&s->ep_map, key, &pos, &v)) {
+        endpoint *e = &s->eps[v];
+        if (e->svc == svc && str_eq(e->method, method, mlen) && str_eq(e->path, path, plen))
+            return v;
+    }
+    service *sv = &s->svcs[svc];
+    if (sv->n_eps < s->cfg.max_endpoints_per_service) {
+        uint32_t i = endpoint_new(s, svc, method, mlen, path, plen, key, false);
+        if (i != NIL) {
+            sv->n_eps++;
+            return i;
+        }
+    }
+    atomic_fetch_add(&s->m->overflow[CTL_OVF_ENDPOINT], 1);
+    if (sv->overflow_ep == NIL) {
+        sv->overflow_ep = endpoint_new(s, svc, OVERFLOW_METHOD, 1, OVERFLOW_PATH,
+                                       strlen(OVERFLOW_PATH), 0, true);
+        if (sv->overflow_ep != NIL)
+            ctl_log(CTL_LOG_WARN, "service '%s': endpoint limit %u reached: further endpoints "
+                    "go to '%s %s'", sv->name, s->cfg.max_endpoints_per_service, OVERFLOW_METHOD,
+                    OVERFLOW_PATH);
+    }
+    return sv->overflow_ep;
+}
+
+static cell *cell_get(ctl_state_t *s, uint32_t ep, uint32_t region)
+{
+    endpoint *e = &s->eps[ep];
+    if (!e->cells[region]) {
+        cell *c = calloc(1, sizeof(cell));
+        if (!c)
+            return NULL;
+        slate_opt_model_params_t mp;
+        slate_opt_model_params_default(&mp);
+        mp.degree = s->cfg.model_degree;
+        mp.min_weight = s->cfg.model_min_samples;
+        mp.forget = s->cfg.model_forget;
+        if (slate_opt_model_init(&c->model, &mp) != SLATE_OK)
+            (void)slate_opt_model_init(&c->model, NULL);
+        c->latency_ms = NAN;
+        c->xt_ms = NAN;
+        e->cells[region] = c;
+    }
+    return e->cells[region];
+}
+
+static uint32_t outcell_find(ctl_state_t *s, uint32_t caller_svc, uint32_t caller_region,
+                             uint32_t dst_ep, uint32_t dst_region)
+{
+    uint64_t key = ((uint64_t)caller_svc << 44) ^ ((uint64_t)caller_region << 38) ^
+                   ((uint64_t)dst_region << 32) ^ dst_ep;
+    uint32_t pos = 0, v;
+    while (ctl_map_next(&s->out_map, key, &pos, &v)) {
+        outcell *o = &s->outs[v];
+        if (o->caller_svc == caller_svc && o->caller_region == caller_region &&
+            o->dst_ep == dst_ep && o->dst_region == dst_region)
+            return v;
+    }
+    if (s->n_outs >= s->cfg.max_outbound || !ctl_map_put(&s->out_map, key, s->n_outs)) {
+        atomic_fetch_add(&s->m->overflow[CTL_OVF_OUTBOUND], 1);
+        return NIL;
+    }
+    outcell *o = &s->outs[s->n_outs];
+    memset(o, 0, sizeof(*o));
+    o->caller_svc = caller_svc;
+    o->caller_region = (uint8_t)caller_region;
+    o->dst_ep = dst_ep;
+    o->dst_region = (uint8_t)dst_region;
+    o->latency_ms = NAN;
+    return s->n_outs++;
+}
+
+static edge *edge_get(ctl_state_t *s, uint32_t parent, uint32_t child)
+{
+    uint64_t key = ((uint64_t)parent << 32) | child;
+    uint32_t pos = 0, v;
+    while (ctl_map_next(&s->edge_map, key, &pos, &v))
+        if (s->edges[v].parent == parent && s->edges[v].child == child)
+            return &s->edges[v];
+    if (s->n_edges >= s->cfg.max_edges || !ctl_map_put(&s->edge_map, key, s->n_edges)) {
+        atomic_fetch_add(&s->m->overflow[CTL_OVF_EDGE], 1);
+        return NULL;
+    }
+    edge *e = &s->edges[s->n_edges++];
+    memset(e, 0, sizeof(*e));
+    e->parent = parent;
+    e->child = child;
+    s->eps[parent].has_children = true;
+    ctl_log(CTL_LOG_INFO, "call graph: %s %s %s -> %s %s %s", s->svcs[s->eps[parent].svc].name,
+            s->eps[parent].method, s->eps[parent].path, s->svcs[s->eps[child].svc].name,
+            s->eps[child].method, s->eps[child].path);
+    return e;
+}
+
+/* ------------------------------------------------------------------------- */
+/* Time-stitching */
+
+static uint32_t *self_bucket(ctl_state_t *s, uint64_t key)
+{
+    return &s->self_heads[(key ^ (key >> 29)) & s->bucket_mask];
+}
+
+static uint32_t *parent_bucket(ctl_state_t *s, uint64_t key)
+{
+    return &s->parent_heads[(key ^ (key >> 29)) & s->bucket_mask];
+}
+
+static uint32_t span_find(ctl_state_t *s, uint64_t self_key)
+{
+    for (uint32_t i = *self_bucket(s, self_key); i != NIL; i = s->ring[i].next_self)
+        if (s->ring[i].self_key == self_key)
+            return i;
+    return NIL;
+}
+
+static void unlink_chain(ctl_state_t *s, uint32_t *head, uint32_t idx, bool parent_chain)
+{
+    uint32_t *link = head;
+    while (*link != NIL) {
+        if (*link == idx) {
+            *link = parent_chain ? s->ring[idx].next_parent : s->ring[idx].next_self;
+            return;
+        }
+        link = parent_chain ? &s->ring[*link].next_parent : &s->ring[*link].next_self;
+    }
+}
+
+static double ns_to_ms(double ns)
+{
+    return ns / 1e6;
+}
+
+/* A span leaves the table: its exclusive time becomes a model sample. */
+static void span_finalize(ctl_state_t *s, uint32_t idx)
+{
+    span_ent *sp = &s->ring[idx];
+    unlink_chain(s, self_bucket(s, sp->self_key), idx, false);
+    if (sp->parent_key)
+        unlink_chain(s, parent_bucket(s, sp->parent_key), idx, true);
+    uint64_t dur = sp->end_ns > sp->start_ns ? sp->end_ns - sp->start_ns : 0;
+    uint64_t child = sp->child_ns < dur ? sp->child_ns : dur;
+    double xt_ms = ns_to_ms((double)(dur - child));
+    cell *c = s->eps[sp->ep].cells[sp->region];
+    if (c) {
+        c->w_xt_sum_ms += xt_ms;
+        c->w_xt_n++;
+        c->seen_spans = true;
+        if (isfinite(sp->load_rps))
+            (void)slate_opt_model_add(&c->model, sp->load_rps, xt_ms);
+    }
+    sp->flags = 0;
+}
+
+static void span_evict_oldest(ctl_state_t *s)
+{
+    uint32_t tail = (s->ring_head + s->ring_cap - s->ring_count) % s->ring_cap;
+    if (s->ring[tail].flags & SPAN_USED)
+        span_finalize(s, tail);
+    s->ring_count--;
+}
+
+static void spans_expire(ctl_state_t *s, uint64_t now_ns)
+{
+    uint64_t horizon = s->cfg.stitch_window_ms * 1000000ull;
+    while (s->ring_count > 0) {
+        uint32_t tail = (s->ring_head + s->ring_cap - s->ring_count) % s->ring_cap;
+        if (now_ns >= horizon && s->ring[tail].recv_ns > now_ns - horizon)
+            break;
+        if (now_ns < horizon)
+            break;
+        span_evict_oldest(s);
+    }
+}
+
+static void stitch(ctl_state_t *s, span_ent *parent, span_ent *child)
+{
+    if (parent->ep == child->ep)
+        return;
+    uint64_t dur = child->end_ns > child->start_ns ? child->end_ns - child->start_ns : 0;
+    parent->child_ns += dur;
+    child->flags |= SPAN_PARENT_FOUND;
+    edge *e = edge_get(s, parent->ep, child->ep);
+    if (e) {
+        e->count += 1;
+        e->bytes += (double)child->body;
+        e->total++;
+    }
+    atomic_fetch_add(&s->m->spans_stitched, 1);
+}
+
+static void span_insert(ctl_state_t *s, const slate_span_t *in, const prep_span *p, uint32_t ep,
+                        uint32_t region, double load_rps, uint64_t now_ns)
+{
+    uint32_t dup = span_find(s, p->self_key);
+    if (dup != NIL && s->ring[dup].ep == ep) {
+        atomic_fetch_add(&s->m->spans_duplicate, 1);
+        return;
+    }
+    if (s->ring_count == s->ring_cap) {
+        uint32_t tail = (s->ring_head + s->ring_cap - s->ring_count) % s->ring_cap;
+        uint64_t horizon = s->cfg.stitch_window_ms * 1000000ull;
+        if (s->ring[tail].recv_ns + horizon > now_ns)
+            atomic_fetch_add(&s->m->overflow[CTL_OVF_SPAN_EVICT], 1);
+        span_evict_oldest(s);
+    }
+    uint32_t idx = s->ring_head;
+    s->ring_head = (s->ring_head + 1) % s->ring_cap;
+    s->ring_count++;
+    span_ent *sp = &s->ring[idx];
+    memset(sp, 0, sizeof(*sp));
+    sp->self_key = p->self_key;
+    sp->parent_key = p->parent_key;
+    sp->start_ns = in->start_ns;
+    sp->end_ns = in->end_ns;
+    sp->recv_ns = now_ns;
+    sp->load_rps = load_rps;
+    sp->body = in->body_size;
+    sp->ep = ep;
+    sp->region = (uint8_t)region;
+    sp->flags = SPAN_USED;
+    uint32_t *sb = self_bucket(s, sp->self_key);
+    sp->next_self = *sb;
+    *sb = idx;
+    sp->next_parent = NIL;
+    if (sp->parent_key) {
+        uint32_t *pb = parent_bucket(s, sp->parent_key);
+        sp->next_parent = *pb;
+        *pb = idx;
+    }
+    s->eps[ep].spans_seen += 1;
+    s->eps[ep].spans_total++;
+    /* Its parent may already be here. */
+    if (sp->parent_key) {
+        uint32_t pi = span_find(s, sp->parent_key);
+        if (pi != NIL && pi != idx)
+            stitch(s, &s->ring[pi], sp);
+    }
+    /* Its children may already be here, waiting. */
+    for (uint32_t ci = *parent_bucket(s, sp->self_key); ci != NIL; ci = s->ring[ci].next_parent) {
+        span_ent *c = &s->ring[ci];
+        if (ci != idx && c->parent_key == sp->self_key && !(c->flags & SPAN_PARENT_FOUND))
+            stitch(s, sp, c);
+    }
+}
+
+/* ------------------------------------------------------------------------- */
+/* Intake */
+
+static bool prep_endpoint(ctl_scratch_t *sc, uint64_t svc_key, slate_str_t method,
+                          slate_str_t path, prep_ep *out)
+{
+    char norm[CTL_PATH_MAX + 16];
+    size_t n = ctl_path_normalize(path.ptr ? path.ptr : "", path.len, norm, sizeof(norm));
+    out->path_off = (uint32_t)sc->arena.len;
+    out->path_len = (uint32_t)n;
+    ctl_buf_append(&sc->arena, norm, n);
+    out->key = ep_key(svc_key, method.ptr ? method.ptr : "", method.len, norm, n);
+    return !sc->arena.failed;
+}
+
+static int prepare(ctl_scratch_t *sc, const slate_load_report_t *rep, uint32_t max_spans)
+{
+    ctl_buf_reset(&sc->arena);
+    size_t n_spans = rep->n_spans < max_spans ? rep->n_spans : max_spans;
+    if (!grow((void **)&sc->pin, &sc->cap_pin, rep->n_inbound, sizeof(prep_ep)) ||
+        !grow((void **)&sc->pout, &sc->cap_pout, rep->n_outbound, sizeof(prep_out)) ||
+        !grow((void **)&sc->pspan, &sc->cap_pspan, n_spans, sizeof(prep_span)))
+        return -1;
+    uint64_t svc_key = name_key(rep->service.ptr, rep->service.len);
+    for (size_t i = 0; i < rep->n_inbound; i++)
+        if (!prep_endpoint(sc, svc_key, rep->inbound[i].method, rep->inbound[i].path, &sc->pin[i]))
+            return -1;
+    for (size_t i = 0; i < rep->n_outbound; i++) {
+        const slate_outbound_t *o = &rep->outbound[i];
+        prep_out *p = &sc->pout[i];
+        p->svc_key = name_key(o->dst_service.ptr, o->dst_service.len);
+        p->region_key = region_key(o->dst_region.ptr, o->dst_region.len);
+        if (!prep_endpoint(sc, p->svc_key, o->method, o->path, &p->ep))
+            return -1;
+    }
+    for (size_t i = 0; i < n_spans; i++) {
+        const slate_span_t *sp = &rep->spans[i];
+        prep_span *p = &sc->pspan[i];
+        if (!prep_endpoint(sc, svc_key, sp->method, sp->path, &p->ep))
+            return -1;
+        p->self_key = span_key(sp->trace_id.ptr, sp->trace_id.len, sp->span_id.ptr,
+                               sp->span_id.len);
+        p->parent_key = span_key(sp->trace_id.ptr, sp->trace_id.len, sp->parent_span_id.ptr,
+                                 sp->parent_span_id.len);
+        /* The span's own endpoint among its load-at-arrival entries. */
+        p->pod_rps = NAN;
+        for (size_t k = 0; k < sp->n_load && sp->load; k++) {
+            const slate_endpoint_load_t *ld = &sp->load[k];
+            if (ld->method.len == sp->method.len && ld->path.len == sp->path.len &&
+                (ld->method.len == 0 || memcmp(ld->method.ptr, sp->method.ptr, ld->method.len) == 0) &&
+                (ld->path.len == 0 || memcmp(ld->path.ptr, sp->path.ptr, ld->path.len) == 0)) {
+                p->pod_rps = ld->rps;
+                break;
+            }
+        }
+    }
+    return 0;
+}
+
+int ctl_state_ingest(ctl_state_t *s, ctl_scratch_t *sc, const slate_load_report_t *rep,
+                     bool latency_only, uint64_t now_ns, ctl_ingest_info_t *info)
+{
+    memset(info, 0, sizeof(*info));
+    uint32_t max_spans = s->cfg.max_spans_per_report;
+    if (prepare(sc, rep, max_spans) != 0)
+        return -1;
+    size_t n_spans = rep->n_spans < max_spans ? rep->n_spans : max_spans;
+    info->spans_used = (uint32_t)n_spans;
+    info->spans_dropped = (uint32_t)(rep->n_spans - n_spans);
+    const char *arena = sc->arena.data;
+
+    pthread_mutex_lock(&s->mu);
+    s->reports_total++;
+    uint32_t region =
+        region_find(s, rep->region.ptr, rep->region.len,
+                    region_key(rep->region.ptr, rep->region.len), true);
+    uint32_t svc = service_find(s, rep->service.ptr, rep->service.len,
+                                name_key(rep->service.ptr, rep->service.len));
+    if (svc == NIL) {
+        pthread_mutex_unlock(&s->mu);
+        return -1;
+    }
+    info->region_overflow = region == s->max_regions;
+    info->service_overflow = s->svcs[svc].overflow;
+    service *sv = &s->svcs[svc];
+    sv->reports++;
+    sv->last_seen_ns[region] = now_ns;
+    if (!latency_only) {
+        sv->w_reports[region]++;
+        sv->w_interval_s[region] += rep->interval_ns > 0 ? (double)rep->interval_ns / 1e9 : 1.0;
+    }
+
+    for (size_t i = 0; i < rep->n_inbound; i++) {
+        const slate_inbound_t *in = &rep->inbound[i];
+        const prep_ep *p = &sc->pin[i];
+        uint32_t ep = endpoint_find(s, svc, in->method.ptr ? in->method.ptr : "", in->method.len,
+                                    arena + p->path_off, p->path_len, p->key);
+        if (ep == NIL)
+            continue;
+        cell *c = cell_get(s, ep, region);
+        if (!c)
+            continue;
+        if (!latency_only) {
+            c->w_requests += in->requests;
+            c->w_inflight_sum += in->in_flight;
+            c->w_reports++;
+        }
+        const slate_latency_t *l = &in->latency;
+        ctl_moments_merge(&c->w_lat, l->count, l->mean_ns, l->m2, l->min_ns, l->max_ns);
+    }
+
+    for (size_t i = 0; i < rep->n_outbound; i++) {
+        const slate_outbound_t *o = &rep->outbound[i];
+        const prep_out *p = &sc->pout[i];
+        if (o->dst_region.len == 0 || o->dst_service.len == 0)
+            continue; /* SLATE's latency body names no region: nothing to attribute */
+        uint32_t dsvc = service_find(s, o->dst_service.ptr, o->dst_service.len, p->svc_key);
+        if (dsvc == NIL)
+            continue;
+        uint32_t ep = endpoint_find(s, dsvc, o->method.ptr ? o->method.ptr : "", o->method.len,
+                                    arena + p->ep.path_off, p->ep.path_len, p->ep.key);
+        uint32_t dreg = region_find(s, o->dst_region.ptr, o->dst_region.len, p->region_key, true);
+        if (ep == NIL)
+            continue;
+        uint32_t oc = outcell_find(s, svc, region, ep, dreg);
+        if (oc == NIL)
+            continue;
+        outcell *c = &s->outs[oc];
+        c->w_requests += o->requests;
+        const slate_latency_t *l = &o->latency;
+        ctl_moments_merge(&c->w_lat, l->count, l->mean_ns, l->m2, l->min_ns, l->max_ns);
+    }
+
+    double pods = sv->pods[region] > 1 ? sv->pods[region] : 1;
+    for (size_t i = 0; i < n_spans; i++) {
+        const slate_span_t *sp = &rep->spans[i];
+        const prep_span *p = &sc->pspan[i];
+        if (p->self_key == 0)
+            continue; /* no span id: nothing to stitch */
+        uint32_t ep = endpoint_find(s, svc, sp->method.ptr ? sp->method.ptr : "", sp->method.len,
+                                    arena + p->ep.path_off, p->ep.path_len, p->ep.key);
+        if (ep == NIL || !cell_get(s, ep, region))
+            continue;
+        double load = isfinite(p->pod_rps) ? p->pod_rps * pods : NAN;
+        span_insert(s, sp, p, ep, region, load, now_ns);
+    }
+    pthread_mutex_unlock(&s->mu);
+
+    atomic_fetch_add(&s->m->spans_received, n_spans);
+    if (info->spans_dropped)
+        atomic_fetch_add(&s->m->overflow[CTL_OVF_SPAN], info->spans_dropped);
+    return 0;
+}
+
+/* ------------------------------------------------------------------------- */
+/* Lifecycle */
+
+ctl_state_t *ctl_state_create(const ctl_config_t *cfg, ctl_metrics_t *metrics,
+                              const ctl_regions_file_t *regions)
+{
+    ctl_state_t *s = calloc(1, sizeof(*s));
+    if (!s)
+        return NULL;
+    pthread_mutex_init(&s->mu, NULL);
+    s->cfg = *cfg;
+    s->m = metrics;
+    s->max_regions = cfg->max_regions < SLOTS - 1 ? cfg->max_regions : SLOTS - 1;
+    s->cap_svcs = cfg->max_services + 1;
+    s->svcs = calloc(s->cap_svcs, sizeof(service));
+    s->overflow_svc = NIL;
+    uint64_t max_eps = (uint64_t)(cfg->max_services + 1) * (cfg->max_endpoints_per_service + 1);
+    s->max_eps = max_eps > 16u * 1024 * 1024 ? 16u * 1024 * 1024 : (uint32_t)max_eps;
+    s->outs = calloc(cfg->max_outbound, sizeof(outcell));
+    s->edges = calloc(cfg->max_edges, sizeof(edge));
+    s->ring_cap = cfg->span_table;
+    s->ring = calloc(s->ring_cap, sizeof(span_ent));
+    uint32_t buckets = 16;
+    while (buckets < s->ring_cap)
+        buckets *= 2;
+    s->bucket_mask = buckets - 1;
+    s->self_heads = malloc((size_t)buckets * sizeof(uint32_t));
+    s->parent_heads = malloc((size_t)buckets * sizeof(uint32_t));
+    if (!s->svcs || !s->outs || !s->edges || !s->ring || !s->self_heads || !s->parent_heads ||
+        !ctl_map_init(&s->svc_map, cfg->max_services) || !ctl_map_init(&s->ep_map, s->max_eps) ||
+        !ctl_map_init(&s->out_map, cfg->max_outbound) ||
+        !ctl_map_init(&s->edge_map, cfg->max_edges)) {
+        ctl_state_free(s);
+        return NULL;
+    }
+    memset(s->self_heads, 0xff, (size_t)buckets * sizeof(uint32_t));
+    memset(s->parent_heads, 0xff, (size_t)buckets * sizeof(uint32_t));
+    if (regions && regions->n > 0) {
+        s->rf = malloc(sizeof(*s->rf));
+        if (!s->rf) {
+            ctl_state_free(s);
+            return NULL;
+        }
+        *s->rf = *regions;
+        s->have_file = true;
+        for (uint32_t i = 0; i < regions->n && i < s->max_regions; i++) {
+            const char *nm = regions->names[i];
+            region_find(s, nm, strlen(nm), region_key(nm, strlen(nm)), true);
+        }
+        for (uint32_t a = 0; a < regions->n && a < s->max_regions; a++)
+            for (uint32_t b = 0; b < regions->n && b < s->max_regions; b++) {
+                s->file_rtt[a][b] = regions->rtt_ms[a][b];
+                s->file_price[a][b] = regions->price[a][b];
+            }
+    }
+    return s;
+}
+
+void ctl_state_free(ctl_state_t *s)
+{
+    if (!s)
+        return;
+    for (uint32_t i = 0; i < s->n_regions; i++)
+        free(s->region_names[i]);
+    if (s->svcs)
+        for (uint32_t i = 0; i < s->cap_svcs; i++)
+            free(s->svcs[i].name);
+    for (uint32_t i = 0; i < s->n_eps; i++) {
+        free(s->eps[i].method);
+        free(s->eps[i].path);
+        for (int r = 0; r < SLOTS; r++)
+            free(s->eps[i].cells[r]);
+    }
+    free(s->eps);
+    free(s->svcs);
+    free(s->outs);
+    free(s->edges);
+    free(s->ring);
+    free(s->self_heads);
+    free(s->parent_heads);
+    free(s->rf);
+    ctl_map_free(&s->svc_map);
+    ctl_map_free(&s->ep_map);
+    ctl_map_free(&s->out_map);
+    ctl_map_free(&s->edge_map);
+    pthread_mutex_destroy(&s->mu);
+    free(s);
+}
+
+/* ------------------------------------------------------------------------- */
+/* Window close and the solver's snapshot */
+
+static double edge_ratio(const ctl_state_t *s, const edge *e)
+{
+    double d = s->eps[e->parent].spans_seen;
+    return d > 0 ? e->count / d : 0;
+}
+
+static uint32_t slot_count(const ctl_state_t *s)
+{
+    return s->overflow_region_used ? s->max_regions + 1 : s->n_regions;
+}
+
+static uint32_t slot_index(const ctl_state_t *s, uint32_t i)
+{
+    /* slots 0..n_regions-1, then the overflow slot */
+    return i < s->n_regions ? i : s->max_regions;
+}
+
+static void close_window(ctl_state_t *s, uint64_t now_ns)
+{
+    double window_s = now_ns > s->window_start_ns ? (double)(now_ns - s->window_start_ns) / 1e9 : 0;
+    if (s->window_start_ns == 0 || window_s <= 0)
+        window_s = (double)s->cfg.solve_period_ms / 1000.0;
+    if (window_s < 1e-3)
+        window_s = 1e-3;
+    s->last_window_s = window_s;
+    s->window_start_ns = now_ns;
+    s->windows++;
+    uint32_t nslots = slot_count(s);
+
+    for (uint32_t i = 0; i < s->cap_svcs; i++) {
+        service *sv = &s->svcs[i];
+        if (!sv->name)
+            continue;
+        for (uint32_t k = 0; k < nslots; k++) {
+            uint32_t r = slot_index(s, k);
+            if (sv->w_reports[r] > 0) {
+                double mean_interval = sv->w_interval_s[r] / sv->w_reports[r];
+                double pods = (double)sv->w_reports[r] * mean_interval / window_s;
+                sv->pods[r] = pods < 1 ? 1 : pods;
+            }
+            sv->w_reports[r] = 0;
+            sv->w_interval_s[r] = 0;
+        }
+    }
+
+    for (uint32_t i = 0; i < s->n_eps; i++) {
+        endpoint *e = &s->eps[i];
+        for (uint32_t k = 0; k < nslots; k++) {
+            uint32_t r = slot_index(s, k);
+            cell *c = e->cells[r];
+            if (!c)
+                continue;
+            c->requests = c->w_requests;
+            c->load_rps = (double)c->w_requests / window_s;
+            c->latency_ms = c->w_lat.count ? ns_to_ms(c->w_lat.mean_ns) : NAN;
+            c->in_flight = c->w_reports ? (double)c->w_inflight_sum / c->w_reports *
+                                              s->svcs[e->svc].pods[r]
+                                        : 0;
+            c->xt_ms = c->w_xt_n ? c->w_xt_sum_ms / c->w_xt_n : NAN;
+            /* Endpoints without spans and without children: the window mean is their self time. */
+            if (!c->seen_spans && !e->has_children && c->w_lat.count > 0 && c->load_rps > 0)
+                (void)slate_opt_model_add(&c->model, c->load_rps, c->latency_ms);
+            c->fit_valid = slate_opt_model_fit(&c->model, &c->fit) == SLATE_OK;
+            hist_pt *h = &c->hist[c->hist_pos];
+            h->t_ns = now_ns;
+            h->load_rps = c->load_rps;
+            h->latency_ms = c->latency_ms;
+            h->xt_ms = c->xt_ms;
+            h->requests = c->requests;
+            c->hist_pos = (c->hist_pos + 1) % HIST_LEN;
+            if (c->hist_n < HIST_LEN)
+                c->hist_n++;
+            c->w_requests = 0;
+            c->w_inflight_sum = 0;
+            c->w_reports = 0;
+            ctl_moments_reset(&c->w_lat);
+            c->w_xt_sum_ms = 0;
+            c->w_xt_n = 0;
+        }
+    }
+
+    for (uint32_t i = 0; i < s->n_outs; i++) {
+        outcell *o = &s->outs[i];
+        o->requests = o->w_requests;
+        o->load_rps = (double)o->w_requests / window_s;
+        o->latency_ms = o->w_lat.count ? ns_to_ms(o->w_lat.mean_ns) : NAN;
+        cell *dst = s->eps[o->dst_ep].cells[o->dst_region];
+        if (isfinite(o->latency_ms) && dst && isfinite(dst->latency_ms) &&
+            o->caller_region < s->max_regions && o->dst_region < s->max_regions) {
+            double net = o->latency_ms - dst->latency_ms;
+            if (net < 0)
+                net = 0;
+            double *est = &s->est_rtt[o->caller_region][o->dst_region];
+            bool *known = &s->est_known[o->caller_region][o->dst_region];
+            *est = *known ? (1 - NET_ALPHA) * *est + NET_ALPHA * net : net;
+            *known = true;
+        }
+        o->w_requests = 0;
+        ctl_moments_reset(&o->w_lat);
+    }
+
+    double decay = exp(-window_s * 0.69314718055994531 / GRAPH_HALF_LIFE_S);
+    for (uint32_t i = 0; i < s->n_edges; i++) {
+        s->edges[i].count *= decay;
+        s->edges[i].bytes *= decay;
+    }
+    for (uint32_t i = 0; i < s->n_eps; i++)
+        s->eps[i].spans_seen *= decay;
+}
+
+static double network_rtt(const ctl_state_t *s, uint32_t a, uint32_t b)
+{
+    if (s->have_file)
+        return s->file_rtt[a][b];
+    if (a == b || !s->est_known[a][b])
+        return 0;
+    double base = s->est_known[a][a] ? s->est_rtt[a][a] : 0;
+    double v = s->est_rtt[a][b] - base;
+    return v > 0 ? v : 0;
+}
+
+void ctl_solve_input_free(ctl_solve_input_t *in)
+{
+    if (!in)
+        return;
+    for (uint32_t i = 0; i < in->n_regions; i++)
+        free(in->region_names ? in->region_names[i] : NULL);
+    free(in->region_names);
+    for (uint32_t i = 0; i < in->n_services; i++)
+        free(in->service_names ? in->service_names[i] : NULL);
+    free(in->service_names);
+    free(in->service_overflow);
+    free(in->deployed);
+    free(in->capacity);
+    for (uint32_t i = 0; i < in->n_endpoints; i++) {
+        free(in->endpoints[i].method);
+        free(in->endpoints[i].path);
+    }
+    free(in->endpoints);
+    free(in->edges);
+    free(in);
+}
+
+static ctl_solve_input_t *snapshot(ctl_state_t *s, uint64_t now_ns)
+{
+    ctl_solve_input_t *in = calloc(1, sizeof(*in));
+    if (!in)
+        return NULL;
+    in->now_ns = now_ns;
+    in->window_s = s->last_window_s;
+    uint32_t R = s->n_regions;
+    in->region_names = calloc(R ? R : 1, sizeof(char *));
+    uint32_t nsv = s->cap_svcs;
+    in->service_names = calloc(nsv, sizeof(char *));
+    in->service_overflow = calloc(nsv, sizeof(bool));
+    in->deployed = calloc(nsv, sizeof(*in->deployed));
+    in->capacity = calloc(nsv, sizeof(*in->capacity));
+    in->endpoints = calloc(s->n_eps ? s->n_eps : 1, sizeof(ctl_si_endpoint_t));
+    in->edges = calloc(s->n_edges ? s->n_edges : 1, sizeof(*in->edges));
+    if (!in->region_names || !in->service_names || !in->service_overflow || !in->deployed ||
+        !in->capacity || !in->endpoints || !in->edges) {
+        ctl_solve_input_free(in);
+        return NULL;
+    }
+    for (uint32_t r = 0; r < R; r++) {
+        in->region_names[r] = strdup(s->region_names[r]);
+        if (!in->region_names[r]) {
+            ctl_solve_input_free(in);
+            return NULL;
+        }
+        in->n_regions = r + 1;
+    }
+    for (uint32_t a = 0; a < R; a++)
+        for (uint32_t b = 0; b < R; b++) {
+            in->rtt_ms[a][b] = network_rtt(s, a, b);
+            in->price[a][b] = s->have_file ? s->file_price[a][b] : 0;
+        }
+    uint64_t deployed_for = 3 * s->cfg.solve_period_ms * 1000000ull;
+    if (deployed_for < 15000000000ull)
+        deployed_for = 15000000000ull;
+    for (uint32_t i = 0; i < nsv; i++) {
+        service *sv = &s->svcs[i];
+        in->n_services = i + 1;
+        if (!sv->name) {
+            in->service_names[i] = strdup("");
+            in->service_overflow[i] = true;
+        } else {
+            in->service_names[i] = strdup(sv->name);
+            in->service_overflow[i] = sv->overflow;
+        }
+        if (!in->service_names[i]) {
+            ctl_solve_input_free(in);
+            return NULL;
+        }
+        for (uint32_t r = 0; r < R; r++) {
+            in->deployed[i][r] =
+                sv->name && sv->last_seen_ns[r] != 0 && now_ns - sv->last_seen_ns[r] <= deployed_for;
+            in->capacity[i][r] = sv->capacity[r];
+        }
+    }
+    double lat_sum = 0, load_sum = 0;
+    for (uint32_t i = 0; i < s->n_eps; i++) {
+        endpoint *e = &s->eps[i];
+        ctl_si_endpoint_t *o = &in->endpoints[i];
+        o->method = strdup(e->method);
+        o->path = strdup(e->path);
+        in->n_endpoints = i + 1;
+        if (!o->method || !o->path) {
+            ctl_solve_input_free(in);
+            return NULL;
+        }
+        o->svc = e->svc;
+        o->overflow = e->overflow || s->svcs[e->svc].overflow;
+        for (uint32_t r = 0; r < R; r++) {
+            cell *c = e->cells[r];
+            o->latency_ms[r] = NAN;
+            if (!c)
+                continue;
+            o->load[r] = c->load_rps;
+            o->latency_ms[r] = c->latency_ms;
+            if (c->fit_valid) {
+                o->fit[r] = c->fit;
+                o->has_fit[r] = true;
+            }
+        }
+    }
+    for (uint32_t i = 0; i < s->n_edges; i++) {
+        edge *e = &s->edges[i];
+        double ratio = edge_ratio(s, e);
+        in->edges[i].parent = e->parent;
+        in->edges[i].child = e->child;
+        in->edges[i].calls_per_request = ratio;
+        in->edges[i].bytes_per_call =
+            e->count > 0 && e->bytes > 0 ? e->bytes / e->count : s->cfg.default_bytes_per_call;
+        if (ratio >= MIN_RATIO)
+            in->endpoints[e->child].has_parent = true;
+    }
+    in->n_edges = s->n_edges;
+    for (uint32_t i = 0; i < in->n_endpoints; i++) {
+        ctl_si_endpoint_t *o = &in->endpoints[i];
+        if (o->has_parent || o->overflow)
+            continue;
+        for (uint32_t r = 0; r < R; r++)
+            if (o->load[r] > 0 && isfinite(o->latency_ms[r])) {
+                lat_sum += o->load[r] * o->latency_ms[r];
+                load_sum += o->load[r];
+            }
+    }
+    in->measured_latency_ms = load_sum > 0 ? lat_sum / load_sum : NAN;
+    return in;
+}
+
+ctl_solve_input_t *ctl_state_tick(ctl_state_t *s, uint64_t now_ns)
+{
+    pthread_mutex_lock(&s->mu);
+    spans_expire(s, now_ns);
+    close_window(s, now_ns);
+    ctl_solve_input_t *in = snapshot(s, now_ns);
+    pthread_mutex_unlock(&s->mu);
+    return in;
+}
+
+void ctl_state_counts(ctl_state_t *s, uint32_t *services, uint32_t *endpoints, uint32_t *regions,
+                      uint32_t *edges)
+{
+    pthread_mutex_lock(&s->mu);
+    *services = s->n_svcs + (s->overflow_svc != NIL ? 1 : 0);
+    *endpoints = s->n_eps;
+    *regions = s->n_regions + (s->overflow_region_used ? 1 : 0);
+    *edges = s->n_edges;
+    pthread_mutex_unlock(&s->mu);
+}
+
+/* ------------------------------------------------------------------------- */
+/* JSON */
+
+static const char *slot_name(const ctl_state_t *s, uint32_t r)
+{
+    return r < s->n_regions ? s->region_names[r] : OVERFLOW_NAME;
+}
+
+static void json_fit(ctl_json_t *j, const slate_opt_fit_t *f)
+{
+    ctl_json_obj(j);
+    ctl_json_key(j, "a_ms");
+    ctl_json_f64(j, f->a);
+    ctl_json_key(j, "b_ms_per_rps");
+    ctl_json_f64(j, f->b);
+    ctl_json_key(j, "c_ms_per_rps2");
+    ctl_json_f64(j, f->c);
+    ctl_json_key(j, "degree");
+    ctl_json_u64(j, f->degree);
+    ctl_json_key(j, "r2");
+    ctl_json_f64(j, f->r2);
+    ctl_json_key(j, "rmse_ms");
+    ctl_json_f64(j, f->rmse);
+    ctl_json_key(j, "x_max_rps");
+    ctl_json_f64(j, f->x_max);
+    ctl_json_key(j, "weight");
+    ctl_json_f64(j, f->weight);
+    ctl_json_key(j, "samples");
+    ctl_json_u64(j, f->samples);
+    ctl_json_key(j, "trusted");
+    ctl_json_bool(j, f->trusted != 0);
+    ctl_json_obj_end(j);
+}
+
+static void json_cell(ctl_state_t *s, ctl_json_t *j, uint32_t r, const cell *c)
+{
+    ctl_json_obj(j);
+    ctl_json_key(j, "region");
+    ctl_json_str(j, slot_name(s, r));
+    ctl_json_key(j, "requests");
+    ctl_json_u64(j, c->requests);
+    ctl_json_key(j, "load_rps");
+    ctl_json_f64(j, c->load_rps);
+    ctl_json_key(j, "latency_ms");
+    ctl_json_f64(j, c->latency_ms);
+    ctl_json_key(j, "exclusive_ms");
+    ctl_json_f64(j, c->xt_ms);
+    ctl_json_key(j, "in_flight");
+    ctl_json_f64(j, c->in_flight);
+    ctl_json_key(j, "model");
+    if (c->fit_valid)
+        json_fit(j, &c->fit);
+    else
+        ctl_json_null(j);
+    ctl_json_key(j, "history");
+    ctl_json_arr(j);
+    for (uint32_t k = 0; k < c->hist_n; k++) {
+        const hist_pt *h = &c->hist[(c->hist_pos + HIST_LEN - c->hist_n + k) % HIST_LEN];
+        ctl_json_obj(j);
+        ctl_json_key(j, "t_ns");
+        ctl_json_u64(j, h->t_ns);
+        ctl_json_key(j, "requests");
+        ctl_json_u64(j, h->requests);
+        ctl_json_key(j, "load_rps");
+        ctl_json_f64(j, h->load_rps);
+        ctl_json_key(j, "latency_ms");
+        ctl_json_f64(j, h->latency_ms);
+        ctl_json_key(j, "exclusive_ms");
+        ctl_json_f64(j, h->xt_ms);
+        ctl_json_obj_end(j);
+    }
+    ctl_json_arr_end(j);
+    ctl_json_obj_end(j);
+}
+
+static void json_ep_name(ctl_state_t *s, ctl_json_t *j, uint32_t ep)
+{
+    const endpoint *e = &s->eps[ep];
+    ctl_json_obj(j);
+    ctl_json_key(j, "service");
+    ctl_json_str(j, s->svcs[e->svc].name);
+    ctl_json_key(j, "method");
+    ctl_json_str(j, e->method);
+    ctl_json_key(j, "path");
+    ctl_json_str(j, e->path);
+    ctl_json_obj_end(j);
+}
+
+void ctl_state_write_json(ctl_state_t *s, ctl_json_t *j, uint64_t now_ns)
+{
+    pthread_mutex_lock(&s->mu);
+    uint32_t nslots = slot_count(s);
+    ctl_json_key(j, "window");
+    ctl_json_obj(j);
+    ctl_json_key(j, "count");
+    ctl_json_u64(j, s->windows);
+    ctl_json_key(j, "last_length_s");
+    ctl_json_f64(j, s->last_window_s);
+    ctl_json_key(j, "current_start_ns");
+    ctl_json_u64(j, s->window_start_ns);
+    ctl_json_key(j, "reports_total");
+    ctl_json_u64(j, s->reports_total);
+    ctl_json_obj_end(j);
+
+    ctl_json_key(j, "regions");
+    ctl_json_arr(j);
+    for (uint32_t k = 0; k < nslots; k++) {
+        uint32_t r = slot_index(s, k);
+        ctl_json_obj(j);
+        ctl_json_key(j, "name");
+        ctl_json_str(j, slot_name(s, r));
+        ctl_json_key(j, "index");
+        ctl_json_u64(j, r);
+        ctl_json_key(j, "overflow");
+        ctl_json_bool(j, r >= s->max_regions);
+        ctl_json_obj_end(j);
+    }
+    ctl_json_arr_end(j);
+
+    ctl_json_key(j, "services");
+    ctl_json_arr(j);
+    for (uint32_t i = 0; i < s->cap_svcs; i++) {
+        service *sv = &s->svcs[i];
+        if (!sv->name)
+            continue;
+        ctl_json_obj(j);
+        ctl_json_key(j, "name");
+        ctl_json_str(j, sv->name);
+        ctl_json_key(j, "overflow");
+        ctl_json_bool(j, sv->overflow);
+        ctl_json_key(j, "reports");
+        ctl_json_u64(j, sv->reports);
+        ctl_json_key(j, "regions");
+        ctl_json_arr(j);
+        for (uint32_t k = 0; k < nslots; k++) {
+            uint32_t r = slot_index(s, k);
+            if (!sv->last_seen_ns[r])
+                continue;
+            ctl_json_obj(j);
+            ctl_json_key(j, "region");
+            ctl_json_str(j, slot_name(s, r));
+            ctl_json_key(j, "last_report_age_s");
+            ctl_json_f64(j, now_ns > sv->last_seen_ns[r]
+                                ? (double)(now_ns - sv->last_seen_ns[r]) / 1e9
+                                : 0);
+            ctl_json_key(j, "pods_estimate");
+            ctl_json_f64(j, sv->pods[r]);
+            ctl_json_key(j, "capacity_rps");
+            ctl_json_f64(j, sv->capacity[r]); /* infinite prints as null */
+            ctl_json_obj_end(j);
+        }
+        ctl_json_arr_end(j);
+        ctl_json_key(j, "endpoints");
+        ctl_json_arr(j);
+        for (uint32_t e = 0; e < s->n_eps; e++) {
+            endpoint *ep = &s->eps[e];
+            if (ep->svc != i)
+                continue;
+            ctl_json_obj(j);
+            ctl_json_key(j, "method");
+            ctl_json_str(j, ep->method);
+            ctl_json_key(j, "path");
+            ctl_json_str(j, ep->path);
+            ctl_json_key(j, "overflow");
+            ctl_json_bool(j, ep->overflow);
+            ctl_json_key(j, "spans");
+            ctl_json_u64(j, ep->spans_total);
+            ctl_json_key(j, "regions");
+            ctl_json_arr(j);
+            for (uint32_t k = 0; k < nslots; k++) {
+                uint32_t r = slot_index(s, k);
+                if (ep->cells[r])
+                    json_cell(s, j, r, ep->cells[r]);
+            }
+            ctl_json_arr_end(j);
+            ctl_json_obj_end(j);
+        }
+        ctl_json_arr_end(j);
+        ctl_json_obj_end(j);
+    }
+    ctl_json_arr_end(j);
+
+    ctl_json_key(j, "call_graph");
+    ctl_json_arr(j);
+    for (uint32_t i = 0; i < s->n_edges; i++) {
+        edge *e = &s->edges[i];
+        ctl_json_obj(j);
+        ctl_json_key(j, "parent");
+        json_ep_name(s, j, e->parent);
+        ctl_json_key(j, "child");
+        json_ep_name(s, j, e->child);
+        ctl_json_key(j, "calls_per_request");
+        ctl_json_f64(j, edge_ratio(s, e));
+        ctl_json_key(j, "bytes_per_call");
+        ctl_json_f64(j, e->count > 0 ? e->bytes / e->count : 0);
+        ctl_json_key(j, "matched_spans");
+        ctl_json_u64(j, e->total);
+        ctl_json_obj_end(j);
+    }
+    ctl_json_arr_end(j);
+
+    ctl_json_key(j, "outbound");
+    ctl_json_arr(j);
+    for (uint32_t i = 0; i < s->n_outs; i++) {
+        outcell *o = &s->outs[i];
+        ctl_json_obj(j);
+        ctl_json_key(j, "caller_service");
+        ctl_json_str(j, s->svcs[o->caller_svc].name);
+        ctl_json_key(j, "caller_region");
+        ctl_json_str(j, slot_name(s, o->caller_region));
+        ctl_json_key(j, "destination");
+        json_ep_name(s, j, o->dst_ep);
+        ctl_json_key(j, "dst_region");
+        ctl_json_str(j, slot_name(s, o->dst_region));
+        ctl_json_key(j, "requests");
+        ctl_json_u64(j, o->requests);
+        ctl_json_key(j, "load_rps");
+        ctl_json_f64(j, o->load_rps);
+        ctl_json_key(j, "latency_ms");
+        ctl_json_f64(j, o->latency_ms);
+        ctl_json_obj_end(j);
+    }
+    ctl_json_arr_end(j);
+
+    ctl_json_key(j, "network");
+    ctl_json_obj(j);
+    ctl_json_key(j, "source");
+    ctl_json_str(j, s->have_file ? "regions-file" : "measured");
+    ctl_json_key(j, "rtt_ms");
+    ctl_json_arr(j);
+    for (uint32_t a = 0; a < s->n_regions; a++) {
+        ctl_json_arr(j);
+        for (uint32_t b = 0; b < s->n_regions; b++)
+            ctl_json_f64(j, network_rtt(s, a, b));
+        ctl_json_arr_end(j);
+    }
+    ctl_json_arr_end(j);
+    ctl_json_key(j, "price_per_byte");
+    ctl_json_arr(j);
+    for (uint32_t a = 0; a < s->n_regions; a++) {
+        ctl_json_arr(j);
+        for (uint32_t b = 0; b < s->n_regions; b++)
+            ctl_json_f64(j, s->have_file ? s->file_price[a][b] : 0);
+        ctl_json_arr_end(j);
+    }
+    ctl_json_arr_end(j);
+    ctl_json_obj_end(j);
+
+    ctl_json_key(j, "stitching");
+    ctl_json_obj(j);
+    ctl_json_key(j, "spans_held");
+    ctl_json_u64(j, s->ring_count);
+    ctl_json_key(j, "capacity");
+    ctl_json_u64(j, s->ring_cap);
+    ctl_json_key(j, "window_ms");
+    ctl_json_u64(j, s->cfg.stitch_window_ms);
+    ctl_json_obj_end(j);
+
+    ctl_json_key(j, "limits");
+    ctl_json_obj(j);
+    ctl_json_key(j, "max_body_bytes");
+    ctl_json_u64(j, s->cfg.max_body_bytes);
+    ctl_json_key(j, "max_services");
+    ctl_json_u64(j, s->cfg.max_services);
+    ctl_json_key(j, "max_endpoints_per_service");
+    ctl_json_u64(j, s->cfg.max_endpoints_per_service);
+    ctl_json_key(j, "max_regions");
+    ctl_json_u64(j, s->max_regions);
+    ctl_json_key(j, "max_spans_per_report");
+    ctl_json_u64(j, s->cfg.max_spans_per_report);
+    ctl_json_key(j, "max_edges");
+    ctl_json_u64(j, s->cfg.max_edges);
+    ctl_json_key(j, "max_outbound");
+    ctl_json_u64(j, s->cfg.max_outbound);
+    ctl_json_key(j, "span_table");
+    ctl_json_u64(j, s->ring_cap);
+    ctl_json_obj_end(j);
+
+    ctl_json_key(j, "overflow");
+    ctl_json_obj(j);
+    for (int k = 0; k < CTL_OVF_COUNT_; k++) {
+        ctl_json_key(j, ctl_overflow_name((ctl_overflow)k));
+        ctl_json_u64(j, atomic_load(&s->m->overflow[k]));
+    }
+    ctl_json_obj_end(j);
+    pthread_mutex_unlock(&s->mu);
+}
+
+/* ------------------------------------------------------------------------- */
+/* Metrics */
+
+static void label_value(ctl_buf_t *out, const char *v)
+{
+    for (; *v; v++) {
+        if (*v == '\\')
+            ctl_buf_puts(out, "\\\\");
+        else if (*v == '"')
+            ctl_buf_puts(out, "\\\"");
+        else if (*v == '\n')
+            ctl_buf_puts(out, "\\n");
+        else
+            ctl_buf_putc(out, *v);
+    }
+}
+
+static void model_labels(ctl_state_t *s, ctl_buf_t *out, const endpoint *e, uint32_t r)
+{
+    ctl_buf_puts(out, "{service=\"");
+    label_value(out, s->svcs[e->svc].name);
+    ctl_buf_puts(out, "\",method=\"");
+    label_value(out, e->method);
+    ctl_buf_puts(out, "\",path=\"");
+    label_value(out, e->path);
+    ctl_buf_puts(out, "\",region=\"");
+    label_value(out, slot_name(s, r));
+    ctl_buf_puts(out, "\"}");
+}
+
+static void fmt_double(ctl_buf_t *out, double v)
+{
+    if (isnan(v))
+        ctl_buf_puts(out, "NaN");
+    else if (isinf(v))
+        ctl_buf_puts(out, v > 0 ? "+Inf" : "-Inf");
+    else
+        ctl_buf_printf(out, "%.17g", v);
+}
+
+void ctl_state_write_metrics(ctl_state_t *s, ctl_buf_t *out)
+{
+    pthread_mutex_lock(&s->mu);
+    uint32_t nslots = slot_count(s);
+    uint32_t trusted = 0, untrusted = 0;
+    for (uint32_t i = 0; i < s->n_eps; i++)
+        for (uint32_t k = 0; k < nslots; k++) {
+            cell *c = s->eps[i].cells[slot_index(s, k)];
+            if (c && c->fit_valid) {
+                if (c->fit.trusted)
+                    trusted++;
+                else
+                    untrusted++;
+            }
+        }
+    ctl_buf_printf(out,
+                   "# HELP slate_controller_services Services tracked, the overflow service included.\n"
+                   "# TYPE slate_controller_services gauge\n"
+                   "slate_controller_services %u\n"
+                   "# HELP slate_controller_endpoints Endpoints tracked, overflow endpoints included.\n"
+                   "# TYPE slate_controller_endpoints gauge\n"
+                   "slate_controller_endpoints %u\n"
+                   "# HELP slate_controller_regions Regions tracked, the overflow region included.\n"
+                   "# TYPE slate_controller_regions gauge\n"
+                   "slate_controller_regions %u\n"
+                   "# HELP slate_controller_call_graph_edges Edges of the learned call graph.\n"
+                   "# TYPE slate_controller_call_graph_edges gauge\n"
+                   "slate_controller_call_graph_edges %u\n"
+                   "# HELP slate_controller_outbound_cells Outbound (caller, destination) cells tracked.\n"
+                   "# TYPE slate_controller_outbound_cells gauge\n"
+                   "slate_controller_outbound_cells %u\n"
+                   "# HELP slate_controller_spans_held Spans waiting in the stitching table.\n"
+                   "# TYPE slate_controller_spans_held gauge\n"
+                   "slate_controller_spans_held %u\n"
+                   "# HELP slate_controller_models Fitted latency models by trust.\n"
+                   "# TYPE slate_controller_models gauge\n"
+                   "slate_controller_models{trusted=\"true\"} %u\n"
+                   "slate_controller_models{trusted=\"false\"} %u\n",
+                   s->n_svcs + (s->overflow_svc != NIL ? 1u : 0u), s->n_eps,
+                   s->n_regions + (s->overflow_region_used ? 1u : 0u), s->n_edges, s->n_outs,
+                   s->ring_count, trusted, untrusted);
+    static const char *const names[3] = {"slate_controller_model_r2",
+                                         "slate_controller_model_rmse_ms",
+                                         "slate_controller_model_samples"};
+    static const char *const helps[3] = {
+        "Coefficient of determination of each latency model's fit (first 1000 models).",
+        "Root mean squared residual of each latency model's fit, milliseconds (first 1000 models).",
+        "Samples added to each latency model (first 1000 models)."};
+    for (int g = 0; g < 3; g++) {
+        ctl_buf_printf(out, "# HELP %s %s\n# TYPE %s gauge\n", names[g], helps[g], names[g]);
+        uint32_t emitted = 0;
+        for (uint32_t i = 0; i < s->n_eps && emitted < MAX_MODEL_SERIES; i++)
+            for (uint32_t k = 0; k < nslots && emitted < MAX_MODEL_SERIES; k++) {
+                uint32_t r = slot_index(s, k);
+                cell *c = s->eps[i].cells[r];
+                if (!c || !c->fit_valid || c->fit.samples == 0)
+                    continue;
+                ctl_buf_puts(out, names[g]);
+                model_labels(s, out, &s->eps[i], r);
+                ctl_buf_putc(out, ' ');
+                if (g == 0)
+                    fmt_double(out, c->fit.r2);
+                else if (g == 1)
+                    fmt_double(out, c->fit.rmse);
+                else
+                    ctl_buf_printf(out, "%" PRIu64, c->fit.samples);
+                ctl_buf_putc(out, '\n');
+                emitted++;
+            }
+    }
+    pthread_mutex_unlock(&s->mu);
+}
+
+/* ------------------------------------------------------------------------- */
+/* Regions file */
+
+static int region_index_of(ctl_regions_file_t *f, const char *name, char *err, size_t errcap,
+                           const char *path, unsigned line)
+{
+    for (uint32_t i = 0; i < f->n; i++)
+        if (strcmp(f->names[i], name) == 0)
+            return (int)i;
+    if (f->n >= CTL_MAX_REGION_SLOTS - 1) {
+        snprintf(err, errcap, "%s:%u: more than %d regions", path, line, CTL_MAX_REGION_SLOTS - 1);
+        return -1;
+    }
+    if (strlen(name) >= sizeof(f->names[0])) {
+        snprintf(err, errcap, "%s:%u: region name too long", path, line);
+        return -1;
+    }
+    snprintf(f->names[f->n], sizeof(f->names[0]), "%s", name);
+    return (int)f->n++;
+}
+
+static bool parse_nonneg(const char *s, double *out)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (errno || *end || s[0] == '\0' || !isfinite(v) || v < 0)
+        return false;
+    *out = v;
+    return true;
+}
+
+int ctl_regions_load(const char *path, ctl_regions_file_t *f, char *err, size_t errcap)
+{
+    memset(f, 0, sizeof(*f));
+    FILE *fp = fopen(path, "r");
+    if (!fp) {
+        snprintf(err, errcap, "regions file %s: %s", path, strerror(errno));
+        return -1;
+    }
+    char line[1024];
+    unsigned ln = 0;
+    int rc = 0;
+    while (rc == 0 && fgets(line, sizeof(line), fp)) {
+        ln++;
+        char *hash = strchr(line, '#');
+        if (hash)
+            *hash = '\0';
+        char *tok[6];
+        int nt = 0;
+        char *save = NULL;
+        for (char *t = strtok_r(line, " \t\r\n", &save); t && nt < 6;
+             t = strtok_r(NULL, " \t\r\n", &save))
+            tok[nt++] = t;
+        if (nt == 0)
+            continue;
+        int a, b;
+        double v1, v2;
+        if (strcmp(tok[0], "region") == 0 && nt == 2) {
+            if (region_index_of(f, tok[1], err, errcap, path, ln) < 0)
+                rc = -1;
+        } else if ((strcmp(tok[0], "rtt") == 0 || strcmp(tok[0], "price") == 0) && nt == 4) {
+            if ((a = region_index_of(f, tok[1], err, errcap, path, ln)) < 0 ||
+                (b = region_index_of(f, tok[2], err, errcap, path, ln)) < 0) {
+                rc = -1;
+            } else if (!parse_nonneg(tok[3], &v1)) {
+                snprintf(err, errcap, "%s:%u: '%s' is not a non-negative number", path, ln, tok[3]);
+                rc = -1;
+            } else if (tok[0][0] == 'r') {
+                f->rtt_ms[a][b] = v1;
+            } else {
+                f->price[a][b] = v1;
+            }
+        } else if (strcmp(tok[0], "link") == 0 && nt == 5) {
+            if ((a = region_index_of(f, tok[1], err, errcap, path, ln)) < 0 ||
+                (b = region_index_of(f, tok[2], err, errcap, path, ln)) < 0) {
+                rc = -1;
+            } else if (!parse_nonneg(tok[3], &v1) || !parse_nonneg(tok[4], &v2)) {
+                snprintf(err, errcap, "%s:%u: link needs two non-negative numbers", path, ln);
+                rc = -1;
+            } else {
+                f->rtt_ms[a][b] = f->rtt_ms[b][a] = v1;
+                f->price[a][b] = f->price[b][a] = v2;
+            }
+        } else if (strcmp(tok[0], "capacity") == 0 && nt == 4) {
+            if (region_index_of(f, tok[2], err, errcap, path, ln) < 0) {
+                rc = -1;
+            } else if (!parse_nonneg(tok[3], &v1)) {
+                snprintf(err, errcap, "%s:%u: '%s' is not a non-negative number", path, ln, tok[3]);
+                rc = -1;
+            } else if (f->n_caps >= sizeof(f->caps) / sizeof(f->caps[0]) ||
+                       strlen(tok[1]) >= sizeof(f->caps[0].service)) {
+                snprintf(err, errcap, "%s:%u: too many capacities or name too long", path, ln);
+                rc = -1;
+            } else {
+                snprintf(f->caps[f->n_caps].service, sizeof(f->caps[0].service), "%s", tok[1]);
+                snprintf(f->caps[f->n_caps].region, sizeof(f->caps[0].region), "%s", tok[2]);
+                f->caps[f->n_caps].rps = v1;
+                f->n_caps++;
+            }
+        } else {
+            snprintf(err, errcap, "%s:%u: expected 'region', 'rtt', 'price', 'link' or 'capacity' "
+                     "with its arguments", path, ln);
+            rc = -1;
+        }
+    }
+    fclose(fp);
+    return rc;
+}
