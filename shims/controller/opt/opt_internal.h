@@ -93,6 +93,10 @@ struct slate_opt_result {
     double *load; /* n_ep * R */
     double *w;    /* R * n_ep * R */
     double *rate; /* R * n_ep: calls from a region into an endpoint, rps */
+    /* LP results only: the optimal basis and the shape it belongs to. */
+    unsigned char *basis; /* ncol + nrow CLP status bytes, or NULL */
+    unsigned basis_cols, basis_rows;
+    uint64_t basis_shape;
 };
 
 /* A result with zeroed arrays sized for p. */

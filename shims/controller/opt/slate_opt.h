@@ -355,6 +355,20 @@ slate_status slate_opt_validate(const slate_opt_problem_t *p);
 slate_status slate_opt_solve(const slate_opt_problem_t *p, slate_opt_result_t **out);
 
 /**
+ * @brief As ::slate_opt_solve, but when @p previous (may be NULL) is an LP
+ *        result whose LP had exactly the same columns and rows (the same
+ *        services, endpoints, placement, finite capacities, classes, edges
+ *        and segment count; loads, models, RTTs, prices and capacity values
+ *        may differ), the simplex starts from its optimal basis. A controller
+ *        re-solving every tick pays a fraction of a cold solve. Otherwise it
+ *        is a cold solve. The result is the same optimum either way (to the
+ *        solver's tolerance); stats.warm_start says which ran.
+ * @return as ::slate_opt_solve.
+ */
+slate_status slate_opt_solve_warm(const slate_opt_problem_t *p, const slate_opt_result_t *previous,
+                                  slate_opt_result_t **out);
+
+/**
  * @brief Local-only baseline: each call stays in its source region when the
  *        child's service is deployed there, otherwise it fails over to the
  *        deployed region with the lowest RTT (ties: lower index). Capacity is
@@ -444,6 +458,7 @@ typedef struct slate_opt_stats {
     unsigned iterations; /**< simplex iterations (0 for baselines) */
     double build_ms;     /**< wall time building the LP (0 for baselines) */
     double solve_ms;     /**< wall time inside CLP (0 for baselines) */
+    int warm_start;      /**< 1 when the simplex started from a previous basis */
 } slate_opt_stats_t;
 
 /** @brief Free a result (NULL is ignored). Cost: O(size). */
