@@ -70,7 +70,10 @@ set(_slate_wasm_module_dir "${CMAKE_CURRENT_LIST_DIR}")
 function(slate_add_wasm_module name)
   cmake_parse_arguments(W "" "BUDGET" "SOURCES;INCLUDES;SYSTEM_INCLUDES;DEFINES;EXPORTS;DEPENDS" ${ARGN})
   set(out "${CMAKE_CURRENT_BINARY_DIR}/${name}.wasm")
-  set(flags ${SLATE_WASM_COMPILE_FLAGS} -std=c11 -Oz -flto -fno-exceptions
+  # -mbulk-memory: memcpy/memset become memory.copy/fill instructions (every
+  # proxy-wasm runtime in use supports the bulk-memory proposal: V8, wasmtime,
+  # WAMR, WasmEdge), which drops libc's copies of them from the module.
+  set(flags ${SLATE_WASM_COMPILE_FLAGS} -std=c11 -Oz -flto -mbulk-memory -fno-exceptions
       -ffunction-sections -fdata-sections ${SLATE_WARNINGS} -Wno-unused-command-line-argument)
   foreach(inc ${W_INCLUDES})
     list(APPEND flags "-I${inc}")

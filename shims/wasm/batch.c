@@ -10,13 +10,14 @@
  */
 #include "batch.h"
 
+#include <float.h>
 #include <string.h>
 
 #include "bytes.h"
 
-#define IN_FIXED   (32u)
-#define OUT_FIXED  (20u)
-#define SPAN_FIXED (52u)
+#define IN_FIXED    (32u)
+#define OUT_FIXED   (20u)
+#define SPAN_FIXED  (52u)
 #define STATS_FIXED (52u)
 
 static void hist_span(const slate_stats_t *s, uint32_t *off, uint32_t *len)
@@ -151,10 +152,9 @@ int sw_batch_add_outbound(sw_batch_writer_t *w, sw_str_t service, sw_str_t metho
     return 1;
 }
 
-int sw_batch_add_span(sw_batch_writer_t *w, sw_str_t trace_id, sw_str_t span_id,
-                      sw_str_t parent_id, sw_str_t method, sw_str_t path, uint64_t start_ns,
-                      uint64_t end_ns, uint64_t body_size, uint64_t arrival_count,
-                      uint64_t arrival_in_flight)
+int sw_batch_add_span(sw_batch_writer_t *w, sw_str_t trace_id, sw_str_t span_id, sw_str_t parent_id,
+                      sw_str_t method, sw_str_t path, uint64_t start_ns, uint64_t end_ns,
+                      uint64_t body_size, uint64_t arrival_count, uint64_t arrival_in_flight)
 {
     if (w->n_spans == UINT16_MAX)
         return 0;
@@ -224,14 +224,49 @@ static int printable(const uint8_t *s, size_t n)
     return 1;
 }
 
-static int take_str(const uint8_t *e, size_t esize, size_t *at, size_t n, size_t max,
-                    sw_str_t *out)
+static int take_str(const uint8_t *e, size_t esize, size_t *at, size_t n, size_t max, sw_str_t *out)
 {
     if (n > max || n > esize - *at)
         return 0;
     out->p = (const char *)e + *at;
     out->n = n;
     *at += n;
+    return 1;
+}
+
+int sw_stats_check(const slate_stats_t *s)
+{
+    uint64_t total = 0;
+    int saturated = 0;
+    for (uint32_t i = 0; i < SLATE_HIST_BUCKETS; i++) {
+        total += s->hist[i];
+        saturated |= s->hist[i] == UINT32_MAX;
+    }
+    /* NaN fails every comparison, so these also reject NaN. */
+    if (!(s->m2 >= 0.0 && s->m2 <= DBL_MAX) || !(s->mean_ns >= 0.0 && s->mean_ns <= DBL_MAX))
+        return 0;
+    if (s->count == 0)
+        return total == 0 && s->sum_ns == 0 && s->min_ns == 0 && s->max_ns == 0 &&
+               s->mean_ns == 0.0 && s->m2 == 0.0;
+    if (saturated ? total > s->count : total != s->count)
+        return 0;
+    if (s->min_ns > s->max_ns)
+        return 0;
+    if (s->count == 1 && (s->min_ns != s->max_ns || s->sum_ns != s->min_ns || s->m2 != 0.0))
+        return 0;
+    if (s->sum_ns != UINT64_MAX) {
+        uint64_t smin =
+            s->min_ns && s->count > UINT64_MAX / s->min_ns ? UINT64_MAX : s->count * s->min_ns;
+        uint64_t smax =
+            s->max_ns && s->count > UINT64_MAX / s->max_ns ? UINT64_MAX : s->count * s->max_ns;
+        if (s->sum_ns < smin || (smax != UINT64_MAX && s->sum_ns > smax))
+            return 0;
+    }
+    double slack = 1e-6 * (double)s->max_ns + 1e-6;
+    if (s->mean_ns < (double)s->min_ns - slack || s->mean_ns > (double)s->max_ns + slack)
+        return 0;
+    if (s->min_ns == s->max_ns && s->m2 != 0.0)
+        return 0;
     return 1;
 }
 
@@ -279,8 +314,7 @@ static sw_batch_err parse_item(sw_batch_reader_t *r, int kind, sw_batch_item_t *
     } else if (kind == SW_ITEM_OUTBOUND) {
         if (esize < OUT_FIXED)
             return SW_BATCH_SIZE;
-        size_t sv = sw_ld16(e + 4), ml = sw_ld16(e + 6), pl = sw_ld16(e + 8),
-               rl = sw_ld16(e + 10);
+        size_t sv = sw_ld16(e + 4), ml = sw_ld16(e + 6), pl = sw_ld16(e + 8), rl = sw_ld16(e + 10);
         it->requests = sw_ld64(e + 12);
         size_t sl = stats_len(e + OUT_FIXED, esize - OUT_FIXED);
         if (!sl)
@@ -329,8 +363,8 @@ static sw_batch_err parse_item(sw_batch_reader_t *r, int kind, sw_batch_item_t *
     return SW_BATCH_OK;
 }
 
-sw_batch_err sw_batch_open(const uint8_t *buf, size_t len, sw_batch_head_t *h,
-                           sw_batch_reader_t *r, slate_stats_t *scratch)
+sw_batch_err sw_batch_open(const uint8_t *buf, size_t len, sw_batch_head_t *h, sw_batch_reader_t *r,
+                           slate_stats_t *scratch)
 {
     memset(h, 0, sizeof *h);
     memset(r, 0, sizeof *r);
@@ -361,7 +395,7 @@ sw_batch_err sw_batch_open(const uint8_t *buf, size_t len, sw_batch_head_t *h,
     sw_batch_reader_t v = {buf, len, SW_BATCH_HEADER, h->n_inbound, h->n_outbound, h->n_spans};
     sw_batch_item_t it;
     for (unsigned k = 0; k < (unsigned)h->n_inbound + h->n_outbound + h->n_spans; k++) {
-        int kind = k < h->n_inbound                   ? SW_ITEM_INBOUND
+        int kind = k < h->n_inbound                             ? SW_ITEM_INBOUND
                    : k < (unsigned)h->n_inbound + h->n_outbound ? SW_ITEM_OUTBOUND
                                                                 : SW_ITEM_SPAN;
         sw_batch_err e = parse_item(&v, kind, &it);
@@ -369,7 +403,7 @@ sw_batch_err sw_batch_open(const uint8_t *buf, size_t len, sw_batch_head_t *h,
             return e;
         if (it.stats) {
             sw_stats_block_load(it.stats, it.stats_len, scratch);
-            if (slate_stats_validate(scratch) != SLATE_OK)
+            if (!sw_stats_check(scratch))
                 return SW_BATCH_STATS;
         }
     }

@@ -41,8 +41,7 @@ static const struct key_def top_keys[] = {
     {"direction", K_ENUM, F(direction), 0, 0, 0, dir_choices},
     {"protocol", K_ENUM, F(protocol), 0, 0, 0, proto_choices},
     {"controller_cluster", K_PRINT, F(controller_cluster), C(controller_cluster), 1, 0, NULL},
-    {"controller_authority", K_PRINT, F(controller_authority), C(controller_authority), 1, 0,
-     NULL},
+    {"controller_authority", K_PRINT, F(controller_authority), C(controller_authority), 1, 0, NULL},
     {"controller_path", K_PRINT, F(controller_path), C(controller_path), 1, 0, NULL},
     {"tick_ms", K_UINT, F(tick_ms), 0, 10, 3600000, NULL},
     {"http_timeout_ms", K_UINT, F(http_timeout_ms), 0, 1, 600000, NULL},
@@ -419,8 +418,8 @@ static int expect_literal(struct parser *p, const char *lit, const char *key)
 
 static int is_name_char(unsigned char c)
 {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == '-' || c == '_' || c == '.';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+           c == '_' || c == '.';
 }
 
 static int is_header_char(unsigned char c)
@@ -602,7 +601,7 @@ static int parse_object(struct parser *p, const struct key_def *defs, size_t nde
     }
 }
 
-sw_config_err sw_config_parse(sw_config_t *cfg, const char *json, size_t size,
+sw_config_err sw_config_parse(sw_config_t *cfg, const char *json, size_t size, int default_role,
                               sw_config_error_t *err)
 {
     sw_config_t tmp;
@@ -612,6 +611,7 @@ sw_config_err sw_config_parse(sw_config_t *cfg, const char *json, size_t size,
     err->reason = "ok";
     sw_config_defaults(cfg);
     sw_config_defaults(&tmp);
+    tmp.role = default_role == SW_ROLE_REPORTER ? SW_ROLE_REPORTER : SW_ROLE_FILTER;
     if (size > SW_CONFIG_MAX_INPUT) {
         fail(&p, SW_CFG_TOO_LARGE, NULL, "configuration larger than 64 KiB");
         return err->code;

@@ -23,7 +23,7 @@
  *
  * | key                          | type    | default                 | range            |
  * |------------------------------|---------|-------------------------|------------------|
- * | role                         | string  | "filter"                | filter, reporter |
+ * | role                         | string  | the module's own role   | filter, reporter |
  * | service                      | string  | required                | 1..63 bytes      |
  * | region                       | string  | required                | 1..63 bytes      |
  * | pod                          | string  | ""                      | 0..63 bytes      |
@@ -32,21 +32,21 @@
  * | protocol                     | string  | "protobuf"              | protobuf, slate-legacy |
  * | controller_cluster           | string  | required for reporter   | 1..127 bytes     |
  * | controller_authority         | string  | = controller_cluster    | 1..127 bytes     |
- * | controller_path              | string  | "/v1/report" (protobuf), "/proxyLoad" (slate-legacy) | 1..127, starts with / |
- * | tick_ms                      | integer | 1000                    | 10..3600000      |
- * | http_timeout_ms              | integer | 500                     | 1..600000, reporter: < tick_ms |
- * | trace_sampling_rate          | number  | 0.01                    | 0..1             |
- * | rules_ttl_ms                 | integer | 30000                   | 1..86400000      |
- * | routing_header               | string  | "x-slate-routeto"       | 1..63, lowercase token |
- * | route_local_when_no_rules    | boolean | true                    |                  |
- * | limits.max_endpoints         | integer | 64                      | 1..4096          |
- * | limits.max_outbound          | integer | 64                      | 1..4096          |
- * | limits.max_spans_per_tick    | integer | 128                     | 0..65536         |
- * | limits.max_rules             | integer | 256                     | 1..4096          |
- * | limits.max_regions           | integer | 16                      | 1..256           |
- * | limits.max_response_bytes    | integer | 1048576                 | 64..67108864     |
- * | limits.max_batch_bytes       | integer | 65536                   | 16384..16777216  |
- * | limits.max_workers           | integer | 128                     | 1..1024          |
+ * | controller_path              | string  | "/v1/report" (protobuf), "/proxyLoad" (slate-legacy)
+ * | 1..127, starts with / | | tick_ms                      | integer | 1000 | 10..3600000      | |
+ * http_timeout_ms              | integer | 500                     | 1..600000, reporter: < tick_ms
+ * | | trace_sampling_rate          | number  | 0.01                    | 0..1             | |
+ * rules_ttl_ms                 | integer | 30000                   | 1..86400000      | |
+ * routing_header               | string  | "x-slate-routeto"       | 1..63, lowercase token | |
+ * route_local_when_no_rules    | boolean | true                    |                  | |
+ * limits.max_endpoints         | integer | 64                      | 1..4096          | |
+ * limits.max_outbound          | integer | 64                      | 1..4096          | |
+ * limits.max_spans_per_tick    | integer | 128                     | 0..65536         | |
+ * limits.max_rules             | integer | 256                     | 1..4096          | |
+ * limits.max_regions           | integer | 16                      | 1..256           | |
+ * limits.max_response_bytes    | integer | 1048576                 | 64..67108864     | |
+ * limits.max_batch_bytes       | integer | 65536                   | 16384..16777216  | |
+ * limits.max_workers           | integer | 128                     | 1..1024          |
  */
 #ifndef SLATE_WASM_CONFIG_H
 #define SLATE_WASM_CONFIG_H
@@ -124,12 +124,14 @@ void sw_config_defaults(sw_config_t *cfg);
 /**
  * @brief Parse and validate a configuration.
  *
- * On success `cfg` holds the settings (defaults for absent keys) and `err->code`
- * is SW_CFG_OK. On failure `cfg` is left as the defaults, `err` names the key
- * and the reason, and the return value is the error code. An empty input
- * (size 0) is rejected as SW_CFG_MISSING for "service". O(size).
+ * `default_role` (SW_ROLE_*) is the role when the configuration names none:
+ * each module binary passes its own. On success `cfg` holds the settings
+ * (defaults for absent keys) and `err->code` is SW_CFG_OK. On failure `cfg` is
+ * left as the defaults, `err` names the key and the reason, and the return
+ * value is the error code. An empty input (size 0) is rejected as
+ * SW_CFG_MISSING for "service". O(size).
  */
-sw_config_err sw_config_parse(sw_config_t *cfg, const char *json, size_t size,
+sw_config_err sw_config_parse(sw_config_t *cfg, const char *json, size_t size, int default_role,
                               sw_config_error_t *err);
 
 /** @brief A short static name of an error code ("unknown key"). */

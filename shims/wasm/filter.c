@@ -25,9 +25,6 @@
 #include "slate/sampler.h"
 #include "slate/stats.h"
 
-#define XXH_INLINE_ALL
-#include <xxhash.h>
-
 #define SW_MAX_HEADERS 128u
 #define SW_NONE        0xffffffffu
 
@@ -119,7 +116,7 @@ static uint32_t n_slots, n_free;
 /* ------------------------------------------------------------------------- */
 /* Configuration.                                                             */
 
-int sw_filter_configure(sw_root_t *r)
+int sw_role_configure(sw_root_t *r)
 {
     sw_filter_t *f = calloc(1, sizeof *f);
     if (!f)
@@ -151,8 +148,8 @@ int sw_filter_configure(sw_root_t *r)
     sb_str(&s, ", region ");
     sb_str(&s, c->region);
     sb_str(&s, c->direction == SW_DIR_INBOUND    ? ", inbound"
-                : c->direction == SW_DIR_OUTBOUND ? ", outbound"
-                                                  : ", direction from listener_direction");
+               : c->direction == SW_DIR_OUTBOUND ? ", outbound"
+                                                 : ", direction from listener_direction");
     sb_log(&s, PROXY_LOG_INFO);
     return 1;
 }
@@ -160,8 +157,7 @@ int sw_filter_configure(sw_root_t *r)
 /* ------------------------------------------------------------------------- */
 /* Tables.                                                                    */
 
-static long ep_find_or_add(sw_root_t *r, const char *method, size_t ml, const char *path,
-                           size_t pl)
+static long ep_find_or_add(sw_root_t *r, const char *method, size_t ml, const char *path, size_t pl)
 {
     sw_filter_t *f = r->filter;
     uint64_t key;
@@ -198,20 +194,19 @@ static long ep_find_or_add(sw_root_t *r, const char *method, size_t ml, const ch
     return f->n_eps++;
 }
 
-static long ob_find_or_add(sw_root_t *r, const char *svc, size_t sl, const char *method,
-                           size_t ml, const char *path, size_t pl, const char *region, size_t rl)
+static long ob_find_or_add(sw_root_t *r, const char *svc, size_t sl, const char *method, size_t ml,
+                           const char *path, size_t pl, const char *region, size_t rl)
 {
     sw_filter_t *f = r->filter;
     uint64_t key;
-    if (sl == 0 || sl > SW_MAX_NAME || ml == 0 || ml > SW_MAX_METHOD || rl == 0 ||
-        rl > SW_MAX_NAME)
+    if (sl == 0 || sl > SW_MAX_NAME || ml == 0 || ml > SW_MAX_METHOD || rl == 0 || rl > SW_MAX_NAME)
         return -1;
     size_t stripped = slate_path_len(path, pl);
     if (stripped > SW_MAX_PATH)
         stripped = SW_MAX_PATH;
     if (slate_endpoint_key(svc, sl, method, ml, path, pl, &key, NULL) != SLATE_OK)
         return -1;
-    key = sw_map_key(XXH3_64bits_withSeed(region, rl, key));
+    key = sw_map_key(sw_hash64(region, rl, key));
     long i = sw_map_get(&f->ob_map, key);
     if (i >= 0)
         return i;
@@ -244,7 +239,7 @@ static sw_stream_t *stream_get(uint32_t id)
     return i < 0 ? NULL : &slots[i];
 }
 
-void sw_stream_create(uint32_t id, sw_root_t *root)
+void sw_role_stream_create(uint32_t id, sw_root_t *root)
 {
     if (!n_free) {
         uint32_t cap = n_slots ? n_slots * 2 : 64;
@@ -401,8 +396,8 @@ static const char *route(sw_root_t *r, const char *svc, size_t sl, const char *m
             uint64_t key;
             if (!(f->info.flags & kinds[k].flag))
                 continue;
-            if (slate_endpoint_key(svc, sl, method, kinds[k].m ? ml : 0, path,
-                                   kinds[k].p ? pl : 0, &key, NULL) != SLATE_OK)
+            if (slate_endpoint_key(svc, sl, method, kinds[k].m ? ml : 0, path, kinds[k].p ? pl : 0,
+                                   &key, NULL) != SLATE_OK)
                 continue;
             const void *t = sw_rules_find(f->blob, key);
             if (t) {
@@ -669,8 +664,8 @@ static void flush(sw_root_t *r, uint64_t now)
         if (!e->requests && !e->stats.count && e->ever_sent && count == e->sent_count &&
             e->in_flight == e->sent_in_flight)
             continue;
-        while (!sw_batch_add_inbound(&w, S(e->method, e->ml), S(e->path, e->pl), e->requests,
-                                     count, e->in_flight, &e->stats)) {
+        while (!sw_batch_add_inbound(&w, S(e->method, e->ml), S(e->path, e->pl), e->requests, count,
+                                     e->in_flight, &e->stats)) {
             if (w.n_inbound == 0 || !(ok = send_batch(r, &w, n_eps, 0, &spans_from, first, now)))
                 break;
             first = 0, any = 1, n_eps = 0;
@@ -718,9 +713,24 @@ static void flush(sw_root_t *r, uint64_t now)
     }
 }
 
-void sw_filter_tick(sw_root_t *r)
+void sw_role_tick(sw_root_t *r)
 {
     uint64_t now = sw_now();
     refresh_rules(r);
     flush(r, now);
+}
+
+/* The filter makes no HTTP calls and owns no queue. */
+void sw_role_queue_ready(sw_root_t *r, uint32_t queue_id)
+{
+    (void)r;
+    (void)queue_id;
+}
+
+void sw_role_http_response(sw_root_t *r, uint32_t call_id, size_t num_headers, size_t body_size)
+{
+    (void)r;
+    (void)call_id;
+    (void)num_headers;
+    (void)body_size;
 }

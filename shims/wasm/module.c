@@ -176,16 +176,14 @@ void sw_names_init(sw_names_t *n, const char *service)
     for (int i = 0; i < 4; i++) {
         memcpy(dst[i], "slate.", 6);
         memcpy(dst[i] + 6, service, s);
-        strcpy(dst[i] + 6 + s, suffix[i]);
+        memcpy(dst[i] + 6 + s, suffix[i], strlen(suffix[i]) + 1);
     }
 }
 
 /* ------------------------------------------------------------------------- */
 /* Exports.                                                                   */
 
-void proxy_abi_version_0_2_1(void)
-{
-}
+void proxy_abi_version_0_2_1(void) {}
 
 void *proxy_on_memory_allocate(size_t memory_size)
 {
@@ -213,8 +211,8 @@ void proxy_on_context_create(uint32_t context_id, uint32_t parent_context_id)
         return;
     }
     sw_root_t *root = root_find(parent_context_id);
-    if (root && root->configured && root->filter)
-        sw_stream_create(context_id, root);
+    if (root && root->configured)
+        sw_role_stream_create(context_id, root);
 }
 
 uint32_t proxy_on_vm_start(uint32_t plugin_context_id, size_t vm_configuration_size)
@@ -274,14 +272,23 @@ uint32_t proxy_on_configure(uint32_t plugin_context_id, size_t plugin_configurat
         return 0;
     }
     sw_config_error_t err;
-    sw_config_err e = sw_config_parse(&r->cfg, (const char *)data, size, &err);
+    sw_config_err e = sw_config_parse(&r->cfg, (const char *)data, size, SW_MODULE_ROLE, &err);
     free(data);
     if (e != SW_CFG_OK) {
         log_config_error(&err);
         return 0;
     }
-    int ok = r->cfg.role == SW_ROLE_REPORTER ? sw_reporter_configure(r) : sw_filter_configure(r);
-    if (!ok)
+    if (r->cfg.role != SW_MODULE_ROLE) {
+        sw_log(PROXY_LOG_ERROR, "bad plugin configuration: key 'role': ",
+               SW_MODULE_ROLE == SW_ROLE_REPORTER
+                   ? "this is the reporter module (slate_reporter.wasm); load slate_filter.wasm "
+                     "for role \"filter\""
+                   : "this is the filter module (slate_filter.wasm); load slate_reporter.wasm for "
+                     "role \"reporter\"",
+               NULL);
+        return 0;
+    }
+    if (!sw_role_configure(r))
         return 0;
     r->configured = 1;
     return 1;
@@ -290,19 +297,15 @@ uint32_t proxy_on_configure(uint32_t plugin_context_id, size_t plugin_configurat
 void proxy_on_tick(uint32_t plugin_context_id)
 {
     sw_root_t *r = root_find(plugin_context_id);
-    if (!r || !r->configured)
-        return;
-    if (r->reporter)
-        sw_reporter_tick(r);
-    else if (r->filter)
-        sw_filter_tick(r);
+    if (r && r->configured)
+        sw_role_tick(r);
 }
 
 void proxy_on_queue_ready(uint32_t plugin_context_id, uint32_t queue_id)
 {
     sw_root_t *r = root_find(plugin_context_id);
-    if (r && r->configured && r->reporter)
-        sw_reporter_queue_ready(r, queue_id);
+    if (r && r->configured)
+        sw_role_queue_ready(r, queue_id);
 }
 
 void proxy_on_http_call_response(uint32_t plugin_context_id, uint32_t call_id, size_t num_headers,
@@ -310,8 +313,8 @@ void proxy_on_http_call_response(uint32_t plugin_context_id, uint32_t call_id, s
 {
     (void)num_trailers;
     sw_root_t *r = root_find(plugin_context_id);
-    if (r && r->configured && r->reporter)
-        sw_reporter_http_response(r, call_id, num_headers, body_size);
+    if (r && r->configured)
+        sw_role_http_response(r, call_id, num_headers, body_size);
 }
 
 proxy_action_t proxy_on_request_headers(uint32_t stream_context_id, size_t num_headers,

@@ -95,18 +95,24 @@ const sw_hdr_t *sw_hdr_find(const sw_hdr_t *h, size_t n, const char *name);
 /** Read a plugin/VM property as a string into out[cap]; returns its length or -1. */
 long sw_property(const char *path, size_t path_len, char *out, size_t cap);
 
-/* ---- Roles ---------------------------------------------------------------- */
-int sw_filter_configure(sw_root_t *r);
-void sw_filter_tick(sw_root_t *r);
+/* ---- Roles ----------------------------------------------------------------
+ * Each module binary links module.c with one role (filter.c or reporter.c),
+ * which defines SW_MODULE_ROLE's entry points below; the other role's
+ * callbacks are no-ops there. Two binaries keep each within the size budget
+ * and out of the other's code path. */
+#if defined(SW_BUILD_REPORTER)
+#define SW_MODULE_ROLE SW_ROLE_REPORTER
+#else
+#define SW_MODULE_ROLE SW_ROLE_FILTER
+#endif
 
-int sw_reporter_configure(sw_root_t *r);
-void sw_reporter_tick(sw_root_t *r);
-void sw_reporter_queue_ready(sw_root_t *r, uint32_t queue_id);
-void sw_reporter_http_response(sw_root_t *r, uint32_t call_id, size_t num_headers,
-                               size_t body_size);
+int sw_role_configure(sw_root_t *r);
+void sw_role_tick(sw_root_t *r);
+void sw_role_queue_ready(sw_root_t *r, uint32_t queue_id);
+void sw_role_http_response(sw_root_t *r, uint32_t call_id, size_t num_headers, size_t body_size);
+void sw_role_stream_create(uint32_t id, sw_root_t *root);
 
-/* Streams (filter.c). */
-void sw_stream_create(uint32_t id, sw_root_t *root);
+/* Streams (filter.c; no-ops in the reporter). */
 proxy_action_t sw_stream_request_headers(uint32_t id);
 proxy_action_t sw_stream_request_body(uint32_t id, size_t body_size);
 void sw_stream_finish(uint32_t id);

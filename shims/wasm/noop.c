@@ -11,9 +11,7 @@
 
 #include "proxy_wasm_abi.h"
 
-void proxy_abi_version_0_2_1(void)
-{
-}
+void proxy_abi_version_0_2_1(void) {}
 
 void *proxy_on_memory_allocate(size_t memory_size)
 {

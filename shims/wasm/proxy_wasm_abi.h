@@ -42,9 +42,10 @@
 #include <stdint.h>
 
 #if defined(__wasm__)
-#define PROXY_WASM_IMPORT(name)      __attribute__((import_module("env"), import_name(#name)))
-#define PROXY_WASI_IMPORT(name)      __attribute__((import_module("wasi_snapshot_preview1"), import_name(#name)))
-#define PROXY_WASM_EXPORT(name)      __attribute__((export_name(#name)))
+#define PROXY_WASM_IMPORT(name) __attribute__((import_module("env"), import_name(#name)))
+#define PROXY_WASI_IMPORT(name)                                                                    \
+    __attribute__((import_module("wasi_snapshot_preview1"), import_name(#name)))
+#define PROXY_WASM_EXPORT(name) __attribute__((export_name(#name)))
 #else
 #define PROXY_WASM_IMPORT(name)
 #define PROXY_WASI_IMPORT(name)

@@ -37,9 +37,6 @@
 #endif
 #endif
 
-#define XXH_INLINE_ALL
-#include <xxhash.h>
-
 /* Kinds of failure, logged once each until the next success. */
 enum {
     F_NETWORK = 1u << 0,
@@ -52,6 +49,9 @@ enum {
     F_PUBLISH = 1u << 7,
     F_LEASE = 1u << 8,
 };
+
+#define SW_MSG_UNREACHABLE                                                                         \
+    "cannot reach the controller (connection refused or reset); keeping the last rules"
 
 /** Largest encoded report the reporter posts. */
 #define RP_MAX_REPORT (16u * 1024u * 1024u)
@@ -152,7 +152,7 @@ static uint64_t sat_add(uint64_t a, uint64_t b)
 /* ------------------------------------------------------------------------- */
 /* Configuration.                                                             */
 
-int sw_reporter_configure(sw_root_t *r)
+int sw_role_configure(sw_root_t *r)
 {
     const sw_config_t *c = &r->cfg;
     sw_reporter_t *p = calloc(1, sizeof *p);
@@ -323,7 +323,7 @@ static long rp_ob_find_or_add(sw_root_t *r, const sw_batch_item_t *it)
     if (slate_endpoint_key(it->service.p, it->service.n, it->method.p, it->method.n, it->path.p,
                            it->path.n, &key, NULL) != SLATE_OK)
         return -1;
-    key = sw_map_key(XXH3_64bits_withSeed(it->region.p, it->region.n, key));
+    key = sw_map_key(sw_hash64(it->region.p, it->region.n, key));
     long i = sw_map_get(&p->ob_map, key);
     if (i >= 0)
         return i;
@@ -354,8 +354,8 @@ static void merge_batch(sw_root_t *r, const uint8_t *buf, size_t len, uint64_t n
     sw_batch_reader_t rd;
     sw_batch_err e = sw_batch_open(buf, len, &h, &rd, &p->scratch);
     if (e != SW_BATCH_OK) {
-        log_kind(p, F_BATCH, PROXY_LOG_WARN, "dropped a malformed worker batch: ",
-                 sw_batch_err_name(e), NULL);
+        log_kind(p, F_BATCH, PROXY_LOG_WARN,
+                 "dropped a malformed worker batch: ", sw_batch_err_name(e), NULL);
         return;
     }
     slate_drops_t *d = &p->drops;
@@ -438,7 +438,7 @@ static void drain(sw_root_t *r, uint64_t now)
     }
 }
 
-void sw_reporter_queue_ready(sw_root_t *r, uint32_t queue_id)
+void sw_role_queue_ready(sw_root_t *r, uint32_t queue_id)
 {
     sw_reporter_t *p = r->reporter;
     if (queue_id == p->queue && p->lease_held)
@@ -455,8 +455,8 @@ static double window_rate(uint64_t count, uint64_t window_ns)
 
 /* Rate and in-flight of endpoint e over the live workers, optionally
  * replacing one worker's gauges by a span's values at arrival. */
-static void endpoint_load(const sw_reporter_t *p, uint32_t e, uint32_t skip_worker,
-                          double *rate, uint64_t *in_flight)
+static void endpoint_load(const sw_reporter_t *p, uint32_t e, uint32_t skip_worker, double *rate,
+                          uint64_t *in_flight)
 {
     double rt = 0;
     uint64_t fl = 0;
@@ -641,8 +641,7 @@ static void post_report(sw_root_t *r, uint64_t now)
         {":method", "POST", 7, 4},
         {":path", c->controller_path, 5, strlen(c->controller_path)},
         {":authority", c->controller_authority, 10, strlen(c->controller_authority)},
-        {"content-type", legacy ? "text/plain" : "application/x-protobuf", 12,
-         legacy ? 10 : 22},
+        {"content-type", legacy ? "text/plain" : "application/x-protobuf", 12, legacy ? 10 : 22},
         {"x-slate-servicename", c->service, 19, strlen(c->service)},
         {"x-slate-region", c->region, 14, strlen(c->region)},
         {"x-slate-podname", c->pod, 15, strlen(c->pod)},
@@ -672,7 +671,7 @@ static void post_report(sw_root_t *r, uint64_t now)
     p->call_sent_ns = now;
 }
 
-void sw_reporter_tick(sw_root_t *r)
+void sw_role_tick(sw_root_t *r)
 {
     sw_reporter_t *p = r->reporter;
     uint64_t now = sw_now();
@@ -717,12 +716,29 @@ typedef struct rule_ref {
     uint8_t kind, agnostic;
 } rule_ref_t;
 
-static int cmp_ref(const void *a, const void *b)
+/* Orders by key, caller-agnostic rules first within a key. */
+static int ref_before(const rule_ref_t *x, const rule_ref_t *y)
 {
-    const rule_ref_t *x = a, *y = b;
-    if (x->key != y->key)
-        return x->key < y->key ? -1 : 1;
-    return (int)y->agnostic - (int)x->agnostic; /* caller-agnostic rules first */
+    return x->key != y->key ? x->key < y->key : x->agnostic > y->agnostic;
+}
+
+/* Shell sort (Ciura's gaps): small code, O(n^1.3) on the few thousand rules
+ * a response may hold. */
+static void sort_refs(rule_ref_t *a, size_t n)
+{
+    static const size_t gaps[] = {701, 301, 132, 57, 23, 10, 4, 1};
+    for (size_t g = 0; g < sizeof gaps / sizeof gaps[0]; g++) {
+        size_t gap = gaps[g];
+        for (size_t i = gap; i < n; i++) {
+            rule_ref_t t = a[i];
+            size_t j = i;
+            while (j >= gap && ref_before(&t, &a[j - gap])) {
+                a[j] = a[j - gap];
+                j -= gap;
+            }
+            a[j] = t;
+        }
+    }
 }
 
 /* Rate of the caller endpoint a rule names (for merging caller-specific rules). */
@@ -732,8 +748,8 @@ static double src_rate(sw_root_t *r, const slate_rule_t *ru)
     double sum = 0;
     for (uint32_t i = 0; i < p->n_eps; i++) {
         rp_ep_t *e = p->eps[i];
-        if (ru->src_method.len && !(ru->src_method.len == e->ml &&
-                                    memcmp(ru->src_method.ptr, e->method, e->ml) == 0))
+        if (ru->src_method.len &&
+            !(ru->src_method.len == e->ml && memcmp(ru->src_method.ptr, e->method, e->ml) == 0))
             continue;
         if (ru->src_path.len &&
             !(ru->src_path.len == e->pl && memcmp(ru->src_path.ptr, e->path, e->pl) == 0))
@@ -845,7 +861,7 @@ static const char *apply_rules(sw_root_t *r, const slate_routing_rules_t *rr, ui
                                            : (ru->path.len ? SW_KIND_ANY_METHOD : SW_KIND_ANY));
         x->agnostic = !ru->src_method.len && !ru->src_path.len;
     }
-    qsort(refs, n_refs, sizeof *refs, cmp_ref);
+    sort_refs(refs, n_refs);
 
     /* Size: one table per distinct key, sized by the regions it may draw. */
     size_t n_keys = 0, total_targets = 0;
@@ -859,9 +875,9 @@ static const char *apply_rules(sw_root_t *r, const slate_routing_rules_t *rr, ui
         goto out;
     }
     sw_rules_builder_t b;
-    sw_rules_err e = sw_rules_begin(&b, blob, cap, regions, n_regions, 0, n_keys, rr->version,
-                                    rr->generated_ns,
-                                    rr->ttl_ns ? rr->generated_ns + rr->ttl_ns : 0);
+    sw_rules_err e =
+        sw_rules_begin(&b, blob, cap, regions, n_regions, 0, n_keys, rr->version, rr->generated_ns,
+                       rr->ttl_ns ? rr->generated_ns + rr->ttl_ns : 0);
     if (e != SW_RULES_OK) {
         why = sw_rules_err_name(e);
         goto out;
@@ -981,22 +997,25 @@ static const char *handle_rules(sw_root_t *r, const uint8_t *body, size_t len, u
     lim.max_size = c->max_response_bytes;
     slate_routing_rules_t rr;
     memset(&rr, 0, sizeof rr);
+    slate_codec_error_t err;
+    memset(&err, 0, sizeof err);
+    err.detail = "decode failed";
     slate_status st;
     int legacy = c->protocol == SW_PROTO_LEGACY;
 #ifdef SW_HAVE_LEGACY
     if (legacy)
-        st = slate_legacy_rules_decode(&rr, (const char *)body, len, &lim, NULL);
+        st = slate_legacy_rules_decode(&rr, (const char *)body, len, &lim, &err);
     else
 #endif
-        st = slate_routing_rules_decode(&rr, body, len, &lim, NULL);
+        st = slate_routing_rules_decode(&rr, body, len, &lim, &err);
     if (st != SLATE_OK)
-        return slate_strerror(st);
+        return err.detail;
     uint64_t text_hash = 0;
     if (legacy) {
         /* SLATE's text has no version: a new text is a new version. */
-        text_hash = XXH3_64bits(body, len);
-        rr.version = text_hash == p->legacy_hash && p->have_rules ? p->rules_version
-                                                                  : p->rules_version + 1;
+        text_hash = sw_hash64(body, len, 0);
+        rr.version =
+            text_hash == p->legacy_hash && p->have_rules ? p->rules_version : p->rules_version + 1;
         rr.generated_ns = now;
     }
     if (p->have_rules && rr.version == p->rules_version) {
@@ -1018,15 +1037,15 @@ static const char *handle_rules(sw_root_t *r, const uint8_t *body, size_t len, u
         uint64_t version = rr.version, generated = rr.generated_ns;
 #ifdef SW_HAVE_LEGACY
         if (legacy)
-            st = slate_legacy_rules_decode(&rr, (const char *)body, len, &lim, NULL);
+            st = slate_legacy_rules_decode(&rr, (const char *)body, len, &lim, &err);
         else
 #endif
-            st = slate_routing_rules_decode(&rr, body, len, &lim, NULL);
+            st = slate_routing_rules_decode(&rr, body, len, &lim, &err);
         if (legacy) {
             rr.version = version;
             rr.generated_ns = generated;
         }
-        why = st == SLATE_OK ? apply_rules(r, &rr, now) : slate_strerror(st);
+        why = st == SLATE_OK ? apply_rules(r, &rr, now) : err.detail;
         if (!why && legacy)
             p->legacy_hash = text_hash;
     }
@@ -1035,8 +1054,7 @@ static const char *handle_rules(sw_root_t *r, const uint8_t *body, size_t len, u
     return why;
 }
 
-void sw_reporter_http_response(sw_root_t *r, uint32_t call_id, size_t num_headers,
-                               size_t body_size)
+void sw_role_http_response(sw_root_t *r, uint32_t call_id, size_t num_headers, size_t body_size)
 {
     sw_reporter_t *p = r->reporter;
     const sw_config_t *c = &r->cfg;
@@ -1048,13 +1066,11 @@ void sw_reporter_http_response(sw_root_t *r, uint32_t call_id, size_t num_header
     if (num_headers == 0) {
         if (timed_out) {
             p->drops.post_failed_timeout = sat_add(p->drops.post_failed_timeout, 1);
-            log_kind(p, F_TIMEOUT, PROXY_LOG_WARN, "report timed out; keeping the last rules",
-                     NULL, NULL);
+            log_kind(p, F_TIMEOUT, PROXY_LOG_WARN, "report timed out; keeping the last rules", NULL,
+                     NULL);
         } else {
             p->drops.post_failed_network = sat_add(p->drops.post_failed_network, 1);
-            log_kind(p, F_NETWORK, PROXY_LOG_WARN,
-                     "report failed (connection reset or refused); keeping the last rules", NULL,
-                     NULL);
+            log_kind(p, F_NETWORK, PROXY_LOG_WARN, SW_MSG_UNREACHABLE, NULL, NULL);
         }
         return;
     }
@@ -1074,8 +1090,8 @@ void sw_reporter_http_response(sw_root_t *r, uint32_t call_id, size_t num_header
          * it cannot connect. */
         if (status == 504 && timed_out) {
             p->drops.post_failed_timeout = sat_add(p->drops.post_failed_timeout, 1);
-            log_kind(p, F_TIMEOUT, PROXY_LOG_WARN, "report timed out; keeping the last rules",
-                     NULL, NULL);
+            log_kind(p, F_TIMEOUT, PROXY_LOG_WARN, "report timed out; keeping the last rules", NULL,
+                     NULL);
         } else if (status == 503 && body_size > 0 && body_size < 256) {
             uint8_t *b = NULL;
             size_t bl = 0;
@@ -1087,8 +1103,7 @@ void sw_reporter_http_response(sw_root_t *r, uint32_t call_id, size_t num_header
             free(b);
             if (local) {
                 p->drops.post_failed_network = sat_add(p->drops.post_failed_network, 1);
-                log_kind(p, F_NETWORK, PROXY_LOG_WARN,
-                         "cannot connect to the controller; keeping the last rules", NULL, NULL);
+                log_kind(p, F_NETWORK, PROXY_LOG_WARN, SW_MSG_UNREACHABLE, NULL, NULL);
             } else {
                 p->drops.post_failed_status = sat_add(p->drops.post_failed_status, 1);
                 log_kind(p, F_STATUS, PROXY_LOG_WARN,
@@ -1127,9 +1142,39 @@ void sw_reporter_http_response(sw_root_t *r, uint32_t call_id, size_t num_header
     free(body);
     if (why) {
         p->drops.rules_rejected = sat_add(p->drops.rules_rejected, 1);
-        log_kind(p, F_REJECTED, PROXY_LOG_WARN, "rules rejected, keeping the last good ones: ",
-                 why, NULL);
+        log_kind(p, F_REJECTED, PROXY_LOG_WARN, "rules rejected, keeping the last good ones: ", why,
+                 NULL);
         return;
     }
     log_recovered(p, F_REJECTED);
+}
+
+/* The reporter takes no HTTP streams. */
+void sw_role_stream_create(uint32_t id, sw_root_t *root)
+{
+    (void)id;
+    (void)root;
+}
+
+proxy_action_t sw_stream_request_headers(uint32_t id)
+{
+    (void)id;
+    return PROXY_ACTION_CONTINUE;
+}
+
+proxy_action_t sw_stream_request_body(uint32_t id, size_t body_size)
+{
+    (void)id;
+    (void)body_size;
+    return PROXY_ACTION_CONTINUE;
+}
+
+void sw_stream_finish(uint32_t id)
+{
+    (void)id;
+}
+
+void sw_stream_delete(uint32_t id)
+{
+    (void)id;
 }

@@ -17,9 +17,6 @@
 #include "bytes.h"
 #include "slate/sampler.h"
 
-#define XXH_INLINE_ALL
-#include <xxhash.h>
-
 size_t sw_rules_size(size_t n_regions, size_t n_rules, size_t total_targets)
 {
     return SW_RULES_HEADER + SW_RULES_REGION * n_regions + SW_RULES_INDEX * n_rules +
@@ -123,8 +120,7 @@ sw_rules_err sw_rules_add(sw_rules_builder_t *b, uint64_t key, int kind, const u
 
 static uint64_t blob_checksum(const uint8_t *blob, size_t len)
 {
-    uint64_t seed = XXH3_64bits(blob, 48);
-    return XXH3_64bits_withSeed(blob + SW_RULES_HEADER, len - SW_RULES_HEADER, seed);
+    return sw_hash64(blob + SW_RULES_HEADER, len - SW_RULES_HEADER, sw_hash64(blob, 48, 0));
 }
 
 sw_rules_err sw_rules_finish(sw_rules_builder_t *b, size_t *len)
@@ -171,8 +167,7 @@ sw_rules_err sw_rules_validate(const uint8_t *blob, size_t len)
     if (total != len)
         return total > len ? SW_RULES_SHORT : SW_RULES_SIZE;
     size_t n_regions = sw_ld16(blob + 12), n = sw_ld16(blob + 14);
-    if (n_regions > SLATE_SAMPLER_MAX_REGIONS || sw_ld32(blob + 44) != 0 ||
-        sw_ld64(blob + 56) != 0)
+    if (n_regions > SLATE_SAMPLER_MAX_REGIONS || sw_ld32(blob + 44) != 0 || sw_ld64(blob + 56) != 0)
         return SW_RULES_SIZE;
     size_t idx = SW_RULES_HEADER + SW_RULES_REGION * n_regions;
     size_t tables = idx + SW_RULES_INDEX * n;

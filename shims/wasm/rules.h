@@ -37,7 +37,7 @@
  * | 40 | 2 | local region id, or 0xffff when the local region has no entry |
  * | 42 | 2 | flags: bit k set when an entry of kind k exists |
  * | 44 | 4 | reserved (0) |
- * | 48 | 8 | checksum: XXH3_64bits_withSeed(bytes 64..total, XXH3_64bits(bytes 0..48)) |
+ * | 48 | 8 | checksum: sw_hash64(bytes 64..total, seed sw_hash64(bytes 0..48, 0)) (bytes.h) |
  * | 56 | 8 | reserved (0) |
  * | 64 | 64 * regions | region names, NUL-padded, 1..63 printable bytes |
  * | .. | 24 * rules | index: key u64, table offset u32, table size u32, kind u16, 0 u16, 0 u32 |
@@ -53,20 +53,20 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define SW_RULES_MAGIC      0x42524c53u /* "SLRB" */
-#define SW_RULES_VERSION    1u
-#define SW_RULES_HEADER     64u
-#define SW_RULES_REGION     64u
-#define SW_RULES_INDEX      24u
-#define SW_RULES_NO_REGION  0xffffu
+#define SW_RULES_MAGIC           0x42524c53u /* "SLRB" */
+#define SW_RULES_VERSION         1u
+#define SW_RULES_HEADER          64u
+#define SW_RULES_REGION          64u
+#define SW_RULES_INDEX           24u
+#define SW_RULES_NO_REGION       0xffffu
 #define SW_RULES_MAX_REGION_NAME 63u
 
 /** Kinds of a rule's destination. */
 enum {
-    SW_KIND_EXACT = 0,    /**< service, method, path */
-    SW_KIND_ANY_PATH = 1, /**< service, method, any path */
+    SW_KIND_EXACT = 0,      /**< service, method, path */
+    SW_KIND_ANY_PATH = 1,   /**< service, method, any path */
     SW_KIND_ANY_METHOD = 2, /**< service, any method, path */
-    SW_KIND_ANY = 3,      /**< service, any method, any path */
+    SW_KIND_ANY = 3,        /**< service, any method, any path */
 };
 
 typedef struct sw_rules_builder {
@@ -80,18 +80,18 @@ typedef struct sw_rules_builder {
 /** Why a blob or a rule was rejected. */
 typedef enum sw_rules_err {
     SW_RULES_OK = 0,
-    SW_RULES_SHORT,      /**< blob shorter than its header or recorded size */
-    SW_RULES_MAGIC_ERR,  /**< wrong magic */
-    SW_RULES_VERSION_ERR,/**< unknown version or header size */
-    SW_RULES_SIZE,       /**< sizes or offsets disagree */
-    SW_RULES_CHECKSUM,   /**< checksum mismatch */
-    SW_RULES_BAD_REGION, /**< a region name is empty, too long or not printable, or a duplicate */
-    SW_RULES_ORDER,      /**< index not strictly sorted by key */
-    SW_RULES_TABLE,      /**< a sampler table is invalid or names an unknown region */
-    SW_RULES_NOSPACE,    /**< builder: the buffer is too small */
-    SW_RULES_WEIGHTS,    /**< builder: the sampler refused the weights */
-    SW_RULES_DUPLICATE,  /**< builder: the same destination twice */
-    SW_RULES_COUNT,      /**< builder: more rules than declared */
+    SW_RULES_SHORT,       /**< blob shorter than its header or recorded size */
+    SW_RULES_MAGIC_ERR,   /**< wrong magic */
+    SW_RULES_VERSION_ERR, /**< unknown version or header size */
+    SW_RULES_SIZE,        /**< sizes or offsets disagree */
+    SW_RULES_CHECKSUM,    /**< checksum mismatch */
+    SW_RULES_BAD_REGION,  /**< a region name is empty, too long or not printable, or a duplicate */
+    SW_RULES_ORDER,       /**< index not strictly sorted by key */
+    SW_RULES_TABLE,       /**< a sampler table is invalid or names an unknown region */
+    SW_RULES_NOSPACE,     /**< builder: the buffer is too small */
+    SW_RULES_WEIGHTS,     /**< builder: the sampler refused the weights */
+    SW_RULES_DUPLICATE,   /**< builder: the same destination twice */
+    SW_RULES_COUNT,       /**< builder: more rules than declared */
 } sw_rules_err;
 
 /**

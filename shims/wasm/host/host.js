@@ -1533,6 +1533,8 @@ class Metrics {
 const ENVOY_CONNECT_FAILURE_BODY =
   'upstream connect error or disconnect/reset before headers. reset reason: connection failure';
 const ENVOY_TIMEOUT_BODY = 'upstream request timeout';
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'upgrade',
+  'proxy-connection']);
 
 class HttpCalls {
   constructor(host) {
@@ -1635,7 +1637,10 @@ class HttpCalls {
         res.on('end', () => {
           const hdrs = [[':status', String(res.statusCode)]];
           for (let i = 0; i < res.rawHeaders.length; i += 2) {
-            hdrs.push([res.rawHeaders[i].toLowerCase(), res.rawHeaders[i + 1]]);
+            const k = res.rawHeaders[i].toLowerCase();
+            // Envoy's codec drops hop-by-hop headers from what filters see.
+            if (HOP_BY_HOP.has(k)) continue;
+            hdrs.push([k, res.rawHeaders[i + 1]]);
           }
           const trl = [];
           for (let i = 0; i < res.rawTrailers.length; i += 2) {
@@ -2235,18 +2240,29 @@ class Host extends EventEmitter {
     const count = opts.count !== undefined ? opts.count
       : Math.floor(toNs(opts.durationNs) / interval);
     const stats = { started: 0, completed: 0, count };
-    const arrive = (i) => {
+    // The VM is chosen when the arrival is scheduled, so the event carries it
+    // and chaos interleaving can run it inside another VM's hostcall.
+    const pick = (i) => (opts.vm ? opts.vm(i) : this.nextWorker());
+    const arrive = (i, chosen) => {
       const t = start + i * interval;
-      const vm = opts.vm ? opts.vm(i) : this.nextWorker();
+      const vm = chosen.ready ? chosen : this.nextWorker();
       const r = opts.stream ? opts.stream(i) : {};
+      // The next arrival is queued first, so it is due (and can be
+      // interleaved) while this one runs when the interval is 0.
+      if (i + 1 < count) {
+        const next = pick(i + 1);
+        this.schedule(start + (i + 1) * interval, () => arrive(i + 1, next), { vm: next });
+      }
       stats.started++;
       this._startStream(vm, r, t, toNs(r.latencyNs ?? 0), (s) => {
         stats.completed++;
         if (opts.onComplete) opts.onComplete(s, i);
       });
-      if (i + 1 < count) this.schedule(start + (i + 1) * interval, () => arrive(i + 1));
     };
-    if (count > 0) this.schedule(start, () => arrive(0));
+    if (count > 0) {
+      const first = pick(0);
+      this.schedule(start, () => arrive(0, first), { vm: first });
+    }
     return stats;
   }
 }
@@ -2299,6 +2315,11 @@ function benchStreams(host, opts = {}) {
   };
 }
 
+/** A logSink that prints "<ms> <vm> <level> <message>" to stderr. */
+function stderrLogSink(entry) {
+  process.stderr.write(`${(entry.timeNs / 1e6).toFixed(3)}ms ${entry.vm} ${entry.levelName} ${entry.message}\n`);
+}
+
 function newHostStats() {
   return {
     hostcalls: {},
@@ -2314,6 +2335,7 @@ function newHostStats() {
 
 module.exports = {
   Host,
+  stderrLogSink,
   Scheduler,
   benchStreams,
   Vm,

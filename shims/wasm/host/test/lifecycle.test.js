@@ -299,3 +299,18 @@ test('load: lazy arrivals at an exact rate, round-robin, latency per stream', ()
     assert.equal(vm, ws[i % 4].name);
   }
 });
+
+test('hostcall edge cases answer as cpp-host and Envoy do', () => {
+  const host = new Host({ logLevel: LogLevel.Warn });
+  const vm = host.addVm({ module: plugin('probe'), rootId: 'r', vmConfiguration: 'abc' });
+  vm.newStream().requestHeaders({ ':path': '/', 'x-op': 'edge' });
+  // empty range: Ok without touching the out-pointers; start past the end:
+  // BadArgument; plugin config outside on_configure: NotFound; buffer type 9
+  // and map type 8: BadArgument; set_pairs on a map not yet received:
+  // BadArgument; get_pairs on it: Ok and an empty (NULL, 0) map; call
+  // response map outside the callback: BadArgument; buffer status: size and
+  // flags 0; log level as configured; unknown stream type: BadArgument.
+  assert.deepEqual(lines(vm, 'edge'), ['edge empty=0 untouched=1 past=2 plugin_cfg=1 bad_buf=2 ' +
+    'bad_map=2 set_unavail=2 pairs_unavail=0 pairs=(1,0) call_map=2 status=0 size=3 flags=0 ' +
+    `level=0/${LogLevel.Warn} cont=2`]);
+});

@@ -268,3 +268,17 @@ test('several proxies share one scheduler: one clock, separate shared data', () 
   assert.equal(east.stats.events.tick, 10);
   assert.equal(west.stats.events.tick, 4);
 });
+
+test('load under interleaving: arrivals of one worker run inside another worker\'s CAS', () => {
+  const host = new Host({ seed: 8, chaos: { interleave: 0.5 } });
+  host.addWorkers(4, { module: plugin('probe'), rootId: 'r' });
+  host.sharedData.write('hits', '0');
+  // many arrivals at the same instant, so there is always other work due
+  const st = host.load({ intervalNs: 0, count: 300, stream: () => ({
+    request: { headers: { ':path': '/', 'x-op': 'incr:hits' } }, latencyNs: 1e6 }) });
+  host.advance(2e6);
+  assert.equal(st.completed, 300);
+  assert.equal(host.sharedData.peek('hits').value.toString(), '300');
+  assert.ok(host.stats.interleavings > 20);
+  assert.ok(host.stats.casMismatches > 0);
+});

@@ -337,7 +337,7 @@ void on_http_call_response(uint32_t id, uint32_t token, size_t nh, size_t body_s
 
 /* ---- streams ---------------------------------------------------------- */
 
-#define MAX_STREAMS 64
+#define MAX_STREAMS 1024
 struct stream {
     uint32_t id;
     char op[128];
@@ -410,6 +410,8 @@ uint32_t on_request_headers(uint32_t id, size_t nh, uint32_t eos)
     free((void *)path);
     if (proxy_get_header_map_value(MAP_REQUEST_HEADERS, "x-op", 4, &p, &n) != ST_OK)
         return 0;
+    if (!s)
+        logf_(LOG_ERROR, "probe: too many concurrent streams");
     if (s) {
         size_t l = n < sizeof s->op - 1 ? n : sizeof s->op - 1;
         memcpy(s->op, p, l);
@@ -468,6 +470,35 @@ uint32_t on_request_headers(uint32_t id, size_t nh, uint32_t eos)
     } else if (strcmp(op, "tick") == 0) {
         uint32_t st = proxy_set_tick_period_milliseconds(50);
         LOG("stream_tick st=%u", st);
+    } else if (strcmp(op, "edge") == 0) {
+        /* Hostcall edge cases; each status is logged for the test to check. */
+        const char *p1 = (const char *)1, *p2 = (const char *)1;
+        size_t n1 = 7, n2 = 7;
+        uint32_t empty = proxy_get_buffer_bytes(BUF_VM_CONFIGURATION, 0, 0, &p1, &n1);
+        uint32_t past = proxy_get_buffer_bytes(BUF_VM_CONFIGURATION, 1000, 1, &p2, &n2);
+        uint32_t plugin_cfg = proxy_get_buffer_bytes(BUF_PLUGIN_CONFIGURATION, 0, 10, &p2, &n2);
+        uint32_t bad_buf = proxy_get_buffer_bytes(9, 0, 10, &p2, &n2);
+        uint32_t bad_map = proxy_get_header_map_value(8, "a", 1, &p2, &n2);
+        uint32_t set_unavail = proxy_set_header_map_pairs(MAP_RESPONSE_TRAILERS, "", 0);
+        const char *pairs_p = (const char *)1;
+        size_t pairs_n = 7;
+        uint32_t pairs_unavail =
+            proxy_get_header_map_pairs(MAP_RESPONSE_TRAILERS, &pairs_p, &pairs_n);
+        uint32_t call_map =
+            proxy_get_header_map_value(MAP_HTTP_CALL_RESPONSE_HEADERS, ":status", 7, &p2, &n2);
+        uint32_t cfg_st = 0;
+        size_t cfg_size = 0;
+        uint32_t flags = 9;
+        cfg_st = proxy_get_buffer_status(BUF_VM_CONFIGURATION, &cfg_size, &flags);
+        uint32_t lvl = 99;
+        uint32_t lvl_st = proxy_get_log_level(&lvl);
+        uint32_t cont = proxy_continue_stream(7);
+        LOG("edge empty=%u untouched=%d past=%u plugin_cfg=%u bad_buf=%u bad_map=%u "
+            "set_unavail=%u pairs_unavail=%u pairs=(%d,%zu) call_map=%u status=%u size=%zu "
+            "flags=%u level=%u/%u cont=%u",
+            empty, p1 == (const char *)1 && n1 == 7, past, plugin_cfg, bad_buf, bad_map,
+            set_unavail, pairs_unavail, pairs_p == NULL, pairs_n, call_map, cfg_st, cfg_size, flags,
+            lvl_st, lvl, cont);
     } else if (strcmp(op, "trap") == 0) {
         __builtin_trap();
     } else if (strcmp(op, "local") == 0) {

@@ -1,0 +1,183 @@
+// Latency statistics and sampled spans in the report match the timings the
+// test injected, exactly.
+'use strict';
+const test = require('node:test');
+const assert = require('node:assert/strict');
+const { setup, MS, S } = require('./harness.js');
+
+const hex = (n, w) => n.toString(16).padStart(w, '0');
+
+// Histogram scheme of slate.proto: bucket 0 holds v <= 1000 ns; bucket i
+// holds 1000 * g^(i-1) < v <= 1000 * g^i, g = (1 + 0.0095) / (1 - 0.0095).
+function bucketOf(v) {
+  const g = (1 + 0.0095) / (1 - 0.0095);
+  if (v <= 1000) return 0;
+  return Math.ceil(Math.log(v / 1000) / Math.log(g));
+}
+
+/**
+ * Sends `n` requests; request i arrives at start + i * gap + i (odd ns so no
+ * two events coincide) on vm(i) and completes after lat(i) ns.
+ */
+function traffic(host, n, o) {
+  const sent = [];
+  for (let i = 0; i < n; i++) {
+    const arrive = o.start + i * o.gap + i;
+    const lat = o.lat(i);
+    const headers = { ':method': i % 3 === 0 ? 'POST' : 'GET', ':path': `/cart?item=${i}`,
+      ':authority': 'frontend' };
+    const trace = hex(0xabc000 + i, 32);
+    const span = hex(0x5000 + i, 16);
+    const parent = i % 2 ? hex(0x7000 + i, 16) : '';
+    // Three ways to carry the trace context.
+    if (i % 5 === 1) headers.b3 = `${trace}-${span}-1${parent ? '-' + parent : ''}`;
+    else if (i % 5 === 2) headers.traceparent = `00-${trace}-${span}-01`;
+    else {
+      headers['x-b3-traceid'] = trace;
+      headers['x-b3-spanid'] = span;
+      if (parent) headers['x-b3-parentspanid'] = parent;
+    }
+    const body = i % 4 === 0 ? Buffer.alloc(100 + i) : null;
+    sent.push({ i, arrive, lat, method: headers[':method'], trace, span,
+      parent: i % 5 === 2 ? '' : parent, body: body ? body.length : 0 });
+    host.schedule(arrive, () => {
+      const vm = o.vm(i);
+      const s = vm.newStream();
+      s.requestHeaders(headers, !body);
+      if (body) s.requestBody(body, true);
+      host.schedule(arrive + lat, () => {
+        s.responseHeaders({ ':status': '200' }, true);
+        s.complete();
+      }, { vm });
+    }, { vm: o.vm(i) });
+  }
+  return sent;
+}
+
+function expectStats(lats) {
+  const count = lats.length;
+  const sum = lats.reduce((a, b) => a + b, 0);
+  const mean = sum / count;
+  const m2 = lats.reduce((a, x) => a + (x - mean) * (x - mean), 0);
+  return { count, sum, min: Math.min(...lats), max: Math.max(...lats), mean, m2 };
+}
+
+function checkLatency(got, lats, label) {
+  const e = expectStats(lats);
+  assert.equal(got.count, e.count, `${label} count`);
+  assert.equal(got.sum_ns, BigInt(e.sum), `${label} sum`);
+  assert.equal(got.min_ns, BigInt(e.min), `${label} min`);
+  assert.equal(got.max_ns, BigInt(e.max), `${label} max`);
+  assert.ok(Math.abs(got.mean_ns - e.mean) <= 1e-9 * e.mean, `${label} mean ${got.mean_ns} vs ${e.mean}`);
+  assert.ok(Math.abs(got.m2 - e.m2) <= 1e-9 * e.m2 + 1e-6, `${label} m2 ${got.m2} vs ${e.m2}`);
+  const hist = got.hist_counts;
+  assert.equal(hist.reduce((a, b) => a + b, 0), e.count, `${label} histogram total`);
+  // Exact bucket counts from the documented scheme.
+  const want = new Map();
+  for (const x of lats) want.set(bucketOf(x), (want.get(bucketOf(x)) || 0) + 1);
+  for (let k = 0; k < hist.length; k++)
+    assert.equal(hist[k], want.get(got.hist_offset + k) || 0, `${label} bucket ${got.hist_offset + k}`);
+}
+
+async function run(workers) {
+  const env = await setup({ workers,
+    filter: { trace_sampling_rate: 1, limits: { max_spans_per_tick: 1000 } },
+    reporter: { limits: { max_spans_per_tick: 1000 } } });
+  const { host, ctl } = env;
+  try {
+    const n = 400;
+    const lat = (i) => 1 * MS + ((i * 7919) % 997) * 13 * 1000 + (i % 11) * 17; // 1..14 ms, distinct
+    let rr = 0;
+    const sent = traffic(host, n, { start: 10 * MS, gap: 2.5 * MS, lat,
+      vm: (i) => env.workers[i % workers] });
+    void rr;
+    await host.run(4 * S);
+    const reports = ctl.decoded();
+    // Sum the latency statistics over every report, per endpoint, by merging
+    // the moments exactly as a reader would: compare counts, sums, extremes,
+    // and rebuild the full sample from the per-report histograms.
+    const spans = reports.flatMap((r) => r.spans);
+    assert.equal(spans.length, n, 'one span per request');
+    const byTrace = new Map(spans.map((s) => [s.trace_id, s]));
+    for (const q of sent) {
+      const s = byTrace.get(q.trace);
+      assert.ok(s, `no span for ${q.trace}`);
+      assert.equal(s.span_id, q.span);
+      assert.equal(s.parent_span_id, q.parent);
+      assert.equal(s.method, q.method);
+      assert.equal(s.path, '/cart');
+      assert.equal(s.start_ns, host.epochNs + BigInt(q.arrive));
+      assert.equal(s.end_ns, host.epochNs + BigInt(q.arrive + q.lat));
+      assert.equal(s.body_size, q.body);
+      assert.ok(s.load.some((l) => l.method === q.method && l.path === '/cart'), 'own endpoint load');
+    }
+    // Latency per endpoint and per report: each report holds the requests
+    // that completed in the interval its workers flushed; check each
+    // report's statistics against the injected latencies of exactly the
+    // requests it counted (identified through its spans).
+    for (const r of reports) {
+      for (const e of r.inbound) {
+        if (!e.latency.count) continue;
+        const ids = new Set(r.spans.filter((s) => s.method === e.method).map((s) => s.trace_id));
+        const lats = sent.filter((q) => q.method === e.method && ids.has(q.trace)).map((q) => q.lat);
+        assert.equal(lats.length, e.latency.count, 'spans and statistics cover the same requests');
+        checkLatency(e.latency, lats, `${e.method} seq ${r.sequence}`);
+      }
+    }
+    return { sent, spans, host, env };
+  } finally {
+    await env.close();
+  }
+}
+
+test('one worker: latency statistics and spans match the injected timings', async () => {
+  const { sent, spans, host } = await run(1);
+  // With one worker the load at arrival is exact: arrivals of the endpoint in
+  // the trailing second (1 ms ticks) and requests in flight, both including
+  // this one.
+  const tick = (t) => Math.floor(t / MS);
+  for (const q of sent) {
+    const s = spans.find((x) => x.trace_id === q.trace);
+    const own = s.load.find((l) => l.method === q.method && l.path === '/cart');
+    const same = sent.filter((x) => x.method === q.method && x.arrive <= q.arrive);
+    const inWindow = same.filter((x) => tick(x.arrive) > tick(q.arrive) - 1000).length;
+    const inFlight = same.filter((x) => x.arrive + x.lat > q.arrive).length;
+    assert.equal(own.rps, inWindow, `rps at arrival of ${q.i}`);
+    assert.equal(own.in_flight, inFlight, `in flight at arrival of ${q.i}`);
+  }
+  void host;
+});
+
+test('four workers: latency statistics and spans match the injected timings', async () => {
+  await run(4);
+});
+
+test('trace sampling is a function of the trace id: every worker samples the same traces', async () => {
+  const env = await setup({ workers: 2, filter: { trace_sampling_rate: 0.3,
+    limits: { max_spans_per_tick: 1000 } }, reporter: { limits: { max_spans_per_tick: 2000 } } });
+  const { host, ctl } = env;
+  try {
+    const ids = Array.from({ length: 500 }, (_, i) => hex(0x1234567 * (i + 1), 32));
+    ids.forEach((t, i) => {
+      host.schedule(MS + i * 100000, () => {
+        for (const vm of env.workers) {
+          const s = vm.newStream();
+          s.requestHeaders({ ':method': 'GET', ':path': '/p', 'x-b3-traceid': t,
+            'x-b3-spanid': hex(i + 1, 16) }, true);
+          s.responseHeaders({ ':status': '200' }, true);
+          s.complete();
+        }
+      });
+    });
+    await host.run(3 * S);
+    const spans = ctl.decoded().flatMap((r) => r.spans);
+    const count = new Map();
+    for (const s of spans) count.set(s.trace_id, (count.get(s.trace_id) || 0) + 1);
+    // Every sampled trace was sampled by both workers.
+    for (const [t, c] of count) assert.equal(c, 2, `trace ${t} sampled ${c} times`);
+    // About 30% of the ids.
+    assert.ok(count.size > 100 && count.size < 200, `${count.size} of 500 sampled at 0.3`);
+  } finally {
+    await env.close();
+  }
+});
