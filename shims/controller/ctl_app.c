@@ -100,10 +100,10 @@ void ctl_app_restore(ctl_app_t *app)
     snprintf(app->rules_path, sizeof(app->rules_path), "%s/rules.bin", app->cfg.state_dir);
     void *payload = NULL;
     size_t len = 0;
-    ctl_persist_err e = ctl_persist_load(app->rules_path, CTL_KIND_RULES, 64u << 20, &payload, &len);
+    ctl_persist_err e =
+        ctl_persist_load(app->rules_path, CTL_KIND_RULES, 64u << 20, &payload, &len);
     if (e == CTL_PERSIST_ENOENT) {
-        ctl_log(CTL_LOG_INFO, "no persisted rules at %s: starting without rules",
-                app->rules_path);
+        ctl_log(CTL_LOG_INFO, "no persisted rules at %s: starting without rules", app->rules_path);
         return;
     }
     if (e != CTL_PERSIST_OK) {

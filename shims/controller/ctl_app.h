@@ -31,7 +31,7 @@ typedef struct ctl_solve_stats {
     double objective_applied;  /* after the bounded step */
     double mean_latency_ms;    /* modelled, of the optimum */
     double measured_latency_ms;
-    double shift;              /* largest fraction of traffic moved in one row */
+    double shift; /* largest fraction of traffic moved in one row */
     double build_ms, solve_ms, total_ms;
     unsigned columns, rows, iterations;
     unsigned classes, endpoints, edges, regions, services;

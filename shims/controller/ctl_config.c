@@ -28,48 +28,81 @@ typedef struct opt_def {
 #define STR(f) OFF(f), sizeof(((ctl_config_t *)0)->f)
 
 static const opt_def k_opts[] = {
-    {"role", T_ROLE, OFF(role), 0, 0, 0, "global (holds models, solves) or cluster (aggregates one cluster, forwards to --upstream)"},
+    {"role", T_ROLE, OFF(role), 0, 0, 0,
+     "global (holds models, solves) or cluster (aggregates one cluster, forwards to --upstream)"},
     {"listen", T_STR, STR(listen), 0, 0, "address to bind (default 127.0.0.1)"},
     {"port", T_U32, OFF(port), 0, 0, 65535, "TCP port; 0 picks a free one (default 8000)"},
     {"port-file", T_STR, STR(port_file), 0, 0, "write the bound port here once listening"},
-    {"state-dir", T_STR, STR(state_dir), 0, 0, "directory for persisted rules (empty: no persistence)"},
+    {"state-dir", T_STR, STR(state_dir), 0, 0,
+     "directory for persisted rules (empty: no persistence)"},
     {"export-dir", T_STR, STR(export_dir), 0, 0, "directory for Istio/Envoy exports (empty: none)"},
-    {"regions-file", T_STR, STR(regions_file), 0, 0, "regions, RTT and egress price matrices, capacities"},
-    {"upstream", T_STR, STR(upstream), 0, 0, "cluster role: http://host:port of the global controller"},
+    {"regions-file", T_STR, STR(regions_file), 0, 0,
+     "regions, RTT and egress price matrices, capacities"},
+    {"upstream", T_STR, STR(upstream), 0, 0,
+     "cluster role: http://host:port of the global controller"},
     {"region", T_STR, STR(region), 0, 0, "cluster role: this cluster's region"},
     {"log-level", T_STR, STR(log_level), 0, 0, "debug, info, warn or error (default info)"},
     {"threads", T_U32, OFF(threads), 0, 1, 64, "HTTP worker threads (default 2)"},
-    {"solve-period-ms", T_U64, OFF(solve_period_ms), 0, 10, 86400000, "time between solves (default 5000)"},
-    {"forward-period-ms", T_U64, OFF(forward_period_ms), 0, 10, 86400000, "cluster role: time between forwards (default 1000)"},
-    {"forward-timeout-ms", T_U64, OFF(forward_timeout_ms), 0, 10, 600000, "cluster role: upstream request timeout (default 3000)"},
-    {"rules-ttl-ms", T_U64, OFF(rules_ttl_ms), 0, 0, 1e12, "time to live of published rules; 0 = none (default 60000)"},
-    {"stitch-window-ms", T_U64, OFF(stitch_window_ms), 0, 10, 600000, "how long a span waits for its relatives (default 3000)"},
-    {"max-body-bytes", T_U64, OFF(max_body_bytes), 0, 64, 1 << 30, "largest request body; larger gets 413 (default 4194304)"},
-    {"max-services", T_U32, OFF(max_services), 0, 1, 100000, "services tracked; more go to the overflow service (default 256)"},
-    {"max-endpoints-per-service", T_U32, OFF(max_endpoints_per_service), 0, 1, 100000, "endpoints per service; more go to its overflow endpoint (default 128)"},
-    {"max-regions", T_U32, OFF(max_regions), 0, 1, 31, "regions tracked; more go to the overflow region (default 31)"},
-    {"max-spans-per-report", T_U32, OFF(max_spans_per_report), 0, 0, 1000000, "spans used per report; the rest are counted and dropped (default 4096)"},
+    {"solve-period-ms", T_U64, OFF(solve_period_ms), 0, 10, 86400000,
+     "time between solves (default 5000)"},
+    {"forward-period-ms", T_U64, OFF(forward_period_ms), 0, 10, 86400000,
+     "cluster role: time between forwards (default 1000)"},
+    {"forward-timeout-ms", T_U64, OFF(forward_timeout_ms), 0, 10, 600000,
+     "cluster role: upstream request timeout (default 3000)"},
+    {"rules-ttl-ms", T_U64, OFF(rules_ttl_ms), 0, 0, 1e12,
+     "time to live of published rules; 0 = none (default 60000)"},
+    {"stitch-window-ms", T_U64, OFF(stitch_window_ms), 0, 10, 600000,
+     "how long a span waits for its relatives (default 3000)"},
+    {"max-body-bytes", T_U64, OFF(max_body_bytes), 0, 64, 1 << 30,
+     "largest request body; larger gets 413 (default 4194304)"},
+    {"max-services", T_U32, OFF(max_services), 0, 1, 100000,
+     "services tracked; more go to the overflow service (default 256)"},
+    {"max-endpoints-per-service", T_U32, OFF(max_endpoints_per_service), 0, 1, 100000,
+     "endpoints per service; more go to its overflow endpoint (default 128)"},
+    {"max-regions", T_U32, OFF(max_regions), 0, 1, 31,
+     "regions tracked; more go to the overflow region (default 31)"},
+    {"max-spans-per-report", T_U32, OFF(max_spans_per_report), 0, 0, 1000000,
+     "spans used per report; the rest are counted and dropped (default 4096)"},
     {"max-edges", T_U32, OFF(max_edges), 0, 1, 1000000, "call-graph edges tracked (default 4096)"},
-    {"max-outbound", T_U32, OFF(max_outbound), 0, 1, 10000000, "outbound (caller, destination) cells tracked (default 65536)"},
-    {"span-table", T_U32, OFF(span_table), 0, 16, 1 << 26, "spans held for time-stitching (default 262144)"},
-    {"max-connections", T_U32, OFF(max_connections), 0, 1, 1000000, "concurrent HTTP connections (default 1024)"},
-    {"routing", T_ROUTING, OFF(routing), 0, 0, 0, "slate (LP optimiser), local or waterfall (default slate)"},
+    {"max-outbound", T_U32, OFF(max_outbound), 0, 1, 10000000,
+     "outbound (caller, destination) cells tracked (default 65536)"},
+    {"span-table", T_U32, OFF(span_table), 0, 16, 1 << 26,
+     "spans held for time-stitching (default 262144)"},
+    {"max-connections", T_U32, OFF(max_connections), 0, 1, 1000000,
+     "concurrent HTTP connections (default 1024)"},
+    {"routing", T_ROUTING, OFF(routing), 0, 0, 0,
+     "slate (LP optimiser), local or waterfall (default slate)"},
     {"model-degree", T_U32, OFF(model_degree), 0, 1, 2, "latency model degree, 1 or 2 (default 2)"},
-    {"model-min-samples", T_F64, OFF(model_min_samples), 0, 0, 1e9, "samples before a model is trusted (default 20)"},
-    {"model-forget", T_F64, OFF(model_forget), 0, 1e-6, 1, "weight kept per new model sample, (0,1] (default 0.9999)"},
-    {"segments", T_U32, OFF(segments), 0, 1, 64, "piecewise-linear segments per latency curve (default 8)"},
-    {"egress-weight", T_F64, OFF(egress_weight), 0, 0, 1e12, "weight of egress cost in the objective (default 0)"},
-    {"max-shift", T_F64, OFF(max_shift), 0, 0, 1, "most traffic fraction moved per round (default 0.1)"},
-    {"min-gain-abs", T_F64, OFF(min_gain_abs), 0, 0, 1e18, "skip a change gaining less than this (ms x rps; default 0)"},
-    {"min-gain-rel", T_F64, OFF(min_gain_rel), 0, 0, 1, "skip a change gaining less than this fraction (default 0.01)"},
-    {"rollback-tolerance", T_F64, OFF(rollback_tolerance), 0, 0, 100, "roll back when latency rises by more than this fraction (default 0.1)"},
-    {"settle-ms", T_U64, OFF(settle_ms), 0, 0, 86400000, "wait after a change before measuring (default 2000)"},
-    {"rollback-samples", T_U32, OFF(rollback_samples), 0, 1, 1000, "measurements before a keep/rollback verdict (default 2)"},
-    {"default-bytes-per-call", T_F64, OFF(default_bytes_per_call), 0, 0, 1e12, "bytes per call when spans carry none (default 1024)"},
-    {"debounce-quiet-ms", T_U64, OFF(debounce_quiet_ms), 0, 0, 86400000, "export after this much quiet (default 1000)"},
-    {"debounce-max-ms", T_U64, OFF(debounce_max_ms), 0, 0, 86400000, "export at the latest this long after a change (default 10000)"},
-    {"debounce-max-changes", T_U32, OFF(debounce_max_changes), 0, 1, 100000000, "export once this many changes are pending (default 1000)"},
-    {"region-label", T_STR, STR(region_label), 0, 0, "pod label holding the region, for Istio subsets (default topology.kubernetes.io/region)"},
+    {"model-min-samples", T_F64, OFF(model_min_samples), 0, 0, 1e9,
+     "samples before a model is trusted (default 20)"},
+    {"model-forget", T_F64, OFF(model_forget), 0, 1e-6, 1,
+     "weight kept per new model sample, (0,1] (default 0.9999)"},
+    {"segments", T_U32, OFF(segments), 0, 1, 64,
+     "piecewise-linear segments per latency curve (default 8)"},
+    {"egress-weight", T_F64, OFF(egress_weight), 0, 0, 1e12,
+     "weight of egress cost in the objective (default 0)"},
+    {"max-shift", T_F64, OFF(max_shift), 0, 0, 1,
+     "most traffic fraction moved per round (default 0.1)"},
+    {"min-gain-abs", T_F64, OFF(min_gain_abs), 0, 0, 1e18,
+     "skip a change gaining less than this (ms x rps; default 0)"},
+    {"min-gain-rel", T_F64, OFF(min_gain_rel), 0, 0, 1,
+     "skip a change gaining less than this fraction (default 0.01)"},
+    {"rollback-tolerance", T_F64, OFF(rollback_tolerance), 0, 0, 100,
+     "roll back when latency rises by more than this fraction (default 0.1)"},
+    {"settle-ms", T_U64, OFF(settle_ms), 0, 0, 86400000,
+     "wait after a change before measuring (default 2000)"},
+    {"rollback-samples", T_U32, OFF(rollback_samples), 0, 1, 1000,
+     "measurements before a keep/rollback verdict (default 2)"},
+    {"default-bytes-per-call", T_F64, OFF(default_bytes_per_call), 0, 0, 1e12,
+     "bytes per call when spans carry none (default 1024)"},
+    {"debounce-quiet-ms", T_U64, OFF(debounce_quiet_ms), 0, 0, 86400000,
+     "export after this much quiet (default 1000)"},
+    {"debounce-max-ms", T_U64, OFF(debounce_max_ms), 0, 0, 86400000,
+     "export at the latest this long after a change (default 10000)"},
+    {"debounce-max-changes", T_U32, OFF(debounce_max_changes), 0, 1, 100000000,
+     "export once this many changes are pending (default 1000)"},
+    {"region-label", T_STR, STR(region_label), 0, 0,
+     "pod label holding the region, for Istio subsets (default topology.kubernetes.io/region)"},
 };
 
 #define N_OPTS (sizeof(k_opts) / sizeof(k_opts[0]))
@@ -139,8 +172,7 @@ int ctl_config_set(ctl_config_t *c, const char *key, const char *value, char *er
     case T_STR: {
         size_t n = strlen(value);
         if (n >= o->size)
-            return fail(err, errcap, "option '%s': value longer than %zu bytes", key,
-                        o->size - 1);
+            return fail(err, errcap, "option '%s': value longer than %zu bytes", key, o->size - 1);
         memcpy(base, value, n + 1);
         return 0;
     }
@@ -166,13 +198,11 @@ int ctl_config_set(ctl_config_t *c, const char *key, const char *value, char *er
     case T_U32:
     case T_U64: {
         if (value[0] == '-' || value[0] == '\0')
-            return fail(err, errcap, "option '%s': '%s' is not a non-negative integer", key,
-                        value);
+            return fail(err, errcap, "option '%s': '%s' is not a non-negative integer", key, value);
         errno = 0;
         unsigned long long v = strtoull(value, &end, 10);
         if (errno || *end != '\0')
-            return fail(err, errcap, "option '%s': '%s' is not a non-negative integer", key,
-                        value);
+            return fail(err, errcap, "option '%s': '%s' is not a non-negative integer", key, value);
         if ((double)v < o->min || (double)v > o->max)
             return fail(err, errcap, "option '%s': %llu is outside [%.0f, %.0f]", key, v, o->min,
                         o->max);
@@ -191,8 +221,7 @@ int ctl_config_set(ctl_config_t *c, const char *key, const char *value, char *er
         if (errno || *end != '\0' || value[0] == '\0' || !isfinite(v))
             return fail(err, errcap, "option '%s': '%s' is not a finite number", key, value);
         if (v < o->min || v > o->max)
-            return fail(err, errcap, "option '%s': %g is outside [%g, %g]", key, v, o->min,
-                        o->max);
+            return fail(err, errcap, "option '%s': %g is outside [%g, %g]", key, v, o->min, o->max);
         memcpy(base, &v, sizeof(v));
         return 0;
     }

@@ -156,8 +156,8 @@ static enum MHD_Result reject(ctl_app_t *app, struct MHD_Connection *c, unsigned
 static slate_codec_limits_t body_limits(const ctl_app_t *app)
 {
     slate_codec_limits_t lim = SLATE_CODEC_LIMITS_DEFAULT;
-    lim.max_size = app->cfg.max_body_bytes > UINT32_MAX ? UINT32_MAX
-                                                         : (uint32_t)app->cfg.max_body_bytes;
+    lim.max_size =
+        app->cfg.max_body_bytes > UINT32_MAX ? UINT32_MAX : (uint32_t)app->cfg.max_body_bytes;
     return lim;
 }
 
@@ -362,9 +362,9 @@ static enum MHD_Result handle_legacy(ctl_app_t *app, struct MHD_Connection *c, r
     slate_codec_error_t err;
     memset(&err, 0, sizeof(err));
     slate_load_report_t *rep = NULL;
-    slate_status st = ctl_scratch_decode_legacy(sc, latency, rc->body.data ? rc->body.data : "",
-                                                rc->body.len, &lim, &err, slate_str(svc),
-                                                slate_str(region), &rep);
+    slate_status st =
+        ctl_scratch_decode_legacy(sc, latency, rc->body.data ? rc->body.data : "", rc->body.len,
+                                  &lim, &err, slate_str(svc), slate_str(region), &rep);
     if (st != SLATE_OK) {
         char line[512], msg[600];
         if (err.status == SLATE_OK) {
@@ -515,9 +515,9 @@ static enum MHD_Result handle_state(ctl_app_t *app, struct MHD_Connection *c)
     ctl_json_key(&j, "role");
     ctl_json_str(&j, app->cfg.role == CTL_ROLE_GLOBAL ? "global" : "cluster");
     ctl_json_key(&j, "routing");
-    ctl_json_str(&j, app->cfg.routing == CTL_ROUTING_SLATE
-                         ? "slate"
-                         : app->cfg.routing == CTL_ROUTING_LOCAL ? "local" : "waterfall");
+    ctl_json_str(&j, app->cfg.routing == CTL_ROUTING_SLATE   ? "slate"
+                     : app->cfg.routing == CTL_ROUTING_LOCAL ? "local"
+                                                             : "waterfall");
     ctl_json_key(&j, "now_ns");
     ctl_json_u64(&j, now);
     ctl_json_key(&j, "uptime_s");
@@ -659,8 +659,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         char msg[160];
         snprintf(msg, sizeof(msg), "body is over the limit of %" PRIu64 " bytes",
                  app->cfg.max_body_bytes);
-        return reject(app, c, MHD_HTTP_CONTENT_TOO_LARGE, CTL_REJECT_TOO_LARGE, SLATE_OK, url,
-                      msg);
+        return reject(app, c, MHD_HTTP_CONTENT_TOO_LARGE, CTL_REJECT_TOO_LARGE, SLATE_OK, url, msg);
     }
     switch (rc->route) {
     case R_REPORT:
@@ -732,8 +731,8 @@ int ctl_http_start(ctl_app_t *app)
         flags, (uint16_t)app->cfg.port, NULL, NULL, on_request, app, MHD_OPTION_SOCK_ADDR, addr,
         MHD_OPTION_THREAD_POOL_SIZE, (unsigned)app->cfg.threads, MHD_OPTION_CONNECTION_LIMIT,
         (unsigned)app->cfg.max_connections, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
-        MHD_OPTION_NOTIFY_COMPLETED, on_completed, app, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log,
-        app, MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)1024, MHD_OPTION_END);
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, app, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, app,
+        MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)1024, MHD_OPTION_END);
     if (!app->mhd) {
         ctl_log(CTL_LOG_ERROR, "cannot listen on %s port %u: %s", app->cfg.listen, app->cfg.port,
                 strerror(errno));

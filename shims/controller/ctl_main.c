@@ -1,8 +1,138 @@
 /*
- * slate-controller: entry point.
+ * slate-controller: entry point. Parses the configuration, restores the
+ * persisted rules, starts the HTTP server and the background threads, and
+ * on SIGTERM or SIGINT stops the server, the threads, persists the rules in
+ * force and exits 0.
  * SPDX-License-Identifier: Apache-2.0
  */
-int main(void)
+#define _POSIX_C_SOURCE 200809L
+#include <errno.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "ctl_app.h"
+#include "ctl_log.h"
+#include "ctl_persist.h"
+#include "slate/version.h"
+
+static int write_port_file(const char *path, uint16_t port)
 {
-    return 0;
+    char text[16];
+    int n = snprintf(text, sizeof(text), "%u\n", port);
+    return ctl_persist_write_atomic(path, text, (size_t)n) == CTL_PERSIST_OK ? 0 : -1;
+}
+
+int main(int argc, char **argv)
+{
+    static ctl_app_t app;
+    char err[512];
+    ctl_config_defaults(&app.cfg);
+    int pr = ctl_config_parse_args(&app.cfg, argc, argv, err, sizeof(err));
+    if (pr == 1)
+        return 0;
+    if (pr != 0 || ctl_config_validate(&app.cfg, err, sizeof(err)) != 0) {
+        fprintf(stderr, "slate-controller: %s\n(--help lists the options)\n", err);
+        return 2;
+    }
+    int lvl = ctl_log_parse_level(app.cfg.log_level);
+    if (lvl < 0) {
+        fprintf(stderr, "slate-controller: unknown --log-level '%s'\n", app.cfg.log_level);
+        return 2;
+    }
+    ctl_log_set_level((ctl_log_level)lvl);
+
+    /* Signals are taken by sigwait in this thread; every other thread blocks them. */
+    sigset_t sigs;
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGTERM);
+    sigaddset(&sigs, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    ctl_metrics_init(&app.metrics);
+    pthread_mutex_init(&app.rules_mu, NULL);
+    pthread_mutex_init(&app.solve_mu, NULL);
+    pthread_mutex_init(&app.export_mu, NULL);
+    pthread_cond_init(&app.export_cv, NULL);
+    pthread_mutex_init(&app.wake_mu, NULL);
+    pthread_cond_init(&app.wake_cv, NULL);
+    atomic_init(&app.stopping, false);
+    app.started_ns = ctl_mono_ns();
+    ctl_debounce_init(&app.debounce, app.cfg.debounce_quiet_ms * 1000000ull,
+                      app.cfg.debounce_max_ms * 1000000ull, app.cfg.debounce_max_changes);
+
+    int rc = 1;
+    if (app.cfg.regions_file[0]) {
+        app.regions = malloc(sizeof(*app.regions));
+        if (!app.regions ||
+            ctl_regions_load(app.cfg.regions_file, app.regions, err, sizeof(err)) != 0) {
+            ctl_log(CTL_LOG_ERROR, "%s", app.regions ? err : "out of memory");
+            goto out;
+        }
+        ctl_log(CTL_LOG_INFO, "regions file %s: %u regions, %u capacities", app.cfg.regions_file,
+                app.regions->n, app.regions->n_caps);
+    }
+    if (app.cfg.role == CTL_ROLE_GLOBAL) {
+        app.state = ctl_state_create(&app.cfg, &app.metrics, app.regions);
+        if (!app.state) {
+            ctl_log(CTL_LOG_ERROR, "out of memory creating the state (check the limits)");
+            goto out;
+        }
+    } else {
+        app.cluster = ctl_cluster_create(&app);
+        if (!app.cluster) {
+            ctl_log(CTL_LOG_ERROR, "cannot set up the cluster role (upstream %s)",
+                    app.cfg.upstream);
+            goto out;
+        }
+    }
+    ctl_app_restore(&app);
+    if (ctl_http_start(&app) != 0)
+        goto out;
+    ctl_log(CTL_LOG_INFO, "slate-controller %s (%s role) listening on %s port %u",
+            SLATE_VERSION_STRING, app.cfg.role == CTL_ROLE_GLOBAL ? "global" : "cluster",
+            app.cfg.listen, app.port);
+    printf("listening on %s:%u\n", app.cfg.listen, app.port);
+    fflush(stdout);
+    if (app.cfg.port_file[0] && write_port_file(app.cfg.port_file, app.port) != 0) {
+        ctl_log(CTL_LOG_ERROR, "cannot write --port-file %s: %s", app.cfg.port_file,
+                strerror(errno));
+        goto out;
+    }
+    if (ctl_export_start(&app) != 0)
+        goto out;
+    if (app.cfg.role == CTL_ROLE_GLOBAL ? ctl_solver_start(&app) != 0
+                                        : ctl_cluster_start(&app) != 0) {
+        ctl_log(CTL_LOG_ERROR, "cannot start the background thread");
+        goto out;
+    }
+
+    int sig = 0;
+    while (sigwait(&sigs, &sig) != 0)
+        ;
+    ctl_log(CTL_LOG_INFO, "signal %d: shutting down", sig);
+    rc = 0;
+out:
+    ctl_http_stop(&app);
+    ctl_app_stop_threads(&app);
+    ctl_solver_cleanup();
+    pthread_mutex_lock(&app.rules_mu);
+    ctl_rules_t *cur = app.current, *prev = app.previous;
+    app.current = app.previous = NULL;
+    pthread_mutex_unlock(&app.rules_mu);
+    if (rc == 0 && cur)
+        ctl_log(CTL_LOG_INFO, "rules v%" PRIu64 " in force at shutdown%s", cur->version,
+                app.rules_path[0] ? " (persisted)" : "");
+    ctl_rules_unref(cur);
+    ctl_rules_unref(prev);
+    ctl_state_free(app.state);
+    ctl_cluster_free(app.cluster);
+    free(app.regions);
+    if (rc == 0)
+        ctl_log(CTL_LOG_INFO, "stopped");
+    return rc;
 }

@@ -56,7 +56,7 @@ void ctl_metrics_reject(ctl_metrics_t *m, ctl_reject why, slate_status st)
 const char *ctl_reject_name(ctl_reject r)
 {
     static const char *const names[CTL_REJECT_COUNT_] = {
-        "too_large", "decode_error", "legacy_parse_error", "missing_identity",
+        "too_large", "decode_error",       "legacy_parse_error", "missing_identity",
         "not_found", "method_not_allowed", "unavailable"};
     return (unsigned)r < CTL_REJECT_COUNT_ ? names[r] : "unknown";
 }
@@ -70,8 +70,8 @@ const char *ctl_overflow_name(ctl_overflow o)
 
 static void counter(ctl_buf_t *out, const char *name, const char *help, uint64_t v)
 {
-    ctl_buf_printf(out, "# HELP %s %s\n# TYPE %s counter\n%s %" PRIu64 "\n", name, help, name,
-                   name, v);
+    ctl_buf_printf(out, "# HELP %s %s\n# TYPE %s counter\n%s %" PRIu64 "\n", name, help, name, name,
+                   v);
 }
 
 static void gauge_f(ctl_buf_t *out, const char *name, const char *help, double v)
@@ -90,18 +90,14 @@ void ctl_metrics_write(const ctl_metrics_t *m, ctl_buf_t *out)
     ctl_buf_puts(out, "# HELP slate_controller_reports_received_total Reports accepted, by body "
                       "format.\n"
                       "# TYPE slate_controller_reports_received_total counter\n");
-    ctl_buf_printf(out,
-                   "slate_controller_reports_received_total{format=\"protobuf\"} %" PRIu64 "\n"
-                   "slate_controller_reports_received_total{format=\"protobuf_batch\"} %" PRIu64
-                   "\n"
-                   "slate_controller_reports_received_total{format=\"legacy_proxyload\"} %" PRIu64
-                   "\n"
-                   "slate_controller_reports_received_total{format=\"legacy_latency\"} %" PRIu64
-                   "\n",
-                   (uint64_t)atomic_load(&m->reports_protobuf),
-                   (uint64_t)atomic_load(&m->reports_batch),
-                   (uint64_t)atomic_load(&m->reports_legacy),
-                   (uint64_t)atomic_load(&m->hillclimb_legacy));
+    ctl_buf_printf(
+        out,
+        "slate_controller_reports_received_total{format=\"protobuf\"} %" PRIu64 "\n"
+        "slate_controller_reports_received_total{format=\"protobuf_batch\"} %" PRIu64 "\n"
+        "slate_controller_reports_received_total{format=\"legacy_proxyload\"} %" PRIu64 "\n"
+        "slate_controller_reports_received_total{format=\"legacy_latency\"} %" PRIu64 "\n",
+        (uint64_t)atomic_load(&m->reports_protobuf), (uint64_t)atomic_load(&m->reports_batch),
+        (uint64_t)atomic_load(&m->reports_legacy), (uint64_t)atomic_load(&m->hillclimb_legacy));
     ctl_buf_puts(out, "# HELP slate_controller_requests_rejected_total Requests turned away, by "
                       "reason.\n"
                       "# TYPE slate_controller_requests_rejected_total counter\n");
@@ -147,14 +143,13 @@ void ctl_metrics_write(const ctl_metrics_t *m, ctl_buf_t *out)
     for (int b = 0; b < 12; b++) {
         cum += atomic_load(&m->solve_hist[b]);
         if (b < 11)
-            ctl_buf_printf(out, "slate_controller_solve_duration_seconds_bucket{le=\"%g\"} %" PRIu64
-                                "\n",
-                           k_solve_bounds[b], cum);
+            ctl_buf_printf(
+                out, "slate_controller_solve_duration_seconds_bucket{le=\"%g\"} %" PRIu64 "\n",
+                k_solve_bounds[b], cum);
         else
-            ctl_buf_printf(out,
-                           "slate_controller_solve_duration_seconds_bucket{le=\"+Inf\"} %" PRIu64
-                           "\n",
-                           cum);
+            ctl_buf_printf(
+                out, "slate_controller_solve_duration_seconds_bucket{le=\"+Inf\"} %" PRIu64 "\n",
+                cum);
     }
     ctl_buf_printf(out, "slate_controller_solve_duration_seconds_sum %.17g\n",
                    ctl_metrics_get_f64(&m->solve_ms_sum_bits) / 1000.0);
@@ -190,7 +185,8 @@ void ctl_metrics_write(const ctl_metrics_t *m, ctl_buf_t *out)
     ctl_buf_printf(out,
                    "slate_controller_persist_total{outcome=\"ok\"} %" PRIu64 "\n"
                    "slate_controller_persist_total{outcome=\"failed\"} %" PRIu64 "\n",
-                   (uint64_t)atomic_load(&m->persist_ok), (uint64_t)atomic_load(&m->persist_failed));
+                   (uint64_t)atomic_load(&m->persist_ok),
+                   (uint64_t)atomic_load(&m->persist_failed));
     ctl_buf_puts(out, "# HELP slate_controller_forwards_total Aggregated reports forwarded "
                       "upstream (cluster role), by outcome.\n"
                       "# TYPE slate_controller_forwards_total counter\n");

@@ -13,13 +13,13 @@
 
 /* Why a request was turned away; one label value each. */
 typedef enum ctl_reject {
-    CTL_REJECT_TOO_LARGE = 0,  /* 413 */
-    CTL_REJECT_DECODE,         /* 400: protobuf decode error */
-    CTL_REJECT_LEGACY,         /* 400: legacy text parse error */
-    CTL_REJECT_MISSING,        /* 400: service or region missing */
-    CTL_REJECT_NOT_FOUND,      /* 404 */
-    CTL_REJECT_METHOD,         /* 405 */
-    CTL_REJECT_UNAVAILABLE,    /* 503: out of memory or shutting down */
+    CTL_REJECT_TOO_LARGE = 0, /* 413 */
+    CTL_REJECT_DECODE,        /* 400: protobuf decode error */
+    CTL_REJECT_LEGACY,        /* 400: legacy text parse error */
+    CTL_REJECT_MISSING,       /* 400: service or region missing */
+    CTL_REJECT_NOT_FOUND,     /* 404 */
+    CTL_REJECT_METHOD,        /* 405 */
+    CTL_REJECT_UNAVAILABLE,   /* 503: out of memory or shutting down */
     CTL_REJECT_COUNT_
 } ctl_reject;
 

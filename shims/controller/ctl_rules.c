@@ -94,8 +94,8 @@ int ctl_rules_add(ctl_rules_t *r, const char *src_region, const char *dst_servic
     ru.path = strdup(path ? path : "");
     ru.src_service = strdup(src_service ? src_service : "");
     ru.targets = calloc(n ? n : 1, sizeof(ctl_target_t));
-    bool ok = ru.src_region && ru.dst_service && ru.method && ru.path && ru.src_service &&
-              ru.targets;
+    bool ok =
+        ru.src_region && ru.dst_service && ru.method && ru.path && ru.src_service && ru.targets;
     for (uint32_t t = 0; ok && t < n; t++) {
         ru.targets[t].region = strdup(regions[t]);
         ru.targets[t].weight = weights[t];
@@ -359,8 +359,7 @@ int ctl_rules_response(ctl_rules_t *r, const char *service, size_t slen, const c
 /* SLATE's text cannot carry these bytes in names; such rules are left out of it. */
 static bool legacy_safe(const char *s)
 {
-    return strpbrk(s, ",@\n\r") == NULL && s[0] != ' ' &&
-           (s[0] == '\0' || s[strlen(s) - 1] != ' ');
+    return strpbrk(s, ",@\n\r") == NULL && s[0] != ' ' && (s[0] == '\0' || s[strlen(s) - 1] != ' ');
 }
 
 static bool select_legacy(const ctl_rule_t *ru, const void *ctx)
@@ -390,8 +389,7 @@ int ctl_rules_legacy(ctl_rules_t *r, const char *service, size_t slen, const cha
         slate_status st = slate_legacy_rules_encode(&m, NULL, 0, &need, NULL);
         if ((st == SLATE_OK || st == SLATE_ENOSPC) && ctl_buf_reserve(out, need)) {
             size_t len = 0;
-            if (slate_legacy_rules_encode(&m, out->data + out->len, need, &len, NULL) ==
-                SLATE_OK) {
+            if (slate_legacy_rules_encode(&m, out->data + out->len, need, &len, NULL) == SLATE_OK) {
                 out->len += len;
                 rc = 0;
             }

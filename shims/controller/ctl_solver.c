@@ -32,8 +32,8 @@
 #include "ctl_log.h"
 #include "ctl_map.h"
 
-#define SLOTS CTL_MAX_REGION_SLOTS
-#define MIN_RATIO 0.01
+#define SLOTS           CTL_MAX_REGION_SLOTS
+#define MIN_RATIO       0.01
 #define COOLDOWN_ROUNDS 3
 
 /* One routing row: how calls from region `src` to endpoint `ep` (state indices) split. */
@@ -220,8 +220,8 @@ static void drop_cycles(const ctl_solve_input_t *in, bool *use)
 }
 
 /* Adds the class rooted at `root` and every usable edge below it. */
-static slate_status add_class(build *b, const ctl_solve_input_t *in, const bool *use,
-                              uint32_t root, uint8_t *seen, uint32_t *queue)
+static slate_status add_class(build *b, const ctl_solve_input_t *in, const bool *use, uint32_t root,
+                              uint8_t *seen, uint32_t *queue)
 {
     slate_status st;
     if ((st = map_endpoint(b, in, root)) != SLATE_OK)
@@ -279,8 +279,8 @@ static slate_status build_problem(const ctl_app_t *app, const ctl_solve_input_t 
     uint8_t *seen = malloc(n ? n : 1);
     uint32_t *queue = malloc((n ? n : 1) * sizeof(uint32_t));
     slate_status st = SLATE_ENOSPC;
-    if (!b->ep_opt || !b->ep_back || !b->svc_opt || !b->edge_used || !use || !has_parent ||
-        !seen || !queue)
+    if (!b->ep_opt || !b->ep_back || !b->svc_opt || !b->edge_used || !use || !has_parent || !seen ||
+        !queue)
         goto out;
     memset(b->ep_opt, 0xff, (n ? n : 1) * sizeof(uint32_t));
     memset(b->svc_opt, 0xff, (in->n_services ? in->n_services : 1) * sizeof(uint32_t));
@@ -410,8 +410,8 @@ static ctl_rules_t *rules_from_rows(const build *b, const ctl_solve_input_t *in,
         }
         if (n == 0)
             continue;
-        weights[biggest] = (uint32_t)((int64_t)weights[biggest] + (int64_t)CTL_WEIGHT_SCALE -
-                                      (int64_t)sum);
+        weights[biggest] =
+            (uint32_t)((int64_t)weights[biggest] + (int64_t)CTL_WEIGHT_SCALE - (int64_t)sum);
         memset(caller, 0, in->n_services ? in->n_services : 1);
         for (uint32_t k = 0; k < in->n_edges; k++) {
             if (!b->edge_used[k] || in->edges[k].child != r->ep)
@@ -420,9 +420,8 @@ static ctl_rules_t *rules_from_rows(const build *b, const ctl_solve_input_t *in,
             if (caller[ps] || !in->deployed[ps][r->src])
                 continue;
             caller[ps] = 1;
-            if (ctl_rules_add(rs, in->region_names[r->src], in->service_names[ce->svc],
-                              ce->method, ce->path, in->service_names[ps], regions, weights,
-                              n) != 0) {
+            if (ctl_rules_add(rs, in->region_names[r->src], in->service_names[ce->svc], ce->method,
+                              ce->path, in->service_names[ps], regions, weights, n) != 0) {
                 free(caller);
                 ctl_rules_unref(rs);
                 return NULL;
@@ -561,7 +560,8 @@ void ctl_solver_round(ctl_app_t *app, uint64_t now_ns)
         ctl_rules_t *prev = app->previous;
         ctl_rules_ref(prev);
         pthread_mutex_unlock(&app->rules_mu);
-        ctl_rules_t *back = prev ? rules_clone(prev, "rollback") : ctl_rules_new(0, 0, 0, "rollback");
+        ctl_rules_t *back =
+            prev ? rules_clone(prev, "rollback") : ctl_rules_new(0, 0, 0, "rollback");
         ctl_rules_unref(prev);
         if (back) {
             rows_copy(&S->cur, &S->prev);
@@ -569,8 +569,10 @@ void ctl_solver_round(ctl_app_t *app, uint64_t now_ns)
         }
         S->cooldown = COOLDOWN_ROUNDS;
         atomic_fetch_add(&app->metrics.rollbacks, 1);
-        ctl_log(CTL_LOG_WARN, "rollback: measured latency %.3f ms is worse than %.3f ms before the "
-                "change", measured, S->guard.before_ms);
+        ctl_log(CTL_LOG_WARN,
+                "rollback: measured latency %.3f ms is worse than %.3f ms before the "
+                "change",
+                measured, S->guard.before_ms);
         set_outcome(app, "rolled back: measured latency got worse");
         ctl_solve_input_free(in);
         return;
@@ -735,8 +737,8 @@ void ctl_solver_round(ctl_app_t *app, uint64_t now_ns)
         if (changes == 0 && have_rules) {
             set_outcome(app, "unchanged: the routing in force is the optimum");
         } else {
-            ctl_rules_t *rs = rules_from_rows(&b, in, &next, baseline ? method_name(app->cfg.routing)
-                                                                     : "optimiser");
+            ctl_rules_t *rs = rules_from_rows(
+                &b, in, &next, baseline ? method_name(app->cfg.routing) : "optimiser");
             if (rs) {
                 rows_copy(&S->prev, &S->cur);
                 rows_copy(&S->cur, &next);
@@ -805,8 +807,8 @@ int ctl_solver_start(ctl_app_t *app)
 {
     memset(&g_solver, 0, sizeof(g_solver));
     if (slate_opt_guard_init(&g_solver.guard, app->cfg.rollback_tolerance,
-                             app->cfg.settle_ms * 1000000ull, app->cfg.rollback_samples) !=
-        SLATE_OK)
+                             app->cfg.settle_ms * 1000000ull,
+                             app->cfg.rollback_samples) != SLATE_OK)
         return -1;
     if (pthread_create(&app->solver_thread, NULL, solver_main, app) != 0)
         return -1;

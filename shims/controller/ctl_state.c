@@ -22,12 +22,12 @@
 #include "ctl_path.h"
 #include "slate/legacy.h"
 
-#define NIL UINT32_MAX
-#define SLOTS CTL_MAX_REGION_SLOTS
-#define HIST_LEN 16
-#define OVERFLOW_NAME "~overflow"
+#define NIL             UINT32_MAX
+#define SLOTS           CTL_MAX_REGION_SLOTS
+#define HIST_LEN        16
+#define OVERFLOW_NAME   "~overflow"
 #define OVERFLOW_METHOD "*"
-#define OVERFLOW_PATH "{overflow}"
+#define OVERFLOW_PATH   "{overflow}"
 /* Half-life of the call-graph counts, seconds. */
 #define GRAPH_HALF_LIFE_S 60.0
 /* Edges whose ratio is below this are noise and do not make a child "called". */
@@ -48,7 +48,7 @@ typedef struct hist_pt {
     uint64_t requests;
 } hist_pt;
 
-typedef struct cell {
+typedef struct cell_ent {
     /* current window */
     uint64_t w_requests;
     uint64_t w_inflight_sum;
@@ -68,9 +68,9 @@ typedef struct cell {
     slate_opt_model_t model;
     slate_opt_fit_t fit;
     bool fit_valid;
-} cell;
+} cell_ent;
 
-typedef struct endpoint {
+typedef struct ep_ent {
     uint32_t svc;
     char *method;
     char *path;
@@ -79,10 +79,17 @@ typedef struct endpoint {
     bool has_children;
     double spans_seen; /* decayed: denominator of calls per request */
     uint64_t spans_total;
-    cell *cells[SLOTS];
-} endpoint;
+    cell_ent *cells[SLOTS];
+} ep_ent;
 
-typedef struct service {
+/* Pods seen per (service, region), to scale a pod's load to the region's. */
+#define CTL_MAX_PODS 256
+struct pod_seen {
+    uint64_t key;
+    uint64_t last_ns;
+};
+
+typedef struct svc_ent {
     char *name;
     uint64_t key;
     bool overflow;
@@ -92,9 +99,11 @@ typedef struct service {
     uint64_t last_seen_ns[SLOTS];
     uint32_t w_reports[SLOTS];
     double w_interval_s[SLOTS];
+    double last_interval_s[SLOTS];
     double pods[SLOTS];
     double capacity[SLOTS];
-} service;
+    struct pod_seen *pods_seen[SLOTS]; /* lazily, CTL_MAX_PODS each */
+} svc_ent;
 
 typedef struct outcell {
     uint32_t caller_svc;
@@ -108,12 +117,12 @@ typedef struct outcell {
     double latency_ms;
 } outcell;
 
-typedef struct edge {
+typedef struct edge_ent {
     uint32_t parent, child;
-    double count;  /* decayed matched children */
-    double bytes;  /* decayed sum of their body sizes */
+    double count;   /* decayed matched children */
+    double bytes;   /* decayed sum of their body sizes */
     uint64_t total; /* all-time matched children */
-} edge;
+} edge_ent;
 
 enum { SPAN_USED = 1, SPAN_PARENT_FOUND = 2 };
 
@@ -141,12 +150,12 @@ struct ctl_state {
     char *region_names[SLOTS];
     uint64_t region_keys[SLOTS];
 
-    service *svcs;
+    svc_ent *svcs;
     uint32_t n_svcs, cap_svcs;
     uint32_t overflow_svc;
     ctl_map_t svc_map;
 
-    endpoint *eps;
+    ep_ent *eps;
     uint32_t n_eps, cap_eps, max_eps;
     ctl_map_t ep_map;
 
@@ -154,7 +163,7 @@ struct ctl_state {
     uint32_t n_outs;
     ctl_map_t out_map;
 
-    edge *edges;
+    edge_ent *edges;
     uint32_t n_edges;
     ctl_map_t edge_map;
 
@@ -273,11 +282,14 @@ slate_status ctl_scratch_decode(ctl_scratch_t *sc, const uint8_t *buf, size_t le
         r->span_loads = sc->loads;
         r->cap_span_loads = sc->cap_loads;
         slate_status st = slate_load_report_decode(r, buf, len, lim, err);
-        if (st == SLATE_OK) {
+        /* A NULL array only counts: decode again once every array has room. */
+        bool stored = (r->n_inbound == 0 || r->inbound) && (r->n_outbound == 0 || r->outbound) &&
+                      (r->n_spans == 0 || r->spans) && (r->n_span_loads == 0 || r->span_loads);
+        if (st == SLATE_OK && stored) {
             *out = r;
             return SLATE_OK;
         }
-        if (st != SLATE_ENOSPC)
+        if (st != SLATE_ENOSPC && st != SLATE_OK)
             return st;
         /* Arrays short: every n_* is the count needed; grow and decode again. */
         if (!grow((void **)&sc->inbound, &sc->cap_inbound, r->n_inbound, sizeof(slate_inbound_t)) ||
@@ -311,11 +323,14 @@ slate_status ctl_scratch_decode_legacy(ctl_scratch_t *sc, bool latency, const ch
         r->cap_span_loads = sc->cap_loads;
         slate_status st = latency ? slate_legacy_latency_decode(r, body, len, lim, err)
                                   : slate_legacy_proxyload_decode(r, NULL, body, len, lim, err);
-        if (st == SLATE_OK) {
+        /* A NULL array only counts: decode again once every array has room. */
+        bool stored = (r->n_inbound == 0 || r->inbound) && (r->n_outbound == 0 || r->outbound) &&
+                      (r->n_spans == 0 || r->spans) && (r->n_span_loads == 0 || r->span_loads);
+        if (st == SLATE_OK && stored) {
             *out = r;
             return SLATE_OK;
         }
-        if (st != SLATE_ENOSPC)
+        if (st != SLATE_ENOSPC && st != SLATE_OK)
             return st;
         if (!grow((void **)&sc->inbound, &sc->cap_inbound, r->n_inbound, sizeof(slate_inbound_t)) ||
             !grow((void **)&sc->outbound, &sc->cap_outbound, r->n_outbound,
@@ -393,14 +408,14 @@ static uint32_t region_find(ctl_state_t *s, const char *name, size_t n, uint64_t
     }
     if (!s->overflow_region_used) {
         s->overflow_region_used = true;
-        ctl_log(CTL_LOG_WARN, "region limit %u reached: further regions go to '%s'",
-                s->max_regions, OVERFLOW_NAME);
+        ctl_log(CTL_LOG_WARN, "region limit %u reached: further regions go to '%s'", s->max_regions,
+                OVERFLOW_NAME);
     }
     atomic_fetch_add(&s->m->overflow[CTL_OVF_REGION], 1);
     return s->max_regions;
 }
 
-static void service_init(ctl_state_t *s, service *sv, char *name, uint64_t key, bool overflow)
+static void service_init(ctl_state_t *s, svc_ent *sv, char *name, uint64_t key, bool overflow)
 {
     memset(sv, 0, sizeof(*sv));
     sv->name = name;
@@ -451,6 +466,46 @@ static uint32_t service_find(ctl_state_t *s, const char *name, size_t n, uint64_
     return s->overflow_svc;
 }
 
+/* Records that `pod` reported; past CTL_MAX_PODS the oldest entry is reused. */
+static void note_pod(svc_ent *sv, uint32_t r, uint64_t key, uint64_t now_ns)
+{
+    if (!sv->pods_seen[r]) {
+        sv->pods_seen[r] = calloc(CTL_MAX_PODS, sizeof(struct pod_seen));
+        if (!sv->pods_seen[r])
+            return;
+    }
+    struct pod_seen *p = sv->pods_seen[r];
+    uint32_t oldest = 0;
+    for (uint32_t i = 0; i < CTL_MAX_PODS; i++) {
+        if (p[i].last_ns == 0 || p[i].key == key) {
+            p[i].key = key;
+            p[i].last_ns = now_ns;
+            return;
+        }
+        if (p[i].last_ns < p[oldest].last_ns)
+            oldest = i;
+    }
+    p[oldest].key = key;
+    p[oldest].last_ns = now_ns;
+}
+
+/* Pods that reported within 2.5 report intervals (at least 3 s); at least 1. */
+static double pods_live(const svc_ent *sv, uint32_t r, uint64_t now_ns)
+{
+    const struct pod_seen *p = sv->pods_seen[r];
+    if (!p)
+        return 1;
+    double iv = sv->last_interval_s[r] > 0 ? sv->last_interval_s[r] : 1.0;
+    uint64_t horizon = (uint64_t)(2.5 * iv * 1e9);
+    if (horizon < 3000000000ull)
+        horizon = 3000000000ull;
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < CTL_MAX_PODS && p[i].last_ns; i++)
+        if (now_ns - p[i].last_ns <= horizon || p[i].last_ns > now_ns)
+            n++;
+    return n ? (double)n : 1;
+}
+
 static uint32_t endpoint_new(ctl_state_t *s, uint32_t svc, const char *method, size_t mlen,
                              const char *path, size_t plen, uint64_t key, bool overflow)
 {
@@ -460,7 +515,7 @@ static uint32_t endpoint_new(ctl_state_t *s, uint32_t svc, const char *method, s
         uint32_t nc = s->cap_eps ? s->cap_eps * 2 : 64;
         if (nc > s->max_eps)
             nc = s->max_eps;
-        endpoint *p = realloc(s->eps, (size_t)nc * sizeof(endpoint));
+        ep_ent *p = realloc(s->eps, (size_t)nc * sizeof(ep_ent));
         if (!p)
             return NIL;
         s->eps = p;
@@ -473,7 +528,7 @@ static uint32_t endpoint_new(ctl_state_t *s, uint32_t svc, const char *method, s
         return NIL;
     }
     uint32_t i = s->n_eps;
-    endpoint *e = &s->eps[i];
+    ep_ent *e = &s->eps[i];
     memset(e, 0, sizeof(*e));
     e->svc = svc;
     e->method = m;
@@ -498,11 +553,11 @@ static uint32_t endpoint_find(ctl_state_t *s, uint32_t svc, const char *method, 
     if (s->svcs[svc].overflow)
         key = ep_key(0, method, mlen, path, plen);
     while (ctl_map_next(&s->ep_map, key, &pos, &v)) {
-        endpoint *e = &s->eps[v];
+        ep_ent *e = &s->eps[v];
         if (e->svc == svc && str_eq(e->method, method, mlen) && str_eq(e->path, path, plen))
             return v;
     }
-    service *sv = &s->svcs[svc];
+    svc_ent *sv = &s->svcs[svc];
     if (sv->n_eps < s->cfg.max_endpoints_per_service) {
         uint32_t i = endpoint_new(s, svc, method, mlen, path, plen, key, false);
         if (i != NIL) {
@@ -512,21 +567,22 @@ static uint32_t endpoint_find(ctl_state_t *s, uint32_t svc, const char *method, 
     }
     atomic_fetch_add(&s->m->overflow[CTL_OVF_ENDPOINT], 1);
     if (sv->overflow_ep == NIL) {
-        sv->overflow_ep = endpoint_new(s, svc, OVERFLOW_METHOD, 1, OVERFLOW_PATH,
-                                       strlen(OVERFLOW_PATH), 0, true);
+        sv->overflow_ep =
+            endpoint_new(s, svc, OVERFLOW_METHOD, 1, OVERFLOW_PATH, strlen(OVERFLOW_PATH), 0, true);
         if (sv->overflow_ep != NIL)
-            ctl_log(CTL_LOG_WARN, "service '%s': endpoint limit %u reached: further endpoints "
-                    "go to '%s %s'", sv->name, s->cfg.max_endpoints_per_service, OVERFLOW_METHOD,
-                    OVERFLOW_PATH);
+            ctl_log(CTL_LOG_WARN,
+                    "service '%s': endpoint limit %u reached: further endpoints "
+                    "go to '%s %s'",
+                    sv->name, s->cfg.max_endpoints_per_service, OVERFLOW_METHOD, OVERFLOW_PATH);
     }
     return sv->overflow_ep;
 }
 
-static cell *cell_get(ctl_state_t *s, uint32_t ep, uint32_t region)
+static cell_ent *cell_get(ctl_state_t *s, uint32_t ep, uint32_t region)
 {
-    endpoint *e = &s->eps[ep];
+    ep_ent *e = &s->eps[ep];
     if (!e->cells[region]) {
-        cell *c = calloc(1, sizeof(cell));
+        cell_ent *c = calloc(1, sizeof(cell_ent));
         if (!c)
             return NULL;
         slate_opt_model_params_t mp;
@@ -569,7 +625,7 @@ static uint32_t outcell_find(ctl_state_t *s, uint32_t caller_svc, uint32_t calle
     return s->n_outs++;
 }
 
-static edge *edge_get(ctl_state_t *s, uint32_t parent, uint32_t child)
+static edge_ent *edge_get(ctl_state_t *s, uint32_t parent, uint32_t child)
 {
     uint64_t key = ((uint64_t)parent << 32) | child;
     uint32_t pos = 0, v;
@@ -580,7 +636,7 @@ static edge *edge_get(ctl_state_t *s, uint32_t parent, uint32_t child)
         atomic_fetch_add(&s->m->overflow[CTL_OVF_EDGE], 1);
         return NULL;
     }
-    edge *e = &s->edges[s->n_edges++];
+    edge_ent *e = &s->edges[s->n_edges++];
     memset(e, 0, sizeof(*e));
     e->parent = parent;
     e->child = child;
@@ -639,7 +695,7 @@ static void span_finalize(ctl_state_t *s, uint32_t idx)
     uint64_t dur = sp->end_ns > sp->start_ns ? sp->end_ns - sp->start_ns : 0;
     uint64_t child = sp->child_ns < dur ? sp->child_ns : dur;
     double xt_ms = ns_to_ms((double)(dur - child));
-    cell *c = s->eps[sp->ep].cells[sp->region];
+    cell_ent *c = s->eps[sp->ep].cells[sp->region];
     if (c) {
         c->w_xt_sum_ms += xt_ms;
         c->w_xt_n++;
@@ -678,7 +734,7 @@ static void stitch(ctl_state_t *s, span_ent *parent, span_ent *child)
     uint64_t dur = child->end_ns > child->start_ns ? child->end_ns - child->start_ns : 0;
     parent->child_ns += dur;
     child->flags |= SPAN_PARENT_FOUND;
-    edge *e = edge_get(s, parent->ep, child->ep);
+    edge_ent *e = edge_get(s, parent->ep, child->ep);
     if (e) {
         e->count += 1;
         e->bytes += (double)child->body;
@@ -745,8 +801,8 @@ static void span_insert(ctl_state_t *s, const slate_span_t *in, const prep_span 
 /* ------------------------------------------------------------------------- */
 /* Intake */
 
-static bool prep_endpoint(ctl_scratch_t *sc, uint64_t svc_key, slate_str_t method,
-                          slate_str_t path, prep_ep *out)
+static bool prep_endpoint(ctl_scratch_t *sc, uint64_t svc_key, slate_str_t method, slate_str_t path,
+                          prep_ep *out)
 {
     char norm[CTL_PATH_MAX + 16];
     size_t n = ctl_path_normalize(path.ptr ? path.ptr : "", path.len, norm, sizeof(norm));
@@ -782,8 +838,8 @@ static int prepare(ctl_scratch_t *sc, const slate_load_report_t *rep, uint32_t m
         prep_span *p = &sc->pspan[i];
         if (!prep_endpoint(sc, svc_key, sp->method, sp->path, &p->ep))
             return -1;
-        p->self_key = span_key(sp->trace_id.ptr, sp->trace_id.len, sp->span_id.ptr,
-                               sp->span_id.len);
+        p->self_key =
+            span_key(sp->trace_id.ptr, sp->trace_id.len, sp->span_id.ptr, sp->span_id.len);
         p->parent_key = span_key(sp->trace_id.ptr, sp->trace_id.len, sp->parent_span_id.ptr,
                                  sp->parent_span_id.len);
         /* The span's own endpoint among its load-at-arrival entries. */
@@ -791,7 +847,8 @@ static int prepare(ctl_scratch_t *sc, const slate_load_report_t *rep, uint32_t m
         for (size_t k = 0; k < sp->n_load && sp->load; k++) {
             const slate_endpoint_load_t *ld = &sp->load[k];
             if (ld->method.len == sp->method.len && ld->path.len == sp->path.len &&
-                (ld->method.len == 0 || memcmp(ld->method.ptr, sp->method.ptr, ld->method.len) == 0) &&
+                (ld->method.len == 0 ||
+                 memcmp(ld->method.ptr, sp->method.ptr, ld->method.len) == 0) &&
                 (ld->path.len == 0 || memcmp(ld->path.ptr, sp->path.ptr, ld->path.len) == 0)) {
                 p->pod_rps = ld->rps;
                 break;
@@ -815,9 +872,8 @@ int ctl_state_ingest(ctl_state_t *s, ctl_scratch_t *sc, const slate_load_report_
 
     pthread_mutex_lock(&s->mu);
     s->reports_total++;
-    uint32_t region =
-        region_find(s, rep->region.ptr, rep->region.len,
-                    region_key(rep->region.ptr, rep->region.len), true);
+    uint32_t region = region_find(s, rep->region.ptr, rep->region.len,
+                                  region_key(rep->region.ptr, rep->region.len), true);
     uint32_t svc = service_find(s, rep->service.ptr, rep->service.len,
                                 name_key(rep->service.ptr, rep->service.len));
     if (svc == NIL) {
@@ -826,9 +882,10 @@ int ctl_state_ingest(ctl_state_t *s, ctl_scratch_t *sc, const slate_load_report_
     }
     info->region_overflow = region == s->max_regions;
     info->service_overflow = s->svcs[svc].overflow;
-    service *sv = &s->svcs[svc];
+    svc_ent *sv = &s->svcs[svc];
     sv->reports++;
     sv->last_seen_ns[region] = now_ns;
+    note_pod(sv, region, XXH3_64bits(rep->pod.ptr, rep->pod.len), now_ns);
     if (!latency_only) {
         sv->w_reports[region]++;
         sv->w_interval_s[region] += rep->interval_ns > 0 ? (double)rep->interval_ns / 1e9 : 1.0;
@@ -841,7 +898,7 @@ int ctl_state_ingest(ctl_state_t *s, ctl_scratch_t *sc, const slate_load_report_
                                     arena + p->path_off, p->path_len, p->key);
         if (ep == NIL)
             continue;
-        cell *c = cell_get(s, ep, region);
+        cell_ent *c = cell_get(s, ep, region);
         if (!c)
             continue;
         if (!latency_only) {
@@ -875,7 +932,7 @@ int ctl_state_ingest(ctl_state_t *s, ctl_scratch_t *sc, const slate_load_report_
         ctl_moments_merge(&c->w_lat, l->count, l->mean_ns, l->m2, l->min_ns, l->max_ns);
     }
 
-    double pods = sv->pods[region] > 1 ? sv->pods[region] : 1;
+    double pods = pods_live(sv, region, now_ns);
     for (size_t i = 0; i < n_spans; i++) {
         const slate_span_t *sp = &rep->spans[i];
         const prep_span *p = &sc->pspan[i];
@@ -910,12 +967,12 @@ ctl_state_t *ctl_state_create(const ctl_config_t *cfg, ctl_metrics_t *metrics,
     s->m = metrics;
     s->max_regions = cfg->max_regions < SLOTS - 1 ? cfg->max_regions : SLOTS - 1;
     s->cap_svcs = cfg->max_services + 1;
-    s->svcs = calloc(s->cap_svcs, sizeof(service));
+    s->svcs = calloc(s->cap_svcs, sizeof(svc_ent));
     s->overflow_svc = NIL;
     uint64_t max_eps = (uint64_t)(cfg->max_services + 1) * (cfg->max_endpoints_per_service + 1);
     s->max_eps = max_eps > 16u * 1024 * 1024 ? 16u * 1024 * 1024 : (uint32_t)max_eps;
     s->outs = calloc(cfg->max_outbound, sizeof(outcell));
-    s->edges = calloc(cfg->max_edges, sizeof(edge));
+    s->edges = calloc(cfg->max_edges, sizeof(edge_ent));
     s->ring_cap = cfg->span_table;
     s->ring = calloc(s->ring_cap, sizeof(span_ent));
     uint32_t buckets = 16;
@@ -961,8 +1018,11 @@ void ctl_state_free(ctl_state_t *s)
     for (uint32_t i = 0; i < s->n_regions; i++)
         free(s->region_names[i]);
     if (s->svcs)
-        for (uint32_t i = 0; i < s->cap_svcs; i++)
+        for (uint32_t i = 0; i < s->cap_svcs; i++) {
             free(s->svcs[i].name);
+            for (int r = 0; r < SLOTS; r++)
+                free(s->svcs[i].pods_seen[r]);
+        }
     for (uint32_t i = 0; i < s->n_eps; i++) {
         free(s->eps[i].method);
         free(s->eps[i].path);
@@ -988,7 +1048,7 @@ void ctl_state_free(ctl_state_t *s)
 /* ------------------------------------------------------------------------- */
 /* Window close and the solver's snapshot */
 
-static double edge_ratio(const ctl_state_t *s, const edge *e)
+static double edge_ratio(const ctl_state_t *s, const edge_ent *e)
 {
     double d = s->eps[e->parent].spans_seen;
     return d > 0 ? e->count / d : 0;
@@ -1018,34 +1078,38 @@ static void close_window(ctl_state_t *s, uint64_t now_ns)
     uint32_t nslots = slot_count(s);
 
     for (uint32_t i = 0; i < s->cap_svcs; i++) {
-        service *sv = &s->svcs[i];
+        svc_ent *sv = &s->svcs[i];
         if (!sv->name)
             continue;
         for (uint32_t k = 0; k < nslots; k++) {
             uint32_t r = slot_index(s, k);
-            if (sv->w_reports[r] > 0) {
-                double mean_interval = sv->w_interval_s[r] / sv->w_reports[r];
-                double pods = (double)sv->w_reports[r] * mean_interval / window_s;
-                sv->pods[r] = pods < 1 ? 1 : pods;
-            }
+            if (sv->w_reports[r] > 0)
+                sv->last_interval_s[r] = sv->w_interval_s[r] / sv->w_reports[r];
+            sv->pods[r] = pods_live(sv, r, now_ns);
             sv->w_reports[r] = 0;
             sv->w_interval_s[r] = 0;
         }
     }
 
     for (uint32_t i = 0; i < s->n_eps; i++) {
-        endpoint *e = &s->eps[i];
+        ep_ent *e = &s->eps[i];
         for (uint32_t k = 0; k < nslots; k++) {
             uint32_t r = slot_index(s, k);
-            cell *c = e->cells[r];
+            cell_ent *c = e->cells[r];
             if (!c)
                 continue;
             c->requests = c->w_requests;
-            c->load_rps = (double)c->w_requests / window_s;
+            /* Loads are per second of the window, or of the reports' interval when the
+             * window is shorter (a report then stands for its whole interval). */
+            double span_s = window_s;
+            svc_ent *sv = &s->svcs[e->svc];
+            if (sv->last_interval_s[r] > span_s)
+                span_s = sv->last_interval_s[r];
+            c->load_rps = (double)c->w_requests / span_s;
             c->latency_ms = c->w_lat.count ? ns_to_ms(c->w_lat.mean_ns) : NAN;
-            c->in_flight = c->w_reports ? (double)c->w_inflight_sum / c->w_reports *
-                                              s->svcs[e->svc].pods[r]
-                                        : 0;
+            c->in_flight = c->w_reports
+                               ? (double)c->w_inflight_sum / c->w_reports * s->svcs[e->svc].pods[r]
+                               : 0;
             c->xt_ms = c->w_xt_n ? c->w_xt_sum_ms / c->w_xt_n : NAN;
             /* Endpoints without spans and without children: the window mean is their self time. */
             if (!c->seen_spans && !e->has_children && c->w_lat.count > 0 && c->load_rps > 0)
@@ -1074,7 +1138,7 @@ static void close_window(ctl_state_t *s, uint64_t now_ns)
         o->requests = o->w_requests;
         o->load_rps = (double)o->w_requests / window_s;
         o->latency_ms = o->w_lat.count ? ns_to_ms(o->w_lat.mean_ns) : NAN;
-        cell *dst = s->eps[o->dst_ep].cells[o->dst_region];
+        cell_ent *dst = s->eps[o->dst_ep].cells[o->dst_region];
         if (isfinite(o->latency_ms) && dst && isfinite(dst->latency_ms) &&
             o->caller_region < s->max_regions && o->dst_region < s->max_regions) {
             double net = o->latency_ms - dst->latency_ms;
@@ -1169,7 +1233,7 @@ static ctl_solve_input_t *snapshot(ctl_state_t *s, uint64_t now_ns)
     if (deployed_for < 15000000000ull)
         deployed_for = 15000000000ull;
     for (uint32_t i = 0; i < nsv; i++) {
-        service *sv = &s->svcs[i];
+        svc_ent *sv = &s->svcs[i];
         in->n_services = i + 1;
         if (!sv->name) {
             in->service_names[i] = strdup("");
@@ -1183,14 +1247,14 @@ static ctl_solve_input_t *snapshot(ctl_state_t *s, uint64_t now_ns)
             return NULL;
         }
         for (uint32_t r = 0; r < R; r++) {
-            in->deployed[i][r] =
-                sv->name && sv->last_seen_ns[r] != 0 && now_ns - sv->last_seen_ns[r] <= deployed_for;
+            in->deployed[i][r] = sv->name && sv->last_seen_ns[r] != 0 &&
+                                 now_ns - sv->last_seen_ns[r] <= deployed_for;
             in->capacity[i][r] = sv->capacity[r];
         }
     }
     double lat_sum = 0, load_sum = 0;
     for (uint32_t i = 0; i < s->n_eps; i++) {
-        endpoint *e = &s->eps[i];
+        ep_ent *e = &s->eps[i];
         ctl_si_endpoint_t *o = &in->endpoints[i];
         o->method = strdup(e->method);
         o->path = strdup(e->path);
@@ -1202,7 +1266,7 @@ static ctl_solve_input_t *snapshot(ctl_state_t *s, uint64_t now_ns)
         o->svc = e->svc;
         o->overflow = e->overflow || s->svcs[e->svc].overflow;
         for (uint32_t r = 0; r < R; r++) {
-            cell *c = e->cells[r];
+            cell_ent *c = e->cells[r];
             o->latency_ms[r] = NAN;
             if (!c)
                 continue;
@@ -1215,7 +1279,7 @@ static ctl_solve_input_t *snapshot(ctl_state_t *s, uint64_t now_ns)
         }
     }
     for (uint32_t i = 0; i < s->n_edges; i++) {
-        edge *e = &s->edges[i];
+        edge_ent *e = &s->edges[i];
         double ratio = edge_ratio(s, e);
         in->edges[i].parent = e->parent;
         in->edges[i].child = e->child;
@@ -1295,7 +1359,7 @@ static void json_fit(ctl_json_t *j, const slate_opt_fit_t *f)
     ctl_json_obj_end(j);
 }
 
-static void json_cell(ctl_state_t *s, ctl_json_t *j, uint32_t r, const cell *c)
+static void json_cell(ctl_state_t *s, ctl_json_t *j, uint32_t r, const cell_ent *c)
 {
     ctl_json_obj(j);
     ctl_json_key(j, "region");
@@ -1338,7 +1402,7 @@ static void json_cell(ctl_state_t *s, ctl_json_t *j, uint32_t r, const cell *c)
 
 static void json_ep_name(ctl_state_t *s, ctl_json_t *j, uint32_t ep)
 {
-    const endpoint *e = &s->eps[ep];
+    const ep_ent *e = &s->eps[ep];
     ctl_json_obj(j);
     ctl_json_key(j, "service");
     ctl_json_str(j, s->svcs[e->svc].name);
@@ -1383,7 +1447,7 @@ void ctl_state_write_json(ctl_state_t *s, ctl_json_t *j, uint64_t now_ns)
     ctl_json_key(j, "services");
     ctl_json_arr(j);
     for (uint32_t i = 0; i < s->cap_svcs; i++) {
-        service *sv = &s->svcs[i];
+        svc_ent *sv = &s->svcs[i];
         if (!sv->name)
             continue;
         ctl_json_obj(j);
@@ -1403,9 +1467,8 @@ void ctl_state_write_json(ctl_state_t *s, ctl_json_t *j, uint64_t now_ns)
             ctl_json_key(j, "region");
             ctl_json_str(j, slot_name(s, r));
             ctl_json_key(j, "last_report_age_s");
-            ctl_json_f64(j, now_ns > sv->last_seen_ns[r]
-                                ? (double)(now_ns - sv->last_seen_ns[r]) / 1e9
-                                : 0);
+            ctl_json_f64(
+                j, now_ns > sv->last_seen_ns[r] ? (double)(now_ns - sv->last_seen_ns[r]) / 1e9 : 0);
             ctl_json_key(j, "pods_estimate");
             ctl_json_f64(j, sv->pods[r]);
             ctl_json_key(j, "capacity_rps");
@@ -1416,7 +1479,7 @@ void ctl_state_write_json(ctl_state_t *s, ctl_json_t *j, uint64_t now_ns)
         ctl_json_key(j, "endpoints");
         ctl_json_arr(j);
         for (uint32_t e = 0; e < s->n_eps; e++) {
-            endpoint *ep = &s->eps[e];
+            ep_ent *ep = &s->eps[e];
             if (ep->svc != i)
                 continue;
             ctl_json_obj(j);
@@ -1446,7 +1509,7 @@ void ctl_state_write_json(ctl_state_t *s, ctl_json_t *j, uint64_t now_ns)
     ctl_json_key(j, "call_graph");
     ctl_json_arr(j);
     for (uint32_t i = 0; i < s->n_edges; i++) {
-        edge *e = &s->edges[i];
+        edge_ent *e = &s->edges[i];
         ctl_json_obj(j);
         ctl_json_key(j, "parent");
         json_ep_name(s, j, e->parent);
@@ -1566,7 +1629,7 @@ static void label_value(ctl_buf_t *out, const char *v)
     }
 }
 
-static void model_labels(ctl_state_t *s, ctl_buf_t *out, const endpoint *e, uint32_t r)
+static void model_labels(ctl_state_t *s, ctl_buf_t *out, const ep_ent *e, uint32_t r)
 {
     ctl_buf_puts(out, "{service=\"");
     label_value(out, s->svcs[e->svc].name);
@@ -1596,7 +1659,7 @@ void ctl_state_write_metrics(ctl_state_t *s, ctl_buf_t *out)
     uint32_t trusted = 0, untrusted = 0;
     for (uint32_t i = 0; i < s->n_eps; i++)
         for (uint32_t k = 0; k < nslots; k++) {
-            cell *c = s->eps[i].cells[slot_index(s, k)];
+            cell_ent *c = s->eps[i].cells[slot_index(s, k)];
             if (c && c->fit_valid) {
                 if (c->fit.trusted)
                     trusted++;
@@ -1604,32 +1667,33 @@ void ctl_state_write_metrics(ctl_state_t *s, ctl_buf_t *out)
                     untrusted++;
             }
         }
-    ctl_buf_printf(out,
-                   "# HELP slate_controller_services Services tracked, the overflow service included.\n"
-                   "# TYPE slate_controller_services gauge\n"
-                   "slate_controller_services %u\n"
-                   "# HELP slate_controller_endpoints Endpoints tracked, overflow endpoints included.\n"
-                   "# TYPE slate_controller_endpoints gauge\n"
-                   "slate_controller_endpoints %u\n"
-                   "# HELP slate_controller_regions Regions tracked, the overflow region included.\n"
-                   "# TYPE slate_controller_regions gauge\n"
-                   "slate_controller_regions %u\n"
-                   "# HELP slate_controller_call_graph_edges Edges of the learned call graph.\n"
-                   "# TYPE slate_controller_call_graph_edges gauge\n"
-                   "slate_controller_call_graph_edges %u\n"
-                   "# HELP slate_controller_outbound_cells Outbound (caller, destination) cells tracked.\n"
-                   "# TYPE slate_controller_outbound_cells gauge\n"
-                   "slate_controller_outbound_cells %u\n"
-                   "# HELP slate_controller_spans_held Spans waiting in the stitching table.\n"
-                   "# TYPE slate_controller_spans_held gauge\n"
-                   "slate_controller_spans_held %u\n"
-                   "# HELP slate_controller_models Fitted latency models by trust.\n"
-                   "# TYPE slate_controller_models gauge\n"
-                   "slate_controller_models{trusted=\"true\"} %u\n"
-                   "slate_controller_models{trusted=\"false\"} %u\n",
-                   s->n_svcs + (s->overflow_svc != NIL ? 1u : 0u), s->n_eps,
-                   s->n_regions + (s->overflow_region_used ? 1u : 0u), s->n_edges, s->n_outs,
-                   s->ring_count, trusted, untrusted);
+    ctl_buf_printf(
+        out,
+        "# HELP slate_controller_services Services tracked, the overflow service included.\n"
+        "# TYPE slate_controller_services gauge\n"
+        "slate_controller_services %u\n"
+        "# HELP slate_controller_endpoints Endpoints tracked, overflow endpoints included.\n"
+        "# TYPE slate_controller_endpoints gauge\n"
+        "slate_controller_endpoints %u\n"
+        "# HELP slate_controller_regions Regions tracked, the overflow region included.\n"
+        "# TYPE slate_controller_regions gauge\n"
+        "slate_controller_regions %u\n"
+        "# HELP slate_controller_call_graph_edges Edges of the learned call graph.\n"
+        "# TYPE slate_controller_call_graph_edges gauge\n"
+        "slate_controller_call_graph_edges %u\n"
+        "# HELP slate_controller_outbound_cells Outbound (caller, destination) cells tracked.\n"
+        "# TYPE slate_controller_outbound_cells gauge\n"
+        "slate_controller_outbound_cells %u\n"
+        "# HELP slate_controller_spans_held Spans waiting in the stitching table.\n"
+        "# TYPE slate_controller_spans_held gauge\n"
+        "slate_controller_spans_held %u\n"
+        "# HELP slate_controller_models Fitted latency models by trust.\n"
+        "# TYPE slate_controller_models gauge\n"
+        "slate_controller_models{trusted=\"true\"} %u\n"
+        "slate_controller_models{trusted=\"false\"} %u\n",
+        s->n_svcs + (s->overflow_svc != NIL ? 1u : 0u), s->n_eps,
+        s->n_regions + (s->overflow_region_used ? 1u : 0u), s->n_edges, s->n_outs, s->ring_count,
+        trusted, untrusted);
     static const char *const names[3] = {"slate_controller_model_r2",
                                          "slate_controller_model_rmse_ms",
                                          "slate_controller_model_samples"};
@@ -1643,7 +1707,7 @@ void ctl_state_write_metrics(ctl_state_t *s, ctl_buf_t *out)
         for (uint32_t i = 0; i < s->n_eps && emitted < MAX_MODEL_SERIES; i++)
             for (uint32_t k = 0; k < nslots && emitted < MAX_MODEL_SERIES; k++) {
                 uint32_t r = slot_index(s, k);
-                cell *c = s->eps[i].cells[r];
+                cell_ent *c = s->eps[i].cells[r];
                 if (!c || !c->fit_valid || c->fit.samples == 0)
                     continue;
                 ctl_buf_puts(out, names[g]);
@@ -1763,8 +1827,10 @@ int ctl_regions_load(const char *path, ctl_regions_file_t *f, char *err, size_t 
                 f->n_caps++;
             }
         } else {
-            snprintf(err, errcap, "%s:%u: expected 'region', 'rtt', 'price', 'link' or 'capacity' "
-                     "with its arguments", path, ln);
+            snprintf(err, errcap,
+                     "%s:%u: expected 'region', 'rtt', 'price', 'link' or 'capacity' "
+                     "with its arguments",
+                     path, ln);
             rc = -1;
         }
     }

@@ -126,11 +126,11 @@ int ctl_state_ingest(ctl_state_t *s, ctl_scratch_t *sc, const slate_load_report_
 
 /* Plain copy of what the solver needs, taken at the end of a window. */
 typedef struct ctl_si_endpoint {
-    uint32_t svc;     /* index into services */
+    uint32_t svc; /* index into services */
     char *method;
     char *path;
     bool overflow;
-    bool has_parent;  /* some edge with a meaningful ratio points at it */
+    bool has_parent;                         /* some edge with a meaningful ratio points at it */
     double load[CTL_MAX_REGION_SLOTS];       /* rps in the last window */
     double latency_ms[CTL_MAX_REGION_SLOTS]; /* inbound mean latency, last window; NaN = none */
     slate_opt_fit_t fit[CTL_MAX_REGION_SLOTS];
@@ -156,7 +156,7 @@ typedef struct ctl_solve_input {
         uint32_t parent, child;
         double calls_per_request;
         double bytes_per_call;
-    } *edges;
+    } * edges;
     double measured_latency_ms; /* load-weighted mean latency of root endpoints; NaN = none */
 } ctl_solve_input_t;
 

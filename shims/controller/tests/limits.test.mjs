@@ -1,0 +1,88 @@
+// Limits and overflow buckets: past max-services, max-endpoints-per-service,
+// max-regions and max-spans-per-report the data goes to overflow buckets (or
+// is dropped) and is counted; ids in paths never make new endpoints; the
+// state stays bounded under a flood of distinct names.
+// SPDX-License-Identifier: Apache-2.0
+import fs from 'node:fs';
+import {
+  check, encReport, finish, flatLatency, getJSON, parseArgs, parseMetrics, metric, request,
+  startController,
+} from './lib.mjs';
+
+const args = parseArgs();
+const ctl = await startController(args.controller, args.workdir, 'limits', [
+  '--max-services', '3', '--max-endpoints-per-service', '4', '--max-regions', '2',
+  '--max-spans-per-report', '5', '--max-edges', '2', '--max-outbound', '3',
+  '--solve-period-ms', '200']);
+const post = async (rep) => {
+  const r = await request(ctl.port, { method: 'POST', path: '/v1/report', body: encReport(rep) });
+  if (r.status !== 200) throw new Error(`${r.status} ${r.body}`);
+};
+const ep = (path, requests = 10) => ({ method: 'GET', path, requests, latency: flatLatency(requests, 5) });
+
+// Services: 3 real, the rest in "~overflow".
+for (let i = 0; i < 6; i++)
+  await post({ service: `svc${i}`, region: 'r0', pod: `p${i}`, interval_ns: 1e9, inbound: [ep('/x')] });
+// Endpoints: 4 real for svc0 (/x and 3 of these), the other 7 in its overflow endpoint.
+await post({ service: 'svc0', region: 'r0', pod: 'p0', interval_ns: 1e9,
+  inbound: Array.from({ length: 10 }, (_, k) => ep(`/e${k}`, 100 + k)) });
+// Regions: 2 real, the rest in "~overflow".
+for (let i = 1; i < 5; i++)
+  await post({ service: 'svc1', region: `r${i}`, pod: `q${i}`, interval_ns: 1e9, inbound: [ep('/x')] });
+// Spans: 5 used of 12.
+await post({ service: 'svc2', region: 'r0', pod: 'p2', interval_ns: 1e9, inbound: [ep('/x')],
+  spans: Array.from({ length: 12 }, (_, k) => ({ trace_id: `${k}abc`, span_id: `${k}1`,
+    method: 'GET', path: '/x', start_ns: 1, end_ns: 2 })) });
+// Outbound cells: 3 kept.
+await post({ service: 'svc2', region: 'r0', pod: 'p2', interval_ns: 1e9,
+  outbound: Array.from({ length: 5 }, (_, k) => ({ dst_service: 'svc1', method: 'GET',
+    path: ['/x', '/y', '/z'][k >> 1], dst_region: k % 2 ? 'r0' : 'r1', requests: 1 + k,
+    latency: flatLatency(1, 1) })) });
+// 2000 ids under one path: one endpoint.
+for (let i = 0; i < 20; i++)
+  await post({ service: 'svc1', region: 'r0', pod: 'q0', interval_ns: 1e9,
+    inbound: Array.from({ length: 100 }, (_, k) => ep(`/orders/${i * 100 + k}/lines`, 1)) });
+
+const st = await getJSON(ctl.port, '/v1/state');
+const names = st.services.map((s) => s.name);
+check(names.length === 4 && names.includes('~overflow'), `3 services and the overflow service (${names})`);
+const ovf = st.services.find((s) => s.name === '~overflow');
+check(ovf && ovf.reports === 3, `the overflow service took the 3 extra services' reports (${ovf && ovf.reports})`);
+const s0 = st.services.find((s) => s.name === 'svc0');
+check(s0.endpoints.length === 5, `svc0: 4 endpoints + overflow (${s0.endpoints.length})`);
+const oe = s0.endpoints.find((e) => e.overflow);
+check(oe && oe.method === '*' && oe.path === '{overflow}', 'overflow endpoint named "* {overflow}"');
+check(st.regions.length === 3 && st.regions.some((r) => r.name === '~overflow' && r.overflow),
+  `2 regions and the overflow region (${st.regions.map((r) => r.name)})`);
+const s1 = st.services.find((s) => s.name === 'svc1');
+const orders = s1.endpoints.filter((e) => e.path.startsWith('/orders'));
+check(orders.length === 1 && orders[0].path === '/orders/{id}/lines', `2000 ids, one endpoint (${orders.map((e) => e.path)})`);
+check(st.outbound.length === 3, `outbound cells capped at 3 (${st.outbound.length})`);
+check(st.limits.max_services === 3 && st.limits.max_endpoints_per_service === 4, 'limits in the state');
+
+const m = parseMetrics((await request(ctl.port, { path: '/metrics' })).body.toString());
+check(m.errors.length === 0, 'metrics parse');
+check(metric(m, 'slate_controller_overflow_total', { kind: 'service' }) === 3, 'service overflow counted');
+check(metric(m, 'slate_controller_overflow_total', { kind: 'endpoint' }) === 7, `endpoint overflow counted (${metric(m, 'slate_controller_overflow_total', { kind: 'endpoint' })})`);
+check(metric(m, 'slate_controller_overflow_total', { kind: 'region' }) === 3, `region overflow counted (${metric(m, 'slate_controller_overflow_total', { kind: 'region' })})`);
+check(metric(m, 'slate_controller_overflow_total', { kind: 'span_per_report' }) === 7, 'dropped spans counted');
+check(metric(m, 'slate_controller_overflow_total', { kind: 'outbound' }) === 2, `outbound overflow counted (${metric(m, 'slate_controller_overflow_total', { kind: 'outbound' })})`);
+check(metric(m, 'slate_controller_endpoints') <= (3 + 1) * (4 + 1), 'endpoints within (services+1)*(per-service+1)');
+
+// A flood of distinct names stays bounded.
+const hwm = () => parseInt(/VmHWM:\s+(\d+)/.exec(fs.readFileSync(`/proc/${ctl.proc.pid}/status`, 'utf8'))[1], 10);
+const before = hwm();
+for (let i = 0; i < 300; i++)
+  await post({ service: `flood${i}`, region: `region${i}`, pod: `f${i}`, interval_ns: 1e9,
+    inbound: Array.from({ length: 50 }, (_, k) => ep(`/w${i}x${k}`, 1)),
+    outbound: Array.from({ length: 10 }, (_, k) => ({ dst_service: `dst${i}_${k}`, method: 'GET',
+      path: `/p${k}`, dst_region: `dr${i}`, requests: 1, latency: flatLatency(1, 1) })) });
+const st2 = await getJSON(ctl.port, '/v1/state');
+const eps = st2.services.reduce((a, s) => a + s.endpoints.length, 0);
+check(st2.services.length === 4 && st2.regions.length === 3 && eps <= 20,
+  `after 300 new services and regions: ${st2.services.length} services, ${st2.regions.length} regions, ${eps} endpoints`);
+const after = hwm();
+console.log(`peak RSS ${before} kB -> ${after} kB`);
+check(after - before < 20000, `peak RSS grew by ${after - before} kB (< 20 MB)`);
+await ctl.stop('SIGTERM');
+finish();
