@@ -33,7 +33,9 @@ static int params_ok(const slate_opt_model_params_t *p)
         return 0;
     if (!(p->min_weight >= 0.0) || !isfinite(p->min_weight))
         return 0;
-    if (!(p->fallback_ms >= 0.0) || !isfinite(p->fallback_ms))
+    if (!(p->fallback_ms >= 0.0) || !(p->fallback_ms <= SLATE_OPT_MAX_MS))
+        return 0;
+    if (!(p->min_weight <= SLATE_OPT_MAX_WEIGHT))
         return 0;
     return 1;
 }
@@ -59,8 +61,9 @@ slate_status slate_opt_model_add_weighted(slate_opt_model_t *m, double load_rps,
 {
     if (!m)
         return SLATE_EINVAL;
-    if (!isfinite(load_rps) || !isfinite(latency_ms) || !isfinite(weight) || load_rps < 0.0 ||
-        latency_ms < 0.0 || weight < 0.0)
+    if (!(load_rps >= 0.0 && load_rps <= SLATE_OPT_MAX_RATE) ||
+        !(latency_ms >= 0.0 && latency_ms <= SLATE_OPT_MAX_MS) ||
+        !(weight >= 0.0 && weight <= SLATE_OPT_MAX_WEIGHT))
         return SLATE_ERANGE;
     double f = m->params.forget;
     if (f < 1.0) {
@@ -169,7 +172,8 @@ slate_status slate_opt_model_fit(const slate_opt_model_t *m, slate_opt_fit_t *ou
     }
 
     /* Scaled moments: u = x / sc. */
-    double sc = m->x_max > 0.0 ? m->x_max : 1.0;
+    /* Loads below 1e-6 rps (even subnormal ones) would underflow sc^4. */
+    double sc = m->x_max > 1e-6 ? m->x_max : 1.0;
     double mom[5], g[3];
     double p = 1.0;
     for (int k = 0; k < 5; k++) {
@@ -222,7 +226,12 @@ slate_status slate_opt_model_fit(const slate_opt_model_t *m, slate_opt_fit_t *ou
     out->b = best[1] / sc;
     out->c = nc == 3 ? best[2] / (sc * sc) : 0.0;
     out->rmse = sqrt(best_sse / w);
+    /* A constant is feasible, so R^2 >= 0 in exact arithmetic; clamp rounding. */
     out->r2 = sst > 0.0 ? 1.0 - best_sse / sst : 0.0;
+    if (out->r2 < 0.0)
+        out->r2 = 0.0;
+    if (out->r2 > 1.0)
+        out->r2 = 1.0;
     out->trusted = 1;
     return SLATE_OK;
 }
@@ -239,7 +248,8 @@ slate_status slate_opt_fit_fixed(slate_opt_fit_t *out, double a, double b, doubl
 {
     if (!out)
         return SLATE_EINVAL;
-    if (!isfinite(a) || !isfinite(b) || !isfinite(c) || a < 0.0 || b < 0.0 || c < 0.0)
+    if (!(a >= 0.0 && a <= SLATE_OPT_MAX_MS) || !(b >= 0.0 && b <= SLATE_OPT_MAX_COEF) ||
+        !(c >= 0.0 && c <= SLATE_OPT_MAX_COEF))
         return SLATE_ERANGE;
     memset(out, 0, sizeof *out);
     out->a = a;

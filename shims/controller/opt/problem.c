@@ -23,11 +23,11 @@ static int config_ok(const slate_opt_config_t *c)
 {
     if (c->segments < 1 || c->segments > SLATE_OPT_MAX_SEGMENTS)
         return 0;
-    if (!(c->egress_weight >= 0.0) || !isfinite(c->egress_weight))
+    if (!(c->egress_weight >= 0.0 && c->egress_weight <= SLATE_OPT_MAX_WEIGHT))
         return 0;
     if (!(c->time_limit_s >= 0.0) || !isfinite(c->time_limit_s))
         return 0;
-    if (!(c->range_factor >= 1.0) || !isfinite(c->range_factor))
+    if (!(c->range_factor >= 1.0 && c->range_factor <= 1e6))
         return 0;
     return 1;
 }
@@ -101,9 +101,10 @@ slate_status slate_opt_configure(slate_opt_problem_t *p, const slate_opt_config_
     return SLATE_OK;
 }
 
-static int nonneg_finite(double v)
+/* 0 <= v <= max (false for NaN). */
+static int in_range(double v, double max)
 {
-    return isfinite(v) && v >= 0.0;
+    return v >= 0.0 && v <= max;
 }
 
 slate_status slate_opt_set_network(slate_opt_problem_t *p, unsigned src, unsigned dst,
@@ -111,7 +112,8 @@ slate_status slate_opt_set_network(slate_opt_problem_t *p, unsigned src, unsigne
 {
     if (!p)
         return SLATE_EINVAL;
-    if (src >= p->R || dst >= p->R || !nonneg_finite(rtt_ms) || !nonneg_finite(price_per_byte))
+    if (src >= p->R || dst >= p->R || !in_range(rtt_ms, SLATE_OPT_MAX_MS) ||
+        !in_range(price_per_byte, SLATE_OPT_MAX_PRICE))
         return SLATE_ERANGE;
     p->rtt[(size_t)src * p->R + dst] = rtt_ms;
     p->price[(size_t)src * p->R + dst] = price_per_byte;
@@ -168,7 +170,7 @@ slate_status slate_opt_set_placement(slate_opt_problem_t *p, unsigned svc, unsig
         return SLATE_EINVAL;
     if (svc >= p->n_svc || region >= p->R)
         return SLATE_ERANGE;
-    if (deployed && (isnan(capacity_rps) || capacity_rps < 0.0))
+    if (deployed && !(in_range(capacity_rps, SLATE_OPT_MAX_RATE) || capacity_rps == INFINITY))
         return SLATE_ERANGE;
     size_t i = (size_t)svc * p->R + region;
     p->deployed[i] = deployed ? 1 : 0;
@@ -218,7 +220,8 @@ slate_status slate_opt_set_model(slate_opt_problem_t *p, unsigned ep, unsigned r
         return SLATE_EINVAL;
     if (ep >= p->n_ep || region >= p->R)
         return SLATE_ERANGE;
-    if (!nonneg_finite(fit->a) || !nonneg_finite(fit->b) || !nonneg_finite(fit->c))
+    if (!in_range(fit->a, SLATE_OPT_MAX_MS) || !in_range(fit->b, SLATE_OPT_MAX_COEF) ||
+        !in_range(fit->c, SLATE_OPT_MAX_COEF))
         return SLATE_ERANGE;
     p->model[(size_t)ep * p->R + region] = *fit;
     return SLATE_OK;
@@ -255,7 +258,7 @@ slate_status slate_opt_set_ingress(slate_opt_problem_t *p, unsigned cls, unsigne
 {
     if (!p)
         return SLATE_EINVAL;
-    if (cls >= p->n_cls || region >= p->R || !nonneg_finite(rps))
+    if (cls >= p->n_cls || region >= p->R || !in_range(rps, SLATE_OPT_MAX_RATE))
         return SLATE_ERANGE;
     p->ingress[(size_t)cls * p->R + region] = rps;
     return SLATE_OK;
@@ -268,7 +271,8 @@ slate_status slate_opt_add_call(slate_opt_problem_t *p, unsigned cls, unsigned p
     if (!p)
         return SLATE_EINVAL;
     if (cls >= p->n_cls || parent_ep >= p->n_ep || child_ep >= p->n_ep || parent_ep == child_ep ||
-        !nonneg_finite(calls_per_request) || !nonneg_finite(bytes_per_call))
+        !in_range(calls_per_request, SLATE_OPT_MAX_RATIO) ||
+        !in_range(bytes_per_call, SLATE_OPT_MAX_BYTES))
         return SLATE_ERANGE;
     for (unsigned e = 0; e < p->n_edge; e++) {
         const opt_edge_t *x = &p->edges[e];

@@ -77,6 +77,25 @@ extern "C" {
 #define SLATE_OPT_MAX_COLUMNS   4000000u /**< LP columns; a larger LP is refused */
 /** @} */
 
+/** @name Value ranges
+ * Every function taking one of these values returns SLATE_ERANGE, changing
+ * nothing, for a value above its range (besides NaN, infinite or negative
+ * values, which are always refused; INFINITY is allowed only as "no capacity
+ * limit"). In-range values can still combine into LP coefficients that no
+ * solver handles well (a steep curve over a huge range, call ratios
+ * compounding down a deep tree, the largest egress weight times the largest
+ * price): the solver refuses an LP with a coefficient, bound or right-hand
+ * side above 1e15 with SLATE_ERANGE.
+ * @{ */
+#define SLATE_OPT_MAX_RATE   1e9  /**< rps: load samples, ingress, finite capacities */
+#define SLATE_OPT_MAX_MS     1e9  /**< ms: latency samples, RTT, fallback, fit intercept */
+#define SLATE_OPT_MAX_COEF   1e9  /**< fit slope (ms per rps) and curvature (ms per rps^2) */
+#define SLATE_OPT_MAX_RATIO  1e4  /**< calls per parent request */
+#define SLATE_OPT_MAX_BYTES  1e12 /**< bytes per call */
+#define SLATE_OPT_MAX_PRICE  1e6  /**< egress price per byte */
+#define SLATE_OPT_MAX_WEIGHT 1e12 /**< a sample's weight; the egress weight */
+/** @} */
+
 /* ------------------------------------------------------------------------- */
 /** @name Latency-versus-load model
  *
@@ -121,7 +140,7 @@ typedef struct slate_opt_fit {
     double a;         /**< intercept, ms (>= 0) */
     double b;         /**< slope, ms per rps (>= 0) */
     double c;         /**< curvature, ms per rps^2 (>= 0; 0 for degree 1) */
-    double r2;        /**< coefficient of determination (1 - SSE/SST); 0 when SST is 0 */
+    double r2;        /**< coefficient of determination 1 - SSE/SST, in [0, 1]; 0 when SST is 0 */
     double rmse;      /**< weighted root mean squared residual, ms */
     double x_max;     /**< top of the observed operating range, rps */
     double weight;    /**< effective sample weight */
@@ -145,7 +164,8 @@ slate_status slate_opt_model_init(slate_opt_model_t *m, const slate_opt_model_pa
 /**
  * @brief Add one sample (load at arrival, latency) with weight 1.
  * @return SLATE_EINVAL if @p m is NULL; SLATE_ERANGE if a value is NaN,
- *         infinite or negative (the model is unchanged). Cost: O(1).
+ *         negative, or above SLATE_OPT_MAX_RATE / SLATE_OPT_MAX_MS (the model
+ *         is unchanged). Cost: O(1).
  */
 slate_status slate_opt_model_add(slate_opt_model_t *m, double load_rps, double latency_ms);
 
@@ -154,7 +174,7 @@ slate_status slate_opt_model_add(slate_opt_model_t *m, double load_rps, double l
  *        report interval: its rate, its mean latency and its request count).
  *        A weight of 0 only applies forgetting.
  * @return as ::slate_opt_model_add; SLATE_ERANGE also for a negative or
- *         non-finite weight. Cost: O(1).
+ *         non-finite weight or one above SLATE_OPT_MAX_WEIGHT. Cost: O(1).
  */
 slate_status slate_opt_model_add_weighted(slate_opt_model_t *m, double load_rps, double latency_ms,
                                           double weight);
@@ -342,12 +362,14 @@ slate_status slate_opt_get_call(const slate_opt_problem_t *p, unsigned edge, uns
 slate_status slate_opt_validate(const slate_opt_problem_t *p);
 
 /**
- * @brief Build the LP, solve it with CLP (dual simplex) and return the routing.
+ * @brief Build the LP, solve it with CLP (its crash start, then the simplex the
+ *        crash prefers, normally the dual) and return the routing.
  * @param out receives a new result (free with ::slate_opt_result_free); on
  *        error *out is NULL.
  * @return SLATE_OK; the errors of ::slate_opt_validate; SLATE_EINFEASIBLE if
  *         no routing meets the capacities; SLATE_ETOOMANY if the LP would
- *         exceed SLATE_OPT_MAX_COLUMNS; SLATE_ESOLVER if CLP stops without an
+ *         exceed SLATE_OPT_MAX_COLUMNS; SLATE_ERANGE if an LP coefficient or
+ *         bound would exceed 1e15; SLATE_ESOLVER if CLP stops without an
  *         optimum (time limit, numerical trouble); SLATE_ENOSPC if memory runs
  *         out. Cost: building is O(edges x regions^2 + endpoints x regions x
  *         segments); the simplex is typically near-linear in that size.

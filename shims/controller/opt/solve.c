@@ -215,6 +215,22 @@ slate_status opt_lp_build(const slate_opt_problem_t *p, const opt_prep_t *pp, op
             }
         }
     lp->start[c] = z;
+    /* In-range inputs can still compound (call ratios down a deep tree). */
+    for (size_t j = 0; j < c; j++)
+        if (!(fabs(lp->obj[j]) <= 1e15) || !(lp->colub[j] <= 1e15 || lp->colub[j] == DBL_MAX)) {
+            st = SLATE_ERANGE;
+            goto fail;
+        }
+    for (size_t k = 0; k < z; k++)
+        if (!(fabs(lp->value[k]) <= 1e15)) {
+            st = SLATE_ERANGE;
+            goto fail;
+        }
+    for (size_t i = 0; i < nrow; i++)
+        if (!(fabs(lp->rowub[i]) <= 1e15)) {
+            st = SLATE_ERANGE;
+            goto fail;
+        }
     lp->ncol = (unsigned)c;
     lp->nrow = (unsigned)nrow;
     lp->nnz = z;

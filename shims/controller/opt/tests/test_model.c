@@ -366,15 +366,38 @@ static void test_bad_input(void **state)
     assert_int_equal(slate_opt_model_add(&m, 1, -1), SLATE_ERANGE);
     assert_int_equal(slate_opt_model_add_weighted(&m, 1, 1, -1), SLATE_ERANGE);
     assert_int_equal(slate_opt_model_add_weighted(&m, 1, 1, NAN), SLATE_ERANGE);
+    assert_int_equal(slate_opt_model_add(&m, SLATE_OPT_MAX_RATE * 2, 1), SLATE_ERANGE);
+    assert_int_equal(slate_opt_model_add(&m, 1, SLATE_OPT_MAX_MS * 2), SLATE_ERANGE);
+    assert_int_equal(slate_opt_model_add_weighted(&m, 1, 1, SLATE_OPT_MAX_WEIGHT * 2),
+                     SLATE_ERANGE);
     assert_memory_equal(&m, &copy, sizeof m);
     assert_int_equal(slate_opt_model_add(NULL, 1, 1), SLATE_EINVAL);
     assert_int_equal(slate_opt_model_fit(&m, NULL), SLATE_EINVAL);
     slate_opt_fit_t f;
     assert_int_equal(slate_opt_fit_fixed(&f, -1, 0, 0), SLATE_ERANGE);
     assert_int_equal(slate_opt_fit_fixed(&f, 1, NAN, 0), SLATE_ERANGE);
+    assert_int_equal(slate_opt_fit_fixed(&f, 1, 0, SLATE_OPT_MAX_COEF * 2), SLATE_ERANGE);
     assert_int_equal(slate_opt_fit_fixed(&f, 1, 2, 3), SLATE_OK);
     assert_true(slate_opt_fit_eval(&f, -5) == 1.0);
     assert_true(slate_opt_fit_eval(&f, 2) == 1 + 4 + 12);
+}
+
+/* The largest accepted values keep every sum and the fit finite. */
+static void test_extremes_finite(void **state)
+{
+    (void)state;
+    slate_opt_model_t m;
+    assert_int_equal(slate_opt_model_init(&m, NULL), SLATE_OK);
+    for (int i = 0; i < 1000; i++)
+        assert_int_equal(slate_opt_model_add_weighted(&m, i % 2 ? SLATE_OPT_MAX_RATE : 0,
+                                                      i % 3 ? SLATE_OPT_MAX_MS : 0,
+                                                      SLATE_OPT_MAX_WEIGHT),
+                         SLATE_OK);
+    slate_opt_fit_t f;
+    assert_int_equal(slate_opt_model_fit(&m, &f), SLATE_OK);
+    assert_true(isfinite(f.a) && isfinite(f.b) && isfinite(f.c) && isfinite(f.rmse) &&
+                isfinite(f.r2));
+    assert_true(f.a >= 0 && f.b >= 0 && f.c >= 0);
 }
 
 /* ---- SLATE's real spans ---- */
@@ -534,6 +557,7 @@ int main(void)
         cmocka_unit_test(test_untrusted_fallback),
         cmocka_unit_test(test_bad_input),
         cmocka_unit_test(test_real_spans),
+        cmocka_unit_test(test_extremes_finite),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

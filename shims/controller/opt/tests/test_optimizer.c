@@ -763,6 +763,36 @@ static void test_bad_input(void **state)
     assert_int_equal(slate_opt_write_lp(p, stdout), SLATE_ECYCLE);
     slate_opt_problem_free(p);
 
+    /* Value ranges, and ratios compounding past what the LP can hold. */
+    assert_int_equal(slate_opt_problem_create(&p, 1), SLATE_OK);
+    assert_int_equal(slate_opt_set_network(p, 0, 0, SLATE_OPT_MAX_MS * 2, 0), SLATE_ERANGE);
+    assert_int_equal(slate_opt_set_network(p, 0, 0, 0, SLATE_OPT_MAX_PRICE * 2), SLATE_ERANGE);
+    unsigned chain[12], c0;
+    for (unsigned i = 0; i < 12; i++) {
+        unsigned svc;
+        assert_int_equal(slate_opt_add_service(p, &svc), SLATE_OK);
+        assert_int_equal(slate_opt_set_placement(p, svc, 0, 1, INFINITY), SLATE_OK);
+        assert_int_equal(slate_opt_set_placement(p, svc, 0, 1, SLATE_OPT_MAX_RATE * 2),
+                         SLATE_ERANGE);
+        assert_int_equal(slate_opt_add_endpoint(p, svc, &chain[i]), SLATE_OK);
+    }
+    assert_int_equal(slate_opt_add_class(p, chain[0], &c0), SLATE_OK);
+    assert_int_equal(slate_opt_set_ingress(p, c0, 0, SLATE_OPT_MAX_RATE * 2), SLATE_ERANGE);
+    assert_int_equal(slate_opt_set_ingress(p, c0, 0, SLATE_OPT_MAX_RATE), SLATE_OK);
+    assert_int_equal(
+        slate_opt_add_call(p, c0, chain[0], chain[1], SLATE_OPT_MAX_RATIO * 2, 0, NULL),
+        SLATE_ERANGE);
+    assert_int_equal(
+        slate_opt_add_call(p, c0, chain[0], chain[1], 1, SLATE_OPT_MAX_BYTES * 2, NULL),
+        SLATE_ERANGE);
+    for (unsigned i = 0; i + 1 < 12; i++)
+        assert_int_equal(
+            slate_opt_add_call(p, c0, chain[i], chain[i + 1], SLATE_OPT_MAX_RATIO, 0, NULL),
+            SLATE_OK);
+    assert_int_equal(slate_opt_solve(p, &r), SLATE_ERANGE);
+    assert_null(r);
+    slate_opt_problem_free(p);
+
     /* Limits. */
     assert_int_equal(slate_opt_problem_create(&p, 1), SLATE_OK);
     for (unsigned i = 0; i < SLATE_OPT_MAX_SERVICES; i++)
