@@ -50,10 +50,10 @@ bench: build
 	sh scripts/bench.sh $(BUILD)
 
 demo: configure
-	cmake --build $(BUILD) -j $(JOBS) --target slate-controller slate_filter
+	cmake --build $(BUILD) -j $(JOBS) --target slate-controller slate_filter slate_reporter
 	node examples/demo/demo.js --duration $(DURATION) \
 	    --controller $(BUILD)/shims/controller/slate-controller \
-	    --module $(BUILD)/shims/wasm/slate_filter.wasm \
+	    --wasm-dir $(BUILD)/shims/wasm \
 	    --out $(BUILD)/demo/report.html
 
 install: build

@@ -5,7 +5,7 @@
 // slate-controller process, through the real proxy-wasm data plane.
 //
 //   node examples/demo/demo.js --controller build/shims/controller/slate-controller \
-//       --module build/shims/wasm/slate_filter.wasm [--duration 60] [--out build/demo/report.html]
+//       --wasm-dir build/shims/wasm [--duration 60] [--out build/demo/report.html]
 //
 // Time model: every sidecar runs on one shared virtual clock (the test host's
 // Scheduler), so arrivals, service times, round trips and what the filters
@@ -22,7 +22,7 @@ const scenario = require('./scenario.js');
 const { World, arrivals } = require('./sim.js');
 const { Metrics } = require('./metrics.js');
 const { Controller, promSum, sleep } = require('./controller.js');
-const { convergence, rulesSnapshot } = require('./rules.js');
+const { convergence, largestShift, rulesSnapshot } = require('./rules.js');
 const report = require('./report.js');
 
 const POLICIES = {
@@ -31,14 +31,18 @@ const POLICIES = {
   slate: { label: 'libslate', routing: 'slate' },
 };
 
-const HELP = `usage: demo.js --controller PATH --module PATH [options]
+const HELP = `usage: demo.js --controller PATH --wasm-dir DIR [options]
+  --controller PATH the slate-controller binary
+  --wasm-dir DIR    where slate_filter.wasm and slate_reporter.wasm are
   --duration S      length of the load trace in seconds (default 60)
   --out FILE        the HTML report (default build/demo/report.html)
   --json FILE       the numbers as JSON (default next to the report)
   --policies LIST   comma-separated subset of local,waterfall,slate (default all)
   --workers N       worker VMs per sidecar (default 2)
   --seed N          seed of arrivals, trace ids and noise (default 1)
-  --sampling P      trace sampling rate of the filters (default 0.2)
+  --sampling P      trace sampling rate of the filters (default 0.3)
+  --ctl KEY=VALUE   an extra slate-controller option for every policy (repeatable,
+                    e.g. --ctl max-shift=0.1); overrides the demo's settings
   --host FILE       the proxy-wasm test host (default shims/wasm/host/host.js)
   --verbose         print data-plane warnings and controller log paths
 `;
@@ -47,8 +51,8 @@ function parseArgs(argv) {
   const repo = path.resolve(__dirname, '..', '..');
   const o = {
     duration: 60, out: path.join(repo, 'build', 'demo', 'report.html'), json: null,
-    policies: Object.keys(POLICIES), workers: 2, seed: 1, sampling: 0.2, verbose: false,
-    controller: null, module: null, host: path.join(repo, 'shims', 'wasm', 'host', 'host.js'),
+    policies: Object.keys(POLICIES), workers: 2, seed: 1, sampling: 0.3, verbose: false,
+    controller: null, wasmDir: null, ctl: {}, host: path.join(repo, 'shims', 'wasm', 'host', 'host.js'),
   };
   for (let i = 2; i < argv.length; i++) {
     const a = argv[i];
@@ -64,8 +68,15 @@ function parseArgs(argv) {
       case 'seed': o.seed = Number(val()); break;
       case 'sampling': o.sampling = Number(val()); break;
       case 'controller': o.controller = path.resolve(val()); break;
-      case 'module': o.module = path.resolve(val()); break;
+      case 'wasm-dir': o.wasmDir = path.resolve(val()); break;
       case 'host': o.host = path.resolve(val()); break;
+      case 'ctl': {
+        const kv = val();
+        const k = kv.indexOf('=');
+        if (k <= 0) throw new Error(`--ctl wants KEY=VALUE, not '${kv}'`);
+        o.ctl[kv.slice(0, k)] = kv.slice(k + 1);
+        break;
+      }
       case 'verbose': o.verbose = true; break;
       case 'help': process.stdout.write(HELP); process.exit(0); break;
       default: throw new Error(`unknown argument '${a}'\n${HELP}`);
@@ -73,7 +84,10 @@ function parseArgs(argv) {
   }
   if (!(o.duration >= 10)) throw new Error('--duration must be at least 10 seconds');
   if (!o.controller || !fs.existsSync(o.controller)) throw new Error(`--controller: no slate-controller at '${o.controller}'`);
-  if (!o.module || !fs.existsSync(o.module)) throw new Error(`--module: no wasm module at '${o.module}'`);
+  if (!o.wasmDir) throw new Error(`--wasm-dir is required\n${HELP}`);
+  o.filterModule = path.join(o.wasmDir, 'slate_filter.wasm');
+  o.reporterModule = path.join(o.wasmDir, 'slate_reporter.wasm');
+  for (const m of [o.filterModule, o.reporterModule]) if (!fs.existsSync(m)) throw new Error(`--wasm-dir: no ${m}`);
   for (const p of o.policies) if (!POLICIES[p]) throw new Error(`--policies: unknown policy '${p}'`);
   if (!(o.workers >= 1 && o.workers <= 16)) throw new Error('--workers must be 1..16');
   if (!o.json) o.json = o.out.replace(/\.html?$/, '') + '.json';
@@ -87,9 +101,10 @@ function controllerArgs(durationS) {
     'rules-ttl-ms': 30000,
     'stitch-window-ms': 2000,
     'model-min-samples': 20,
-    'max-shift': 0.15,
+    'max-shift': 0.25,
     'settle-ms': 1000,
-    'rollback-samples': 2,
+    'rollback-samples': 1,
+    'rollback-tolerance': 0.25,
     'egress-weight': 1e8,
     'debounce-quiet-ms': 500,
     'debounce-max-ms': Math.min(10000, durationS * 1000),
@@ -133,12 +148,14 @@ async function main() {
   // 1. One real controller per policy.
   const ctls = {};
   const stopAll = async () => { for (const c of Object.values(ctls)) await c.stop().catch(() => {}); };
-  process.on('SIGINT', () => { stopAll().then(() => process.exit(130)); });
+  for (const sig of ['SIGINT', 'SIGTERM']) {
+    process.on(sig, () => { stopAll().then(() => process.exit(sig === 'SIGINT' ? 130 : 143)); });
+  }
   try {
     for (const p of o.policies) {
       ctls[p] = new Controller({
         binary: o.controller, routing: POLICIES[p].routing, dir: path.join(outDir, p),
-        regionsFile: scenario.regionsFile(), args: controllerArgs(D),
+        regionsFile: scenario.regionsFile(), args: Object.assign(controllerArgs(D), o.ctl),
       });
       await ctls[p].start();
       say(`  controller ${POLICIES[p].label.padEnd(10)} ${ctls[p].url}  --routing ${POLICIES[p].routing}`);
@@ -147,13 +164,14 @@ async function main() {
     // 2. The application, once per policy, on one shared virtual clock.
     const sched = new Scheduler();
     const metrics = new Metrics();
-    const module = new WebAssembly.Module(fs.readFileSync(o.module));
+    const filterModule = new WebAssembly.Module(fs.readFileSync(o.filterModule));
+    const reporterModule = new WebAssembly.Module(fs.readFileSync(o.reporterModule));
     const warnings = [];
     const worlds = {};
     const t0Build = Date.now();
     for (const p of o.policies) {
       worlds[p] = new World({
-        name: p, scheduler: sched, Host, module, controllerUrl: ctls[p].url, workers: o.workers,
+        name: p, scheduler: sched, Host, filterModule, reporterModule, controllerUrl: ctls[p].url, workers: o.workers,
         seed: o.seed, samplingRate: o.sampling, tickMs: 1000, rulesTtlMs: 30000, httpTimeoutMs: 800,
         metrics, logLevel: LogLevel.Warn,
         logSink: (e, sc) => { if (warnings.length < 1000) warnings.push({ policy: p, sidecar: sc.name, e }); },
@@ -175,7 +193,8 @@ async function main() {
     const poll = (tS) => {
       for (const p of o.policies) {
         const pr = ctls[p].json('/v1/rules')
-          .then((r) => timeline[p].push({ t: tS, version: r.version, origin: r.origin, rules: rulesSnapshot(r) }))
+          .then((r) => timeline[p].push({ t: tS, version: r.current ? r.current.version : 0,
+            origin: r.current ? r.current.origin : '', rules: rulesSnapshot(r) }))
           .catch((e) => pollErrors.push(`${p} at ${tS} s: ${e.message}`))
           .finally(() => pending.delete(pr));
         pending.add(pr);
@@ -193,6 +212,7 @@ async function main() {
     const stepNs = 20e6;
     const wall0 = Date.now();
     let maxLag = 0;
+    const lagSeries = [];
     const endNs = D * 1e9;
     const inflight = () => o.policies.reduce((a, p) => a + worlds[p].inflight, 0);
     for (let t = 0; t < endNs + 10e9; t += stepNs) {
@@ -211,6 +231,7 @@ async function main() {
       }
       const lag = (Date.now() - wall0) - (t + stepNs) / 1e6;
       if (lag > maxLag) maxLag = lag;
+      if ((t + stepNs) % 1e9 === 0) lagSeries.push([(t + stepNs) / 1e9, Math.max(0, lag)]);
       if (lag < 0) await sleep(-lag);
     }
     await Promise.allSettled([...pending]);
@@ -247,11 +268,13 @@ async function main() {
     if (timeline.slate) {
       conv = convergence(timeline.slate, over.from, over.to, { region: scenario.OVERLOADED, tolerance: 0.05 });
       if (!conv.converged) failures.push(`libslate: the optimiser's rules for ${scenario.OVERLOADED} did not converge during the overload (${conv.reason})`);
+      conv.largestShift = largestShift(timeline.slate, over.from, over.to, scenario.OVERLOADED);
+      if (!(conv.largestShift >= 0.05)) failures.push(`libslate: the optimiser never sent traffic away from the overloaded ${scenario.OVERLOADED} (largest share ${fmt(100 * conv.largestShift)}%)`);
     }
 
     // 6. The table, the report, the JSON.
     const rows = [];
-    const results = { duration: D, seed: o.seed, phases, maxLagMs: maxLag, policies: {} };
+    const results = { duration: D, seed: o.seed, phases, maxLagMs: maxLag, lag: lagSeries, policies: {} };
     for (const p of o.policies) {
       const all = metrics.summary(p);
       const ov = metrics.summary(p, over.from * 1e9, over.to * 1e9);
@@ -265,10 +288,11 @@ async function main() {
     const targets = evaluateTargets(results);
     results.targets = targets;
     results.convergence = conv;
+    results.rules = timeline;
     results.failures = failures;
     say('');
     for (const t of targets) say(`  ${t.ok ? 'met ' : 'MISSED'}  ${t.text}`);
-    if (conv) say(`  ${conv.converged ? `libslate's rules for ${scenario.OVERLOADED} converged ${fmt(conv.afterS)} s into the overload (weights within ${conv.tolerance} of their final values)` : 'libslate rules did not converge'}`);
+    if (conv && conv.converged) say(`  libslate's rules for ${scenario.OVERLOADED} settled ${fmt(conv.afterS)} s into the overload (held within ${conv.tolerance} for up to ${fmt(conv.stableS)} s)`);
     say(`  pacing: the virtual clock ran at most ${fmt(maxLag, 0)} ms behind the wall clock`);
 
     const html = report.render({ o, scenario, metrics, results, timeline, phases, policies: POLICIES });

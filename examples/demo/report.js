@@ -43,7 +43,7 @@ function logTicks(lo, hi) {
  */
 function lineChart(opts) {
   const W = opts.width || 860, H = opts.height || 280;
-  const m = { l: 62, r: 16, t: 30, b: 42 };
+  const m = { l: 62, r: 16, t: opts.legend === false ? 30 : 46, b: 42 };
   const pw = W - m.l - m.r, ph = H - m.t - m.b;
   const xMax = opts.xMax;
   const all = opts.series.flatMap((s) => s.points.map((p) => p[1])).filter((v) => Number.isFinite(v) && (!opts.yLog || v > 0));
@@ -84,13 +84,12 @@ function lineChart(opts) {
   if (opts.xLabel) o.push(`<text x="${m.l + pw / 2}" y="${H - 6}" font-size="11" text-anchor="middle" fill="#444">${esc(opts.xLabel)}</text>`);
   if (opts.yLabel) o.push(`<text transform="translate(14,${m.t + ph / 2}) rotate(-90)" font-size="11" text-anchor="middle" fill="#444">${esc(opts.yLabel)}</text>`);
   if (opts.legend !== false) {
-    let lx = W - m.r;
-    const items = opts.series.slice().reverse();
-    for (const s of items) {
-      const w = 26 + 6.6 * s.name.length;
-      lx -= w;
-      o.push(`<line x1="${lx}" x2="${lx + 18}" y1="14" y2="14" stroke="${s.color}" stroke-width="3"${s.dash ? ` stroke-dasharray="${s.dash}"` : ''}/>`);
-      o.push(`<text x="${lx + 22}" y="18" font-size="11" fill="#222">${esc(s.name)}</text>`);
+    // The legend has its own row under the title, left-aligned.
+    let lx = m.l;
+    for (const s of opts.series) {
+      o.push(`<line x1="${lx}" x2="${lx + 18}" y1="${m.t - 10}" y2="${m.t - 10}" stroke="${s.color}" stroke-width="3"${s.dash ? ` stroke-dasharray="${s.dash}"` : ''}/>`);
+      o.push(`<text x="${lx + 22}" y="${m.t - 6}" font-size="11" fill="#222">${esc(s.name)}</text>`);
+      lx += 34 + 6.4 * s.name.length;
     }
   }
   o.push('</svg>');
@@ -161,7 +160,7 @@ function summaryTable(results, policies) {
     }
   }
   return `<table><thead><tr><th>policy</th><th>window</th><th>requests</th><th>mean ms</th><th>p50 ms</th><th>p99 ms</th>` +
-    `<th>remote calls %</th><th>egress GB</th><th>egress $</th><th>egress $ per 1M requests</th></tr></thead><tbody>${rows.join('')}</tbody></table>`;
+    `<th>remote %</th><th>egress GB</th><th>egress $</th><th>$ / 1M req</th></tr></thead><tbody>${rows.join('')}</tbody></table>`;
 }
 
 function render({ o, scenario, metrics, results, timeline, phases, policies }) {
@@ -195,9 +194,15 @@ function render({ o, scenario, metrics, results, timeline, phases, policies }) {
   for (const [svc, s] of Object.entries(scenario.SERVICES)) {
     for (const c of s.calls) if (!edges.some((e) => e.from === svc && e.to === c.service)) edges.push({ from: svc, to: c.service });
   }
+  // Only the calls some policy ever sent elsewhere (the rest stay local).
+  const moved = edges.filter((e) => ps.some((p) => (timeline[p] || []).some((snap) => {
+    const fr = snap.rules[`${e.from}>${e.to}@${scenario.OVERLOADED}`] || snap.rules[`*>${e.to}@${scenario.OVERLOADED}`];
+    return fr && (fr[scenario.OVERLOADED] ?? 0) < 0.999;
+  })));
+  const stayed = edges.filter((e) => !moved.includes(e));
   const routing = [];
   for (const p of ps.filter((x) => x !== 'local')) {
-    const charts = edges.map((e) => {
+    const charts = (moved.length ? moved : edges.slice(0, 1)).map((e) => {
       const key = `${e.from}>${e.to}@${scenario.OVERLOADED}`;
       const pts = (timeline[p] || []).map((snap) => {
         const fr = snap.rules[key] || snap.rules[`*>${e.to}@${scenario.OVERLOADED}`] || { [scenario.OVERLOADED]: 1 };
@@ -223,7 +228,7 @@ function render({ o, scenario, metrics, results, timeline, phases, policies }) {
   const targets = (results.targets || []).map((t) => `<li class="${t.ok ? 'ok' : 'miss'}">${t.ok ? 'met' : 'missed'}: ${esc(t.text)}</li>`).join('');
   const conv = results.convergence;
   const convText = conv ? (conv.converged
-    ? `libslate's rules for ${esc(scenario.OVERLOADED)} settled ${num(conv.afterS)} s into the overload and stayed within ${conv.tolerance} of their final weights for the remaining ${num(conv.stableS)} s.`
+    ? `libslate's rules for ${esc(scenario.OVERLOADED)} settled ${num(conv.afterS)} s into the overload (every weight held within ${conv.tolerance} for up to ${num(conv.stableS)} s).`
     : `libslate's rules did not converge: ${esc(conv.reason)}.`) : '';
   const failures = (results.failures || []).map((f) => `<li class="miss">${esc(f)}</li>`).join('');
 
@@ -260,7 +265,7 @@ ${loadChart}
 ${latChart}
 ${p99Chart}
 <h2>Routing weights as the rules converge</h2>
-<p class="note">Stacked: share of the calls made in ${esc(scenario.OVERLOADED)} that each controller's rules send to each region (${esc(scenario.OVERLOADED)} at the bottom). Dashed lines: start and end of the overload.</p>
+<p class="note">Stacked: share of the calls made in ${esc(scenario.OVERLOADED)} that each controller's rules send to each region (${esc(scenario.OVERLOADED)} at the bottom). Dashed lines: start and end of the overload.${stayed.length ? ` Not shown, always served in ${esc(scenario.OVERLOADED)}: ${stayed.map((e) => `${esc(e.from)} \u2192 ${esc(e.to)}`).join(', ')}.` : ''}</p>
 ${routing.join('\n')}
 <h2>The bottleneck</h2>
 <p class="note">Load on ${bottleneck} in each region divided by what it can serve (${mu} calls/s); the dashed line is the capacity declared to the controllers.</p>

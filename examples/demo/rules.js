@@ -3,14 +3,16 @@
 // snapshots, and whether a sequence of them converged.
 
 /**
- * {key: {region: fraction}} from a /v1/rules answer; key is
+ * {key: {region: fraction}} from a /v1/rules answer ({current, previous};
+ * the current set is used) or from one rules set; key is
  * "srcService>dstService@srcRegion" ("*" when the rule names no source
  * service), with " METHOD path" appended when a pair has several endpoints.
  */
 function rulesSnapshot(answer) {
   const out = {};
   const pairs = new Map();
-  const rules = (answer && answer.rules) || [];
+  const set = answer && 'current' in answer ? answer.current : answer;
+  const rules = (set && set.rules) || [];
   for (const r of rules) {
     const base = `${r.src_service || '*'}>${r.dst_service}@${r.src_region}`;
     pairs.set(base, (pairs.get(base) || 0) + 1);
@@ -50,27 +52,45 @@ function distance(a, b, region) {
 
 /**
  * Whether the rules for source region `region` settled during [fromS, toS]:
- * the earliest snapshot from which every later one (up to toS) stays within
- * `tolerance` of the last, and that stable stretch lasts at least
- * max(minStableS, 20% of the window). Returns {converged, afterS (seconds
- * from fromS), stableS, tolerance, final, reason}.
+ * a stretch of snapshots that all stay within `tolerance` of the stretch's
+ * last one, lasting at least max(minStableS, 20% of the window). Returns
+ * {converged, afterS (when the first such stretch began, seconds from
+ * fromS), stableS (the longest stretch), tolerance, settled (the weights it
+ * settled on), reason}.
  */
 function convergence(timeline, fromS, toS, { region = null, tolerance = 0.05, minStableS = 2 } = {}) {
   const snaps = timeline.filter((s) => s.t >= fromS && s.t <= toS).sort((a, b) => a.t - b.t);
-  const res = { converged: false, afterS: NaN, stableS: 0, tolerance, final: null, reason: '' };
-  if (snaps.length < 3) { res.reason = `only ${snaps.length} rule snapshots in the window`; return res; }
-  const final = snaps[snaps.length - 1].rules;
-  res.final = final;
-  let i = snaps.length - 1;
-  while (i > 0 && distance(snaps[i - 1].rules, final, region) <= tolerance) i--;
-  res.afterS = snaps[i].t - fromS;
-  res.stableS = toS - snaps[i].t;
   const need = Math.max(minStableS, 0.2 * (toS - fromS));
-  res.converged = res.stableS >= need;
+  const res = { converged: false, afterS: NaN, stableS: 0, tolerance, settled: null, reason: '' };
+  if (snaps.length < 3) { res.reason = `only ${snaps.length} rule snapshots in the window`; return res; }
+  for (let j = 0; j < snaps.length; j++) {
+    let i = j;
+    while (i > 0 && distance(snaps[i - 1].rules, snaps[j].rules, region) <= tolerance) i--;
+    const len = snaps[j].t - snaps[i].t;
+    if (len > res.stableS) res.stableS = len;
+    if (len >= need && !res.converged) {
+      res.converged = true;
+      res.afterS = snaps[i].t - fromS;
+      res.settled = snaps[j].rules;
+    }
+  }
   if (!res.converged) {
-    res.reason = `the weights were still moving ${res.stableS.toFixed(1)} s before the window ended (need ${need.toFixed(1)} s stable within ${tolerance})`;
+    res.reason = `the weights never held within ${tolerance} for ${need.toFixed(1)} s (longest: ${res.stableS.toFixed(1)} s)`;
   }
   return res;
 }
 
-module.exports = { rulesSnapshot, distance, convergence, keyRegion };
+/** Largest share of `region`'s calls that any snapshot in [fromS, toS] sends to other regions. */
+function largestShift(timeline, fromS, toS, region) {
+  let most = 0;
+  for (const s of timeline) {
+    if (s.t < fromS || s.t > toS) continue;
+    for (const [k, fr] of Object.entries(s.rules)) {
+      if (keyRegion(k) !== region) continue;
+      most = Math.max(most, 1 - (fr[region] || 0));
+    }
+  }
+  return most;
+}
+
+module.exports = { rulesSnapshot, distance, convergence, largestShift, keyRegion };

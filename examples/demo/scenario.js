@@ -41,13 +41,13 @@ const PRICE_PER_GB = {
 const SERVICES = {
   ingress: {
     baseMs: 0.5,
-    mu: 5000,
+    mu: 2500,
     endpoint: { method: 'GET', path: '/' },
     calls: [{ service: 'frontend', method: 'GET', path: '/home', reqBytes: 2048, respBytes: 16384 }],
   },
   frontend: {
     baseMs: 6,
-    mu: 500,
+    mu: 250,
     endpoint: { method: 'GET', path: '/home' },
     calls: [
       { service: 'recommend', method: 'GET', path: '/recommend', reqBytes: 1024, respBytes: 8192 },
@@ -55,8 +55,8 @@ const SERVICES = {
       { service: 'catalog', method: 'GET', path: '/products', reqBytes: 4096, respBytes: 32768 },
     ],
   },
-  recommend: { baseMs: 8, mu: 500, endpoint: { method: 'GET', path: '/recommend' }, calls: [] },
-  catalog: { baseMs: 10, mu: 320, endpoint: { method: 'GET', path: '/products' }, calls: [] },
+  recommend: { baseMs: 8, mu: 250, endpoint: { method: 'GET', path: '/recommend' }, calls: [] },
+  catalog: { baseMs: 10, mu: 160, endpoint: { method: 'GET', path: '/products' }, calls: [] },
 };
 
 /** The root of the call tree (where user requests enter). */
@@ -104,9 +104,9 @@ const PHASES = [
 ];
 
 /** Base load per region (user requests per second at its ingress). */
-const BASE_RPS = { 'us-west': 100, 'us-east': 80, 'eu-west': 70 };
-/** us-west's peak load: catalog there then needs 380 of its 320 calls/s. */
-const PEAK_RPS = 190;
+const BASE_RPS = { 'us-west': 50, 'us-east': 40, 'eu-west': 35 };
+/** us-west's peak load: catalog there then needs 190 of its 160 calls/s. */
+const PEAK_RPS = 95;
 const OVERLOADED = 'us-west';
 
 function phaseAt(frac) {

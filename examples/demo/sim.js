@@ -109,8 +109,8 @@ class LoadMeter {
  */
 class World {
   /**
-   * opts: name, scheduler, Host (the host class), module (wasm path or
-   * WebAssembly.Module), controllerUrl, workers (per sidecar), seed,
+   * opts: name, scheduler, Host (the host class), filterModule and
+   * reporterModule (wasm paths or WebAssembly.Modules), controllerUrl, workers (per sidecar), seed,
    * samplingRate, tickMs, rulesTtlMs, httpTimeoutMs, metrics (a Metrics),
    * logSink(entry, sidecar)
    */
@@ -153,18 +153,22 @@ class World {
       trace_sampling_rate: o.samplingRate,
       rules_ttl_ms: o.rulesTtlMs,
     };
-    sc.workers = sc.host.addWorkers(o.workers, { module: o.module, rootId: 'slate', configuration: JSON.stringify(base) });
+    // Workers and the reporter share data and a queue through their vm_id,
+    // as Envoy's worker VMs and its singleton service do.
+    sc.workers = sc.host.addWorkers(o.workers, {
+      module: o.filterModule, rootId: 'slate_filter', vmId: 'slate', configuration: JSON.stringify(base),
+    });
     sc.reporter = sc.host.addSingleton({
-      module: o.module,
-      rootId: 'slate',
+      module: o.reporterModule, rootId: 'slate_reporter', vmId: 'slate',
       configuration: JSON.stringify(Object.assign({}, base, {
-        role: 'reporter', controller_cluster: 'controller', http_timeout_ms: o.httpTimeoutMs,
+        controller_cluster: 'controller', http_timeout_ms: o.httpTimeoutMs,
       })),
     });
     for (const vm of sc.host.vms) {
-      const root = vm.root('slate');
+      const root = vm.root();
       if (vm.failed || (root && root.configured === false)) {
-        throw new Error(`${sc.name}: the module did not start (${vm.failure ? vm.failure.message : 'configure failed'})`);
+        const why = vm.failure ? vm.failure.message : vm.logs.map((l) => l.message).join('; ');
+        throw new Error(`${sc.name}: the module did not start: ${why || 'configure failed'}`);
       }
     }
     return sc;

@@ -4,8 +4,8 @@
 // answers with fixed RoutingRules (protobuf, encoded here by hand). Checks
 // that the routing header the filter sets decides where each call is served,
 // that remote calls pay the round trip, and that every sidecar reports once
-// per tick. Needs SLATE_DEMO_MODULE (slate_filter.wasm) and SLATE_DEMO_HOST
-// (host.js), which CTest sets.
+// per tick. Needs SLATE_DEMO_WASM_DIR (where slate_filter.wasm and
+// slate_reporter.wasm are) and SLATE_DEMO_HOST (host.js), which CTest sets.
 const test = require('node:test');
 const assert = require('node:assert/strict');
 const http = require('node:http');
@@ -15,7 +15,7 @@ const scenario = require('../scenario.js');
 const { World } = require('../sim.js');
 const { Metrics } = require('../metrics.js');
 
-const MODULE = process.env.SLATE_DEMO_MODULE;
+const WASM_DIR = process.env.SLATE_DEMO_WASM_DIR;
 const HOST = process.env.SLATE_DEMO_HOST || path.join(__dirname, '..', '..', '..', 'shims', 'wasm', 'host', 'host.js');
 
 // Protobuf wire format, just what RoutingRules needs.
@@ -50,7 +50,7 @@ function standIn(body) {
 }
 
 test('the filter\'s routing header decides the region; remote calls pay the round trip; one report per tick per sidecar', async () => {
-  assert.ok(MODULE, 'set SLATE_DEMO_MODULE to the built slate_filter.wasm');
+  assert.ok(WASM_DIR, 'set SLATE_DEMO_WASM_DIR to the directory of the built wasm modules');
   const { Host, Scheduler, LogLevel } = require(HOST);
   // Every frontend call made by the ingress in us-west goes to us-east.
   const ctl = await standIn(routingRules(7, [
@@ -59,7 +59,8 @@ test('the filter\'s routing header decides the region; remote calls pay the roun
   try {
     const sched = new Scheduler();
     const metrics = new Metrics();
-    const world = new World({ name: 't', scheduler: sched, Host, module: MODULE, controllerUrl: ctl.url, workers: 2,
+    const world = new World({ name: 't', scheduler: sched, Host,
+      filterModule: path.join(WASM_DIR, 'slate_filter.wasm'), reporterModule: path.join(WASM_DIR, 'slate_reporter.wasm'), controllerUrl: ctl.url, workers: 2,
       seed: 5, samplingRate: 0.5, tickMs: 1000, rulesTtlMs: 30000, httpTimeoutMs: 500, metrics, logLevel: LogLevel.Warn });
     // Before the first report (rules unknown) and well after it.
     const early = [100e6, 200e6, 300e6];

@@ -7,7 +7,7 @@ const assert = require('node:assert/strict');
 const scenario = require('../scenario.js');
 const { LoadMeter, Prng, arrivals, traceId } = require('../sim.js');
 const { Metrics, quantile } = require('../metrics.js');
-const { rulesSnapshot, convergence, distance } = require('../rules.js');
+const { rulesSnapshot, convergence, distance, largestShift } = require('../rules.js');
 const report = require('../report.js');
 const { parseProm, promSum } = require('../controller.js');
 const { evaluateTargets } = require('../demo.js');
@@ -27,7 +27,7 @@ test('queueing curve: M/M/1 below 0.9, continuous, increasing and convex past it
     prev = v; prevSlope = slope;
   }
   assert.equal(g(5), 60);
-  assert.equal(scenario.serviceTimeMs('catalog', 160), 10 * 2);
+  assert.equal(scenario.serviceTimeMs('catalog', 80), 10 * 2);
 });
 
 test('load trace: us-west goes from its base to its peak and back; the others stay near base', () => {
@@ -77,7 +77,7 @@ test("regions file: every line in the controller's grammar, values from the matr
   assert.equal(rtt['us-west eu-west'], 138);
   assert.equal(rtt['us-east us-east'], 0);
   assert.ok(Math.abs(price['us-east eu-west'] - 0.05e-9) < 1e-18);
-  assert.equal(cap['catalog us-west'], 272);
+  assert.equal(cap['catalog us-west'], 136);
   assert.equal(Object.keys(cap).length, 12);
   // $0.02/GB each way: 4 KiB there and 32 KiB back.
   assert.ok(Math.abs(scenario.callEgressUsd('us-west', 'us-east', 4096, 32768) - 36864 * 0.02 / 1e9) < 1e-18);
@@ -173,6 +173,8 @@ test('rules: snapshots from /v1/rules and convergence of a timeline', () => {
   assert.deepEqual(s['ingress>frontend@us-west'], { 'us-west': 0.6, 'us-east': 0.4 });
   assert.deepEqual(s['*>catalog@us-east'], { 'us-east': 1 });
   assert.equal(distance(s, {}, 'us-west'), 0.4);
+  assert.deepEqual(rulesSnapshot({ current: answer, previous: null }), s);
+  assert.deepEqual(rulesSnapshot({ current: null, previous: answer }), {});
   assert.equal(distance(s, s), 0);
   const snap = (f) => ({ 'ingress>frontend@us-west': { 'us-west': 1 - f, 'us-east': f } });
   // Moves in steps of 0.1 to 0.4 by t = 14, then holds: converged 4 s in.
@@ -182,14 +184,31 @@ test('rules: snapshots from /v1/rules and convergence of a timeline', () => {
   assert.equal(c.converged, true);
   assert.equal(c.afterS, 4);
   assert.equal(c.stableS, 16);
+  assert.deepEqual(c.settled, snap(0.4));
   // Oscillating between 0.2 and 0.5 every second: never converged.
   const osc = [];
   for (let t = 10; t <= 30; t++) osc.push({ t, rules: snap(t % 2 ? 0.2 : 0.5) });
-  assert.equal(convergence(osc, 10, 30, { region: 'us-west' }).converged, false);
-  // Settling only at the very end is not enough.
-  const late = [];
-  for (let t = 10; t <= 30; t++) late.push({ t, rules: snap(t < 29 ? (t % 2 ? 0.2 : 0.5) : 0.3) });
-  assert.equal(convergence(late, 10, 30, { region: 'us-west' }).converged, false);
+  const o = convergence(osc, 10, 30, { region: 'us-west' });
+  assert.equal(o.converged, false);
+  assert.equal(o.stableS, 0);
+  // Settled for 3 s in the middle only: not long enough (needs 4 s, 20% of 20 s).
+  const brief = [];
+  for (let t = 10; t <= 30; t++) brief.push({ t, rules: snap(t >= 18 && t <= 21 ? 0.3 : (t % 2 ? 0.2 : 0.5)) });
+  const b = convergence(brief, 10, 30, { region: 'us-west' });
+  assert.equal(b.converged, false);
+  assert.equal(b.stableS, 3);
+  // Settled for 5 s in the middle: converged, from t = 16.
+  const mid = [];
+  for (let t = 10; t <= 30; t++) mid.push({ t, rules: snap(t >= 16 && t <= 21 ? 0.3 : (t % 2 ? 0.2 : 0.5)) });
+  const md = convergence(mid, 10, 30, { region: 'us-west' });
+  assert.equal(md.converged, true);
+  assert.equal(md.afterS, 6);
+  // Rules of other regions do not count.
+  const other = osc.map((x) => ({ t: x.t, rules: { 'ingress>frontend@us-east': x.rules['ingress>frontend@us-west'] } }));
+  assert.equal(convergence(other, 10, 30, { region: 'us-west' }).converged, true);
+  assert.equal(largestShift(tl, 10, 30, 'us-west'), 0.4);
+  assert.ok(Math.abs(largestShift(tl, 10, 12, 'us-west') - 0.2) < 1e-12);
+  assert.equal(largestShift(other, 10, 30, 'us-west'), 0);
   assert.equal(convergence([], 10, 30).converged, false);
 });
 
