@@ -39,6 +39,7 @@ const HELP = `usage: demo.js --controller PATH --wasm-dir DIR [options]
   --json FILE       the numbers as JSON (default next to the report)
   --policies LIST   comma-separated subset of local,waterfall,slate (default all)
   --workers N       worker VMs per sidecar (default 2)
+  --tick-ms MS      the data plane's report period (default 1000)
   --seed N          seed of arrivals, trace ids and noise (default 1)
   --sampling P      trace sampling rate of the filters (default 0.3)
   --ctl KEY=VALUE   an extra slate-controller option for every policy (repeatable,
@@ -51,7 +52,7 @@ function parseArgs(argv) {
   const repo = path.resolve(__dirname, '..', '..');
   const o = {
     duration: 60, out: path.join(repo, 'build', 'demo', 'report.html'), json: null,
-    policies: Object.keys(POLICIES), workers: 2, seed: 1, sampling: 0.3, verbose: false,
+    policies: Object.keys(POLICIES), workers: 2, tickMs: 1000, seed: 1, sampling: 0.3, verbose: false,
     controller: null, wasmDir: null, ctl: {}, host: path.join(repo, 'shims', 'wasm', 'host', 'host.js'),
   };
   for (let i = 2; i < argv.length; i++) {
@@ -65,6 +66,7 @@ function parseArgs(argv) {
       case 'json': o.json = path.resolve(val()); break;
       case 'policies': o.policies = val().split(',').filter(Boolean); break;
       case 'workers': o.workers = Number(val()); break;
+      case 'tick-ms': o.tickMs = Number(val()); break;
       case 'seed': o.seed = Number(val()); break;
       case 'sampling': o.sampling = Number(val()); break;
       case 'controller': o.controller = path.resolve(val()); break;
@@ -90,6 +92,7 @@ function parseArgs(argv) {
   for (const m of [o.filterModule, o.reporterModule]) if (!fs.existsSync(m)) throw new Error(`--wasm-dir: no ${m}`);
   for (const p of o.policies) if (!POLICIES[p]) throw new Error(`--policies: unknown policy '${p}'`);
   if (!(o.workers >= 1 && o.workers <= 16)) throw new Error('--workers must be 1..16');
+  if (!(o.tickMs >= 100 && o.tickMs <= 10000)) throw new Error('--tick-ms must be 100..10000');
   if (!o.json) o.json = o.out.replace(/\.html?$/, '') + '.json';
   return o;
 }
@@ -172,7 +175,7 @@ async function main() {
     for (const p of o.policies) {
       worlds[p] = new World({
         name: p, scheduler: sched, Host, filterModule, reporterModule, controllerUrl: ctls[p].url, workers: o.workers,
-        seed: o.seed, samplingRate: o.sampling, tickMs: 1000, rulesTtlMs: 30000, httpTimeoutMs: 800,
+        seed: o.seed, samplingRate: o.sampling, tickMs: o.tickMs, rulesTtlMs: 30000, httpTimeoutMs: Math.round(o.tickMs * 0.8),
         metrics, logLevel: LogLevel.Warn,
         logSink: (e, sc) => { if (warnings.length < 1000) warnings.push({ policy: p, sidecar: sc.name, e }); },
       });
@@ -188,6 +191,7 @@ async function main() {
     // 3. Run, polling every controller's rules once per second.
     const timeline = Object.fromEntries(o.policies.map((p) => [p, []]));
     const ctlMetrics = Object.fromEntries(o.policies.map((p) => [p, []]));
+    const solves = Object.fromEntries(o.policies.map((p) => [p, []]));
     const pollErrors = [];
     const pending = new Set();
     const poll = (tS) => {
@@ -198,6 +202,16 @@ async function main() {
           .catch((e) => pollErrors.push(`${p} at ${tS} s: ${e.message}`))
           .finally(() => pending.delete(pr));
         pending.add(pr);
+        const ps = ctls[p].json('/v1/state')
+          .then((st) => {
+            const v = st.solve || {};
+            solves[p].push({ t: tS, rounds: v.rounds, outcome: v.last_outcome, measuredMs: v.measured_latency_ms,
+              modelledMs: v.modelled_latency_ms, objCurrent: v.objective_current, objProposed: v.objective_proposed,
+              guard: v.rollback_guard_active, cooldown: v.cooldown_rounds });
+          })
+          .catch((e) => pollErrors.push(`${p} state at ${tS} s: ${e.message}`))
+          .finally(() => pending.delete(ps));
+        pending.add(ps);
         if (tS % 5 === 0) {
           const pm = ctls[p].metrics()
             .then((m) => ctlMetrics[p].push({ t: tS, reports: promSum(m, 'slate_controller_reports_received_total'),
@@ -281,7 +295,7 @@ async function main() {
       rows.push({ policy: POLICIES[p].label, window: 'overall', s: all });
       rows.push({ policy: POLICIES[p].label, window: 'overload', s: ov });
       results.policies[p] = { label: POLICIES[p].label, overall: all, overload: ov, reporting: reporting[p],
-        controllerMetrics: ctlMetrics[p], controllerArgs: ctls[p].args };
+        controllerMetrics: ctlMetrics[p], solves: solves[p], controllerArgs: ctls[p].args };
     }
     say('');
     printTable(rows);
