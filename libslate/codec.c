@@ -398,6 +398,8 @@ static inline CHECK slate_status rd_tag(dec_t *d, const uint8_t **pp, const uint
         slate_status st = rd_varint_slow(d, pp, end, &v);
         if (st)
             return st;
+        if (*pp - p > 5)
+            return bad(d, SLATE_EFIELD, p, "tag longer than 5 bytes");
     }
     if (v > UINT32_MAX)
         return bad(d, SLATE_EFIELD, p, "field number above 2^29-1");
@@ -1307,20 +1309,39 @@ static inline void put_byte(enc_t *e, uint8_t b)
         e->buf[--e->room] = b;
 }
 
+static inline size_t varint_len(uint64_t v)
+{
+#if defined(__GNUC__) || defined(__clang__)
+    return 1 + (size_t)((63 - __builtin_clzll(v | 1)) / 7);
+#else
+    size_t n = 1;
+    while (v >= 0x80) {
+        v >>= 7;
+        n++;
+    }
+    return n;
+#endif
+}
+
 static inline void put_varint(enc_t *e, uint64_t v)
 {
     if (v < 0x80) {
         put_byte(e, (uint8_t)v);
         return;
     }
-    uint8_t tmp[10];
-    size_t n = 0;
-    while (v >= 0x80) {
-        tmp[n++] = (uint8_t)(v | 0x80);
+    size_t n = varint_len(v);
+    e->total += n;
+    if (n > e->room) {
+        e->room = 0; /* out of room: from now on only count */
+        return;
+    }
+    e->room -= n;
+    uint8_t *p = e->buf + e->room;
+    for (size_t i = 0; i + 1 < n; i++) {
+        p[i] = (uint8_t)(v | 0x80);
         v >>= 7;
     }
-    tmp[n++] = (uint8_t)v;
-    put(e, tmp, n);
+    p[n - 1] = (uint8_t)v;
 }
 
 static inline void put_tag(enc_t *e, uint32_t field, uint32_t wt)
@@ -1330,10 +1351,15 @@ static inline void put_tag(enc_t *e, uint32_t field, uint32_t wt)
 
 static inline void put_fixed64(enc_t *e, uint64_t u)
 {
-    uint8_t b[8];
+    e->total += 8;
+    if (8 > e->room) {
+        e->room = 0;
+        return;
+    }
+    e->room -= 8;
+    uint8_t *p = e->buf + e->room;
     for (int i = 0; i < 8; i++)
-        b[i] = (uint8_t)(u >> (8 * i));
-    put(e, b, 8);
+        p[i] = (uint8_t)(u >> (8 * i));
 }
 
 static inline void put_u64_field(enc_t *e, uint32_t field, uint64_t v)

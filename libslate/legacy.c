@@ -215,43 +215,65 @@ static size_t utf8_bad(const unsigned char *s, size_t n)
     return n;
 }
 
-/* Bytes a field may not hold, besides control characters. */
-#define NO_SPACE   "\x20"
-#define NO_ENTRY   "\x20@,|" /* method / path of a load entry */
-#define NO_RULE_EP "\x20@,"  /* parts of a rule's endpoints */
-#define NO_RULE_RG "\x20,"   /* a rule's regions */
+/* Byte classes: one table lookup per byte instead of a search per byte. */
+enum {
+    C_CTL = 1,   /* control character: 0x00-0x1f, 0x7f */
+    C_SP = 2,    /* ' ' */
+    C_AT = 4,    /* '@' */
+    C_COMMA = 8, /* ',' */
+    C_BAR = 16,  /* '|' */
+    C_WS = 32,   /* what SLATE's plugin trims around rule fields: ' ' \t \v \f \r */
+    C_HI = 64    /* 0x80-0xff: part of a multi-byte UTF-8 sequence */
+};
 
-static int is_ctl(unsigned char ch)
-{
-    return ch < 0x20 || ch == 0x7f;
-}
+static const unsigned char byte_class[256] = {
+    1,  1,  1,  1,  1,  1,  1,  1,  1,  33, 1,  33, 33, 33, 1,  1,  1,  1,  1,  1,  1,  1,  1,  1,
+    1,  1,  1,  1,  1,  1,  1,  1,  34, 0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  8,  0,  0,  0,
+    0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  4,  0,  0,  0,  0,  0,  0,  0,
+    0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,
+    0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,
+    0,  0,  0,  0,  16, 0,  0,  1,  64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64,
+    64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64,
+    64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64,
+    64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64,
+    64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64,
+    64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64,
+};
+
+/* Separators a field may not hold (control characters never). */
+#define NO_SPACE   C_SP
+#define NO_ENTRY   (C_SP | C_AT | C_COMMA | C_BAR) /* method / path of a load entry */
+#define NO_RULE_EP (C_SP | C_AT | C_COMMA)         /* parts of a rule's endpoints */
+#define NO_RULE_RG (C_SP | C_COMMA)                /* a rule's regions */
 
 /* Decoder check of one field. */
 static slate_status dcheck(const dctx_t *c, const line_t *ln, unsigned field, const char *name,
-                           const char *p, size_t n, const char *forbid, int need_nonempty)
+                           const char *p, size_t n, int forbid, int need_nonempty)
 {
     if (n == 0 && need_nonempty)
         return dfail(c, SLATE_ESYNTAX, ln, p, field, name, "required field is empty");
     if (n > c->lim.max_string)
         return dfail(c, SLATE_ESTRLEN, ln, p, field, name,
                      "field longer than limits.max_string bytes");
+    unsigned bad_mask = (unsigned)forbid | C_CTL, seen = 0;
     for (size_t i = 0; i < n; i++) {
-        unsigned char ch = (unsigned char)p[i];
-        if (is_ctl(ch))
-            return dfail(c, SLATE_ESYNTAX, ln, p + i, field, name, "control character in a field");
-        if (strchr(forbid, ch) && ch != 0)
+        unsigned k = byte_class[(unsigned char)p[i]];
+        seen |= k;
+        if (k & bad_mask)
             return dfail(c, SLATE_ESYNTAX, ln, p + i, field, name,
-                         "separator character inside a field");
+                         (k & C_CTL) ? "control character in a field"
+                                     : "separator character inside a field");
     }
-    size_t bad = utf8_bad((const unsigned char *)p, n);
-    if (bad != n)
-        return dfail(c, SLATE_EUTF8, ln, p + bad, field, name, "field is not valid UTF-8");
+    if (seen & C_HI) {
+        size_t bad = utf8_bad((const unsigned char *)p, n);
+        if (bad != n)
+            return dfail(c, SLATE_EUTF8, ln, p + bad, field, name, "field is not valid UTF-8");
+    }
     return SLATE_OK;
 }
 
 /* Encoder check of one string: SLATE_EINVAL, SLATE_EVALUE or SLATE_EUTF8 with a detail. */
-static slate_status echeck(slate_str_t s, const char *forbid, int need_nonempty,
-                           const char **detail)
+static slate_status echeck(slate_str_t s, int forbid, int need_nonempty, const char **detail)
 {
     if (s.len > 0 && !s.ptr) {
         *detail = "string with a NULL pointer and a non-zero length";
@@ -264,18 +286,20 @@ static slate_status echeck(slate_str_t s, const char *forbid, int need_nonempty,
         }
         return SLATE_OK;
     }
+    unsigned seen = 0;
     for (size_t i = 0; i < s.len; i++) {
-        unsigned char ch = (unsigned char)s.ptr[i];
-        if (is_ctl(ch)) {
+        unsigned k = byte_class[(unsigned char)s.ptr[i]];
+        seen |= k;
+        if (k & C_CTL) {
             *detail = "string holds a control character the text cannot carry";
             return SLATE_EVALUE;
         }
-        if (strchr(forbid, ch) && ch != 0) {
+        if (k & (unsigned)forbid) {
             *detail = "string holds a separator of SLATE's text (space, '@', ',' or '|')";
             return SLATE_EVALUE;
         }
     }
-    if (utf8_bad((const unsigned char *)s.ptr, s.len) != s.len) {
+    if ((seen & C_HI) && utf8_bad((const unsigned char *)s.ptr, s.len) != s.len) {
         *detail = "string is not valid UTF-8";
         return SLATE_EUTF8;
     }
@@ -341,17 +365,18 @@ typedef struct {
 static size_t split(const char *p, size_t n, char sep, field_t *f, size_t max)
 {
     size_t nf = 0, start = 0;
-    for (size_t i = 0; i <= n; i++) {
-        if (i == n || p[i] == sep) {
-            if (nf < max) {
-                f[nf].p = p + start;
-                f[nf].n = i - start;
-            }
-            nf++;
-            start = i + 1;
+    for (;;) {
+        const char *hit = start < n ? memchr(p + start, sep, n - start) : NULL;
+        size_t end = hit ? (size_t)(hit - p) : n;
+        if (nf < max) {
+            f[nf].p = p + start;
+            f[nf].n = end - start;
         }
+        nf++;
+        if (!hit)
+            return nf;
+        start = end + 1;
     }
-    return nf;
 }
 
 /* ------------------------------------------------------------------------- */
@@ -368,20 +393,53 @@ static slate_status parse_entry(const dctx_t *c, const line_t *ln, unsigned fiel
     if (n == 0)
         return dfail(c, SLATE_ESYNTAX, ln, p, field, "load list",
                      "empty entry in a load list (\"||\" or a leading '|')");
+    /* Fast path, one pass: plain bytes, one '@' then two ','. Anything else
+     * takes the checked path below, which accepts exactly the same entries
+     * and names the error of the others. */
+    size_t at = 0, c1 = 0, c2 = 0;
+    unsigned n_at = 0, n_comma = 0, seen = 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned k = byte_class[(unsigned char)p[i]];
+        if (k) {
+            seen |= k;
+            if (k == C_COMMA) {
+                if (n_comma == 0)
+                    c1 = i;
+                else if (n_comma == 1)
+                    c2 = i;
+                n_comma++;
+            } else if (k == C_AT) {
+                at = i;
+                n_at++;
+            }
+        }
+    }
+    if ((seen & ~(unsigned)(C_AT | C_COMMA)) == 0 && n_comma == 2 && n_at == 1 && at > 0 &&
+        at + 1 < c1 && at <= c->lim.max_string && c1 - at - 1 <= c->lim.max_string) {
+        slate_status st;
+        if ((st = dnum_u64(c, ln, field, "load entry rps", p + c1 + 1, c2 - c1 - 1, &e->rps)) !=
+                SLATE_OK ||
+            (st = dnum_u64(c, ln, field, "load entry in_flight", p + c2 + 1, n - c2 - 1,
+                           &e->in_flight)) != SLATE_OK)
+            return st;
+        e->method = view(p, at);
+        e->path = view(p + at + 1, c1 - at - 1);
+        return SLATE_OK;
+    }
     field_t parts[3];
     size_t np = split(p, n, ',', parts, 3);
     if (np != 3)
         return dfail(c, SLATE_ESYNTAX, ln, p, field, "load entry",
                      "a load entry is method@path,rps,in_flight");
-    const char *at = memchr(parts[0].p, '@', parts[0].n);
-    if (!at)
+    const char *atp = memchr(parts[0].p, '@', parts[0].n);
+    if (!atp)
         return dfail(c, SLATE_ESYNTAX, ln, p, field, "load entry",
                      "a load entry's endpoint is method@path (no '@')");
-    size_t mlen = (size_t)(at - parts[0].p);
+    size_t mlen = (size_t)(atp - parts[0].p);
     slate_status st;
     if ((st = dcheck(c, ln, field, "load entry method", parts[0].p, mlen, NO_ENTRY, 1)) != SLATE_OK)
         return st;
-    if ((st = dcheck(c, ln, field, "load entry path", at + 1, parts[0].n - mlen - 1, NO_ENTRY,
+    if ((st = dcheck(c, ln, field, "load entry path", atp + 1, parts[0].n - mlen - 1, NO_ENTRY,
                      1)) != SLATE_OK)
         return st;
     if ((st = dnum_u64(c, ln, field, "load entry rps", parts[1].p, parts[1].n, &e->rps)) !=
@@ -391,7 +449,7 @@ static slate_status parse_entry(const dctx_t *c, const line_t *ln, unsigned fiel
                        &e->in_flight)) != SLATE_OK)
         return st;
     e->method = view(parts[0].p, mlen);
-    e->path = view(at + 1, parts[0].n - mlen - 1);
+    e->path = view(atp + 1, parts[0].n - mlen - 1);
     return SLATE_OK;
 }
 
@@ -477,7 +535,7 @@ static slate_status parse_span_line(const dctx_t *c, const line_t *ln, slate_loa
                 slate_endpoint_load_t *l = &rep->span_loads[k];
                 l->method = e.method;
                 l->path = e.path;
-                l->rps = slate_lnum_scaled_to_double(e.rps, 0);
+                l->rps = (double)e.rps; /* one correct rounding */
                 l->in_flight = e.in_flight;
             }
             count++;
@@ -564,7 +622,7 @@ slate_status slate_legacy_proxyload_decode(slate_load_report_t *rep, uint64_t *t
                 in->method = e.method;
                 in->path = e.path;
                 in->requests = e.rps;
-                in->rate_rps = slate_lnum_scaled_to_double(e.rps, 0);
+                in->rate_rps = (double)e.rps;
                 in->in_flight = e.in_flight;
             }
             n_in++;
@@ -806,9 +864,13 @@ static void set_latency(slate_latency_t *l, uint64_t count, uint64_t mean_ns_int
 {
     memset(l, 0, sizeof *l);
     l->count = count;
-    l->mean_ns = slate_lnum_scaled_to_double(mean_ns_int, 0);
+    l->mean_ns = (double)mean_ns_int; /* one correct rounding; exact below 2^53 ns */
     l->m2 = m2;
-    l->sum_ns = count && mean_ns_int > UINT64_MAX / count ? UINT64_MAX : mean_ns_int * count;
+    /* sum from the mean as stored (and as re-encoded), so that a mean above
+     * 2^53 ns, which the double rounds, still gives the same sum after a
+     * round trip */
+    uint64_t mean = scaled(l->mean_ns, 0);
+    l->sum_ns = count && mean > UINT64_MAX / count ? UINT64_MAX : mean * count;
 }
 
 slate_status slate_legacy_latency_decode(slate_load_report_t *rep, const char *body, size_t len,
@@ -1006,13 +1068,13 @@ typedef struct {
     uint32_t weight;
 } rline_t;
 
-static const char WS[] = " \t\r\v\f";
-
 static field_t trim(field_t f)
 {
-    while (f.n && strchr(WS, f.p[0]))
-        f.p++, f.n--;
-    while (f.n && strchr(WS, f.p[f.n - 1]))
+    while (f.n && (byte_class[(unsigned char)f.p[0]] & C_WS)) {
+        f.p++;
+        f.n--;
+    }
+    while (f.n && (byte_class[(unsigned char)f.p[f.n - 1]] & C_WS))
         f.n--;
     return f;
 }
@@ -1040,7 +1102,16 @@ static slate_status parse_endpoint(const dctx_t *c, const line_t *ln, unsigned f
     return SLATE_OK;
 }
 
-static slate_status parse_rule_line(const dctx_t *c, const line_t *ln, rline_t *r)
+/*
+ * Parse one rule line into *r. SLATE's controller writes the lines of one rule
+ * one after another, so the text up to the third comma (caller endpoint,
+ * destination endpoint, caller region) often repeats the previous line's byte
+ * for byte: then *same is set and r keeps the previous line's (already
+ * checked) views, and only the destination region and fraction are parsed.
+ * `prev` holds that text of the previous line (len 0 before the first).
+ */
+static slate_status parse_rule_line(const dctx_t *c, const line_t *ln, rline_t *r, field_t *prev,
+                                    int *same)
 {
     field_t f[5];
     size_t nf = split(ln->p, ln->n, ',', f, 5);
@@ -1048,17 +1119,23 @@ static slate_status parse_rule_line(const dctx_t *c, const line_t *ln, rline_t *
         return dfail(c, SLATE_ESYNTAX, ln, ln->p, 0, "rule line",
                      "a rule line has 5 comma-separated fields: src_svc@method@path, "
                      "dst_svc@method@path, src_region, dst_region, fraction");
-    for (int i = 0; i < 5; i++)
+    field_t key = {ln->p, (size_t)(f[2].p + f[2].n - ln->p)};
+    *same = prev->n > 0 && prev->n == key.n && memcmp(prev->p, key.p, key.n) == 0;
+    for (int i = *same ? 3 : 0; i < 5; i++)
         f[i] = trim(f[i]);
     slate_status st;
-    if ((st = parse_endpoint(c, ln, 1, "source endpoint", f[0], 1, &r->src_service, &r->src_method,
-                             &r->src_path)) != SLATE_OK ||
-        (st = parse_endpoint(c, ln, 2, "destination endpoint", f[1], 0, &r->dst_service,
-                             &r->dst_method, &r->dst_path)) != SLATE_OK ||
-        (st = dcheck(c, ln, 3, "source region", f[2].p, f[2].n, NO_RULE_RG, 1)) != SLATE_OK ||
-        (st = dcheck(c, ln, 4, "destination region", f[3].p, f[3].n, NO_RULE_RG, 1)) != SLATE_OK)
+    if (!*same) {
+        if ((st = parse_endpoint(c, ln, 1, "source endpoint", f[0], 1, &r->src_service,
+                                 &r->src_method, &r->src_path)) != SLATE_OK ||
+            (st = parse_endpoint(c, ln, 2, "destination endpoint", f[1], 0, &r->dst_service,
+                                 &r->dst_method, &r->dst_path)) != SLATE_OK ||
+            (st = dcheck(c, ln, 3, "source region", f[2].p, f[2].n, NO_RULE_RG, 1)) != SLATE_OK)
+            return st;
+        r->src_region = view(f[2].p, f[2].n);
+        *prev = key;
+    }
+    if ((st = dcheck(c, ln, 4, "destination region", f[3].p, f[3].n, NO_RULE_RG, 1)) != SLATE_OK)
         return st;
-    r->src_region = view(f[2].p, f[2].n);
     r->dst_region = view(f[3].p, f[3].n);
     uint64_t w;
     if ((st = dnum_micro(c, ln, 5, "fraction", f[4].p, f[4].n, SLATE_LEGACY_WEIGHT_SCALE,
@@ -1107,17 +1184,19 @@ slate_status slate_legacy_rules_decode(slate_routing_rules_t *rules, const char 
 
     lines_t it = {body, len, 0, 0};
     line_t ln;
+    rline_t r;
+    field_t prev = {NULL, 0};
+    int same;
     while (next_line(&it, &ln)) {
         if (ln.n == 0)
             continue;
-        rline_t r;
-        if ((st = parse_rule_line(&c, &ln, &r)) != SLATE_OK)
+        if ((st = parse_rule_line(&c, &ln, &r, &prev, &same)) != SLATE_OK)
             return st;
         if (nlines >= c.lim.max_repeated)
             return dfail(&c, SLATE_ECOUNT, &ln, ln.p, 0, "rule line",
                          "more rule lines than limits.max_repeated");
         if (rs) {
-            size_t idx = find_rule(rs, stored, last, &r);
+            size_t idx = same && last != SIZE_MAX ? last : find_rule(rs, stored, last, &r);
             if (idx != SIZE_MAX) {
                 if (idx != last)
                     interleaved = 1;
@@ -1176,13 +1255,13 @@ slate_status slate_legacy_rules_decode(slate_routing_rules_t *rules, const char 
     it.pos = 0;
     it.no = 0;
     last = SIZE_MAX;
+    prev.n = 0;
     while (next_line(&it, &ln)) {
         if (ln.n == 0)
             continue;
-        rline_t r;
-        if ((st = parse_rule_line(&c, &ln, &r)) != SLATE_OK)
+        if ((st = parse_rule_line(&c, &ln, &r, &prev, &same)) != SLATE_OK)
             return st; /* cannot happen: the first pass accepted it */
-        size_t idx = find_rule(rs, stored, last, &r);
+        size_t idx = same ? last : find_rule(rs, stored, last, &r);
         if (idx == SIZE_MAX)
             return SLATE_ECORRUPT; /* cannot happen */
         slate_route_target_t *t = &rs[idx].targets[rs[idx].n_targets++];

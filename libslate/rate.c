@@ -251,31 +251,78 @@ slate_status slate_rate_validate(const void *mem, size_t len)
     return SLATE_OK;
 }
 
-/* Move the head forward to tick k > head, zeroing the buckets of ticks that
- * leave the window. */
-static void advance(unsigned char *p, uint32_t n, uint64_t head, uint32_t hs, uint64_t k)
+/* Sum of buckets [from, from + n) (no wrap). Reads two buckets per 8-byte
+ * load, four loads per step; the sum of both halves of a u64 does not depend
+ * on byte order. */
+static uint64_t sum_range(const unsigned char *p, uint32_t from, uint32_t n)
+{
+    const unsigned char *b = p + OFF_BUCKETS + 4u * (size_t)from;
+    uint64_t s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t x[4];
+        memcpy(x, b + 4 * i, sizeof x);
+        s0 += (x[0] & 0xffffffffu) + (x[0] >> 32);
+        s1 += (x[1] & 0xffffffffu) + (x[1] >> 32);
+        s2 += (x[2] & 0xffffffffu) + (x[2] >> 32);
+        s3 += (x[3] & 0xffffffffu) + (x[3] >> 32);
+    }
+    for (; i < n; i++)
+        s0 += ld32(b + 4 * i);
+    return s0 + s1 + s2 + s3;
+}
+
+/* Sum of the d < nb buckets after the head's, hs+1 .. hs+d mod nb: the ticks
+ * that leave the window when the head moves forward by d. */
+static uint64_t sum_after(const unsigned char *p, uint32_t nb, uint32_t hs, uint32_t d)
+{
+    uint32_t first = hs + 1u == nb ? 0u : hs + 1u;
+    uint32_t run = nb - first < d ? nb - first : d;
+    return sum_range(p, first, run) + sum_range(p, 0, d - run);
+}
+
+/*
+ * Move the head forward to tick k > head, zeroing the buckets of ticks that
+ * leave the window; stores the new head and head bucket (also in *new_hs) and
+ * returns the new total, which the caller stores: keeping it in a register
+ * saves a store-to-load round trip on the add path.
+ */
+static uint64_t advance(unsigned char *p, uint32_t n, uint64_t head, uint32_t hs, uint64_t k,
+                        uint32_t *new_hs)
 {
     uint64_t d = k - head;
-    uint64_t total = ld64(p + OFF_TOTAL);
+    uint64_t total;
     if (d >= n) {
         memset(p + OFF_BUCKETS, 0, 4u * (size_t)n);
         total = 0;
         hs = (uint32_t)(k % n);
-    } else {
+    } else if (d <= 8) {
+        /* A few ticks (the usual case): step through them. */
+        total = ld64(p + OFF_TOTAL);
         for (uint32_t j = 0; j < (uint32_t)d; j++) {
             hs = hs + 1u == n ? 0u : hs + 1u;
             unsigned char *b = bucket_at(p, hs);
             total -= ld32(b);
             st32(b, 0);
         }
+    } else {
+        /* Many ticks: at most two contiguous runs, summed and cleared in bulk. */
+        uint32_t dd = (uint32_t)d;
+        uint32_t first = hs + 1u == n ? 0u : hs + 1u;
+        uint32_t run = n - first < dd ? n - first : dd;
+        total = ld64(p + OFF_TOTAL) - sum_after(p, n, hs, dd);
+        memset(p + OFF_BUCKETS + 4u * (size_t)first, 0, 4u * (size_t)run);
+        memset(p + OFF_BUCKETS, 0, 4u * (size_t)(dd - run));
+        hs = hs + dd - (hs + dd >= n ? n : 0u); /* hs < n and dd < n: no overflow */
     }
-    st64(p + OFF_TOTAL, total);
     st64(p + OFF_HEAD, k);
     st32(p + OFF_HEAD_SLOT, hs);
+    *new_hs = hs;
+    return total;
 }
 
 /* Add n to bucket `slot`, saturating; returns SLATE_EOVERFLOW if some did not fit. */
-static slate_status bucket_add(unsigned char *p, uint32_t slot, uint64_t n)
+static inline slate_status bucket_add(unsigned char *p, uint32_t slot, uint64_t n)
 {
     unsigned char *b = bucket_at(p, slot);
     uint32_t v = ld32(b);
@@ -289,30 +336,26 @@ static slate_status bucket_add(unsigned char *p, uint32_t slot, uint64_t n)
     return SLATE_EOVERFLOW;
 }
 
-slate_status slate_rate_add(slate_rate_t *r, uint64_t now_ns)
+/* Everything off the fast path of add: a tick other than the head's. */
+static slate_status add_slow(unsigned char *p, uint64_t now_ns, uint64_t n)
 {
-    return slate_rate_add_n(r, now_ns, 1);
-}
-
-slate_status slate_rate_add_n(slate_rate_t *r, uint64_t now_ns, uint64_t n)
-{
-    unsigned char *p = (unsigned char *)r;
-    if (!p)
-        return SLATE_EINVAL;
-    if (ld32(p + OFF_MAGIC) != SLATE_RATE_MAGIC)
-        return SLATE_EBADMAGIC;
     uint64_t res = ld64(p + OFF_RESOLUTION);
     uint64_t head = ld64(p + OFF_HEAD);
     uint32_t hs = ld32(p + OFF_HEAD_SLOT);
-    uint64_t start = head * res; /* head <= UINT64_MAX / res (validated) */
-    /* Fast path: the head's own tick, no division. */
-    if (now_ns >= start && now_ns - start < res)
-        return bucket_add(p, hs, n);
+    uint64_t start = head * res;
     uint32_t nb = ld32(p + OFF_NBUCKETS);
-    uint64_t k = now_ns / res;
+    /* The next tick, also without a division (the common case below ~1 arrival per tick). */
+    uint64_t k = now_ns >= start && now_ns - start - res < res ? head + 1 : now_ns / res;
     if (k > head) {
-        advance(p, nb, head, hs, k);
-        return bucket_add(p, ld32(p + OFF_HEAD_SLOT), n);
+        /* The new head's bucket is empty: set it, and the total, in one go. */
+        uint64_t total = advance(p, nb, head, hs, k, &hs);
+        uint64_t put = n < UINT32_MAX ? n : UINT32_MAX;
+        st32(bucket_at(p, hs), (uint32_t)put);
+        st64(p + OFF_TOTAL, total + put);
+        if (put == n)
+            return SLATE_OK;
+        st64(p + OFF_SATURATED, sat_add64(ld64(p + OFF_SATURATED), n - put));
+        return SLATE_EOVERFLOW;
     }
     uint64_t lag = head - k;
     if (lag < nb) {
@@ -332,6 +375,31 @@ slate_status slate_rate_add_n(slate_rate_t *r, uint64_t now_ns, uint64_t n)
     return bucket_add(p, (uint32_t)(k % nb), n);
 }
 
+/* The head's own tick needs no division and no bookkeeping beyond the bucket. */
+static inline slate_status add_impl(slate_rate_t *r, uint64_t now_ns, uint64_t n)
+{
+    unsigned char *p = (unsigned char *)r;
+    if (!p)
+        return SLATE_EINVAL;
+    if (ld32(p + OFF_MAGIC) != SLATE_RATE_MAGIC)
+        return SLATE_EBADMAGIC;
+    uint64_t res = ld64(p + OFF_RESOLUTION);
+    uint64_t start = ld64(p + OFF_HEAD) * res; /* head <= UINT64_MAX / res (validated) */
+    if (now_ns >= start && now_ns - start < res)
+        return bucket_add(p, ld32(p + OFF_HEAD_SLOT), n);
+    return add_slow(p, now_ns, n);
+}
+
+slate_status slate_rate_add(slate_rate_t *r, uint64_t now_ns)
+{
+    return add_impl(r, now_ns, 1);
+}
+
+slate_status slate_rate_add_n(slate_rate_t *r, uint64_t now_ns, uint64_t n)
+{
+    return add_impl(r, now_ns, n);
+}
+
 /* The count of a region whose magic has been checked. */
 static uint64_t count_at(const unsigned char *p, uint64_t now_ns)
 {
@@ -346,13 +414,7 @@ static uint64_t count_at(const unsigned char *p, uint64_t now_ns)
     if (d >= nb)
         return 0;
     /* Subtract the ticks that will have left the window d ticks from now. */
-    uint32_t hs = ld32(p + OFF_HEAD_SLOT);
-    uint64_t expired = 0;
-    for (uint32_t j = 0; j < (uint32_t)d; j++) {
-        hs = hs + 1u == nb ? 0u : hs + 1u;
-        expired += ld32(cbucket_at(p, hs));
-    }
-    return total - expired;
+    return total - sum_after(p, nb, ld32(p + OFF_HEAD_SLOT), (uint32_t)d);
 }
 
 uint64_t slate_rate_count(const slate_rate_t *r, uint64_t now_ns)
@@ -389,7 +451,8 @@ slate_status slate_rate_merge(slate_rate_t *dst, const slate_rate_t *src)
     uint64_t sat = ld64(s + OFF_SATURATED);
     uint64_t hdst = ld64(d + OFF_HEAD);
     if (hsrc > hdst) {
-        advance(d, n, hdst, ld32(d + OFF_HEAD_SLOT), hsrc);
+        uint32_t hs;
+        st64(d + OFF_TOTAL, advance(d, n, hdst, ld32(d + OFF_HEAD_SLOT), hsrc, &hs));
         hdst = hsrc;
     }
     slate_status st = SLATE_OK;

@@ -59,4 +59,12 @@ out.write("/* Representative of bucket i: round(2 * MIN_NS * GAMMA^i / (GAMMA + 
 out.write("static const uint64_t slate_hist_rep_[SLATE_HIST_BUCKETS] = {\n")
 for i in range(0, len(rep), 4):
     out.write("    " + " ".join("%du," % u for u in rep[i:i + 4]) + "\n")
+out.write("};\n\n")
+# log2(1 + i/64), i = 0..64, for the bucket estimate (only a starting point for
+# the exact search, so ordinary double precision is plenty).
+out.write("/* log2(1 + i / 64): the mantissa table of the bucket estimate. */\n")
+out.write("static const double slate_hist_log2_[65] = {\n")
+vals = [math.log2(1 + i / 64) for i in range(65)]
+for i in range(0, 65, 4):
+    out.write("    " + " ".join("%.17g," % v for v in vals[i:i + 4]) + "\n")
 out.write("};\n/* clang-format on */\n\n#endif /* SLATE_STATS_TABLE_H */\n")

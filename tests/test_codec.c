@@ -961,6 +961,21 @@ static void test_decode_errors(void **state)
     w_varint(w, (uint64_t)1 << 35); /* tag beyond 32 bits */
     check_err(w, NULL, &(errcase_t){"field big", SLATE_EFIELD, "LoadReport", 2});
     w->n = 0;
+    w_u64(w, 4, 1);
+    {
+        static const uint8_t long_tag[] = {0xA0, 0x80, 0x80, 0x80, 0x80, 0x00, 0x01};
+        memcpy(w->b + w->n, long_tag, sizeof long_tag); /* field 4 in a 6-byte tag */
+        w->n += sizeof long_tag;
+    }
+    check_err(w, NULL, &(errcase_t){"tag 6 bytes", SLATE_EFIELD, "LoadReport", 2});
+    w->n = 0;
+    {
+        static const uint8_t tag5[] = {0xA0, 0x80, 0x80, 0x80, 0x00, 0x01};
+        memcpy(w->b, tag5, sizeof tag5); /* 5 bytes is still fine */
+        w->n = sizeof tag5;
+    }
+    check_err(w, NULL, &(errcase_t){"tag 5 bytes", SLATE_OK, "", 0});
+    w->n = 0;
     w_tag(w, 77, 3);
     w_tag(w, 77, 4);
     check_err(w, NULL, &(errcase_t){"group", SLATE_EGROUP, "LoadReport.#77", 0});

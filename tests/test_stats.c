@@ -515,8 +515,11 @@ static void test_validate(void **state)
     /* One sample: min = max = sum, m2 = 0. */
     CORRUPT(slate_stats_init(s); slate_stats_add(s, 5000); s->sum_ns = 5001);
     CORRUPT(slate_stats_init(s); slate_stats_add(s, 5000); s->m2 = 1.0);
-    /* Identical samples have no spread. */
+    /* Identical samples have no spread, and their mean is the sample. */
     CORRUPT(slate_stats_init(s); slate_stats_add(s, 5000); slate_stats_add(s, 5000); s->m2 = 0.5);
+    CORRUPT(slate_stats_init(s); slate_stats_add(s, 5000); slate_stats_add(s, 5000);
+            s->mean_ns = 5000.001);
+    CORRUPT(slate_stats_init(s); slate_stats_add(s, 5000); s->mean_ns = 4999.999);
 #undef CORRUPT
     /* Values that are merely unusual are accepted. */
     *s = *good;

@@ -68,7 +68,16 @@
  * Repeated scalars are accepted packed and unpacked, and mixed. A `uint32`
  * field takes the low 32 bits of its varint, as protobuf specifies.
  * Groups (wire types 3 and 4) are rejected with `SLATE_EGROUP`, even in
- * unknown fields: no slate message uses them.
+ * unknown fields: no slate message uses them. A tag (field number and wire
+ * type) is a 32-bit varint: encoded in more than 5 bytes, or with field number
+ * 0, it is `SLATE_EFIELD`.
+ *
+ * Where libslate is stricter than protobuf-c (checked by the differential fuzz
+ * target): invalid UTF-8 in a string, strings over `limits.max_string`, a
+ * 10-byte varint carrying bits above 2^64, field number 0, and a histogram
+ * that does not fit the 1160 buckets. When a non-repeated embedded message
+ * occurs twice, libslate merges as protobuf specifies (a scalar absent from
+ * the second copy keeps the first copy's value); protobuf-c 1.4 resets it.
  *
  * ## Security (what is trusted, what is guaranteed)
  * - Trusted: the pointers and capacities the caller passes, and the limits
@@ -450,8 +459,10 @@ SLATE_API void slate_latency_from_stats(slate_latency_t *l, const slate_stats_t 
  * Reads the histogram counts from the input the latency was decoded from
  * (which must still be there), or from `l->hist` when set.
  * @return SLATE_OK; SLATE_EINVAL (NULL); SLATE_EVALUE (span past
- *         SLATE_HIST_BUCKETS); SLATE_ECORRUPT (the counts are malformed or the
- *         result fails slate_stats_validate()).
+ *         SLATE_HIST_BUCKETS); SLATE_ECORRUPT (the counts cannot be read back:
+ *         no `hist` and no input, or the input changed since decoding).
+ *         The moments are copied as sent; check the result with
+ *         slate_stats_validate() before trusting it.
  * Cost: O(SLATE_HIST_BUCKETS + encoded size of the latency).
  */
 SLATE_API SLATE_NODISCARD slate_status slate_latency_to_stats(const slate_latency_t *l,

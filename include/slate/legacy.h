@@ -197,12 +197,15 @@ SLATE_API SLATE_NODISCARD slate_status slate_legacy_proxyload_encode(const slate
  * - An `inbound` line becomes an `inbound` element with `latency.count`,
  *   `latency.mean_ns`, `latency.m2 = m2 * 1e12` (ns^2); `requests`,
  *   `rate_rps` and `in_flight` are 0 (not in this body).
- * - In both, `latency.sum_ns = mean_ns * count` (derived, saturating);
+ * - In both, `latency.sum_ns = mean_ns * count` (derived from the stored
+ *   mean, saturating; SLATE's text has no sum);
  *   `min_ns`, `max_ns` and the histogram are not in the text and stay 0.
- * - Precision: `avg` and `m2` are read exactly to 1e-6 ms (ms^2) and become
- *   the double nearest to the exact value in ns (ns^2). Re-encoding returns
- *   the same text for every mean below 2^53 ns and every m2 below
- *   4.5e9 ms^2; decode(encode(decode(x))) equals decode(x) always.
+ * - Precision: `avg` and `m2` are read exactly, rounded half-to-even to
+ *   1e-6 ms (ms^2), and become the double nearest to that value in ns
+ *   (ns^2). SLATE's own text (integer `avg`, `m2` with six decimals)
+ *   re-encodes byte for byte while the mean is below 2^53 ns (104 days) and
+ *   m2 below 4.5e9 ms^2; beyond that the double's rounding shows in the
+ *   last digits. decode(encode(decode(x))) equals decode(x) always.
  * - A header given twice, a data line before any header, a line of the
  *   wrong field count: SLATE_ESYNTAX. The body may be empty.
  *

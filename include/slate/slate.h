@@ -15,11 +15,16 @@
 #include "slate/export.h"
 #include "slate/version.h"
 #include "slate/status.h"
+#include "slate/rate.h"
+#include "slate/stats.h"
 #include "slate/sampler.h"
 #include "slate/key.h"
 #include "slate/codec.h"
 #include "slate/rate.h"
 #include "slate/stats.h"
+#include "slate/sampler.h"
+#include "slate/key.h"
+#include "slate/codec.h"
 #include "slate/legacy.h"
 
 #endif /* SLATE_SLATE_H */

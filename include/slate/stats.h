@@ -127,8 +127,9 @@ SLATE_API uint64_t slate_hist_value(uint32_t bucket);
  * histogram total equals count (at most count if a bucket saturated); min <= max
  * and their buckets are the first and last non-empty ones; the sum lies in
  * [count*min, count*max] unless saturated; the mean lies in [min, max] (to
- * within a relative 1e-6); m2 is 0 when all samples are equal. Everything
- * slate_stats_add() and slate_stats_merge() produce passes.
+ * within a relative 1e-6); when all samples are equal (min == max), m2 is 0
+ * and the mean is exactly that value. Everything slate_stats_add() and
+ * slate_stats_merge() produce passes.
  * @return SLATE_OK, SLATE_EINVAL (NULL) or SLATE_ECORRUPT. Cost: O(SLATE_HIST_BUCKETS).
  */
 SLATE_API slate_status slate_stats_validate(const slate_stats_t *s);

@@ -66,21 +66,24 @@ static void persist(ctl_app_t *app, const ctl_rules_t *r)
 
 void ctl_app_publish(ctl_app_t *app, ctl_rules_t *r, uint32_t changes)
 {
-    uint64_t now = ctl_now_ns();
+    /* Only the solver (or the restore at start) publishes, so the version can
+     * be taken before the swap; persisting first means a version proxies saw
+     * is on disk. */
     pthread_mutex_lock(&app->rules_mu);
     r->version = ++app->last_version;
-    r->generated_ns = now;
+    pthread_mutex_unlock(&app->rules_mu);
+    r->generated_ns = ctl_now_ns();
     r->ttl_ns = app->cfg.rules_ttl_ms * 1000000ull;
+    persist(app, r);
+    atomic_store(&app->metrics.rules_version, r->version);
+    atomic_fetch_add(&app->metrics.rules_published, 1);
+    pthread_mutex_lock(&app->rules_mu);
     ctl_rules_t *old_prev = app->previous;
     app->previous = app->current;
     app->current = r;
     app->last_publish_ns = ctl_mono_ns();
     pthread_mutex_unlock(&app->rules_mu);
     ctl_rules_unref(old_prev);
-    atomic_store(&app->metrics.rules_version, r->version);
-    atomic_fetch_add(&app->metrics.rules_published, 1);
-    /* Persist before anyone can act on the new version for long. */
-    persist(app, r);
     ctl_log(CTL_LOG_INFO, "published rules v%" PRIu64 " (%s): %zu rules, %u changes", r->version,
             r->origin, r->n_rules, changes);
     if (changes > 0) {

@@ -161,6 +161,48 @@ static slate_codec_limits_t body_limits(const ctl_app_t *app)
     return lim;
 }
 
+/* Names become keys and C strings: control bytes (NUL above all) are refused. */
+static bool bad_name(slate_str_t s)
+{
+    for (size_t i = 0; i < s.len; i++)
+        if ((unsigned char)s.ptr[i] < 0x20 || s.ptr[i] == 0x7f)
+            return true;
+    return false;
+}
+
+/* Names the first field of a decoded report holding a control byte; false if none. */
+static bool report_names_bad(const slate_load_report_t *r, char *field, size_t cap)
+{
+    if (bad_name(r->service) || bad_name(r->region) || bad_name(r->pod)) {
+        snprintf(field, cap, "LoadReport.%s",
+                 bad_name(r->service)  ? "service"
+                 : bad_name(r->region) ? "region"
+                                       : "pod");
+        return true;
+    }
+    for (size_t i = 0; i < r->n_inbound; i++)
+        if (bad_name(r->inbound[i].method)) {
+            snprintf(field, cap, "LoadReport.inbound[%zu].method", i);
+            return true;
+        }
+    for (size_t i = 0; i < r->n_outbound; i++) {
+        const slate_outbound_t *o = &r->outbound[i];
+        if (bad_name(o->dst_service) || bad_name(o->method) || bad_name(o->dst_region)) {
+            snprintf(field, cap, "LoadReport.outbound[%zu].%s", i,
+                     bad_name(o->dst_service) ? "dst_service"
+                     : bad_name(o->method)    ? "method"
+                                              : "dst_region");
+            return true;
+        }
+    }
+    for (size_t i = 0; i < r->n_spans; i++)
+        if (bad_name(r->spans[i].method)) {
+            snprintf(field, cap, "LoadReport.spans[%zu].method", i);
+            return true;
+        }
+    return false;
+}
+
 static int ingest(ctl_app_t *app, ctl_scratch_t *sc, const slate_load_report_t *rep,
                   bool latency_only)
 {
@@ -212,6 +254,13 @@ static enum MHD_Result handle_report(ctl_app_t *app, struct MHD_Connection *c, r
                       rep->service.len == 0
                           ? "bad LoadReport: SLATE_EMISSING in LoadReport.service: field is empty"
                           : "bad LoadReport: SLATE_EMISSING in LoadReport.region: field is empty");
+    char field[96];
+    if (report_names_bad(rep, field, sizeof(field))) {
+        char msg[200];
+        snprintf(msg, sizeof(msg),
+                 "bad LoadReport: SLATE_EVALUE in %s: control character in a name", field);
+        return reject(app, c, MHD_HTTP_BAD_REQUEST, CTL_REJECT_DECODE, SLATE_EVALUE, url, msg);
+    }
     if (ingest(app, sc, rep, false) != 0)
         return reject(app, c, MHD_HTTP_SERVICE_UNAVAILABLE, CTL_REJECT_UNAVAILABLE, SLATE_OK, url,
                       "out of memory");
@@ -292,10 +341,14 @@ static enum MHD_Result handle_batch(ctl_app_t *app, struct MHD_Connection *c, re
             memset(&err, 0, sizeof(err));
             slate_load_report_t *rep = NULL;
             slate_status st = ctl_scratch_decode(sc, p + pos, (size_t)len, &lim, &err, &rep);
-            if (st != SLATE_OK || rep->service.len == 0 || rep->region.len == 0) {
+            char field[96];
+            if (st != SLATE_OK || rep->service.len == 0 || rep->region.len == 0 ||
+                report_names_bad(rep, field, sizeof(field))) {
                 char line[512];
-                if (st == SLATE_OK)
+                if (st == SLATE_OK && (rep->service.len == 0 || rep->region.len == 0))
                     snprintf(line, sizeof(line), "service or region is empty");
+                else if (st == SLATE_OK)
+                    snprintf(line, sizeof(line), "control character in %s", field);
                 else
                     slate_codec_error_format(&err, line, sizeof(line));
                 snprintf(msg, sizeof(msg), "bad report batch: reports[%u]: %s", idx, line);
@@ -615,6 +668,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
             return send_text(c, MHD_HTTP_METHOD_NOT_ALLOWED, allow,
                              "method %s not allowed on %s; allowed: %s\n", method, url, allow);
         }
+        unsigned long long expect = 0;
         if (r->has_body) {
             const char *cl =
                 MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
@@ -630,6 +684,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
                     return reject(app, c, MHD_HTTP_CONTENT_TOO_LARGE, CTL_REJECT_TOO_LARGE,
                                   SLATE_OK, url, msg);
                 }
+                if (errno == 0 && end != cl)
+                    expect = declared;
             }
         }
         rc = calloc(1, sizeof(*rc));
@@ -637,6 +693,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
             return MHD_NO;
         rc->route = (route_id)route;
         ctl_buf_init(&rc->body, (size_t)app->cfg.max_body_bytes);
+        if (expect > 0)
+            (void)ctl_buf_reserve(&rc->body, (size_t)expect); /* one allocation per body */
         *con_cls = rc;
         return MHD_YES;
     }
@@ -731,7 +789,8 @@ int ctl_http_start(ctl_app_t *app)
         flags, (uint16_t)app->cfg.port, NULL, NULL, on_request, app, MHD_OPTION_SOCK_ADDR, addr,
         MHD_OPTION_THREAD_POOL_SIZE, (unsigned)app->cfg.threads, MHD_OPTION_CONNECTION_LIMIT,
         (unsigned)app->cfg.max_connections, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
-        MHD_OPTION_NOTIFY_COMPLETED, on_completed, app, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, app,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(128 * 1024), MHD_OPTION_NOTIFY_COMPLETED,
+        on_completed, app, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, app,
         MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)1024, MHD_OPTION_END);
     if (!app->mhd) {
         ctl_log(CTL_LOG_ERROR, "cannot listen on %s port %u: %s", app->cfg.listen, app->cfg.port,

@@ -124,12 +124,30 @@ static int rule_cmp_key(const ctl_rule_t *a, const ctl_rule_t *b)
     return strcmp(a->src_service, b->src_service);
 }
 
+static bool rule_same(const ctl_rule_t *x, const ctl_rule_t *y)
+{
+    if (rule_cmp_key(x, y) != 0 || x->n_targets != y->n_targets)
+        return false;
+    for (uint32_t t = 0; t < x->n_targets; t++)
+        if (strcmp(x->targets[t].region, y->targets[t].region) != 0 ||
+            x->targets[t].weight != y->targets[t].weight)
+            return false;
+    return true;
+}
+
 bool ctl_rules_same_routing(const ctl_rules_t *a, const ctl_rules_t *b)
 {
     if (!a || !b)
         return a == b;
     if (a->n_rules != b->n_rules)
         return false;
+    /* The same rules in the same order (the usual case, and the only
+     * unambiguous one when a set repeats a key). */
+    bool in_order = true;
+    for (size_t i = 0; i < a->n_rules && in_order; i++)
+        in_order = rule_same(&a->rules[i], &b->rules[i]);
+    if (in_order)
+        return true;
     for (size_t i = 0; i < a->n_rules; i++) {
         const ctl_rule_t *x = &a->rules[i];
         const ctl_rule_t *y = NULL;
@@ -231,8 +249,23 @@ static char *view_dup(slate_str_t s)
     return dup_s(s.ptr ? s.ptr : "", s.len);
 }
 
+static bool has_nul(slate_str_t s)
+{
+    return s.len > 0 && memchr(s.ptr, '\0', s.len) != NULL;
+}
+
 ctl_rules_t *ctl_rules_from_message(const slate_routing_rules_t *m, const char *origin)
 {
+    /* Names are kept as C strings: a NUL inside one would silently cut it. */
+    for (size_t i = 0; i < m->n_rules; i++) {
+        const slate_rule_t *ru = &m->rules[i];
+        if (has_nul(ru->src_region) || has_nul(ru->dst_service) || has_nul(ru->method) ||
+            has_nul(ru->path) || has_nul(ru->src_service))
+            return NULL;
+        for (size_t t = 0; t < ru->n_targets; t++)
+            if (has_nul(ru->targets[t].region))
+                return NULL;
+    }
     ctl_rules_t *r = ctl_rules_new(m->version, m->ttl_ns, m->generated_ns, origin);
     if (!r)
         return NULL;

@@ -563,17 +563,18 @@ void ctl_solver_round(ctl_app_t *app, uint64_t now_ns)
         ctl_rules_t *back =
             prev ? rules_clone(prev, "rollback") : ctl_rules_new(0, 0, 0, "rollback");
         ctl_rules_unref(prev);
+        /* Counted and logged before the rules change, so whoever sees the
+         * rolled-back rules also sees the count. */
+        S->cooldown = COOLDOWN_ROUNDS;
+        atomic_fetch_add(&app->metrics.rollbacks, 1);
+        ctl_log(CTL_LOG_WARN,
+                "rollback: measured latency %.3f ms is worse than %.3f ms before the change",
+                measured, S->guard.before_ms);
+        set_outcome(app, "rolled back: measured latency got worse");
         if (back) {
             rows_copy(&S->cur, &S->prev);
             ctl_app_publish(app, back, (uint32_t)back->n_rules + 1);
         }
-        S->cooldown = COOLDOWN_ROUNDS;
-        atomic_fetch_add(&app->metrics.rollbacks, 1);
-        ctl_log(CTL_LOG_WARN,
-                "rollback: measured latency %.3f ms is worse than %.3f ms before the "
-                "change",
-                measured, S->guard.before_ms);
-        set_outcome(app, "rolled back: measured latency got worse");
         ctl_solve_input_free(in);
         return;
     }

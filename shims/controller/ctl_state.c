@@ -124,20 +124,33 @@ typedef struct edge_ent {
     uint64_t total; /* all-time matched children */
 } edge_ent;
 
-enum { SPAN_USED = 1, SPAN_PARENT_FOUND = 2 };
+enum { SPAN_USED = 1, SPAN_PARENT_FOUND = 2, SPAN_WAITING = 4 };
 
+/*
+ * One held span: 64 bytes, one cache line. The table is a ring (FIFO) with
+ * two chained hash indexes, by own key and (for spans whose parent had not
+ * arrived) by parent key. Chains are newest-first and entries leave in FIFO
+ * order, so an entry is never unlinked: a chain ends at the first link that
+ * is unused, belongs to another bucket, or is not older than the one before
+ * it (its slot was reused by a newer span).
+ */
 typedef struct span_ent {
     uint64_t self_key;
     uint64_t parent_key; /* 0: root */
-    uint64_t start_ns, end_ns, recv_ns;
-    uint64_t child_ns;
-    double load_rps; /* region-wide load of its endpoint at arrival; NaN: unknown */
-    uint64_t body;
+    uint64_t start_ns;
+    uint32_t dur_ns;   /* saturating */
+    uint32_t child_ns; /* sum of matched children's durations, saturating */
+    uint32_t seq;      /* insertion number (wraps; compared by difference) */
+    uint32_t recv_ms;  /* arrival at the controller, ms since the state started */
+    float load_rps;    /* region-wide load of its endpoint at arrival; NaN: unknown */
+    uint32_t body;     /* request body size, saturating */
     uint32_t next_self, next_parent;
     uint32_t ep;
     uint8_t region;
     uint8_t flags;
+    uint8_t pad_[2];
 } span_ent;
+_Static_assert(sizeof(span_ent) == 64, "span_ent is one cache line");
 
 struct ctl_state {
     pthread_mutex_t mu;
@@ -169,8 +182,12 @@ struct ctl_state {
 
     span_ent *ring;
     uint32_t ring_cap, ring_head, ring_count;
+    uint32_t seq;
     uint32_t *self_heads, *parent_heads;
+    uint64_t *waiting;     /* filter: bit h(k) set when a span may be waiting for parent k */
+    uint32_t waiting_mask; /* bits - 1 */
     uint32_t bucket_mask;
+    uint64_t created_ns;
 
     bool have_file;
     double file_rtt[SLOTS][SLOTS];
@@ -207,7 +224,17 @@ typedef struct prep_span {
     double pod_rps; /* the proxy's rate for this span's endpoint at arrival; NaN: none */
 } prep_span;
 
+/* A per-thread cache of normalised paths: reports repeat the same paths. */
+#define PATH_CACHE 512
+typedef struct path_cache_ent {
+    uint64_t hash; /* of the raw path; 0 = empty */
+    uint32_t raw_len;
+    uint32_t norm_len;
+    char norm[CTL_PATH_MAX + 16];
+} path_cache_ent;
+
 struct ctl_scratch {
+    path_cache_ent *paths;
     slate_load_report_t rep;
     slate_inbound_t *inbound;
     size_t cap_inbound;
@@ -230,8 +257,14 @@ struct ctl_scratch {
 ctl_scratch_t *ctl_scratch_create(void)
 {
     ctl_scratch_t *sc = calloc(1, sizeof(*sc));
-    if (sc)
-        ctl_buf_init(&sc->arena, 0);
+    if (!sc)
+        return NULL;
+    ctl_buf_init(&sc->arena, 0);
+    sc->paths = calloc(PATH_CACHE, sizeof(path_cache_ent));
+    if (!sc->paths) {
+        free(sc);
+        return NULL;
+    }
     return sc;
 }
 
@@ -246,6 +279,7 @@ void ctl_scratch_free(ctl_scratch_t *sc)
     free(sc->pin);
     free(sc->pout);
     free(sc->pspan);
+    free(sc->paths);
     ctl_buf_free(&sc->arena);
     free(sc);
 }
@@ -650,34 +684,50 @@ static edge_ent *edge_get(ctl_state_t *s, uint32_t parent, uint32_t child)
 /* ------------------------------------------------------------------------- */
 /* Time-stitching */
 
-static uint32_t *self_bucket(ctl_state_t *s, uint64_t key)
+static uint32_t bucket_of(const ctl_state_t *s, uint64_t key)
 {
-    return &s->self_heads[(key ^ (key >> 29)) & s->bucket_mask];
+    return (uint32_t)(key ^ (key >> 29)) & s->bucket_mask;
 }
 
-static uint32_t *parent_bucket(ctl_state_t *s, uint64_t key)
+static uint32_t waiting_bit(const ctl_state_t *s, uint64_t key)
 {
-    return &s->parent_heads[(key ^ (key >> 29)) & s->bucket_mask];
+    return (uint32_t)(key >> 32 ^ key * 0x9E3779B97F4A7C15ull >> 40) & s->waiting_mask;
+}
+
+static uint32_t recv_ms_of(const ctl_state_t *s, uint64_t now_ns)
+{
+    return now_ns > s->created_ns ? (uint32_t)((now_ns - s->created_ns) / 1000000u) : 0;
+}
+
+/* The next live link of a chain: older than `seq_prev` and still in bucket b. */
+static bool link_live(const ctl_state_t *s, uint32_t i, uint32_t b, bool by_parent, bool first,
+                      uint32_t seq_prev)
+{
+    if (i == NIL)
+        return false;
+    const span_ent *e = &s->ring[i];
+    if (!(e->flags & SPAN_USED))
+        return false;
+    if (by_parent && !(e->flags & SPAN_WAITING))
+        return false;
+    if (bucket_of(s, by_parent ? e->parent_key : e->self_key) != b)
+        return false;
+    return first || (int32_t)(seq_prev - e->seq) > 0;
 }
 
 static uint32_t span_find(ctl_state_t *s, uint64_t self_key)
 {
-    for (uint32_t i = *self_bucket(s, self_key); i != NIL; i = s->ring[i].next_self)
+    uint32_t b = bucket_of(s, self_key);
+    bool first = true;
+    uint32_t prev = 0;
+    for (uint32_t i = s->self_heads[b]; link_live(s, i, b, false, first, prev);
+         i = s->ring[i].next_self) {
         if (s->ring[i].self_key == self_key)
             return i;
-    return NIL;
-}
-
-static void unlink_chain(ctl_state_t *s, uint32_t *head, uint32_t idx, bool parent_chain)
-{
-    uint32_t *link = head;
-    while (*link != NIL) {
-        if (*link == idx) {
-            *link = parent_chain ? s->ring[idx].next_parent : s->ring[idx].next_self;
-            return;
-        }
-        link = parent_chain ? &s->ring[*link].next_parent : &s->ring[*link].next_self;
+        prev = s->ring[i].seq;
+        first = false;
     }
+    return NIL;
 }
 
 static double ns_to_ms(double ns)
@@ -689,19 +739,15 @@ static double ns_to_ms(double ns)
 static void span_finalize(ctl_state_t *s, uint32_t idx)
 {
     span_ent *sp = &s->ring[idx];
-    unlink_chain(s, self_bucket(s, sp->self_key), idx, false);
-    if (sp->parent_key)
-        unlink_chain(s, parent_bucket(s, sp->parent_key), idx, true);
-    uint64_t dur = sp->end_ns > sp->start_ns ? sp->end_ns - sp->start_ns : 0;
-    uint64_t child = sp->child_ns < dur ? sp->child_ns : dur;
-    double xt_ms = ns_to_ms((double)(dur - child));
+    uint32_t child = sp->child_ns < sp->dur_ns ? sp->child_ns : sp->dur_ns;
+    double xt_ms = ns_to_ms((double)(sp->dur_ns - child));
     cell_ent *c = s->eps[sp->ep].cells[sp->region];
     if (c) {
         c->w_xt_sum_ms += xt_ms;
         c->w_xt_n++;
         c->seen_spans = true;
         if (isfinite(sp->load_rps))
-            (void)slate_opt_model_add(&c->model, sp->load_rps, xt_ms);
+            (void)slate_opt_model_add(&c->model, (double)sp->load_rps, xt_ms);
     }
     sp->flags = 0;
 }
@@ -716,24 +762,27 @@ static void span_evict_oldest(ctl_state_t *s)
 
 static void spans_expire(ctl_state_t *s, uint64_t now_ns)
 {
-    uint64_t horizon = s->cfg.stitch_window_ms * 1000000ull;
+    uint32_t now_ms = recv_ms_of(s, now_ns);
+    uint32_t horizon = (uint32_t)s->cfg.stitch_window_ms;
     while (s->ring_count > 0) {
         uint32_t tail = (s->ring_head + s->ring_cap - s->ring_count) % s->ring_cap;
-        if (now_ns >= horizon && s->ring[tail].recv_ns > now_ns - horizon)
-            break;
-        if (now_ns < horizon)
+        if (now_ms - s->ring[tail].recv_ms < horizon)
             break;
         span_evict_oldest(s);
     }
 }
 
+static uint32_t sat32(uint64_t v)
+{
+    return v > UINT32_MAX ? UINT32_MAX : (uint32_t)v;
+}
+
 static void stitch(ctl_state_t *s, span_ent *parent, span_ent *child)
 {
+    child->flags |= SPAN_PARENT_FOUND;
     if (parent->ep == child->ep)
         return;
-    uint64_t dur = child->end_ns > child->start_ns ? child->end_ns - child->start_ns : 0;
-    parent->child_ns += dur;
-    child->flags |= SPAN_PARENT_FOUND;
+    parent->child_ns = sat32((uint64_t)parent->child_ns + child->dur_ns);
     edge_ent *e = edge_get(s, parent->ep, child->ep);
     if (e) {
         e->count += 1;
@@ -746,15 +795,10 @@ static void stitch(ctl_state_t *s, span_ent *parent, span_ent *child)
 static void span_insert(ctl_state_t *s, const slate_span_t *in, const prep_span *p, uint32_t ep,
                         uint32_t region, double load_rps, uint64_t now_ns)
 {
-    uint32_t dup = span_find(s, p->self_key);
-    if (dup != NIL && s->ring[dup].ep == ep) {
-        atomic_fetch_add(&s->m->spans_duplicate, 1);
-        return;
-    }
+    uint32_t now_ms = recv_ms_of(s, now_ns);
     if (s->ring_count == s->ring_cap) {
         uint32_t tail = (s->ring_head + s->ring_cap - s->ring_count) % s->ring_cap;
-        uint64_t horizon = s->cfg.stitch_window_ms * 1000000ull;
-        if (s->ring[tail].recv_ns + horizon > now_ns)
+        if (now_ms - s->ring[tail].recv_ms < (uint32_t)s->cfg.stitch_window_ms)
             atomic_fetch_add(&s->m->overflow[CTL_OVF_SPAN_EVICT], 1);
         span_evict_oldest(s);
     }
@@ -766,35 +810,72 @@ static void span_insert(ctl_state_t *s, const slate_span_t *in, const prep_span 
     sp->self_key = p->self_key;
     sp->parent_key = p->parent_key;
     sp->start_ns = in->start_ns;
-    sp->end_ns = in->end_ns;
-    sp->recv_ns = now_ns;
-    sp->load_rps = load_rps;
-    sp->body = in->body_size;
+    sp->dur_ns = sat32(in->end_ns > in->start_ns ? in->end_ns - in->start_ns : 0);
+    sp->seq = ++s->seq;
+    sp->recv_ms = now_ms;
+    sp->load_rps = (float)load_rps;
+    sp->body = sat32(in->body_size);
     sp->ep = ep;
     sp->region = (uint8_t)region;
     sp->flags = SPAN_USED;
-    uint32_t *sb = self_bucket(s, sp->self_key);
-    sp->next_self = *sb;
-    *sb = idx;
+    uint32_t sb = bucket_of(s, sp->self_key);
+    sp->next_self = s->self_heads[sb];
+    s->self_heads[sb] = idx;
     sp->next_parent = NIL;
-    if (sp->parent_key) {
-        uint32_t *pb = parent_bucket(s, sp->parent_key);
-        sp->next_parent = *pb;
-        *pb = idx;
-    }
     s->eps[ep].spans_seen += 1;
     s->eps[ep].spans_total++;
-    /* Its parent may already be here. */
+    /* Its parent may already be here; otherwise it waits for it. */
     if (sp->parent_key) {
         uint32_t pi = span_find(s, sp->parent_key);
-        if (pi != NIL && pi != idx)
+        if (pi != NIL && pi != idx) {
             stitch(s, &s->ring[pi], sp);
+        } else {
+            uint32_t pb = bucket_of(s, sp->parent_key);
+            sp->flags |= SPAN_WAITING;
+            sp->next_parent = s->parent_heads[pb];
+            s->parent_heads[pb] = idx;
+            uint32_t w = waiting_bit(s, sp->parent_key);
+            s->waiting[w >> 6] |= 1ull << (w & 63);
+        }
     }
-    /* Its children may already be here, waiting. */
-    for (uint32_t ci = *parent_bucket(s, sp->self_key); ci != NIL; ci = s->ring[ci].next_parent) {
-        span_ent *c = &s->ring[ci];
-        if (ci != idx && c->parent_key == sp->self_key && !(c->flags & SPAN_PARENT_FOUND))
-            stitch(s, sp, c);
+    /* Its children may already be here, waiting (the filter says when to look). */
+    uint32_t w = waiting_bit(s, sp->self_key);
+    if (s->waiting[w >> 6] & (1ull << (w & 63))) {
+        bool first = true;
+        uint32_t prev = 0;
+        for (uint32_t ci = s->parent_heads[sb]; link_live(s, ci, sb, true, first, prev);
+             ci = s->ring[ci].next_parent) {
+            span_ent *c = &s->ring[ci];
+            if (ci != idx && c->parent_key == sp->self_key && !(c->flags & SPAN_PARENT_FOUND))
+                stitch(s, sp, c);
+            prev = c->seq;
+            first = false;
+        }
+    }
+}
+
+/* Rebuilds the waiting filter from the spans still waiting (stale bits go). */
+static void waiting_rebuild(ctl_state_t *s)
+{
+    memset(s->waiting, 0, ((size_t)s->waiting_mask + 1) / 8);
+    for (uint32_t k = 0; k < s->ring_count; k++) {
+        const span_ent *e = &s->ring[(s->ring_head + s->ring_cap - 1 - k) % s->ring_cap];
+        if ((e->flags & (SPAN_USED | SPAN_WAITING | SPAN_PARENT_FOUND)) ==
+            (SPAN_USED | SPAN_WAITING)) {
+            uint32_t w = waiting_bit(s, e->parent_key);
+            s->waiting[w >> 6] |= 1ull << (w & 63);
+        }
+    }
+}
+
+/* Prefetches the index heads a report's spans will touch, before the lock. */
+static void spans_prefetch(const ctl_state_t *s, const prep_span *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        __builtin_prefetch(&s->self_heads[bucket_of(s, p[i].self_key)]);
+        if (p[i].parent_key)
+            __builtin_prefetch(&s->self_heads[bucket_of(s, p[i].parent_key)]);
+        __builtin_prefetch(&s->waiting[waiting_bit(s, p[i].self_key) >> 6]);
     }
 }
 
@@ -804,8 +885,16 @@ static void span_insert(ctl_state_t *s, const slate_span_t *in, const prep_span 
 static bool prep_endpoint(ctl_scratch_t *sc, uint64_t svc_key, slate_str_t method, slate_str_t path,
                           prep_ep *out)
 {
-    char norm[CTL_PATH_MAX + 16];
-    size_t n = ctl_path_normalize(path.ptr ? path.ptr : "", path.len, norm, sizeof(norm));
+    const char *raw = path.ptr ? path.ptr : "";
+    uint64_t h = XXH3_64bits(raw, path.len) | 1;
+    path_cache_ent *pc = &sc->paths[h % PATH_CACHE];
+    if (pc->hash != h || pc->raw_len != path.len) {
+        pc->norm_len = (uint32_t)ctl_path_normalize(raw, path.len, pc->norm, sizeof(pc->norm));
+        pc->hash = h;
+        pc->raw_len = (uint32_t)path.len;
+    }
+    const char *norm = pc->norm;
+    size_t n = pc->norm_len;
     out->path_off = (uint32_t)sc->arena.len;
     out->path_len = (uint32_t)n;
     ctl_buf_append(&sc->arena, norm, n);
@@ -870,7 +959,10 @@ int ctl_state_ingest(ctl_state_t *s, ctl_scratch_t *sc, const slate_load_report_
     info->spans_dropped = (uint32_t)(rep->n_spans - n_spans);
     const char *arena = sc->arena.data;
 
+    spans_prefetch(s, sc->pspan, n_spans);
     pthread_mutex_lock(&s->mu);
+    if (s->created_ns == 0)
+        s->created_ns = now_ns;
     s->reports_total++;
     uint32_t region = region_find(s, rep->region.ptr, rep->region.len,
                                   region_key(rep->region.ptr, rep->region.len), true);
@@ -933,6 +1025,30 @@ int ctl_state_ingest(ctl_state_t *s, ctl_scratch_t *sc, const slate_load_report_
     }
 
     double pods = pods_live(sv, region, now_ns);
+    /* The index heads were prefetched before the lock; now fetch the entries they
+     * point at, all at once, so the lookups below do not wait on memory one by one. */
+    for (size_t i = 0; i < n_spans; i++) {
+        uint32_t h = s->self_heads[bucket_of(s, sc->pspan[i].self_key)];
+        if (h != NIL)
+            __builtin_prefetch(&s->ring[h]);
+        if (sc->pspan[i].parent_key) {
+            h = s->self_heads[bucket_of(s, sc->pspan[i].parent_key)];
+            if (h != NIL)
+                __builtin_prefetch(&s->ring[h]);
+        }
+    }
+    /* A report sent twice (a retry) repeats its spans: its first span tells. */
+    size_t first_span = 0;
+    while (first_span < n_spans && sc->pspan[first_span].self_key == 0)
+        first_span++;
+    if (first_span < n_spans) {
+        uint32_t dup = span_find(s, sc->pspan[first_span].self_key);
+        if (dup != NIL &&
+            s->ring[dup].recv_ms + (uint32_t)s->cfg.stitch_window_ms >= recv_ms_of(s, now_ns)) {
+            atomic_fetch_add(&s->m->spans_duplicate, n_spans);
+            n_spans = 0;
+        }
+    }
     for (size_t i = 0; i < n_spans; i++) {
         const slate_span_t *sp = &rep->spans[i];
         const prep_span *p = &sc->pspan[i];
@@ -981,9 +1097,13 @@ ctl_state_t *ctl_state_create(const ctl_config_t *cfg, ctl_metrics_t *metrics,
     s->bucket_mask = buckets - 1;
     s->self_heads = malloc((size_t)buckets * sizeof(uint32_t));
     s->parent_heads = malloc((size_t)buckets * sizeof(uint32_t));
+    /* 8 bits per held span keeps the filter's false positives near 1 in 16. */
+    uint64_t wbits = (uint64_t)buckets * 8;
+    s->waiting_mask = (uint32_t)(wbits - 1);
+    s->waiting = calloc((size_t)(wbits / 64), sizeof(uint64_t));
     if (!s->svcs || !s->outs || !s->edges || !s->ring || !s->self_heads || !s->parent_heads ||
-        !ctl_map_init(&s->svc_map, cfg->max_services) || !ctl_map_init(&s->ep_map, s->max_eps) ||
-        !ctl_map_init(&s->out_map, cfg->max_outbound) ||
+        !s->waiting || !ctl_map_init(&s->svc_map, cfg->max_services) ||
+        !ctl_map_init(&s->ep_map, s->max_eps) || !ctl_map_init(&s->out_map, cfg->max_outbound) ||
         !ctl_map_init(&s->edge_map, cfg->max_edges)) {
         ctl_state_free(s);
         return NULL;
@@ -1036,6 +1156,7 @@ void ctl_state_free(ctl_state_t *s)
     free(s->ring);
     free(s->self_heads);
     free(s->parent_heads);
+    free(s->waiting);
     free(s->rf);
     ctl_map_free(&s->svc_map);
     ctl_map_free(&s->ep_map);
@@ -1307,7 +1428,10 @@ static ctl_solve_input_t *snapshot(ctl_state_t *s, uint64_t now_ns)
 ctl_solve_input_t *ctl_state_tick(ctl_state_t *s, uint64_t now_ns)
 {
     pthread_mutex_lock(&s->mu);
+    if (s->created_ns == 0)
+        s->created_ns = now_ns;
     spans_expire(s, now_ns);
+    waiting_rebuild(s);
     close_window(s, now_ns);
     ctl_solve_input_t *in = snapshot(s, now_ns);
     pthread_mutex_unlock(&s->mu);
@@ -1724,116 +1848,4 @@ void ctl_state_write_metrics(ctl_state_t *s, ctl_buf_t *out)
             }
     }
     pthread_mutex_unlock(&s->mu);
-}
-
-/* ------------------------------------------------------------------------- */
-/* Regions file */
-
-static int region_index_of(ctl_regions_file_t *f, const char *name, char *err, size_t errcap,
-                           const char *path, unsigned line)
-{
-    for (uint32_t i = 0; i < f->n; i++)
-        if (strcmp(f->names[i], name) == 0)
-            return (int)i;
-    if (f->n >= CTL_MAX_REGION_SLOTS - 1) {
-        snprintf(err, errcap, "%s:%u: more than %d regions", path, line, CTL_MAX_REGION_SLOTS - 1);
-        return -1;
-    }
-    if (strlen(name) >= sizeof(f->names[0])) {
-        snprintf(err, errcap, "%s:%u: region name too long", path, line);
-        return -1;
-    }
-    snprintf(f->names[f->n], sizeof(f->names[0]), "%s", name);
-    return (int)f->n++;
-}
-
-static bool parse_nonneg(const char *s, double *out)
-{
-    char *end;
-    errno = 0;
-    double v = strtod(s, &end);
-    if (errno || *end || s[0] == '\0' || !isfinite(v) || v < 0)
-        return false;
-    *out = v;
-    return true;
-}
-
-int ctl_regions_load(const char *path, ctl_regions_file_t *f, char *err, size_t errcap)
-{
-    memset(f, 0, sizeof(*f));
-    FILE *fp = fopen(path, "r");
-    if (!fp) {
-        snprintf(err, errcap, "regions file %s: %s", path, strerror(errno));
-        return -1;
-    }
-    char line[1024];
-    unsigned ln = 0;
-    int rc = 0;
-    while (rc == 0 && fgets(line, sizeof(line), fp)) {
-        ln++;
-        char *hash = strchr(line, '#');
-        if (hash)
-            *hash = '\0';
-        char *tok[6];
-        int nt = 0;
-        char *save = NULL;
-        for (char *t = strtok_r(line, " \t\r\n", &save); t && nt < 6;
-             t = strtok_r(NULL, " \t\r\n", &save))
-            tok[nt++] = t;
-        if (nt == 0)
-            continue;
-        int a, b;
-        double v1, v2;
-        if (strcmp(tok[0], "region") == 0 && nt == 2) {
-            if (region_index_of(f, tok[1], err, errcap, path, ln) < 0)
-                rc = -1;
-        } else if ((strcmp(tok[0], "rtt") == 0 || strcmp(tok[0], "price") == 0) && nt == 4) {
-            if ((a = region_index_of(f, tok[1], err, errcap, path, ln)) < 0 ||
-                (b = region_index_of(f, tok[2], err, errcap, path, ln)) < 0) {
-                rc = -1;
-            } else if (!parse_nonneg(tok[3], &v1)) {
-                snprintf(err, errcap, "%s:%u: '%s' is not a non-negative number", path, ln, tok[3]);
-                rc = -1;
-            } else if (tok[0][0] == 'r') {
-                f->rtt_ms[a][b] = v1;
-            } else {
-                f->price[a][b] = v1;
-            }
-        } else if (strcmp(tok[0], "link") == 0 && nt == 5) {
-            if ((a = region_index_of(f, tok[1], err, errcap, path, ln)) < 0 ||
-                (b = region_index_of(f, tok[2], err, errcap, path, ln)) < 0) {
-                rc = -1;
-            } else if (!parse_nonneg(tok[3], &v1) || !parse_nonneg(tok[4], &v2)) {
-                snprintf(err, errcap, "%s:%u: link needs two non-negative numbers", path, ln);
-                rc = -1;
-            } else {
-                f->rtt_ms[a][b] = f->rtt_ms[b][a] = v1;
-                f->price[a][b] = f->price[b][a] = v2;
-            }
-        } else if (strcmp(tok[0], "capacity") == 0 && nt == 4) {
-            if (region_index_of(f, tok[2], err, errcap, path, ln) < 0) {
-                rc = -1;
-            } else if (!parse_nonneg(tok[3], &v1)) {
-                snprintf(err, errcap, "%s:%u: '%s' is not a non-negative number", path, ln, tok[3]);
-                rc = -1;
-            } else if (f->n_caps >= sizeof(f->caps) / sizeof(f->caps[0]) ||
-                       strlen(tok[1]) >= sizeof(f->caps[0].service)) {
-                snprintf(err, errcap, "%s:%u: too many capacities or name too long", path, ln);
-                rc = -1;
-            } else {
-                snprintf(f->caps[f->n_caps].service, sizeof(f->caps[0].service), "%s", tok[1]);
-                snprintf(f->caps[f->n_caps].region, sizeof(f->caps[0].region), "%s", tok[2]);
-                f->caps[f->n_caps].rps = v1;
-                f->n_caps++;
-            }
-        } else {
-            snprintf(err, errcap,
-                     "%s:%u: expected 'region', 'rtt', 'price', 'link' or 'capacity' "
-                     "with its arguments",
-                     path, ln);
-            rc = -1;
-        }
-    }
-    fclose(fp);
-    return rc;
 }

@@ -44,39 +44,12 @@
 #include "ctl_config.h"
 #include "ctl_json.h"
 #include "ctl_metrics.h"
+#include "ctl_regions.h"
 #include "slate/codec.h"
 #include "slate_opt.h"
 
-#define CTL_MAX_REGION_SLOTS 32 /* max-regions (<= 31) + the overflow region */
-
 typedef struct ctl_state ctl_state_t;
 typedef struct ctl_scratch ctl_scratch_t;
-
-/* Regions file contents: names, matrices, capacities. */
-typedef struct ctl_regions_file {
-    uint32_t n;
-    char names[CTL_MAX_REGION_SLOTS][128];
-    double rtt_ms[CTL_MAX_REGION_SLOTS][CTL_MAX_REGION_SLOTS];
-    double price[CTL_MAX_REGION_SLOTS][CTL_MAX_REGION_SLOTS];
-    uint32_t n_caps;
-    struct {
-        char service[128];
-        char region[128];
-        double rps;
-    } caps[1024];
-} ctl_regions_file_t;
-
-/*
- * Parses a regions file, one directive per line ('#' comments):
- *   region NAME                 declare a region (declaration order = index order)
- *   rtt SRC DST MS              latency added to each call from SRC to DST
- *   price SRC DST PER_BYTE      egress price of a byte sent from SRC to DST
- *   link A B MS PER_BYTE        both of the above, in both directions
- *   capacity SERVICE REGION RPS most load SERVICE takes in REGION
- * Regions named in rtt/price/link/capacity lines are declared implicitly.
- * Returns 0, or -1 with err naming the line.
- */
-int ctl_regions_load(const char *path, ctl_regions_file_t *out, char *err, size_t errcap);
 
 ctl_state_t *ctl_state_create(const ctl_config_t *cfg, ctl_metrics_t *metrics,
                               const ctl_regions_file_t *regions);

@@ -9,7 +9,7 @@ include_guard(GLOBAL)
 
 find_program(SLATE_PROTOC_C NAMES protoc-c)
 find_package(PkgConfig REQUIRED)
-pkg_check_modules(PROTOBUF_C QUIET IMPORTED_TARGET libprotobuf-c)
+pkg_check_modules(PROTOBUF_C QUIET IMPORTED_TARGET GLOBAL libprotobuf-c)
 
 function(slate_protobuf_c_available var)
   if(SLATE_PROTOC_C AND PROTOBUF_C_FOUND)

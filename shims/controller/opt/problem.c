@@ -657,7 +657,9 @@ unsigned opt_pwl(const slate_opt_problem_t *p, const opt_prep_t *pp, unsigned ep
     double cap = p->capacity[(size_t)p->ep_svc[ep] * p->R + r];
     double up = p->cfg.range_factor * pp->ep_upper[ep];
     double top = cap < up ? cap : up;
-    if (!(top > 0.0) || !isfinite(top)) {
+    /* A range below 1e-9 rps (or a subnormal one, whose segment width would
+     * underflow to 0) is a single segment with the curve's slope at 0. */
+    if (!(top > 1e-9) || !isfinite(top)) {
         *width = 0.0;
         slopes[0] = f->a; /* derivative of x L(x) at 0 */
         return 1;

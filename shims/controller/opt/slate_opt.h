@@ -408,7 +408,9 @@ slate_status slate_opt_local_only(const slate_opt_problem_t *p, slate_opt_result
  *        order, the excess spills to the other deployed regions in increasing
  *        RTT from the source (ties: lower index) while they have capacity
  *        left; what still remains stays local (or, if not deployed locally,
- *        goes to the nearest deployed region) and overloads it.
+ *        goes to the nearest deployed region) and overloads it. A class's
+ *        ingress is served by its root where it arrives and takes that
+ *        service's capacity first.
  * @return as ::slate_opt_local_only.
  */
 slate_status slate_opt_waterfall(const slate_opt_problem_t *p, slate_opt_result_t **out);
@@ -433,12 +435,12 @@ size_t slate_opt_weights_len(const slate_opt_problem_t *p);
 
 /**
  * @brief Write the LP that ::slate_opt_solve would solve, in CPLEX LP format
- *        (readable by glpsol --lp, CLP, CPLEX, Gurobi). Column names encode
+ *        (the tests read it with glpsol --lp). Column names encode
  *        the indices: f_<edge>_<src>_<dst> (call flow) and z_<ep>_<region>_<seg>
  *        (PWL segment).
  * @return SLATE_OK; the errors of ::slate_opt_validate; SLATE_EINVAL on NULL;
- *         SLATE_ETOOMANY as ::slate_opt_solve; SLATE_ENOSPC if memory runs
- *         out or the stream reports a write error. Cost: O(LP size).
+ *         SLATE_ETOOMANY and SLATE_ERANGE as ::slate_opt_solve; SLATE_ENOSPC
+ *         if memory runs out or the stream reports a write error. Cost: O(LP size).
  */
 slate_status slate_opt_write_lp(const slate_opt_problem_t *p, FILE *f);
 /** @} */
@@ -446,7 +448,9 @@ slate_status slate_opt_write_lp(const slate_opt_problem_t *p, FILE *f);
 /* ------------------------------------------------------------------------- */
 /** @name Results
  * A result is a self-contained copy: it stays valid after its problem is
- * changed or freed.
+ * changed or freed. It holds (edges + endpoints) x regions^2 doubles (about
+ * 170 MB at the limits; 0.2 MB for SLATE's largest benchmark shape), plus the
+ * LP's basis for warm starts.
  * @{ */
 
 /** How a result was produced. */
@@ -469,7 +473,9 @@ typedef struct slate_opt_stats {
     double egress;        /**< sum of flow x bytes x price, price units per second */
     double ingress_rps;   /**< total ingress over classes and regions */
     /** (compute_exact + network) / ingress_rps: the modelled latency summed over
-     *  the hops of one request, ms (0 without ingress) */
+     *  every span of one request's call tree, ms (0 without ingress); equal to
+     *  the end-to-end latency for sequential calls, an upper bound when calls
+     *  run in parallel */
     double mean_latency_ms;
     /** largest (load - capacity) over (service, region) with a finite
      *  capacity; 0 when every capacity is respected */

@@ -103,6 +103,9 @@ const bad = [];
   bad.push(['length', Buffer.concat([good, Buffer.from([0x3a, 0x7f, 0x0a])]), /SLATE_E(LENGTH|TRUNCATED)/]);
   // no service
   bad.push(['missing service', encReport({ ...report, service: '' }), /LoadReport\.service/]);
+  // a NUL inside a name (valid UTF-8, but names are keys)
+  bad.push(['nul in name', encReport({ ...report, inbound: [{ ...report.inbound[0], method: 'G\u0000T' }] }),
+    /SLATE_EVALUE in LoadReport\.inbound\[0\]\.method/]);
 }
 let decodeRejects = 0, missingRejects = 0;
 for (const [name, body, re] of bad) {

@@ -87,7 +87,7 @@ static double glpsol_ms(const slate_opt_problem_t *p, double *obj)
 int main(int argc, char **argv)
 {
     const char *csv = SLATE_DATA_DIR "/slate/optimizer-scalability-gurobi.csv";
-    int reps = 3, use_glpk = 1;
+    int reps = 5, use_glpk = 1;
     int pos = 0;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--no-glpk") == 0)
@@ -98,7 +98,7 @@ int main(int argc, char **argv)
             reps = atoi(argv[i]);
     }
     if (reps < 1 || reps > 100)
-        reps = 3;
+        reps = 5;
     FILE *f = fopen(csv, "r");
     if (!f) {
         fprintf(stderr, "bench_opt: cannot open %s\n", csv);

@@ -1,0 +1,573 @@
+/*
+ * Intake benchmark: reports per second and latency percentiles of
+ * POST /v1/report on loopback, with realistic reports (50 inbound endpoints
+ * with latency histograms, 20 outbound destinations, 100 sampled spans),
+ * from N keep-alive connections run beside the daemon, and the daemon's peak
+ * RSS (VmHWM).
+ *
+ * Baseline, measured in the same run with the same client: an HTTP server on
+ * the same libmicrohttpd thread model that reads the body and answers 200
+ * without doing anything (the floor any libmicrohttpd daemon pays). The ratio
+ * is ours / floor. Every span carries a fresh trace id, so the daemon really
+ * stitches (nothing is deduplicated away).
+ *
+ * Usage: bench_intake [--connections N] [--seconds S] [--threads T] [--controller PATH] [--port P]
+ * (--threads: HTTP threads of both servers, default 2)
+ * (--port: drive a daemon already listening there, no baseline; for profiling)
+ * SPDX-License-Identifier: Apache-2.0
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <math.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "slate/codec.h"
+#include "slate/stats.h"
+
+#ifndef SLATE_CONTROLLER_BIN
+#define SLATE_CONTROLLER_BIN "slate-controller"
+#endif
+
+#define N_REPORTS  64 /* distinct report templates */
+#define N_INBOUND  50
+#define N_OUTBOUND 20
+#define N_SPANS    100
+
+static uint64_t mono_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* ------------------------------------------------------------------------- */
+/* Reports */
+
+typedef struct tmpl {
+    uint8_t *buf;
+    size_t len;
+    size_t trace_off[N_SPANS]; /* offsets of the 32-hex-digit trace ids */
+} tmpl;
+
+static char g_strings[N_REPORTS][N_INBOUND + N_OUTBOUND + 4 * N_SPANS + 8][64];
+
+static void build_report(int k, tmpl *t)
+{
+    static slate_inbound_t in[N_INBOUND];
+    static slate_outbound_t out[N_OUTBOUND];
+    static slate_span_t spans[N_SPANS];
+    static slate_endpoint_load_t loads[N_SPANS];
+    static slate_stats_t st_in[N_INBOUND], st_out[N_OUTBOUND];
+    char(*s)[64] = g_strings[k];
+    int si = 0;
+    slate_load_report_t r;
+    memset(&r, 0, sizeof(r));
+    snprintf(s[si], 64, "service-%d", k % 16);
+    r.service = slate_str(s[si++]);
+    snprintf(s[si], 64, "region-%d", k % 3);
+    r.region = slate_str(s[si++]);
+    snprintf(s[si], 64, "service-%d-7d9f8c-%d", k % 16, k);
+    r.pod = slate_str(s[si++]);
+    r.sequence = (uint64_t)k + 1;
+    r.time_ns = 1700000000000000000ull;
+    r.interval_ns = 1000000000ull;
+    for (int i = 0; i < N_INBOUND; i++) {
+        slate_stats_init(&st_in[i]);
+        for (int v = 0; v < 40; v++)
+            slate_stats_add(&st_in[i], 2000000u + (uint64_t)v * 100000u + (uint64_t)i * 1000u);
+        snprintf(s[si], 64, "/api/v1/resource%d/items/%d", i, 1000 + i);
+        in[i].method = slate_str(i % 3 ? "GET" : "POST");
+        in[i].path = slate_str(s[si++]);
+        in[i].requests = 100 + (uint64_t)i;
+        in[i].rate_rps = 100.5 + i;
+        in[i].in_flight = (uint64_t)(i % 7);
+        slate_latency_from_stats(&in[i].latency, &st_in[i]);
+    }
+    for (int i = 0; i < N_OUTBOUND; i++) {
+        slate_stats_init(&st_out[i]);
+        for (int v = 0; v < 30; v++)
+            slate_stats_add(&st_out[i], 3000000u + (uint64_t)v * 150000u);
+        snprintf(s[si], 64, "/hipstershop.Service%d/Method%d", i % 8, i);
+        out[i].dst_service = slate_str(i % 2 ? "cartservice" : "productcatalogservice");
+        out[i].method = slate_str("POST");
+        out[i].path = slate_str(s[si++]);
+        out[i].dst_region = slate_str(i % 3 == 0   ? "region-0"
+                                      : i % 3 == 1 ? "region-1"
+                                                   : "region-2");
+        out[i].requests = 50 + (uint64_t)i;
+        slate_latency_from_stats(&out[i].latency, &st_out[i]);
+    }
+    for (int i = 0; i < N_SPANS; i++) {
+        snprintf(s[si], 64, "%032x", (unsigned)(k * N_SPANS + i));
+        spans[i].trace_id = slate_str(s[si++]);
+        snprintf(s[si], 64, "%016x", (unsigned)(k * 1000 + i) * 2u + 1u);
+        spans[i].span_id = slate_str(s[si++]);
+        snprintf(s[si], 64, "%016x", (unsigned)(k * 1000 + i) * 2u);
+        spans[i].parent_span_id = slate_str(i % 2 ? s[si] : "");
+        si++;
+        spans[i].method = in[i % N_INBOUND].method;
+        spans[i].path = in[i % N_INBOUND].path;
+        spans[i].start_ns = 1700000000000000000ull + (uint64_t)i * 1000000u;
+        spans[i].end_ns = spans[i].start_ns + 4000000u;
+        spans[i].body_size = 512;
+        loads[i].method = spans[i].method;
+        loads[i].path = spans[i].path;
+        loads[i].rps = 100.5 + i % N_INBOUND;
+        loads[i].in_flight = 3;
+        spans[i].load = &loads[i];
+        spans[i].n_load = 1;
+    }
+    r.inbound = in;
+    r.n_inbound = N_INBOUND;
+    r.outbound = out;
+    r.n_outbound = N_OUTBOUND;
+    r.spans = spans;
+    r.n_spans = N_SPANS;
+    r.span_loads = loads;
+    r.n_span_loads = N_SPANS;
+    size_t need = 0;
+    if (slate_load_report_encode(&r, NULL, 0, &need, NULL) != SLATE_ENOSPC) {
+        fprintf(stderr, "sizing failed\n");
+        exit(1);
+    }
+    t->buf = malloc(need);
+    if (!t->buf || slate_load_report_encode(&r, t->buf, need, &t->len, NULL) != SLATE_OK) {
+        fprintf(stderr, "encode failed\n");
+        exit(1);
+    }
+    for (int i = 0; i < N_SPANS; i++) {
+        uint8_t *p = memmem(t->buf, t->len, spans[i].trace_id.ptr, 32);
+        if (!p) {
+            fprintf(stderr, "trace id not found\n");
+            exit(1);
+        }
+        t->trace_off[i] = (size_t)(p - t->buf);
+    }
+}
+
+/* ------------------------------------------------------------------------- */
+/* Load generator: one thread per keep-alive connection */
+
+typedef struct worker {
+    pthread_t th;
+    int id;
+    uint16_t port;
+    const tmpl *tmpls;
+    uint64_t *lat; /* latencies, ns */
+    size_t n_lat, cap_lat;
+    uint64_t done, errors;
+} worker;
+
+static atomic_int g_phase; /* 0 warmup, 1 measure, 2 stop */
+
+static int dial(uint16_t port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_in a;
+    memset(&a, 0, sizeof(a));
+    a.sin_family = AF_INET;
+    a.sin_port = htons(port);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof(a)) != 0) {
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    return fd;
+}
+
+/* Reads one HTTP response; returns its status or -1. */
+static int read_response(int fd, char *buf, size_t cap)
+{
+    size_t have = 0;
+    char *hend = NULL;
+    while (!hend) {
+        ssize_t r = read(fd, buf + have, cap - have - 1);
+        if (r <= 0)
+            return -1;
+        have += (size_t)r;
+        buf[have] = '\0';
+        hend = strstr(buf, "\r\n\r\n");
+        if (!hend && have >= cap - 1)
+            return -1;
+    }
+    int status = atoi(buf + 9);
+    char *cl = strcasestr(buf, "content-length:");
+    size_t body = cl && cl < hend ? (size_t)strtoul(cl + 15, NULL, 10) : 0;
+    size_t total = (size_t)(hend + 4 - buf) + body;
+    while (have < total) {
+        size_t want = total - have;
+        char sink[65536];
+        ssize_t r = read(fd, sink, want < sizeof(sink) ? want : sizeof(sink));
+        if (r <= 0)
+            return -1;
+        have += (size_t)r;
+    }
+    return status;
+}
+
+static void *worker_main(void *arg)
+{
+    worker *w = arg;
+    /* own copies, so trace ids can be rewritten per request */
+    uint8_t *bufs[N_REPORTS];
+    for (int k = 0; k < N_REPORTS; k++) {
+        bufs[k] = malloc(w->tmpls[k].len);
+        memcpy(bufs[k], w->tmpls[k].buf, w->tmpls[k].len);
+    }
+    int fd = dial(w->port);
+    char resp[65536];
+    uint64_t seq = 0;
+    while (fd >= 0 && atomic_load(&g_phase) < 2) {
+        int k = (int)((seq + (uint64_t)w->id * 7) % N_REPORTS);
+        const tmpl *t = &w->tmpls[k];
+        /* a fresh trace id for every span: the template's ids differ per span in
+         * their last digits; the first 16 carry (worker, request number) */
+        char prefix[17];
+        static const char hexd[] = "0123456789abcdef";
+        uint64_t v = ((uint64_t)w->id << 48) ^ seq;
+        for (int d = 15; d >= 0; d--, v >>= 4)
+            prefix[d] = hexd[v & 15];
+        for (int i = 0; i < N_SPANS; i++)
+            memcpy(bufs[k] + t->trace_off[i], prefix, 16);
+        char head[256];
+        int hn = snprintf(head, sizeof(head),
+                          "POST /v1/report HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                          "Content-Type: application/x-protobuf\r\nContent-Length: %zu\r\n\r\n",
+                          t->len);
+        struct iovec iov[2] = {{head, (size_t)hn}, {bufs[k], t->len}};
+        uint64_t t0 = mono_ns();
+        size_t total = (size_t)hn + t->len, sent = 0;
+        bool ok = true;
+        while (sent < total) {
+            ssize_t n = writev(fd, iov, 2);
+            if (n <= 0) {
+                ok = false;
+                break;
+            }
+            sent += (size_t)n;
+            size_t adv = (size_t)n;
+            for (int i = 0; i < 2 && adv; i++) {
+                size_t take = adv < iov[i].iov_len ? adv : iov[i].iov_len;
+                iov[i].iov_base = (char *)iov[i].iov_base + take;
+                iov[i].iov_len -= take;
+                adv -= take;
+            }
+        }
+        int status = ok ? read_response(fd, resp, sizeof(resp)) : -1;
+        uint64_t dt = mono_ns() - t0;
+        seq++;
+        if (status != 200) {
+            w->errors++;
+            close(fd);
+            fd = dial(w->port);
+            continue;
+        }
+        if (atomic_load(&g_phase) == 1) {
+            if (w->n_lat == w->cap_lat) {
+                w->cap_lat = w->cap_lat ? w->cap_lat * 2 : 65536;
+                w->lat = realloc(w->lat, w->cap_lat * sizeof(uint64_t));
+            }
+            w->lat[w->n_lat++] = dt;
+            w->done++;
+        }
+    }
+    if (fd >= 0)
+        close(fd);
+    for (int k = 0; k < N_REPORTS; k++)
+        free(bufs[k]);
+    return NULL;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+typedef struct result {
+    double rps;
+    double p50_us, p99_us, p999_us;
+    uint64_t errors;
+} result;
+
+static result run_load(uint16_t port, const tmpl *tmpls, int conns, double seconds)
+{
+    worker *ws = calloc((size_t)conns, sizeof(worker));
+    atomic_store(&g_phase, 0);
+    for (int i = 0; i < conns; i++) {
+        ws[i].id = i;
+        ws[i].port = port;
+        ws[i].tmpls = tmpls;
+        pthread_create(&ws[i].th, NULL, worker_main, &ws[i]);
+    }
+    usleep(1000000); /* warm-up */
+    atomic_store(&g_phase, 1);
+    uint64_t t0 = mono_ns();
+    usleep((useconds_t)(seconds * 1e6));
+    uint64_t t1 = mono_ns();
+    atomic_store(&g_phase, 2);
+    size_t n = 0;
+    result res;
+    memset(&res, 0, sizeof(res));
+    for (int i = 0; i < conns; i++) {
+        pthread_join(ws[i].th, NULL);
+        n += ws[i].n_lat;
+        res.errors += ws[i].errors;
+    }
+    uint64_t *all = malloc((n ? n : 1) * sizeof(uint64_t));
+    size_t o = 0;
+    for (int i = 0; i < conns; i++) {
+        memcpy(all + o, ws[i].lat, ws[i].n_lat * sizeof(uint64_t));
+        o += ws[i].n_lat;
+        free(ws[i].lat);
+    }
+    qsort(all, n, sizeof(uint64_t), cmp_u64);
+    res.rps = (double)n / ((double)(t1 - t0) / 1e9);
+    if (n) {
+        res.p50_us = (double)all[(size_t)(0.50 * (double)(n - 1))] / 1e3;
+        res.p99_us = (double)all[(size_t)(0.99 * (double)(n - 1))] / 1e3;
+        res.p999_us = (double)all[(size_t)(0.999 * (double)(n - 1))] / 1e3;
+    }
+    free(all);
+    free(ws);
+    return res;
+}
+
+/* ------------------------------------------------------------------------- */
+/* The floor: a libmicrohttpd server that reads the body and does nothing */
+
+static enum MHD_Result floor_handler(void *cls, struct MHD_Connection *c, const char *url,
+                                     const char *method, const char *version, const char *upload,
+                                     size_t *upload_size, void **con_cls)
+{
+    (void)cls;
+    (void)url;
+    (void)method;
+    (void)version;
+    (void)upload;
+    static int marker;
+    if (!*con_cls) {
+        *con_cls = &marker;
+        return MHD_YES;
+    }
+    if (*upload_size) {
+        *upload_size = 0;
+        return MHD_YES;
+    }
+    struct MHD_Response *r = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+    enum MHD_Result ret = MHD_queue_response(c, 200, r);
+    MHD_destroy_response(r);
+    return ret;
+}
+
+static int g_server_threads = 2;
+
+static pid_t start_floor(uint16_t *port)
+{
+    int pfd[2];
+    if (pipe(pfd) != 0)
+        return -1;
+    pid_t pid = fork();
+    if (pid == 0) {
+        close(pfd[0]);
+        struct MHD_Daemon *d = MHD_start_daemon(
+            MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL, 0, NULL, NULL, floor_handler, NULL,
+            MHD_OPTION_THREAD_POOL_SIZE, (unsigned)g_server_threads, MHD_OPTION_CONNECTION_LIMIT,
+            1024u, MHD_OPTION_END);
+        uint16_t p = d ? MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT)->port : 0;
+        if (write(pfd[1], &p, sizeof(p)) != (ssize_t)sizeof(p))
+            _exit(1);
+        close(pfd[1]);
+        for (;;)
+            pause();
+    }
+    close(pfd[1]);
+    if (read(pfd[0], port, sizeof(*port)) != (ssize_t)sizeof(*port))
+        *port = 0;
+    close(pfd[0]);
+    return pid;
+}
+
+/* ------------------------------------------------------------------------- */
+/* The daemon */
+
+static pid_t start_daemon(const char *bin, uint16_t *port)
+{
+    char portfile[] = "/tmp/bench_intake_port_XXXXXX";
+    int fd = mkstemp(portfile);
+    if (fd < 0)
+        return -1;
+    close(fd);
+    unlink(portfile);
+    pid_t pid = fork();
+    if (pid == 0) {
+        int devnull = open("/dev/null", O_WRONLY);
+        if (devnull >= 0) {
+            dup2(devnull, STDOUT_FILENO);
+            dup2(devnull, STDERR_FILENO);
+        }
+        char threads[16];
+        snprintf(threads, sizeof(threads), "%d", g_server_threads);
+        execl(bin, bin, "--port", "0", "--port-file", portfile, "--log-level", "warn",
+              "--solve-period-ms", "1000", "--threads", threads, (char *)NULL);
+        _exit(127);
+    }
+    *port = 0;
+    for (int i = 0; i < 200 && *port == 0; i++) {
+        usleep(20000);
+        FILE *f = fopen(portfile, "r");
+        if (f) {
+            unsigned p = 0;
+            if (fscanf(f, "%u", &p) == 1)
+                *port = (uint16_t)p;
+            fclose(f);
+        }
+    }
+    unlink(portfile);
+    return pid;
+}
+
+static long proc_kb(pid_t pid, const char *field)
+{
+    char path[64], line[256];
+    snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+    FILE *f = fopen(path, "r");
+    long v = -1;
+    if (!f)
+        return -1;
+    while (fgets(line, sizeof(line), f))
+        if (strncmp(line, field, strlen(field)) == 0)
+            v = strtol(line + strlen(field) + 1, NULL, 10);
+    fclose(f);
+    return v;
+}
+
+static double proc_cpu_s(pid_t pid)
+{
+    char path[64], buf[1024];
+    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return NAN;
+    size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    char *p = strrchr(buf, ')');
+    unsigned long ut = 0, st = 0;
+    if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) != 2)
+        return NAN;
+    return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+}
+
+int main(int argc, char **argv)
+{
+    const char *bin = SLATE_CONTROLLER_BIN;
+    int conns = 8;
+    double seconds = 5;
+    int external_port = 0; /* drive a daemon that is already running (for profiling) */
+    for (int i = 1; i + 1 < argc; i += 2) {
+        if (strcmp(argv[i], "--connections") == 0)
+            conns = atoi(argv[i + 1]);
+        else if (strcmp(argv[i], "--seconds") == 0)
+            seconds = atof(argv[i + 1]);
+        else if (strcmp(argv[i], "--controller") == 0)
+            bin = argv[i + 1];
+        else if (strcmp(argv[i], "--port") == 0)
+            external_port = atoi(argv[i + 1]);
+        else if (strcmp(argv[i], "--threads") == 0)
+            g_server_threads = atoi(argv[i + 1]) > 0 ? atoi(argv[i + 1]) : 2;
+    }
+    if (conns < 1)
+        conns = 1;
+    signal(SIGPIPE, SIG_IGN);
+    static tmpl tmpls[N_REPORTS];
+    size_t total = 0;
+    for (int k = 0; k < N_REPORTS; k++) {
+        build_report(k, &tmpls[k]);
+        total += tmpls[k].len;
+    }
+    printf("intake benchmark: %d keep-alive connections, %.0f s per run, %d server threads, on "
+           "%ld CPUs\n",
+           conns, seconds, g_server_threads, sysconf(_SC_NPROCESSORS_ONLN));
+    printf("report: %d inbound endpoints (with histograms), %d outbound, %d spans; %zu bytes on "
+           "average\n",
+           N_INBOUND, N_OUTBOUND, N_SPANS, total / N_REPORTS);
+
+    if (external_port > 0) {
+        result r = run_load((uint16_t)external_port, tmpls, conns, seconds);
+        printf("port %d: %.0f reports/s, p50 %.1f us, p99 %.1f us, %" PRIu64 " errors\n",
+               external_port, r.rps, r.p50_us, r.p99_us, r.errors);
+        return 0;
+    }
+    uint16_t fport = 0;
+    pid_t fpid = start_floor(&fport);
+    if (fpid <= 0 || fport == 0) {
+        fprintf(stderr, "cannot start the baseline server\n");
+        return 1;
+    }
+    result base = run_load(fport, tmpls, conns, seconds);
+    kill(fpid, SIGKILL);
+    waitpid(fpid, NULL, 0);
+
+    uint16_t port = 0;
+    pid_t pid = start_daemon(bin, &port);
+    if (pid <= 0 || port == 0) {
+        fprintf(stderr, "cannot start %s\n", bin);
+        return 1;
+    }
+    long rss0 = proc_kb(pid, "VmRSS:");
+    double cpu0 = proc_cpu_s(pid);
+    result ours = run_load(port, tmpls, conns, seconds);
+    double cpu1 = proc_cpu_s(pid);
+    long hwm = proc_kb(pid, "VmHWM:");
+    /* a second run: peak RSS must not keep growing with more reports */
+    double cpu2 = proc_cpu_s(pid);
+    result ours2 = run_load(port, tmpls, conns, seconds);
+    double cpu3 = proc_cpu_s(pid);
+    long hwm2 = proc_kb(pid, "VmHWM:");
+    kill(pid, SIGTERM);
+    int wst = 0;
+    waitpid(pid, &wst, 0);
+
+    printf("\n%-34s %12s %10s %10s %10s %8s\n", "", "reports/s", "p50 us", "p99 us", "p99.9 us",
+           "errors");
+    printf("%-34s %12.0f %10.1f %10.1f %10.1f %8" PRIu64 "\n", "baseline: empty MHD server (floor)",
+           base.rps, base.p50_us, base.p99_us, base.p999_us, base.errors);
+    printf("%-34s %12.0f %10.1f %10.1f %10.1f %8" PRIu64 "\n", "slate-controller run 1", ours.rps,
+           ours.p50_us, ours.p99_us, ours.p999_us, ours.errors);
+    printf("%-34s %12.0f %10.1f %10.1f %10.1f %8" PRIu64 "\n", "slate-controller run 2", ours2.rps,
+           ours2.p50_us, ours2.p99_us, ours2.p999_us, ours2.errors);
+    printf("ratio ours / floor (reports/s): %.2f\n", ours.rps / base.rps);
+    /* CPU per report counts the warm-up second's reports too (1 s at the run's rate). */
+    printf("daemon CPU: %.2f cores in run 1, %.1f us per report (run 1), %.1f us (run 2); "
+           "intake bandwidth %.0f MB/s\n",
+           (cpu1 - cpu0) / (seconds + 1), (cpu1 - cpu0) / (ours.rps * (seconds + 1)) * 1e6,
+           (cpu3 - cpu2) / (ours2.rps * (seconds + 1)) * 1e6,
+           ours.rps * (double)(total / N_REPORTS) / 1e6);
+    printf("daemon RSS: %ld kB at start, peak (VmHWM) %ld kB after run 1, %ld kB after run 2\n",
+           rss0, hwm, hwm2);
+    printf("daemon exit: %s %d\n", WIFEXITED(wst) ? "code" : "signal",
+           WIFEXITED(wst) ? WEXITSTATUS(wst) : WTERMSIG(wst));
+    for (int k = 0; k < N_REPORTS; k++)
+        free(tmpls[k].buf);
+    return 0;
+}
