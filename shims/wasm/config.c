@@ -123,8 +123,8 @@ const char *sw_config_err_name(sw_config_err code)
     return "unknown error";
 }
 
-/* Record the first error only. Returns 0 so callers can `return fail(...)`. */
-static int fail(struct parser *p, sw_config_err code, const char *key, const char *reason)
+/* Record the first error only. Returns 0 so callers can `return cfg_fail(...)`. */
+static int cfg_fail(struct parser *p, sw_config_err code, const char *key, const char *reason)
 {
     if (p->err->code != SW_CFG_OK)
         return 0;
@@ -257,17 +257,19 @@ static int parse_string(struct parser *p, char *out, size_t cap, size_t *len, co
     for (;;) {
         int c = peek(p);
         if (c < 0)
-            return fail(p, SW_CFG_SYNTAX, key, "unterminated string");
+            return cfg_fail(p, SW_CFG_SYNTAX, key, "unterminated string");
         if (c == '"') {
             p->i++;
             break;
         }
         if (c < 0x20)
-            return fail(p, SW_CFG_SYNTAX, key, "control character in string");
+            return cfg_fail(p, SW_CFG_SYNTAX, key, "control character in string");
         if (c == '\\') {
             p->i++;
             int e = peek(p);
             unsigned cp;
+            if (e < 0)
+                return cfg_fail(p, SW_CFG_SYNTAX, key, "unterminated string");
             p->i++;
             switch (e) {
             case '"':
@@ -292,23 +294,23 @@ static int parse_string(struct parser *p, char *out, size_t cap, size_t *len, co
                 break;
             case 'u':
                 if (!read_hex4(p, &cp))
-                    return fail(p, SW_CFG_SYNTAX, key, "bad \\u escape");
+                    return cfg_fail(p, SW_CFG_SYNTAX, key, "bad \\u escape");
                 if (cp >= 0xDC00 && cp <= 0xDFFF)
-                    return fail(p, SW_CFG_SYNTAX, key, "lone low surrogate");
+                    return cfg_fail(p, SW_CFG_SYNTAX, key, "lone low surrogate");
                 if (cp >= 0xD800 && cp <= 0xDBFF) {
                     unsigned lo;
                     if (p->n - p->i < 2 || p->s[p->i] != '\\' || p->s[p->i + 1] != 'u')
-                        return fail(p, SW_CFG_SYNTAX, key, "lone high surrogate");
+                        return cfg_fail(p, SW_CFG_SYNTAX, key, "lone high surrogate");
                     p->i += 2;
                     if (!read_hex4(p, &lo) || lo < 0xDC00 || lo > 0xDFFF)
-                        return fail(p, SW_CFG_SYNTAX, key, "bad surrogate pair");
+                        return cfg_fail(p, SW_CFG_SYNTAX, key, "bad surrogate pair");
                     cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
                 }
                 if (cp == 0)
-                    return fail(p, SW_CFG_STRING, key, "NUL character in string");
+                    return cfg_fail(p, SW_CFG_STRING, key, "NUL character in string");
                 break;
             default:
-                return fail(p, SW_CFG_SYNTAX, key, "bad escape");
+                return cfg_fail(p, SW_CFG_SYNTAX, key, "bad escape");
             }
             put_utf8(out, cap, len, cp);
             continue;
@@ -322,7 +324,7 @@ static int parse_string(struct parser *p, char *out, size_t cap, size_t *len, co
         }
         size_t k = utf8_seq(p);
         if (k == 0)
-            return fail(p, SW_CFG_SYNTAX, key, "invalid UTF-8");
+            return cfg_fail(p, SW_CFG_SYNTAX, key, "invalid UTF-8");
         for (size_t j = 0; j < k; j++) {
             if (*len + 1 < cap)
                 out[*len] = p->s[p->i + j];
@@ -347,6 +349,8 @@ static int parse_number(struct parser *p, double *out, const char *key)
     int c = peek(p);
     if (c == '0') {
         p->i++;
+        if ((c = peek(p)) >= '0' && c <= '9')
+            return cfg_fail(p, SW_CFG_SYNTAX, key, "a number has a leading zero");
     } else if (c >= '1' && c <= '9') {
         while ((c = peek(p)) >= '0' && c <= '9') {
             if (digits < 19) {
@@ -358,12 +362,12 @@ static int parse_number(struct parser *p, double *out, const char *key)
             p->i++;
         }
     } else {
-        return fail(p, SW_CFG_SYNTAX, key, "bad number");
+        return cfg_fail(p, SW_CFG_SYNTAX, key, "bad number");
     }
     if (peek(p) == '.') {
         p->i++;
         if (!((c = peek(p)) >= '0' && c <= '9'))
-            return fail(p, SW_CFG_SYNTAX, key, "bad number");
+            return cfg_fail(p, SW_CFG_SYNTAX, key, "bad number");
         while ((c = peek(p)) >= '0' && c <= '9') {
             if (digits < 19 && !(mant == 0 && c == '0' && digits == 0)) {
                 mant = mant * 10u + (uint64_t)(c - '0');
@@ -383,7 +387,7 @@ static int parse_number(struct parser *p, double *out, const char *key)
             p->i++;
         }
         if (!((c = peek(p)) >= '0' && c <= '9'))
-            return fail(p, SW_CFG_SYNTAX, key, "bad number");
+            return cfg_fail(p, SW_CFG_SYNTAX, key, "bad number");
         while ((c = peek(p)) >= '0' && c <= '9') {
             if (e < 100000)
                 e = e * 10 + (c - '0');
@@ -411,7 +415,7 @@ static int expect_literal(struct parser *p, const char *lit, const char *key)
 {
     size_t k = strlen(lit);
     if (p->n - p->i < k || memcmp(p->s + p->i, lit, k) != 0)
-        return fail(p, SW_CFG_SYNTAX, key, "bad literal");
+        return cfg_fail(p, SW_CFG_SYNTAX, key, "bad literal");
     p->i += k;
     return 1;
 }
@@ -451,7 +455,7 @@ static int parse_value(struct parser *p, const struct key_def *def, const char *
     case K_PRINT:
     case K_ENUM:
         if (c != '"')
-            return fail(p, SW_CFG_TYPE, path, "expected a string");
+            return cfg_fail(p, SW_CFG_TYPE, path, "expected a string");
         if (!parse_string(p, buf, sizeof buf, &len, path))
             return 0;
         if (def->kind == K_ENUM) {
@@ -462,35 +466,35 @@ static int parse_value(struct parser *p, const struct key_def *def, const char *
                 }
             }
             if (def->choices == role_choices)
-                return fail(p, SW_CFG_STRING, path, "expected \"filter\" or \"reporter\"");
+                return cfg_fail(p, SW_CFG_STRING, path, "expected \"filter\" or \"reporter\"");
             if (def->choices == dir_choices)
-                return fail(p, SW_CFG_STRING, path,
-                            "expected \"auto\", \"inbound\" or \"outbound\"");
-            return fail(p, SW_CFG_STRING, path, "expected \"protobuf\" or \"slate-legacy\"");
+                return cfg_fail(p, SW_CFG_STRING, path,
+                                "expected \"auto\", \"inbound\" or \"outbound\"");
+            return cfg_fail(p, SW_CFG_STRING, path, "expected \"protobuf\" or \"slate-legacy\"");
         }
         if (len + 1 > def->cap)
-            return fail(p, SW_CFG_STRING, path, "string too long");
+            return cfg_fail(p, SW_CFG_STRING, path, "string too long");
         if (len < def->min)
-            return fail(p, SW_CFG_STRING, path, "must not be empty");
+            return cfg_fail(p, SW_CFG_STRING, path, "must not be empty");
         for (size_t k = 0; k < len; k++) {
             unsigned char u = (unsigned char)buf[k];
             if (def->kind == K_NAME && !is_name_char(u))
-                return fail(p, SW_CFG_STRING, path, "only letters, digits, '-', '_' and '.'");
+                return cfg_fail(p, SW_CFG_STRING, path, "only letters, digits, '-', '_' and '.'");
             if (def->kind == K_STR && !is_header_char(u))
-                return fail(p, SW_CFG_STRING, path,
-                            "a header name: lowercase letters, digits, '-', '_' and '.'");
+                return cfg_fail(p, SW_CFG_STRING, path,
+                                "a header name: lowercase letters, digits, '-', '_' and '.'");
             if (def->kind == K_PRINT && (u <= 0x20 || u >= 0x7F))
-                return fail(p, SW_CFG_STRING, path, "printable ASCII without spaces only");
+                return cfg_fail(p, SW_CFG_STRING, path, "printable ASCII without spaces only");
         }
         memcpy(base + def->offset, buf, len + 1);
         return 1;
     case K_UINT:
         if (!(c == '-' || (c >= '0' && c <= '9')))
-            return fail(p, SW_CFG_TYPE, path, "expected an integer");
+            return cfg_fail(p, SW_CFG_TYPE, path, "expected an integer");
         if (!parse_number(p, &v, path))
             return 0;
         if (!(v >= (double)def->min && v <= (double)def->max) || v != (double)(uint32_t)v) {
-            fail(p, SW_CFG_RANGE, path, "expected an integer in range");
+            cfg_fail(p, SW_CFG_RANGE, path, "expected an integer in range");
             p->err->lo = def->min;
             p->err->hi = def->max;
             return 0;
@@ -502,11 +506,11 @@ static int parse_value(struct parser *p, const struct key_def *def, const char *
         return 1;
     case K_RATE:
         if (!(c == '-' || (c >= '0' && c <= '9')))
-            return fail(p, SW_CFG_TYPE, path, "expected a number");
+            return cfg_fail(p, SW_CFG_TYPE, path, "expected a number");
         if (!parse_number(p, &v, path))
             return 0;
         if (!(v >= 0.0 && v <= 1.0))
-            return fail(p, SW_CFG_RANGE, path, "expected a number from 0 to 1");
+            return cfg_fail(p, SW_CFG_RANGE, path, "expected a number from 0 to 1");
         memcpy(base + def->offset, &v, sizeof v);
         return 1;
     case K_BOOL:
@@ -522,13 +526,13 @@ static int parse_value(struct parser *p, const struct key_def *def, const char *
             base[def->offset] = 0;
             return 1;
         }
-        return fail(p, SW_CFG_TYPE, path, "expected true or false");
+        return cfg_fail(p, SW_CFG_TYPE, path, "expected true or false");
     case K_LIMITS:
         if (c != '{')
-            return fail(p, SW_CFG_TYPE, path, "expected an object");
+            return cfg_fail(p, SW_CFG_TYPE, path, "expected an object");
         return parse_object(p, limit_keys, NKEYS(limit_keys), "limits.", depth + 1);
     }
-    return fail(p, SW_CFG_SYNTAX, path, "internal error");
+    return cfg_fail(p, SW_CFG_SYNTAX, path, "internal error");
 }
 
 static int parse_object(struct parser *p, const struct key_def *defs, size_t ndefs,
@@ -540,7 +544,7 @@ static int parse_object(struct parser *p, const struct key_def *defs, size_t nde
     size_t len;
 
     if ((unsigned)depth > SW_CONFIG_MAX_DEPTH)
-        return fail(p, SW_CFG_TOO_DEEP, NULL, "nested too deeply");
+        return cfg_fail(p, SW_CFG_TOO_DEEP, NULL, "nested too deeply");
     p->i++; /* '{' */
     skip_ws(p);
     if (peek(p) == '}') {
@@ -550,7 +554,7 @@ static int parse_object(struct parser *p, const struct key_def *defs, size_t nde
     for (;;) {
         skip_ws(p);
         if (peek(p) != '"')
-            return fail(p, SW_CFG_SYNTAX, NULL, "expected a key string");
+            return cfg_fail(p, SW_CFG_SYNTAX, NULL, "expected a key string");
         size_t key_at = p->i;
         if (!parse_string(p, key, sizeof key, &len, NULL))
             return 0;
@@ -573,16 +577,16 @@ static int parse_object(struct parser *p, const struct key_def *defs, size_t nde
         }
         if (!def) {
             p->i = key_at;
-            return fail(p, SW_CFG_UNKNOWN_KEY, path, "unknown key");
+            return cfg_fail(p, SW_CFG_UNKNOWN_KEY, path, "unknown key");
         }
         if (seen & (1u << idx)) {
             p->i = key_at;
-            return fail(p, SW_CFG_DUPLICATE_KEY, path, "key given twice");
+            return cfg_fail(p, SW_CFG_DUPLICATE_KEY, path, "key given twice");
         }
         seen |= 1u << idx;
         skip_ws(p);
         if (peek(p) != ':')
-            return fail(p, SW_CFG_SYNTAX, path, "expected ':'");
+            return cfg_fail(p, SW_CFG_SYNTAX, path, "expected ':'");
         p->i++;
         skip_ws(p);
         if (!parse_value(p, def, path, depth))
@@ -597,7 +601,7 @@ static int parse_object(struct parser *p, const struct key_def *defs, size_t nde
             p->i++;
             return 1;
         }
-        return fail(p, SW_CFG_SYNTAX, path, "expected ',' or '}' after the value");
+        return cfg_fail(p, SW_CFG_SYNTAX, path, "expected ',' or '}' after the value");
     }
 }
 
@@ -613,38 +617,38 @@ sw_config_err sw_config_parse(sw_config_t *cfg, const char *json, size_t size, i
     sw_config_defaults(&tmp);
     tmp.role = default_role == SW_ROLE_REPORTER ? SW_ROLE_REPORTER : SW_ROLE_FILTER;
     if (size > SW_CONFIG_MAX_INPUT) {
-        fail(&p, SW_CFG_TOO_LARGE, NULL, "configuration larger than 64 KiB");
+        cfg_fail(&p, SW_CFG_TOO_LARGE, NULL, "configuration larger than 64 KiB");
         return err->code;
     }
     if (!json)
         p.n = 0;
     skip_ws(&p);
     if (p.n == 0 || p.i == p.n) {
-        fail(&p, SW_CFG_MISSING, "service", "empty configuration; \"service\" is required");
+        cfg_fail(&p, SW_CFG_MISSING, "service", "empty configuration; \"service\" is required");
         return err->code;
     }
     if (peek(&p) != '{') {
-        fail(&p, SW_CFG_NOT_OBJECT, NULL, "the configuration must be a JSON object");
+        cfg_fail(&p, SW_CFG_NOT_OBJECT, NULL, "the configuration must be a JSON object");
         return err->code;
     }
     if (!parse_object(&p, top_keys, NKEYS(top_keys), "", 1))
         return err->code;
     skip_ws(&p);
     if (p.i != p.n) {
-        fail(&p, SW_CFG_SYNTAX, NULL, "text after the configuration object");
+        cfg_fail(&p, SW_CFG_SYNTAX, NULL, "text after the configuration object");
         return err->code;
     }
     /* Cross-key rules. */
     if (tmp.service[0] == '\0') {
-        fail(&p, SW_CFG_MISSING, "service", "required");
+        cfg_fail(&p, SW_CFG_MISSING, "service", "required");
         return err->code;
     }
     if (tmp.region[0] == '\0') {
-        fail(&p, SW_CFG_MISSING, "region", "required");
+        cfg_fail(&p, SW_CFG_MISSING, "region", "required");
         return err->code;
     }
     if (tmp.role == SW_ROLE_REPORTER && tmp.controller_cluster[0] == '\0') {
-        fail(&p, SW_CFG_MISSING, "controller_cluster", "required when role is \"reporter\"");
+        cfg_fail(&p, SW_CFG_MISSING, "controller_cluster", "required when role is \"reporter\"");
         return err->code;
     }
     if (tmp.controller_path[0] == '\0') {
@@ -652,11 +656,11 @@ sw_config_err sw_config_parse(sw_config_t *cfg, const char *json, size_t size, i
         memcpy(tmp.controller_path, d, strlen(d) + 1);
     }
     if (tmp.controller_path[0] != '/') {
-        fail(&p, SW_CFG_STRING, "controller_path", "must start with '/'");
+        cfg_fail(&p, SW_CFG_STRING, "controller_path", "must start with '/'");
         return err->code;
     }
     if (tmp.role == SW_ROLE_REPORTER && tmp.http_timeout_ms >= tmp.tick_ms) {
-        fail(&p, SW_CFG_RANGE, "http_timeout_ms", "must be less than tick_ms");
+        cfg_fail(&p, SW_CFG_RANGE, "http_timeout_ms", "must be less than tick_ms");
         return err->code;
     }
     if (tmp.controller_authority[0] == '\0')

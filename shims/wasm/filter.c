@@ -25,8 +25,7 @@
 #include "slate/sampler.h"
 #include "slate/stats.h"
 
-#define SW_MAX_HEADERS 128u
-#define SW_NONE        0xffffffffu
+#define SW_NONE 0xffffffffu
 
 enum { DIR_NONE = 0, DIR_IN = 1, DIR_OUT = 2 };
 
@@ -290,63 +289,99 @@ static int decide_direction(sw_root_t *r)
     return dir;
 }
 
-/* Trace context: B3 multi-header, then B3 single, then W3C traceparent. */
-static void trace_ids(sw_stream_t *s, const sw_hdr_t *h, size_t n)
+/* One request header, fetched on its own (name lowercase). The value is
+ * malloc'd by the host through our allocator; sw_hval_free() releases it.
+ * Reading the two or three headers needed one by one costs the host less
+ * than serializing the whole map (Envoy copies each value once either way). */
+typedef struct sw_hval {
+    uint8_t *p;
+    size_t n;
+} sw_hval_t;
+
+static int hget(const char *name, size_t nl, sw_hval_t *v)
 {
-    const char *t = NULL, *sp = NULL, *pp = NULL;
-    size_t tl = 0, sl = 0, pl = 0;
-    const sw_hdr_t *x = sw_hdr_find(h, n, "x-b3-traceid");
-    if (x) {
-        t = x->v;
-        tl = x->vn;
-        if ((x = sw_hdr_find(h, n, "x-b3-spanid")) != NULL) {
-            sp = x->v;
-            sl = x->vn;
-        }
-        if ((x = sw_hdr_find(h, n, "x-b3-parentspanid")) != NULL) {
-            pp = x->v;
-            pl = x->vn;
-        }
-    } else {
-        slate_trace_ctx_t ctx;
-        if ((x = sw_hdr_find(h, n, "b3")) != NULL &&
-            slate_b3_parse(x->v, x->vn, &ctx) == SLATE_OK && ctx.trace_id_len) {
-            t = ctx.trace_id;
-            tl = ctx.trace_id_len;
-            sp = ctx.span_id;
-            sl = ctx.span_id_len;
-            pp = ctx.parent_span_id;
-            pl = ctx.parent_span_id_len;
-        } else if ((x = sw_hdr_find(h, n, "traceparent")) != NULL &&
-                   slate_traceparent_parse(x->v, x->vn, &ctx) == SLATE_OK) {
-            t = ctx.trace_id;
-            tl = ctx.trace_id_len;
-            sp = ctx.span_id;
-            sl = ctx.span_id_len;
-        }
+    v->p = NULL;
+    v->n = 0;
+    if (proxy_get_header_map_value(PROXY_MAP_HTTP_REQUEST_HEADERS, name, nl, &v->p, &v->n) !=
+        PROXY_RESULT_OK) {
+        free(v->p);
+        v->p = NULL;
+        v->n = 0;
+        return 0;
     }
-    if (!t || tl == 0 || tl > SW_MAX_ID || sl > SW_MAX_ID || pl > SW_MAX_ID)
-        return;
-    if (!slate_trace_sampled(t, tl, s->root->cfg.trace_sampling_rate))
-        return;
-    s->sampled = 1;
-    memcpy(s->trace, t, tl);
-    s->tl = (uint8_t)tl;
-    if (sl)
-        memcpy(s->span, sp, sl);
-    s->sl = (uint8_t)sl;
-    if (pl)
-        memcpy(s->parent, pp, pl);
-    s->pl = (uint8_t)pl;
+    return 1;
 }
 
-static void inbound_start(sw_stream_t *s, const sw_hdr_t *h, size_t n, uint64_t now)
+#define HGET(lit, v) hget(lit, sizeof lit - 1, v)
+
+static void hfree(sw_hval_t *v)
+{
+    free(v->p);
+    v->p = NULL;
+    v->n = 0;
+}
+
+static void keep_id(char *dst, uint8_t *len, const char *src, size_t n)
+{
+    if (n > SW_MAX_ID)
+        n = 0;
+    if (n)
+        memcpy(dst, src, n);
+    *len = (uint8_t)n;
+}
+
+/* Trace context: B3 multi-header, then B3 single, then W3C traceparent. The
+ * sampling decision needs the trace id only; span ids are read for sampled
+ * requests alone. */
+static void trace_ids(sw_stream_t *s)
+{
+    double rate = s->root->cfg.trace_sampling_rate;
+    sw_hval_t t, x;
+    slate_trace_ctx_t ctx;
+    if (rate <= 0.0)
+        return;
+    if (HGET("x-b3-traceid", &t)) {
+        if (t.n <= SW_MAX_ID && slate_trace_sampled((const char *)t.p, t.n, rate)) {
+            s->sampled = 1;
+            keep_id(s->trace, &s->tl, (const char *)t.p, t.n);
+            if (HGET("x-b3-spanid", &x))
+                keep_id(s->span, &s->sl, (const char *)x.p, x.n);
+            hfree(&x);
+            if (HGET("x-b3-parentspanid", &x))
+                keep_id(s->parent, &s->pl, (const char *)x.p, x.n);
+            hfree(&x);
+        }
+        hfree(&t);
+        return;
+    }
+    int ok = 0;
+    if (HGET("b3", &t))
+        ok = slate_b3_parse((const char *)t.p, t.n, &ctx) == SLATE_OK && ctx.trace_id_len;
+    if (!ok) {
+        hfree(&t);
+        if (HGET("traceparent", &t))
+            ok = slate_traceparent_parse((const char *)t.p, t.n, &ctx) == SLATE_OK;
+    }
+    if (ok && ctx.trace_id_len <= SW_MAX_ID &&
+        slate_trace_sampled(ctx.trace_id, ctx.trace_id_len, rate)) {
+        s->sampled = 1;
+        keep_id(s->trace, &s->tl, ctx.trace_id, ctx.trace_id_len);
+        keep_id(s->span, &s->sl, ctx.span_id, ctx.span_id_len);
+        keep_id(s->parent, &s->pl, ctx.parent_span_id, ctx.parent_span_id_len);
+    }
+    hfree(&t);
+}
+
+static void inbound_start(sw_stream_t *s, uint64_t now)
 {
     sw_filter_t *f = s->root->filter;
-    const sw_hdr_t *m = sw_hdr_find(h, n, ":method"), *p = sw_hdr_find(h, n, ":path");
-    if (!m || !p)
+    sw_hval_t m, p;
+    int ok = HGET(":method", &m) & HGET(":path", &p);
+    long e = ok ? ep_find_or_add(s->root, (const char *)m.p, m.n, (const char *)p.p, p.n) : -1;
+    hfree(&m);
+    hfree(&p);
+    if (!ok)
         return;
-    long e = ep_find_or_add(s->root, m->v, m->vn, p->v, p->vn);
     if (e < 0) {
         f->endpoints_overflowed++;
         return;
@@ -361,7 +396,7 @@ static void inbound_start(sw_stream_t *s, const sw_hdr_t *h, size_t n, uint64_t 
     ep->in_flight++;
     s->idx = (uint32_t)e;
     s->start_ns = now;
-    trace_ids(s, h, n);
+    trace_ids(s);
     if (s->sampled) {
         s->arrival_count = slate_rate_count(ep->rate, now);
         s->arrival_in_flight = ep->in_flight;
@@ -412,19 +447,24 @@ static const char *route(sw_root_t *r, const char *svc, size_t sl, const char *m
     return r->cfg.route_local_when_no_rules ? r->cfg.region : NULL;
 }
 
-static void outbound_start(sw_stream_t *s, const sw_hdr_t *h, size_t n, uint64_t now)
+static void outbound_start(sw_stream_t *s, uint64_t now)
 {
     sw_root_t *r = s->root;
     sw_filter_t *f = r->filter;
-    const sw_hdr_t *m = sw_hdr_find(h, n, ":method"), *p = sw_hdr_find(h, n, ":path"),
-                   *a = sw_hdr_find(h, n, ":authority");
-    if (!m || !p || !a)
-        return;
+    sw_hval_t a, m, p;
     char svc[SW_MAX_NAME];
-    size_t sl = authority_service(a->v, a->vn, svc);
+    size_t sl = 0;
+    if (HGET(":authority", &a))
+        sl = authority_service((const char *)a.p, a.n, svc);
+    hfree(&a);
     if (sl == 0)
         return;
-    const char *region = route(r, svc, sl, m->v, m->vn, p->v, p->vn, now);
+    if (!(HGET(":method", &m) & HGET(":path", &p))) {
+        hfree(&m);
+        hfree(&p);
+        return;
+    }
+    const char *region = route(r, svc, sl, (const char *)m.p, m.n, (const char *)p.p, p.n, now);
     if (region) {
         size_t rl = strlen(region);
         proxy_replace_header_map_value(PROXY_MAP_HTTP_REQUEST_HEADERS, r->cfg.routing_header,
@@ -432,7 +472,10 @@ static void outbound_start(sw_stream_t *s, const sw_hdr_t *h, size_t n, uint64_t
     } else {
         region = r->cfg.region; /* unset header: the mesh routes; count it as local */
     }
-    long o = ob_find_or_add(r, svc, sl, m->v, m->vn, p->v, p->vn, region, strlen(region));
+    long o = ob_find_or_add(r, svc, sl, (const char *)m.p, m.n, (const char *)p.p, p.n, region,
+                            strlen(region));
+    hfree(&m);
+    hfree(&p);
     if (o < 0) {
         f->outbound_overflowed++;
         return;
@@ -447,20 +490,11 @@ proxy_action_t sw_stream_request_headers(uint32_t id)
     if (!s || s->dir != DIR_NONE)
         return PROXY_ACTION_CONTINUE;
     s->dir = (uint8_t)decide_direction(s->root);
-    uint8_t *buf = NULL;
-    size_t len = 0;
-    if (proxy_get_header_map_pairs(PROXY_MAP_HTTP_REQUEST_HEADERS, &buf, &len) != PROXY_RESULT_OK) {
-        free(buf);
-        return PROXY_ACTION_CONTINUE;
-    }
-    sw_hdr_t h[SW_MAX_HEADERS];
-    size_t n = sw_pairs_parse(buf, len, h, SW_MAX_HEADERS);
     uint64_t now = sw_now();
     if (s->dir == DIR_IN)
-        inbound_start(s, h, n, now);
+        inbound_start(s, now);
     else
-        outbound_start(s, h, n, now);
-    free(buf);
+        outbound_start(s, now);
     return PROXY_ACTION_CONTINUE;
 }
 

@@ -117,11 +117,14 @@ for (const f of failures) {
       const first = ctl.reports.find((r) => r.timeNs > recoverAt && r.report).report;
       assert.equal(first.drops[f.counter], nFailed, `${f.counter} in the first report after recovery`);
       // Every inbound request is counted in the reports the controller
-      // received (when it was down, the reports it missed are lost with it).
+      // received. A report that failed to arrive (controller down, or the
+      // call timed out before it was sent) is lost with its interval: the
+      // proxy cannot know whether a timed-out report arrived, so it does not
+      // send its counts again.
       await host.run(1.5 * S);
       const reported = ctl.decoded().flatMap((r) => r.inbound).filter((e) => e.path === '/home')
         .reduce((a, e) => a + e.requests, 0);
-      if (f.mode === 'down') assert.ok(reported > 0 && reported < env.served);
+      if (f.mode === 'down' || f.mode === 'slow') assert.ok(reported > 0 && reported < env.served);
       else assert.equal(reported, env.served, 'every inbound request reported');
     } finally {
       await env.close();

@@ -1,0 +1,626 @@
+/*
+ * Tests of the data plane's pure C parts, compiled natively: the plugin
+ * configuration parser, the worker batch layout, the published-rules blob and
+ * the hash map. (The modules themselves are tested in the wasm host by
+ * the JavaScript tests in shims/wasm/tests.)
+ *
+ * With SLATE_WASM_CORPUS_OUT=<dir> set, it also writes the fuzz seeds of
+ * fuzz_wasm_config, fuzz_wasm_batch and fuzz_wasm_rules into <dir>/<target>/,
+ * from the real encodings it builds here.
+ * SPDX-License-Identifier: Apache-2.0
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../shims/wasm/batch.c"
+#include "../shims/wasm/config.c"
+#include "../shims/wasm/map.c"
+#include "../shims/wasm/rules.c"
+#include "slate/key.h"
+#include "slate/sampler.h"
+#include "slate/stats.h"
+
+static void write_seed(const char *target, const char *name, const void *data, size_t len)
+{
+    const char *dir = getenv("SLATE_WASM_CORPUS_OUT");
+    if (!dir)
+        return;
+    char path[1024];
+    snprintf(path, sizeof path, "%s/%s/%s", dir, target, name);
+    FILE *f = fopen(path, "wb");
+    if (!f)
+        return;
+    fwrite(data, 1, len, f);
+    fclose(f);
+}
+
+/* ------------------------------------------------------------------------- */
+/* Configuration.                                                             */
+
+static sw_config_err parse(const char *json, sw_config_t *c, sw_config_error_t *e)
+{
+    return sw_config_parse(c, json, strlen(json), SW_ROLE_FILTER, e);
+}
+
+static void test_config_defaults(void **state)
+{
+    (void)state;
+    sw_config_t c;
+    sw_config_error_t e;
+    const char *j = "{\"service\":\"frontend\",\"region\":\"us-west-1\"}";
+    write_seed("fuzz_wasm_config", "minimal.json", j, strlen(j));
+    assert_int_equal(parse(j, &c, &e), SW_CFG_OK);
+    assert_string_equal(c.service, "frontend");
+    assert_string_equal(c.region, "us-west-1");
+    assert_int_equal(c.role, SW_ROLE_FILTER);
+    assert_int_equal(c.direction, SW_DIR_AUTO);
+    assert_int_equal(c.protocol, SW_PROTO_PROTOBUF);
+    assert_int_equal(c.tick_ms, 1000);
+    assert_int_equal(c.http_timeout_ms, 500);
+    assert_int_equal(c.rules_ttl_ms, 30000);
+    assert_true(c.trace_sampling_rate == 0.01);
+    assert_string_equal(c.routing_header, "x-slate-routeto");
+    assert_int_equal(c.route_local_when_no_rules, 1);
+    assert_string_equal(c.controller_path, "/v1/report");
+    assert_int_equal(c.max_endpoints, 64);
+    assert_int_equal(c.max_batch_bytes, 65536);
+    assert_int_equal(c.max_workers, 128);
+}
+
+static void test_config_every_key(void **state)
+{
+    (void)state;
+    sw_config_t c;
+    sw_config_error_t e;
+    const char *j =
+        "{ \"role\": \"reporter\", \"service\": \"cart\", \"region\": \"eu-west-1\",\n"
+        "  \"pod\": \"cart-7f\", \"vm_id\": \"slate\", \"direction\": \"outbound\",\n"
+        "  \"protocol\": \"slate-legacy\", \"controller_cluster\": \"outbound|8080||ctl\",\n"
+        "  \"tick_ms\": 2e3, \"http_timeout_ms\": 250, \"trace_sampling_rate\": 0.125,\n"
+        "  \"rules_ttl_ms\": 60000, \"routing_header\": \"x-route\",\n"
+        "  \"route_local_when_no_rules\": false,\n"
+        "  \"limits\": {\"max_endpoints\": 10, \"max_outbound\": 11, \"max_spans_per_tick\": 0,\n"
+        "    \"max_rules\": 12, \"max_regions\": 13, \"max_response_bytes\": 4096,\n"
+        "    \"max_batch_bytes\": 20000, \"max_workers\": 14} }";
+    write_seed("fuzz_wasm_config", "every_key.json", j, strlen(j));
+    assert_int_equal(parse(j, &c, &e), SW_CFG_OK);
+    assert_int_equal(c.role, SW_ROLE_REPORTER);
+    assert_int_equal(c.direction, SW_DIR_OUTBOUND);
+    assert_int_equal(c.protocol, SW_PROTO_LEGACY);
+    assert_string_equal(c.pod, "cart-7f");
+    assert_string_equal(c.vm_id, "slate");
+    assert_string_equal(c.controller_cluster, "outbound|8080||ctl");
+    assert_string_equal(c.controller_authority, "outbound|8080||ctl"); /* defaults to the cluster */
+    assert_string_equal(c.controller_path, "/proxyLoad");              /* legacy default */
+    assert_int_equal(c.tick_ms, 2000);
+    assert_int_equal(c.http_timeout_ms, 250);
+    assert_true(c.trace_sampling_rate == 0.125);
+    assert_int_equal(c.rules_ttl_ms, 60000);
+    assert_string_equal(c.routing_header, "x-route");
+    assert_int_equal(c.route_local_when_no_rules, 0);
+    assert_int_equal(c.max_endpoints, 10);
+    assert_int_equal(c.max_outbound, 11);
+    assert_int_equal(c.max_spans_per_tick, 0);
+    assert_int_equal(c.max_rules, 12);
+    assert_int_equal(c.max_regions, 13);
+    assert_int_equal(c.max_response_bytes, 4096);
+    assert_int_equal(c.max_batch_bytes, 20000);
+    assert_int_equal(c.max_workers, 14);
+}
+
+static void test_config_escapes(void **state)
+{
+    (void)state;
+    sw_config_t c;
+    sw_config_error_t e;
+    /* Escapes decode before the character check: "\u0066e" is "fe". */
+    const char *j = "{\"service\":\"\\u0066e\",\"region\":\"r\\/1\",\"vm_id\":\"\\u00e9\"}";
+    assert_int_equal(parse(j, &c, &e), SW_CFG_STRING); /* '/' is not a name character */
+    assert_string_equal(e.key, "region");
+    j = "{\"service\":\"\\u0066e\",\"region\":\"r1\",\"pod\":\"p\"}";
+    assert_int_equal(parse(j, &c, &e), SW_CFG_OK);
+    assert_string_equal(c.service, "fe");
+}
+
+/* Each bad configuration fails with the expected error and key. */
+static void test_config_errors(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *json;
+        sw_config_err code;
+        const char *key;
+    } cases[] = {
+        {"", SW_CFG_MISSING, "service"},
+        {"   ", SW_CFG_MISSING, "service"},
+        {"[]", SW_CFG_NOT_OBJECT, ""},
+        {"{\"region\":\"r\"}", SW_CFG_MISSING, "service"},
+        {"{\"service\":\"s\"}", SW_CFG_MISSING, "region"},
+        {"{\"service\":\"s\",\"region\":\"r\",\"x\":1}", SW_CFG_UNKNOWN_KEY, "x"},
+        {"{\"service\":\"s\",\"service\":\"s\",\"region\":\"r\"}", SW_CFG_DUPLICATE_KEY, "service"},
+        {"{\"service\":1,\"region\":\"r\"}", SW_CFG_TYPE, "service"},
+        {"{\"service\":\"\",\"region\":\"r\"}", SW_CFG_STRING, "service"},
+        {"{\"service\":\"s\",\"region\":\"r\",\"tick_ms\":9}", SW_CFG_RANGE, "tick_ms"},
+        {"{\"service\":\"s\",\"region\":\"r\",\"tick_ms\":3600001}", SW_CFG_RANGE, "tick_ms"},
+        {"{\"service\":\"s\",\"region\":\"r\",\"tick_ms\":-1}", SW_CFG_RANGE, "tick_ms"},
+        {"{\"service\":\"s\",\"region\":\"r\",\"tick_ms\":100.5}", SW_CFG_RANGE, "tick_ms"},
+        {"{\"service\":\"s\",\"region\":\"r\",\"tick_ms\":01}", SW_CFG_SYNTAX, "tick_ms"},
+        {"{\"service\":\"s\",\"region\":\"r\",\"trace_sampling_rate\":-0.1}", SW_CFG_RANGE,
+         "trace_sampling_rate"},
+        {"{\"service\":\"s\",\"region\":\"r\",\"trace_sampling_rate\":true}", SW_CFG_TYPE,
+         "trace_sampling_rate"},
+        {"{\"service\":\"s\",\"region\":\"r\",\"route_local_when_no_rules\":\"yes\"}", SW_CFG_TYPE,
+         "route_local_when_no_rules"},
+        {"{\"service\":\"s\",\"region\":\"r\",\"routing_header\":\"X\"}", SW_CFG_STRING,
+         "routing_header"},
+        {"{\"service\":\"s\",\"region\":\"r\",\"limits\":{\"max_rules\":5000}}", SW_CFG_RANGE,
+         "limits.max_rules"},
+        {"{\"service\":\"s\",\"region\":\"r\",\"limits\":{\"nope\":1}}", SW_CFG_UNKNOWN_KEY,
+         "limits.nope"},
+        {"{\"service\":\"s\",\"region\":\"r\",\"limits\":5}", SW_CFG_TYPE, "limits"},
+        {"{\"service\":\"s\",\"region\":\"r\",\"role\":\"reporter\"}", SW_CFG_MISSING,
+         "controller_cluster"},
+        {"{\"service\":\"s\",\"region\":\"r\",\"role\":\"reporter\",\"controller_cluster\":\"c\","
+         "\"http_timeout_ms\":1000}",
+         SW_CFG_RANGE, "http_timeout_ms"},
+        {"{\"service\":\"s\",\"region\":\"r\",\"controller_path\":\"x\"}", SW_CFG_STRING,
+         "controller_path"},
+        {"{\"service\":\"s\",\"region\":\"r\"", SW_CFG_SYNTAX, "region"},
+        {"{\"service\":\"s\",\"region\":\"r\",}", SW_CFG_SYNTAX, ""},
+        {"{\"service\":\"s\",\"region\":\"r\"} {}", SW_CFG_SYNTAX, ""},
+        {"{\"service\":\"s\\x\",\"region\":\"r\"}", SW_CFG_SYNTAX, "service"},
+        {"{\"service\":\"\\ud800\",\"region\":\"r\"}", SW_CFG_SYNTAX, "service"},
+        {"{\"service\":\"s\",\"region\":\"r\",\"direction\":\"up\"}", SW_CFG_STRING, "direction"},
+        {"{\"service\":\"0123456789012345678901234567890123456789012345678901234567890123\","
+         "\"region\":\"r\"}",
+         SW_CFG_STRING, "service"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        sw_config_t c;
+        sw_config_error_t e;
+        sw_config_err got = parse(cases[i].json, &c, &e);
+        if (got != cases[i].code || strcmp(e.key, cases[i].key) != 0)
+            fail_msg("case %zu (%s): got %d key '%s' (%s), want %d key '%s'", i, cases[i].json, got,
+                     e.key, e.reason, cases[i].code, cases[i].key);
+        assert_non_null(e.reason);
+        assert_true(e.offset <= strlen(cases[i].json));
+        /* A failed parse leaves the defaults. */
+        assert_string_equal(c.service, "");
+        assert_int_equal(c.tick_ms, 1000);
+        char name[32];
+        snprintf(name, sizeof name, "bad_%02zu.json", i);
+        write_seed("fuzz_wasm_config", name, cases[i].json, strlen(cases[i].json));
+    }
+}
+
+static void test_config_range_reports_bounds(void **state)
+{
+    (void)state;
+    sw_config_t c;
+    sw_config_error_t e;
+    assert_int_equal(
+        parse("{\"service\":\"s\",\"region\":\"r\",\"limits\":{\"max_regions\":0}}", &c, &e),
+        SW_CFG_RANGE);
+    assert_int_equal(e.lo, 1);
+    assert_int_equal(e.hi, 256);
+}
+
+/* ------------------------------------------------------------------------- */
+/* Batches.                                                                   */
+
+static sw_str_t str(const char *s)
+{
+    sw_str_t v = {s, strlen(s)};
+    return v;
+}
+
+static int str_is(sw_str_t v, const char *s)
+{
+    return v.n == strlen(s) && memcmp(v.p, s, v.n) == 0;
+}
+
+static size_t build_batch(uint8_t *buf, size_t cap, slate_stats_t *st)
+{
+    sw_batch_writer_t w;
+    assert_true(sw_batch_begin(&w, buf, cap));
+    slate_stats_init(st);
+    for (uint64_t v = 1000; v < 50000000; v = v * 3 + 7)
+        slate_stats_add(st, v);
+    assert_true(sw_batch_add_inbound(&w, str("GET"), str("/cart"), 12, 1000, 3, st));
+    slate_stats_t empty;
+    slate_stats_init(&empty);
+    assert_true(sw_batch_add_inbound(&w, str("POST"), str("/cart/checkout"), 0, 5, 0, &empty));
+    assert_true(
+        sw_batch_add_outbound(&w, str("cart"), str("GET"), str("/items"), str("eu-west-1"), 4, st));
+    /* Out of order: inbound after outbound is refused. */
+    assert_false(sw_batch_add_inbound(&w, str("GET"), str("/x"), 1, 1, 1, &empty));
+    assert_true(sw_batch_add_span(&w, str("463ac35c9f6413ad48485a3953bb6124"),
+                                  str("a2fb4a1d1a96d312"), str(""), str("GET"), str("/cart"), 100,
+                                  250, 42, 999, 2));
+    assert_false(sw_batch_add_span(&w, str("t"), str("s"), str(""), str("GET"), str("/"), 5, 4, 0,
+                                   0, 0)); /* end before start */
+    sw_batch_head_t h = {0};
+    h.worker_id = 0x1122334455667788ull;
+    h.seq = 7;
+    h.time_ns = 1700000000000000000ull;
+    h.window_ns = 1000000000ull;
+    h.spans_dropped = 1;
+    h.endpoints_overflowed = 2;
+    h.outbound_overflowed = 3;
+    h.late_stamps = 4;
+    h.counters_saturated = 5;
+    return sw_batch_finish(&w, &h);
+}
+
+static void test_batch_round_trip(void **state)
+{
+    (void)state;
+    static uint8_t buf[65536];
+    static slate_stats_t st, got, scratch;
+    size_t len = build_batch(buf, sizeof buf, &st);
+    write_seed("fuzz_wasm_batch", "full.bin", buf, len);
+    sw_batch_head_t h;
+    sw_batch_reader_t r;
+    assert_int_equal(sw_batch_open(buf, len, &h, &r, &scratch), SW_BATCH_OK);
+    assert_int_equal(h.worker_id, 0x1122334455667788ull);
+    assert_int_equal(h.seq, 7);
+    assert_int_equal(h.time_ns, 1700000000000000000ull);
+    assert_int_equal(h.late_stamps, 4);
+    assert_int_equal(h.n_inbound, 2);
+    assert_int_equal(h.n_outbound, 1);
+    assert_int_equal(h.n_spans, 1);
+    sw_batch_item_t it;
+    assert_true(sw_batch_next(&r, &it));
+    assert_int_equal(it.kind, SW_ITEM_INBOUND);
+    assert_true(str_is(it.method, "GET") && str_is(it.path, "/cart"));
+    assert_int_equal(it.requests, 12);
+    assert_int_equal(it.window_count, 1000);
+    assert_int_equal(it.in_flight, 3);
+    sw_stats_block_load(it.stats, it.stats_len, &got);
+    assert_memory_equal(&got, &st, sizeof st);
+    assert_true(sw_batch_next(&r, &it));
+    assert_true(str_is(it.path, "/cart/checkout"));
+    sw_stats_block_load(it.stats, it.stats_len, &got);
+    assert_int_equal(got.count, 0);
+    assert_true(sw_batch_next(&r, &it));
+    assert_int_equal(it.kind, SW_ITEM_OUTBOUND);
+    assert_true(str_is(it.service, "cart") && str_is(it.region, "eu-west-1"));
+    assert_int_equal(it.requests, 4);
+    assert_true(sw_batch_next(&r, &it));
+    assert_int_equal(it.kind, SW_ITEM_SPAN);
+    assert_true(str_is(it.trace_id, "463ac35c9f6413ad48485a3953bb6124"));
+    assert_int_equal(it.parent_id.n, 0);
+    assert_int_equal(it.start_ns, 100);
+    assert_int_equal(it.end_ns, 250);
+    assert_int_equal(it.body_size, 42);
+    assert_int_equal(it.arrival_count, 999);
+    assert_int_equal(it.arrival_in_flight, 2);
+    assert_false(sw_batch_next(&r, &it));
+
+    /* An empty batch (a heartbeat). */
+    sw_batch_writer_t w;
+    sw_batch_begin(&w, buf, sizeof buf);
+    sw_batch_head_t hb = {0};
+    hb.worker_id = 9;
+    hb.seq = 1;
+    len = sw_batch_finish(&w, &hb);
+    assert_int_equal(len, SW_BATCH_HEADER);
+    write_seed("fuzz_wasm_batch", "heartbeat.bin", buf, len);
+    assert_int_equal(sw_batch_open(buf, len, &h, &r, &scratch), SW_BATCH_OK);
+    assert_false(sw_batch_next(&r, &it));
+}
+
+static void test_batch_full_buffer(void **state)
+{
+    (void)state;
+    static uint8_t buf[SW_BATCH_HEADER + 200];
+    static slate_stats_t st;
+    slate_stats_init(&st);
+    slate_stats_add(&st, 5000);
+    sw_batch_writer_t w;
+    sw_batch_begin(&w, buf, sizeof buf);
+    int n = 0;
+    while (sw_batch_add_inbound(&w, str("GET"), str("/a"), 1, 1, 0, &st))
+        n++;
+    assert_true(n >= 1);
+    assert_true(w.len <= sizeof buf);
+    assert_false(sw_batch_begin(&w, buf, SW_BATCH_HEADER - 1));
+}
+
+/* Every corruption is caught: truncations, flipped bytes in the header and
+ * in entries, inconsistent statistics. None crashes (ASan checks reads). */
+static void test_batch_rejects(void **state)
+{
+    (void)state;
+    static uint8_t buf[65536], bad[65536];
+    static slate_stats_t st, scratch;
+    size_t len = build_batch(buf, sizeof buf, &st);
+    sw_batch_head_t h;
+    sw_batch_reader_t r;
+    for (size_t cut = 0; cut < len; cut++) {
+        uint8_t *exact = malloc(cut ? cut : 1);
+        memcpy(exact, buf, cut);
+        assert_int_not_equal(sw_batch_open(exact, cut, &h, &r, &scratch), SW_BATCH_OK);
+        free(exact);
+    }
+    memcpy(bad, buf, len);
+    bad[0] ^= 1;
+    assert_int_equal(sw_batch_open(bad, len, &h, &r, &scratch), SW_BATCH_MAGIC_ERR);
+    memcpy(bad, buf, len);
+    bad[4] = 2;
+    assert_int_equal(sw_batch_open(bad, len, &h, &r, &scratch), SW_BATCH_VERSION_ERR);
+    memcpy(bad, buf, len);
+    bad[20] = 1; /* reserved */
+    assert_int_equal(sw_batch_open(bad, len, &h, &r, &scratch), SW_BATCH_VALUE);
+    /* The first entry's count no longer matches its histogram. */
+    memcpy(bad, buf, len);
+    bad[SW_BATCH_HEADER + 32] ^= 1;
+    assert_int_equal(sw_batch_open(bad, len, &h, &r, &scratch), SW_BATCH_STATS);
+    /* A control character in the first method. */
+    memcpy(bad, buf, len);
+    size_t first_size = sw_ld32(buf + SW_BATCH_HEADER);
+    bad[SW_BATCH_HEADER + first_size - 5 - 3] = '\n';
+    assert_int_equal(sw_batch_open(bad, len, &h, &r, &scratch), SW_BATCH_STRING);
+    /* One more entry claimed than present. */
+    memcpy(bad, buf, len);
+    bad[16] = 2;
+    assert_int_not_equal(sw_batch_open(bad, len, &h, &r, &scratch), SW_BATCH_OK);
+    /* Every single-bit flip either still parses or is rejected; never crashes. */
+    for (size_t i = 0; i < len; i++) {
+        for (int b = 0; b < 8; b++) {
+            memcpy(bad, buf, len);
+            bad[i] ^= (uint8_t)(1u << b);
+            if (sw_batch_open(bad, len, &h, &r, &scratch) == SW_BATCH_OK) {
+                sw_batch_item_t it;
+                while (sw_batch_next(&r, &it))
+                    ;
+            }
+        }
+    }
+}
+
+static void test_stats_check_matches_core(void **state)
+{
+    (void)state;
+    static slate_stats_t s;
+    slate_stats_init(&s);
+    assert_true(sw_stats_check(&s));
+    for (uint64_t v = 900; v < 1000000000; v = v * 5 / 2)
+        slate_stats_add(&s, v);
+    assert_int_equal(slate_stats_validate(&s), SLATE_OK);
+    assert_true(sw_stats_check(&s));
+    slate_stats_t t = s;
+    t.count++;
+    assert_false(sw_stats_check(&t));
+    t = s;
+    t.min_ns = t.max_ns + 1;
+    assert_false(sw_stats_check(&t));
+    t = s;
+    t.m2 = -1;
+    assert_false(sw_stats_check(&t));
+    t = s;
+    t.mean_ns = NAN;
+    assert_false(sw_stats_check(&t));
+    t = s;
+    t.mean_ns = (double)t.max_ns * 2;
+    assert_false(sw_stats_check(&t));
+}
+
+/* ------------------------------------------------------------------------- */
+/* Published rules.                                                           */
+
+static uint64_t key3(const char *s, const char *m, const char *p)
+{
+    uint64_t k = 0;
+    assert_int_equal(slate_endpoint_key(s, strlen(s), m, strlen(m), p, strlen(p), &k, NULL),
+                     SLATE_OK);
+    return k;
+}
+
+static size_t build_rules(uint8_t *buf, size_t cap)
+{
+    const char *regions[] = {"us-west-1", "us-east-1", "eu-west-1"};
+    struct rule_in {
+        uint64_t key;
+        int kind;
+        uint16_t ids[3];
+        uint32_t w[3];
+        size_t n;
+    } r[] = {
+        {key3("cart", "GET", "/cart"), SW_KIND_EXACT, {0, 1, 2}, {50, 30, 20}, 3},
+        {key3("cart", "", ""), SW_KIND_ANY, {1}, {1}, 1},
+        {key3("cart", "POST", ""), SW_KIND_ANY_PATH, {2, 0}, {1, 3}, 2},
+        {key3("ads", "", "/ad"), SW_KIND_ANY_METHOD, {0, 2}, {0, 5}, 2},
+    };
+    size_t n = sizeof r / sizeof r[0];
+    /* Sort by key, as the reporter does. */
+    for (size_t i = 1; i < n; i++)
+        for (size_t j = i; j > 0 && r[j].key < r[j - 1].key; j--) {
+            struct rule_in t = r[j];
+            r[j] = r[j - 1];
+            r[j - 1] = t;
+        }
+    sw_rules_builder_t b;
+    assert_int_equal(sw_rules_begin(&b, buf, cap, regions, 3, 0, 8, 42, 1000, 5000), SW_RULES_OK);
+    for (size_t i = 0; i < n; i++)
+        assert_int_equal(sw_rules_add(&b, r[i].key, r[i].kind, r[i].ids, r[i].w, r[i].n),
+                         SW_RULES_OK);
+    /* Out of order and duplicate keys are refused without changing the blob. */
+    assert_int_equal(sw_rules_add(&b, r[0].key, SW_KIND_EXACT, r[0].ids, r[0].w, 1),
+                     r[0].key == r[n - 1].key ? SW_RULES_DUPLICATE : SW_RULES_ORDER);
+    assert_int_equal(sw_rules_add(&b, r[n - 1].key, SW_KIND_EXACT, r[0].ids, r[0].w, 1),
+                     SW_RULES_DUPLICATE);
+    size_t len = 0;
+    assert_int_equal(sw_rules_finish(&b, &len), SW_RULES_OK);
+    return len;
+}
+
+static void test_rules_build_find_draw(void **state)
+{
+    (void)state;
+    static uint8_t buf[8192];
+    size_t len = build_rules(buf, sizeof buf);
+    write_seed("fuzz_wasm_rules", "four_rules.bin", buf, len);
+    assert_int_equal(len, sw_rules_size(3, 4, 3 + 1 + 2 + 2));
+    assert_int_equal(sw_rules_validate(buf, len), SW_RULES_OK);
+    sw_rules_info_t info;
+    sw_rules_info(buf, &info);
+    assert_int_equal(info.version, 42);
+    assert_int_equal(info.expiry_ns, 5000);
+    assert_int_equal(info.n_rules, 4);
+    assert_int_equal(info.n_regions, 3);
+    assert_int_equal(info.flags, 0xf);
+    assert_string_equal(sw_rules_region_name(buf, 2), "eu-west-1");
+    assert_null(sw_rules_region_name(buf, 3));
+    const void *t = sw_rules_find(buf, key3("cart", "GET", "/cart"));
+    assert_non_null(t);
+    assert_true(fabs(slate_sampler_probability(t, 0) - 0.5) < 1e-6);
+    assert_true(fabs(slate_sampler_probability(t, 2) - 0.2) < 1e-6);
+    t = sw_rules_find(buf, key3("ads", "", "/ad"));
+    assert_non_null(t);
+    assert_true(slate_sampler_probability(t, 0) == 0.0);
+    assert_null(sw_rules_find(buf, key3("cart", "GET", "/other")));
+    /* Draws hit the weights. */
+    slate_rng_t rng;
+    slate_rng_seed(&rng, 1);
+    unsigned counts[3] = {0};
+    t = sw_rules_find(buf, key3("cart", "GET", "/cart"));
+    for (int i = 0; i < 100000; i++)
+        counts[slate_sampler_draw(t, slate_rng_next(&rng))]++;
+    double x2 = 0, w[3] = {0.5, 0.3, 0.2};
+    for (int i = 0; i < 3; i++)
+        x2 += pow(counts[i] - 1e5 * w[i], 2) / (1e5 * w[i]);
+    assert_true(x2 < 13.816);
+
+    /* An empty rule set is valid too. */
+    sw_rules_builder_t b;
+    const char *regions[] = {"us-west-1"};
+    assert_int_equal(sw_rules_begin(&b, buf, sizeof buf, regions, 1, 0, 0, 1, 0, 0), SW_RULES_OK);
+    assert_int_equal(sw_rules_finish(&b, &len), SW_RULES_OK);
+    assert_int_equal(sw_rules_validate(buf, len), SW_RULES_OK);
+    write_seed("fuzz_wasm_rules", "empty.bin", buf, len);
+    assert_null(sw_rules_find(buf, 123));
+}
+
+static void test_rules_builder_errors(void **state)
+{
+    (void)state;
+    static uint8_t buf[4096];
+    sw_rules_builder_t b;
+    const char *dup[] = {"a", "a"};
+    assert_int_equal(sw_rules_begin(&b, buf, sizeof buf, dup, 2, 0, 1, 1, 0, 0),
+                     SW_RULES_BAD_REGION);
+    const char *sp[] = {"a b"};
+    assert_int_equal(sw_rules_begin(&b, buf, sizeof buf, sp, 1, 0, 1, 1, 0, 0),
+                     SW_RULES_BAD_REGION);
+    const char *ok[] = {"a", "b"};
+    assert_int_equal(sw_rules_begin(&b, buf, 10, ok, 2, 0, 1, 1, 0, 0), SW_RULES_NOSPACE);
+    assert_int_equal(sw_rules_begin(&b, buf, sizeof buf, ok, 2, 5, 1, 1, 0, 0),
+                     SW_RULES_BAD_REGION);
+    assert_int_equal(sw_rules_begin(&b, buf, sizeof buf, ok, 2, 0, 1, 1, 0, 0), SW_RULES_OK);
+    uint16_t ids[2] = {0, 1};
+    uint32_t zero[2] = {0, 0}, w[2] = {1, 1};
+    assert_int_equal(sw_rules_add(&b, 5, SW_KIND_EXACT, ids, zero, 2), SW_RULES_WEIGHTS);
+    uint16_t twice[2] = {1, 1};
+    assert_int_equal(sw_rules_add(&b, 5, SW_KIND_EXACT, twice, w, 2), SW_RULES_WEIGHTS);
+    uint16_t unknown[1] = {2};
+    assert_int_equal(sw_rules_add(&b, 5, SW_KIND_EXACT, unknown, w, 1), SW_RULES_TABLE);
+    assert_int_equal(sw_rules_add(&b, 5, SW_KIND_EXACT, ids, w, 2), SW_RULES_OK);
+    assert_int_equal(sw_rules_add(&b, 6, SW_KIND_EXACT, ids, w, 2), SW_RULES_COUNT);
+}
+
+static void test_rules_rejects(void **state)
+{
+    (void)state;
+    static uint8_t buf[8192], bad[8192];
+    size_t len = build_rules(buf, sizeof buf);
+    for (size_t cut = 0; cut < len; cut++) {
+        uint8_t *exact = malloc(cut ? cut : 1);
+        memcpy(exact, buf, cut);
+        assert_int_not_equal(sw_rules_validate(exact, cut), SW_RULES_OK);
+        free(exact);
+    }
+    memcpy(bad, buf, len);
+    bad[0] ^= 1;
+    assert_int_equal(sw_rules_validate(bad, len), SW_RULES_MAGIC_ERR);
+    memcpy(bad, buf, len);
+    bad[len - 1] ^= 1;
+    assert_int_equal(sw_rules_validate(bad, len), SW_RULES_CHECKSUM);
+    /* Every bit flip is rejected (the checksum covers everything after the
+     * header, the header fields are checked one by one) or, for a flip in
+     * the version, times or the checksum's own seed bytes, still valid. */
+    for (size_t i = 0; i < len; i++) {
+        for (int b = 0; b < 8; b++) {
+            memcpy(bad, buf, len);
+            bad[i] ^= (uint8_t)(1u << b);
+            sw_rules_err e = sw_rules_validate(bad, len);
+            if (i >= SW_RULES_HEADER)
+                assert_int_not_equal(e, SW_RULES_OK);
+        }
+    }
+}
+
+/* ------------------------------------------------------------------------- */
+/* Hash map against a reference model.                                        */
+
+static void test_map_model(void **state)
+{
+    (void)state;
+    enum { N = 5000 };
+    static uint32_t model[N]; /* 0 = absent, else value + 1 */
+    sw_map_t m = {0};
+    slate_rng_t rng;
+    slate_rng_seed(&rng, 99);
+    for (int step = 0; step < 200000; step++) {
+        uint64_t r = slate_rng_next(&rng);
+        uint64_t k = r % N;
+        uint64_t key = k + 1;
+        if ((r >> 32) % 3 == 0) {
+            sw_map_del(&m, key);
+            model[k] = 0;
+        } else if ((r >> 32) % 3 == 1) {
+            uint32_t v = (uint32_t)(r >> 40);
+            assert_true(sw_map_put(&m, key, v));
+            model[k] = v + 1;
+        }
+        long got = sw_map_get(&m, key);
+        assert_int_equal(got, model[k] ? (long)model[k] - 1 : -1);
+    }
+    size_t live = 0;
+    for (int k = 0; k < N; k++) {
+        live += model[k] != 0;
+        long got = sw_map_get(&m, (uint64_t)k + 1);
+        assert_int_equal(got, model[k] ? (long)model[k] - 1 : -1);
+    }
+    assert_int_equal(m.len, live);
+    assert_int_equal(sw_map_get(&m, 0), -1);
+    sw_map_free(&m);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_config_defaults),
+        cmocka_unit_test(test_config_every_key),
+        cmocka_unit_test(test_config_escapes),
+        cmocka_unit_test(test_config_errors),
+        cmocka_unit_test(test_config_range_reports_bounds),
+        cmocka_unit_test(test_batch_round_trip),
+        cmocka_unit_test(test_batch_full_buffer),
+        cmocka_unit_test(test_batch_rejects),
+        cmocka_unit_test(test_stats_check_matches_core),
+        cmocka_unit_test(test_rules_build_find_draw),
+        cmocka_unit_test(test_rules_builder_errors),
+        cmocka_unit_test(test_rules_rejects),
+        cmocka_unit_test(test_map_model),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
