@@ -39,7 +39,7 @@ const HELP = `usage: demo.js --controller PATH --wasm-dir DIR [options]
   --json FILE       the numbers as JSON (default next to the report)
   --policies LIST   comma-separated subset of local,waterfall,slate (default all)
   --workers N       worker VMs per sidecar (default 2)
-  --tick-ms MS      the data plane's report period (default 1000)
+  --tick-ms MS      the data plane's report period (default 500)
   --seed N          seed of arrivals, trace ids and noise (default 1)
   --sampling P      trace sampling rate of the filters (default 0.3)
   --ctl KEY=VALUE   an extra slate-controller option for every policy (repeatable,
@@ -52,7 +52,7 @@ function parseArgs(argv) {
   const repo = path.resolve(__dirname, '..', '..');
   const o = {
     duration: 60, out: path.join(repo, 'build', 'demo', 'report.html'), json: null,
-    policies: Object.keys(POLICIES), workers: 2, tickMs: 1000, seed: 1, sampling: 0.3, verbose: false,
+    policies: Object.keys(POLICIES), workers: 2, tickMs: 500, seed: 1, sampling: 0.3, verbose: false,
     controller: null, wasmDir: null, ctl: {}, host: path.join(repo, 'shims', 'wasm', 'host', 'host.js'),
   };
   for (let i = 2; i < argv.length; i++) {
@@ -97,18 +97,29 @@ function parseArgs(argv) {
   return o;
 }
 
-/** Controller settings shared by every policy (the routing flag differs). */
+/**
+ * Controller settings shared by every policy (the routing flag differs).
+ * The data plane reports every 500 ms and the controller solves every second,
+ * so a change shows in the measurements about 1.5 s after it is published:
+ * the rollback guard waits that long, then judges on two solves' worth of
+ * measurements. Steps move at most 35% of a call's traffic; a change must
+ * promise at least 10% lower cost (the LP's optimum moves with every window's
+ * noisy loads, and smaller gains are not worth the churn). Egress weighs
+ * 5e8 (ms x rps) per $/s: sending a 2 KiB request from us-west to us-east
+ * then weighs as much as 20 ms of its latency, to eu-west 51 ms.
+ */
 function controllerArgs(durationS) {
   return {
     'solve-period-ms': 1000,
     'rules-ttl-ms': 30000,
     'stitch-window-ms': 2000,
     'model-min-samples': 20,
-    'max-shift': 0.25,
-    'settle-ms': 1000,
-    'rollback-samples': 1,
+    'max-shift': 0.35,
+    'min-gain-rel': 0.1,
+    'settle-ms': 1500,
+    'rollback-samples': 2,
     'rollback-tolerance': 0.25,
-    'egress-weight': 1e8,
+    'egress-weight': 5e8,
     'debounce-quiet-ms': 500,
     'debounce-max-ms': Math.min(10000, durationS * 1000),
     'log-level': 'info',

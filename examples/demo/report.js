@@ -99,11 +99,12 @@ function lineChart(opts) {
 /**
  * An SVG stacked-area chart of fractions (0..1) over time. opts: title,
  * width, height, xMax, bands, layers [{name, color}], points [{t, v: {name:
- * fraction}}] (steps: each value holds until the next point).
+ * fraction}}] (steps: each value holds until the next point), marks [{t,
+ * color, label}] (small triangles above the plot, e.g. rollbacks).
  */
 function stackedChart(opts) {
   const W = opts.width || 420, H = opts.height || 190;
-  const m = { l: 44, r: 10, t: 30, b: 32 };
+  const m = { l: 44, r: 10, t: 38, b: 32 };
   const pw = W - m.l - m.r, ph = H - m.t - m.b;
   const X = (x) => m.l + (Math.max(0, Math.min(opts.xMax, x)) / opts.xMax) * pw;
   const Y = (f) => m.t + ph - Math.max(0, Math.min(1, f)) * ph;
@@ -133,6 +134,10 @@ function stackedChart(opts) {
   }
   for (const b of opts.bands || []) {
     o.push(`<line x1="${X(b.from).toFixed(1)}" x2="${X(b.from).toFixed(1)}" y1="${m.t}" y2="${m.t + ph}" stroke="#333" stroke-dasharray="3,3" stroke-width="0.8"/>`);
+  }
+  for (const mk of opts.marks || []) {
+    const x = X(mk.t);
+    o.push(`<path d="M${(x - 4).toFixed(1)},${m.t - 7}L${(x + 4).toFixed(1)},${m.t - 7}L${x.toFixed(1)},${m.t - 1}Z" fill="${mk.color}"><title>${esc(mk.label)}</title></path>`);
   }
   for (const v of [0, 0.5, 1]) o.push(`<text x="${m.l - 5}" y="${(Y(v) + 3.5).toFixed(1)}" font-size="10" text-anchor="end" fill="#444">${Math.round(v * 100)}%</text>`);
   for (const v of ticks(0, opts.xMax, 5)) o.push(`<text x="${X(v).toFixed(1)}" y="${m.t + ph + 14}" font-size="10" text-anchor="middle" fill="#444">${v}</text>`);
@@ -208,8 +213,24 @@ function render({ o, scenario, metrics, results, timeline, phases, policies }) {
         const fr = snap.rules[key] || snap.rules[`*>${e.to}@${scenario.OVERLOADED}`] || { [scenario.OVERLOADED]: 1 };
         return { t: snap.t, v: fr };
       });
-      return stackedChart({ title: `${e.from} \u2192 ${e.to}`, xMax: D, points: pts, layers, bands: [{ from: over.from }, { from: over.to }] });
+      // Rollbacks: the snapshots where the published rules' origin turned to "rollback".
+      const marks = [];
+      let prev = null;
+      for (const snap of timeline[p] || []) {
+        if (snap.origin === 'rollback' && prev !== 'rollback') marks.push({ t: snap.t, color: '#c0392b', label: `rollback at ${snap.t} s` });
+        prev = snap.origin;
+      }
+      return stackedChart({ title: `${e.from} \u2192 ${e.to}`, xMax: D, points: pts, layers, marks,
+        bands: [{ from: over.from }, { from: over.to }] });
     });
+    const sv = (results.policies[p] && results.policies[p].solves) || [];
+    if (p === 'slate' && sv.length) {
+      charts.push(lineChart({ title: 'what the controller sees (GET /v1/state)', width: 420, height: 190, xMax: D, yMin: 0,
+        bands: [], xLabel: 'time (s)', yLabel: 'ms', series: [
+          { name: 'measured', color: '#333', points: sv.map((x) => [x.t, x.measuredMs]) },
+          { name: 'modelled at the optimum', color: POLICY_COLOR.slate, dash: '5,3', points: sv.map((x) => [x.t, x.modelledMs]) },
+        ] }));
+    }
     routing.push(`<h3><span class="dot" style="background:${POLICY_COLOR[p]}"></span>${esc(policies[p].label)}: rules for calls made in ${esc(scenario.OVERLOADED)} (share sent to each region, from GET /v1/rules once per second)</h3><div class="grid">${charts.join('')}</div>`);
   }
 
@@ -236,7 +257,7 @@ function render({ o, scenario, metrics, results, timeline, phases, policies }) {
     `<td>${a === b ? '&ndash;' : `${scenario.RTT_MS[a][b]} ms, $${scenario.PRICE_PER_GB[a][b]}/GB`}</td>`).join('')}</tr>`).join('');
   const svcRows = Object.entries(scenario.SERVICES).map(([n, s]) => `<tr><td>${n}</td><td>${s.baseMs}</td><td>${s.mu}</td>` +
     `<td>${(s.mu * scenario.DECLARED_UTILISATION).toFixed(0)}</td><td>${s.calls.map((c) => `${c.service} ${c.path} (${c.reqBytes / 1024} KiB / ${c.respBytes / 1024} KiB)`).join(', ') || '&ndash;'}</td></tr>`).join('');
-  const ctlArgs = results.policies[ps[0]] ? results.policies[ps[0]].controllerArgs.join(' ').replace(/--port-file \S+/, '--port-file …').replace(/--regions-file \S+/, '--regions-file regions.txt') : '';
+  const ctlArgs = results.policies[ps[0]] ? results.policies[ps[0]].controllerArgs.join(' ').replace(/--port-file \S+/, '--port-file …').replace(/--routing \S+/, '--routing local|waterfall|slate').replace(/--regions-file \S+/, '--regions-file regions.txt') : '';
 
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>libslate demo report</title>
@@ -250,7 +271,7 @@ th,td{border-bottom:1px solid #e2e2e2;padding:4px 8px;text-align:right}th{backgr
 td:first-child,th:first-child,td:nth-child(2){text-align:left}tr.overload td{background:#fdf1ef}
 .dot{display:inline-block;width:10px;height:10px;border-radius:5px;margin-right:6px}
 .grid{display:flex;flex-wrap:wrap;gap:8px}.grid svg{flex:0 0 auto}
-li.ok{color:#1d6b2f}li.miss{color:#a32020}.note{color:#555;font-size:13px}
+table.svc td:last-child,table.svc th:last-child{text-align:left}li.ok{color:#1d6b2f}li.miss{color:#a32020}.note{color:#555;font-size:13px}
 svg{max-width:100%;height:auto}code{background:#f3f3f3;padding:1px 4px;border-radius:3px}
 </style></head><body>
 <h1>libslate demo</h1>
@@ -265,14 +286,14 @@ ${loadChart}
 ${latChart}
 ${p99Chart}
 <h2>Routing weights as the rules converge</h2>
-<p class="note">Stacked: share of the calls made in ${esc(scenario.OVERLOADED)} that each controller's rules send to each region (${esc(scenario.OVERLOADED)} at the bottom). Dashed lines: start and end of the overload.${stayed.length ? ` Not shown, always served in ${esc(scenario.OVERLOADED)}: ${stayed.map((e) => `${esc(e.from)} \u2192 ${esc(e.to)}`).join(', ')}.` : ''}</p>
+<p class="note">Stacked: share of the calls made in ${esc(scenario.OVERLOADED)} that each controller's rules send to each region (${esc(scenario.OVERLOADED)} at the bottom). Dashed lines: start and end of the overload; red triangles: a change rolled back by the stability rules because the measured latency got worse.${stayed.length ? ` Not shown, always served in ${esc(scenario.OVERLOADED)}: ${stayed.map((e) => `${esc(e.from)} \u2192 ${esc(e.to)}`).join(', ')}.` : ''}</p>
 ${routing.join('\n')}
 <h2>The bottleneck</h2>
 <p class="note">Load on ${bottleneck} in each region divided by what it can serve (${mu} calls/s); the dashed line is the capacity declared to the controllers.</p>
 <div class="grid">${utilCharts.join('')}</div>
 <h2>Setup</h2>
 <table><thead><tr><th>RTT, egress</th>${scenario.REGIONS.map((r) => `<th>${r}</th>`).join('')}</tr></thead><tbody>${rttRows}</tbody></table>
-<table><thead><tr><th>service</th><th>base ms</th><th>serves rps</th><th>declared rps</th><th>calls (request / response)</th></tr></thead><tbody>${svcRows}</tbody></table>
+<table class="svc"><thead><tr><th>service</th><th>base ms</th><th>serves rps</th><th>declared rps</th><th>calls (request / response)</th></tr></thead><tbody>${svcRows}</tbody></table>
 <p class="note">Service time = base &times; 1/(1&minus;&rho;) up to &rho; = 0.9, then along its tangent (capped at 60&times;), &rho; = load over the last second / capacity, with log-normal noise (&sigma; 0.25). Time model: one virtual clock for every sidecar, paced to the wall clock because the controllers are real daemons on their own clock (at most ${num(results.maxLagMs, 0)} ms behind). Controller flags: <code>${esc(ctlArgs)}</code>.</p>
 </body></html>
 `;
