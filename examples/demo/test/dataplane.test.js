@@ -104,3 +104,28 @@ test('the filter\'s routing header decides the region; remote calls pay the roun
     ctl.srv.close();
   }
 });
+
+test('command line: defaults, --ctl options, and the errors that name what is wrong', () => {
+  assert.ok(WASM_DIR, 'set SLATE_DEMO_WASM_DIR to the directory of the built wasm modules');
+  const { parseArgs, controllerArgs, printTable } = require('../demo.js');
+  const base = ['node', 'demo.js', '--controller', process.execPath, '--wasm-dir', WASM_DIR];
+  const o = parseArgs(base.concat(['--ctl', 'max-shift=0.1', '--ctl=egress-weight=0', '--duration=30']));
+  assert.equal(o.duration, 30);
+  assert.equal(o.tickMs, 500);
+  assert.deepEqual(o.ctl, { 'max-shift': '0.1', 'egress-weight': '0' });
+  assert.deepEqual(o.policies, ['local', 'waterfall', 'slate']);
+  assert.match(o.json, /report\.json$/);
+  assert.equal(controllerArgs(30)['max-shift'], 0.35);
+  assert.throws(() => parseArgs(base.concat(['--ctl', 'nokey'])), /KEY=VALUE/);
+  assert.throws(() => parseArgs(base.concat(['--policies', 'local,best'])), /unknown policy 'best'/);
+  assert.throws(() => parseArgs(base.concat(['--duration', '5'])), /at least 10/);
+  assert.throws(() => parseArgs(['node', 'demo.js', '--wasm-dir', WASM_DIR]), /--controller/);
+  assert.throws(() => parseArgs(base.concat(['--bogus'])), /unknown argument '--bogus'/);
+  let out = '';
+  const s = { requests: 10, meanMs: 12.34, p99Ms: 50, remoteShare: 0.25, egressGB: 0.0012, usdPerMillion: 1.5 };
+  printTable([{ policy: 'a', window: 'overall', s }, { policy: 'a', window: 'overload', s }], { write: (x) => { out += x; } });
+  const lines = out.trim().split('\n');
+  assert.equal(lines.length, 4);
+  assert.match(lines[2], /^a\s+overall\s+10\s+12\.3\s+50\.0\s+25\.0\s+0\.001\s+1\.50$/);
+  assert.match(lines[3], /^\s+overload\s+10/);
+});
