@@ -20,11 +20,6 @@
 #include "slate/sampler.h"
 #include "slate/key.h"
 #include "slate/codec.h"
-#include "slate/rate.h"
-#include "slate/stats.h"
-#include "slate/sampler.h"
-#include "slate/key.h"
-#include "slate/codec.h"
 #include "slate/legacy.h"
 
 #endif /* SLATE_SLATE_H */

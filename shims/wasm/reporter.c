@@ -685,8 +685,15 @@ void sw_role_tick(sw_root_t *r)
     if (p->calling) {
         /* The previous report is still in flight (its timeout is shorter than
          * a tick, so this only happens with a host that delivers late):
-         * keep aggregating into the next report. */
-        return;
+         * keep aggregating into the next report. A call the host never
+         * answers is written off after two ticks past its timeout. */
+        uint64_t limit = ((uint64_t)r->cfg.http_timeout_ms + 2ull * r->cfg.tick_ms) * 1000000ull;
+        if (now - p->call_sent_ns <= limit)
+            return;
+        p->calling = 0;
+        p->drops.post_failed_timeout = sat_add(p->drops.post_failed_timeout, 1);
+        log_kind(p, F_TIMEOUT, PROXY_LOG_WARN, "report timed out; keeping the last rules", NULL,
+                 NULL);
     }
     post_report(r, now);
 }

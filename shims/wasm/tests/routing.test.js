@@ -194,3 +194,29 @@ test('outbound latency is reported per destination region', async () => {
     await env.close();
   }
 });
+
+test('direction "auto" follows the listener_direction property of each stream', async () => {
+  const env = await outboundEnv({ filter: { direction: 'auto' } });
+  const { host, ctl } = env;
+  try {
+    ctl.rules = { version: 1, rules: [rule([{ region: 'eu-west-1', weight: 1 }])] };
+    await host.run(2 * S);
+    const call = (dir) => {
+      const s = env.workers[0].newStream({ properties: { listener_direction: dir } });
+      s.requestHeaders({ ':method': 'GET', ':path': '/cart', ':authority': 'cart' }, true);
+      const h = s.request.headers.get('x-slate-routeto');
+      s.responseHeaders({ ':status': '200' }, true);
+      s.complete();
+      return h;
+    };
+    assert.equal(call(2), 'eu-west-1', 'outbound listener: routed');
+    assert.equal(call(1), undefined, 'inbound listener: measured, not routed');
+    await host.run(1.5 * S);
+    const inbound = ctl.decoded().flatMap((r) => r.inbound).filter((e) => e.path === '/cart');
+    assert.equal(inbound.reduce((a, e) => a + e.requests, 0), 1);
+    const outbound = ctl.decoded().flatMap((r) => r.outbound).filter((o) => o.dst_service === 'cart');
+    assert.equal(outbound.reduce((a, o) => a + o.requests, 0), 1);
+  } finally {
+    await env.close();
+  }
+});
