@@ -263,15 +263,24 @@ async function main() {
 
     // 4. Final state from every controller, then stop them.
     const final = {};
+    const failures = [];
     for (const p of o.policies) {
       final[p] = {};
+      if (ctls[p].exited) {
+        failures.push(`${POLICIES[p].label}: slate-controller died during the run (${JSON.stringify(ctls[p].exited)}); see ${ctls[p].logPath}`);
+      }
       try { final[p].metrics = await ctls[p].metrics(); } catch (e) { final[p].error = e.message; }
       try { final[p].state = await ctls[p].json('/v1/state'); } catch (e) { final[p].stateError = e.message; }
     }
     await stopAll();
+    for (const p of o.policies) {
+      const ex = ctls[p].exited;
+      if (ex && (ex.code !== 0 || ex.signal) && !failures.some((f) => f.startsWith(POLICIES[p].label))) {
+        say(`  note: slate-controller (${POLICIES[p].label}) exited with ${JSON.stringify(ex)} when stopped; see ${ctls[p].logPath}`);
+      }
+    }
 
     // 5. Checks: the data plane kept reporting, the optimiser's rules converged.
-    const failures = [];
     const reporting = {};
     for (const p of o.policies) {
       reporting[p] = [];
