@@ -6,6 +6,9 @@
 #                 short libFuzzer run of every fuzz target over its corpus
 #   make          build the library, tests and tools
 #   make bench    build and run the benchmarks
+#   make demo     build the controller and the wasm data plane, then run the
+#                 three-region demo (DURATION seconds of load, default 60) and
+#                 write $(BUILD)/demo/report.html
 #   make install  install into PREFIX (default /usr/local)
 #   make format   clang-format every C source in place
 
@@ -14,10 +17,11 @@ SAN_BUILD  ?= build-san
 PREFIX     ?= /usr/local
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 FUZZ_SECONDS ?= 15
+DURATION   ?= 60
 
 CMAKE_FLAGS ?=
 
-.PHONY: all deps configure build test test-unit test-san bench install format clean
+.PHONY: all deps configure build test test-unit test-san bench demo install format clean
 
 all: build
 
@@ -44,6 +48,13 @@ test: test-unit test-san
 
 bench: build
 	sh scripts/bench.sh $(BUILD)
+
+demo: configure
+	cmake --build $(BUILD) -j $(JOBS) --target slate-controller slate_filter slate_reporter
+	node examples/demo/demo.js --duration $(DURATION) \
+	    --controller $(BUILD)/shims/controller/slate-controller \
+	    --wasm-dir $(BUILD)/shims/wasm \
+	    --out $(BUILD)/demo/report.html
 
 install: build
 	cmake --install $(BUILD) --prefix $(PREFIX)
