@@ -8,7 +8,7 @@
  * Input: 4 bytes of parameters (buckets - 1 mod 64, resolution as u16 + 1,
  * backjump in windows or "never"), 4 bytes of start time (ms), then
  * operations, one opcode byte each followed by its arguments; a short input
- * reads as zeros. fuzz/gen_corpus.c writes the seeds.
+ * reads as zeros. fuzz/gen_rate_stats_corpus.c writes the seeds.
  * SPDX-License-Identifier: Apache-2.0
  */
 #include <stdint.h>

@@ -5,7 +5,7 @@
  * reads, adds, merges and sums (in both directions with a fresh region of the
  * same parameters) and stay valid after each write. The operations are drawn
  * from a generator seeded by the input, so the whole input is the region.
- * fuzz/gen_corpus.c writes the seeds: real regions at several parameters.
+ * fuzz/gen_rate_stats_corpus.c writes the seeds: real regions at several parameters.
  * SPDX-License-Identifier: Apache-2.0
  */
 #include <stdint.h>

@@ -10,7 +10,7 @@
  * as a slate_stats_t, is an untrusted struct; validate must accept or reject
  * it, and an accepted one must give quantiles inside [min, max] and survive a
  * merge. Otherwise the input is operations: one opcode byte, then the value's
- * bytes. fuzz/gen_corpus.c writes the seeds.
+ * bytes. fuzz/gen_rate_stats_corpus.c writes the seeds.
  * SPDX-License-Identifier: Apache-2.0
  */
 #include <math.h>

@@ -1,0 +1,133 @@
+/*
+ * libslate - service-layer traffic engineering for service meshes.
+ * SPDX-License-Identifier: Apache-2.0
+ */
+/*
+ * The data-plane half of a native proxy that embeds libslate: what a proxy
+ * author writes around the library. Everything lives on the heap, sized by
+ * the library's size functions; the library itself never allocates, reads a
+ * clock or prints, so this file owns memory, time and logging.
+ *
+ * Every function takes the time as nanoseconds from the caller's clock.
+ */
+#ifndef NATIVE_PROXY_H
+#define NATIVE_PROXY_H
+
+#include <slate/slate.h>
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define PROXY_MAX_ENDPOINTS 8          /* inbound endpoints tracked (open addressing on the key) */
+#define PROXY_MAX_OUTBOUND  8          /* (destination endpoint, region) pairs tracked */
+#define PROXY_MAX_ROUTES    8          /* destination endpoints that rules may name */
+#define PROXY_MAX_SPANS     64         /* sampled spans buffered between two reports */
+#define PROXY_MAX_REPORT    (1u << 20) /* a report larger than this is not sent */
+#define PROXY_NAME_CAP      (SLATE_KEY_MAX_NAME + 1)
+#define PROXY_PATH_CAP      (SLATE_KEY_MAX_PATH + 1)
+
+/* One inbound endpoint: its arrival rate, and its latency since the last report. */
+typedef struct endpoint {
+    uint64_t key;         /* slate_endpoint_key(service, method, path) */
+    slate_rate_t *rate;   /* NULL: the slot is free */
+    slate_stats_t *stats; /* reset after every report */
+    uint64_t requests;    /* arrivals since the last report */
+    uint64_t in_flight;
+    char method[PROXY_NAME_CAP];
+    char path[PROXY_PATH_CAP]; /* without its query string, as the key saw it */
+} endpoint_t;
+
+/* Outbound calls to one destination endpoint served by one region. */
+typedef struct outbound {
+    uint64_t key; /* of the destination endpoint */
+    uint16_t region;
+    slate_stats_t *stats; /* NULL: the slot is free */
+    uint64_t requests;
+    char service[PROXY_NAME_CAP], method[PROXY_NAME_CAP], path[PROXY_PATH_CAP];
+} outbound_t;
+
+/* Compiled rules: one sampler table per destination endpoint. */
+typedef struct route {
+    uint64_t key; /* of the destination endpoint; empty method or path = any */
+    void *table;  /* slate_sampler_size(number of regions) bytes */
+    size_t table_len;
+} route_t;
+
+typedef struct ruleset {
+    uint64_t version;
+    uint64_t expires_ns; /* 0 = never */
+    size_t n_routes;
+    route_t routes[PROXY_MAX_ROUTES];
+} ruleset_t;
+
+/* What the proxy remembers between a request's arrival and its response. */
+typedef struct proxy_request {
+    int endpoint; /* slot in the endpoint table, -1 when not tracked */
+    int sampled;
+    uint64_t start_ns;
+    char trace_id[33], parent_id[17]; /* parent_id is empty for a new trace */
+    double rps_at_arrival;            /* the endpoint's load as the request arrived */
+    uint64_t in_flight_at_arrival;
+} proxy_request_t;
+
+/* A sampled request, kept until the next report. */
+typedef struct span {
+    proxy_request_t req;
+    char span_id[17];
+    uint64_t end_ns;
+} span_t;
+
+typedef struct proxy_config {
+    const char *service, *pod;
+    const char *const *regions; /* region id = index in this list */
+    uint16_t n_regions, local_region;
+    double trace_rate; /* fraction of traces sampled, in [0, 1] */
+    uint64_t seed;     /* of this proxy's PRNG (draws, new span ids) */
+} proxy_config_t;
+
+typedef struct proxy {
+    proxy_config_t cfg;
+    slate_rate_params_t rate_params;
+    size_t rate_len;
+    endpoint_t endpoints[PROXY_MAX_ENDPOINTS];
+    outbound_t outbound[PROXY_MAX_OUTBOUND];
+    ruleset_t *rules; /* the published rules; NULL before the first good answer */
+    span_t spans[PROXY_MAX_SPANS];
+    size_t n_spans;
+    slate_rng_t rng;
+    slate_drops_t drops;
+    uint64_t bad_traceparents;
+    uint64_t sequence, last_report_ns;
+    uint8_t *report_buf; /* grown when the encoder says SLATE_ENOSPC */
+    size_t report_cap;
+    slate_rule_t *dec_rules; /* decoder arrays, grown when the decoder says SLATE_ENOSPC */
+    slate_route_target_t *dec_targets;
+    size_t cap_rules, cap_targets;
+} proxy_t;
+
+/* 0 on success; -1 (with a message) when memory or the configuration is bad. */
+int proxy_init(proxy_t *p, const proxy_config_t *cfg, uint64_t now_ns);
+void proxy_free(proxy_t *p);
+
+/* A request arrives. `traceparent` may be NULL (no header). */
+slate_status proxy_on_request(proxy_t *p, const char *method, const char *path,
+                              const char *traceparent, uint64_t now_ns, proxy_request_t *req);
+/* Its response completes. */
+void proxy_on_response(proxy_t *p, const proxy_request_t *req, uint64_t now_ns);
+
+/* The region an outbound call goes to (the value of x-slate-routeto). */
+uint16_t proxy_route(proxy_t *p, const char *service, const char *method, const char *path,
+                     uint64_t now_ns);
+/* The compiled table a call to this endpoint draws from, or NULL (local). */
+const void *proxy_route_table(const proxy_t *p, const char *service, const char *method,
+                              const char *path, uint64_t now_ns);
+/* An outbound call completed after `latency_ns`, served by `region`. */
+void proxy_on_outbound_done(proxy_t *p, const char *service, const char *method, const char *path,
+                            uint16_t region, uint64_t latency_ns);
+
+/* Encode the LoadReport of the interval ending now; *out stays valid until the next call. */
+slate_status proxy_report(proxy_t *p, uint64_t now_ns, const uint8_t **out, size_t *len);
+/* Decode a RoutingRules answer, compile it and publish it; on any error keep the old rules. */
+slate_status proxy_apply_rules(proxy_t *p, const uint8_t *buf, size_t len, uint64_t now_ns);
+
+#endif /* NATIVE_PROXY_H */
