@@ -74,16 +74,15 @@ slate_status slate_endpoint_key(const char *service, size_t service_len, const c
     return SLATE_OK;
 }
 
-/* Value of a hex digit (either case), or -1. */
+/* Value of a hex digit (either case), or -1. (c | 0x20) maps 'A'..'F' onto
+ * 'a'..'f' and no other byte into that range. */
 static int hexval(unsigned char c)
 {
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
+    unsigned d = (unsigned)c - '0';
+    if (d < 10)
+        return (int)d;
+    d = (unsigned)(c | 0x20) - 'a';
+    return d < 6 ? (int)d + 10 : -1;
 }
 
 static int is_lowerhex(unsigned char c)
@@ -97,12 +96,20 @@ slate_status slate_trace_id_parse(const char *hex, size_t len, slate_trace_id_t 
         return SLATE_EINVAL;
     if (len == 0 || len > SLATE_TRACE_ID_MAX_HEX)
         return SLATE_ETRACEID;
+    /* The last 16 digits make lo, the ones before them hi (per-request path:
+     * no 128-bit shift per digit). */
     uint64_t hi = 0, lo = 0;
-    for (size_t i = 0; i < len; i++) {
+    size_t split = len > 16 ? len - 16 : 0, i = 0;
+    for (; i < split; i++) {
         int v = hexval((unsigned char)hex[i]);
         if (v < 0)
             return SLATE_ETRACEID;
-        hi = (hi << 4) | (lo >> 60);
+        hi = (hi << 4) | (uint64_t)v;
+    }
+    for (; i < len; i++) {
+        int v = hexval((unsigned char)hex[i]);
+        if (v < 0)
+            return SLATE_ETRACEID;
         lo = (lo << 4) | (uint64_t)v;
     }
     if ((hi | lo) == 0)

@@ -229,6 +229,57 @@ static void test_trace_id_parse(void **state)
     assert_int_equal(slate_trace_id_parse(NULL, 0, &keep), SLATE_ETRACEID);
 }
 
+/* Reference model of slate_trace_id_parse: one 128-bit shift per digit. */
+static int ref_trace_id(const unsigned char *s, size_t n, uint64_t *hi, uint64_t *lo)
+{
+    if (n == 0 || n > 32)
+        return 0;
+    *hi = *lo = 0;
+    for (size_t i = 0; i < n; i++) {
+        const char *digits = "0123456789abcdef0123456789ABCDEF";
+        const char *d = s[i] ? strchr(digits, s[i]) : NULL;
+        if (!d)
+            return 0;
+        *hi = (*hi << 4) | (*lo >> 60);
+        *lo = (*lo << 4) | (uint64_t)((d - digits) & 15);
+    }
+    return (*hi | *lo) != 0;
+}
+
+/* Every length (the digits split between hi and lo at any place) and every
+ * byte value at every position, against the reference model. */
+static void test_trace_id_parse_model(void **state)
+{
+    (void)state;
+    uint64_t x = 0x9e3779b97f4a7c15u;
+    const char *digits = "0123456789abcdefABCDEF";
+    for (size_t n = 1; n <= 33; n++) {
+        for (int rep = 0; rep < 20; rep++) {
+            unsigned char buf[33];
+            for (size_t i = 0; i < n; i++) {
+                x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+                buf[i] = (unsigned char)digits[x % 22];
+            }
+            for (size_t pos = 0; pos < n; pos++) {
+                for (unsigned c = 0; c < 256; c += (rep == 0 ? 1 : 37)) {
+                    unsigned char t[33];
+                    memcpy(t, buf, n);
+                    t[pos] = (unsigned char)c;
+                    uint64_t hi, lo;
+                    slate_trace_id_t id = {7, 7};
+                    int ok = ref_trace_id(t, n, &hi, &lo);
+                    slate_status st = slate_trace_id_parse((const char *)t, n, &id);
+                    assert_int_equal(st, ok ? SLATE_OK : SLATE_ETRACEID);
+                    if (ok)
+                        assert_true(id.hi == hi && id.lo == lo);
+                    else
+                        assert_true(id.hi == 7 && id.lo == 7);
+                }
+            }
+        }
+    }
+}
+
 /* Known hashes: XXH3 of the 16 big-endian bytes, computed with `xxhsum -H3`
  * over files holding those bytes. */
 static void test_trace_hash_known(void **state)
@@ -495,6 +546,7 @@ int main(void)
         cmocka_unit_test(test_path_read_bound),
         cmocka_unit_test(test_key_errors),
         cmocka_unit_test(test_trace_id_parse),
+        cmocka_unit_test(test_trace_id_parse_model),
         cmocka_unit_test(test_trace_hash_known),
         cmocka_unit_test(test_sampling_rate_accuracy),
         cmocka_unit_test(test_padding_case_and_monotonic),

@@ -78,6 +78,15 @@ const median = (xs) => xs.slice().sort((a, b) => a - b)[Math.floor(xs.length / 2
 async function makeHost(kind, c) {
   const host = new Host({ seed: 1 });
   let ctl = null;
+  if (kind === 'host') {
+    // A plugin whose configuration fails: as in Envoy, its streams pass
+    // through with no module callback. What remains is this host's own work
+    // per stream (contexts, header maps built from the request objects),
+    // which every module's figure includes.
+    host.addWorkers(4, { module: FILTER, rootId: 'slate_filter', configuration: '{}' });
+    if (host.workers.some((w) => w.root().configured !== false)) throw new Error('host-only case configured');
+    return { host, ctl };
+  }
   if (kind === 'noop') {
     host.addWorkers(4, { module: NOOP, rootId: 'noop', configuration: '{}' });
     return { host, ctl };
@@ -117,31 +126,41 @@ async function makeHost(kind, c) {
 
 function runOnce(host, c, ticking) {
   // 4 workers at 10,000 req/s of virtual time per proxy: 100 us between requests.
-  return benchStreams(host, { requests: REQUESTS, warmup: 2000,
+  const c0 = process.cpuUsage();
+  const res = benchStreams(host, { requests: REQUESTS, warmup: 2000,
     request: (i) => requestHeaders(i, c.outbound), response, stepNs: ticking ? 100000 : 0 });
+  const cpu = process.cpuUsage(c0); // includes the warmup: per request of both
+  res.cpuNsPerRequest = (cpu.user + cpu.system) * 1000 / (REQUESTS + 2000);
+  return res;
 }
 
 async function bench(c) {
   const out = {};
   for (const ticking of [false, true]) {
-    const kinds = ['noop', 'floor', 'filter'];
+    const kinds = ['noop', 'floor', 'filter', 'host'];
     const envs = {};
     const ns = {};
+    const cpu = {};
     for (const k of kinds) {
       envs[k] = await makeHost(k, c);
       ns[k] = [];
+      cpu[k] = [];
     }
     const last = {};
     for (let r = 0; r < ROUNDS; r++) {
       for (const k of kinds) {
         const res = runOnce(envs[k].host, c, ticking);
         ns[k].push(res.nsPerRequest);
+        cpu[k].push(res.cpuNsPerRequest);
         last[k] = res;
       }
     }
     for (const k of kinds) if (envs[k].ctl) await envs[k].ctl.stop();
+    const perRound = ns.filter.map((f, r) => f / ns.noop[r]);
     out[ticking ? 'ticking' : 'still'] = { noop: median(ns.noop), floor: median(ns.floor),
-      filter: median(ns.filter), stats: last.filter };
+      filter: median(ns.filter), host: median(ns.host), stats: last.filter,
+      cpuNoop: median(cpu.noop), cpuFilter: median(cpu.filter),
+      roundMin: Math.min(...perRound), roundMax: Math.max(...perRound) };
   }
   return out;
 }
@@ -168,8 +187,10 @@ function fmt(n, d = 0) {
     { name: 'inbound+spans', outbound: false, spans: true },
     { name: 'outbound', outbound: true, spans: false },
   ];
+  const results = [];
   for (const c of cases) {
     const r = await bench(c);
+    results.push([c, r]);
     for (const mode of ['still', 'ticking']) {
       const m = r[mode];
       const s = m.stats;
@@ -179,11 +200,29 @@ function fmt(n, d = 0) {
         `     ${fmt(s.sharedDataBytesInPerRequest, 2)}      ${fmt(s.sharedDataBytesOutPerRequest, 2)}`);
     }
   }
+  // The same rounds, read other ways: the spread of the per-round ratio
+  // (rounds alternate, so each round's filter and no-op ran back to back),
+  // CPU time instead of wall time (less sensitive to other load on the
+  // machine), and the ratio without this host's own per-stream work.
+  console.log('\ncase           clock  filter/no-op    filter/no-op  host-only  (filter-host)/');
+  console.log('                      per round         CPU time    ns/req    (no-op-host)');
+  for (const [c, r] of results) {
+    for (const mode of ['still', 'ticking']) {
+      const m = r[mode];
+      console.log(`${c.name.padEnd(14)} ${(mode === 'still' ? 'still' : '10k/s').padEnd(5)}  ` +
+        `${m.roundMin.toFixed(2)}-${m.roundMax.toFixed(2)}`.padEnd(12) +
+        `${fmt(m.cpuFilter / m.cpuNoop, 2)}    ${fmt(m.host)}     ${fmt((m.filter - m.host) / (m.noop - m.host), 2)}`);
+    }
+  }
   console.log('\nstill: the virtual clock does not move (the per-request path alone); 10k/s: it moves');
   console.log('100 us per request, so every worker ticks once per virtual second (flush to the');
   console.log('reporter\'s queue, rules version check) and that work is amortized per request.');
   console.log('floor: a module making only the filter\'s per-request hostcalls (3 header reads, 2 clock');
   console.log('reads; outbound also the header write); filter/floor is the filter\'s own work.');
+  console.log('host-only: streams with no module callback (a plugin whose configuration failed passes');
+  console.log('them through, as in Envoy): this host\'s own per-stream work (contexts, header maps built');
+  console.log('from the request objects), included in every figure above; Envoy charges no wasm filter');
+  console.log('for it, so (filter-host)/(no-op-host) is the stricter reading of the same runs.');
   console.log('Target: filter/no-op <= 3.');
 })().catch((e) => {
   console.error(e);

@@ -237,6 +237,62 @@ function decodePairs(buf) {
   return out;
 }
 
+/** Writes the ASCII string s at memory[p] (the caller checked it is ASCII and in bounds). */
+function writeAscii(vm, s, p) {
+  const n = s.length;
+  if (n > 32) { vm._membuf().latin1Write(s, p, n); return; }
+  const u8 = vm._u8();
+  for (let i = 0; i < n; i++) u8[p + i] = s.charCodeAt(i);
+}
+
+/** UTF-8 length of s: s.length when s is ASCII (checked in place), else Buffer.byteLength. */
+function utf8Length(s) {
+  const n = s.length;
+  for (let i = 0; i < n; i++) if (s.charCodeAt(i) > 127) return Buffer.byteLength(s, 'utf8');
+  return n;
+}
+
+/**
+ * vm._copyOut(encodePairs(pairs), ...) without the intermediate Buffer: the
+ * serialized map is written straight into the block from the module's
+ * malloc, as Envoy's marshalling does. Same bytes; an empty map is (0, 0).
+ */
+function copyOutPairs(vm, pairs, ptrPtr, sizePtr) {
+  const n = pairs.length;
+  for (let i = 0; i < n; i++) {
+    if (typeof pairs[i][0] !== 'string' || typeof pairs[i][1] !== 'string') {
+      return vm._copyOut(encodePairs(pairs), ptrPtr, sizePtr);
+    }
+  }
+  if (n === 0) return vm._copyOut(EMPTY_BYTES, ptrPtr, sizePtr);
+  const lens = vm._pairLens.length >= 2 * n ? vm._pairLens : (vm._pairLens = new Array(2 * n));
+  let size = 4 + 8 * n;
+  for (let i = 0; i < n; i++) {
+    const kl = utf8Length(pairs[i][0]), vl = utf8Length(pairs[i][1]);
+    lens[2 * i] = kl;
+    lens[2 * i + 1] = vl;
+    size += kl + vl + 2;
+  }
+  const p = vm._alloc(size);
+  if (p === 0) return false;
+  const dv = vm._dv();
+  dv.setUint32(p, n, true);
+  for (let i = 0; i < 2 * n; i++) dv.setUint32(p + 4 + 4 * i, lens[i], true);
+  let off = p + 4 + 8 * n;
+  for (let i = 0; i < 2 * n; i++) {
+    const str = pairs[i >> 1][i & 1], len = lens[i];
+    if (len === str.length) writeAscii(vm, str, off);
+    else vm._membuf().utf8Write(str, off, len);
+    off += len;
+    vm._u8()[off++] = 0;
+  }
+  vm.stats.bytesToVm += size;
+  if (!vm._setU32(ptrPtr, p)) return false;
+  return vm._setU32(sizePtr, size);
+}
+
+const EMPTY_BYTES = Buffer.alloc(0);
+
 /** Normalises headers given as [[k,v],...], a Map or a plain object into lowercase pairs. */
 function normalizeHeaders(h) {
   if (!h) return [];
@@ -286,10 +342,40 @@ class HeaderMap {
   }
   replace(key, value) {
     key = key.toLowerCase();
-    const i = this.pairs.findIndex(([k]) => k === key);
-    if (i < 0) { this.add(key, value); return; }
-    this.pairs[i] = [key, value];
-    this.pairs = this.pairs.filter(([k], j) => j === i || k !== key);
+    const pairs = this.pairs;
+    let i = 0;
+    while (i < pairs.length && pairs[i][0] !== key) i++;
+    if (i === pairs.length) { this.add(key, value); return; }
+    pairs[i] = [key, value];
+    // Drop the later entries of the same key (only when there are any).
+    for (let j = i + 1; j < pairs.length; j++) {
+      if (pairs[j][0] === key) {
+        this.pairs = pairs.filter(([k], x) => x <= i || k !== key);
+        return;
+      }
+    }
+  }
+  /**
+   * get() for a key given as bytes, u8[kp, kp + ks) (the caller checked the
+   * bounds), without decoding it: the index of the first entry whose key
+   * equals it with ASCII letters lowercased (what get() finds for an ASCII
+   * key), -1 if there is none, or -2 if the key is not ASCII (then decode it
+   * and use get()).
+   */
+  indexOfBytes(u8, kp, ks) {
+    for (let j = 0; j < ks; j++) if (u8[kp + j] > 127) return -2;
+    const pairs = this.pairs;
+    outer: for (let i = 0; i < pairs.length; i++) {
+      const k = pairs[i][0];
+      if (k.length !== ks) continue;
+      for (let j = 0; j < ks; j++) {
+        let b = u8[kp + j];
+        if (b >= 65 && b <= 90) b += 32;
+        if (k.charCodeAt(j) !== b) continue outer;
+      }
+      return i;
+    }
+    return -1;
   }
   remove(key) {
     key = key.toLowerCase();
@@ -574,6 +660,11 @@ class Vm {
     this.effectiveId = 0;
     this.rng = new Rng(`${host.seed}/random/${this.name}`);
     this.stats = newVmStats();
+    this._mu8 = undefined; // memory views (see "memory" below)
+    this._mdv = undefined;
+    this._mbuf = undefined;
+    this._timeBase = [undefined, undefined]; // realtime, monotonic: base split in halves
+    this._pairLens = []; // scratch for copyOutPairs
     this.instance = new WebAssembly.Instance(this.module, this._imports());
     this.exports = this.instance.exports;
     this.memory = this.exports.memory;
@@ -760,35 +851,96 @@ class Vm {
   }
 
   // -- memory ---------------------------------------------------------------
+  //
+  // Views of the module's linear memory are made once per ArrayBuffer, not
+  // per access. memory.grow (the module's own, e.g. inside the malloc that a
+  // hostcall makes to return a value, or the embedder's) detaches the old
+  // ArrayBuffer, and every view of a detached buffer has length 0: each
+  // accessor checks that and re-creates the views, so a stale view is never
+  // used and no access needs the (slow) memory.buffer getter.
 
-  _u8() { return new Uint8Array(this.memory.buffer); }
-  _dv() { return new DataView(this.memory.buffer); }
-  _inBounds(ptr, len) { return ptr + len <= this.memory.buffer.byteLength; }
+  _refreshViews() {
+    const ab = this.memory.buffer;
+    this._mu8 = new Uint8Array(ab);
+    this._mdv = new DataView(ab);
+    this._mbuf = Buffer.from(ab);
+  }
+  _u8() {
+    if (this._mu8 === undefined || this._mu8.length === 0) this._refreshViews();
+    return this._mu8;
+  }
+  _dv() {
+    if (this._mu8 === undefined || this._mu8.length === 0) this._refreshViews();
+    return this._mdv;
+  }
+  /** A Buffer over the whole memory (no copy): for string encoding and decoding. */
+  _membuf() {
+    if (this._mu8 === undefined || this._mu8.length === 0) this._refreshViews();
+    return this._mbuf;
+  }
+  _inBounds(ptr, len) { return ptr + len <= this._u8().length; }
+  /** A copy of memory[ptr, ptr + len) as a Buffer, or null when out of bounds. */
   _read(ptr, len) {
     ptr >>>= 0; len >>>= 0;
-    if (!this._inBounds(ptr, len)) return null;
-    return Buffer.from(this._u8().slice(ptr, ptr + len));
+    const u8 = this._u8();
+    if (ptr + len > u8.length) return null;
+    const out = Buffer.allocUnsafe(len);
+    out.set(u8.subarray(ptr, ptr + len));
+    return out;
   }
+  /** memory[ptr, ptr + len) decoded as UTF-8 (no intermediate copy), or null. */
   _readStr(ptr, len) {
-    const b = this._read(ptr, len);
-    return b === null ? null : b.toString('utf8');
+    ptr >>>= 0; len >>>= 0;
+    const b = this._membuf();
+    if (ptr + len > b.length) return null;
+    return len === 0 ? '' : b.utf8Slice(ptr, ptr + len);
   }
   _write(ptr, bytes) {
     ptr >>>= 0;
-    if (!this._inBounds(ptr, bytes.length)) return false;
-    this._u8().set(bytes, ptr);
+    const u8 = this._u8();
+    if (ptr + bytes.length > u8.length) return false;
+    u8.set(bytes, ptr);
     return true;
   }
   _setU32(ptr, v) {
     ptr >>>= 0;
-    if (!this._inBounds(ptr, 4)) return false;
-    this._dv().setUint32(ptr, v >>> 0, true);
+    const dv = this._dv();
+    if (ptr + 4 > dv.byteLength) return false;
+    dv.setUint32(ptr, v >>> 0, true);
     return true;
   }
   _setU64(ptr, v) {
     ptr >>>= 0;
-    if (!this._inBounds(ptr, 8)) return false;
-    this._dv().setBigUint64(ptr, BigInt.asUintN(64, BigInt(v)), true);
+    const dv = this._dv();
+    if (ptr + 8 > dv.byteLength) return false;
+    dv.setBigUint64(ptr, BigInt.asUintN(64, BigInt(v)), true);
+    return true;
+  }
+  /**
+   * Writes base + (host time + this VM's skew) as a little-endian u64, the
+   * same value as realtimeNs()/monotonicNs() (mod 2^64), without making a
+   * BigInt per call: base is split into 32-bit halves once (cached per base).
+   */
+  _setTimeNs(ptr, base, slot) {
+    ptr >>>= 0;
+    const dv = this._dv();
+    if (ptr + 8 > dv.byteLength) return false;
+    const d = Math.round(this.host.now() + this.clockSkewNs);
+    if (!(d >= 0 && d <= Number.MAX_SAFE_INTEGER)) {
+      dv.setBigUint64(ptr, BigInt.asUintN(64, base + BigInt(d)), true);
+      return true;
+    }
+    let c = this._timeBase[slot];
+    if (c === undefined || c.base !== base) {
+      c = { base, lo: Number(BigInt.asUintN(32, base)), hi: Number(BigInt.asUintN(32, base >> 32n)) };
+      this._timeBase[slot] = c;
+    }
+    const dLo = d % 4294967296;
+    let lo = c.lo + dLo;
+    let hi = c.hi + (d - dLo) / 4294967296;
+    if (lo >= 4294967296) { lo -= 4294967296; hi += 1; }
+    dv.setUint32(ptr, lo, true);
+    dv.setUint32(ptr + 4, hi % 4294967296, true);
     return true;
   }
   /** cpp-host allocMemory: calls the module's malloc. Returns 0 on failure. */
@@ -810,6 +962,27 @@ class Vm {
     }
     if (!this._setU32(ptrPtr, p)) return false;
     if (!this._setU32(sizePtr, bytes.length)) return false;
+    return true;
+  }
+  /**
+   * _copyOut of a string's UTF-8 bytes, written straight into the block the
+   * module's malloc returned (no intermediate Buffer). Same result as
+   * _copyOut(Buffer.from(s, 'utf8'), ...).
+   */
+  _copyOutString(s, ptrPtr, sizePtr) {
+    const n = s.length;
+    for (let i = 0; i < n; i++) {
+      if (s.charCodeAt(i) > 127) return this._copyOut(Buffer.from(s, 'utf8'), ptrPtr, sizePtr);
+    }
+    let p = 0;
+    if (n > 0) {
+      p = this._alloc(n);
+      if (p === 0) return false;
+      writeAscii(this, s, p);
+      this.stats.bytesToVm += n;
+    }
+    if (!this._setU32(ptrPtr, p)) return false;
+    if (!this._setU32(sizePtr, n)) return false;
     return true;
   }
 
@@ -940,7 +1113,7 @@ function makeProxyImports(vm) {
       return vm._setU32(ptr, host.logLevel) ? S.Ok : S.InvalidMemoryAccess;
     },
     proxy_get_current_time_nanoseconds(ptr) {
-      return vm._setU64(ptr, vm.realtimeNs()) ? S.Ok : S.InvalidMemoryAccess;
+      return vm._setTimeNs(ptr, host.epochNs, 0) ? S.Ok : S.InvalidMemoryAccess;
     },
     proxy_set_tick_period_milliseconds(ms) {
       const ctx = vm._ctx();
@@ -1014,20 +1187,22 @@ function makeProxyImports(vm) {
       type >>>= 0;
       if (type > MAP_TYPE_MAX) return S.BadArgument;
       const ctx = vm._ctx();
-      const key = vm._readStr(kp, ks);
-      if (key === null) return S.InvalidMemoryAccess;
+      kp >>>= 0; ks >>>= 0;
+      const u8 = vm._u8();
+      if (kp + ks > u8.length) return S.InvalidMemoryAccess;
       const m = mapOf(ctx, type);
       if (!m) return ctx.logPhase ? S.NotFound : S.BadArgument;
-      const v = m.get(key);
+      // The key is matched in place (no string made from it) unless it is not ASCII.
+      const i = m.indexOfBytes(u8, kp, ks);
+      const v = i >= 0 ? m.pairs[i][1] : i === -2 ? m.get(vm._readStr(kp, ks)) : undefined;
       if (v === undefined) return S.NotFound;
-      return vm._copyOut(Buffer.from(v, 'utf8'), ptrPtr, sizePtr) ? S.Ok : S.InvalidMemoryAccess;
+      return vm._copyOutString(v, ptrPtr, sizePtr) ? S.Ok : S.InvalidMemoryAccess;
     },
     proxy_get_header_map_pairs(type, ptrPtr, sizePtr) {
       type >>>= 0;
       if (type > MAP_TYPE_MAX) return S.BadArgument;
       const m = mapOf(vm._ctx(), type);
-      const bytes = encodePairs(m ? m.pairs : []);
-      return vm._copyOut(bytes, ptrPtr, sizePtr) ? S.Ok : S.InvalidMemoryAccess;
+      return copyOutPairs(vm, m ? m.pairs : [], ptrPtr, sizePtr) ? S.Ok : S.InvalidMemoryAccess;
     },
     proxy_set_header_map_pairs(type, ptr, size) {
       type >>>= 0;
@@ -1366,11 +1541,11 @@ function makeWasiImports(vm) {
       return E.Success;
     },
     clock_time_get(id, _precision, ptr) {
-      let t;
-      if (id === 0) t = vm.realtimeNs();
-      else if (id === 1) t = vm.monotonicNs();
+      let ok;
+      if (id === 0) ok = vm._setTimeNs(ptr, vm.host.epochNs, 0);
+      else if (id === 1) ok = vm._setTimeNs(ptr, vm.host.monotonicBaseNs, 1);
       else return E.Notsup;
-      return vm._setU64(ptr, t) ? E.Success : E.Fault;
+      return ok ? E.Success : E.Fault;
     },
     random_get(ptr, len) {
       len >>>= 0;

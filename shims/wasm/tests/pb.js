@@ -158,4 +158,17 @@ function encodeRoutingRules(rr) {
   return Buffer.concat(parts);
 }
 
-module.exports = { decodeLoadReport, encodeRoutingRules, parseFields };
+/** The inverse of encodeRoutingRules (weights as Numbers, versions and times as BigInt). */
+function decodeRoutingRules(buf) {
+  const f = parseFields(buf);
+  return {
+    version: u64(f, 1), ttl_ns: u64(f, 2), generated_ns: u64(f, 3),
+    rules: msgs(f, 4).map((r) => ({
+      src_region: str(r, 1), dst_service: str(r, 2), method: str(r, 3), path: str(r, 4),
+      targets: msgs(r, 5).map((t) => ({ region: str(t, 1), weight: num(t, 2) })),
+      src_service: str(r, 6), src_method: str(r, 7), src_path: str(r, 8),
+    })),
+  };
+}
+
+module.exports = { decodeLoadReport, encodeRoutingRules, decodeRoutingRules, parseFields };

@@ -13,10 +13,12 @@
  *   vm_start_fail      on_vm_start returns false
  * Stream behaviour comes from the request header x-op (see on_request_headers).
  * Every observable action is logged as one line the tests match. */
+#define _POSIX_C_SOURCE 200809L /* clock_gettime */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "abi.h"
 
@@ -579,6 +581,61 @@ uint32_t on_request_headers(uint32_t id, size_t nh, uint32_t eos)
         uint32_t st = proxy_log(LOG_INFO, (const char *)0x7ffffff0, 64);
         uint32_t st2 = proxy_log(9, "x", 1);
         LOG("badmem st=%u level=%u", st, st2);
+    } else if (strncmp(op, "echo:", 5) == 0) {
+        /* Reads header NAME (as spelled in the op) and adds its exact bytes as x-echo. */
+        const char *v = NULL;
+        size_t vl = 0;
+        uint32_t st =
+            proxy_get_header_map_value(MAP_REQUEST_HEADERS, op + 5, strlen(op + 5), &v, &vl);
+        if (st == ST_OK)
+            proxy_add_header_map_value(MAP_REQUEST_HEADERS, "x-echo", 6, v, vl);
+        LOG("echo st=%u len=%zu", st, vl);
+        free((void *)v);
+    } else if (strcmp(op, "pairs_hash") == 0) {
+        /* FNV-1a of the serialized request headers, for a byte-exact comparison. */
+        const char *v = NULL;
+        size_t vl = 0;
+        uint32_t st = proxy_get_header_map_pairs(MAP_REQUEST_HEADERS, &v, &vl);
+        uint32_t h = 2166136261u;
+        for (size_t i = 0; i < vl; i++)
+            h = (h ^ (unsigned char)v[i]) * 16777619u;
+        LOG("pairs_hash st=%u size=%zu fnv=%08x", st, vl, h);
+        free((void *)v);
+    } else if (strncmp(op, "grow:", 5) == 0) {
+        /* The module grows its memory itself (detaching the host's views of
+         * it), then makes hostcalls that write into memory. */
+        size_t before = __builtin_wasm_memory_size(0);
+        size_t old = __builtin_wasm_memory_grow(0, (size_t)atoi(op + 5));
+        uint64_t t = 0;
+        uint32_t st_t = proxy_get_current_time_nanoseconds(&t);
+        const char *g = NULL;
+        size_t gl = 0;
+        uint32_t st_g = proxy_get_header_map_value(MAP_REQUEST_HEADERS, "x-get", 5, &g, &gl);
+        char buf[32];
+        snprintf(buf, sizeof buf, "%llu", (unsigned long long)t);
+        add_header(MAP_REQUEST_HEADERS, "x-time", buf);
+        if (st_g == ST_OK)
+            proxy_add_header_map_value(MAP_REQUEST_HEADERS, "x-got", 5, g, gl);
+        free((void *)g);
+        LOG("grow before=%zu old=%zu after=%zu time=%u get=%u", before, old,
+            (size_t)__builtin_wasm_memory_size(0), st_t, st_g);
+    } else if (strcmp(op, "clocks") == 0) {
+        /* Both clocks through WASI (wasi-libc's clock_gettime) and the proxy's. */
+        struct timespec rt, mono;
+        clock_gettime(CLOCK_REALTIME, &rt);
+        clock_gettime(CLOCK_MONOTONIC, &mono);
+        uint64_t t = 0;
+        proxy_get_current_time_nanoseconds(&t);
+        char buf[64];
+        snprintf(buf, sizeof buf, "%llu",
+                 (unsigned long long)rt.tv_sec * 1000000000ull + (unsigned long long)rt.tv_nsec);
+        add_header(MAP_REQUEST_HEADERS, "x-wasi-realtime", buf);
+        snprintf(buf, sizeof buf, "%llu",
+                 (unsigned long long)mono.tv_sec * 1000000000ull +
+                     (unsigned long long)mono.tv_nsec);
+        add_header(MAP_REQUEST_HEADERS, "x-wasi-monotonic", buf);
+        snprintf(buf, sizeof buf, "%llu", (unsigned long long)t);
+        add_header(MAP_REQUEST_HEADERS, "x-time", buf);
     } else if (strcmp(op, "metric") == 0) {
         uint32_t mid = 0;
         proxy_define_metric(0, "probe_requests", 14, &mid);
