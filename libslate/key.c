@@ -106,7 +106,8 @@ slate_status slate_path_normalize(const char *path, size_t len, char *out, size_
     static const char hexd[] = "0123456789ABCDEF";
     if (!out_len || (!path && len) || (!out && cap))
         return SLATE_EINVAL;
-    const unsigned char *p = (const unsigned char *)path;
+    /* "" for NULL: no pointer arithmetic on a null pointer below. */
+    const unsigned char *p = (const unsigned char *)(path ? path : "");
     size_t end = 0;
     while (end < len && p[end] != '?' && p[end] != '#' && p[end] != '\0')
         end++;
