@@ -127,6 +127,25 @@ void slate_codec_limits_default(slate_codec_limits_t *lim)
 /* Strict UTF-8 (RFC 3629): no overlong forms, no surrogates, nothing above U+10FFFF. */
 static bool utf8_valid(const uint8_t *s, size_t n)
 {
+    /* Fast path: names and ids are ASCII. OR every byte together (words, then
+     * an overlapping last word, or bytes when shorter than a word). */
+    uint64_t acc = 0;
+    if (n >= 8) {
+        size_t j = 0;
+        for (; j + 8 <= n; j += 8) {
+            uint64_t v;
+            memcpy(&v, s + j, 8);
+            acc |= v;
+        }
+        uint64_t last;
+        memcpy(&last, s + n - 8, 8);
+        acc |= last;
+    } else {
+        for (size_t j = 0; j < n; j++)
+            acc |= s[j];
+    }
+    if ((acc & 0x8080808080808080ull) == 0)
+        return true;
     size_t i = 0;
     while (i < n) {
         if (n - i >= 8) {
@@ -352,11 +371,55 @@ static slate_status fail(dec_t *d, slate_status st, const char *const *names, ui
     return st;
 }
 
+/* A little-endian 64-bit word loaded with memcpy, in host order. */
+static inline uint64_t le64_host(uint64_t w)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+    return __builtin_bswap64(w);
+#else
+    return w;
+#endif
+}
+
 static CHECK slate_status rd_varint_slow(dec_t *d, const uint8_t **pp, const uint8_t *end,
                                          uint64_t *out)
 {
     const uint8_t *p = *pp;
     uint64_t v = 0;
+    if (end - p >= 8) {
+        /* Fast path: the terminating byte is the first with its top bit clear;
+         * 8 bytes are read at once, the 9th and 10th one by one. */
+        uint64_t w;
+        memcpy(&w, p, 8);
+        w = le64_host(w);
+        uint64_t stops = ~w & 0x8080808080808080ull;
+        unsigned nb = stops ? (unsigned)__builtin_ctzll(stops) / 8u + 1u : 8u; /* bytes used */
+        uint64_t x = nb == 8 ? w : w & ((1ull << (8 * nb)) - 1);
+        /* compact the 7-bit groups: pairs, then quads, then halves */
+        x &= 0x7F7F7F7F7F7F7F7Full;
+        x = (x & 0x007F007F007F007Full) | ((x & 0x7F007F007F007F00ull) >> 1);
+        x = (x & 0x00003FFF00003FFFull) | ((x & 0x3FFF00003FFF0000ull) >> 2);
+        x = (x & 0x000000000FFFFFFFull) | ((x & 0x0FFFFFFF00000000ull) >> 4);
+        if (stops) {
+            *out = x;
+            *pp = p + nb;
+            return SLATE_OK;
+        }
+        if (end - p >= 10) {
+            uint8_t b8 = p[8], b9 = p[9];
+            if (b8 < 0x80) {
+                *out = x | (uint64_t)b8 << 56;
+                *pp = p + 9;
+                return SLATE_OK;
+            }
+            if (b9 <= 1) {
+                *out = x | (uint64_t)(b8 & 0x7f) << 56 | (uint64_t)b9 << 63;
+                *pp = p + 10;
+                return SLATE_OK;
+            }
+        }
+        /* errors and short tails: the byte loop below reports them */
+    }
     for (unsigned i = 0; i < 10; i++) {
         if (p + i >= end)
             return bad(d, SLATE_ETRUNCATED, p, "input ends inside a varint");
@@ -534,6 +597,16 @@ static CHECK slate_status scan_packed(dec_t *d, const uint8_t *p, size_t n, uint
     uint32_t c = 0;
     unsigned run = 0;
     for (size_t i = 0; i < n; i++) {
+        if (run == 0 && n - i >= 8) {
+            /* Fast path: 8 one-byte varints (histogram counts are mostly small). */
+            uint64_t w;
+            memcpy(&w, p + i, 8);
+            if ((w & 0x8080808080808080ull) == 0) {
+                c += 8;
+                i += 7;
+                continue;
+            }
+        }
         uint8_t b = p[i];
         if (b & 0x80) {
             if (++run >= 10)

@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include <math.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -824,6 +825,94 @@ static void check_err(const pbw_t *w, const slate_codec_limits_t *lim, const err
     free(s);
 }
 
+/* Varints of every width (1 to 10 bytes), minimal and padded with redundant
+ * continuation bytes, decoded with more than 10 bytes after them and as the
+ * last bytes of the input (the decoder's word-at-a-time and byte paths). */
+static void test_varint_widths(void **state)
+{
+    (void)state;
+    pbw_t *w = calloc(1, sizeof *w);
+    uint64_t vals[200];
+    size_t nv = 0;
+    vals[nv++] = 0;
+    for (int b = 0; b < 64; b++) {
+        uint64_t top = 1ull << b;
+        vals[nv++] = top;
+        vals[nv++] = top | (top - 1);
+        vals[nv++] = top | ((top - 1) & 0x5555555555555555ull);
+    }
+    for (size_t i = 0; i < nv; i++)
+        for (int pad = 0; pad < 3; pad++)
+            for (int at_end = 0; at_end < 2; at_end++) {
+                uint64_t v = vals[i];
+                w->n = 0;
+                w_str(w, 1, "svc");
+                w_tag(w, 5, 0); /* time_ns */
+                /* minimal encoding, then `pad` redundant bytes, within 10 bytes */
+                uint8_t enc[16];
+                size_t k = 0;
+                uint64_t x = v;
+                while (x >= 0x80) {
+                    enc[k++] = (uint8_t)(x | 0x80);
+                    x >>= 7;
+                }
+                enc[k++] = (uint8_t)x;
+                for (int q = 0; q < pad && k < 10; q++) {
+                    enc[k - 1] |= 0x80;
+                    enc[k++] = 0;
+                }
+                for (size_t j = 0; j < k; j++)
+                    w_byte(w, enc[j]);
+                if (!at_end) {
+                    w_u64(w, 4, 7);
+                    w_str(w, 2, "region-with-a-long-name");
+                }
+                slate_load_report_t r;
+                memset(&r, 0, sizeof r);
+                slate_codec_error_t err;
+                assert_int_equal(slate_load_report_decode(&r, w->b, w->n, NULL, &err), SLATE_OK);
+                if (r.time_ns != v)
+                    fail_msg("value %" PRIu64 " (%zu bytes, at_end %d) decoded as %" PRIu64, v, k,
+                             at_end, r.time_ns);
+                assert_int_equal(r.sequence, at_end ? 0 : 7);
+            }
+    free(w);
+}
+
+/* Strings of every length up to 40 with one non-ASCII character, a broken
+ * one, or none, at every position (the decoder checks words at once). */
+static void test_utf8_positions(void **state)
+{
+    (void)state;
+    pbw_t *w = calloc(1, sizeof *w);
+    for (size_t len = 1; len <= 40; len++)
+        for (size_t pos = 0; pos + 1 < len || (len == 1 && pos == 0); pos++)
+            for (int kind = 0; kind < 3; kind++) {
+                char s[48];
+                memset(s, 'a', len);
+                if (kind == 1 && pos + 1 < len) { /* U+00E9, two bytes */
+                    s[pos] = (char)0xC3;
+                    s[pos + 1] = (char)0xA9;
+                } else if (kind == 2) { /* a lone continuation byte */
+                    s[pos] = (char)0x80;
+                }
+                s[len] = '\0';
+                w->n = 0;
+                w_str(w, 1, s);
+                slate_load_report_t r;
+                memset(&r, 0, sizeof r);
+                slate_codec_error_t err;
+                slate_status st = slate_load_report_decode(&r, w->b, w->n, NULL, &err);
+                if (kind == 2)
+                    assert_int_equal(st, SLATE_EUTF8);
+                else {
+                    assert_int_equal(st, SLATE_OK);
+                    assert_int_equal(r.service.len, len);
+                }
+            }
+    free(w);
+}
+
 static void test_decode_errors(void **state)
 {
     (void)state;
@@ -1279,6 +1368,8 @@ int main(void)
         cmocka_unit_test(test_latency_stats_round_trip),
         cmocka_unit_test(test_error_format),
         cmocka_unit_test(test_limits_default),
+        cmocka_unit_test(test_varint_widths),
+        cmocka_unit_test(test_utf8_positions),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

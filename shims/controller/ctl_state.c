@@ -887,14 +887,23 @@ static bool prep_endpoint(ctl_scratch_t *sc, uint64_t svc_key, slate_str_t metho
 {
     const char *raw = path.ptr ? path.ptr : "";
     uint64_t h = XXH3_64bits(raw, path.len) | 1;
-    path_cache_ent *pc = &sc->paths[h % PATH_CACHE];
+    /* Two-way sets, the most recently filled way first: two hot paths that
+     * share a set no longer evict each other on every report. */
+    path_cache_ent *set = &sc->paths[(h % (PATH_CACHE / 2)) * 2];
+    path_cache_ent *pc = set;
     if (pc->hash != h || pc->raw_len != path.len) {
-        size_t nl = 0;
-        if (slate_path_normalize(raw, path.len, pc->norm, sizeof(pc->norm), &nl) != SLATE_OK)
-            return false; /* cannot happen: the buffer holds any result */
-        pc->norm_len = (uint32_t)nl;
-        pc->hash = h;
-        pc->raw_len = (uint32_t)path.len;
+        pc = &set[1];
+        if (pc->hash != h || pc->raw_len != path.len) {
+            if (set[0].hash)
+                set[1] = set[0];
+            pc = set;
+            size_t nl = 0;
+            if (slate_path_normalize(raw, path.len, pc->norm, sizeof(pc->norm), &nl) != SLATE_OK)
+                return false; /* cannot happen: the buffer holds any result */
+            pc->norm_len = (uint32_t)nl;
+            pc->hash = h;
+            pc->raw_len = (uint32_t)path.len;
+        }
     }
     const char *norm = pc->norm;
     size_t n = pc->norm_len;

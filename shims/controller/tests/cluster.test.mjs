@@ -49,7 +49,10 @@ if (relayed) {
   const west = fe.regions.find((r) => r.region === 'west');
   check(west && west.pods_estimate === 1, 'one aggregated reporter per cluster');
   const m = parseMetrics((await request(g.port, { path: '/metrics' })).body.toString());
-  check(metric(m, 'slate_controller_reports_received_total', { format: 'protobuf_batch' }) > 10, 'global received batches');
+  // At least one batch from each cluster; how many depends on how fast the
+  // rules converged, which a loaded machine changes.
+  const batches = metric(m, 'slate_controller_reports_received_total', { format: 'protobuf_batch' });
+  check(batches >= 2, `global received batches (${batches})`);
   check(metric(m, 'slate_controller_reports_received_total', { format: 'protobuf' }) === 0, 'no proxy talked to the global controller');
   const mc = parseMetrics((await request(cw.port, { path: '/metrics' })).body.toString());
   const fwd = metric(mc, 'slate_controller_forwards_total', { outcome: 'ok' });

@@ -276,7 +276,9 @@ test('real clock: the module sees real wall-clock time', () => {
   const before = BigInt(Date.now()) * 1000000n;
   s.requestHeaders({ 'x-op': 'time' });
   const t = BigInt(s.request.headers.get('x-time'));
-  assert.ok(t >= before - 5000000n && t <= BigInt(Date.now()) * 1000000n + 5000000n, `${t} vs ${before}`);
+  // A loaded machine can delay the call by many milliseconds; what matters is
+  // that this is the wall clock (the virtual epoch is years away from it).
+  assert.ok(t >= before - 1000000000n && t <= BigInt(Date.now()) * 1000000n + 1000000000n, `${t} vs ${before}`);
 });
 
 test('load: lazy arrivals at an exact rate, round-robin, latency per stream', () => {
