@@ -2,7 +2,7 @@
 # are compiled into the target so libFuzzer's coverage reaches them.
 if(TARGET fuzz_ctl_inputs)
   set(_ctl "${PROJECT_SOURCE_DIR}/shims/controller")
-  target_sources(fuzz_ctl_inputs PRIVATE ${_ctl}/ctl_path.c ${_ctl}/ctl_json.c ${_ctl}/ctl_buf.c
+  target_sources(fuzz_ctl_inputs PRIVATE ${_ctl}/ctl_json.c ${_ctl}/ctl_buf.c
     ${_ctl}/ctl_persist.c ${_ctl}/ctl_regions.c ${_ctl}/ctl_rules.c)
   target_include_directories(fuzz_ctl_inputs PRIVATE ${_ctl})
   find_package(Threads REQUIRED)

@@ -1,7 +1,8 @@
 /*
  * Fuzzes the controller's own parsers and encoders (shims/controller): the
  * first byte picks one, the rest is its input.
- *   0  path normalisation: bounded length, idempotent, no byte that breaks
+ *   0  path normalisation (the core's slate_path_normalize(), which the
+ *      controller calls): bounded length, idempotent, no byte that breaks
  *      the text formats left unescaped;
  *   1  JSON string escaping: the output is a valid JSON string body (UTF-8,
  *      no raw control character, quote or lone backslash);
@@ -18,26 +19,30 @@
 #include <string.h>
 
 #include "ctl_json.h"
-#include "ctl_path.h"
 #include "ctl_persist.h"
 #include "ctl_regions.h"
 #include "ctl_rules.h"
+#include "slate/key.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
+/* The controller keys endpoints by slate_path_normalize() (fuzz_path checks
+ * it in depth); here: bounded, escaped, idempotent on the controller's inputs. */
 static void fuzz_path(const char *p, size_t n)
 {
-    char out[CTL_PATH_MAX + 16], again[CTL_PATH_MAX + 16];
-    size_t len = ctl_path_normalize(p, n, out, sizeof(out));
-    if (len > CTL_PATH_MAX + 8 || strlen(out) != len || out[0] != '/')
+    char out[SLATE_PATH_NORM_CAP], again[SLATE_PATH_NORM_CAP];
+    size_t len = 0, len2 = 0;
+    if (slate_path_normalize(p, n, out, sizeof(out), &len) != SLATE_OK)
+        abort();
+    if (len > SLATE_KEY_MAX_PATH || strlen(out) != len || out[0] != '/')
         abort();
     for (size_t i = 0; i < len; i++) {
         unsigned char c = (unsigned char)out[i];
         if (c <= 0x20 || c == ',' || c == '"' || c == '\\' || c == 0x7f || c == '?' || c == '#')
             abort();
     }
-    size_t len2 = ctl_path_normalize(out, len, again, sizeof(again));
-    if (len2 != len || memcmp(out, again, len) != 0)
+    if (slate_path_normalize(out, len, again, sizeof(again), &len2) != SLATE_OK || len2 != len ||
+        memcmp(out, again, len) != 0)
         abort();
 }
 

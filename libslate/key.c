@@ -31,6 +31,143 @@ size_t slate_path_len(const char *path, size_t len)
     return len;
 }
 
+/* ------------------------------------------------------------------------- */
+/* Path normalisation.                                                        */
+
+static int is_digit(unsigned char c)
+{
+    return c >= '0' && c <= '9';
+}
+
+static int is_hex(unsigned char c)
+{
+    return is_digit(c) || ((c | 0x20) >= 'a' && (c | 0x20) <= 'f');
+}
+
+static int is_alpha(unsigned char c)
+{
+    return (c | 0x20) >= 'a' && (c | 0x20) <= 'z';
+}
+
+static int is_uuid(const unsigned char *s, size_t n)
+{
+    if (n != 36)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        if (i == 8 || i == 13 || i == 18 || i == 23) {
+            if (s[i] != '-')
+                return 0;
+        } else if (!is_hex(s[i])) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* The id rules of slate_path_normalize(), over one segment. */
+static int looks_like_id(const unsigned char *s, size_t n)
+{
+    if (n == 0)
+        return 0;
+    int all_digit = 1, all_hex = 1, all_token = 1, any_digit = 0, any_alpha = 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = s[i];
+        int d = is_digit(c), a = is_alpha(c);
+        all_digit &= d;
+        all_hex &= is_hex(c);
+        all_token &= d | a | (c == '_') | (c == '-');
+        any_digit |= d;
+        any_alpha |= a;
+    }
+    if (all_digit)
+        return 1;
+    if (is_uuid(s, n))
+        return 1;
+    if (all_hex && n >= 12 && any_digit)
+        return 1;
+    return all_token && n >= 20 && any_digit && any_alpha;
+}
+
+/* Bytes that would break the text formats paths travel in (SLATE's space-
+ * and comma-separated bodies, YAML, Prometheus labels, JSON). */
+static int needs_escape(unsigned char c)
+{
+    return c <= 0x20 || c == ',' || c == '"' || c == '\\' || c == 0x7f;
+}
+
+#define PATH_MARK_LEN (sizeof(SLATE_PATH_TRUNC_MARK) - 1)
+/* A cut keeps segments that end at or before this, so the marker fits after. */
+#define PATH_KEEP (SLATE_KEY_MAX_PATH - PATH_MARK_LEN)
+_Static_assert(SLATE_KEY_MAX_PATH > PATH_MARK_LEN + 4, "room for a segment and the marker");
+
+slate_status slate_path_normalize(const char *path, size_t len, char *out, size_t cap,
+                                  size_t *out_len)
+{
+    static const char hexd[] = "0123456789ABCDEF";
+    if (!out_len || (!path && len) || (!out && cap))
+        return SLATE_EINVAL;
+    /* "" for NULL: no pointer arithmetic on a null pointer below. */
+    const unsigned char *p = (const unsigned char *)(path ? path : "");
+    size_t end = 0;
+    while (end < len && p[end] != '?' && p[end] != '#' && p[end] != '\0')
+        end++;
+    /* Built in a local buffer so that out is untouched on SLATE_ENOSPC. */
+    char buf[SLATE_KEY_MAX_PATH];
+    size_t o = 0, keep = 0;
+    size_t i = (end > 0 && p[0] == '/') ? 1 : 0;
+    for (;;) {
+        size_t seg_end = i;
+        while (seg_end < end && p[seg_end] != '/')
+            seg_end++;
+        const unsigned char *seg = p + i;
+        size_t n = seg_end - i;
+        if (o <= PATH_KEEP)
+            keep = o; /* a cut may end here */
+        if (o + 1 > SLATE_KEY_MAX_PATH)
+            goto cut;
+        buf[o++] = '/';
+        if (looks_like_id(seg, n)) {
+            if (o + 4 > SLATE_KEY_MAX_PATH)
+                goto cut;
+            memcpy(buf + o, "{id}", 4);
+            o += 4;
+        } else {
+            for (size_t k = 0; k < n; k++) {
+                unsigned char c = seg[k];
+                if (!needs_escape(c)) {
+                    if (o + 1 > SLATE_KEY_MAX_PATH)
+                        goto cut;
+                    buf[o++] = (char)c;
+                } else {
+                    if (o + 3 > SLATE_KEY_MAX_PATH)
+                        goto cut;
+                    buf[o++] = '%';
+                    buf[o++] = hexd[c >> 4];
+                    buf[o++] = hexd[c & 15];
+                }
+            }
+        }
+        if (seg_end >= end)
+            goto done;
+        i = seg_end + 1;
+    }
+cut:
+    memcpy(buf + keep, SLATE_PATH_TRUNC_MARK, PATH_MARK_LEN);
+    o = keep + PATH_MARK_LEN;
+done:
+    if (cap < o + 1) {
+        *out_len = o + 1;
+        return SLATE_ENOSPC;
+    }
+    memcpy(out, buf, o);
+    out[o] = '\0';
+    *out_len = o;
+    return SLATE_OK;
+}
+
+/* ------------------------------------------------------------------------- */
+/* Endpoint keys.                                                             */
+
 static unsigned char *put_field(unsigned char *p, const char *s, size_t n, int lower)
 {
     p[0] = (unsigned char)n;

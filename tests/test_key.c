@@ -1,5 +1,5 @@
 /*
- * Tests of endpoint keys, trace sampling and trace context header parsing.
+ * Tests of endpoint keys, path normalisation, trace sampling and trace context header parsing.
  * SPDX-License-Identifier: Apache-2.0
  */
 #define _DEFAULT_SOURCE /* MAP_ANONYMOUS for the guard-page test */
@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -535,6 +536,338 @@ static void test_b3(void **state)
     assert_int_equal(slate_b3_parse(S("1"), NULL), SLATE_EINVAL);
 }
 
+/* ---- path normalisation ---- */
+
+static size_t norm(const char *in, size_t n, char *out)
+{
+    size_t len = 0;
+    assert_int_equal(slate_path_normalize(in, n, out, SLATE_PATH_NORM_CAP, &len), SLATE_OK);
+    assert_int_equal(strlen(out), len);
+    return len;
+}
+
+static void expect_norm(const char *in, const char *want)
+{
+    char out[SLATE_PATH_NORM_CAP], again[SLATE_PATH_NORM_CAP];
+    size_t n = norm(in, strlen(in), out);
+    if (strcmp(out, want) != 0)
+        fail_msg("normalize(\"%s\") = \"%s\", want \"%s\"", in, out, want);
+    assert_int_equal(n, strlen(want));
+    norm(out, n, again); /* idempotent */
+    assert_string_equal(again, out);
+}
+
+static void test_path_normalize_examples(void **state)
+{
+    (void)state;
+    expect_norm("", "/");
+    expect_norm("/", "/");
+    expect_norm("cart", "/cart");
+    expect_norm("/cart?user=1&x=2", "/cart");
+    expect_norm("/cart#frag", "/cart");
+    expect_norm("/orders/12345", "/orders/{id}");
+    expect_norm("/orders/12345/items/7", "/orders/{id}/items/{id}");
+    expect_norm("/u/123e4567-e89b-12d3-a456-426614174000/x", "/u/{id}/x");
+    expect_norm("/u/123E4567-E89B-12D3-A456-426614174000", "/u/{id}");
+    expect_norm("/trace/5d0f416cca2d80da", "/trace/{id}");
+    expect_norm("/obj/507f1f77bcf86cd799439011", "/obj/{id}");
+    expect_norm("/tok/01ARZ3NDEKTSV4RRFFQ69G5FAV", "/tok/{id}");
+    /* words, versions and gRPC names are kept */
+    expect_norm("/hipstershop.CartService/AddItem", "/hipstershop.CartService/AddItem");
+    expect_norm("/v1/report", "/v1/report");
+    expect_norm("/api/v2/deadbeefcafe", "/api/v2/deadbeefcafe"); /* hex but no digit */
+    expect_norm("/abc123", "/abc123");                           /* short token */
+    expect_norm("/a//b/", "/a//b/");
+    /* bytes that would break text formats are percent-encoded */
+    expect_norm("/a b,c", "/a%20b%2Cc");
+    expect_norm("/q\"\\", "/q%22%5C");
+    /* beyond the old controller-only cases: the rule edges */
+    expect_norm("/api/items/123", "/api/items/{id}");
+    expect_norm("/x/0", "/x/{id}");
+    expect_norm("/x/abcdef12345", "/x/abcdef12345");                 /* 11 hex digits */
+    expect_norm("/x/abcdef123456", "/x/{id}");                       /* 12 */
+    expect_norm("/x/zzzzzzzzzzzzzzzzzzz1", "/x/{id}");               /* 20-byte token */
+    expect_norm("/x/zzzzzzzzzzzzzzzzzz1", "/x/zzzzzzzzzzzzzzzzzz1"); /* 19 */
+    expect_norm("/x/aaaaaaaaaaaaaaaaaa1", "/x/{id}");                /* 19, but long hex */
+    expect_norm("/x/zzzzzzzzzzzzzzzzzzzzzzzz", "/x/zzzzzzzzzzzzzzzzzzzzzzzz"); /* no digit */
+    expect_norm("/x/12.5", "/x/12.5");                                         /* not all digits */
+    expect_norm("/x/-1", "/x/-1");
+    expect_norm("/x/{id}", "/x/{id}");
+    expect_norm("/a%2Fb", "/a%2Fb");             /* '%' is kept, nothing is decoded */
+    expect_norm("/caf\xc3\xa9", "/caf\xc3\xa9"); /* UTF-8 kept */
+    expect_norm("/a\x7f\t", "/a%7F%09");
+    expect_norm("?only=query", "/");
+    expect_norm("/a?b#c", "/a");
+    expect_norm("/a#b?c", "/a");
+    /* a NUL ends the path */
+    char out[SLATE_PATH_NORM_CAP];
+    assert_int_equal(norm("/a\0/b", 5, out), 2);
+    assert_string_equal(out, "/a");
+}
+
+static void test_path_normalize_length_bound(void **state)
+{
+    (void)state;
+    char in[4096];
+    char out[SLATE_PATH_NORM_CAP];
+    /* many short segments: cut at a segment boundary, marker appended */
+    size_t o = 0;
+    for (int i = 0; i < 500; i++)
+        o += (size_t)snprintf(in + o, sizeof(in) - o, "/seg");
+    size_t n = norm(in, o, out);
+    assert_true(n <= SLATE_KEY_MAX_PATH);
+    assert_string_equal(out + n - 8, SLATE_PATH_TRUNC_MARK);
+    assert_int_equal(n, 62 * 4 + 8); /* 62 whole "/seg" fit before the marker */
+    /* one enormous segment */
+    memset(in, 'a', 3000);
+    in[0] = '/';
+    norm(in, 3000, out);
+    assert_string_equal(out, "/{trunc}");
+    /* escaped bytes count toward the limit */
+    memset(in, ' ', 3000);
+    in[0] = '/';
+    norm(in, 3000, out);
+    assert_string_equal(out, "/{trunc}");
+    /* segments that fit are kept before the cut */
+    o = (size_t)snprintf(in, sizeof(in), "/keep/");
+    memset(in + o, 'z', 400);
+    norm(in, o + 400, out);
+    assert_string_equal(out, "/keep/{trunc}");
+    /* a path of exactly the bound is kept whole; one byte more is cut */
+    in[0] = '/';
+    memset(in + 1, 'w', SLATE_KEY_MAX_PATH - 1);
+    assert_int_equal(norm(in, SLATE_KEY_MAX_PATH, out), SLATE_KEY_MAX_PATH);
+    assert_memory_equal(out, in, SLATE_KEY_MAX_PATH);
+    in[SLATE_KEY_MAX_PATH] = 'w';
+    norm(in, SLATE_KEY_MAX_PATH + 1, out);
+    assert_string_equal(out, "/{trunc}");
+    /* a normalised path is never cut by the key function */
+    memcpy(in, "/a", 2);
+    memset(in + 2, 'b', 600);
+    in[255] = '/';
+    n = norm(in, 602, out);
+    unsigned f = 9;
+    key_of(S("s"), S("GET"), out, n, &f);
+    assert_int_equal(f, 0);
+}
+
+static void test_path_normalize_errors(void **state)
+{
+    (void)state;
+    char out[SLATE_PATH_NORM_CAP];
+    size_t n = 0;
+    assert_int_equal(slate_path_normalize(S("/a"), out, sizeof out, NULL), SLATE_EINVAL);
+    assert_int_equal(slate_path_normalize(NULL, 1, out, sizeof out, &n), SLATE_EINVAL);
+    assert_int_equal(slate_path_normalize(S("/a"), NULL, 4, &n), SLATE_EINVAL);
+    assert_int_equal(slate_path_normalize(NULL, 0, out, sizeof out, &n), SLATE_OK);
+    assert_string_equal(out, "/");
+    /* too small: the needed size (NUL included), out untouched */
+    memset(out, 'x', sizeof out);
+    assert_int_equal(slate_path_normalize(S("/orders/42?x"), out, 12, &n), SLATE_ENOSPC);
+    assert_int_equal(n, strlen("/orders/{id}") + 1);
+    assert_int_equal(out[0], 'x');
+    assert_int_equal(slate_path_normalize(S("/orders/42?x"), NULL, 0, &n), SLATE_ENOSPC);
+    assert_int_equal(n, 13);
+    assert_int_equal(slate_path_normalize(S("/orders/42?x"), out, 13, &n), SLATE_OK);
+    assert_int_equal(n, 12);
+    assert_string_equal(out, "/orders/{id}");
+}
+
+/* Many distinct ids collapse to one endpoint. */
+static void test_path_normalize_cardinality(void **state)
+{
+    (void)state;
+    char in[64], out[SLATE_PATH_NORM_CAP];
+    for (unsigned i = 0; i < 10000; i++) {
+        int n = snprintf(in, sizeof(in), "/product/%u/reviews?page=%u", i * 7919u, i);
+        norm(in, (size_t)n, out);
+        assert_string_equal(out, "/product/{id}/reviews");
+    }
+}
+
+/* Reads stop at len: the input ends at a no-access page. */
+static void test_path_normalize_read_bound(void **state)
+{
+    (void)state;
+    long pg = sysconf(_SC_PAGESIZE);
+    unsigned char *m =
+        mmap(NULL, (size_t)pg * 2, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    assert_true(m != MAP_FAILED);
+    assert_int_equal(mprotect(m + pg, (size_t)pg, PROT_NONE), 0);
+    char out[SLATE_PATH_NORM_CAP];
+    static const char *tails[] = {"/a/12345", "/x/b", "/", "/aaaa bbbb",
+                                  "zz/123e4567-e89b-12d3-a456-426614174000"};
+    for (size_t t = 0; t < sizeof tails / sizeof tails[0]; t++) {
+        size_t n = strlen(tails[t]);
+        char *p = (char *)m + pg - n;
+        memcpy(p, tails[t], n);
+        norm(p, n, out);
+    }
+    /* a long input of short segments, ending at the page */
+    char *p = (char *)m;
+    for (long i = 0; i < pg; i++)
+        p[i] = (i % 3 == 0) ? '/' : '7';
+    norm(p, (size_t)pg, out);
+    munmap(m, (size_t)pg * 2);
+}
+
+/* An independent model of the rules, written from the header's description:
+ * split into segments, rewrite each, join, then cut when too long. */
+static int model_all(const char *s, size_t n, const char *set)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!strchr(set, s[i]) || s[i] == '\0')
+            return 0;
+    return 1;
+}
+
+static int model_count(const char *s, size_t n, const char *set)
+{
+    int c = 0;
+    for (size_t i = 0; i < n; i++)
+        c += s[i] != '\0' && strchr(set, s[i]) != NULL;
+    return c;
+}
+
+static int model_is_id(const char *s, size_t n)
+{
+    static const char dig[] = "0123456789", hex[] = "0123456789abcdefABCDEF";
+    static const char alpha[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
+    static const char tok[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-";
+    if (n == 0)
+        return 0;
+    if (model_all(s, n, dig))
+        return 1;
+    if (n == 36 && s[8] == '-' && s[13] == '-' && s[18] == '-' && s[23] == '-' &&
+        model_all(s, 8, hex) && model_all(s + 9, 4, hex) && model_all(s + 14, 4, hex) &&
+        model_all(s + 19, 4, hex) && model_all(s + 24, 12, hex))
+        return 1;
+    if (n >= 12 && model_all(s, n, hex) && model_count(s, n, dig) > 0)
+        return 1;
+    return n >= 20 && model_all(s, n, tok) && model_count(s, n, dig) > 0 &&
+           model_count(s, n, alpha) > 0;
+}
+
+static size_t model_norm(const char *in, size_t len, char *out)
+{
+    char full[8192];
+    size_t starts[4096], ns = 0, o = 0;
+    size_t end = 0;
+    while (end < len && in[end] && in[end] != '?' && in[end] != '#')
+        end++;
+    size_t i = (end > 0 && in[0] == '/') ? 1 : 0;
+    for (;;) {
+        size_t j = i;
+        while (j < end && in[j] != '/')
+            j++;
+        starts[ns++] = o;
+        full[o++] = '/';
+        if (model_is_id(in + i, j - i)) {
+            o += (size_t)sprintf(full + o, "{id}");
+        } else {
+            for (size_t k = i; k < j; k++) {
+                unsigned char c = (unsigned char)in[k];
+                if (c < 0x21 || c == 0x7f || c == ',' || c == '"' || c == '\\')
+                    o += (size_t)sprintf(full + o, "%%%02X", c);
+                else
+                    full[o++] = (char)c;
+            }
+        }
+        if (j >= end)
+            break;
+        i = j + 1;
+    }
+    if (o <= SLATE_KEY_MAX_PATH) {
+        memcpy(out, full, o);
+        out[o] = '\0';
+        return o;
+    }
+    size_t keep = 0;
+    for (size_t k = 0; k < ns; k++)
+        if (starts[k] + 8 <= SLATE_KEY_MAX_PATH)
+            keep = starts[k];
+    memcpy(out, full, keep);
+    strcpy(out + keep, "/{trunc}");
+    return keep + 8;
+}
+
+static void check_against_model(const char *in, size_t n)
+{
+    char got[SLATE_PATH_NORM_CAP], want[8192];
+    size_t g = norm(in, n, got);
+    size_t w = model_norm(in, n, want);
+    if (g != w || memcmp(got, want, g) != 0)
+        fail_msg("normalize(%.*s): \"%s\", model \"%s\"", (int)n, in, got, want);
+}
+
+static void test_path_normalize_model(void **state)
+{
+    (void)state;
+    /* random paths over an alphabet that hits every rule */
+    static const char alpha[] = "//////0123456789abcdefABCDEF-_xyzXYZ.~% ,\"\\\t?#\x7f\x80\xff";
+    uint64_t rng = 0x9e3779b97f4a7c15ull;
+    char in[700];
+    for (int iter = 0; iter < 20000; iter++) {
+        rng = rng * 6364136223846793005ull + 1442695040888963407ull;
+        size_t n = (size_t)(rng >> 33) % (iter < 15000 ? 80 : 700);
+        for (size_t i = 0; i < n; i++) {
+            rng = rng * 6364136223846793005ull + 1442695040888963407ull;
+            unsigned r = (unsigned)(rng >> 40);
+            /* runs of digits or hex make ids likely */
+            in[i] = (r & 3) == 0 ? alpha[6 + (r >> 2) % 10] : alpha[(r >> 2) % (sizeof alpha - 1)];
+        }
+        check_against_model(in, n);
+    }
+    /* structured paths: id-shaped segments of every length around the thresholds */
+    for (int len = 1; len <= 40; len++) {
+        for (int kind = 0; kind < 4; kind++) {
+            int k = snprintf(in, sizeof in, "/api/");
+            for (int i = 0; i < len; i++)
+                in[k++] = kind == 0   ? (char)('0' + i % 10)
+                          : kind == 1 ? "a1b2c3d4e5f"[i % 11]
+                          : kind == 2 ? "aZ_-9"[i % 5]
+                                      : "abcdef"[i % 6];
+            k += snprintf(in + k, sizeof in - (size_t)k, "/x?q=%d", len);
+            check_against_model(in, (size_t)k);
+        }
+    }
+}
+
+/* Paths seen in SLATE's traces (the url column) stay what they are; each
+ * with an id appended collapses to one template. */
+static void test_path_normalize_trace_paths(void **state)
+{
+    (void)state;
+    static const char *files[] = {"onlineboutique-trace.csv", "onlineboutique-trace-wcse.csv"};
+    char file[512], line[4096];
+    int rows = 0;
+    for (size_t fi = 0; fi < sizeof files / sizeof files[0]; fi++) {
+        snprintf(file, sizeof file, "%s/slate/%s", SLATE_DATA_DIR, files[fi]);
+        FILE *f = fopen(file, "r");
+        if (!f)
+            fail_msg("cannot open %s", file);
+        while (fgets(line, sizeof line, f)) {
+            char *c1 = strchr(line, ','), *c2 = c1 ? strchr(c1 + 1, ',') : NULL;
+            char *c3 = c2 ? strchr(c2 + 1, ',') : NULL, *c4 = c3 ? strchr(c3 + 1, ',') : NULL;
+            if (!c4 || c3[1] != '/')
+                continue;
+            *c4 = '\0';
+            const char *p = c3 + 1;
+            char out[SLATE_PATH_NORM_CAP], in[600];
+            norm(p, strlen(p), out);
+            assert_string_equal(out, p);
+            int n = snprintf(in, sizeof in, "%s/%d?x=1", p, rows * 31 + 7);
+            norm(in, (size_t)n, out);
+            assert_int_equal(strlen(out), strlen(p) + 5);
+            assert_string_equal(out + strlen(p), "/{id}");
+            check_against_model(in, (size_t)n);
+            rows++;
+        }
+        fclose(f);
+    }
+    assert_true(rows >= 60);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -545,6 +878,13 @@ int main(void)
         cmocka_unit_test(test_truncation_rule),
         cmocka_unit_test(test_path_read_bound),
         cmocka_unit_test(test_key_errors),
+        cmocka_unit_test(test_path_normalize_examples),
+        cmocka_unit_test(test_path_normalize_length_bound),
+        cmocka_unit_test(test_path_normalize_errors),
+        cmocka_unit_test(test_path_normalize_cardinality),
+        cmocka_unit_test(test_path_normalize_read_bound),
+        cmocka_unit_test(test_path_normalize_model),
+        cmocka_unit_test(test_path_normalize_trace_paths),
         cmocka_unit_test(test_trace_id_parse),
         cmocka_unit_test(test_trace_id_parse_model),
         cmocka_unit_test(test_trace_hash_known),

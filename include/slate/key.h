@@ -15,9 +15,17 @@
  * key function reports such a cut with SLATE_KEY_PATH_TRUNCATED. The service
  * name is ASCII-lowercased (DNS names are case-insensitive); the method and
  * the path are taken byte for byte (both are case-sensitive in HTTP). Service
- * and method may be at most SLATE_KEY_MAX_NAME bytes each. Nothing else is
- * normalised (no percent-decoding, no dot-segment removal, no trailing-slash
- * folding): the key is an identity, not a router.
+ * and method may be at most SLATE_KEY_MAX_NAME bytes each. The key itself
+ * normalises nothing else (no percent-decoding, no dot-segment removal, no
+ * trailing-slash folding): the key is an identity, not a router.
+ *
+ * ## Path normalisation
+ * Ids in paths ("/api/items/123") would make one endpoint per id. The data
+ * plane and the controller therefore key endpoints by the normalised path of
+ * slate_path_normalize() ("/api/items/{id}"), one function on both sides, so
+ * a rule published for a template applies to every concrete path it stands
+ * for. A normalised path is at most SLATE_KEY_MAX_PATH bytes (the one length
+ * bound of paths), so the key function never cuts one.
  *
  * The key is XXH3_64bits (seed 0) of the canonical byte string
  *
@@ -66,11 +74,54 @@ extern "C" {
  * @brief Length of the path without its query string and fragment: the index
  *        of the first '?' or '#', or `len` when there is none.
  *
- * The data plane copies the first min(slate_path_len(), SLATE_KEY_MAX_PATH)
- * bytes to keep the normalised path. Idempotent: applied to its own result it
- * returns the same length. `path` may be NULL when len is 0. Cost: O(len).
+ * A caller that keys a raw path keeps its first min(slate_path_len(),
+ * SLATE_KEY_MAX_PATH) bytes; slate_path_normalize() also drops ids. Idempotent: applied to its own
+ * result it returns the same length. `path` may be NULL when len is 0. Cost: O(len).
  */
 SLATE_API size_t slate_path_len(const char *path, size_t len);
+
+/** Marker that ends a normalised path whose segments were cut to fit SLATE_KEY_MAX_PATH. */
+#define SLATE_PATH_TRUNC_MARK "/{trunc}"
+/** A buffer of this many bytes always holds a normalised path and its NUL. */
+#define SLATE_PATH_NORM_CAP (SLATE_KEY_MAX_PATH + 1u)
+
+/**
+ * @brief Normalise a request path so that ids do not make new endpoints.
+ *
+ * Rules, applied in this order:
+ *   - the path ends at its first '?', '#' or NUL byte (query string and
+ *     fragment dropped; bytes after it are not read);
+ *   - a path that does not start with '/' gets one ("" becomes "/");
+ *   - each '/'-separated segment that looks like an id becomes "{id}":
+ *       * all decimal digits ("/orders/12345"),
+ *       * a UUID (8-4-4-4-12 hex digits, any case),
+ *       * 12 or more hex digits with at least one decimal digit
+ *         ("5d0f416cca2d80da"),
+ *       * 20 or more of [A-Za-z0-9_-] with at least one digit and one letter
+ *         (base64url tokens, ObjectIds, ULIDs);
+ *     other segments (words, versions such as "v1", gRPC names such as
+ *     "hipstershop.CartService", empty segments) are kept byte for byte;
+ *   - bytes that would break the text formats paths travel in (0x00-0x20,
+ *     0x7f, ',', '"', '\') are percent-encoded as "%XX" (upper-case hex);
+ *     '%' itself and bytes >= 0x80 are kept;
+ *   - when the result would exceed SLATE_KEY_MAX_PATH bytes, it is cut at
+ *     the end of the last whole segment that keeps room for
+ *     SLATE_PATH_TRUNC_MARK ("/{trunc}"), and the marker appended.
+ * The result starts with '/', is at most SLATE_KEY_MAX_PATH bytes, contains
+ * no '?', '#' or byte that needs escaping, and is a fixed point:
+ * normalising it again gives it back.
+ *
+ * On success `out` holds the result and a terminating NUL, and `*out_len`
+ * its length without the NUL. A buffer of SLATE_PATH_NORM_CAP bytes always
+ * suffices. `path` may be NULL when len is 0.
+ * @return SLATE_OK; SLATE_EINVAL (out_len NULL, path NULL with len > 0, or
+ *         out NULL with cap > 0); SLATE_ENOSPC (cap is less than the result
+ *         plus its NUL: `*out_len` receives the bytes needed, NUL included,
+ *         and `out` is untouched). Allocates nothing. Reads no byte at or
+ *         past path + len. Cost: O(len).
+ */
+SLATE_API SLATE_NODISCARD slate_status slate_path_normalize(const char *path, size_t len, char *out,
+                                                            size_t cap, size_t *out_len);
 
 /**
  * @brief The 64-bit key of an endpoint (see the file comment for the rule).

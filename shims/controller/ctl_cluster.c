@@ -29,7 +29,7 @@
 #include "ctl_app.h"
 #include "ctl_httpc.h"
 #include "ctl_log.h"
-#include "ctl_path.h"
+#include "slate/key.h"
 #include "slate/stats.h"
 
 #define OVERFLOW_NAME "~overflow"
@@ -207,8 +207,10 @@ static int merge_latency(slate_stats_t *dst, const slate_latency_t *l)
 
 static cl_in *find_in(struct ctl_cluster *c, cl_service *s, slate_str_t method, slate_str_t path)
 {
-    char norm[CTL_PATH_MAX + 16];
-    size_t n = ctl_path_normalize(path.ptr ? path.ptr : "", path.len, norm, sizeof(norm));
+    char norm[SLATE_PATH_NORM_CAP];
+    size_t n = 0;
+    if (slate_path_normalize(path.ptr, path.len, norm, sizeof(norm), &n) != SLATE_OK)
+        return NULL;
     slate_str_t np = {norm, n};
     for (size_t i = 0; i < s->n_in; i++)
         if (eq(s->in[i].method, method) && eq(s->in[i].path, np))
@@ -239,8 +241,10 @@ static cl_in *find_in(struct ctl_cluster *c, cl_service *s, slate_str_t method, 
 
 static cl_out *find_out(struct ctl_cluster *c, cl_service *s, const slate_outbound_t *o)
 {
-    char norm[CTL_PATH_MAX + 16];
-    size_t n = ctl_path_normalize(o->path.ptr ? o->path.ptr : "", o->path.len, norm, sizeof(norm));
+    char norm[SLATE_PATH_NORM_CAP];
+    size_t n = 0;
+    if (slate_path_normalize(o->path.ptr, o->path.len, norm, sizeof(norm), &n) != SLATE_OK)
+        return NULL;
     slate_str_t np = {norm, n};
     for (size_t i = 0; i < s->n_out; i++) {
         cl_out *e = &s->out[i];

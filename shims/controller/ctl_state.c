@@ -19,7 +19,7 @@
 #include "ctl_log.h"
 #include "ctl_map.h"
 #include "ctl_moments.h"
-#include "ctl_path.h"
+#include "slate/key.h"
 #include "slate/legacy.h"
 
 #define NIL             UINT32_MAX
@@ -230,7 +230,7 @@ typedef struct path_cache_ent {
     uint64_t hash; /* of the raw path; 0 = empty */
     uint32_t raw_len;
     uint32_t norm_len;
-    char norm[CTL_PATH_MAX + 16];
+    char norm[SLATE_PATH_NORM_CAP];
 } path_cache_ent;
 
 struct ctl_scratch {
@@ -897,7 +897,10 @@ static bool prep_endpoint(ctl_scratch_t *sc, uint64_t svc_key, slate_str_t metho
             if (set[0].hash)
                 set[1] = set[0];
             pc = set;
-            pc->norm_len = (uint32_t)ctl_path_normalize(raw, path.len, pc->norm, sizeof(pc->norm));
+            size_t nl = 0;
+            if (slate_path_normalize(raw, path.len, pc->norm, sizeof(pc->norm), &nl) != SLATE_OK)
+                return false; /* cannot happen: the buffer holds any result */
+            pc->norm_len = (uint32_t)nl;
             pc->hash = h;
             pc->raw_len = (uint32_t)path.len;
         }

@@ -372,12 +372,26 @@ static void trace_ids(sw_stream_t *s)
     hfree(&t);
 }
 
+/* The endpoint path of a request: slate_path_normalize() of :path into the
+ * caller's stack buffer (ids become {id}, the query goes), the same function
+ * the controller keys its rules by. Cannot fail with this buffer; "/" if it did. */
+static size_t norm_path(const sw_hval_t *p, char out[SLATE_PATH_NORM_CAP])
+{
+    size_t n = 0;
+    if (slate_path_normalize((const char *)p->p, p->n, out, SLATE_PATH_NORM_CAP, &n) != SLATE_OK) {
+        out[0] = '/';
+        n = 1;
+    }
+    return n;
+}
+
 static void inbound_start(sw_stream_t *s, uint64_t now)
 {
     sw_filter_t *f = s->root->filter;
     sw_hval_t m, p;
+    char np[SLATE_PATH_NORM_CAP];
     int ok = HGET(":method", &m) & HGET(":path", &p);
-    long e = ok ? ep_find_or_add(s->root, (const char *)m.p, m.n, (const char *)p.p, p.n) : -1;
+    long e = ok ? ep_find_or_add(s->root, (const char *)m.p, m.n, np, norm_path(&p, np)) : -1;
     hfree(&m);
     hfree(&p);
     if (!ok)
@@ -464,7 +478,9 @@ static void outbound_start(sw_stream_t *s, uint64_t now)
         hfree(&p);
         return;
     }
-    const char *region = route(r, svc, sl, (const char *)m.p, m.n, (const char *)p.p, p.n, now);
+    char np[SLATE_PATH_NORM_CAP];
+    size_t npl = norm_path(&p, np);
+    const char *region = route(r, svc, sl, (const char *)m.p, m.n, np, npl, now);
     if (region) {
         size_t rl = strlen(region);
         proxy_replace_header_map_value(PROXY_MAP_HTTP_REQUEST_HEADERS, r->cfg.routing_header,
@@ -472,8 +488,7 @@ static void outbound_start(sw_stream_t *s, uint64_t now)
     } else {
         region = r->cfg.region; /* unset header: the mesh routes; count it as local */
     }
-    long o = ob_find_or_add(r, svc, sl, (const char *)m.p, m.n, (const char *)p.p, p.n, region,
-                            strlen(region));
+    long o = ob_find_or_add(r, svc, sl, (const char *)m.p, m.n, np, npl, region, strlen(region));
     hfree(&m);
     hfree(&p);
     if (o < 0) {
