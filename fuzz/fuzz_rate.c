@@ -21,32 +21,8 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define CHECK(cond)                                                                                \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            fprintf(stderr, "fuzz_rate: check failed at line %d: %s\n", __LINE__, #cond);          \
-            abort();                                                                               \
-        }                                                                                          \
-    } while (0)
-
-typedef struct reader {
-    const uint8_t *p;
-    size_t n;
-} reader;
-
-static uint64_t rd(reader *r, int bytes)
-{
-    uint64_t v = 0;
-    for (int i = 0; i < bytes; i++) {
-        uint64_t b = 0;
-        if (r->n) {
-            b = *r->p++;
-            r->n--;
-        }
-        v |= b << (8 * i);
-    }
-    return v;
-}
+#define FUZZ_NAME "fuzz_rate"
+#include "fuzz_ops.h"
 
 enum { EST = 3 };
 

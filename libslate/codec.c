@@ -816,6 +816,46 @@ static CHECK slate_status dec_eload(dec_t *d, const uint8_t *p, const uint8_t *e
     DEC_FAIL(names_eload);
 }
 
+/* One element of a repeated message field: bounds, limit, where to store, descend.
+ * The element goes to `slot` when `have` holds (both may use `idx`, the index
+ * the element gets), else to a scratch that is decoded and dropped, so a
+ * counting pass sees every error. `extra` runs before descending, `done` after
+ * the element is counted. */
+#define DEC_SUB(TYPE, name, n_, have, slot, decfn, extra, done)                                    \
+    {                                                                                              \
+        const uint8_t *q;                                                                          \
+        size_t n;                                                                                  \
+        if ((st = rd_len(d, &p, end, &q, &n)) != SLATE_OK)                                         \
+            goto fail;                                                                             \
+        size_t idx = (n_);                                                                         \
+        if (idx >= d->max_repeated) {                                                              \
+            st = too_many(d, tag_at);                                                              \
+            goto fail;                                                                             \
+        }                                                                                          \
+        TYPE scratch, *e = (have) ? (slot) : &scratch;                                             \
+        memset(e, 0, sizeof *e);                                                                   \
+        extra;                                                                                     \
+        if ((st = enter(d, name, (uint32_t)idx, true, tag_at)) != SLATE_OK)                        \
+            goto fail;                                                                             \
+        st = decfn(d, q, q + n, e);                                                                \
+        leave(d);                                                                                  \
+        if (st)                                                                                    \
+            goto fail;                                                                             \
+        (n_) = idx + 1;                                                                            \
+        done;                                                                                      \
+        break;                                                                                     \
+    }
+
+/* An element stored in the message's own caller array arr[cap_]. */
+#define DEC_ELEM(TYPE, name, arr, n_, cap_, decfn, extra)                                          \
+    DEC_SUB(TYPE, name, n_, (arr) && idx < (cap_), (arr) + idx, decfn, extra, (void)0)
+
+/* An element appended to a pool shared by every parent message (a span's
+ * loads, a rule's targets): pool[pool_n++] while pool_n < pool_cap. */
+#define DEC_POOL_ELEM(TYPE, name, n_, pool, pool_n, pool_cap, decfn)                               \
+    DEC_SUB(TYPE, name, n_, (pool) && (pool_n) < (pool_cap), (pool) + (pool_n), decfn, (void)0,    \
+            (pool_n)++)
+
 static CHECK slate_status dec_span(dec_t *d, const uint8_t *p, const uint8_t *end, slate_span_t *o)
 {
     o->raw.ptr = p;
@@ -830,29 +870,9 @@ static CHECK slate_status dec_span(dec_t *d, const uint8_t *p, const uint8_t *en
     CASE_U64(F_SP_START, o->start_ns)
     CASE_U64(F_SP_END, o->end_ns)
     CASE_U64(F_SP_BODY, o->body_size)
-case TAG(F_SP_LOAD, WT_LEN): {
-    const uint8_t *q;
-    size_t n;
-    if ((st = rd_len(d, &p, end, &q, &n)) != SLATE_OK)
-        goto fail;
-    size_t idx = o->n_load;
-    if (idx >= d->max_repeated) {
-        st = too_many(d, tag_at);
-        goto fail;
-    }
-    slate_endpoint_load_t scratch,
-        *e = (d->eload_pool && d->eload_n < d->eload_cap) ? d->eload_pool + d->eload_n : &scratch;
-    memset(e, 0, sizeof *e);
-    if ((st = enter(d, "load", (uint32_t)idx, true, tag_at)) != SLATE_OK)
-        goto fail;
-    st = dec_eload(d, q, q + n, e);
-    leave(d);
-    if (st)
-        goto fail;
-    o->n_load = idx + 1;
-    d->eload_n++;
-    break;
-}
+case TAG(F_SP_LOAD, WT_LEN):
+    DEC_POOL_ELEM(slate_endpoint_load_t, "load", o->n_load, d->eload_pool, d->eload_n, d->eload_cap,
+                  dec_eload)
     DEC_END(names_span)
     return SLATE_OK;
     DEC_FAIL(names_span);
@@ -876,31 +896,6 @@ static CHECK slate_status dec_drops(dec_t *d, const uint8_t *p, const uint8_t *e
     return SLATE_OK;
     DEC_FAIL(names_drops);
 }
-
-/* One element of a repeated message field: bounds, limit, where to store, descend. */
-#define DEC_ELEM(TYPE, name, arr, n_, cap_, decfn, extra)                                          \
-    {                                                                                              \
-        const uint8_t *q;                                                                          \
-        size_t n;                                                                                  \
-        if ((st = rd_len(d, &p, end, &q, &n)) != SLATE_OK)                                         \
-            goto fail;                                                                             \
-        size_t idx = (n_);                                                                         \
-        if (idx >= d->max_repeated) {                                                              \
-            st = too_many(d, tag_at);                                                              \
-            goto fail;                                                                             \
-        }                                                                                          \
-        TYPE scratch, *e = ((arr) && idx < (cap_)) ? (arr) + idx : &scratch;                       \
-        memset(e, 0, sizeof *e);                                                                   \
-        extra;                                                                                     \
-        if ((st = enter(d, name, (uint32_t)idx, true, tag_at)) != SLATE_OK)                        \
-            goto fail;                                                                             \
-        st = decfn(d, q, q + n, e);                                                                \
-        leave(d);                                                                                  \
-        if (st)                                                                                    \
-            goto fail;                                                                             \
-        (n_) = idx + 1;                                                                            \
-        break;                                                                                     \
-    }
 
 static CHECK slate_status dec_report(dec_t *d, const uint8_t *p, const uint8_t *end,
                                      slate_load_report_t *o)
@@ -964,30 +959,9 @@ static CHECK slate_status dec_rule(dec_t *d, const uint8_t *p, const uint8_t *en
     CASE_STR(F_RU_SRC_SERVICE, o->src_service)
     CASE_STR(F_RU_SRC_METHOD, o->src_method)
     CASE_STR(F_RU_SRC_PATH, o->src_path)
-case TAG(F_RU_TARGETS, WT_LEN): {
-    const uint8_t *q;
-    size_t n;
-    if ((st = rd_len(d, &p, end, &q, &n)) != SLATE_OK)
-        goto fail;
-    size_t idx = o->n_targets;
-    if (idx >= d->max_repeated) {
-        st = too_many(d, tag_at);
-        goto fail;
-    }
-    slate_route_target_t scratch, *e = (d->target_pool && d->target_n < d->target_cap)
-                                           ? d->target_pool + d->target_n
-                                           : &scratch;
-    memset(e, 0, sizeof *e);
-    if ((st = enter(d, "targets", (uint32_t)idx, true, tag_at)) != SLATE_OK)
-        goto fail;
-    st = dec_target(d, q, q + n, e);
-    leave(d);
-    if (st)
-        goto fail;
-    o->n_targets = idx + 1;
-    d->target_n++;
-    break;
-}
+case TAG(F_RU_TARGETS, WT_LEN):
+    DEC_POOL_ELEM(slate_route_target_t, "targets", o->n_targets, d->target_pool, d->target_n,
+                  d->target_cap, dec_target)
     DEC_END(names_rule)
     return SLATE_OK;
     DEC_FAIL(names_rule);

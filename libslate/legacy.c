@@ -983,6 +983,20 @@ slate_status slate_legacy_latency_decode(slate_load_report_t *rep, const char *b
     return SLATE_OK;
 }
 
+/* The "method path mean_ms count" part shared by outbound and inbound lines of
+ * a /hillclimbingLatency body. */
+static void w_call_row(wr_t *w, slate_str_t method, slate_str_t path, const slate_latency_t *lat)
+{
+    char tmp[SLATE_LNUM_BUF];
+    w_str(w, method);
+    w_ch(w, ' ');
+    w_str(w, path);
+    w_ch(w, ' ');
+    w_bytes(w, tmp, slate_lnum_fmt_short(tmp, scaled(lat->mean_ns, 0), 6));
+    w_ch(w, ' ');
+    w_u64(w, lat->count);
+}
+
 slate_status slate_legacy_latency_encode(const slate_load_report_t *rep, char *buf, size_t cap,
                                          size_t *len, slate_codec_error_t *err)
 {
@@ -1026,30 +1040,16 @@ slate_status slate_legacy_latency_encode(const slate_load_report_t *rep, char *b
         w_bytes(&w, "outbound\n", 9);
     for (size_t i = 0; i < rep->n_outbound; i++) {
         const slate_outbound_t *o = &rep->outbound[i];
-        v = scaled(o->latency.mean_ns, 0);
         w_str(&w, o->dst_service);
         w_ch(&w, ' ');
-        w_str(&w, o->method);
-        w_ch(&w, ' ');
-        w_str(&w, o->path);
-        w_ch(&w, ' ');
-        w_bytes(&w, tmp, slate_lnum_fmt_short(tmp, v, 6));
-        w_ch(&w, ' ');
-        w_u64(&w, o->latency.count);
+        w_call_row(&w, o->method, o->path, &o->latency);
         w_ch(&w, '\n');
     }
     if (rep->n_inbound)
         w_bytes(&w, "inbound\n", 8);
     for (size_t i = 0; i < rep->n_inbound; i++) {
         const slate_inbound_t *in = &rep->inbound[i];
-        v = scaled(in->latency.mean_ns, 0);
-        w_str(&w, in->method);
-        w_ch(&w, ' ');
-        w_str(&w, in->path);
-        w_ch(&w, ' ');
-        w_bytes(&w, tmp, slate_lnum_fmt_short(tmp, v, 6));
-        w_ch(&w, ' ');
-        w_u64(&w, in->latency.count);
+        w_call_row(&w, in->method, in->path, &in->latency);
         w_ch(&w, ' ');
         v = scaled(in->latency.m2, 6);
         w_bytes(&w, tmp, slate_lnum_fmt_fixed(tmp, v, 6));

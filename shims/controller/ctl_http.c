@@ -457,31 +457,38 @@ static enum MHD_Result handle_legacy(ctl_app_t *app, struct MHD_Connection *c, r
 /* ------------------------------------------------------------------------- */
 /* Read-only views */
 
+/* {"current": ..., "previous": ...}: the two rule sets, each held by a reference
+ * taken under rules_mu so rendering runs without the lock. */
+static void json_rules_pair(ctl_app_t *app, ctl_json_t *j)
+{
+    pthread_mutex_lock(&app->rules_mu);
+    ctl_rules_t *cur = app->current, *prev = app->previous;
+    ctl_rules_ref(cur);
+    ctl_rules_ref(prev);
+    pthread_mutex_unlock(&app->rules_mu);
+    ctl_json_obj(j);
+    ctl_json_key(j, "current");
+    if (cur)
+        ctl_rules_json(cur, j);
+    else
+        ctl_json_null(j);
+    ctl_json_key(j, "previous");
+    if (prev)
+        ctl_rules_json(prev, j);
+    else
+        ctl_json_null(j);
+    ctl_json_obj_end(j);
+    ctl_rules_unref(cur);
+    ctl_rules_unref(prev);
+}
+
 static enum MHD_Result handle_rules(ctl_app_t *app, struct MHD_Connection *c)
 {
     ctl_buf_t b;
     ctl_buf_init(&b, 0);
     ctl_json_t j;
     ctl_json_init(&j, &b);
-    pthread_mutex_lock(&app->rules_mu);
-    ctl_rules_t *cur = app->current, *prev = app->previous;
-    ctl_rules_ref(cur);
-    ctl_rules_ref(prev);
-    pthread_mutex_unlock(&app->rules_mu);
-    ctl_json_obj(&j);
-    ctl_json_key(&j, "current");
-    if (cur)
-        ctl_rules_json(cur, &j);
-    else
-        ctl_json_null(&j);
-    ctl_json_key(&j, "previous");
-    if (prev)
-        ctl_rules_json(prev, &j);
-    else
-        ctl_json_null(&j);
-    ctl_json_obj_end(&j);
-    ctl_rules_unref(cur);
-    ctl_rules_unref(prev);
+    json_rules_pair(app, &j);
     ctl_buf_putc(&b, '\n');
     if (!ctl_json_ok(&j)) {
         ctl_buf_free(&b);
@@ -584,26 +591,8 @@ static enum MHD_Result handle_state(ctl_app_t *app, struct MHD_Connection *c)
         ctl_json_key(&j, "cluster");
         ctl_cluster_write_json(app->cluster, &j);
     }
-    pthread_mutex_lock(&app->rules_mu);
-    ctl_rules_t *cur = app->current, *prev = app->previous;
-    ctl_rules_ref(cur);
-    ctl_rules_ref(prev);
-    pthread_mutex_unlock(&app->rules_mu);
     ctl_json_key(&j, "rules");
-    ctl_json_obj(&j);
-    ctl_json_key(&j, "current");
-    if (cur)
-        ctl_rules_json(cur, &j);
-    else
-        ctl_json_null(&j);
-    ctl_json_key(&j, "previous");
-    if (prev)
-        ctl_rules_json(prev, &j);
-    else
-        ctl_json_null(&j);
-    ctl_json_obj_end(&j);
-    ctl_rules_unref(cur);
-    ctl_rules_unref(prev);
+    json_rules_pair(app, &j);
     ctl_json_key(&j, "solve");
     json_solve(app, &j);
     ctl_json_obj_end(&j);

@@ -74,6 +74,16 @@ static void counter(ctl_buf_t *out, const char *name, const char *help, uint64_t
                    v);
 }
 
+/* A counter split by outcome: the ok and failed series under one HELP/TYPE. */
+static void counter_ok_failed(ctl_buf_t *out, const char *name, const char *help, uint64_t ok,
+                              uint64_t failed)
+{
+    ctl_buf_printf(out,
+                   "# HELP %s %s\n# TYPE %s counter\n%s{outcome=\"ok\"} %" PRIu64
+                   "\n%s{outcome=\"failed\"} %" PRIu64 "\n",
+                   name, help, name, name, ok, name, failed);
+}
+
 static void gauge_f(ctl_buf_t *out, const char *name, const char *help, double v)
 {
     ctl_buf_printf(out, "# HELP %s %s\n# TYPE %s gauge\n%s ", name, help, name, name);
@@ -171,28 +181,11 @@ void ctl_metrics_write(const ctl_metrics_t *m, ctl_buf_t *out)
     counter(out, "slate_controller_rollbacks_total",
             "Rule changes rolled back because measured latency got worse.",
             atomic_load(&m->rollbacks));
-    ctl_buf_puts(out, "# HELP slate_controller_exports_total Debounced export pushes, by "
-                      "outcome.\n"
-                      "# TYPE slate_controller_exports_total counter\n");
-    ctl_buf_printf(out,
-                   "slate_controller_exports_total{outcome=\"ok\"} %" PRIu64 "\n"
-                   "slate_controller_exports_total{outcome=\"failed\"} %" PRIu64 "\n",
-                   (uint64_t)atomic_load(&m->exports_written),
-                   (uint64_t)atomic_load(&m->exports_failed));
-    ctl_buf_puts(out, "# HELP slate_controller_persist_total Rule persistence writes, by "
-                      "outcome.\n"
-                      "# TYPE slate_controller_persist_total counter\n");
-    ctl_buf_printf(out,
-                   "slate_controller_persist_total{outcome=\"ok\"} %" PRIu64 "\n"
-                   "slate_controller_persist_total{outcome=\"failed\"} %" PRIu64 "\n",
-                   (uint64_t)atomic_load(&m->persist_ok),
-                   (uint64_t)atomic_load(&m->persist_failed));
-    ctl_buf_puts(out, "# HELP slate_controller_forwards_total Aggregated reports forwarded "
-                      "upstream (cluster role), by outcome.\n"
-                      "# TYPE slate_controller_forwards_total counter\n");
-    ctl_buf_printf(out,
-                   "slate_controller_forwards_total{outcome=\"ok\"} %" PRIu64 "\n"
-                   "slate_controller_forwards_total{outcome=\"failed\"} %" PRIu64 "\n",
-                   (uint64_t)atomic_load(&m->forwards_ok),
-                   (uint64_t)atomic_load(&m->forwards_failed));
+    counter_ok_failed(out, "slate_controller_exports_total", "Debounced export pushes, by outcome.",
+                      atomic_load(&m->exports_written), atomic_load(&m->exports_failed));
+    counter_ok_failed(out, "slate_controller_persist_total", "Rule persistence writes, by outcome.",
+                      atomic_load(&m->persist_ok), atomic_load(&m->persist_failed));
+    counter_ok_failed(out, "slate_controller_forwards_total",
+                      "Aggregated reports forwarded upstream (cluster role), by outcome.",
+                      atomic_load(&m->forwards_ok), atomic_load(&m->forwards_failed));
 }

@@ -300,39 +300,60 @@ static bool grow(void **arr, size_t *cap, size_t n, size_t sz)
     return true;
 }
 
+/* Clears the scratch report and lends it the scratch arrays at their present
+ * capacities, ready for one decode. */
+static slate_load_report_t *scratch_lend(ctl_scratch_t *sc)
+{
+    slate_load_report_t *r = &sc->rep;
+    memset(r, 0, sizeof(*r));
+    r->inbound = sc->inbound;
+    r->cap_inbound = sc->cap_inbound;
+    r->outbound = sc->outbound;
+    r->cap_outbound = sc->cap_outbound;
+    r->spans = sc->spans;
+    r->cap_spans = sc->cap_spans;
+    r->span_loads = sc->loads;
+    r->cap_span_loads = sc->cap_loads;
+    return r;
+}
+
+/* Judges one decode into the lent arrays, whose status is *st. True: the
+ * arrays were short and have grown, so decode again. False: *st is final
+ * (SLATE_OK with *out set, the decoder's error, or SLATE_ENOSPC when growing
+ * failed). */
+static bool scratch_retry(ctl_scratch_t *sc, slate_status *st, slate_load_report_t **out)
+{
+    slate_load_report_t *r = &sc->rep;
+    /* A NULL array only counts: decode again once every array has room. */
+    bool stored = (r->n_inbound == 0 || r->inbound) && (r->n_outbound == 0 || r->outbound) &&
+                  (r->n_spans == 0 || r->spans) && (r->n_span_loads == 0 || r->span_loads);
+    if (*st == SLATE_OK && stored) {
+        *out = r;
+        return false;
+    }
+    if (*st != SLATE_ENOSPC && *st != SLATE_OK)
+        return false;
+    /* Arrays short: every n_* is the count needed; grow and decode again. */
+    if (!grow((void **)&sc->inbound, &sc->cap_inbound, r->n_inbound, sizeof(slate_inbound_t)) ||
+        !grow((void **)&sc->outbound, &sc->cap_outbound, r->n_outbound, sizeof(slate_outbound_t)) ||
+        !grow((void **)&sc->spans, &sc->cap_spans, r->n_spans, sizeof(slate_span_t)) ||
+        !grow((void **)&sc->loads, &sc->cap_loads, r->n_span_loads,
+              sizeof(slate_endpoint_load_t))) {
+        *st = SLATE_ENOSPC;
+        return false;
+    }
+    return true;
+}
+
 slate_status ctl_scratch_decode(ctl_scratch_t *sc, const uint8_t *buf, size_t len,
                                 const slate_codec_limits_t *lim, slate_codec_error_t *err,
                                 slate_load_report_t **out)
 {
     for (int attempt = 0; attempt < 3; attempt++) {
-        slate_load_report_t *r = &sc->rep;
-        memset(r, 0, sizeof(*r));
-        r->inbound = sc->inbound;
-        r->cap_inbound = sc->cap_inbound;
-        r->outbound = sc->outbound;
-        r->cap_outbound = sc->cap_outbound;
-        r->spans = sc->spans;
-        r->cap_spans = sc->cap_spans;
-        r->span_loads = sc->loads;
-        r->cap_span_loads = sc->cap_loads;
+        slate_load_report_t *r = scratch_lend(sc);
         slate_status st = slate_load_report_decode(r, buf, len, lim, err);
-        /* A NULL array only counts: decode again once every array has room. */
-        bool stored = (r->n_inbound == 0 || r->inbound) && (r->n_outbound == 0 || r->outbound) &&
-                      (r->n_spans == 0 || r->spans) && (r->n_span_loads == 0 || r->span_loads);
-        if (st == SLATE_OK && stored) {
-            *out = r;
-            return SLATE_OK;
-        }
-        if (st != SLATE_ENOSPC && st != SLATE_OK)
+        if (!scratch_retry(sc, &st, out))
             return st;
-        /* Arrays short: every n_* is the count needed; grow and decode again. */
-        if (!grow((void **)&sc->inbound, &sc->cap_inbound, r->n_inbound, sizeof(slate_inbound_t)) ||
-            !grow((void **)&sc->outbound, &sc->cap_outbound, r->n_outbound,
-                  sizeof(slate_outbound_t)) ||
-            !grow((void **)&sc->spans, &sc->cap_spans, r->n_spans, sizeof(slate_span_t)) ||
-            !grow((void **)&sc->loads, &sc->cap_loads, r->n_span_loads,
-                  sizeof(slate_endpoint_load_t)))
-            return SLATE_ENOSPC;
     }
     return SLATE_ENOSPC;
 }
@@ -343,36 +364,13 @@ slate_status ctl_scratch_decode_legacy(ctl_scratch_t *sc, bool latency, const ch
                                        slate_str_t region, slate_load_report_t **out)
 {
     for (int attempt = 0; attempt < 3; attempt++) {
-        slate_load_report_t *r = &sc->rep;
-        memset(r, 0, sizeof(*r));
+        slate_load_report_t *r = scratch_lend(sc);
         r->service = service;
         r->region = region;
-        r->inbound = sc->inbound;
-        r->cap_inbound = sc->cap_inbound;
-        r->outbound = sc->outbound;
-        r->cap_outbound = sc->cap_outbound;
-        r->spans = sc->spans;
-        r->cap_spans = sc->cap_spans;
-        r->span_loads = sc->loads;
-        r->cap_span_loads = sc->cap_loads;
         slate_status st = latency ? slate_legacy_latency_decode(r, body, len, lim, err)
                                   : slate_legacy_proxyload_decode(r, NULL, body, len, lim, err);
-        /* A NULL array only counts: decode again once every array has room. */
-        bool stored = (r->n_inbound == 0 || r->inbound) && (r->n_outbound == 0 || r->outbound) &&
-                      (r->n_spans == 0 || r->spans) && (r->n_span_loads == 0 || r->span_loads);
-        if (st == SLATE_OK && stored) {
-            *out = r;
-            return SLATE_OK;
-        }
-        if (st != SLATE_ENOSPC && st != SLATE_OK)
+        if (!scratch_retry(sc, &st, out))
             return st;
-        if (!grow((void **)&sc->inbound, &sc->cap_inbound, r->n_inbound, sizeof(slate_inbound_t)) ||
-            !grow((void **)&sc->outbound, &sc->cap_outbound, r->n_outbound,
-                  sizeof(slate_outbound_t)) ||
-            !grow((void **)&sc->spans, &sc->cap_spans, r->n_spans, sizeof(slate_span_t)) ||
-            !grow((void **)&sc->loads, &sc->cap_loads, r->n_span_loads,
-                  sizeof(slate_endpoint_load_t)))
-            return SLATE_ENOSPC;
     }
     return SLATE_ENOSPC;
 }
