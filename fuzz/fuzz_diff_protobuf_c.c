@@ -30,14 +30,6 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#ifdef SLATE_FUZZ_NO_PROTOBUF_C
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
-{
-    (void)data;
-    (void)size;
-    return 0; /* built without protobuf-c */
-}
-#else
 #include "pc_bridge.h"
 
 static bridge_arena_t g_arena;
@@ -220,4 +212,3 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     return 0;
 }
-#endif

@@ -1,7 +1,8 @@
 # Hook for fuzz_diff_protobuf_c: protobuf-c code generated from the schema,
 # the shared comparison helpers, and libprotobuf-c. Works for the libFuzzer
-# build and for the standalone (corpus replay) build alike. Without protobuf-c
-# the target builds as an empty stub.
+# build and for the standalone (corpus replay) build alike. protobuf-c is a
+# required test dependency (scripts/deps.sh installs it): without it the
+# configure fails rather than building a target that checks nothing.
 if(TARGET fuzz_diff_protobuf_c)
   include(${PROJECT_SOURCE_DIR}/tests/interop/protobuf_c.cmake)
   slate_protobuf_c_available(_slate_fuzz_pc_ok)
@@ -15,7 +16,7 @@ if(TARGET fuzz_diff_protobuf_c)
       ${PROJECT_SOURCE_DIR}/tests/interop)
     target_link_libraries(fuzz_diff_protobuf_c PRIVATE PkgConfig::PROTOBUF_C)
   else()
-    message(WARNING "protobuf-c not found: fuzz_diff_protobuf_c is a stub")
-    target_compile_definitions(fuzz_diff_protobuf_c PRIVATE SLATE_FUZZ_NO_PROTOBUF_C)
+    message(FATAL_ERROR "protoc-c or libprotobuf-c not found (run scripts/deps.sh): "
+                        "fuzz_diff_protobuf_c needs them")
   endif()
 endif()
