@@ -623,35 +623,23 @@ void ctl_cluster_write_json(struct ctl_cluster *c, ctl_json_t *j)
 {
     pthread_mutex_lock(&c->mu);
     ctl_json_obj(j);
-    ctl_json_key(j, "region");
-    ctl_json_str(j, c->app->cfg.region);
-    ctl_json_key(j, "upstream");
-    ctl_json_str(j, c->app->cfg.upstream);
-    ctl_json_key(j, "reports_received");
-    ctl_json_u64(j, c->reports_in);
-    ctl_json_key(j, "forwards_ok");
-    ctl_json_u64(j, c->forwards_ok);
-    ctl_json_key(j, "forwards_failed");
-    ctl_json_u64(j, c->forwards_failed);
-    ctl_json_key(j, "last_forward_ns");
-    ctl_json_u64(j, c->last_forward_ns);
-    ctl_json_key(j, "last_error");
-    ctl_json_str(j, c->last_error);
+    ctl_json_kstr(j, "region", c->app->cfg.region);
+    ctl_json_kstr(j, "upstream", c->app->cfg.upstream);
+    ctl_json_ku64(j, "reports_received", c->reports_in);
+    ctl_json_ku64(j, "forwards_ok", c->forwards_ok);
+    ctl_json_ku64(j, "forwards_failed", c->forwards_failed);
+    ctl_json_ku64(j, "last_forward_ns", c->last_forward_ns);
+    ctl_json_kstr(j, "last_error", c->last_error);
     ctl_json_key(j, "pending");
     ctl_json_arr(j);
     for (size_t i = 0; i < c->n_svcs; i++) {
         cl_service *s = &c->svcs[i];
         ctl_json_obj(j);
-        ctl_json_key(j, "service");
-        ctl_json_str(j, s->name);
-        ctl_json_key(j, "reports");
-        ctl_json_u64(j, s->reports);
-        ctl_json_key(j, "endpoints");
-        ctl_json_u64(j, s->n_in);
-        ctl_json_key(j, "outbound");
-        ctl_json_u64(j, s->n_out);
-        ctl_json_key(j, "spans");
-        ctl_json_u64(j, s->n_spans);
+        ctl_json_kstr(j, "service", s->name);
+        ctl_json_ku64(j, "reports", s->reports);
+        ctl_json_ku64(j, "endpoints", s->n_in);
+        ctl_json_ku64(j, "outbound", s->n_out);
+        ctl_json_ku64(j, "spans", s->n_spans);
         ctl_json_obj_end(j);
     }
     ctl_json_arr_end(j);

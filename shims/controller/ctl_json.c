@@ -254,3 +254,27 @@ bool ctl_json_ok(const ctl_json_t *j)
 {
     return !j->error && j->depth == 0 && !j->key_pending && j->count[0] == 1 && !j->out->failed;
 }
+
+void ctl_json_kstr(ctl_json_t *j, const char *key, const char *s)
+{
+    ctl_json_key(j, key);
+    ctl_json_str(j, s);
+}
+
+void ctl_json_ku64(ctl_json_t *j, const char *key, uint64_t v)
+{
+    ctl_json_key(j, key);
+    ctl_json_u64(j, v);
+}
+
+void ctl_json_kf64(ctl_json_t *j, const char *key, double v)
+{
+    ctl_json_key(j, key);
+    ctl_json_f64(j, v);
+}
+
+void ctl_json_kbool(ctl_json_t *j, const char *key, bool v)
+{
+    ctl_json_key(j, key);
+    ctl_json_bool(j, v);
+}

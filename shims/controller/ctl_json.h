@@ -46,6 +46,11 @@ void ctl_json_i64(ctl_json_t *j, int64_t v);
 void ctl_json_f64(ctl_json_t *j, double v);
 void ctl_json_bool(ctl_json_t *j, bool v);
 void ctl_json_null(ctl_json_t *j);
+/* A member of the current object: the key, then its value. */
+void ctl_json_kstr(ctl_json_t *j, const char *key, const char *s);
+void ctl_json_ku64(ctl_json_t *j, const char *key, uint64_t v);
+void ctl_json_kf64(ctl_json_t *j, const char *key, double v);
+void ctl_json_kbool(ctl_json_t *j, const char *key, bool v);
 /* True when the document is complete (depth 0, no error, buffer intact). */
 bool ctl_json_ok(const ctl_json_t *j);
 

@@ -436,31 +436,21 @@ int ctl_rules_legacy(ctl_rules_t *r, const char *service, size_t slen, const cha
 void ctl_rules_json(const ctl_rules_t *r, ctl_json_t *j)
 {
     ctl_json_obj(j);
-    ctl_json_key(j, "version");
-    ctl_json_u64(j, r->version);
-    ctl_json_key(j, "ttl_ns");
-    ctl_json_u64(j, r->ttl_ns);
-    ctl_json_key(j, "generated_ns");
-    ctl_json_u64(j, r->generated_ns);
-    ctl_json_key(j, "origin");
-    ctl_json_str(j, r->origin);
-    ctl_json_key(j, "weight_scale");
-    ctl_json_u64(j, CTL_WEIGHT_SCALE);
+    ctl_json_ku64(j, "version", r->version);
+    ctl_json_ku64(j, "ttl_ns", r->ttl_ns);
+    ctl_json_ku64(j, "generated_ns", r->generated_ns);
+    ctl_json_kstr(j, "origin", r->origin);
+    ctl_json_ku64(j, "weight_scale", CTL_WEIGHT_SCALE);
     ctl_json_key(j, "rules");
     ctl_json_arr(j);
     for (size_t i = 0; i < r->n_rules; i++) {
         const ctl_rule_t *ru = &r->rules[i];
         ctl_json_obj(j);
-        ctl_json_key(j, "src_region");
-        ctl_json_str(j, ru->src_region);
-        ctl_json_key(j, "src_service");
-        ctl_json_str(j, ru->src_service);
-        ctl_json_key(j, "dst_service");
-        ctl_json_str(j, ru->dst_service);
-        ctl_json_key(j, "method");
-        ctl_json_str(j, ru->method);
-        ctl_json_key(j, "path");
-        ctl_json_str(j, ru->path);
+        ctl_json_kstr(j, "src_region", ru->src_region);
+        ctl_json_kstr(j, "src_service", ru->src_service);
+        ctl_json_kstr(j, "dst_service", ru->dst_service);
+        ctl_json_kstr(j, "method", ru->method);
+        ctl_json_kstr(j, "path", ru->path);
         ctl_json_key(j, "targets");
         ctl_json_arr(j);
         uint64_t sum = 0;
@@ -468,12 +458,9 @@ void ctl_rules_json(const ctl_rules_t *r, ctl_json_t *j)
             sum += ru->targets[t].weight;
         for (uint32_t t = 0; t < ru->n_targets; t++) {
             ctl_json_obj(j);
-            ctl_json_key(j, "region");
-            ctl_json_str(j, ru->targets[t].region);
-            ctl_json_key(j, "weight");
-            ctl_json_u64(j, ru->targets[t].weight);
-            ctl_json_key(j, "fraction");
-            ctl_json_f64(j, sum ? (double)ru->targets[t].weight / (double)sum : 0);
+            ctl_json_kstr(j, "region", ru->targets[t].region);
+            ctl_json_ku64(j, "weight", ru->targets[t].weight);
+            ctl_json_kf64(j, "fraction", sum ? (double)ru->targets[t].weight / (double)sum : 0);
             ctl_json_obj_end(j);
         }
         ctl_json_arr_end(j);

@@ -1470,44 +1470,28 @@ static const char *slot_name(const ctl_state_t *s, uint32_t r)
 static void json_fit(ctl_json_t *j, const slate_opt_fit_t *f)
 {
     ctl_json_obj(j);
-    ctl_json_key(j, "a_ms");
-    ctl_json_f64(j, f->a);
-    ctl_json_key(j, "b_ms_per_rps");
-    ctl_json_f64(j, f->b);
-    ctl_json_key(j, "c_ms_per_rps2");
-    ctl_json_f64(j, f->c);
-    ctl_json_key(j, "degree");
-    ctl_json_u64(j, f->degree);
-    ctl_json_key(j, "r2");
-    ctl_json_f64(j, f->r2);
-    ctl_json_key(j, "rmse_ms");
-    ctl_json_f64(j, f->rmse);
-    ctl_json_key(j, "x_max_rps");
-    ctl_json_f64(j, f->x_max);
-    ctl_json_key(j, "weight");
-    ctl_json_f64(j, f->weight);
-    ctl_json_key(j, "samples");
-    ctl_json_u64(j, f->samples);
-    ctl_json_key(j, "trusted");
-    ctl_json_bool(j, f->trusted != 0);
+    ctl_json_kf64(j, "a_ms", f->a);
+    ctl_json_kf64(j, "b_ms_per_rps", f->b);
+    ctl_json_kf64(j, "c_ms_per_rps2", f->c);
+    ctl_json_ku64(j, "degree", f->degree);
+    ctl_json_kf64(j, "r2", f->r2);
+    ctl_json_kf64(j, "rmse_ms", f->rmse);
+    ctl_json_kf64(j, "x_max_rps", f->x_max);
+    ctl_json_kf64(j, "weight", f->weight);
+    ctl_json_ku64(j, "samples", f->samples);
+    ctl_json_kbool(j, "trusted", f->trusted != 0);
     ctl_json_obj_end(j);
 }
 
 static void json_cell(ctl_state_t *s, ctl_json_t *j, uint32_t r, const cell_ent *c)
 {
     ctl_json_obj(j);
-    ctl_json_key(j, "region");
-    ctl_json_str(j, slot_name(s, r));
-    ctl_json_key(j, "requests");
-    ctl_json_u64(j, c->requests);
-    ctl_json_key(j, "load_rps");
-    ctl_json_f64(j, c->load_rps);
-    ctl_json_key(j, "latency_ms");
-    ctl_json_f64(j, c->latency_ms);
-    ctl_json_key(j, "exclusive_ms");
-    ctl_json_f64(j, c->xt_ms);
-    ctl_json_key(j, "in_flight");
-    ctl_json_f64(j, c->in_flight);
+    ctl_json_kstr(j, "region", slot_name(s, r));
+    ctl_json_ku64(j, "requests", c->requests);
+    ctl_json_kf64(j, "load_rps", c->load_rps);
+    ctl_json_kf64(j, "latency_ms", c->latency_ms);
+    ctl_json_kf64(j, "exclusive_ms", c->xt_ms);
+    ctl_json_kf64(j, "in_flight", c->in_flight);
     ctl_json_key(j, "model");
     if (c->fit_valid)
         json_fit(j, &c->fit);
@@ -1518,16 +1502,11 @@ static void json_cell(ctl_state_t *s, ctl_json_t *j, uint32_t r, const cell_ent 
     for (uint32_t k = 0; k < c->hist_n; k++) {
         const hist_pt *h = &c->hist[(c->hist_pos + HIST_LEN - c->hist_n + k) % HIST_LEN];
         ctl_json_obj(j);
-        ctl_json_key(j, "t_ns");
-        ctl_json_u64(j, h->t_ns);
-        ctl_json_key(j, "requests");
-        ctl_json_u64(j, h->requests);
-        ctl_json_key(j, "load_rps");
-        ctl_json_f64(j, h->load_rps);
-        ctl_json_key(j, "latency_ms");
-        ctl_json_f64(j, h->latency_ms);
-        ctl_json_key(j, "exclusive_ms");
-        ctl_json_f64(j, h->xt_ms);
+        ctl_json_ku64(j, "t_ns", h->t_ns);
+        ctl_json_ku64(j, "requests", h->requests);
+        ctl_json_kf64(j, "load_rps", h->load_rps);
+        ctl_json_kf64(j, "latency_ms", h->latency_ms);
+        ctl_json_kf64(j, "exclusive_ms", h->xt_ms);
         ctl_json_obj_end(j);
     }
     ctl_json_arr_end(j);
@@ -1538,12 +1517,9 @@ static void json_ep_name(ctl_state_t *s, ctl_json_t *j, uint32_t ep)
 {
     const ep_ent *e = &s->eps[ep];
     ctl_json_obj(j);
-    ctl_json_key(j, "service");
-    ctl_json_str(j, s->svcs[e->svc].name);
-    ctl_json_key(j, "method");
-    ctl_json_str(j, e->method);
-    ctl_json_key(j, "path");
-    ctl_json_str(j, e->path);
+    ctl_json_kstr(j, "service", s->svcs[e->svc].name);
+    ctl_json_kstr(j, "method", e->method);
+    ctl_json_kstr(j, "path", e->path);
     ctl_json_obj_end(j);
 }
 
@@ -1553,14 +1529,10 @@ void ctl_state_write_json(ctl_state_t *s, ctl_json_t *j, uint64_t now_ns)
     uint32_t nslots = slot_count(s);
     ctl_json_key(j, "window");
     ctl_json_obj(j);
-    ctl_json_key(j, "count");
-    ctl_json_u64(j, s->windows);
-    ctl_json_key(j, "last_length_s");
-    ctl_json_f64(j, s->last_window_s);
-    ctl_json_key(j, "current_start_ns");
-    ctl_json_u64(j, s->window_start_ns);
-    ctl_json_key(j, "reports_total");
-    ctl_json_u64(j, s->reports_total);
+    ctl_json_ku64(j, "count", s->windows);
+    ctl_json_kf64(j, "last_length_s", s->last_window_s);
+    ctl_json_ku64(j, "current_start_ns", s->window_start_ns);
+    ctl_json_ku64(j, "reports_total", s->reports_total);
     ctl_json_obj_end(j);
 
     ctl_json_key(j, "regions");
@@ -1568,12 +1540,9 @@ void ctl_state_write_json(ctl_state_t *s, ctl_json_t *j, uint64_t now_ns)
     for (uint32_t k = 0; k < nslots; k++) {
         uint32_t r = slot_index(s, k);
         ctl_json_obj(j);
-        ctl_json_key(j, "name");
-        ctl_json_str(j, slot_name(s, r));
-        ctl_json_key(j, "index");
-        ctl_json_u64(j, r);
-        ctl_json_key(j, "overflow");
-        ctl_json_bool(j, r >= s->max_regions);
+        ctl_json_kstr(j, "name", slot_name(s, r));
+        ctl_json_ku64(j, "index", r);
+        ctl_json_kbool(j, "overflow", r >= s->max_regions);
         ctl_json_obj_end(j);
     }
     ctl_json_arr_end(j);
@@ -1585,12 +1554,9 @@ void ctl_state_write_json(ctl_state_t *s, ctl_json_t *j, uint64_t now_ns)
         if (!sv->name)
             continue;
         ctl_json_obj(j);
-        ctl_json_key(j, "name");
-        ctl_json_str(j, sv->name);
-        ctl_json_key(j, "overflow");
-        ctl_json_bool(j, sv->overflow);
-        ctl_json_key(j, "reports");
-        ctl_json_u64(j, sv->reports);
+        ctl_json_kstr(j, "name", sv->name);
+        ctl_json_kbool(j, "overflow", sv->overflow);
+        ctl_json_ku64(j, "reports", sv->reports);
         ctl_json_key(j, "regions");
         ctl_json_arr(j);
         for (uint32_t k = 0; k < nslots; k++) {
@@ -1598,15 +1564,12 @@ void ctl_state_write_json(ctl_state_t *s, ctl_json_t *j, uint64_t now_ns)
             if (!sv->last_seen_ns[r])
                 continue;
             ctl_json_obj(j);
-            ctl_json_key(j, "region");
-            ctl_json_str(j, slot_name(s, r));
+            ctl_json_kstr(j, "region", slot_name(s, r));
             ctl_json_key(j, "last_report_age_s");
             ctl_json_f64(
                 j, now_ns > sv->last_seen_ns[r] ? (double)(now_ns - sv->last_seen_ns[r]) / 1e9 : 0);
-            ctl_json_key(j, "pods_estimate");
-            ctl_json_f64(j, sv->pods[r]);
-            ctl_json_key(j, "capacity_rps");
-            ctl_json_f64(j, sv->capacity[r]); /* infinite prints as null */
+            ctl_json_kf64(j, "pods_estimate", sv->pods[r]);
+            ctl_json_kf64(j, "capacity_rps", sv->capacity[r]); /* infinite prints as null */
             ctl_json_obj_end(j);
         }
         ctl_json_arr_end(j);
@@ -1617,14 +1580,10 @@ void ctl_state_write_json(ctl_state_t *s, ctl_json_t *j, uint64_t now_ns)
             if (ep->svc != i)
                 continue;
             ctl_json_obj(j);
-            ctl_json_key(j, "method");
-            ctl_json_str(j, ep->method);
-            ctl_json_key(j, "path");
-            ctl_json_str(j, ep->path);
-            ctl_json_key(j, "overflow");
-            ctl_json_bool(j, ep->overflow);
-            ctl_json_key(j, "spans");
-            ctl_json_u64(j, ep->spans_total);
+            ctl_json_kstr(j, "method", ep->method);
+            ctl_json_kstr(j, "path", ep->path);
+            ctl_json_kbool(j, "overflow", ep->overflow);
+            ctl_json_ku64(j, "spans", ep->spans_total);
             ctl_json_key(j, "regions");
             ctl_json_arr(j);
             for (uint32_t k = 0; k < nslots; k++) {
@@ -1649,12 +1608,9 @@ void ctl_state_write_json(ctl_state_t *s, ctl_json_t *j, uint64_t now_ns)
         json_ep_name(s, j, e->parent);
         ctl_json_key(j, "child");
         json_ep_name(s, j, e->child);
-        ctl_json_key(j, "calls_per_request");
-        ctl_json_f64(j, edge_ratio(s, e));
-        ctl_json_key(j, "bytes_per_call");
-        ctl_json_f64(j, e->count > 0 ? e->bytes / e->count : 0);
-        ctl_json_key(j, "matched_spans");
-        ctl_json_u64(j, e->total);
+        ctl_json_kf64(j, "calls_per_request", edge_ratio(s, e));
+        ctl_json_kf64(j, "bytes_per_call", e->count > 0 ? e->bytes / e->count : 0);
+        ctl_json_ku64(j, "matched_spans", e->total);
         ctl_json_obj_end(j);
     }
     ctl_json_arr_end(j);
@@ -1664,28 +1620,21 @@ void ctl_state_write_json(ctl_state_t *s, ctl_json_t *j, uint64_t now_ns)
     for (uint32_t i = 0; i < s->n_outs; i++) {
         outcell *o = &s->outs[i];
         ctl_json_obj(j);
-        ctl_json_key(j, "caller_service");
-        ctl_json_str(j, s->svcs[o->caller_svc].name);
-        ctl_json_key(j, "caller_region");
-        ctl_json_str(j, slot_name(s, o->caller_region));
+        ctl_json_kstr(j, "caller_service", s->svcs[o->caller_svc].name);
+        ctl_json_kstr(j, "caller_region", slot_name(s, o->caller_region));
         ctl_json_key(j, "destination");
         json_ep_name(s, j, o->dst_ep);
-        ctl_json_key(j, "dst_region");
-        ctl_json_str(j, slot_name(s, o->dst_region));
-        ctl_json_key(j, "requests");
-        ctl_json_u64(j, o->requests);
-        ctl_json_key(j, "load_rps");
-        ctl_json_f64(j, o->load_rps);
-        ctl_json_key(j, "latency_ms");
-        ctl_json_f64(j, o->latency_ms);
+        ctl_json_kstr(j, "dst_region", slot_name(s, o->dst_region));
+        ctl_json_ku64(j, "requests", o->requests);
+        ctl_json_kf64(j, "load_rps", o->load_rps);
+        ctl_json_kf64(j, "latency_ms", o->latency_ms);
         ctl_json_obj_end(j);
     }
     ctl_json_arr_end(j);
 
     ctl_json_key(j, "network");
     ctl_json_obj(j);
-    ctl_json_key(j, "source");
-    ctl_json_str(j, s->have_file ? "regions-file" : "measured");
+    ctl_json_kstr(j, "source", s->have_file ? "regions-file" : "measured");
     ctl_json_key(j, "rtt_ms");
     ctl_json_arr(j);
     for (uint32_t a = 0; a < s->n_regions; a++) {
@@ -1708,32 +1657,21 @@ void ctl_state_write_json(ctl_state_t *s, ctl_json_t *j, uint64_t now_ns)
 
     ctl_json_key(j, "stitching");
     ctl_json_obj(j);
-    ctl_json_key(j, "spans_held");
-    ctl_json_u64(j, s->ring_count);
-    ctl_json_key(j, "capacity");
-    ctl_json_u64(j, s->ring_cap);
-    ctl_json_key(j, "window_ms");
-    ctl_json_u64(j, s->cfg.stitch_window_ms);
+    ctl_json_ku64(j, "spans_held", s->ring_count);
+    ctl_json_ku64(j, "capacity", s->ring_cap);
+    ctl_json_ku64(j, "window_ms", s->cfg.stitch_window_ms);
     ctl_json_obj_end(j);
 
     ctl_json_key(j, "limits");
     ctl_json_obj(j);
-    ctl_json_key(j, "max_body_bytes");
-    ctl_json_u64(j, s->cfg.max_body_bytes);
-    ctl_json_key(j, "max_services");
-    ctl_json_u64(j, s->cfg.max_services);
-    ctl_json_key(j, "max_endpoints_per_service");
-    ctl_json_u64(j, s->cfg.max_endpoints_per_service);
-    ctl_json_key(j, "max_regions");
-    ctl_json_u64(j, s->max_regions);
-    ctl_json_key(j, "max_spans_per_report");
-    ctl_json_u64(j, s->cfg.max_spans_per_report);
-    ctl_json_key(j, "max_edges");
-    ctl_json_u64(j, s->cfg.max_edges);
-    ctl_json_key(j, "max_outbound");
-    ctl_json_u64(j, s->cfg.max_outbound);
-    ctl_json_key(j, "span_table");
-    ctl_json_u64(j, s->ring_cap);
+    ctl_json_ku64(j, "max_body_bytes", s->cfg.max_body_bytes);
+    ctl_json_ku64(j, "max_services", s->cfg.max_services);
+    ctl_json_ku64(j, "max_endpoints_per_service", s->cfg.max_endpoints_per_service);
+    ctl_json_ku64(j, "max_regions", s->max_regions);
+    ctl_json_ku64(j, "max_spans_per_report", s->cfg.max_spans_per_report);
+    ctl_json_ku64(j, "max_edges", s->cfg.max_edges);
+    ctl_json_ku64(j, "max_outbound", s->cfg.max_outbound);
+    ctl_json_ku64(j, "span_table", s->ring_cap);
     ctl_json_obj_end(j);
 
     ctl_json_key(j, "overflow");

@@ -44,6 +44,25 @@ static void test_nested_document(void **state)
     ctl_buf_free(&b);
 }
 
+/* The member helpers write exactly what key + value would. */
+static void test_member_helpers(void **state)
+{
+    (void)state;
+    ctl_buf_t b;
+    ctl_buf_init(&b, 0);
+    ctl_json_t j;
+    ctl_json_init(&j, &b);
+    ctl_json_obj(&j);
+    ctl_json_kstr(&j, "s", "a\"b");
+    ctl_json_ku64(&j, "u", 42);
+    ctl_json_kf64(&j, "f", 1.25);
+    ctl_json_kbool(&j, "t", false);
+    ctl_json_obj_end(&j);
+    assert_true(ctl_json_ok(&j));
+    assert_string_equal(ctl_buf_cstr(&b), "{\"s\":\"a\\\"b\",\"u\":42,\"f\":1.25,\"t\":false}");
+    ctl_buf_free(&b);
+}
+
 static void expect_escaped(const char *in, size_t len, const char *want)
 {
     ctl_buf_t b;
@@ -161,6 +180,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_nested_document),
+        cmocka_unit_test(test_member_helpers),
         cmocka_unit_test(test_escaping),
         cmocka_unit_test(test_numbers),
         cmocka_unit_test(test_misuse_is_an_error),
