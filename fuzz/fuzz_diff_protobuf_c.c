@@ -16,7 +16,8 @@
  *     SLATE_EFIELD   the tag really has field number 0 (or one above 2^29-1),
  *                    which protobuf-c skips as an unknown field;
  *     SLATE_EVALUE / SLATE_ECOUNT  a histogram that does not fit the 1160
- *                    buckets, as protobuf-c itself decoded it.
+ *                    buckets, as protobuf-c itself decoded it, or only once a
+ *                    latency sent twice is merged (see below);
  * - Both accept but disagree: only when a non-repeated embedded message
  *   (LoadReport.drops, a latency) occurs more than once. protobuf's rule is to
  *   merge, a field absent from the second copy keeping the first copy's value;
@@ -155,7 +156,11 @@ static bool explained(const slate_codec_error_t *err, const uint8_t *data, size_
         return read_len(at, end, &n, &q) && ((n >> 3) == 0 || n > UINT32_MAX);
     case SLATE_EVALUE:
     case SLATE_ECOUNT:
-        return rep && report_hist_misfit(rep);
+        /* A histogram that does not fit, as protobuf-c sees it; or one that
+         * only stops fitting once a repeated latency message is merged, as
+         * protobuf specifies and libslate does (protobuf-c 1.4 keeps only
+         * the last copy's fields). */
+        return (rep && report_hist_misfit(rep)) || singular_message_repeated(data, size, false);
     default:
         return false;
     }
