@@ -29,6 +29,7 @@ typedef struct ctl_solve_stats {
     double objective_current;  /* of the routing in force, evaluated on this round's problem */
     double objective_proposed; /* of the optimum */
     double objective_applied;  /* after the bounded step */
+    double overload_current;   /* largest rps over a capacity of the routing in force */
     double mean_latency_ms;    /* modelled, of the optimum */
     double measured_latency_ms;
     double shift; /* largest fraction of traffic moved in one row */

@@ -509,6 +509,7 @@ static void json_solve(ctl_app_t *app, ctl_json_t *j)
     ctl_json_kstr(j, "method", s.method);
     ctl_json_kstr(j, "last_status", slate_status_name(s.last_status));
     ctl_json_kf64(j, "objective_current", s.objective_current);
+    ctl_json_kf64(j, "overload_current_rps", s.overload_current);
     ctl_json_kf64(j, "objective_proposed", s.objective_proposed);
     ctl_json_kf64(j, "objective_applied", s.objective_applied);
     ctl_json_kf64(j, "modelled_latency_ms", s.mean_latency_ms);

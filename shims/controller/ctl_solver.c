@@ -35,6 +35,9 @@
 #define SLOTS           CTL_MAX_REGION_SLOTS
 #define MIN_RATIO       0.01
 #define COOLDOWN_ROUNDS 3
+/* Overload (rps over a capacity) below which a routing counts as feasible:
+ * the LP meets its rows only up to its tolerances. */
+#define CAPACITY_SLACK_RPS 0.01
 
 /* One routing row: how calls from region `src` to endpoint `ep` (state indices) split. */
 typedef struct row {
@@ -673,16 +676,25 @@ void ctl_solver_round(ctl_app_t *app, uint64_t now_ns)
         }
     }
     double obj_cur = NAN, obj_new = slate_opt_result_stats(target)->objective;
+    double over_cur = NAN, over_new = slate_opt_result_stats(target)->max_overload;
     double *wc = weights_from_rows(&b, &current);
     slate_opt_result_t *ev = NULL;
-    if (wc && slate_opt_evaluate(b.p, wc, &ev) == SLATE_OK)
+    if (wc && slate_opt_evaluate(b.p, wc, &ev) == SLATE_OK) {
         obj_cur = slate_opt_result_stats(ev)->objective;
+        over_cur = slate_opt_result_stats(ev)->max_overload;
+    }
     slate_opt_result_free(ev);
     free(wc);
     ctl_metrics_set_f64(&app->metrics.objective_bits, obj_cur);
     pthread_mutex_lock(&app->solve_mu);
     app->solve.objective_current = obj_cur;
+    app->solve.overload_current = over_cur;
     pthread_mutex_unlock(&app->solve_mu);
+    /* A routing in force that breaks a capacity is infeasible: its modelled
+     * objective is no yardstick, and neither the gain threshold, the guard
+     * watching the last change nor a cooldown may hold the move toward
+     * feasibility back; the step cap still bounds each round. */
+    bool repair = slate_opt_repairs_capacity(over_cur, over_new, CAPACITY_SLACK_RPS);
 
     bool baseline = app->cfg.routing != CTL_ROUTING_SLATE;
     bool have_rules;
@@ -691,12 +703,12 @@ void ctl_solver_round(ctl_app_t *app, uint64_t now_ns)
         have_rules = cur != NULL;
         ctl_rules_unref(cur);
     }
-    if (!baseline && S->guard.active) {
+    if (!baseline && !repair && S->guard.active) {
         set_outcome(app, "skipped: watching the last change (rollback guard)");
-    } else if (!baseline && S->cooldown > 0) {
+    } else if (!baseline && !repair && S->cooldown > 0) {
         S->cooldown--;
         set_outcome(app, "skipped: cooling down after a rollback");
-    } else if (!baseline && have_rules && isfinite(obj_cur) &&
+    } else if (!baseline && !repair && have_rules && isfinite(obj_cur) &&
                !slate_opt_worth_applying(obj_cur, obj_new, app->cfg.min_gain_abs,
                                          app->cfg.min_gain_rel)) {
         set_outcome(app, "skipped: predicted gain below the threshold");
@@ -744,10 +756,14 @@ void ctl_solver_round(ctl_app_t *app, uint64_t now_ns)
                 rows_copy(&S->prev, &S->cur);
                 rows_copy(&S->cur, &next);
                 ctl_app_publish(app, rs, changes ? changes : 1);
-                if (!baseline && isfinite(measured))
+                /* A repair is not rolled back to the overload it left. */
+                if (repair)
+                    S->guard.active = 0;
+                else if (!baseline && isfinite(measured))
                     (void)slate_opt_guard_applied(&S->guard, measured, now_ns);
                 ctl_metrics_set_f64(&app->metrics.objective_bits, obj_applied);
-                set_outcome(app, "applied: %u rows changed, largest shift %.3f", changes, largest);
+                set_outcome(app, "applied%s: %u rows changed, largest shift %.3f",
+                            repair ? " (capacity repair)" : "", changes, largest);
                 ctl_log(CTL_LOG_INFO,
                         "solve #%" PRIu64 " (%s): objective %.4g -> %.4g (optimum %.4g), %u rows "
                         "changed, %.2f ms",

@@ -553,6 +553,17 @@ slate_status slate_opt_step(const double *current, const double *target, size_t 
 int slate_opt_worth_applying(double current_objective, double new_objective, double min_abs,
                              double min_rel);
 
+/**
+ * @brief Whether a new routing repairs a capacity violation: the routing in
+ *        force overloads some (service, region) by more than @p slack rps
+ *        (::slate_opt_stats_t.max_overload) and the new one overloads less.
+ *        Such a move wins whatever the objectives say: a routing that breaks
+ *        a capacity is infeasible, so its (modelled) objective is no
+ *        yardstick. NaN inputs give 0. Cost: O(1).
+ * @return 1 when the new routing is the repair, 0 otherwise.
+ */
+int slate_opt_repairs_capacity(double current_overload, double new_overload, double slack);
+
 /** Verdicts of the rollback guard. */
 typedef enum slate_opt_verdict {
     SLATE_OPT_IDLE = 0,    /**< no change is being watched */

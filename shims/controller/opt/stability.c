@@ -51,6 +51,13 @@ int slate_opt_worth_applying(double current_objective, double new_objective, dou
     return gain > 0.0 && gain >= min_abs && gain >= min_rel * fabs(current_objective);
 }
 
+int slate_opt_repairs_capacity(double current_overload, double new_overload, double slack)
+{
+    if (isnan(current_overload) || isnan(new_overload) || isnan(slack))
+        return 0;
+    return current_overload > slack && new_overload < current_overload - slack;
+}
+
 slate_status slate_opt_guard_init(slate_opt_guard_t *g, double tolerance, uint64_t settle_ns,
                                   uint32_t needed)
 {

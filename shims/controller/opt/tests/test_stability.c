@@ -117,6 +117,19 @@ static void test_worth_applying(void **state)
     assert_false(slate_opt_worth_applying(1, NAN, 0, 0));
 }
 
+static void test_repairs_capacity(void **state)
+{
+    (void)state;
+    assert_true(slate_opt_repairs_capacity(60, 0, 0.01));     /* over to feasible */
+    assert_true(slate_opt_repairs_capacity(60, 50, 0.01));    /* less over: a step */
+    assert_false(slate_opt_repairs_capacity(60, 60, 0.01));   /* no better */
+    assert_false(slate_opt_repairs_capacity(60, 70, 0.01));   /* worse */
+    assert_false(slate_opt_repairs_capacity(0.005, 0, 0.01)); /* within the slack */
+    assert_false(slate_opt_repairs_capacity(0, 0, 0.01));     /* feasible already */
+    assert_false(slate_opt_repairs_capacity(NAN, 0, 0.01));
+    assert_false(slate_opt_repairs_capacity(60, NAN, 0.01));
+}
+
 static void test_guard(void **state)
 {
     (void)state;
@@ -192,11 +205,9 @@ static void test_damped_walk_reaches_target(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_step_cap),
-        cmocka_unit_test(test_step_exact_and_errors),
-        cmocka_unit_test(test_worth_applying),
-        cmocka_unit_test(test_guard),
-        cmocka_unit_test(test_damped_walk_reaches_target),
+        cmocka_unit_test(test_step_cap),       cmocka_unit_test(test_step_exact_and_errors),
+        cmocka_unit_test(test_worth_applying), cmocka_unit_test(test_repairs_capacity),
+        cmocka_unit_test(test_guard),          cmocka_unit_test(test_damped_walk_reaches_target),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
