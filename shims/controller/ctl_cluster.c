@@ -27,6 +27,7 @@
 #include <time.h>
 
 #include "ctl_app.h"
+#include "ctl_auth.h"
 #include "ctl_httpc.h"
 #include "ctl_log.h"
 #include "slate/key.h"
@@ -123,6 +124,16 @@ struct ctl_cluster *ctl_cluster_create(ctl_app_t *app)
         free(c->svcs);
         free(c);
         return NULL;
+    }
+    if (app->cfg.upstream_token_file[0]) {
+        char err[600];
+        if (ctl_auth_read_client_token(app->cfg.upstream_token_file, c->upstream.bearer,
+                                       sizeof(c->upstream.bearer), err, sizeof(err)) != 0) {
+            ctl_log(CTL_LOG_ERROR, "--upstream-token-file: %s", err);
+            free(c->svcs);
+            free(c);
+            return NULL;
+        }
     }
     return c;
 }
@@ -441,13 +452,14 @@ out:
     return rc;
 }
 
-/* Applies the upstream's answer: one delimited RoutingRules per forwarded service. */
-static int apply_answer(struct ctl_cluster *c, const ctl_buf_t *body, size_t n_services)
+/* Applies the upstream's answer: delimited RoutingRules (one for the whole
+ * batch; older global controllers sent one per forwarded service). */
+static int apply_answer(struct ctl_cluster *c, const ctl_buf_t *body)
 {
     const uint8_t *p = (const uint8_t *)body->data;
     size_t n = body->len, pos = 0;
     ctl_rules_t *merged = NULL;
-    for (size_t i = 0; i < n_services; i++) {
+    while (pos < n) {
         uint64_t len = 0;
         size_t k = 0;
         bool done = false;
@@ -559,8 +571,8 @@ static void forward_once(struct ctl_cluster *c)
                  resp.body.data ? resp.body.data : "");
         rc = -1;
     }
-    if (rc == 0 && apply_answer(c, &resp.body, n) != 0) {
-        snprintf(err, sizeof(err), "upstream answer is not %zu delimited RoutingRules", n);
+    if (rc == 0 && apply_answer(c, &resp.body) != 0) {
+        snprintf(err, sizeof(err), "upstream answer is not delimited RoutingRules");
         rc = -1;
     }
     ctl_buf_free(&resp.body);

@@ -103,6 +103,37 @@ static const opt_def k_opts[] = {
      "export once this many changes are pending (default 1000)"},
     {"region-label", T_STR, STR(region_label), 0, 0,
      "pod label holding the region, for Istio subsets (default topology.kubernetes.io/region)"},
+    /* trust: credentials, the admin listener, per-client limits */
+    {"auth-token-file", T_STR, STR(auth_token_file), 0, 0,
+     "bearer tokens (one a line) required on reports and rules; reloaded on SIGHUP"},
+    {"upstream-token-file", T_STR, STR(upstream_token_file), 0, 0,
+     "cluster role: file whose first token is sent to --upstream"},
+    {"tls-cert", T_STR, STR(tls_cert), 0, 0, "PEM certificate: serve the data port over HTTPS"},
+    {"tls-key", T_STR, STR(tls_key), 0, 0, "PEM private key of --tls-cert"},
+    {"tls-client-ca", T_STR, STR(tls_client_ca), 0, 0,
+     "PEM CA: a client certificate it signed is a credential (mutual TLS)"},
+    {"insecure", T_U32, OFF(insecure), 0, 0, 1,
+     "1: listen beyond loopback without any credential configured (default 0)"},
+    {"admin-listen", T_STR, STR(admin_listen), 0, 0,
+     "address of the admin listener: state, metrics, health (default 127.0.0.1)"},
+    {"admin-port", T_U32, OFF(admin_port), 0, 0, 65535,
+     "admin TCP port; 0 picks a free one (default --port + 1; any when --port is 0)"},
+    {"admin-port-file", T_STR, STR(admin_port_file), 0, 0,
+     "write the bound admin port here once listening"},
+    {"max-connections-per-client", T_U32, OFF(max_connections_per_client), 0, 0, 1000000,
+     "connections one source address may hold; 0 = no limit (default 32)"},
+    {"listen-backlog", T_U32, OFF(listen_backlog), 0, 1, 65535,
+     "accept backlog of the data port (default 256)"},
+    {"header-timeout-ms", T_U64, OFF(header_timeout_ms), 0, 0, 3600000,
+     "a request's headers must arrive within this; 0 = none (default 10000)"},
+    {"body-grace-ms", T_U64, OFF(body_grace_ms), 0, 0, 3600000,
+     "time a body may take before --body-min-rate applies (default 5000)"},
+    {"body-min-rate", T_U64, OFF(body_min_rate), 0, 0, 1e12,
+     "bytes/s a body must average after the grace; 0 = none (default 4096)"},
+    {"max-buffered-bytes", T_U64, OFF(max_buffered_bytes), 0, 65536, 1e12,
+     "request body bytes held over all connections; past it 503 (default 67108864)"},
+    {"idle-timeout-s", T_U32, OFF(idle_timeout_s), 0, 1, 86400,
+     "close a connection silent this long (default 30)"},
 };
 
 #define N_OPTS (sizeof(k_opts) / sizeof(k_opts[0]))
@@ -146,6 +177,16 @@ void ctl_config_defaults(ctl_config_t *c)
     c->debounce_max_ms = 10000;
     c->debounce_max_changes = 1000;
     snprintf(c->region_label, sizeof(c->region_label), "topology.kubernetes.io/region");
+    /* trust */
+    snprintf(c->admin_listen, sizeof(c->admin_listen), "127.0.0.1");
+    c->admin_port = CTL_ADMIN_PORT_AUTO;
+    c->max_connections_per_client = 32;
+    c->listen_backlog = 256;
+    c->header_timeout_ms = 10000;
+    c->body_grace_ms = 5000;
+    c->body_min_rate = 4096;
+    c->max_buffered_bytes = 64u << 20;
+    c->idle_timeout_s = 30;
 }
 
 static int fail(char *err, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -349,5 +390,32 @@ int ctl_config_validate(const ctl_config_t *c, char *err, size_t errcap)
     }
     if (c->debounce_max_ms < c->debounce_quiet_ms)
         return fail(err, errcap, "--debounce-max-ms must be >= --debounce-quiet-ms");
+    return ctl_config_validate_trust(c, err, errcap);
+}
+
+/* Whether an address only loopback clients can reach. */
+static bool loopback_only(const char *a)
+{
+    return strncmp(a, "127.", 4) == 0 || strcmp(a, "::1") == 0 || strcmp(a, "localhost") == 0;
+}
+
+int ctl_config_validate_trust(const ctl_config_t *c, char *err, size_t errcap)
+{
+    if ((c->tls_cert[0] != '\0') != (c->tls_key[0] != '\0'))
+        return fail(err, errcap, "--tls-cert and --tls-key go together");
+    if (c->tls_client_ca[0] && !c->tls_cert[0])
+        return fail(err, errcap, "--tls-client-ca needs --tls-cert and --tls-key");
+    bool credential = c->auth_token_file[0] || c->tls_client_ca[0];
+    if (!credential && !c->insecure && !loopback_only(c->listen))
+        return fail(err, errcap,
+                    "--listen %s reaches beyond this host but no credential is configured: set "
+                    "--auth-token-file (or --tls-client-ca), or --insecure 1 to accept anyone",
+                    c->listen);
+    if (c->admin_port == CTL_ADMIN_PORT_AUTO && c->port == 65535)
+        return fail(err, errcap,
+                    "--port 65535 leaves no --port + 1 for the admin listener: "
+                    "set --admin-port");
+    if (c->upstream_token_file[0] && c->role != CTL_ROLE_CLUSTER)
+        return fail(err, errcap, "--upstream-token-file is for the cluster role");
     return 0;
 }

@@ -56,8 +56,8 @@ void ctl_metrics_reject(ctl_metrics_t *m, ctl_reject why, slate_status st)
 const char *ctl_reject_name(ctl_reject r)
 {
     static const char *const names[CTL_REJECT_COUNT_] = {
-        "too_large", "decode_error",       "legacy_parse_error", "missing_identity",
-        "not_found", "method_not_allowed", "unavailable"};
+        "too_large",          "decode_error", "legacy_parse_error", "missing_identity", "not_found",
+        "method_not_allowed", "unavailable",  "unauthorized",       "overload",         "too_slow"};
     return (unsigned)r < CTL_REJECT_COUNT_ ? names[r] : "unknown";
 }
 
@@ -188,4 +188,7 @@ void ctl_metrics_write(const ctl_metrics_t *m, ctl_buf_t *out)
     counter_ok_failed(out, "slate_controller_forwards_total",
                       "Aggregated reports forwarded upstream (cluster role), by outcome.",
                       atomic_load(&m->forwards_ok), atomic_load(&m->forwards_failed));
+    counter_ok_failed(out, "slate_controller_token_reloads_total",
+                      "Token file reloads on SIGHUP, by outcome.", atomic_load(&m->auth_reloads),
+                      atomic_load(&m->auth_reload_failures));
 }

@@ -20,6 +20,9 @@ typedef enum ctl_reject {
     CTL_REJECT_NOT_FOUND,     /* 404 */
     CTL_REJECT_METHOD,        /* 405 */
     CTL_REJECT_UNAVAILABLE,   /* 503: out of memory or shutting down */
+    CTL_REJECT_UNAUTHORIZED,  /* 401: missing or wrong credential (ctl_auth.h) */
+    CTL_REJECT_OVERLOAD,      /* 503 + Retry-After: connection or memory budget (ctl_guard.h) */
+    CTL_REJECT_SLOW,          /* connection cut: headers or body too slow (ctl_guard.h) */
     CTL_REJECT_COUNT_
 } ctl_reject;
 
@@ -61,6 +64,8 @@ typedef struct ctl_metrics {
     atomic_uint_fast64_t persist_failed;
     atomic_uint_fast64_t forwards_ok;
     atomic_uint_fast64_t forwards_failed;
+    atomic_uint_fast64_t auth_reloads;         /* token file reloads (SIGHUP) that took */
+    atomic_uint_fast64_t auth_reload_failures; /* ... and that failed (old tokens kept) */
     /* gauges, written by the solver thread (stored as bits of a double) */
     atomic_uint_fast64_t last_solve_ms_bits;
     atomic_uint_fast64_t solve_ms_sum_bits;
