@@ -165,7 +165,7 @@ static int load(const char *path, ctl_auth_tokens_t *t, char *err, size_t errcap
 int ctl_auth_init(ctl_auth_t *a, const char *path, char *err, size_t errcap)
 {
     memset(a, 0, sizeof(*a));
-    pthread_rwlock_init(&a->lock, NULL);
+    pthread_mutex_init(&a->lock, NULL);
     a->ready = true;
     if (!path || !*path)
         return 0;
@@ -191,9 +191,9 @@ int ctl_auth_reload(ctl_auth_t *a, uint32_t *count, char *err, size_t errcap)
     }
     int rc = load(a->path, t, err, errcap);
     if (rc == 0) {
-        pthread_rwlock_wrlock(&a->lock);
+        pthread_mutex_lock(&a->lock);
         a->tokens = *t;
-        pthread_rwlock_unlock(&a->lock);
+        pthread_mutex_unlock(&a->lock);
         *count = t->n;
     }
     memset(t, 0, sizeof(*t));
@@ -207,9 +207,9 @@ bool ctl_auth_check(ctl_auth_t *a, const char *authorization)
     size_t len = 0;
     if (!a->enabled || !ctl_auth_bearer(authorization, &tok, &len))
         return false;
-    pthread_rwlock_rdlock(&a->lock);
+    pthread_mutex_lock(&a->lock);
     bool ok = ctl_auth_tokens_match(&a->tokens, tok, len);
-    pthread_rwlock_unlock(&a->lock);
+    pthread_mutex_unlock(&a->lock);
     return ok;
 }
 
@@ -218,7 +218,7 @@ void ctl_auth_destroy(ctl_auth_t *a)
     if (!a->ready)
         return;
     memset(&a->tokens, 0, sizeof(a->tokens));
-    pthread_rwlock_destroy(&a->lock);
+    pthread_mutex_destroy(&a->lock);
     a->ready = false;
 }
 

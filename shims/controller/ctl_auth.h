@@ -60,7 +60,7 @@ bool ctl_auth_bearer(const char *header, const char **tok, size_t *len);
 
 /* The live token set of a daemon: swapped whole under a lock on reload. */
 typedef struct ctl_auth {
-    pthread_rwlock_t lock;
+    pthread_mutex_t lock;
     char path[512];
     bool enabled; /* a token file is configured */
     bool ready;   /* ctl_auth_init ran (the lock exists) */
