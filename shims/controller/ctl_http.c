@@ -986,8 +986,8 @@ static int start_admin(ctl_app_t *app)
     struct sockaddr_in6 a6;
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
     uint32_t port = app->cfg.admin_port;
-    if (port == CTL_ADMIN_PORT_AUTO)
-        port = app->cfg.port == 0 ? 0 : app->cfg.port + 1;
+    if (port == CTL_ADMIN_PORT_AUTO) /* 8001 beside the default 8000, else any free port */
+        port = app->cfg.port == 8000 ? 8001 : 0;
     struct sockaddr *addr = parse_addr(app->cfg.admin_listen, port, &a4, &a6, &flags);
     if (!addr) {
         ctl_log(CTL_LOG_ERROR, "--admin-listen %s is not an IPv4 or IPv6 address",

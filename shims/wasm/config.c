@@ -43,6 +43,7 @@ static const struct key_def top_keys[] = {
     {"controller_cluster", K_PRINT, F(controller_cluster), C(controller_cluster), 1, 0, NULL},
     {"controller_authority", K_PRINT, F(controller_authority), C(controller_authority), 1, 0, NULL},
     {"controller_path", K_PRINT, F(controller_path), C(controller_path), 1, 0, NULL},
+    {"controller_token", K_PRINT, F(controller_token), C(controller_token), 0, 0, NULL},
     {"tick_ms", K_UINT, F(tick_ms), 0, 10, 3600000, NULL},
     {"http_timeout_ms", K_UINT, F(http_timeout_ms), 0, 1, 600000, NULL},
     {"trace_sampling_rate", K_RATE, F(trace_sampling_rate), 0, 0, 0, NULL},
