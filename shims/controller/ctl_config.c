@@ -117,7 +117,7 @@ static const opt_def k_opts[] = {
     {"admin-listen", T_STR, STR(admin_listen), 0, 0,
      "address of the admin listener: state, metrics, health (default 127.0.0.1)"},
     {"admin-port", T_U32, OFF(admin_port), 0, 0, 65535,
-     "admin TCP port; 0 picks a free one (default --port + 1; any when --port is 0)"},
+     "admin TCP port; 0 = any free one (default 8001 with --port 8000, else any)"},
     {"admin-port-file", T_STR, STR(admin_port_file), 0, 0,
      "write the bound admin port here once listening"},
     {"max-connections-per-client", T_U32, OFF(max_connections_per_client), 0, 0, 1000000,
@@ -411,10 +411,6 @@ int ctl_config_validate_trust(const ctl_config_t *c, char *err, size_t errcap)
                     "--listen %s reaches beyond this host but no credential is configured: set "
                     "--auth-token-file (or --tls-client-ca), or --insecure 1 to accept anyone",
                     c->listen);
-    if (c->admin_port == CTL_ADMIN_PORT_AUTO && c->port == 65535)
-        return fail(err, errcap,
-                    "--port 65535 leaves no --port + 1 for the admin listener: "
-                    "set --admin-port");
     if (c->upstream_token_file[0] && c->role != CTL_ROLE_CLUSTER)
         return fail(err, errcap, "--upstream-token-file is for the cluster role");
     return 0;

@@ -80,7 +80,7 @@ typedef struct ctl_config {
                                                  as a credential */
     uint32_t insecure;                        /* 1: allow a non-loopback listener without any */
     char admin_listen[64];
-    uint32_t admin_port; /* CTL_ADMIN_PORT_AUTO: --port + 1, or 0 (any) when --port is 0 */
+    uint32_t admin_port; /* CTL_ADMIN_PORT_AUTO: 8001 when port is 8000, else any free one */
     char admin_port_file[CTL_CONFIG_STR];
     uint32_t max_connections_per_client; /* 0: no per-client limit */
     uint32_t listen_backlog;

@@ -32,12 +32,12 @@
  * | protocol                     | string  | "protobuf"              | protobuf, slate-legacy |
  * | controller_cluster           | string  | required for reporter   | 1..127 bytes     |
  * | controller_authority         | string  | = controller_cluster    | 1..127 bytes     |
- * | controller_token             | string  | "" (none)               | 0..127 bytes; sent as
- * "authorization: Bearer <token>" | | controller_path              | string  | "/v1/report"
- * (protobuf), "/proxyLoad" (slate-legacy) | 1..127, starts with / | | tick_ms | integer | 1000
- * | 10..3600000      | | http_timeout_ms              | integer | 500 | 1..600000, reporter: <
- * tick_ms | | trace_sampling_rate          | number  | 0.01                    | 0..1             |
- * | rules_ttl_ms                 | integer | 30000                   | 1..86400000      | |
+ * | controller_token             | string  | "" (no credential sent) | 0..127 bytes     |
+ * | controller_path              | string  | "/v1/report" (protobuf), "/proxyLoad" (slate-legacy)
+ * | 1..127, starts with / | | tick_ms                      | integer | 1000 | 10..3600000      | |
+ * http_timeout_ms              | integer | 500                     | 1..600000, reporter: < tick_ms
+ * | | trace_sampling_rate          | number  | 0.01                    | 0..1             | |
+ * rules_ttl_ms                 | integer | 30000                   | 1..86400000      | |
  * routing_header               | string  | "x-slate-routeto"       | 1..63, lowercase token | |
  * route_local_when_no_rules    | boolean | true                    |                  | |
  * limits.max_endpoints         | integer | 64                      | 1..4096          | |
@@ -81,7 +81,7 @@ typedef struct sw_config {
     char controller_cluster[SW_LONG_CAP];
     char controller_authority[SW_LONG_CAP];
     char controller_path[SW_LONG_CAP];
-    char controller_token[SW_LONG_CAP]; /**< bearer token for the controller; "" = none */
+    char controller_token[SW_LONG_CAP]; /**< sent as "authorization: Bearer <token>" */
     uint32_t tick_ms;
     uint32_t http_timeout_ms;
     uint32_t rules_ttl_ms;
