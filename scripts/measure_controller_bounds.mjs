@@ -4,8 +4,10 @@
 //  1. answer amplification: a 4 MiB /v1/reports batch of minimal reports,
 //     sent once rules exist; the answer's size, the time, the peak RSS;
 //  2. slow bodies: 250 connections that declare a 4,000,000-byte body, send
-//     64 KiB of it and stall; the RSS while they are held.
+//     --sent-each bytes of it (default 1 MiB) and stall; the RSS while they
+//     are held (per-client limit off, as if they came from 250 addresses).
 // Usage: node scripts/measure_controller_bounds.mjs --controller BIN [--before OLD_BIN]
+//          [--sent-each BYTES]
 // SPDX-License-Identifier: Apache-2.0
 import fs from 'node:fs';
 import net from 'node:net';
@@ -21,6 +23,7 @@ const { Scenario, REGIONS_FILE } = await import(
   path.join(here, '..', 'shims', 'controller', 'tests', 'scenario.mjs'));
 const argv = process.argv.slice(2);
 const opt = (k) => { const i = argv.indexOf(`--${k}`); return i >= 0 ? argv[i + 1] : undefined; };
+const SENT_EACH = Number(opt('sent-each') || 1 << 20);
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'slate-bounds-'));
 fs.writeFileSync(path.join(work, 'regions'), REGIONS_FILE);
@@ -68,7 +71,7 @@ async function slowBodies(bin, extra) {
   for (let i = 0; i < 250; i++) {
     const s = net.connect(c.port, '127.0.0.1', () => {
       s.write('POST /v1/report HTTP/1.1\r\nHost: x\r\nContent-Length: 4000000\r\n\r\n');
-      s.write(Buffer.alloc(65536, 0x0a));
+      s.write(Buffer.alloc(SENT_EACH, 0x0a));
     });
     s.on('error', () => {});
     socks.push(s);
@@ -77,7 +80,7 @@ async function slowBodies(bin, extra) {
   const held = status(c.proc.pid, 'VmRSS');
   for (const s of socks) s.destroy();
   c.proc.kill('SIGKILL');
-  return { connections: 250, declared: 4000000, sent_each: 65536, rss_before_mib: base, rss_held_mib: held };
+  return { connections: 250, declared: 4000000, sent_each: SENT_EACH, rss_before_mib: base, rss_held_mib: held };
 }
 
 const out = {};
