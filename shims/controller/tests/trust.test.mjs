@@ -23,7 +23,7 @@ fs.writeFileSync(tokFile, `# rotation: old and new\n${T1}\n  ${T2}  \n`);
 const procs = [];
 const ctl = await startController(args.controller, args.workdir, 'trust', [
   '--auth-token-file', tokFile, '--solve-period-ms', '200', '--body-grace-ms', '300',
-  '--body-min-rate', '2000']);
+  '--body-min-rate', '2000', '--header-timeout-ms', '1000']);
 procs.push(ctl.proc);
 check(ctl.adminPort > 0 && ctl.adminPort !== ctl.port, `admin port ${ctl.adminPort} apart from data port ${ctl.port}`);
 
@@ -120,6 +120,15 @@ const trickle = await new Promise((resolve) => {
   });
 });
 check(trickle > 0, `a trickling body was cut by the server (after ${trickle} ms)`);
+// Headers that never finish are cut at the header deadline.
+const stalled = await new Promise((resolve) => {
+  const s = net.connect(ctl.port, '127.0.0.1', () => s.write('POST /v1/report HTTP/1.1\r\nHost: x\r\n'));
+  const t0 = Date.now();
+  s.on('close', () => resolve(Date.now() - t0));
+  s.on('error', () => {});
+  setTimeout(() => { s.destroy(); resolve(-1); }, 15000);
+});
+check(stalled > 0, `headers that never finish were cut (after ${stalled} ms)`);
 m = parseMetrics((await request(ctl.adminPort, { path: '/metrics' })).body.toString());
 check(metric(m, 'slate_controller_requests_rejected_total', { reason: 'too_slow' }) >= 1, 'cut counted as too_slow');
 
