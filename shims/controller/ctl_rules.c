@@ -233,15 +233,21 @@ static int encode_message(const slate_routing_rules_t *m, ctl_buf_t *out)
     return 0;
 }
 
-int ctl_rules_encode_all(const ctl_rules_t *r, ctl_buf_t *out)
+/* Appends the selected rules (all with keep NULL) as one RoutingRules message. */
+static int encode_selected(const ctl_rules_t *r, rule_filter keep, const void *ctx, ctl_buf_t *out)
 {
     slate_routing_rules_t m;
-    if (build_message(r, NULL, NULL, &m) != 0)
+    if (build_message(r, keep, ctx, &m) != 0)
         return -1;
     int rc = encode_message(&m, out);
     free(m.rules);
     free(m.targets);
     return rc;
+}
+
+int ctl_rules_encode_all(const ctl_rules_t *r, ctl_buf_t *out)
+{
+    return encode_selected(r, NULL, NULL, out);
 }
 
 static char *view_dup(slate_str_t s)
@@ -556,11 +562,5 @@ static bool select_batch(const ctl_rule_t *ru, const void *vctx)
 
 int ctl_rules_batch_response(const ctl_rules_t *r, const ctl_rules_batch_t *b, ctl_buf_t *out)
 {
-    slate_routing_rules_t m;
-    if (build_message(r, select_batch, b, &m) != 0)
-        return -1;
-    int rc = encode_message(&m, out);
-    free(m.rules);
-    free(m.targets);
-    return rc;
+    return encode_selected(r, select_batch, b, out);
 }
