@@ -30,6 +30,7 @@
 #include "ctl_auth.h"
 #include "ctl_httpc.h"
 #include "ctl_log.h"
+#include "slate/name.h"
 #include "slate/key.h"
 #include "slate/stats.h"
 
@@ -367,7 +368,12 @@ static int encode_service(struct ctl_cluster *c, cl_service *s, uint64_t now_ns,
     slate_load_report_t rep;
     memset(&rep, 0, sizeof(rep));
     char pod[160];
-    snprintf(pod, sizeof(pod), "cluster-controller/%s", c->app->cfg.region);
+    /* The forwarder reports as one pod named after its region: a valid label
+     * value (name.h) whenever the region is one; the bare region past 63 bytes. */
+    if (strlen(c->app->cfg.region) + sizeof("slate-cluster-") - 1 <= SLATE_NAME_MAX_LABEL)
+        snprintf(pod, sizeof(pod), "slate-cluster-%s", c->app->cfg.region);
+    else
+        snprintf(pod, sizeof(pod), "%s", c->app->cfg.region);
     rep.service = slate_str(s->name);
     rep.region = slate_str(c->app->cfg.region);
     rep.pod = slate_str(pod);

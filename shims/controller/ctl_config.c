@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "slate/name.h"
 #include "slate/version.h"
 
 typedef enum opt_type { T_STR, T_U32, T_U64, T_F64, T_ROLE, T_ROUTING } opt_type;
@@ -387,6 +388,9 @@ int ctl_config_validate(const ctl_config_t *c, char *err, size_t errcap)
             return fail(err, errcap, "--upstream must start with http://");
         if (c->region[0] == '\0')
             return fail(err, errcap, "the cluster role needs --region NAME");
+        const char *why = NULL;
+        if (slate_name_check(SLATE_NAME_REGION, c->region, strlen(c->region), &why) != SLATE_OK)
+            return fail(err, errcap, "--region '%.80s': the region %s", c->region, why);
     }
     if (c->debounce_max_ms < c->debounce_quiet_ms)
         return fail(err, errcap, "--debounce-max-ms must be >= --debounce-quiet-ms");

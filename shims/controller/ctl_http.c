@@ -28,6 +28,7 @@
 #include "ctl_guard.h"
 #include "ctl_log.h"
 #include "slate/legacy.h"
+#include "slate/name.h"
 #include "slate/version.h"
 
 typedef enum route_id {
@@ -220,45 +221,55 @@ static slate_codec_limits_t body_limits(const ctl_app_t *app)
     return lim;
 }
 
-/* Names become keys and C strings: control bytes (NUL above all) are refused. */
-static bool bad_name(slate_str_t s)
+/* Checks one name; on a breach writes "<field>: <kind> <why>" into msg. */
+static bool name_bad(slate_name_kind kind, slate_str_t s, char *msg, size_t cap, const char *fmt,
+                     size_t i, const char *leaf)
 {
-    for (size_t i = 0; i < s.len; i++)
-        if ((unsigned char)s.ptr[i] < 0x20 || s.ptr[i] == 0x7f)
-            return true;
-    return false;
+    const char *why = NULL;
+    if (slate_name_check(kind, s.ptr, s.len, &why) == SLATE_OK)
+        return false;
+    char field[96];
+    snprintf(field, sizeof(field), fmt, i);
+    snprintf(msg, cap, "SLATE_ENAME in %s%s: the %s %s", field, leaf, slate_name_kind_str(kind),
+             why);
+    return true;
 }
 
-/* Names the first field of a decoded report holding a control byte; false if none. */
-static bool report_names_bad(const slate_load_report_t *r, char *field, size_t cap)
+/*
+ * Checks every name of a decoded report against name.h's rules (services as
+ * DNS-1123 labels, regions and pods as label values, methods as HTTP tokens,
+ * paths as request paths). The first breach is described in msg ("SLATE_ENAME
+ * in LoadReport.outbound[2].dst_region: the region must ..."); a report with
+ * any bad name is refused whole, so nothing of it is merged.
+ */
+static bool report_names_bad(const slate_load_report_t *r, char *msg, size_t cap)
 {
-    if (bad_name(r->service) || bad_name(r->region) || bad_name(r->pod)) {
-        snprintf(field, cap, "LoadReport.%s",
-                 bad_name(r->service)  ? "service"
-                 : bad_name(r->region) ? "region"
-                                       : "pod");
+    if (name_bad(SLATE_NAME_SERVICE, r->service, msg, cap, "LoadReport", 0, ".service") ||
+        name_bad(SLATE_NAME_REGION, r->region, msg, cap, "LoadReport", 0, ".region") ||
+        name_bad(SLATE_NAME_POD, r->pod, msg, cap, "LoadReport", 0, ".pod"))
         return true;
-    }
     for (size_t i = 0; i < r->n_inbound; i++)
-        if (bad_name(r->inbound[i].method)) {
-            snprintf(field, cap, "LoadReport.inbound[%zu].method", i);
+        if (name_bad(SLATE_NAME_METHOD, r->inbound[i].method, msg, cap, "LoadReport.inbound[%zu]",
+                     i, ".method") ||
+            name_bad(SLATE_NAME_PATH, r->inbound[i].path, msg, cap, "LoadReport.inbound[%zu]", i,
+                     ".path"))
             return true;
-        }
     for (size_t i = 0; i < r->n_outbound; i++) {
         const slate_outbound_t *o = &r->outbound[i];
-        if (bad_name(o->dst_service) || bad_name(o->method) || bad_name(o->dst_region)) {
-            snprintf(field, cap, "LoadReport.outbound[%zu].%s", i,
-                     bad_name(o->dst_service) ? "dst_service"
-                     : bad_name(o->method)    ? "method"
-                                              : "dst_region");
+        const char *f = "LoadReport.outbound[%zu]";
+        if (name_bad(SLATE_NAME_SERVICE, o->dst_service, msg, cap, f, i, ".dst_service") ||
+            name_bad(SLATE_NAME_METHOD, o->method, msg, cap, f, i, ".method") ||
+            name_bad(SLATE_NAME_PATH, o->path, msg, cap, f, i, ".path") ||
+            (o->dst_region.len > 0 && /* empty: the region is not known (legacy) */
+             name_bad(SLATE_NAME_REGION, o->dst_region, msg, cap, f, i, ".dst_region")))
             return true;
-        }
     }
     for (size_t i = 0; i < r->n_spans; i++)
-        if (bad_name(r->spans[i].method)) {
-            snprintf(field, cap, "LoadReport.spans[%zu].method", i);
+        if (name_bad(SLATE_NAME_METHOD, r->spans[i].method, msg, cap, "LoadReport.spans[%zu]", i,
+                     ".method") ||
+            name_bad(SLATE_NAME_PATH, r->spans[i].path, msg, cap, "LoadReport.spans[%zu]", i,
+                     ".path"))
             return true;
-        }
     return false;
 }
 
@@ -313,12 +324,11 @@ static enum MHD_Result handle_report(ctl_app_t *app, struct MHD_Connection *c, r
                       rep->service.len == 0
                           ? "bad LoadReport: SLATE_EMISSING in LoadReport.service: field is empty"
                           : "bad LoadReport: SLATE_EMISSING in LoadReport.region: field is empty");
-    char field[96];
-    if (report_names_bad(rep, field, sizeof(field))) {
-        char msg[200];
-        snprintf(msg, sizeof(msg),
-                 "bad LoadReport: SLATE_EVALUE in %s: control character in a name", field);
-        return reject(app, c, MHD_HTTP_BAD_REQUEST, CTL_REJECT_DECODE, SLATE_EVALUE, url, msg);
+    char why[300];
+    if (report_names_bad(rep, why, sizeof(why))) {
+        char msg[340];
+        snprintf(msg, sizeof(msg), "bad LoadReport: %s", why);
+        return reject(app, c, MHD_HTTP_BAD_REQUEST, CTL_REJECT_NAME, SLATE_ENAME, url, msg);
     }
     if (ingest(app, sc, rep, false) != 0)
         return reject(app, c, MHD_HTTP_SERVICE_UNAVAILABLE, CTL_REJECT_UNAVAILABLE, SLATE_OK, url,
@@ -405,21 +415,25 @@ static enum MHD_Result handle_batch(ctl_app_t *app, struct MHD_Connection *c, re
             memset(&err, 0, sizeof(err));
             slate_load_report_t *rep = NULL;
             slate_status st = ctl_scratch_decode(sc, p + pos, (size_t)len, &lim, &err, &rep);
-            char field[96];
+            char why[300];
             if (st != SLATE_OK || rep->service.len == 0 || rep->region.len == 0 ||
-                report_names_bad(rep, field, sizeof(field))) {
+                report_names_bad(rep, why, sizeof(why))) {
                 char line[512];
-                if (st == SLATE_OK && (rep->service.len == 0 || rep->region.len == 0))
+                ctl_reject kind = CTL_REJECT_DECODE;
+                if (st == SLATE_OK && (rep->service.len == 0 || rep->region.len == 0)) {
                     snprintf(line, sizeof(line), "service or region is empty");
-                else if (st == SLATE_OK)
-                    snprintf(line, sizeof(line), "control character in %s", field);
-                else
+                    st = SLATE_EMISSING;
+                } else if (st == SLATE_OK) {
+                    snprintf(line, sizeof(line), "%s", why);
+                    st = SLATE_ENAME;
+                    kind = CTL_REJECT_NAME;
+                } else {
                     slate_codec_error_format(&err, line, sizeof(line));
+                }
                 snprintf(msg, sizeof(msg), "bad report batch: reports[%u]: %s", idx, line);
                 ctl_buf_free(&out);
                 ctl_rules_batch_free(&pairs);
-                return reject(app, c, MHD_HTTP_BAD_REQUEST, CTL_REJECT_DECODE,
-                              st == SLATE_OK ? SLATE_EMISSING : st, url, msg);
+                return reject(app, c, MHD_HTTP_BAD_REQUEST, kind, st, url, msg);
             }
             if (pass == 1) {
                 if (ingest(app, sc, rep, false) != 0 ||
@@ -507,6 +521,13 @@ static enum MHD_Result handle_legacy(ctl_app_t *app, struct MHD_Connection *c, r
     rep->pod = slate_str(pod ? pod : "");
     rep->time_ns = ctl_now_ns();
     rep->interval_ns = 1000000000ull; /* SLATE's plugin reports every second */
+    char why[300];
+    if (report_names_bad(rep, why, sizeof(why))) {
+        char msg[340];
+        snprintf(msg, sizeof(msg), "bad %s report: %s",
+                 latency ? "hillclimbingLatency" : "proxyLoad", why);
+        return reject(app, c, MHD_HTTP_BAD_REQUEST, CTL_REJECT_NAME, SLATE_ENAME, url, msg);
+    }
     if (ingest(app, sc, rep, latency) != 0)
         return reject(app, c, MHD_HTTP_SERVICE_UNAVAILABLE, CTL_REJECT_UNAVAILABLE, SLATE_OK, url,
                       "out of memory");

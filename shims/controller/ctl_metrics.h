@@ -23,6 +23,7 @@ typedef enum ctl_reject {
     CTL_REJECT_UNAUTHORIZED,  /* 401: missing or wrong credential (ctl_auth.h) */
     CTL_REJECT_OVERLOAD,      /* 503 + Retry-After: connection or memory budget (ctl_guard.h) */
     CTL_REJECT_SLOW,          /* connection cut: headers or body too slow (ctl_guard.h) */
+    CTL_REJECT_NAME,          /* 400: a name breaks its rule (slate/name.h) */
     CTL_REJECT_COUNT_
 } ctl_reject;
 

@@ -9,6 +9,7 @@
  * SW_CONFIG_MAX_DEPTH levels, and does O(1) work per input byte.
  */
 #include "config.h"
+#include "slate/name.h"
 
 #include <string.h>
 
@@ -421,12 +422,6 @@ static int expect_literal(struct parser *p, const char *lit, const char *key)
     return 1;
 }
 
-static int is_name_char(unsigned char c)
-{
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
-           c == '_' || c == '.';
-}
-
 static int is_header_char(unsigned char c)
 {
     return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.';
@@ -477,10 +472,17 @@ static int parse_value(struct parser *p, const struct key_def *def, const char *
             return cfg_fail(p, SW_CFG_STRING, path, "string too long");
         if (len < def->min)
             return cfg_fail(p, SW_CFG_STRING, path, "must not be empty");
+        if (def->kind == K_NAME) {
+            /* The controller's naming rules (slate/name.h), checked where the name enters. */
+            slate_name_kind nk = def->offset == F(service)  ? SLATE_NAME_SERVICE
+                                 : def->offset == F(region) ? SLATE_NAME_REGION
+                                                            : SLATE_NAME_POD;
+            const char *why = NULL;
+            if (slate_name_check(nk, buf, len, &why) != SLATE_OK)
+                return cfg_fail(p, SW_CFG_STRING, path, why);
+        }
         for (size_t k = 0; k < len; k++) {
             unsigned char u = (unsigned char)buf[k];
-            if (def->kind == K_NAME && !is_name_char(u))
-                return cfg_fail(p, SW_CFG_STRING, path, "only letters, digits, '-', '_' and '.'");
             if (def->kind == K_STR && !is_header_char(u))
                 return cfg_fail(p, SW_CFG_STRING, path,
                                 "a header name: lowercase letters, digits, '-', '_' and '.'");
