@@ -104,6 +104,17 @@ static const opt_def k_opts[] = {
      "export once this many changes are pending (default 1000)"},
     {"region-label", T_STR, STR(region_label), 0, 0,
      "pod label holding the region, for Istio subsets (default topology.kubernetes.io/region)"},
+    /* plausibility: what one reporter can move */
+    {"max-clock-skew-ms", T_U64, OFF(max_clock_skew_ms), 0, 0, 1e12,
+     "reports whose time_ns is further than this from the controller's clock get 400; 0 = off "
+     "(default 0)"},
+    {"pod-reports-per-s", T_F64, OFF(pod_reports_per_s), 0, 0, 1e9,
+     "reports per second one pod may post (burst twice that); more get 429; 0 = off (default 20)"},
+    {"pod-share-factor", T_F64, OFF(pod_share_factor), 0, 0, 1e9,
+     "a pod's load and latency count for at most this times the median of its service's other "
+     "pods in the region; 0 = off (default 3)"},
+    {"pod-share-min-pods", T_U32, OFF(pod_share_min_pods), 0, 1, 100000,
+     "other live pods needed before the share cap applies (default 3)"},
     /* trust: credentials, the admin listener, per-client limits */
     {"auth-token-file", T_STR, STR(auth_token_file), 0, 0,
      "bearer tokens (one a line) required on reports and rules; reloaded on SIGHUP"},
@@ -178,6 +189,10 @@ void ctl_config_defaults(ctl_config_t *c)
     c->debounce_max_ms = 10000;
     c->debounce_max_changes = 1000;
     snprintf(c->region_label, sizeof(c->region_label), "topology.kubernetes.io/region");
+    c->max_clock_skew_ms = 0;
+    c->pod_reports_per_s = 20;
+    c->pod_share_factor = 3;
+    c->pod_share_min_pods = 3;
     /* trust */
     snprintf(c->admin_listen, sizeof(c->admin_listen), "127.0.0.1");
     c->admin_port = CTL_ADMIN_PORT_AUTO;

@@ -70,6 +70,11 @@ typedef struct ctl_config {
     uint64_t debounce_max_ms;
     uint32_t debounce_max_changes;
     char region_label[128]; /* pod label naming the region, for Istio subsets */
+    /* plausibility: what one reporter can move (docs/controller.md, "Plausibility") */
+    uint64_t max_clock_skew_ms;  /* reports timed further from our clock get 400; 0 = off */
+    double pod_reports_per_s;    /* per-pod report rate (burst: twice it); 0 = off */
+    double pod_share_factor;     /* a pod counts for at most this x the median pod; 0 = off */
+    uint32_t pod_share_min_pods; /* other live pods needed before the share cap applies */
 
     /* trust: credentials, the admin listener, per-client limits (ctl_auth.h, ctl_guard.h) */
     char auth_token_file[CTL_CONFIG_STR];     /* bearer tokens accepted on the data port */

@@ -274,12 +274,43 @@ static bool report_names_bad(const slate_load_report_t *r, char *msg, size_t cap
 }
 
 static int ingest(ctl_app_t *app, ctl_scratch_t *sc, const slate_load_report_t *rep,
-                  bool latency_only)
+                  bool latency_only, bool from_batch)
 {
     if (app->cfg.role == CTL_ROLE_CLUSTER)
         return ctl_cluster_ingest(app->cluster, rep, latency_only);
     ctl_ingest_info_t info;
-    return ctl_state_ingest(app->state, sc, rep, latency_only, ctl_now_ns(), &info);
+    return ctl_state_ingest(app->state, sc, rep, latency_only, from_batch, ctl_now_ns(), &info);
+}
+
+/* A report timed further from our clock than max-clock-skew-ms: the 400's text in msg. */
+static bool clock_skewed(const ctl_app_t *app, const slate_load_report_t *rep, char *msg,
+                         size_t cap)
+{
+    uint64_t max = app->cfg.max_clock_skew_ms;
+    if (max == 0 || rep->time_ns == 0)
+        return false;
+    uint64_t now = ctl_now_ns();
+    uint64_t d = rep->time_ns > now ? rep->time_ns - now : now - rep->time_ns;
+    if (d / 1000000u <= max)
+        return false;
+    snprintf(msg, cap,
+             "SLATE_EVALUE in LoadReport.time_ns: %.3f s %s the controller's clock "
+             "(max-clock-skew-ms %" PRIu64 ")",
+             (double)d / 1e9, rep->time_ns > now ? "ahead of" : "behind", max);
+    return true;
+}
+
+/* The answer to a pod over its report rate: 429 with Retry-After. */
+static enum MHD_Result too_many(ctl_app_t *app, struct MHD_Connection *c, const char *url,
+                                const slate_load_report_t *rep)
+{
+    char msg[300];
+    snprintf(msg, sizeof(msg),
+             "pod '%.*s' of service '%.*s' posts more than pod-reports-per-s (%g) reports per "
+             "second",
+             (int)rep->pod.len, rep->pod.ptr, (int)rep->service.len, rep->service.ptr,
+             app->cfg.pod_reports_per_s);
+    return refuse(app, c, MHD_HTTP_TOO_MANY_REQUESTS, CTL_REJECT_POD_RATE, url, msg);
 }
 
 /* The RoutingRules answer for one proxy; an empty message before any rules exist. */
@@ -330,7 +361,15 @@ static enum MHD_Result handle_report(ctl_app_t *app, struct MHD_Connection *c, r
         snprintf(msg, sizeof(msg), "bad LoadReport: %s", why);
         return reject(app, c, MHD_HTTP_BAD_REQUEST, CTL_REJECT_NAME, SLATE_ENAME, url, msg);
     }
-    if (ingest(app, sc, rep, false) != 0)
+    if (clock_skewed(app, rep, why, sizeof(why))) {
+        char msg[340];
+        snprintf(msg, sizeof(msg), "bad LoadReport: %s", why);
+        return reject(app, c, MHD_HTTP_BAD_REQUEST, CTL_REJECT_CLOCK, SLATE_EVALUE, url, msg);
+    }
+    int ir = ingest(app, sc, rep, false, false);
+    if (ir == CTL_INGEST_POD_RATE)
+        return too_many(app, c, url, rep);
+    if (ir != 0)
         return reject(app, c, MHD_HTTP_SERVICE_UNAVAILABLE, CTL_REJECT_UNAVAILABLE, SLATE_OK, url,
                       "out of memory");
     atomic_fetch_add(&app->metrics.reports_protobuf, 1);
@@ -416,8 +455,10 @@ static enum MHD_Result handle_batch(ctl_app_t *app, struct MHD_Connection *c, re
             slate_load_report_t *rep = NULL;
             slate_status st = ctl_scratch_decode(sc, p + pos, (size_t)len, &lim, &err, &rep);
             char why[300];
+            bool skew = false;
             if (st != SLATE_OK || rep->service.len == 0 || rep->region.len == 0 ||
-                report_names_bad(rep, why, sizeof(why))) {
+                report_names_bad(rep, why, sizeof(why)) ||
+                (skew = clock_skewed(app, rep, why, sizeof(why)))) {
                 char line[512];
                 ctl_reject kind = CTL_REJECT_DECODE;
                 if (st == SLATE_OK && (rep->service.len == 0 || rep->region.len == 0)) {
@@ -425,8 +466,8 @@ static enum MHD_Result handle_batch(ctl_app_t *app, struct MHD_Connection *c, re
                     st = SLATE_EMISSING;
                 } else if (st == SLATE_OK) {
                     snprintf(line, sizeof(line), "%s", why);
-                    st = SLATE_ENAME;
-                    kind = CTL_REJECT_NAME;
+                    st = skew ? SLATE_EVALUE : SLATE_ENAME;
+                    kind = skew ? CTL_REJECT_CLOCK : CTL_REJECT_NAME;
                 } else {
                     slate_codec_error_format(&err, line, sizeof(line));
                 }
@@ -436,7 +477,7 @@ static enum MHD_Result handle_batch(ctl_app_t *app, struct MHD_Connection *c, re
                 return reject(app, c, MHD_HTTP_BAD_REQUEST, kind, st, url, msg);
             }
             if (pass == 1) {
-                if (ingest(app, sc, rep, false) != 0 ||
+                if (ingest(app, sc, rep, false, true) != 0 ||
                     ctl_rules_batch_add(&pairs, rep->service.ptr, rep->service.len, rep->region.ptr,
                                         rep->region.len) != 0) {
                     ctl_buf_free(&out);
@@ -528,7 +569,10 @@ static enum MHD_Result handle_legacy(ctl_app_t *app, struct MHD_Connection *c, r
                  latency ? "hillclimbingLatency" : "proxyLoad", why);
         return reject(app, c, MHD_HTTP_BAD_REQUEST, CTL_REJECT_NAME, SLATE_ENAME, url, msg);
     }
-    if (ingest(app, sc, rep, latency) != 0)
+    int ir = ingest(app, sc, rep, latency, false);
+    if (ir == CTL_INGEST_POD_RATE)
+        return too_many(app, c, url, rep);
+    if (ir != 0)
         return reject(app, c, MHD_HTTP_SERVICE_UNAVAILABLE, CTL_REJECT_UNAVAILABLE, SLATE_OK, url,
                       "out of memory");
     atomic_fetch_add(latency ? &app->metrics.hillclimb_legacy : &app->metrics.reports_legacy, 1);

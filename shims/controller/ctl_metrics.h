@@ -24,6 +24,8 @@ typedef enum ctl_reject {
     CTL_REJECT_OVERLOAD,      /* 503 + Retry-After: connection or memory budget (ctl_guard.h) */
     CTL_REJECT_SLOW,          /* connection cut: headers or body too slow (ctl_guard.h) */
     CTL_REJECT_NAME,          /* 400: a name breaks its rule (slate/name.h) */
+    CTL_REJECT_CLOCK,         /* 400: report time too far from the controller's clock */
+    CTL_REJECT_POD_RATE,      /* 429: a pod over its report rate */
     CTL_REJECT_COUNT_
 } ctl_reject;
 
@@ -52,6 +54,8 @@ typedef struct ctl_metrics {
     atomic_uint_fast64_t spans_received;
     atomic_uint_fast64_t spans_stitched;
     atomic_uint_fast64_t spans_duplicate;
+    atomic_uint_fast64_t clamped_load;      /* reports whose load was cut to the pod share */
+    atomic_uint_fast64_t clamped_latency;   /* reports whose latency was cut to the pod share */
     atomic_uint_fast64_t proxy_drops_spans; /* proxies' own drop counters, summed deltas */
     atomic_uint_fast64_t request_bytes;
     atomic_uint_fast64_t solves_ok;
