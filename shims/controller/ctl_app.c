@@ -125,9 +125,22 @@ void ctl_app_restore(ctl_app_t *app)
         return;
     }
     uint64_t old_version = r->version;
-    /* Versions keep increasing across restarts; the restored set is re-stamped
-     * as the next version so proxies take it and its time to live restarts. */
-    app->last_version = old_version;
+    app->last_version = old_version; /* versions keep increasing across restarts */
+    /* A set older than its time to live had expired at every proxy by now:
+     * serving it again as new would revive a routing nobody vouches for. */
+    uint64_t now = ctl_now_ns();
+    uint64_t age = now >= r->generated_ns ? now - r->generated_ns : r->generated_ns - now;
+    if (r->ttl_ns > 0 && age > r->ttl_ns) {
+        ctl_log(CTL_LOG_WARN,
+                "persisted rules v%" PRIu64 " at %s were generated %.1f s %s, past their time to "
+                "live of %.1f s: not served; starting without rules",
+                old_version, app->rules_path, (double)age / 1e9,
+                now >= r->generated_ns ? "ago" : "in the future", (double)r->ttl_ns / 1e9);
+        ctl_rules_unref(r);
+        return;
+    }
+    /* The restored set is re-stamped as the next version so proxies take it
+     * and its time to live restarts. */
     ctl_log(CTL_LOG_INFO, "restored %zu rules (v%" PRIu64 ") from %s", r->n_rules, old_version,
             app->rules_path);
     ctl_app_publish(app, r, (uint32_t)r->n_rules);

@@ -1,6 +1,7 @@
 // Persistence across a kill: rules published by one controller are served by
-// a restarted one (same --state-dir) before its first solve; a damaged rules
-// file is refused and the controller starts without rules.
+// a restarted one (same --state-dir) before its first solve; rules older than
+// their time to live are not served again; a damaged rules file is refused
+// and the controller starts without rules.
 // SPDX-License-Identifier: Apache-2.0
 import fs from 'node:fs';
 import path from 'node:path';
@@ -33,7 +34,9 @@ check(fs.existsSync(path.join(stateDir, 'rules.bin')), 'rules file on disk');
 check(fs.readdirSync(stateDir).every((f) => !f.includes('.tmp.')), 'no temporary file left behind');
 
 // The restarted controller solves only after a minute: what it serves comes from disk.
-const b = await startController(args.controller, args.workdir, 'second', [...common, '--solve-period-ms', '60000']);
+// It stamps what it serves with a 1 s time to live.
+const b = await startController(args.controller, args.workdir, 'second', [...common,
+  '--solve-period-ms', '60000', '--rules-ttl-ms', '1000']);
 const answers = await new Scenario({ portOf: () => b.port, traceBase: 1e6 }).step();
 const fe = answers.find((x) => x.region === 'west' && x.service === 'frontend');
 const share = fe ? westShare(fe.rules.rules) : null;
@@ -45,7 +48,18 @@ const ru = await getJSON(b.port, '/v1/rules');
 check(ru.current.origin === 'restored' && ru.current.rules.length === final.rules.length, 'restored set is whole');
 const st = await getJSON(b.port, '/v1/state');
 check(st.solve.rounds === 0, 'no solve has run yet');
+const lastB = (await getJSON(b.port, '/v1/rules')).current;
 await b.stop('SIGTERM');
+
+// Restarted after that time to live: the persisted set has expired everywhere
+// and is not served as new.
+await sleep(Math.max(0, lastB.generated_ns / 1e6 + 1500 - Date.now()));
+const e = await startController(args.controller, args.workdir, 'expired', [...common, '--solve-period-ms', '60000']);
+const rue = await getJSON(e.port, '/v1/rules');
+check(rue.current === null, `rules past their time to live are not served (${rue.current && rue.current.origin})`);
+const loge = fs.readFileSync(path.join(args.workdir, 'expired.log'), 'utf8');
+check(/past their time to live/.test(loge), 'the expiry is logged');
+await e.stop('SIGTERM');
 
 // A damaged file: refused, logged, and the controller still starts.
 const f = path.join(stateDir, 'rules.bin');
