@@ -62,7 +62,8 @@ typedef struct cell_ent {
     double latency_ms;
     double in_flight;
     double xt_ms;
-    bool seen_spans;
+    bool seen_spans;   /* spans of this endpoint arrived: its model is of self time */
+    bool model_window; /* the model holds window means (total latency), not spans */
     hist_pt hist[HIST_LEN];
     uint32_t hist_n, hist_pos;
     slate_opt_model_t model;
@@ -726,6 +727,19 @@ static uint32_t endpoint_find(ctl_state_t *s, uint32_t svc, const char *method, 
     return sv->overflow_ep;
 }
 
+/* An empty model with the configured parameters. */
+static void cell_model_reset(const ctl_state_t *s, cell_ent *c)
+{
+    slate_opt_model_params_t mp;
+    slate_opt_model_params_default(&mp);
+    mp.degree = s->cfg.model_degree;
+    mp.min_weight = s->cfg.model_min_samples;
+    mp.forget = s->cfg.model_forget;
+    if (slate_opt_model_init(&c->model, &mp) != SLATE_OK)
+        (void)slate_opt_model_init(&c->model, NULL);
+    c->model_window = false;
+}
+
 static cell_ent *cell_get(ctl_state_t *s, uint32_t ep, uint32_t region)
 {
     ep_ent *e = &s->eps[ep];
@@ -733,13 +747,7 @@ static cell_ent *cell_get(ctl_state_t *s, uint32_t ep, uint32_t region)
         cell_ent *c = calloc(1, sizeof(cell_ent));
         if (!c)
             return NULL;
-        slate_opt_model_params_t mp;
-        slate_opt_model_params_default(&mp);
-        mp.degree = s->cfg.model_degree;
-        mp.min_weight = s->cfg.model_min_samples;
-        mp.forget = s->cfg.model_forget;
-        if (slate_opt_model_init(&c->model, &mp) != SLATE_OK)
-            (void)slate_opt_model_init(&c->model, NULL);
+        cell_model_reset(s, c);
         c->latency_ms = NAN;
         c->xt_ms = NAN;
         e->cells[region] = c;
@@ -860,6 +868,10 @@ static void span_finalize(ctl_state_t *s, uint32_t idx)
         c->w_xt_sum_ms += xt_ms;
         c->w_xt_n++;
         c->seen_spans = true;
+        /* A model gets samples of one kind: window means taken before the
+         * first span arrived were total latency, not self time. */
+        if (c->model_window)
+            cell_model_reset(s, c);
         if (isfinite(sp->load_rps))
             (void)slate_opt_model_add(&c->model, (double)sp->load_rps, xt_ms);
     }
@@ -933,6 +945,11 @@ static void span_insert(ctl_state_t *s, const slate_span_t *in, const prep_span 
     sp->ep = ep;
     sp->region = (uint8_t)region;
     sp->flags = SPAN_USED;
+    /* From its first span on, the endpoint's model is of self time: windows
+     * that close before the span is stitched must not feed it total latency. */
+    cell_ent *cell = s->eps[ep].cells[region];
+    if (cell)
+        cell->seen_spans = true;
     uint32_t sb = bucket_of(s, sp->self_key);
     sp->next_self = s->self_heads[sb];
     s->self_heads[sb] = idx;
@@ -1365,9 +1382,13 @@ static void close_window(ctl_state_t *s, uint64_t now_ns)
                                ? (double)c->w_inflight_sum / c->w_reports * s->svcs[e->svc].pods[r]
                                : 0;
             c->xt_ms = c->w_xt_n ? c->w_xt_sum_ms / c->w_xt_n : NAN;
-            /* Endpoints without spans and without children: the window mean is their self time. */
-            if (!c->seen_spans && !e->has_children && c->w_lat.count > 0 && c->load_rps > 0)
-                (void)slate_opt_model_add(&c->model, c->load_rps, c->latency_ms);
+            /* Endpoints without spans and without children: the window mean is their self time.
+             * Once spans or children show up, window means already taken go. */
+            if ((c->seen_spans || e->has_children) && c->model_window)
+                cell_model_reset(s, c);
+            if (!c->seen_spans && !e->has_children && c->w_lat.count > 0 && c->load_rps > 0 &&
+                slate_opt_model_add(&c->model, c->load_rps, c->latency_ms) == SLATE_OK)
+                c->model_window = true;
             c->fit_valid = slate_opt_model_fit(&c->model, &c->fit) == SLATE_OK;
             hist_pt *h = &c->hist[c->hist_pos];
             h->t_ns = now_ns;
