@@ -585,10 +585,11 @@ static double median(double *v, uint32_t n)
  */
 static void pod_share(ctl_state_t *s, const svc_ent *sv, uint32_t r, struct pod_seen *me,
                       const slate_load_report_t *rep, uint64_t now_ns, double *req_scale,
-                      double *lat_scale)
+                      double *lat_scale, double *lat_weight)
 {
     *req_scale = 1;
     *lat_scale = 1;
+    *lat_weight = 1;
     double iv = rep->interval_ns > 0 ? (double)rep->interval_ns / 1e9 : 1.0;
     double reqs = 0, lat_sum = 0, lat_n = 0;
     for (size_t i = 0; i < rep->n_inbound; i++) {
@@ -612,17 +613,20 @@ static void pod_share(ctl_state_t *s, const svc_ent *sv, uint32_t r, struct pod_
                 lv[nl++] = p[i].lat_ms;
         }
         uint32_t min_pods = s->cfg.pod_share_min_pods;
-        double m;
-        if (nr >= min_pods && (m = median(rv, nr)) > 0 && rps > f * m) {
-            *req_scale = f * m / rps;
-            rps = f * m;
+        double m, mr = nr >= min_pods ? median(rv, nr) : 0;
+        if (mr > 0 && rps > f * mr) {
+            *req_scale = f * mr / rps;
             atomic_fetch_add(&s->m->clamped_load, 1);
         }
         if (nl >= min_pods && lat >= 0 && (m = median(lv, nl)) > 0 && lat > f * m) {
             *lat_scale = f * m / lat;
             lat = f * m;
+            /* an outlier's latency weighs no more than a median pod's */
+            if (mr > 0 && rps > mr)
+                *lat_weight = mr / rps;
             atomic_fetch_add(&s->m->clamped_latency, 1);
         }
+        rps *= *req_scale;
     }
     me->rps = rps;
     me->lat_ms = lat;
@@ -1125,9 +1129,9 @@ int ctl_state_ingest(ctl_state_t *s, ctl_scratch_t *sc, const slate_load_report_
         pthread_mutex_unlock(&s->mu);
         return CTL_INGEST_POD_RATE;
     }
-    double req_k = 1, lat_k = 1;
+    double req_k = 1, lat_k = 1, lat_w = 1;
     if (pod && !latency_only)
-        pod_share(s, sv, region, pod, rep, now_ns, &req_k, &lat_k);
+        pod_share(s, sv, region, pod, rep, now_ns, &req_k, &lat_k, &lat_w);
     sv->reports++;
     sv->last_seen_ns[region] = now_ns;
     if (!latency_only) {
@@ -1150,7 +1154,7 @@ int ctl_state_ingest(ctl_state_t *s, ctl_scratch_t *sc, const slate_load_report_
             c->w_inflight_sum += scale_count(in->in_flight, req_k);
             c->w_reports++;
         }
-        merge_scaled(&c->w_lat, &in->latency, req_k, lat_k);
+        merge_scaled(&c->w_lat, &in->latency, lat_w < req_k ? lat_w : req_k, lat_k);
     }
 
     for (size_t i = 0; i < rep->n_outbound; i++) {
@@ -1171,7 +1175,7 @@ int ctl_state_ingest(ctl_state_t *s, ctl_scratch_t *sc, const slate_load_report_
             continue;
         outcell *c = &s->outs[oc];
         c->w_requests += scale_count(o->requests, req_k);
-        merge_scaled(&c->w_lat, &o->latency, req_k, 1);
+        merge_scaled(&c->w_lat, &o->latency, lat_w < req_k ? lat_w : req_k, 1);
     }
 
     double pods = pods_live(sv, region, now_ns);
