@@ -14,6 +14,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <math.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -300,6 +301,45 @@ static bool clock_skewed(const ctl_app_t *app, const slate_load_report_t *rep, c
     return true;
 }
 
+/* A load no proxy can carry (SLATE's plugin wraps its counter to ~4.6e18
+ * rps): above SLATE_OPT_MAX_RATE requests/s, in a count over the report's
+ * interval or in a rate. The 400's text in msg, naming the field. */
+static bool load_implausible(const slate_load_report_t *rep, char *msg, size_t cap)
+{
+    double iv = rep->interval_ns > 0 ? (double)rep->interval_ns / 1e9 : 1.0;
+    const char *field = NULL;
+    size_t at = 0, k = 0;
+    double v = 0;
+    for (size_t i = 0; !field && i < rep->n_inbound; i++) {
+        const slate_inbound_t *in = &rep->inbound[i];
+        at = i;
+        if ((v = (double)in->requests / iv) > SLATE_OPT_MAX_RATE)
+            field = "inbound[%zu].requests";
+        else if (!(in->rate_rps <= SLATE_OPT_MAX_RATE) && !isnan(v = in->rate_rps))
+            field = "inbound[%zu].rate_rps";
+    }
+    for (size_t i = 0; !field && i < rep->n_outbound; i++) {
+        at = i;
+        if ((v = (double)rep->outbound[i].requests / iv) > SLATE_OPT_MAX_RATE)
+            field = "outbound[%zu].requests";
+    }
+    for (size_t i = 0; !field && i < rep->n_spans; i++)
+        for (k = 0; !field && rep->spans[i].load && k < rep->spans[i].n_load; k++) {
+            at = i;
+            if ((v = rep->spans[i].load[k].rps) > SLATE_OPT_MAX_RATE)
+                field = "spans[%zu].load[%zu].rps";
+        }
+    if (!field)
+        return false;
+    char name[64];
+    snprintf(name, sizeof(name), field, at, k - 1);
+    snprintf(msg, cap,
+             "SLATE_ERANGE in LoadReport.%s: %.4g requests/s is above the plausible %.0g "
+             "(a wrapped counter?)",
+             name, v, SLATE_OPT_MAX_RATE);
+    return true;
+}
+
 /* The answer to a pod over its report rate: 429 with Retry-After. */
 static enum MHD_Result too_many(ctl_app_t *app, struct MHD_Connection *c, const char *url,
                                 const slate_load_report_t *rep)
@@ -365,6 +405,11 @@ static enum MHD_Result handle_report(ctl_app_t *app, struct MHD_Connection *c, r
         char msg[340];
         snprintf(msg, sizeof(msg), "bad LoadReport: %s", why);
         return reject(app, c, MHD_HTTP_BAD_REQUEST, CTL_REJECT_CLOCK, SLATE_EVALUE, url, msg);
+    }
+    if (load_implausible(rep, why, sizeof(why))) {
+        char msg[340];
+        snprintf(msg, sizeof(msg), "bad LoadReport: %s", why);
+        return reject(app, c, MHD_HTTP_BAD_REQUEST, CTL_REJECT_LOAD, SLATE_ERANGE, url, msg);
     }
     int ir = ingest(app, sc, rep, false, false);
     if (ir == CTL_INGEST_POD_RATE)
@@ -455,10 +500,11 @@ static enum MHD_Result handle_batch(ctl_app_t *app, struct MHD_Connection *c, re
             slate_load_report_t *rep = NULL;
             slate_status st = ctl_scratch_decode(sc, p + pos, (size_t)len, &lim, &err, &rep);
             char why[300];
-            bool skew = false;
+            bool skew = false, load = false;
             if (st != SLATE_OK || rep->service.len == 0 || rep->region.len == 0 ||
                 report_names_bad(rep, why, sizeof(why)) ||
-                (skew = clock_skewed(app, rep, why, sizeof(why)))) {
+                (skew = clock_skewed(app, rep, why, sizeof(why))) ||
+                (load = load_implausible(rep, why, sizeof(why)))) {
                 char line[512];
                 ctl_reject kind = CTL_REJECT_DECODE;
                 if (st == SLATE_OK && (rep->service.len == 0 || rep->region.len == 0)) {
@@ -466,8 +512,8 @@ static enum MHD_Result handle_batch(ctl_app_t *app, struct MHD_Connection *c, re
                     st = SLATE_EMISSING;
                 } else if (st == SLATE_OK) {
                     snprintf(line, sizeof(line), "%s", why);
-                    st = skew ? SLATE_EVALUE : SLATE_ENAME;
-                    kind = skew ? CTL_REJECT_CLOCK : CTL_REJECT_NAME;
+                    st = skew ? SLATE_EVALUE : load ? SLATE_ERANGE : SLATE_ENAME;
+                    kind = skew ? CTL_REJECT_CLOCK : load ? CTL_REJECT_LOAD : CTL_REJECT_NAME;
                 } else {
                     slate_codec_error_format(&err, line, sizeof(line));
                 }
@@ -568,6 +614,12 @@ static enum MHD_Result handle_legacy(ctl_app_t *app, struct MHD_Connection *c, r
         snprintf(msg, sizeof(msg), "bad %s report: %s",
                  latency ? "hillclimbingLatency" : "proxyLoad", why);
         return reject(app, c, MHD_HTTP_BAD_REQUEST, CTL_REJECT_NAME, SLATE_ENAME, url, msg);
+    }
+    if (load_implausible(rep, why, sizeof(why))) {
+        char msg[340];
+        snprintf(msg, sizeof(msg), "bad %s report: %s",
+                 latency ? "hillclimbingLatency" : "proxyLoad", why);
+        return reject(app, c, MHD_HTTP_BAD_REQUEST, CTL_REJECT_LOAD, SLATE_ERANGE, url, msg);
     }
     int ir = ingest(app, sc, rep, latency, false);
     if (ir == CTL_INGEST_POD_RATE)

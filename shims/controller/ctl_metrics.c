@@ -56,10 +56,9 @@ void ctl_metrics_reject(ctl_metrics_t *m, ctl_reject why, slate_status st)
 const char *ctl_reject_name(ctl_reject r)
 {
     static const char *const names[CTL_REJECT_COUNT_] = {
-        "too_large", "decode_error",       "legacy_parse_error", "missing_identity",
-        "not_found", "method_not_allowed", "unavailable",        "unauthorized",
-        "overload",  "too_slow",           "bad_name",           "clock_skew",
-        "pod_rate"};
+        "too_large",          "decode_error", "legacy_parse_error", "missing_identity", "not_found",
+        "method_not_allowed", "unavailable",  "unauthorized",       "overload",         "too_slow",
+        "bad_name",           "clock_skew",   "pod_rate",           "implausible_load"};
     return (unsigned)r < CTL_REJECT_COUNT_ ? names[r] : "unknown";
 }
 

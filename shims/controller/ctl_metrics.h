@@ -26,6 +26,7 @@ typedef enum ctl_reject {
     CTL_REJECT_NAME,          /* 400: a name breaks its rule (slate/name.h) */
     CTL_REJECT_CLOCK,         /* 400: report time too far from the controller's clock */
     CTL_REJECT_POD_RATE,      /* 429: a pod over its report rate */
+    CTL_REJECT_LOAD,          /* 400: a load above SLATE_OPT_MAX_RATE (a wrapped counter) */
     CTL_REJECT_COUNT_
 } ctl_reject;
 

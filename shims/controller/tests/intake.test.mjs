@@ -176,6 +176,24 @@ const legacyHeaders = { 'x-slate-servicename': 'frontend-us-west-1', 'x-slate-re
   check(r4.status === 400, `malformed latency body: 400 (${r4.body.toString().trim()})`);
 }
 
+// Loads no proxy can carry (SLATE's plugin wraps its counter to ~4.6e18 rps):
+// refused with the field and a counted reason, nothing merged.
+{
+  const wrapped = 4611686018427387904n;
+  const p1 = await request(ctl.port, { method: 'POST', path: '/v1/report',
+    body: encReport({ ...report, inbound: [{ ...report.inbound[0], requests: wrapped }] }) });
+  check(p1.status === 400 && /inbound\[0\]\.requests/.test(p1.body) && /plausible/.test(p1.body),
+    `wrapped request count: 400 naming the field (${p1.status} ${p1.body.toString().trim()})`);
+  const p2 = await request(ctl.port, { method: 'POST', path: '/v1/report',
+    body: encReport({ ...report, spans: [{ ...report.spans[0], load: [{ method: 'GET', path: '/cart', rps: 4.6e18 }] }] }) });
+  check(p2.status === 400 && /spans\[0\]\.load\[0\]\.rps/.test(p2.body),
+    `wrapped span load: 400 naming the field (${p2.body.toString().trim()})`);
+  const p3 = await request(ctl.port, { method: 'POST', path: '/proxyLoad',
+    body: `17\nGET@/cart,${wrapped},0|\n`, headers: legacyHeaders });
+  check(p3.status === 400 && /proxyLoad/.test(p3.body) && /inbound\[0\]/.test(p3.body),
+    `wrapped legacy load: 400 (${p3.body.toString().trim()})`);
+}
+
 // Nothing accepted was lost or changed by the bad requests.
 {
   const after = await getJSON(ctl.port, '/v1/state');
@@ -216,6 +234,7 @@ const legacyHeaders = { 'x-slate-servicename': 'frontend-us-west-1', 'x-slate-re
   check(nameRejects === 5 && metric(m, 'slate_controller_requests_rejected_total', { reason: 'bad_name' }) === nameRejects, `name rejections counted (${nameRejects})`);
   check(metric(m, 'slate_controller_requests_rejected_total', { reason: 'missing_identity' }) === missingRejects + 1, 'missing identity counted');
   check(metric(m, 'slate_controller_requests_rejected_total', { reason: 'legacy_parse_error' }) === 2, 'legacy parse errors counted');
+  check(metric(m, 'slate_controller_requests_rejected_total', { reason: 'implausible_load' }) === 3, 'implausible loads counted');
   check(metric(m, 'slate_controller_requests_rejected_total', { reason: 'not_found' }) === 1, '404 counted');
   check(metric(m, 'slate_controller_requests_rejected_total', { reason: 'method_not_allowed' }) === 3, '405 counted');
   check(metric(m, 'slate_controller_decode_errors_total', { status: 'SLATE_EUTF8' }) === 1, 'decode errors by status');
