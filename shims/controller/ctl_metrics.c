@@ -62,6 +62,16 @@ const char *ctl_reject_name(ctl_reject r)
     return (unsigned)r < CTL_REJECT_COUNT_ ? names[r] : "unknown";
 }
 
+const char *ctl_drops_name(unsigned k)
+{
+    static const char *const names[CTL_N_DROPS] = {"spans_dropped",       "endpoints_overflowed",
+                                                   "outbound_overflowed", "late_stamps",
+                                                   "post_failed_network", "post_failed_timeout",
+                                                   "post_failed_status",  "post_failed_too_large",
+                                                   "rules_rejected",      "counters_saturated"};
+    return k < CTL_N_DROPS ? names[k] : "unknown";
+}
+
 const char *ctl_overflow_name(ctl_overflow o)
 {
     static const char *const names[CTL_OVF_COUNT_] = {
@@ -146,6 +156,14 @@ void ctl_metrics_write(const ctl_metrics_t *m, ctl_buf_t *out)
                    "slate_controller_reports_clamped_total{what=\"load\"} %" PRIuFAST64 "\n"
                    "slate_controller_reports_clamped_total{what=\"latency\"} %" PRIuFAST64 "\n",
                    atomic_load(&m->clamped_load), atomic_load(&m->clamped_latency));
+    ctl_buf_puts(out, "# HELP slate_controller_proxy_drops_total What proxies report they lost "
+                      "(their cumulative Drops counters, differenced per pod), by counter.\n"
+                      "# TYPE slate_controller_proxy_drops_total counter\n");
+    for (unsigned k = 0; k < CTL_N_DROPS; k++)
+        ctl_buf_printf(out, "slate_controller_proxy_drops_total{kind=\"%s\"} %" PRIuFAST64 "\n",
+                       ctl_drops_name(k), atomic_load(&m->proxy_drops[k]));
+    counter(out, "slate_controller_proxy_restarts_total",
+            "Proxy restarts seen: a pod's report sequence fell.", atomic_load(&m->proxy_restarts));
     ctl_buf_puts(out, "# HELP slate_controller_solves_total Solve rounds, by outcome.\n"
                       "# TYPE slate_controller_solves_total counter\n");
     ctl_buf_printf(out,

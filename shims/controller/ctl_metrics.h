@@ -44,6 +44,9 @@ typedef enum ctl_overflow {
 
 #define CTL_N_CODEC_STATUS 128
 
+/* The counters of a report's `Drops` (slate_drops_t), in declaration order. */
+#define CTL_N_DROPS 10
+
 typedef struct ctl_metrics {
     atomic_uint_fast64_t reports_protobuf;
     atomic_uint_fast64_t reports_legacy;
@@ -55,9 +58,10 @@ typedef struct ctl_metrics {
     atomic_uint_fast64_t spans_received;
     atomic_uint_fast64_t spans_stitched;
     atomic_uint_fast64_t spans_duplicate;
-    atomic_uint_fast64_t clamped_load;      /* reports whose load was cut to the pod share */
-    atomic_uint_fast64_t clamped_latency;   /* reports whose latency was cut to the pod share */
-    atomic_uint_fast64_t proxy_drops_spans; /* proxies' own drop counters, summed deltas */
+    atomic_uint_fast64_t clamped_load;    /* reports whose load was cut to the pod share */
+    atomic_uint_fast64_t clamped_latency; /* reports whose latency was cut to the pod share */
+    atomic_uint_fast64_t proxy_drops[CTL_N_DROPS]; /* proxies' Drops counters, summed deltas */
+    atomic_uint_fast64_t proxy_restarts;           /* a pod's sequence fell: its proxy restarted */
     atomic_uint_fast64_t request_bytes;
     atomic_uint_fast64_t solves_ok;
     atomic_uint_fast64_t solves_failed;
@@ -90,6 +94,8 @@ void ctl_metrics_reject(ctl_metrics_t *m, ctl_reject why, slate_status st);
 
 const char *ctl_reject_name(ctl_reject r);
 const char *ctl_overflow_name(ctl_overflow o);
+/* The slate_drops_t field name of counter k (< CTL_N_DROPS). */
+const char *ctl_drops_name(unsigned k);
 
 /* Writes the process-wide counters (not the per-model gauges) in exposition format. */
 void ctl_metrics_write(const ctl_metrics_t *m, ctl_buf_t *out);

@@ -92,6 +92,8 @@ struct pod_seen {
     uint64_t refill_ns; /* when the bucket was last refilled */
     double rps;         /* its last report's load, requests/s, after the share cap; <0 unknown */
     double lat_ms;      /* its last report's mean inbound latency, after the cap; <0 unknown */
+    uint64_t seq;       /* its last report's sequence; 0 none yet */
+    uint64_t drops[CTL_N_DROPS]; /* its last report's Drops counters (cumulative) */
 };
 
 typedef struct svc_ent {
@@ -108,6 +110,8 @@ typedef struct svc_ent {
     double pods[SLOTS];
     double capacity[SLOTS];
     struct pod_seen *pods_seen[SLOTS]; /* lazily, CTL_MAX_PODS each */
+    uint64_t drops[CTL_N_DROPS];       /* its proxies' Drops, summed deltas */
+    uint64_t restarts;                 /* its proxies' restarts (sequence fell) */
 } svc_ent;
 
 typedef struct outcell {
@@ -534,7 +538,42 @@ static struct pod_seen *note_pod(svc_ent *sv, uint32_t r, uint64_t key, uint64_t
     e->refill_ns = now_ns;
     e->rps = -1;
     e->lat_ms = -1;
+    e->seq = 0;
     return e;
+}
+
+/*
+ * The proxy's Drops counters are cumulative since it started: the service
+ * gets their growth since the pod's last report. A sequence below the last
+ * one means the proxy restarted (its counters start again from 0, so they
+ * count whole); a pod seen for the first time is a baseline unless its
+ * sequence is 1 (it has just started); a repeated sequence adds nothing.
+ */
+static void pod_drops(ctl_state_t *s, svc_ent *sv, struct pod_seen *pod,
+                      const slate_load_report_t *rep)
+{
+    if (rep->sequence == 0 || rep->sequence == pod->seq)
+        return;
+    _Static_assert(sizeof(slate_drops_t) == sizeof(pod->drops), "one slot per Drops counter");
+    uint64_t cur[CTL_N_DROPS];
+    memcpy(cur, &rep->drops, sizeof(cur));
+    bool restart = pod->seq != 0 && rep->sequence < pod->seq;
+    bool whole = restart || (pod->seq == 0 && rep->sequence == 1);
+    if (restart) {
+        sv->restarts++;
+        atomic_fetch_add(&s->m->proxy_restarts, 1);
+    }
+    for (unsigned k = 0; k < CTL_N_DROPS; k++) {
+        uint64_t d = whole                     ? cur[k]
+                     : pod->seq == 0           ? 0
+                     : cur[k] >= pod->drops[k] ? cur[k] - pod->drops[k]
+                                               : cur[k];
+        sv->drops[k] += d;
+        if (d)
+            atomic_fetch_add(&s->m->proxy_drops[k], d);
+    }
+    pod->seq = rep->sequence;
+    memcpy(pod->drops, cur, sizeof(cur));
 }
 
 /* Takes one report from the pod's rate bucket; false when it is empty. */
@@ -1129,6 +1168,8 @@ int ctl_state_ingest(ctl_state_t *s, ctl_scratch_t *sc, const slate_load_report_
         pthread_mutex_unlock(&s->mu);
         return CTL_INGEST_POD_RATE;
     }
+    if (pod && !latency_only)
+        pod_drops(s, sv, pod, rep);
     double req_k = 1, lat_k = 1, lat_w = 1;
     if (pod && !latency_only)
         pod_share(s, sv, region, pod, rep, now_ns, &req_k, &lat_k, &lat_w);
@@ -1705,6 +1746,12 @@ void ctl_state_write_json(ctl_state_t *s, ctl_json_t *j, uint64_t now_ns)
         ctl_json_kstr(j, "name", sv->name);
         ctl_json_kbool(j, "overflow", sv->overflow);
         ctl_json_ku64(j, "reports", sv->reports);
+        ctl_json_ku64(j, "proxy_restarts", sv->restarts);
+        ctl_json_key(j, "proxy_drops");
+        ctl_json_obj(j);
+        for (unsigned k = 0; k < CTL_N_DROPS; k++)
+            ctl_json_ku64(j, ctl_drops_name(k), sv->drops[k]);
+        ctl_json_obj_end(j);
         ctl_json_key(j, "regions");
         ctl_json_arr(j);
         for (uint32_t k = 0; k < nslots; k++) {

@@ -181,13 +181,17 @@ function encSpan(s) {
     fStr(4, s.method), fStr(5, s.path), fUint(6, s.start_ns), fUint(7, s.end_ns),
     fUint(8, s.body_size), ...(s.load || []).map((l) => fMsg(9, encLoad(l)))]);
 }
+// The Drops counters, in field order (slate.proto).
+export const DROPS = ['spans_dropped', 'endpoints_overflowed', 'outbound_overflowed', 'late_stamps',
+  'post_failed_network', 'post_failed_timeout', 'post_failed_status', 'post_failed_too_large',
+  'rules_rejected', 'counters_saturated'];
 export function encReport(r) {
   return Buffer.concat([fStr(1, r.service), fStr(2, r.region), fStr(3, r.pod),
     fUint(4, r.sequence), fUint(5, r.time_ns), fUint(6, r.interval_ns),
     ...(r.inbound || []).map((e) => fMsg(7, encInbound(e))),
     ...(r.outbound || []).map((e) => fMsg(8, encOutbound(e))),
     ...(r.spans || []).map((s) => fMsg(9, encSpan(s))),
-    r.drops ? fMsg(10, Buffer.concat([fUint(1, r.drops.spans_dropped)])) : Buffer.alloc(0)]);
+    r.drops ? fMsg(10, Buffer.concat(DROPS.map((k, i) => fUint(i + 1, r.drops[k])))) : Buffer.alloc(0)]);
 }
 export function delimited(bufs) {
   return Buffer.concat(bufs.flatMap((b) => [varint(b.length), b]));
