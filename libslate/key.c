@@ -324,6 +324,27 @@ static void trim(const char **s, size_t *len)
         (*len)--;
 }
 
+slate_status slate_traceparent_child(const slate_trace_ctx_t *ctx, uint64_t span_id, char *out,
+                                     size_t cap)
+{
+    static const char hexd[] = "0123456789abcdef";
+    if (!ctx || !out || !ctx->trace_id || ctx->trace_id_len != 32 || cap < SLATE_TRACEPARENT_LEN)
+        return SLATE_EINVAL;
+    if (span_id == 0)
+        return SLATE_ETRACEID;
+    out[0] = '0';
+    out[1] = '0';
+    out[2] = '-';
+    memcpy(out + 3, ctx->trace_id, 32);
+    out[35] = '-';
+    for (int i = 0; i < 16; i++)
+        out[36 + i] = hexd[(span_id >> (60 - 4 * i)) & 0xf];
+    out[52] = '-';
+    out[53] = hexd[ctx->flags >> 4];
+    out[54] = hexd[ctx->flags & 0xf];
+    return SLATE_OK;
+}
+
 static slate_status fail(slate_trace_ctx_t *out, slate_status st)
 {
     memset(out, 0, sizeof *out);

@@ -407,6 +407,40 @@ static int inside(const char *v, size_t vl, const char *s, size_t sl)
     return v >= s && v + vl <= s + sl;
 }
 
+static void test_traceparent_child(void **state)
+{
+    (void)state;
+    slate_trace_ctx_t c, d;
+    const char h[] = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+    assert_int_equal(slate_traceparent_parse(h, sizeof h - 1, &c), SLATE_OK);
+    char out[SLATE_TRACEPARENT_LEN + 1];
+    memset(out, 'x', sizeof out);
+    assert_int_equal(slate_traceparent_child(&c, 0x0123456789abcdefull, out, sizeof out), SLATE_OK);
+    assert_int_equal(out[SLATE_TRACEPARENT_LEN], 'x'); /* no NUL, nothing past the value */
+    assert_memory_equal(out, "00-4bf92f3577b34da6a3ce929d0e0e4736-0123456789abcdef-01",
+                        SLATE_TRACEPARENT_LEN);
+    /* The callee's proxy parses it back: the same trace, this hop as parent. */
+    assert_int_equal(slate_traceparent_parse(out, SLATE_TRACEPARENT_LEN, &d), SLATE_OK);
+    assert_memory_equal(d.trace_id, c.trace_id, 32);
+    assert_memory_equal(d.span_id, "0123456789abcdef", 16);
+    assert_int_equal(d.flags, 1);
+    /* Flags are kept whole (a later version's context writes as version 00). */
+    const char v1[] = "01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-a2-more";
+    assert_int_equal(slate_traceparent_parse(v1, sizeof v1 - 1, &c), SLATE_OK);
+    assert_int_equal(slate_traceparent_child(&c, 1, out, sizeof out), SLATE_OK);
+    assert_memory_equal(out, "00-4bf92f3577b34da6a3ce929d0e0e4736-0000000000000001-a2",
+                        SLATE_TRACEPARENT_LEN);
+    memset(out, 'x', sizeof out);
+    assert_int_equal(slate_traceparent_child(&c, 0, out, sizeof out), SLATE_ETRACEID);
+    assert_int_equal(slate_traceparent_child(&c, 1, out, SLATE_TRACEPARENT_LEN - 1), SLATE_EINVAL);
+    assert_int_equal(slate_traceparent_child(NULL, 1, out, sizeof out), SLATE_EINVAL);
+    assert_int_equal(slate_traceparent_child(&c, 1, NULL, sizeof out), SLATE_EINVAL);
+    assert_int_equal(out[0], 'x'); /* nothing written on error */
+    /* A B3 context with a 16-digit trace id is not a W3C one. */
+    assert_int_equal(slate_b3_parse(S("4bf92f3577b34da6-00f067aa0ba902b7-1"), &c), SLATE_OK);
+    assert_int_equal(slate_traceparent_child(&c, 1, out, sizeof out), SLATE_EINVAL);
+}
+
 static void test_traceparent(void **state)
 {
     (void)state;
@@ -892,6 +926,7 @@ int main(void)
         cmocka_unit_test(test_padding_case_and_monotonic),
         cmocka_unit_test(test_sampling_bad_inputs),
         cmocka_unit_test(test_traceparent),
+        cmocka_unit_test(test_traceparent_child),
         cmocka_unit_test(test_b3),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

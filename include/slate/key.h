@@ -211,6 +211,31 @@ typedef struct slate_trace_ctx {
 SLATE_API SLATE_NODISCARD slate_status slate_traceparent_parse(const char *s, size_t len,
                                                                slate_trace_ctx_t *out);
 
+/** Length of a version-00 `traceparent` value. */
+#define SLATE_TRACEPARENT_LEN 55
+
+/**
+ * @brief Write the `traceparent` a hop passes on to its callees: version 00,
+ *        the trace id and flags of @p ctx, and @p span_id (this hop's own
+ *        span, as 16 lowercase hex digits) as the parent-id.
+ *
+ * W3C trace context carries one id per hop, the caller's span id (parent-id).
+ * A proxy stitches a call graph from W3C alone by giving each sampled
+ * request a span id of its own, recording (span = @p span_id, parent =
+ * ctx->span_id), and replacing the request's `traceparent` with this value:
+ * an application that only propagates the header then hands @p span_id to
+ * its callees' proxies, which record it as their parent.
+ * @param ctx a context parsed by slate_traceparent_parse() (32-digit trace id).
+ * @param span_id this hop's span id; not 0 (W3C forbids an all-zero id).
+ * @param out at least SLATE_TRACEPARENT_LEN bytes; no NUL is written.
+ * @return SLATE_OK; SLATE_EINVAL (NULL argument, a trace id that is not 32
+ *         digits, or @p cap below SLATE_TRACEPARENT_LEN); SLATE_ETRACEID
+ *         (@p span_id is 0). On error nothing is written. Cost: O(1).
+ */
+SLATE_API SLATE_NODISCARD slate_status slate_traceparent_child(const slate_trace_ctx_t *ctx,
+                                                               uint64_t span_id, char *out,
+                                                               size_t cap);
+
 /**
  * @brief Parse a B3 single header value:
  *        "<trace id>-<span id>[-<sampling>[-<parent span id>]]" or "<sampling>" alone,
