@@ -1081,7 +1081,7 @@ static ngx_int_t slate_ngx_add_variables(ngx_conf_t *cf)
 static ngx_int_t slate_ngx_postconf(ngx_conf_t *cf)
 {
     ngx_http_core_main_conf_t *cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_core_module);
-    ngx_http_handler_pt *h = ngx_array_push(&cmcf->phases[NGX_HTTP_PREACCESS_PHASE].handlers);
+    ngx_http_handler_pt *h = ngx_array_push(&cmcf->phases[NGX_HTTP_REWRITE_PHASE].handlers);
     if (h == NULL) {
         return NGX_ERROR;
     }
@@ -1565,7 +1565,7 @@ static void slate_ngx_report(slate_ngx_main_conf_t *mcf, slate_ngx_zone_ctx_t *z
     ex->pc.name = &mcf->controller.addrs[0].name;
     ex->pc.get = ngx_event_get_peer;
     ex->pc.log = log;
-    ex->pc.log_error = NGX_ERROR_ERR;
+    ex->pc.log_error = NGX_ERROR_INFO; /* failures are counted and logged once by kind */
     ngx_int_t rc = ngx_event_connect_peer(&ex->pc);
     if (rc == NGX_ERROR || rc == NGX_BUSY || rc == NGX_DECLINED) {
         if (ex->pc.connection != NULL) {
