@@ -10,7 +10,7 @@
 //    good rules stay until their TTL, then routing is local.
 // SPDX-License-Identifier: Apache-2.0
 import http from 'node:http';
-import { check, finish, getJSON, sleep, startController } from '../../controller/tests/lib.mjs';
+import { check, finish, getJSON, metric, parseMetrics, request, startController } from '../../controller/tests/lib.mjs';
 import { backend, encRules, freePort, get, parseArgs, startNginx, status, waitFor, writeConf } from './lib.mjs';
 
 const args = parseArgs();
@@ -104,6 +104,9 @@ if (found) {
   // the backend answers after 20 ms; nginx adds little on loopback
   check(lat.length > 0 && lat.every((x) => x >= 20 && x < 500), `reported latency covers the backend's 20 ms (${lat.map((x) => x.toFixed(1))})`);
 }
+const mtext = (await request(ctl.port, { path: '/metrics' })).body.toString();
+const spansIn = metric(parseMetrics(mtext), 'slate_controller_spans_received_total');
+check(spansIn === N, `every traced request arrived as a span (sampling 1): ${spansIn} of ${N}`);
 
 // 2. reload onto the rules server: the zone and its sequence survive
 const seqBefore = (await status(port)).sequence;
