@@ -599,12 +599,14 @@ static ngx_int_t slate_ngx_status_handler(ngx_http_request_t *r)
         "{\"service\":\"%V\",\"region\":\"%V\",\"pid\":%P,\"lease_pid\":%P,"
         "\"sequence\":%uL,\"reports_ok\":%uL,\"rules_version\":%uL,"
         "\"rules_received\":%uL,\"rules_live\":%s,\"rules_expire_in_ms\":%L,"
-        "\"endpoints_overflowed\":%uL,\"spans_dropped\":%uL,\"failures\":{",
+        "\"endpoints_overflowed\":%uL,\"spans_dropped\":%uL,\"shm_bytes\":{\"header\":%uz,"
+        "\"per_endpoint\":%uz,\"per_rule\":%uz,\"per_span\":%uz},\"failures\":{",
         &mcf->service, &mcf->region, ngx_pid, sh->lease_pid, sh->sequence, sh->reports_ok,
         sh->rules_version, sh->rules_received,
         sh->rules_expire != 0 && (ngx_msec_int_t)(sh->rules_expire - now) > 0 ? "true" : "false",
         sh->rules_expire ? (int64_t)(ngx_msec_int_t)(sh->rules_expire - now) : (int64_t)0,
-        sh->endpoints_overflowed, sh->spans_dropped);
+        sh->endpoints_overflowed, sh->spans_dropped, sizeof(slate_ngx_shm_t),
+        sizeof(slate_ngx_ep_t), sizeof(slate_ngx_rule_t), sizeof(slate_ngx_span_t));
     for (int k = 0; k < SLATE_FAIL_KINDS; k++) {
         p = ngx_slprintf(p, end, "%s\"%s\":%uL", k ? "," : "", slate_fail_names[k], sh->fail[k]);
     }
