@@ -10,7 +10,12 @@
  *      accepts frames back to the same bytes;
  *   3  the regions file: parse never fails open (counts and values in range);
  *   4  persisted rules: decode, re-encode, decode again routes identically,
- *      and the per-proxy and SLATE text answers are produced without error.
+ *      and the per-proxy, batch and SLATE text answers are produced without
+ *      error; a batch naming every rule's caller gets every rule back once;
+ *   5  the bearer token file: parse never fails open (count, lengths and
+ *      characters in range), every parsed token matches itself, a token one
+ *      byte off matches none, and an Authorization header with the input
+ *      yields the same bytes back.
  * SPDX-License-Identifier: Apache-2.0
  */
 #include <math.h>
@@ -18,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ctl_auth.h"
 #include "ctl_json.h"
 #include "ctl_persist.h"
 #include "ctl_regions.h"
@@ -147,9 +153,70 @@ static void fuzz_rules(const uint8_t *p, size_t n)
                                strlen(ru->src_region), &out);
         ctl_buf_free(&out);
     }
+    /* The batch answer for every rule's (caller, region) holds each rule once. */
+    ctl_rules_batch_t pairs;
+    ctl_rules_batch_init(&pairs);
+    for (size_t i = 0; i < r->n_rules; i++)
+        if (ctl_rules_batch_add(&pairs, r->rules[i].src_service, strlen(r->rules[i].src_service),
+                                r->rules[i].src_region, strlen(r->rules[i].src_region)) != 0)
+            abort();
+    ctl_buf_t ba;
+    ctl_buf_init(&ba, 0);
+    if (ctl_rules_batch_response(r, &pairs, &ba) != 0)
+        abort();
+    ctl_rules_t *r3 = ctl_rules_decode_all((const uint8_t *)ba.data, ba.len, "fuzz", &err);
+    if (!r3 || r3->n_rules != r->n_rules)
+        abort();
+    ctl_rules_unref(r3);
+    ctl_buf_free(&ba);
+    ctl_rules_batch_free(&pairs);
     ctl_rules_unref(r2);
     ctl_rules_unref(r);
     ctl_buf_free(&b);
+}
+
+static void fuzz_tokens(const char *p, size_t n)
+{
+    static ctl_auth_tokens_t t;
+    char err[256];
+    if (ctl_auth_parse(p, n, &t, err, sizeof(err)) == 0) {
+        if (t.n == 0 || t.n > CTL_AUTH_MAX_TOKENS)
+            abort();
+        for (uint32_t k = 0; k < t.n; k++) {
+            if (t.len[k] < CTL_AUTH_TOKEN_MIN || t.len[k] >= CTL_AUTH_TOKEN_MAX)
+                abort();
+            for (uint32_t i = 0; i < t.len[k]; i++)
+                if (t.tok[k][i] <= ' ' || t.tok[k][i] == '#' || (unsigned char)t.tok[k][i] >= 0x7f)
+                    abort();
+            if (!ctl_auth_tokens_match(&t, t.tok[k], t.len[k]))
+                abort();
+            char off[CTL_AUTH_TOKEN_MAX];
+            memcpy(off, t.tok[k], t.len[k]);
+            off[t.len[k] - 1] = (char)(off[t.len[k] - 1] ^ 0x01);
+            bool other = false; /* the flipped token may be another one of the file */
+            for (uint32_t j = 0; j < t.n; j++)
+                other |= t.len[j] == t.len[k] && memcmp(t.tok[j], off, t.len[k]) == 0;
+            if (!other && ctl_auth_tokens_match(&t, off, t.len[k]))
+                abort();
+        }
+    } else if (err[0] == '\0') {
+        abort(); /* a refusal says why */
+    }
+    /* "Bearer <input>" gives the input back, trimmed, when it has no NUL. */
+    char hdr[512];
+    size_t m = n < 400 ? n : 400;
+    if (memchr(p, '\0', m))
+        return;
+    memcpy(hdr, "Bearer ", 7);
+    memcpy(hdr + 7, p, m);
+    hdr[7 + m] = '\0';
+    const char *tok = NULL;
+    size_t len = 0;
+    if (ctl_auth_bearer(hdr, &tok, &len)) {
+        if (tok < hdr + 7 || tok + len > hdr + 7 + m || len == 0 || tok[0] == ' ' ||
+            tok[len - 1] == ' ')
+            abort();
+    }
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -158,7 +225,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     const uint8_t *p = data + 1;
     size_t n = size - 1;
-    switch (data[0] % 5) {
+    switch (data[0] % 6) {
     case 0:
         fuzz_path((const char *)p, n);
         break;
@@ -171,8 +238,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     case 3:
         fuzz_regions((const char *)p, n);
         break;
-    default:
+    case 4:
         fuzz_rules(p, n);
+        break;
+    default:
+        fuzz_tokens((const char *)p, n);
         break;
     }
     return 0;

@@ -52,6 +52,7 @@ static const struct {
     {SLATE_EINFEASIBLE, "SLATE_EINFEASIBLE",
      "no routing satisfies the constraints (capacity, placement)"},
     {SLATE_ESOLVER, "SLATE_ESOLVER", "the LP solver stopped without an optimum (limit, numerics)"},
+    {SLATE_ENAME, "SLATE_ENAME", "a name breaks the rules of its kind"},
     {SLATE_ECYCLE, "SLATE_ECYCLE", "the call graph has a cycle"},
 };
 

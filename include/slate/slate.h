@@ -19,6 +19,7 @@
 #include "slate/stats.h"
 #include "slate/sampler.h"
 #include "slate/key.h"
+#include "slate/name.h"
 #include "slate/codec.h"
 #include "slate/legacy.h"
 

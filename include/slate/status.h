@@ -68,6 +68,9 @@ typedef enum slate_status {
     SLATE_ESYNTAX = 100, /**< a line does not have the shape its body type requires */
     SLATE_ENUMBER = 101, /**< a number field is not a valid, finite number in range */
 
+    /* Names (120-139). */
+    SLATE_ENAME = 120, /**< a name breaks the rules of its kind (see name.h) */
+
     /* Controller optimiser (160-179). */
     SLATE_EINFEASIBLE = 160, /**< no routing satisfies the constraints (capacity, placement) */
     SLATE_ESOLVER = 161,     /**< the LP solver stopped without an optimum (limit, numerics) */

@@ -10,14 +10,24 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "ctl_auth.h"
 #include "ctl_config.h"
 #include "ctl_debounce.h"
 #include "ctl_metrics.h"
 #include "ctl_rules.h"
 #include "ctl_state.h"
+#include "ctl_tls.h"
 
 struct MHD_Daemon;
 struct ctl_cluster;
+struct ctl_guard;
+struct ctl_app;
+
+/* Which listener a request came in on (the daemon's callback argument). */
+typedef struct ctl_http_side {
+    struct ctl_app *app;
+    bool admin;
+} ctl_http_side_t;
 
 /* What the last solve did, for /v1/state. */
 typedef struct ctl_solve_stats {
@@ -72,6 +82,14 @@ typedef struct ctl_app {
     struct MHD_Daemon *mhd;
     uint16_t port;
     uint64_t started_ns;
+
+    /* trust: credentials, the admin listener, per-client limits */
+    ctl_auth_t auth;
+    ctl_tls_t tls;
+    struct ctl_guard *guard;
+    struct MHD_Daemon *admin_mhd;
+    uint16_t admin_port;
+    ctl_http_side_t side_data, side_admin;
 } ctl_app_t;
 
 /* Wall clock (unix ns) and a monotonic clock. */

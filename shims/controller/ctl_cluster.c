@@ -27,8 +27,10 @@
 #include <time.h>
 
 #include "ctl_app.h"
+#include "ctl_auth.h"
 #include "ctl_httpc.h"
 #include "ctl_log.h"
+#include "slate/name.h"
 #include "slate/key.h"
 #include "slate/stats.h"
 
@@ -123,6 +125,16 @@ struct ctl_cluster *ctl_cluster_create(ctl_app_t *app)
         free(c->svcs);
         free(c);
         return NULL;
+    }
+    if (app->cfg.upstream_token_file[0]) {
+        char err[600];
+        if (ctl_auth_read_client_token(app->cfg.upstream_token_file, c->upstream.bearer,
+                                       sizeof(c->upstream.bearer), err, sizeof(err)) != 0) {
+            ctl_log(CTL_LOG_ERROR, "--upstream-token-file: %s", err);
+            free(c->svcs);
+            free(c);
+            return NULL;
+        }
     }
     return c;
 }
@@ -356,7 +368,12 @@ static int encode_service(struct ctl_cluster *c, cl_service *s, uint64_t now_ns,
     slate_load_report_t rep;
     memset(&rep, 0, sizeof(rep));
     char pod[160];
-    snprintf(pod, sizeof(pod), "cluster-controller/%s", c->app->cfg.region);
+    /* The forwarder reports as one pod named after its region: a valid label
+     * value (name.h) whenever the region is one; the bare region past 63 bytes. */
+    if (strlen(c->app->cfg.region) + sizeof("slate-cluster-") - 1 <= SLATE_NAME_MAX_LABEL)
+        snprintf(pod, sizeof(pod), "slate-cluster-%s", c->app->cfg.region);
+    else
+        snprintf(pod, sizeof(pod), "%s", c->app->cfg.region);
     rep.service = slate_str(s->name);
     rep.region = slate_str(c->app->cfg.region);
     rep.pod = slate_str(pod);
@@ -441,13 +458,14 @@ out:
     return rc;
 }
 
-/* Applies the upstream's answer: one delimited RoutingRules per forwarded service. */
-static int apply_answer(struct ctl_cluster *c, const ctl_buf_t *body, size_t n_services)
+/* Applies the upstream's answer: delimited RoutingRules (one for the whole
+ * batch; older global controllers sent one per forwarded service). */
+static int apply_answer(struct ctl_cluster *c, const ctl_buf_t *body)
 {
     const uint8_t *p = (const uint8_t *)body->data;
     size_t n = body->len, pos = 0;
     ctl_rules_t *merged = NULL;
-    for (size_t i = 0; i < n_services; i++) {
+    while (pos < n) {
         uint64_t len = 0;
         size_t k = 0;
         bool done = false;
@@ -559,8 +577,8 @@ static void forward_once(struct ctl_cluster *c)
                  resp.body.data ? resp.body.data : "");
         rc = -1;
     }
-    if (rc == 0 && apply_answer(c, &resp.body, n) != 0) {
-        snprintf(err, sizeof(err), "upstream answer is not %zu delimited RoutingRules", n);
+    if (rc == 0 && apply_answer(c, &resp.body) != 0) {
+        snprintf(err, sizeof(err), "upstream answer is not delimited RoutingRules");
         rc = -1;
     }
     ctl_buf_free(&resp.body);

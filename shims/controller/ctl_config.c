@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "slate/name.h"
 #include "slate/version.h"
 
 typedef enum opt_type { T_STR, T_U32, T_U64, T_F64, T_ROLE, T_ROUTING } opt_type;
@@ -103,6 +104,48 @@ static const opt_def k_opts[] = {
      "export once this many changes are pending (default 1000)"},
     {"region-label", T_STR, STR(region_label), 0, 0,
      "pod label holding the region, for Istio subsets (default topology.kubernetes.io/region)"},
+    /* plausibility: what one reporter can move */
+    {"max-clock-skew-ms", T_U64, OFF(max_clock_skew_ms), 0, 0, 1e12,
+     "reports whose time_ns is further than this from the controller's clock get 400; 0 = off "
+     "(default 0)"},
+    {"pod-reports-per-s", T_F64, OFF(pod_reports_per_s), 0, 0, 1e9,
+     "reports per second one pod may post (burst twice that); more get 429; 0 = off (default 20)"},
+    {"pod-share-factor", T_F64, OFF(pod_share_factor), 0, 0, 1e9,
+     "a pod's load and latency count for at most this times the median of its service's other "
+     "pods in the region; 0 = off (default 3)"},
+    {"pod-share-min-pods", T_U32, OFF(pod_share_min_pods), 0, 1, 100000,
+     "other live pods needed before the share cap applies (default 3)"},
+    /* trust: credentials, the admin listener, per-client limits */
+    {"auth-token-file", T_STR, STR(auth_token_file), 0, 0,
+     "bearer tokens (one a line) required on reports and rules; reloaded on SIGHUP"},
+    {"upstream-token-file", T_STR, STR(upstream_token_file), 0, 0,
+     "cluster role: file whose first token is sent to --upstream"},
+    {"tls-cert", T_STR, STR(tls_cert), 0, 0, "PEM certificate: serve the data port over HTTPS"},
+    {"tls-key", T_STR, STR(tls_key), 0, 0, "PEM private key of --tls-cert"},
+    {"tls-client-ca", T_STR, STR(tls_client_ca), 0, 0,
+     "PEM CA: a client certificate it signed is a credential (mutual TLS)"},
+    {"insecure", T_U32, OFF(insecure), 0, 0, 1,
+     "1: listen beyond loopback without any credential configured (default 0)"},
+    {"admin-listen", T_STR, STR(admin_listen), 0, 0,
+     "address of the admin listener: state, metrics, health (default 127.0.0.1)"},
+    {"admin-port", T_U32, OFF(admin_port), 0, 0, 65535,
+     "admin TCP port; 0 = any free one (default 8001 with --port 8000, else any)"},
+    {"admin-port-file", T_STR, STR(admin_port_file), 0, 0,
+     "write the bound admin port here once listening"},
+    {"max-connections-per-client", T_U32, OFF(max_connections_per_client), 0, 0, 1000000,
+     "connections one source address may hold; 0 = no limit (default 32)"},
+    {"listen-backlog", T_U32, OFF(listen_backlog), 0, 1, 65535,
+     "accept backlog of the data port (default 256)"},
+    {"header-timeout-ms", T_U64, OFF(header_timeout_ms), 0, 0, 3600000,
+     "a request's headers must arrive within this; 0 = none (default 10000)"},
+    {"body-grace-ms", T_U64, OFF(body_grace_ms), 0, 0, 3600000,
+     "time a body may take before --body-min-rate applies (default 5000)"},
+    {"body-min-rate", T_U64, OFF(body_min_rate), 0, 0, 1e12,
+     "bytes/s a body must average after the grace; 0 = none (default 4096)"},
+    {"max-buffered-bytes", T_U64, OFF(max_buffered_bytes), 0, 65536, 1e12,
+     "request body bytes held over all connections; past it 503 (default 67108864)"},
+    {"idle-timeout-s", T_U32, OFF(idle_timeout_s), 0, 1, 86400,
+     "close a connection silent this long (default 30)"},
 };
 
 #define N_OPTS (sizeof(k_opts) / sizeof(k_opts[0]))
@@ -146,6 +189,20 @@ void ctl_config_defaults(ctl_config_t *c)
     c->debounce_max_ms = 10000;
     c->debounce_max_changes = 1000;
     snprintf(c->region_label, sizeof(c->region_label), "topology.kubernetes.io/region");
+    c->max_clock_skew_ms = 0;
+    c->pod_reports_per_s = 20;
+    c->pod_share_factor = 3;
+    c->pod_share_min_pods = 3;
+    /* trust */
+    snprintf(c->admin_listen, sizeof(c->admin_listen), "127.0.0.1");
+    c->admin_port = CTL_ADMIN_PORT_AUTO;
+    c->max_connections_per_client = 32;
+    c->listen_backlog = 256;
+    c->header_timeout_ms = 10000;
+    c->body_grace_ms = 5000;
+    c->body_min_rate = 4096;
+    c->max_buffered_bytes = 64u << 20;
+    c->idle_timeout_s = 30;
 }
 
 static int fail(char *err, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -346,8 +403,34 @@ int ctl_config_validate(const ctl_config_t *c, char *err, size_t errcap)
             return fail(err, errcap, "--upstream must start with http://");
         if (c->region[0] == '\0')
             return fail(err, errcap, "the cluster role needs --region NAME");
+        const char *why = NULL;
+        if (slate_name_check(SLATE_NAME_REGION, c->region, strlen(c->region), &why) != SLATE_OK)
+            return fail(err, errcap, "--region '%.80s': the region %s", c->region, why);
     }
     if (c->debounce_max_ms < c->debounce_quiet_ms)
         return fail(err, errcap, "--debounce-max-ms must be >= --debounce-quiet-ms");
+    return ctl_config_validate_trust(c, err, errcap);
+}
+
+/* Whether an address only loopback clients can reach. */
+static bool loopback_only(const char *a)
+{
+    return strncmp(a, "127.", 4) == 0 || strcmp(a, "::1") == 0 || strcmp(a, "localhost") == 0;
+}
+
+int ctl_config_validate_trust(const ctl_config_t *c, char *err, size_t errcap)
+{
+    if ((c->tls_cert[0] != '\0') != (c->tls_key[0] != '\0'))
+        return fail(err, errcap, "--tls-cert and --tls-key go together");
+    if (c->tls_client_ca[0] && !c->tls_cert[0])
+        return fail(err, errcap, "--tls-client-ca needs --tls-cert and --tls-key");
+    bool credential = c->auth_token_file[0] || c->tls_client_ca[0];
+    if (!credential && !c->insecure && !loopback_only(c->listen))
+        return fail(err, errcap,
+                    "--listen %s reaches beyond this host but no credential is configured: set "
+                    "--auth-token-file (or --tls-client-ca), or --insecure 1 to accept anyone",
+                    c->listen);
+    if (c->upstream_token_file[0] && c->role != CTL_ROLE_CLUSTER)
+        return fail(err, errcap, "--upstream-token-file is for the cluster role");
     return 0;
 }

@@ -16,7 +16,8 @@ typedef enum ctl_routing {
     CTL_ROUTING_WATERFALL = 2, /* waterfall baseline */
 } ctl_routing;
 
-#define CTL_CONFIG_STR 512
+#define CTL_CONFIG_STR      512
+#define CTL_ADMIN_PORT_AUTO 0xFFFFFFFFu
 
 typedef struct ctl_config {
     ctl_role role;
@@ -69,6 +70,30 @@ typedef struct ctl_config {
     uint64_t debounce_max_ms;
     uint32_t debounce_max_changes;
     char region_label[128]; /* pod label naming the region, for Istio subsets */
+    /* plausibility: what one reporter can move (docs/controller.md, "Plausibility") */
+    uint64_t max_clock_skew_ms;  /* reports timed further from our clock get 400; 0 = off */
+    double pod_reports_per_s;    /* per-pod report rate (burst: twice it); 0 = off */
+    double pod_share_factor;     /* a pod counts for at most this x the median pod; 0 = off */
+    uint32_t pod_share_min_pods; /* other live pods needed before the share cap applies */
+
+    /* trust: credentials, the admin listener, per-client limits (ctl_auth.h, ctl_guard.h) */
+    char auth_token_file[CTL_CONFIG_STR];     /* bearer tokens accepted on the data port */
+    char upstream_token_file[CTL_CONFIG_STR]; /* cluster role: token sent to --upstream */
+    char tls_cert[CTL_CONFIG_STR];            /* PEM certificate: serve HTTPS */
+    char tls_key[CTL_CONFIG_STR];             /* PEM private key of tls_cert */
+    char tls_client_ca[CTL_CONFIG_STR];       /* PEM CA: a client certificate it signed counts
+                                                 as a credential */
+    uint32_t insecure;                        /* 1: allow a non-loopback listener without any */
+    char admin_listen[64];
+    uint32_t admin_port; /* CTL_ADMIN_PORT_AUTO: 8001 when port is 8000, else any free one */
+    char admin_port_file[CTL_CONFIG_STR];
+    uint32_t max_connections_per_client; /* 0: no per-client limit */
+    uint32_t listen_backlog;
+    uint64_t header_timeout_ms;
+    uint64_t body_grace_ms;
+    uint64_t body_min_rate; /* bytes per second */
+    uint64_t max_buffered_bytes;
+    uint32_t idle_timeout_s;
 } ctl_config_t;
 
 void ctl_config_defaults(ctl_config_t *c);
@@ -95,6 +120,12 @@ int ctl_config_parse_args(ctl_config_t *c, int argc, char **argv, char *err, siz
 
 /* Checks cross-option consistency (cluster role needs upstream and region, ...). */
 int ctl_config_validate(const ctl_config_t *c, char *err, size_t errcap);
+
+/*
+ * The trust options' part of ctl_config_validate: TLS files in pairs, and no
+ * non-loopback data listener without a credential unless --insecure 1.
+ */
+int ctl_config_validate_trust(const ctl_config_t *c, char *err, size_t errcap);
 
 /* Prints the options and their defaults. */
 #include <stdio.h>

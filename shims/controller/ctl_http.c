@@ -25,8 +25,10 @@
 #include <sys/socket.h>
 
 #include "ctl_app.h"
+#include "ctl_guard.h"
 #include "ctl_log.h"
 #include "slate/legacy.h"
+#include "slate/name.h"
 #include "slate/version.h"
 
 typedef enum route_id {
@@ -41,26 +43,35 @@ typedef enum route_id {
     R_COUNT_
 } route_id;
 
+/*
+ * Where a route is served. The data port carries every route; all but
+ * /healthz need a credential there once one is configured. The admin port
+ * (loopback by default) carries the read-only ones without a credential.
+ */
 static const struct route {
     const char *path;
     const char *method; /* the one method allowed (HEAD is allowed with GET) */
     bool has_body;
+    bool needs_credential; /* on the data port */
+    bool on_admin;
 } k_routes[R_COUNT_] = {
-    [R_REPORT] = {"/v1/report", "POST", true},
-    [R_REPORTS] = {"/v1/reports", "POST", true},
-    [R_PROXYLOAD] = {"/proxyLoad", "POST", true},
-    [R_HILLCLIMB] = {"/hillclimbingLatency", "POST", true},
-    [R_RULES] = {"/v1/rules", "GET", false},
-    [R_STATE] = {"/v1/state", "GET", false},
-    [R_METRICS] = {"/metrics", "GET", false},
-    [R_HEALTHZ] = {"/healthz", "GET", false},
+    [R_REPORT] = {"/v1/report", "POST", true, true, false},
+    [R_REPORTS] = {"/v1/reports", "POST", true, true, false},
+    [R_PROXYLOAD] = {"/proxyLoad", "POST", true, true, false},
+    [R_HILLCLIMB] = {"/hillclimbingLatency", "POST", true, true, false},
+    [R_RULES] = {"/v1/rules", "GET", false, true, true},
+    [R_STATE] = {"/v1/state", "GET", false, true, true},
+    [R_METRICS] = {"/metrics", "GET", false, true, true},
+    [R_HEALTHZ] = {"/healthz", "GET", false, false, true},
 };
 
 typedef struct req_ctx {
     route_id route;
     ctl_buf_t body;
     uint64_t received; /* bytes seen, kept or not */
+    uint64_t expect;   /* declared Content-Length, 0 when none */
     bool too_large;
+    bool over_budget; /* the body budget of all connections is spent: 503 at the end */
 } req_ctx;
 
 /* ------------------------------------------------------------------------- */
@@ -105,8 +116,23 @@ static bool log_allowed(void)
     return atomic_fetch_add(&count, 1) < 20;
 }
 
+/* Headers some answers carry besides the usual ones. */
+typedef struct extra_hdr {
+    const char *name, *value;
+} extra_hdr;
+
+static enum MHD_Result send_buf_h(struct MHD_Connection *c, unsigned status, ctl_buf_t *b,
+                                  const char *ctype, const extra_hdr *h, size_t nh);
+
 static enum MHD_Result send_buf(struct MHD_Connection *c, unsigned status, ctl_buf_t *b,
                                 const char *ctype, const char *allow)
+{
+    extra_hdr h = {MHD_HTTP_HEADER_ALLOW, allow};
+    return send_buf_h(c, status, b, ctype, &h, allow ? 1 : 0);
+}
+
+static enum MHD_Result send_buf_h(struct MHD_Connection *c, unsigned status, ctl_buf_t *b,
+                                  const char *ctype, const extra_hdr *h, size_t nh)
 {
     size_t len = 0;
     char *data = ctl_buf_steal(b, &len);
@@ -118,8 +144,8 @@ static enum MHD_Result send_buf(struct MHD_Connection *c, unsigned status, ctl_b
     }
     MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
     MHD_add_response_header(r, "Cache-Control", "no-store");
-    if (allow)
-        MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, allow);
+    for (size_t i = 0; i < nh; i++)
+        MHD_add_response_header(r, h[i].name, h[i].value);
     enum MHD_Result ret = MHD_queue_response(c, status, r);
     MHD_destroy_response(r);
     return ret;
@@ -150,6 +176,40 @@ static enum MHD_Result reject(ctl_app_t *app, struct MHD_Connection *c, unsigned
     return send_text(c, status, NULL, "%s\n", msg);
 }
 
+/*
+ * 401 (no or wrong credential) and 503 (overload) answers: the header the
+ * client needs, and Connection: close so the slot is freed at once.
+ */
+static enum MHD_Result refuse(ctl_app_t *app, struct MHD_Connection *c, unsigned status,
+                              ctl_reject why, const char *url, const char *msg)
+{
+    ctl_metrics_reject(&app->metrics, why, SLATE_OK);
+    if (log_allowed())
+        ctl_log(CTL_LOG_INFO, "refused %s: %u %s", url, status, msg);
+    extra_hdr h[2] = {
+        {status == MHD_HTTP_UNAUTHORIZED ? MHD_HTTP_HEADER_WWW_AUTHENTICATE
+                                         : MHD_HTTP_HEADER_RETRY_AFTER,
+         status == MHD_HTTP_UNAUTHORIZED ? "Bearer realm=\"slate-controller\""
+                                         : CTL_GUARD_RETRY_AFTER_S},
+        {MHD_HTTP_HEADER_CONNECTION, "close"},
+    };
+    ctl_buf_t b;
+    ctl_buf_init(&b, 0);
+    ctl_buf_printf(&b, "%s\n", msg);
+    return send_buf_h(c, status, &b, "text/plain; charset=utf-8", h, 2);
+}
+
+/* Whether the request carries a credential the data port accepts. */
+static bool authorized(ctl_app_t *app, struct MHD_Connection *c)
+{
+    if (!app->auth.enabled && !app->cfg.tls_client_ca[0])
+        return true; /* no credential configured (loopback, or --insecure 1) */
+    if (app->cfg.tls_client_ca[0] && ctl_tls_client_verified(c))
+        return true;
+    return ctl_auth_check(
+        &app->auth, MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION));
+}
+
 /* ------------------------------------------------------------------------- */
 /* Intake */
 
@@ -161,55 +221,96 @@ static slate_codec_limits_t body_limits(const ctl_app_t *app)
     return lim;
 }
 
-/* Names become keys and C strings: control bytes (NUL above all) are refused. */
-static bool bad_name(slate_str_t s)
+/* Checks one name; on a breach writes "<field>: <kind> <why>" into msg. */
+static bool name_bad(slate_name_kind kind, slate_str_t s, char *msg, size_t cap, const char *fmt,
+                     size_t i, const char *leaf)
 {
-    for (size_t i = 0; i < s.len; i++)
-        if ((unsigned char)s.ptr[i] < 0x20 || s.ptr[i] == 0x7f)
-            return true;
-    return false;
+    const char *why = NULL;
+    if (slate_name_check(kind, s.ptr, s.len, &why) == SLATE_OK)
+        return false;
+    char field[96];
+    snprintf(field, sizeof(field), fmt, i);
+    snprintf(msg, cap, "SLATE_ENAME in %s%s: the %s %s", field, leaf, slate_name_kind_str(kind),
+             why);
+    return true;
 }
 
-/* Names the first field of a decoded report holding a control byte; false if none. */
-static bool report_names_bad(const slate_load_report_t *r, char *field, size_t cap)
+/*
+ * Checks every name of a decoded report against name.h's rules (services as
+ * DNS-1123 labels, regions and pods as label values, methods as HTTP tokens,
+ * paths as request paths). The first breach is described in msg ("SLATE_ENAME
+ * in LoadReport.outbound[2].dst_region: the region must ..."); a report with
+ * any bad name is refused whole, so nothing of it is merged.
+ */
+static bool report_names_bad(const slate_load_report_t *r, char *msg, size_t cap)
 {
-    if (bad_name(r->service) || bad_name(r->region) || bad_name(r->pod)) {
-        snprintf(field, cap, "LoadReport.%s",
-                 bad_name(r->service)  ? "service"
-                 : bad_name(r->region) ? "region"
-                                       : "pod");
+    if (name_bad(SLATE_NAME_SERVICE, r->service, msg, cap, "LoadReport", 0, ".service") ||
+        name_bad(SLATE_NAME_REGION, r->region, msg, cap, "LoadReport", 0, ".region") ||
+        name_bad(SLATE_NAME_POD, r->pod, msg, cap, "LoadReport", 0, ".pod"))
         return true;
-    }
     for (size_t i = 0; i < r->n_inbound; i++)
-        if (bad_name(r->inbound[i].method)) {
-            snprintf(field, cap, "LoadReport.inbound[%zu].method", i);
+        if (name_bad(SLATE_NAME_METHOD, r->inbound[i].method, msg, cap, "LoadReport.inbound[%zu]",
+                     i, ".method") ||
+            name_bad(SLATE_NAME_PATH, r->inbound[i].path, msg, cap, "LoadReport.inbound[%zu]", i,
+                     ".path"))
             return true;
-        }
     for (size_t i = 0; i < r->n_outbound; i++) {
         const slate_outbound_t *o = &r->outbound[i];
-        if (bad_name(o->dst_service) || bad_name(o->method) || bad_name(o->dst_region)) {
-            snprintf(field, cap, "LoadReport.outbound[%zu].%s", i,
-                     bad_name(o->dst_service) ? "dst_service"
-                     : bad_name(o->method)    ? "method"
-                                              : "dst_region");
+        const char *f = "LoadReport.outbound[%zu]";
+        if (name_bad(SLATE_NAME_SERVICE, o->dst_service, msg, cap, f, i, ".dst_service") ||
+            name_bad(SLATE_NAME_METHOD, o->method, msg, cap, f, i, ".method") ||
+            name_bad(SLATE_NAME_PATH, o->path, msg, cap, f, i, ".path") ||
+            (o->dst_region.len > 0 && /* empty: the region is not known (legacy) */
+             name_bad(SLATE_NAME_REGION, o->dst_region, msg, cap, f, i, ".dst_region")))
             return true;
-        }
     }
     for (size_t i = 0; i < r->n_spans; i++)
-        if (bad_name(r->spans[i].method)) {
-            snprintf(field, cap, "LoadReport.spans[%zu].method", i);
+        if (name_bad(SLATE_NAME_METHOD, r->spans[i].method, msg, cap, "LoadReport.spans[%zu]", i,
+                     ".method") ||
+            name_bad(SLATE_NAME_PATH, r->spans[i].path, msg, cap, "LoadReport.spans[%zu]", i,
+                     ".path"))
             return true;
-        }
     return false;
 }
 
 static int ingest(ctl_app_t *app, ctl_scratch_t *sc, const slate_load_report_t *rep,
-                  bool latency_only)
+                  bool latency_only, bool from_batch)
 {
     if (app->cfg.role == CTL_ROLE_CLUSTER)
         return ctl_cluster_ingest(app->cluster, rep, latency_only);
     ctl_ingest_info_t info;
-    return ctl_state_ingest(app->state, sc, rep, latency_only, ctl_now_ns(), &info);
+    return ctl_state_ingest(app->state, sc, rep, latency_only, from_batch, ctl_now_ns(), &info);
+}
+
+/* A report timed further from our clock than max-clock-skew-ms: the 400's text in msg. */
+static bool clock_skewed(const ctl_app_t *app, const slate_load_report_t *rep, char *msg,
+                         size_t cap)
+{
+    uint64_t max = app->cfg.max_clock_skew_ms;
+    if (max == 0 || rep->time_ns == 0)
+        return false;
+    uint64_t now = ctl_now_ns();
+    uint64_t d = rep->time_ns > now ? rep->time_ns - now : now - rep->time_ns;
+    if (d / 1000000u <= max)
+        return false;
+    snprintf(msg, cap,
+             "SLATE_EVALUE in LoadReport.time_ns: %.3f s %s the controller's clock "
+             "(max-clock-skew-ms %" PRIu64 ")",
+             (double)d / 1e9, rep->time_ns > now ? "ahead of" : "behind", max);
+    return true;
+}
+
+/* The answer to a pod over its report rate: 429 with Retry-After. */
+static enum MHD_Result too_many(ctl_app_t *app, struct MHD_Connection *c, const char *url,
+                                const slate_load_report_t *rep)
+{
+    char msg[300];
+    snprintf(msg, sizeof(msg),
+             "pod '%.*s' of service '%.*s' posts more than pod-reports-per-s (%g) reports per "
+             "second",
+             (int)rep->pod.len, rep->pod.ptr, (int)rep->service.len, rep->service.ptr,
+             app->cfg.pod_reports_per_s);
+    return refuse(app, c, MHD_HTTP_TOO_MANY_REQUESTS, CTL_REJECT_POD_RATE, url, msg);
 }
 
 /* The RoutingRules answer for one proxy; an empty message before any rules exist. */
@@ -254,14 +355,21 @@ static enum MHD_Result handle_report(ctl_app_t *app, struct MHD_Connection *c, r
                       rep->service.len == 0
                           ? "bad LoadReport: SLATE_EMISSING in LoadReport.service: field is empty"
                           : "bad LoadReport: SLATE_EMISSING in LoadReport.region: field is empty");
-    char field[96];
-    if (report_names_bad(rep, field, sizeof(field))) {
-        char msg[200];
-        snprintf(msg, sizeof(msg),
-                 "bad LoadReport: SLATE_EVALUE in %s: control character in a name", field);
-        return reject(app, c, MHD_HTTP_BAD_REQUEST, CTL_REJECT_DECODE, SLATE_EVALUE, url, msg);
+    char why[300];
+    if (report_names_bad(rep, why, sizeof(why))) {
+        char msg[340];
+        snprintf(msg, sizeof(msg), "bad LoadReport: %s", why);
+        return reject(app, c, MHD_HTTP_BAD_REQUEST, CTL_REJECT_NAME, SLATE_ENAME, url, msg);
     }
-    if (ingest(app, sc, rep, false) != 0)
+    if (clock_skewed(app, rep, why, sizeof(why))) {
+        char msg[340];
+        snprintf(msg, sizeof(msg), "bad LoadReport: %s", why);
+        return reject(app, c, MHD_HTTP_BAD_REQUEST, CTL_REJECT_CLOCK, SLATE_EVALUE, url, msg);
+    }
+    int ir = ingest(app, sc, rep, false, false);
+    if (ir == CTL_INGEST_POD_RATE)
+        return too_many(app, c, url, rep);
+    if (ir != 0)
         return reject(app, c, MHD_HTTP_SERVICE_UNAVAILABLE, CTL_REJECT_UNAVAILABLE, SLATE_OK, url,
                       "out of memory");
     atomic_fetch_add(&app->metrics.reports_protobuf, 1);
@@ -306,9 +414,11 @@ static void put_varint(ctl_buf_t *b, uint64_t v)
 
 /*
  * A batch (the cluster role's forward): LoadReports, each preceded by its
- * length as a varint (protobuf's "delimited" stream). Answer: the
- * RoutingRules of each, delimited the same way, in the same order. The
- * whole batch is checked before any report is merged.
+ * length as a varint (protobuf's "delimited" stream). Answer: one
+ * RoutingRules, delimited the same way, holding the rules of every
+ * (service, region) in the batch once, so the answer is bounded by the rule
+ * set whatever the number of reports. The whole batch is checked before any
+ * report is merged.
  */
 static enum MHD_Result handle_batch(ctl_app_t *app, struct MHD_Connection *c, req_ctx *rc,
                                     const char *url)
@@ -320,6 +430,8 @@ static enum MHD_Result handle_batch(ctl_app_t *app, struct MHD_Connection *c, re
     slate_codec_limits_t lim = body_limits(app);
     const uint8_t *p = (const uint8_t *)rc->body.data;
     size_t n = rc->body.len;
+    ctl_rules_batch_t pairs;
+    ctl_rules_batch_init(&pairs);
     for (int pass = 0; pass < 2; pass++) {
         size_t pos = 0;
         unsigned idx = 0;
@@ -333,6 +445,7 @@ static enum MHD_Result handle_batch(ctl_app_t *app, struct MHD_Connection *c, re
                 snprintf(msg, sizeof(msg), "bad report batch: reports[%u]: length prefix %s", idx,
                          k == 0 ? "malformed" : "past the end of the body");
                 ctl_buf_free(&out);
+                ctl_rules_batch_free(&pairs);
                 return reject(app, c, MHD_HTTP_BAD_REQUEST, CTL_REJECT_DECODE, SLATE_ELENGTH, url,
                               msg);
             }
@@ -341,49 +454,64 @@ static enum MHD_Result handle_batch(ctl_app_t *app, struct MHD_Connection *c, re
             memset(&err, 0, sizeof(err));
             slate_load_report_t *rep = NULL;
             slate_status st = ctl_scratch_decode(sc, p + pos, (size_t)len, &lim, &err, &rep);
-            char field[96];
+            char why[300];
+            bool skew = false;
             if (st != SLATE_OK || rep->service.len == 0 || rep->region.len == 0 ||
-                report_names_bad(rep, field, sizeof(field))) {
+                report_names_bad(rep, why, sizeof(why)) ||
+                (skew = clock_skewed(app, rep, why, sizeof(why)))) {
                 char line[512];
-                if (st == SLATE_OK && (rep->service.len == 0 || rep->region.len == 0))
+                ctl_reject kind = CTL_REJECT_DECODE;
+                if (st == SLATE_OK && (rep->service.len == 0 || rep->region.len == 0)) {
                     snprintf(line, sizeof(line), "service or region is empty");
-                else if (st == SLATE_OK)
-                    snprintf(line, sizeof(line), "control character in %s", field);
-                else
+                    st = SLATE_EMISSING;
+                } else if (st == SLATE_OK) {
+                    snprintf(line, sizeof(line), "%s", why);
+                    st = skew ? SLATE_EVALUE : SLATE_ENAME;
+                    kind = skew ? CTL_REJECT_CLOCK : CTL_REJECT_NAME;
+                } else {
                     slate_codec_error_format(&err, line, sizeof(line));
+                }
                 snprintf(msg, sizeof(msg), "bad report batch: reports[%u]: %s", idx, line);
                 ctl_buf_free(&out);
-                return reject(app, c, MHD_HTTP_BAD_REQUEST, CTL_REJECT_DECODE,
-                              st == SLATE_OK ? SLATE_EMISSING : st, url, msg);
+                ctl_rules_batch_free(&pairs);
+                return reject(app, c, MHD_HTTP_BAD_REQUEST, kind, st, url, msg);
             }
             if (pass == 1) {
-                if (ingest(app, sc, rep, false) != 0) {
+                if (ingest(app, sc, rep, false, true) != 0 ||
+                    ctl_rules_batch_add(&pairs, rep->service.ptr, rep->service.len, rep->region.ptr,
+                                        rep->region.len) != 0) {
                     ctl_buf_free(&out);
+                    ctl_rules_batch_free(&pairs);
                     return reject(app, c, MHD_HTTP_SERVICE_UNAVAILABLE, CTL_REJECT_UNAVAILABLE,
                                   SLATE_OK, url, "out of memory");
                 }
                 atomic_fetch_add(&app->metrics.reports_batch, 1);
-                ctl_buf_t one;
-                ctl_buf_init(&one, 0);
-                if (answer_rules(app, rep->service, rep->region, &one) != 0 || one.failed) {
-                    ctl_buf_free(&one);
-                    ctl_buf_free(&out);
-                    return reject(app, c, MHD_HTTP_SERVICE_UNAVAILABLE, CTL_REJECT_UNAVAILABLE,
-                                  SLATE_OK, url, "out of memory");
-                }
-                put_varint(&out, one.len);
-                ctl_buf_append(&out, one.data, one.len);
-                ctl_buf_free(&one);
             }
             pos += (size_t)len;
             idx++;
         }
         if (pass == 1) {
             atomic_fetch_add(&app->metrics.request_bytes, n);
+            ctl_buf_t one;
+            ctl_buf_init(&one, 0);
+            ctl_rules_t *r = ctl_app_rules(app);
+            int e = r ? ctl_rules_batch_response(r, &pairs, &one) : 0;
+            ctl_rules_unref(r);
+            ctl_rules_batch_free(&pairs);
+            if (e != 0 || one.failed) {
+                ctl_buf_free(&one);
+                ctl_buf_free(&out);
+                return reject(app, c, MHD_HTTP_SERVICE_UNAVAILABLE, CTL_REJECT_UNAVAILABLE,
+                              SLATE_OK, url, "out of memory");
+            }
+            put_varint(&out, one.len);
+            ctl_buf_append(&out, one.data, one.len);
+            ctl_buf_free(&one);
             return send_buf(c, MHD_HTTP_OK, &out, "application/x-protobuf", NULL);
         }
         ctl_buf_free(&out);
     }
+    ctl_rules_batch_free(&pairs);
     return MHD_NO;
 }
 
@@ -434,7 +562,17 @@ static enum MHD_Result handle_legacy(ctl_app_t *app, struct MHD_Connection *c, r
     rep->pod = slate_str(pod ? pod : "");
     rep->time_ns = ctl_now_ns();
     rep->interval_ns = 1000000000ull; /* SLATE's plugin reports every second */
-    if (ingest(app, sc, rep, latency) != 0)
+    char why[300];
+    if (report_names_bad(rep, why, sizeof(why))) {
+        char msg[340];
+        snprintf(msg, sizeof(msg), "bad %s report: %s",
+                 latency ? "hillclimbingLatency" : "proxyLoad", why);
+        return reject(app, c, MHD_HTTP_BAD_REQUEST, CTL_REJECT_NAME, SLATE_ENAME, url, msg);
+    }
+    int ir = ingest(app, sc, rep, latency, false);
+    if (ir == CTL_INGEST_POD_RATE)
+        return too_many(app, c, url, rep);
+    if (ir != 0)
         return reject(app, c, MHD_HTTP_SERVICE_UNAVAILABLE, CTL_REJECT_UNAVAILABLE, SLATE_OK, url,
                       "out of memory");
     atomic_fetch_add(latency ? &app->metrics.hillclimb_legacy : &app->metrics.reports_legacy, 1);
@@ -595,6 +733,18 @@ static enum MHD_Result handle_metrics(ctl_app_t *app, struct MHD_Connection *c)
                    SLATE_VERSION_STRING, app->cfg.role == CTL_ROLE_GLOBAL ? "global" : "cluster",
                    (double)(ctl_mono_ns() - app->started_ns) / 1e9);
     ctl_metrics_write(&app->metrics, &b);
+    if (app->guard) {
+        uint64_t open = 0, buffered = 0;
+        ctl_guard_gauges(app->guard, &open, &buffered);
+        ctl_buf_printf(&b,
+                       "# HELP slate_controller_connections_open Connections open on the data "
+                       "port.\n# TYPE slate_controller_connections_open gauge\n"
+                       "slate_controller_connections_open %" PRIu64 "\n"
+                       "# HELP slate_controller_body_bytes_buffered Request body bytes held over "
+                       "all connections.\n# TYPE slate_controller_body_bytes_buffered gauge\n"
+                       "slate_controller_body_bytes_buffered %" PRIu64 "\n",
+                       open, buffered);
+    }
     if (app->state)
         ctl_state_write_metrics(app->state, &b);
     if (b.failed) {
@@ -607,78 +757,152 @@ static enum MHD_Result handle_metrics(ctl_app_t *app, struct MHD_Connection *c)
 /* ------------------------------------------------------------------------- */
 /* Dispatch */
 
+static int find_route(const char *url, bool admin)
+{
+    for (int i = 0; i < R_COUNT_; i++)
+        if (strcmp(url, k_routes[i].path) == 0 && (!admin || k_routes[i].on_admin))
+            return i;
+    return -1;
+}
+
+/* The first call for a request: route, method, credential, limits, size. */
+static enum MHD_Result begin_request(ctl_app_t *app, bool admin, struct MHD_Connection *c,
+                                     const char *url, const char *method, void **con_cls)
+{
+    int route = find_route(url, admin);
+    if (route < 0) {
+        ctl_metrics_reject(&app->metrics, CTL_REJECT_NOT_FOUND, SLATE_OK);
+        return send_text(c, MHD_HTTP_NOT_FOUND, NULL, "no such path: %s\n", url);
+    }
+    const struct route *r = &k_routes[route];
+    if (!admin && app->guard) {
+        ctl_guard_verdict v = ctl_guard_request_begin(app->guard, c);
+        if (v != CTL_GUARD_OK)
+            return refuse(app, c, MHD_HTTP_SERVICE_UNAVAILABLE, CTL_REJECT_OVERLOAD, url,
+                          v == CTL_GUARD_CLIENT_BUSY
+                              ? "too many connections from this client; retry later"
+                              : "controller at its connection limit; retry later");
+    }
+    bool ok = strcmp(method, r->method) == 0 ||
+              (strcmp(r->method, "GET") == 0 && strcmp(method, "HEAD") == 0);
+    if (!ok) {
+        char allow[32];
+        snprintf(allow, sizeof(allow), "%s",
+                 strcmp(r->method, "GET") == 0 ? "GET, HEAD" : r->method);
+        ctl_metrics_reject(&app->metrics, CTL_REJECT_METHOD, SLATE_OK);
+        return send_text(c, MHD_HTTP_METHOD_NOT_ALLOWED, allow,
+                         "method %s not allowed on %s; allowed: %s\n", method, url, allow);
+    }
+    if (!admin && r->needs_credential && !authorized(app, c))
+        return refuse(app, c, MHD_HTTP_UNAUTHORIZED, CTL_REJECT_UNAUTHORIZED, url,
+                      MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION)
+                          ? "credential not accepted"
+                          : "credential required: Authorization: Bearer <token>");
+    unsigned long long expect = 0;
+    if (r->has_body) {
+        const char *cl =
+            MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+        if (cl) {
+            char *end = NULL;
+            errno = 0;
+            unsigned long long declared = strtoull(cl, &end, 10);
+            if (errno == 0 && end != cl && declared > app->cfg.max_body_bytes) {
+                char msg[160];
+                snprintf(msg, sizeof(msg),
+                         "body of %llu bytes is over the limit of %" PRIu64 " bytes", declared,
+                         app->cfg.max_body_bytes);
+                return reject(app, c, MHD_HTTP_CONTENT_TOO_LARGE, CTL_REJECT_TOO_LARGE, SLATE_OK,
+                              url, msg);
+            }
+            if (errno == 0 && end != cl)
+                expect = declared;
+        }
+    }
+    req_ctx *rc = calloc(1, sizeof(*rc));
+    if (!rc)
+        return MHD_NO;
+    rc->route = (route_id)route;
+    rc->expect = expect;
+    ctl_buf_init(&rc->body, (size_t)app->cfg.max_body_bytes);
+    *con_cls = rc;
+    return MHD_YES;
+}
+
+/*
+ * Makes room for n more body bytes. Memory follows the bytes that arrived
+ * (doubling, never past the declared length), not the declared length, so a
+ * silent client costs nothing; every byte of capacity is charged to the
+ * guard's budget first. False when the budget is spent.
+ */
+static bool body_grow(ctl_app_t *app, struct MHD_Connection *c, req_ctx *rc, size_t n)
+{
+    ctl_buf_t *b = &rc->body;
+    size_t need = b->len + n + 1;
+    if (need <= b->cap)
+        return true;
+    size_t cap = b->cap ? b->cap * 2 : 4096;
+    if (cap < need)
+        cap = need;
+    if (rc->expect && rc->expect + 1 >= need && cap > rc->expect + 1)
+        cap = (size_t)rc->expect + 1;
+    if (app->guard && !ctl_guard_charge(app->guard, c, cap - b->cap))
+        return false;
+    char *p = realloc(b->data, cap);
+    if (!p) {
+        b->failed = true;
+        return true; /* charged until the request ends; answered 413/503 below */
+    }
+    b->data = p;
+    b->cap = cap;
+    return true;
+}
+
+static void take_upload(ctl_app_t *app, struct MHD_Connection *c, req_ctx *rc, const char *upload,
+                        size_t n)
+{
+    rc->received += n;
+    if (app->guard)
+        ctl_guard_received(app->guard, c, n);
+    if (rc->too_large || rc->over_budget)
+        return;
+    if (rc->body.len + n > app->cfg.max_body_bytes || rc->body.failed) {
+        rc->too_large = true;
+    } else if (!body_grow(app, c, rc, n)) {
+        rc->over_budget = true;
+    } else {
+        ctl_buf_append(&rc->body, upload, n);
+        if (rc->body.failed)
+            rc->too_large = true;
+    }
+    if (rc->too_large || rc->over_budget) {
+        free(rc->body.data); /* its charge is released when the request ends */
+        rc->body.data = NULL;
+        rc->body.len = 0;
+    }
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
                                   const char *method, const char *version, const char *upload,
                                   size_t *upload_size, void **con_cls)
 {
     (void)version;
-    ctl_app_t *app = cls;
+    ctl_http_side_t *side = cls;
+    ctl_app_t *app = side->app;
     req_ctx *rc = *con_cls;
-    if (!rc) {
-        int route = -1;
-        for (int i = 0; i < R_COUNT_; i++)
-            if (strcmp(url, k_routes[i].path) == 0)
-                route = i;
-        if (route < 0) {
-            ctl_metrics_reject(&app->metrics, CTL_REJECT_NOT_FOUND, SLATE_OK);
-            return send_text(c, MHD_HTTP_NOT_FOUND, NULL, "no such path: %s\n", url);
-        }
-        const struct route *r = &k_routes[route];
-        bool ok = strcmp(method, r->method) == 0 ||
-                  (strcmp(r->method, "GET") == 0 && strcmp(method, "HEAD") == 0);
-        if (!ok) {
-            char allow[32];
-            snprintf(allow, sizeof(allow), "%s",
-                     strcmp(r->method, "GET") == 0 ? "GET, HEAD" : r->method);
-            ctl_metrics_reject(&app->metrics, CTL_REJECT_METHOD, SLATE_OK);
-            return send_text(c, MHD_HTTP_METHOD_NOT_ALLOWED, allow,
-                             "method %s not allowed on %s; allowed: %s\n", method, url, allow);
-        }
-        unsigned long long expect = 0;
-        if (r->has_body) {
-            const char *cl =
-                MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
-            if (cl) {
-                char *end = NULL;
-                errno = 0;
-                unsigned long long declared = strtoull(cl, &end, 10);
-                if (errno == 0 && end != cl && declared > app->cfg.max_body_bytes) {
-                    char msg[160];
-                    snprintf(msg, sizeof(msg),
-                             "body of %llu bytes is over the limit of %" PRIu64 " bytes", declared,
-                             app->cfg.max_body_bytes);
-                    return reject(app, c, MHD_HTTP_CONTENT_TOO_LARGE, CTL_REJECT_TOO_LARGE,
-                                  SLATE_OK, url, msg);
-                }
-                if (errno == 0 && end != cl)
-                    expect = declared;
-            }
-        }
-        rc = calloc(1, sizeof(*rc));
-        if (!rc)
-            return MHD_NO;
-        rc->route = (route_id)route;
-        ctl_buf_init(&rc->body, (size_t)app->cfg.max_body_bytes);
-        if (expect > 0)
-            (void)ctl_buf_reserve(&rc->body, (size_t)expect); /* one allocation per body */
-        *con_cls = rc;
-        return MHD_YES;
-    }
+    if (!rc)
+        return begin_request(app, side->admin, c, url, method, con_cls);
     if (*upload_size > 0) {
-        rc->received += *upload_size;
-        if (!rc->too_large) {
-            ctl_buf_append(&rc->body, upload, *upload_size);
-            if (rc->body.failed) {
-                rc->too_large = true;
-                ctl_buf_free(&rc->body);
-            }
-        }
+        take_upload(app, c, rc, upload, *upload_size);
         *upload_size = 0;
         /* Do not read an endless stream just to answer it: close past 4x the limit. */
-        if (rc->too_large && rc->received > 4 * app->cfg.max_body_bytes + (1u << 20))
+        if ((rc->too_large || rc->over_budget) &&
+            rc->received > 4 * app->cfg.max_body_bytes + (1u << 20))
             return MHD_NO;
         return MHD_YES;
     }
+    if (rc->over_budget)
+        return refuse(app, c, MHD_HTTP_SERVICE_UNAVAILABLE, CTL_REJECT_OVERLOAD, url,
+                      "request bodies in flight are at their memory limit; retry later");
     if (rc->too_large) {
         char msg[160];
         snprintf(msg, sizeof(msg), "body is over the limit of %" PRIu64 " bytes",
@@ -711,15 +935,16 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
                          enum MHD_RequestTerminationCode toe)
 {
-    (void)cls;
-    (void)c;
     (void)toe;
+    ctl_http_side_t *side = cls;
     req_ctx *rc = *con_cls;
     if (rc) {
         ctl_buf_free(&rc->body);
         free(rc);
         *con_cls = NULL;
     }
+    if (!side->admin && side->app->guard)
+        ctl_guard_request_end(side->app->guard, c);
 }
 
 static void on_mhd_log(void *cls, const char *fmt, va_list ap)
@@ -730,41 +955,151 @@ static void on_mhd_log(void *cls, const char *fmt, va_list ap)
     ctl_log(CTL_LOG_DEBUG, "http: %s", msg);
 }
 
-int ctl_http_start(ctl_app_t *app)
+/* Fills one of the sockaddrs from a textual address; NULL when it is neither family. */
+static struct sockaddr *parse_addr(const char *text, uint32_t port, struct sockaddr_in *a4,
+                                   struct sockaddr_in6 *a6, unsigned *flags)
+{
+    memset(a4, 0, sizeof(*a4));
+    memset(a6, 0, sizeof(*a6));
+    if (inet_pton(AF_INET, text, &a4->sin_addr) == 1) {
+        a4->sin_family = AF_INET;
+        a4->sin_port = htons((uint16_t)port);
+        return (struct sockaddr *)a4;
+    }
+    if (inet_pton(AF_INET6, text, &a6->sin6_addr) == 1) {
+        a6->sin6_family = AF_INET6;
+        a6->sin6_port = htons((uint16_t)port);
+        *flags |= MHD_USE_IPv6;
+        return (struct sockaddr *)a6;
+    }
+    return NULL;
+}
+
+static uint16_t bound_port(struct MHD_Daemon *d, uint32_t asked)
+{
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
+    return info ? info->port : (uint16_t)asked;
+}
+
+/* The data port: reports and rules, behind credentials and the guard. */
+static int start_data(ctl_app_t *app)
 {
     struct sockaddr_in a4;
     struct sockaddr_in6 a6;
-    struct sockaddr *addr;
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
-    memset(&a4, 0, sizeof(a4));
-    memset(&a6, 0, sizeof(a6));
-    if (inet_pton(AF_INET, app->cfg.listen, &a4.sin_addr) == 1) {
-        a4.sin_family = AF_INET;
-        a4.sin_port = htons((uint16_t)app->cfg.port);
-        addr = (struct sockaddr *)&a4;
-    } else if (inet_pton(AF_INET6, app->cfg.listen, &a6.sin6_addr) == 1) {
-        a6.sin6_family = AF_INET6;
-        a6.sin6_port = htons((uint16_t)app->cfg.port);
-        addr = (struct sockaddr *)&a6;
-        flags |= MHD_USE_IPv6;
-    } else {
+    struct sockaddr *addr = parse_addr(app->cfg.listen, app->cfg.port, &a4, &a6, &flags);
+    if (!addr) {
         ctl_log(CTL_LOG_ERROR, "--listen %s is not an IPv4 or IPv6 address", app->cfg.listen);
         return -1;
     }
+    /* Below the hard connection limit, new requests get 503 (not a silent
+     * refusal); past twice the per-client limit a client's connections are
+     * refused at accept. */
+    uint32_t maxc = app->cfg.max_connections;
+    ctl_guard_limits_t lim = {
+        .soft_connections = maxc > 16 ? maxc - maxc / 16 : maxc,
+        .per_client = app->cfg.max_connections_per_client,
+        .header_timeout_ms = app->cfg.header_timeout_ms,
+        .body_grace_ms = app->cfg.body_grace_ms,
+        .body_min_rate = app->cfg.body_min_rate,
+        .max_buffered = app->cfg.max_buffered_bytes,
+    };
+    app->guard = ctl_guard_create(&lim, &app->metrics);
+    if (!app->guard || ctl_guard_start(app->guard) != 0) {
+        ctl_log(CTL_LOG_ERROR, "cannot start the connection guard");
+        return -1;
+    }
+    unsigned per_ip =
+        app->cfg.max_connections_per_client ? 2 * app->cfg.max_connections_per_client : 0;
+    bool tls = app->tls.cert_pem != NULL;
+    if (tls)
+        flags |= MHD_USE_TLS;
+    app->side_data.app = app;
+    app->side_data.admin = false;
+    /* TLS options only with TLS: libmicrohttpd warns about them otherwise. */
+    struct MHD_OptionItem tls_opts[4] = {{MHD_OPTION_END, 0, NULL}};
+    if (tls) {
+        size_t k = 0;
+        tls_opts[k++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0, app->tls.key_pem};
+        tls_opts[k++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0, app->tls.cert_pem};
+        if (app->tls.ca_pem)
+            tls_opts[k++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_TRUST, 0, app->tls.ca_pem};
+        tls_opts[k] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
+    }
     app->mhd = MHD_start_daemon(
-        flags, (uint16_t)app->cfg.port, NULL, NULL, on_request, app, MHD_OPTION_SOCK_ADDR, addr,
+        flags, (uint16_t)app->cfg.port, NULL, NULL, on_request, &app->side_data,
+        MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, app, MHD_OPTION_SOCK_ADDR, addr,
         MHD_OPTION_THREAD_POOL_SIZE, (unsigned)app->cfg.threads, MHD_OPTION_CONNECTION_LIMIT,
-        (unsigned)app->cfg.max_connections, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
-        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(128 * 1024), MHD_OPTION_NOTIFY_COMPLETED,
-        on_completed, app, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, app,
-        MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)1024, MHD_OPTION_END);
+        (unsigned)maxc, MHD_OPTION_PER_IP_CONNECTION_LIMIT, per_ip, MHD_OPTION_CONNECTION_TIMEOUT,
+        (unsigned)app->cfg.idle_timeout_s, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(128 * 1024),
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, &app->side_data, MHD_OPTION_NOTIFY_CONNECTION,
+        ctl_guard_notify, app->guard, MHD_OPTION_LISTEN_BACKLOG_SIZE,
+        (unsigned)app->cfg.listen_backlog, MHD_OPTION_ARRAY, tls_opts, MHD_OPTION_END);
     if (!app->mhd) {
         ctl_log(CTL_LOG_ERROR, "cannot listen on %s port %u: %s", app->cfg.listen, app->cfg.port,
                 strerror(errno));
         return -1;
     }
-    const union MHD_DaemonInfo *info = MHD_get_daemon_info(app->mhd, MHD_DAEMON_INFO_BIND_PORT);
-    app->port = info ? info->port : (uint16_t)app->cfg.port;
+    app->port = bound_port(app->mhd, app->cfg.port);
+    return 0;
+}
+
+/* The admin port: read-only views and health, on its own thread and limits. */
+static int start_admin(ctl_app_t *app)
+{
+    struct sockaddr_in a4;
+    struct sockaddr_in6 a6;
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
+    uint32_t port = app->cfg.admin_port;
+    if (port == CTL_ADMIN_PORT_AUTO) /* 8001 beside the default 8000, else any free port */
+        port = app->cfg.port == 8000 ? 8001 : 0;
+    struct sockaddr *addr = parse_addr(app->cfg.admin_listen, port, &a4, &a6, &flags);
+    if (!addr) {
+        ctl_log(CTL_LOG_ERROR, "--admin-listen %s is not an IPv4 or IPv6 address",
+                app->cfg.admin_listen);
+        return -1;
+    }
+    app->side_admin.app = app;
+    app->side_admin.admin = true;
+    app->admin_mhd = MHD_start_daemon(
+        flags, (uint16_t)port, NULL, NULL, on_request, &app->side_admin, MHD_OPTION_EXTERNAL_LOGGER,
+        on_mhd_log, app, MHD_OPTION_SOCK_ADDR, addr, MHD_OPTION_CONNECTION_LIMIT, (unsigned)64,
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)10, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+        (size_t)(64 * 1024), MHD_OPTION_NOTIFY_COMPLETED, on_completed, &app->side_admin,
+        MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)64, MHD_OPTION_END);
+    if (!app->admin_mhd) {
+        ctl_log(CTL_LOG_ERROR, "cannot listen (admin) on %s port %u: %s", app->cfg.admin_listen,
+                port, strerror(errno));
+        return -1;
+    }
+    app->admin_port = bound_port(app->admin_mhd, port);
+    return 0;
+}
+
+int ctl_http_start(ctl_app_t *app)
+{
+    char err[700];
+    if (ctl_auth_init(&app->auth, app->cfg.auth_token_file, err, sizeof(err)) != 0) {
+        ctl_log(CTL_LOG_ERROR, "--auth-token-file: %s", err);
+        return -1;
+    }
+    if (ctl_tls_load(&app->tls, app->cfg.tls_cert, app->cfg.tls_key, app->cfg.tls_client_ca, err,
+                     sizeof(err)) != 0) {
+        ctl_log(CTL_LOG_ERROR, "TLS: %s", err);
+        return -1;
+    }
+    if (start_admin(app) != 0 || start_data(app) != 0)
+        return -1;
+    if (app->auth.enabled)
+        ctl_log(CTL_LOG_INFO, "data port: %u bearer token(s) accepted", app->auth.tokens.n);
+    if (app->cfg.tls_client_ca[0])
+        ctl_log(CTL_LOG_INFO, "data port: client certificates from %s accepted",
+                app->cfg.tls_client_ca);
+    if (!app->auth.enabled && !app->cfg.tls_client_ca[0])
+        ctl_log(CTL_LOG_WARN,
+                "data port: no credential configured; anyone who reaches %s may "
+                "report and read",
+                app->cfg.listen);
     return 0;
 }
 
@@ -774,4 +1109,12 @@ void ctl_http_stop(ctl_app_t *app)
         MHD_stop_daemon(app->mhd);
         app->mhd = NULL;
     }
+    if (app->admin_mhd) {
+        MHD_stop_daemon(app->admin_mhd);
+        app->admin_mhd = NULL;
+    }
+    ctl_guard_free(app->guard);
+    app->guard = NULL;
+    ctl_tls_free(&app->tls);
+    ctl_auth_destroy(&app->auth);
 }

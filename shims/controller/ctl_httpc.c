@@ -223,13 +223,16 @@ int ctl_httpc_request(const ctl_url_t *url, const char *method, const char *path
     int fd = connect_to(url, deadline, err, errcap);
     if (fd < 0)
         return -1;
-    char head[1024];
+    char head[1400];
     int hn = snprintf(head, sizeof(head),
                       "%s %s HTTP/1.1\r\nHost: %s:%s\r\nConnection: close\r\n"
                       "User-Agent: slate-controller\r\nContent-Type: %s\r\n"
+                      "%s%s%s"
                       "Content-Length: %zu\r\n\r\n",
                       method, path, url->host, url->port,
-                      content_type ? content_type : "application/octet-stream", len);
+                      content_type ? content_type : "application/octet-stream",
+                      url->bearer[0] ? "Authorization: Bearer " : "", url->bearer,
+                      url->bearer[0] ? "\r\n" : "", len);
     if (hn < 0 || (size_t)hn >= sizeof(head) || send_all(fd, head, (size_t)hn, deadline) != 0 ||
         (len && send_all(fd, body, len, deadline) != 0)) {
         close(fd);

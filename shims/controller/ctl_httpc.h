@@ -16,6 +16,7 @@ typedef struct ctl_url {
     char host[256];
     char port[8];
     char path[512];
+    char bearer[256]; /* sent as "Authorization: Bearer ..." when not empty (never logged) */
 } ctl_url_t;
 
 /* Parses "http://host[:port][/path]" (IPv6 hosts in brackets). 0 or -1. */

@@ -26,6 +26,24 @@ static int write_port_file(const char *path, uint16_t port)
     return ctl_persist_write_atomic(path, text, (size_t)n) == CTL_PERSIST_OK ? 0 : -1;
 }
 
+/* SIGHUP: the token file again; on error the tokens in force stay. */
+static void reload_tokens(ctl_app_t *app)
+{
+    char err[700];
+    uint32_t n = 0;
+    if (!app->auth.enabled) {
+        ctl_log(CTL_LOG_INFO, "SIGHUP: no --auth-token-file to reload");
+        return;
+    }
+    if (ctl_auth_reload(&app->auth, &n, err, sizeof(err)) == 0) {
+        atomic_fetch_add(&app->metrics.auth_reloads, 1);
+        ctl_log(CTL_LOG_INFO, "SIGHUP: %u bearer token(s) now accepted", n);
+    } else {
+        atomic_fetch_add(&app->metrics.auth_reload_failures, 1);
+        ctl_log(CTL_LOG_ERROR, "SIGHUP: token file not reloaded, previous tokens stay: %s", err);
+    }
+}
+
 int main(int argc, char **argv)
 {
     static ctl_app_t app;
@@ -50,6 +68,7 @@ int main(int argc, char **argv)
     sigemptyset(&sigs);
     sigaddset(&sigs, SIGTERM);
     sigaddset(&sigs, SIGINT);
+    sigaddset(&sigs, SIGHUP); /* reloads the token file */
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
     signal(SIGPIPE, SIG_IGN);
 
@@ -103,6 +122,14 @@ int main(int argc, char **argv)
                 strerror(errno));
         goto out;
     }
+    if (app.cfg.admin_port_file[0] &&
+        write_port_file(app.cfg.admin_port_file, app.admin_port) != 0) {
+        ctl_log(CTL_LOG_ERROR, "cannot write --admin-port-file %s: %s", app.cfg.admin_port_file,
+                strerror(errno));
+        goto out;
+    }
+    ctl_log(CTL_LOG_INFO, "admin listener (state, metrics, health) on %s port %u",
+            app.cfg.admin_listen, app.admin_port);
     if (ctl_export_start(&app) != 0)
         goto out;
     if (app.cfg.role == CTL_ROLE_GLOBAL ? ctl_solver_start(&app) != 0
@@ -112,8 +139,11 @@ int main(int argc, char **argv)
     }
 
     int sig = 0;
-    while (sigwait(&sigs, &sig) != 0)
-        ;
+    while (sigwait(&sigs, &sig) != 0 || sig == SIGHUP) {
+        if (sig == SIGHUP)
+            reload_tokens(&app);
+        sig = 0;
+    }
     ctl_log(CTL_LOG_INFO, "signal %d: shutting down", sig);
     rc = 0;
 out:

@@ -57,7 +57,9 @@ const char *ctl_reject_name(ctl_reject r)
 {
     static const char *const names[CTL_REJECT_COUNT_] = {
         "too_large", "decode_error",       "legacy_parse_error", "missing_identity",
-        "not_found", "method_not_allowed", "unavailable"};
+        "not_found", "method_not_allowed", "unavailable",        "unauthorized",
+        "overload",  "too_slow",           "bad_name",           "clock_skew",
+        "pod_rate"};
     return (unsigned)r < CTL_REJECT_COUNT_ ? names[r] : "unknown";
 }
 
@@ -138,6 +140,13 @@ void ctl_metrics_write(const ctl_metrics_t *m, ctl_buf_t *out)
             atomic_load(&m->spans_stitched));
     counter(out, "slate_controller_spans_duplicate_total", "Spans received twice, ignored.",
             atomic_load(&m->spans_duplicate));
+    ctl_buf_puts(out, "# HELP slate_controller_reports_clamped_total Reports whose load or "
+                      "latency was cut to the pod share (plausibility), by what was cut.\n"
+                      "# TYPE slate_controller_reports_clamped_total counter\n");
+    ctl_buf_printf(out,
+                   "slate_controller_reports_clamped_total{what=\"load\"} %" PRIuFAST64 "\n"
+                   "slate_controller_reports_clamped_total{what=\"latency\"} %" PRIuFAST64 "\n",
+                   atomic_load(&m->clamped_load), atomic_load(&m->clamped_latency));
     ctl_buf_puts(out, "# HELP slate_controller_solves_total Solve rounds, by outcome.\n"
                       "# TYPE slate_controller_solves_total counter\n");
     ctl_buf_printf(out,
@@ -188,4 +197,7 @@ void ctl_metrics_write(const ctl_metrics_t *m, ctl_buf_t *out)
     counter_ok_failed(out, "slate_controller_forwards_total",
                       "Aggregated reports forwarded upstream (cluster role), by outcome.",
                       atomic_load(&m->forwards_ok), atomic_load(&m->forwards_failed));
+    counter_ok_failed(out, "slate_controller_token_reloads_total",
+                      "Token file reloads on SIGHUP, by outcome.", atomic_load(&m->auth_reloads),
+                      atomic_load(&m->auth_reload_failures));
 }

@@ -20,6 +20,12 @@ typedef enum ctl_reject {
     CTL_REJECT_NOT_FOUND,     /* 404 */
     CTL_REJECT_METHOD,        /* 405 */
     CTL_REJECT_UNAVAILABLE,   /* 503: out of memory or shutting down */
+    CTL_REJECT_UNAUTHORIZED,  /* 401: missing or wrong credential (ctl_auth.h) */
+    CTL_REJECT_OVERLOAD,      /* 503 + Retry-After: connection or memory budget (ctl_guard.h) */
+    CTL_REJECT_SLOW,          /* connection cut: headers or body too slow (ctl_guard.h) */
+    CTL_REJECT_NAME,          /* 400: a name breaks its rule (slate/name.h) */
+    CTL_REJECT_CLOCK,         /* 400: report time too far from the controller's clock */
+    CTL_REJECT_POD_RATE,      /* 429: a pod over its report rate */
     CTL_REJECT_COUNT_
 } ctl_reject;
 
@@ -48,6 +54,8 @@ typedef struct ctl_metrics {
     atomic_uint_fast64_t spans_received;
     atomic_uint_fast64_t spans_stitched;
     atomic_uint_fast64_t spans_duplicate;
+    atomic_uint_fast64_t clamped_load;      /* reports whose load was cut to the pod share */
+    atomic_uint_fast64_t clamped_latency;   /* reports whose latency was cut to the pod share */
     atomic_uint_fast64_t proxy_drops_spans; /* proxies' own drop counters, summed deltas */
     atomic_uint_fast64_t request_bytes;
     atomic_uint_fast64_t solves_ok;
@@ -61,6 +69,8 @@ typedef struct ctl_metrics {
     atomic_uint_fast64_t persist_failed;
     atomic_uint_fast64_t forwards_ok;
     atomic_uint_fast64_t forwards_failed;
+    atomic_uint_fast64_t auth_reloads;         /* token file reloads (SIGHUP) that took */
+    atomic_uint_fast64_t auth_reload_failures; /* ... and that failed (old tokens kept) */
     /* gauges, written by the solver thread (stored as bits of a double) */
     atomic_uint_fast64_t last_solve_ms_bits;
     atomic_uint_fast64_t solve_ms_sum_bits;

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "ctl_regions.h"
+#include "slate/name.h"
 
 static int region_index_of(ctl_regions_file_t *f, const char *name, char *err, size_t errcap,
                            const char *path, unsigned line)
@@ -21,6 +22,11 @@ static int region_index_of(ctl_regions_file_t *f, const char *name, char *err, s
             return (int)i;
     if (f->n >= CTL_MAX_REGION_SLOTS - 1) {
         snprintf(err, errcap, "%s:%u: more than %d regions", path, line, CTL_MAX_REGION_SLOTS - 1);
+        return -1;
+    }
+    const char *why = NULL;
+    if (slate_name_check(SLATE_NAME_REGION, name, strlen(name), &why) != SLATE_OK) {
+        snprintf(err, errcap, "%s:%u: region '%.80s' %s", path, line, name, why);
         return -1;
     }
     if (strlen(name) >= sizeof(f->names[0])) {
@@ -97,6 +103,7 @@ int ctl_regions_parse(const char *text, size_t len, const char *path, ctl_region
         if (hash)
             *hash = '\0';
         char *tok[6];
+        const char *why = NULL;
         int nt = 0;
         char *save = NULL;
         for (char *t = strtok_r(line, " \t\r\n", &save); t && nt < 6;
@@ -137,6 +144,10 @@ int ctl_regions_parse(const char *text, size_t len, const char *path, ctl_region
                 rc = -1;
             } else if (!parse_nonneg(tok[3], &v1)) {
                 snprintf(err, errcap, "%s:%u: '%s' is not a non-negative number", path, ln, tok[3]);
+                rc = -1;
+            } else if (slate_name_check(SLATE_NAME_SERVICE, tok[1], strlen(tok[1]), &why) !=
+                       SLATE_OK) {
+                snprintf(err, errcap, "%s:%u: service '%.80s' %s", path, ln, tok[1], why);
                 rc = -1;
             } else if (f->n_caps >= sizeof(f->caps) / sizeof(f->caps[0]) ||
                        strlen(tok[1]) >= sizeof(f->caps[0].service)) {

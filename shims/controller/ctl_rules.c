@@ -233,15 +233,21 @@ static int encode_message(const slate_routing_rules_t *m, ctl_buf_t *out)
     return 0;
 }
 
-int ctl_rules_encode_all(const ctl_rules_t *r, ctl_buf_t *out)
+/* Appends the selected rules (all with keep NULL) as one RoutingRules message. */
+static int encode_selected(const ctl_rules_t *r, rule_filter keep, const void *ctx, ctl_buf_t *out)
 {
     slate_routing_rules_t m;
-    if (build_message(r, NULL, NULL, &m) != 0)
+    if (build_message(r, keep, ctx, &m) != 0)
         return -1;
     int rc = encode_message(&m, out);
     free(m.rules);
     free(m.targets);
     return rc;
+}
+
+int ctl_rules_encode_all(const ctl_rules_t *r, ctl_buf_t *out)
+{
+    return encode_selected(r, NULL, NULL, out);
 }
 
 static char *view_dup(slate_str_t s)
@@ -468,4 +474,93 @@ void ctl_rules_json(const ctl_rules_t *r, ctl_json_t *j)
     }
     ctl_json_arr_end(j);
     ctl_json_obj_end(j);
+}
+
+/* ------------------------------------------------------------------------- */
+/* One answer for a batch of reports */
+
+static uint64_t name_hash(const char *s, size_t n)
+{
+    return XXH3_64bits(s, n) | 1u; /* 0 marks an empty slot */
+}
+
+static int set_add(uint64_t **keys, size_t *cap, size_t *n, uint64_t k)
+{
+    if (2 * (*n + 1) > *cap) {
+        size_t nc = *cap ? *cap * 2 : 64;
+        uint64_t *nk = calloc(nc, sizeof(uint64_t));
+        if (!nk)
+            return -1;
+        for (size_t i = 0; i < *cap; i++)
+            if ((*keys)[i]) {
+                size_t j = (size_t)((*keys)[i] % nc);
+                while (nk[j])
+                    j = (j + 1) % nc;
+                nk[j] = (*keys)[i];
+            }
+        free(*keys);
+        *keys = nk;
+        *cap = nc;
+    }
+    size_t j = (size_t)(k % *cap);
+    while ((*keys)[j] && (*keys)[j] != k)
+        j = (j + 1) % *cap;
+    if (!(*keys)[j]) {
+        (*keys)[j] = k;
+        (*n)++;
+    }
+    return 0;
+}
+
+static bool set_has(const uint64_t *keys, size_t cap, uint64_t k)
+{
+    if (cap == 0)
+        return false;
+    size_t j = (size_t)(k % cap);
+    while (keys[j]) {
+        if (keys[j] == k)
+            return true;
+        j = (j + 1) % cap;
+    }
+    return false;
+}
+
+static uint64_t pair_hash(const char *service, size_t slen, const char *region, size_t rlen)
+{
+    return (XXH3_64bits(service, slen) * 0x9E3779B97F4A7C15ull ^ XXH3_64bits(region, rlen)) | 1u;
+}
+
+void ctl_rules_batch_init(ctl_rules_batch_t *b)
+{
+    memset(b, 0, sizeof(*b));
+}
+
+int ctl_rules_batch_add(ctl_rules_batch_t *b, const char *service, size_t slen, const char *region,
+                        size_t rlen)
+{
+    if (set_add(&b->regions, &b->regions_cap, &b->n_regions, name_hash(region, rlen)) != 0)
+        return -1;
+    return set_add(&b->pairs, &b->pairs_cap, &b->n_pairs, pair_hash(service, slen, region, rlen));
+}
+
+void ctl_rules_batch_free(ctl_rules_batch_t *b)
+{
+    free(b->regions);
+    free(b->pairs);
+    memset(b, 0, sizeof(*b));
+}
+
+static bool select_batch(const ctl_rule_t *ru, const void *vctx)
+{
+    const ctl_rules_batch_t *b = vctx;
+    size_t rl = strlen(ru->src_region), sl = strlen(ru->src_service);
+    if (!set_has(b->regions, b->regions_cap, name_hash(ru->src_region, rl)))
+        return false;
+    return sl == 0 ||
+           set_has(b->pairs, b->pairs_cap, pair_hash(ru->src_service, sl, ru->src_region, rl));
+}
+
+int ctl_rules_batch_response(const ctl_rules_t *r, const ctl_rules_batch_t *b, ctl_buf_t *out)
+{
+    return encode_selected(r, select_batch, b, out);
 }

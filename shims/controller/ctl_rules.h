@@ -86,6 +86,25 @@ ctl_rules_t *ctl_rules_from_message(const slate_routing_rules_t *m, const char *
 int ctl_rules_response(ctl_rules_t *r, const char *service, size_t slen, const char *region,
                        size_t rlen, ctl_buf_t *out);
 
+/*
+ * A batch's answer (POST /v1/reports): the set of (service, region) pairs of
+ * its reports, then one RoutingRules holding every rule some pair would get
+ * from ctl_rules_response, each rule once. The answer is bounded by the size
+ * of the rule set whatever the number of reports. Pairs are kept as 64-bit
+ * hashes: a collision can only add a rule the proxies ignore, never drop one.
+ */
+typedef struct ctl_rules_batch {
+    uint64_t *regions, *pairs;
+    size_t regions_cap, pairs_cap, n_regions, n_pairs;
+} ctl_rules_batch_t;
+void ctl_rules_batch_init(ctl_rules_batch_t *b);
+/* Adds one report's pair; 0 or -1 (memory). */
+int ctl_rules_batch_add(ctl_rules_batch_t *b, const char *service, size_t slen, const char *region,
+                        size_t rlen);
+/* Appends the batch's RoutingRules to out; 0 or -1 (memory). */
+int ctl_rules_batch_response(const ctl_rules_t *r, const ctl_rules_batch_t *b, ctl_buf_t *out);
+void ctl_rules_batch_free(ctl_rules_batch_t *b);
+
 /* The same rules as SLATE's comma-separated text (weights as fractions). */
 int ctl_rules_legacy(ctl_rules_t *r, const char *service, size_t slen, const char *region,
                      size_t rlen, ctl_buf_t *out);

@@ -87,6 +87,10 @@ typedef struct ep_ent {
 struct pod_seen {
     uint64_t key;
     uint64_t last_ns;
+    double tokens;      /* report-rate bucket (pod-reports-per-s, burst twice that) */
+    uint64_t refill_ns; /* when the bucket was last refilled */
+    double rps;         /* its last report's load, requests/s, after the share cap; <0 unknown */
+    double lat_ms;      /* its last report's mean inbound latency, after the cap; <0 unknown */
 };
 
 typedef struct svc_ent {
@@ -498,27 +502,146 @@ static uint32_t service_find(ctl_state_t *s, const char *name, size_t n, uint64_
     return s->overflow_svc;
 }
 
-/* Records that `pod` reported; past CTL_MAX_PODS the oldest entry is reused. */
-static void note_pod(svc_ent *sv, uint32_t r, uint64_t key, uint64_t now_ns)
+/* Records that `pod` reported; past CTL_MAX_PODS the oldest entry is reused.
+ * Returns its entry (NULL only when out of memory). */
+static struct pod_seen *note_pod(svc_ent *sv, uint32_t r, uint64_t key, uint64_t now_ns,
+                                 double burst)
 {
     if (!sv->pods_seen[r]) {
         sv->pods_seen[r] = calloc(CTL_MAX_PODS, sizeof(struct pod_seen));
         if (!sv->pods_seen[r])
-            return;
+            return NULL;
     }
     struct pod_seen *p = sv->pods_seen[r];
-    uint32_t oldest = 0;
+    uint32_t slot = 0;
     for (uint32_t i = 0; i < CTL_MAX_PODS; i++) {
-        if (p[i].last_ns == 0 || p[i].key == key) {
-            p[i].key = key;
+        if (p[i].last_ns != 0 && p[i].key == key) {
             p[i].last_ns = now_ns;
-            return;
+            return &p[i];
         }
-        if (p[i].last_ns < p[oldest].last_ns)
-            oldest = i;
+        if (p[i].last_ns == 0) {
+            slot = i;
+            break;
+        }
+        if (p[i].last_ns < p[slot].last_ns)
+            slot = i;
     }
-    p[oldest].key = key;
-    p[oldest].last_ns = now_ns;
+    struct pod_seen *e = &p[slot];
+    e->key = key;
+    e->last_ns = now_ns;
+    e->tokens = burst;
+    e->refill_ns = now_ns;
+    e->rps = -1;
+    e->lat_ms = -1;
+    return e;
+}
+
+/* Takes one report from the pod's rate bucket; false when it is empty. */
+static bool pod_take_token(const ctl_config_t *cfg, struct pod_seen *p, uint64_t now_ns)
+{
+    double rate = cfg->pod_reports_per_s;
+    if (rate <= 0)
+        return true;
+    if (now_ns > p->refill_ns) {
+        p->tokens += (double)(now_ns - p->refill_ns) / 1e9 * rate;
+        if (p->tokens > 2 * rate)
+            p->tokens = 2 * rate;
+    }
+    p->refill_ns = now_ns;
+    if (p->tokens < 1)
+        return false;
+    p->tokens -= 1;
+    return true;
+}
+
+/* How long a pod counts as live after its last report. */
+static uint64_t pod_horizon_ns(const svc_ent *sv, uint32_t r)
+{
+    double iv = sv->last_interval_s[r] > 0 ? sv->last_interval_s[r] : 1.0;
+    uint64_t horizon = (uint64_t)(2.5 * iv * 1e9);
+    return horizon < 3000000000ull ? 3000000000ull : horizon;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static double median(double *v, uint32_t n)
+{
+    qsort(v, n, sizeof(*v), cmp_double);
+    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+/*
+ * The share cap: one pod's report counts for at most pod-share-factor times
+ * the median of the other live pods of its service in its region, in load
+ * (requests/s) and in mean inbound latency. Returns the factors that scale
+ * the report's request counts and latencies (1 when within its share, or when
+ * fewer than pod-share-min-pods others have reported), and records the pod's
+ * capped figures for the medians of later reports.
+ */
+static void pod_share(ctl_state_t *s, const svc_ent *sv, uint32_t r, struct pod_seen *me,
+                      const slate_load_report_t *rep, uint64_t now_ns, double *req_scale,
+                      double *lat_scale, double *lat_weight)
+{
+    *req_scale = 1;
+    *lat_scale = 1;
+    *lat_weight = 1;
+    double iv = rep->interval_ns > 0 ? (double)rep->interval_ns / 1e9 : 1.0;
+    double reqs = 0, lat_sum = 0, lat_n = 0;
+    for (size_t i = 0; i < rep->n_inbound; i++) {
+        reqs += (double)rep->inbound[i].requests;
+        lat_sum += rep->inbound[i].latency.mean_ns * (double)rep->inbound[i].latency.count;
+        lat_n += (double)rep->inbound[i].latency.count;
+    }
+    double rps = reqs / iv, lat = lat_n > 0 ? lat_sum / lat_n / 1e6 : -1;
+    double f = s->cfg.pod_share_factor;
+    const struct pod_seen *p = sv->pods_seen[r];
+    if (f > 0 && p) {
+        double rv[CTL_MAX_PODS], lv[CTL_MAX_PODS];
+        uint32_t nr = 0, nl = 0;
+        uint64_t horizon = pod_horizon_ns(sv, r);
+        for (uint32_t i = 0; i < CTL_MAX_PODS && p[i].last_ns; i++) {
+            if (&p[i] == me || (now_ns > p[i].last_ns && now_ns - p[i].last_ns > horizon))
+                continue;
+            if (p[i].rps >= 0)
+                rv[nr++] = p[i].rps;
+            if (p[i].lat_ms >= 0)
+                lv[nl++] = p[i].lat_ms;
+        }
+        uint32_t min_pods = s->cfg.pod_share_min_pods;
+        double m, mr = nr >= min_pods ? median(rv, nr) : 0;
+        if (mr > 0 && rps > f * mr) {
+            *req_scale = f * mr / rps;
+            atomic_fetch_add(&s->m->clamped_load, 1);
+        }
+        if (nl >= min_pods && lat >= 0 && (m = median(lv, nl)) > 0 && lat > f * m) {
+            *lat_scale = f * m / lat;
+            lat = f * m;
+            /* an outlier's latency weighs no more than a median pod's */
+            if (mr > 0 && rps > mr)
+                *lat_weight = mr / rps;
+            atomic_fetch_add(&s->m->clamped_latency, 1);
+        }
+        rps *= *req_scale;
+    }
+    me->rps = rps;
+    me->lat_ms = lat;
+}
+
+static uint64_t scale_count(uint64_t n, double k)
+{
+    return k >= 1 ? n : (uint64_t)llround((double)n * k);
+}
+
+/* Merges latency moments, counts scaled by req and values by lat (the share cap). */
+static void merge_scaled(ctl_moments_t *d, const slate_latency_t *l, double req, double lat)
+{
+    uint64_t n = scale_count(l->count, req);
+    double m2 = l->m2 * lat * lat * (l->count ? (double)n / (double)l->count : 0);
+    ctl_moments_merge(d, n, l->mean_ns * lat, m2, (double)l->min_ns * lat, (double)l->max_ns * lat);
 }
 
 /* Pods that reported within 2.5 report intervals (at least 3 s); at least 1. */
@@ -527,10 +650,7 @@ static double pods_live(const svc_ent *sv, uint32_t r, uint64_t now_ns)
     const struct pod_seen *p = sv->pods_seen[r];
     if (!p)
         return 1;
-    double iv = sv->last_interval_s[r] > 0 ? sv->last_interval_s[r] : 1.0;
-    uint64_t horizon = (uint64_t)(2.5 * iv * 1e9);
-    if (horizon < 3000000000ull)
-        horizon = 3000000000ull;
+    uint64_t horizon = pod_horizon_ns(sv, r);
     uint32_t n = 0;
     for (uint32_t i = 0; i < CTL_MAX_PODS && p[i].last_ns; i++)
         if (now_ns - p[i].last_ns <= horizon || p[i].last_ns > now_ns)
@@ -791,7 +911,7 @@ static void stitch(ctl_state_t *s, span_ent *parent, span_ent *child)
 }
 
 static void span_insert(ctl_state_t *s, const slate_span_t *in, const prep_span *p, uint32_t ep,
-                        uint32_t region, double load_rps, uint64_t now_ns)
+                        uint32_t region, double load_rps, double dur_scale, uint64_t now_ns)
 {
     uint32_t now_ms = recv_ms_of(s, now_ns);
     if (s->ring_count == s->ring_cap) {
@@ -808,7 +928,8 @@ static void span_insert(ctl_state_t *s, const slate_span_t *in, const prep_span 
     sp->self_key = p->self_key;
     sp->parent_key = p->parent_key;
     sp->start_ns = in->start_ns;
-    sp->dur_ns = sat32(in->end_ns > in->start_ns ? in->end_ns - in->start_ns : 0);
+    uint64_t dur = in->end_ns > in->start_ns ? in->end_ns - in->start_ns : 0;
+    sp->dur_ns = sat32(dur_scale < 1 ? (uint64_t)((double)dur * dur_scale) : dur);
     sp->seq = ++s->seq;
     sp->recv_ms = now_ms;
     sp->load_rps = (float)load_rps;
@@ -958,7 +1079,7 @@ static int prepare(ctl_scratch_t *sc, const slate_load_report_t *rep, uint32_t m
 }
 
 int ctl_state_ingest(ctl_state_t *s, ctl_scratch_t *sc, const slate_load_report_t *rep,
-                     bool latency_only, uint64_t now_ns, ctl_ingest_info_t *info)
+                     bool latency_only, bool rate_exempt, uint64_t now_ns, ctl_ingest_info_t *info)
 {
     memset(info, 0, sizeof(*info));
     uint32_t max_spans = s->cfg.max_spans_per_report;
@@ -985,9 +1106,17 @@ int ctl_state_ingest(ctl_state_t *s, ctl_scratch_t *sc, const slate_load_report_
     info->region_overflow = region == s->max_regions;
     info->service_overflow = s->svcs[svc].overflow;
     svc_ent *sv = &s->svcs[svc];
+    struct pod_seen *pod = note_pod(sv, region, XXH3_64bits(rep->pod.ptr, rep->pod.len), now_ns,
+                                    2 * s->cfg.pod_reports_per_s);
+    if (pod && !rate_exempt && !pod_take_token(&s->cfg, pod, now_ns)) {
+        pthread_mutex_unlock(&s->mu);
+        return CTL_INGEST_POD_RATE;
+    }
+    double req_k = 1, lat_k = 1, lat_w = 1;
+    if (pod && !latency_only)
+        pod_share(s, sv, region, pod, rep, now_ns, &req_k, &lat_k, &lat_w);
     sv->reports++;
     sv->last_seen_ns[region] = now_ns;
-    note_pod(sv, region, XXH3_64bits(rep->pod.ptr, rep->pod.len), now_ns);
     if (!latency_only) {
         sv->w_reports[region]++;
         sv->w_interval_s[region] += rep->interval_ns > 0 ? (double)rep->interval_ns / 1e9 : 1.0;
@@ -1004,12 +1133,11 @@ int ctl_state_ingest(ctl_state_t *s, ctl_scratch_t *sc, const slate_load_report_
         if (!c)
             continue;
         if (!latency_only) {
-            c->w_requests += in->requests;
-            c->w_inflight_sum += in->in_flight;
+            c->w_requests += scale_count(in->requests, req_k);
+            c->w_inflight_sum += scale_count(in->in_flight, req_k);
             c->w_reports++;
         }
-        const slate_latency_t *l = &in->latency;
-        ctl_moments_merge(&c->w_lat, l->count, l->mean_ns, l->m2, l->min_ns, l->max_ns);
+        merge_scaled(&c->w_lat, &in->latency, lat_w < req_k ? lat_w : req_k, lat_k);
     }
 
     for (size_t i = 0; i < rep->n_outbound; i++) {
@@ -1029,9 +1157,8 @@ int ctl_state_ingest(ctl_state_t *s, ctl_scratch_t *sc, const slate_load_report_
         if (oc == NIL)
             continue;
         outcell *c = &s->outs[oc];
-        c->w_requests += o->requests;
-        const slate_latency_t *l = &o->latency;
-        ctl_moments_merge(&c->w_lat, l->count, l->mean_ns, l->m2, l->min_ns, l->max_ns);
+        c->w_requests += scale_count(o->requests, req_k);
+        merge_scaled(&c->w_lat, &o->latency, lat_w < req_k ? lat_w : req_k, 1);
     }
 
     double pods = pods_live(sv, region, now_ns);
@@ -1068,8 +1195,8 @@ int ctl_state_ingest(ctl_state_t *s, ctl_scratch_t *sc, const slate_load_report_
                                     arena + p->ep.path_off, p->ep.path_len, p->ep.key);
         if (ep == NIL || !cell_get(s, ep, region))
             continue;
-        double load = isfinite(p->pod_rps) ? p->pod_rps * pods : NAN;
-        span_insert(s, sp, p, ep, region, load, now_ns);
+        double load = isfinite(p->pod_rps) ? p->pod_rps * req_k * pods : NAN;
+        span_insert(s, sp, p, ep, region, load, lat_k, now_ns);
     }
     pthread_mutex_unlock(&s->mu);
 

@@ -92,10 +92,16 @@ typedef struct ctl_ingest_info {
  * scratch first, outside the lock; the merge itself cannot fail part-way
  * (limits divert to overflow buckets), so a report is applied whole.
  * `latency_only` (SLATE's /hillclimbingLatency): merge latency, not load.
- * Returns 0, or -1 when memory ran out before anything was merged.
+ * Plausibility (docs/controller.md): unless `rate_exempt` (a cluster
+ * controller's batch), a pod over pod-reports-per-s is refused whole; a pod's
+ * load and latency count for at most pod-share-factor times the median of its
+ * service's other live pods in the region (counts and latencies scaled down).
+ * Returns 0; CTL_INGEST_POD_RATE when the pod is over its report rate
+ * (nothing merged); -1 when memory ran out before anything was merged.
  */
+#define CTL_INGEST_POD_RATE 1
 int ctl_state_ingest(ctl_state_t *s, ctl_scratch_t *sc, const slate_load_report_t *rep,
-                     bool latency_only, uint64_t now_ns, ctl_ingest_info_t *info);
+                     bool latency_only, bool rate_exempt, uint64_t now_ns, ctl_ingest_info_t *info);
 
 /* Plain copy of what the solver needs, taken at the end of a window. */
 typedef struct ctl_si_endpoint {

@@ -9,6 +9,7 @@
  * SW_CONFIG_MAX_DEPTH levels, and does O(1) work per input byte.
  */
 #include "config.h"
+#include "slate/name.h"
 
 #include <string.h>
 
@@ -43,6 +44,7 @@ static const struct key_def top_keys[] = {
     {"controller_cluster", K_PRINT, F(controller_cluster), C(controller_cluster), 1, 0, NULL},
     {"controller_authority", K_PRINT, F(controller_authority), C(controller_authority), 1, 0, NULL},
     {"controller_path", K_PRINT, F(controller_path), C(controller_path), 1, 0, NULL},
+    {"controller_token", K_PRINT, F(controller_token), C(controller_token), 0, 0, NULL},
     {"tick_ms", K_UINT, F(tick_ms), 0, 10, 3600000, NULL},
     {"http_timeout_ms", K_UINT, F(http_timeout_ms), 0, 1, 600000, NULL},
     {"trace_sampling_rate", K_RATE, F(trace_sampling_rate), 0, 0, 0, NULL},
@@ -420,12 +422,6 @@ static int expect_literal(struct parser *p, const char *lit, const char *key)
     return 1;
 }
 
-static int is_name_char(unsigned char c)
-{
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
-           c == '_' || c == '.';
-}
-
 static int is_header_char(unsigned char c)
 {
     return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.';
@@ -476,10 +472,17 @@ static int parse_value(struct parser *p, const struct key_def *def, const char *
             return cfg_fail(p, SW_CFG_STRING, path, "string too long");
         if (len < def->min)
             return cfg_fail(p, SW_CFG_STRING, path, "must not be empty");
+        if (def->kind == K_NAME) {
+            /* The controller's naming rules (slate/name.h), checked where the name enters. */
+            slate_name_kind nk = def->offset == F(service)  ? SLATE_NAME_SERVICE
+                                 : def->offset == F(region) ? SLATE_NAME_REGION
+                                                            : SLATE_NAME_POD;
+            const char *why = NULL;
+            if (slate_name_check(nk, buf, len, &why) != SLATE_OK)
+                return cfg_fail(p, SW_CFG_STRING, path, why);
+        }
         for (size_t k = 0; k < len; k++) {
             unsigned char u = (unsigned char)buf[k];
-            if (def->kind == K_NAME && !is_name_char(u))
-                return cfg_fail(p, SW_CFG_STRING, path, "only letters, digits, '-', '_' and '.'");
             if (def->kind == K_STR && !is_header_char(u))
                 return cfg_fail(p, SW_CFG_STRING, path,
                                 "a header name: lowercase letters, digits, '-', '_' and '.'");

@@ -32,6 +32,7 @@
  * | protocol                     | string  | "protobuf"              | protobuf, slate-legacy |
  * | controller_cluster           | string  | required for reporter   | 1..127 bytes     |
  * | controller_authority         | string  | = controller_cluster    | 1..127 bytes     |
+ * | controller_token             | string  | "" (no credential sent) | 0..127 bytes     |
  * | controller_path              | string  | "/v1/report" (protobuf), "/proxyLoad" (slate-legacy)
  * | 1..127, starts with / | | tick_ms                      | integer | 1000 | 10..3600000      | |
  * http_timeout_ms              | integer | 500                     | 1..600000, reporter: < tick_ms
@@ -80,6 +81,7 @@ typedef struct sw_config {
     char controller_cluster[SW_LONG_CAP];
     char controller_authority[SW_LONG_CAP];
     char controller_path[SW_LONG_CAP];
+    char controller_token[SW_LONG_CAP]; /**< sent as "authorization: Bearer <token>" */
     uint32_t tick_ms;
     uint32_t http_timeout_ms;
     uint32_t rules_ttl_ms;

@@ -637,7 +637,11 @@ static void post_report(sw_root_t *r, uint64_t now)
     if (!body)
         return;
     int legacy = c->protocol == SW_PROTO_LEGACY;
-    sw_hdr_t h[7] = {
+    char auth[7 + SW_LONG_CAP];
+    size_t tl = strlen(c->controller_token);
+    memcpy(auth, "Bearer ", 7);
+    memcpy(auth + 7, c->controller_token, tl);
+    sw_hdr_t h[8] = {
         {":method", "POST", 7, 4},
         {":path", c->controller_path, 5, strlen(c->controller_path)},
         {":authority", c->controller_authority, 10, strlen(c->controller_authority)},
@@ -645,14 +649,16 @@ static void post_report(sw_root_t *r, uint64_t now)
         {"x-slate-servicename", c->service, 19, strlen(c->service)},
         {"x-slate-region", c->region, 14, strlen(c->region)},
         {"x-slate-podname", c->pod, 15, strlen(c->pod)},
+        {"authorization", auth, 13, 7 + tl},
     };
-    size_t hn = sw_pairs_size(h, 7);
+    size_t nh = tl ? 8 : 7; /* the credential only when configured */
+    size_t hn = sw_pairs_size(h, nh);
     uint8_t *hb = malloc(hn);
     if (!hb) {
         free(body);
         return;
     }
-    sw_pairs_write(h, 7, hb);
+    sw_pairs_write(h, nh, hb);
     uint32_t id = 0;
     proxy_status_t st = proxy_http_call(c->controller_cluster, strlen(c->controller_cluster), hb,
                                         hn, body, len, NULL, 0, c->http_timeout_ms, &id);

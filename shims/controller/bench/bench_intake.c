@@ -427,8 +427,11 @@ static pid_t start_daemon(const char *bin, uint16_t *port)
         }
         char threads[16];
         snprintf(threads, sizeof(threads), "%d", g_server_threads);
+        /* all load comes from one address and a few pods posting as fast as they can:
+         * no per-client connection limit and no per-pod report rate */
         execl(bin, bin, "--port", "0", "--port-file", portfile, "--log-level", "warn",
-              "--solve-period-ms", "1000", "--threads", threads, (char *)NULL);
+              "--solve-period-ms", "1000", "--threads", threads, "--max-connections-per-client",
+              "0", "--pod-reports-per-s", "0", (char *)NULL);
         _exit(127);
     }
     *port = 0;

@@ -105,14 +105,25 @@ const bad = [];
   bad.push(['missing service', encReport({ ...report, service: '' }), /LoadReport\.service/]);
   // a NUL inside a name (valid UTF-8, but names are keys)
   bad.push(['nul in name', encReport({ ...report, inbound: [{ ...report.inbound[0], method: 'G\u0000T' }] }),
-    /SLATE_EVALUE in LoadReport\.inbound\[0\]\.method/]);
+    /SLATE_ENAME in LoadReport\.inbound\[0\]\.method: the method is not an HTTP token/]);
+  // names a Kubernetes mesh could never have (issue: names validated at the door)
+  bad.push(['quote in region', encReport({ ...report, region: 'eu"west' }),
+    /SLATE_ENAME in LoadReport\.region: the region may hold only/]);
+  bad.push(['path as service', encReport({ ...report, service: '../../etc' }),
+    /SLATE_ENAME in LoadReport\.service: the service may hold only lowercase/]);
+  bad.push(['upper-case destination', encReport({ ...report, outbound: [{ ...report.outbound[0], dst_service: 'BE4' }] }),
+    /SLATE_ENAME in LoadReport\.outbound\[0\]\.dst_service/]);
+  bad.push(['space in span path', encReport({ ...report, spans: [{ ...report.spans[0], path: '/a b' }] }),
+    /SLATE_ENAME in LoadReport\.spans\[0\]\.path/]);
 }
-let decodeRejects = 0, missingRejects = 0;
+let decodeRejects = 0, missingRejects = 0, nameRejects = 0;
 for (const [name, body, re] of bad) {
   const r = await request(ctl.port, { method: 'POST', path: '/v1/report', body });
   const text = r.body.toString();
   check(r.status === 400 && re.test(text), `${name}: 400 naming the problem (${r.status} ${text.trim()})`);
-  if (name === 'missing service') missingRejects++; else decodeRejects++;
+  if (name === 'missing service') missingRejects++;
+  else if (/SLATE_ENAME/.test(text)) nameRejects++;
+  else decodeRejects++;
 }
 
 // Too large: declared, and streamed without a length.
@@ -202,6 +213,7 @@ const legacyHeaders = { 'x-slate-servicename': 'frontend-us-west-1', 'x-slate-re
   check(metric(m, 'slate_controller_reports_received_total', { format: 'legacy_latency' }) === 1, 'latency reports counted');
   check(metric(m, 'slate_controller_requests_rejected_total', { reason: 'too_large' }) === 3, 'too_large rejections counted');
   check(metric(m, 'slate_controller_requests_rejected_total', { reason: 'decode_error' }) === decodeRejects, 'decode rejections counted');
+  check(nameRejects === 5 && metric(m, 'slate_controller_requests_rejected_total', { reason: 'bad_name' }) === nameRejects, `name rejections counted (${nameRejects})`);
   check(metric(m, 'slate_controller_requests_rejected_total', { reason: 'missing_identity' }) === missingRejects + 1, 'missing identity counted');
   check(metric(m, 'slate_controller_requests_rejected_total', { reason: 'legacy_parse_error' }) === 2, 'legacy parse errors counted');
   check(metric(m, 'slate_controller_requests_rejected_total', { reason: 'not_found' }) === 1, '404 counted');

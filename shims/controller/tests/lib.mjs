@@ -44,9 +44,12 @@ export function finish(procs = []) {
 // Starts a controller; resolves once it listens (its port comes from --port-file).
 export async function startController(bin, workdir, name, args) {
   const portFile = path.join(workdir, `${name}.port`);
+  const adminPortFile = path.join(workdir, `${name}.admin-port`);
   fs.rmSync(portFile, { force: true });
+  fs.rmSync(adminPortFile, { force: true });
   const log = fs.openSync(path.join(workdir, `${name}.log`), 'a');
-  const proc = spawn(bin, ['--port', '0', '--port-file', portFile, ...args], {
+  const proc = spawn(bin, ['--port', '0', '--port-file', portFile,
+    '--admin-port-file', adminPortFile, ...args], {
     stdio: ['ignore', 'pipe', log],
   });
   let stdout = '';
@@ -56,7 +59,14 @@ export async function startController(bin, workdir, name, args) {
     if (fs.existsSync(portFile)) {
       const port = parseInt(fs.readFileSync(portFile, 'utf8'), 10);
       if (port > 0) {
-        const c = { proc, port, exited, name, get stdout() { return stdout; } };
+        // the admin port file is written right after the data port's
+        let adminPort = 0;
+        for (let k = 0; k < 100 && !adminPort; k++) {
+          if (fs.existsSync(adminPortFile))
+            adminPort = parseInt(fs.readFileSync(adminPortFile, 'utf8'), 10) || 0;
+          if (!adminPort) await sleep(20);
+        }
+        const c = { proc, port, adminPort, exited, name, get stdout() { return stdout; } };
         c.stop = async (sig = 'SIGTERM') => { proc.kill(sig); return exited; };
         return c;
       }
@@ -76,7 +86,7 @@ export function request(port, opts) {
       headers['content-length'] = body.length;
     const req = http.request(
       { host: '127.0.0.1', port, method: opts.method || 'GET', path: opts.path, headers,
-        agent: opts.agent || false },
+        agent: opts.agent || false, localAddress: opts.localAddress },
       (res) => {
         const chunks = [];
         res.on('data', (d) => chunks.push(d));

@@ -75,7 +75,7 @@ const before = hwm();
 for (let i = 0; i < 300; i++)
   await post({ service: `flood${i}`, region: `region${i}`, pod: `f${i}`, interval_ns: 1e9,
     inbound: Array.from({ length: 50 }, (_, k) => ep(`/w${i}x${k}`, 1)),
-    outbound: Array.from({ length: 10 }, (_, k) => ({ dst_service: `dst${i}_${k}`, method: 'GET',
+    outbound: Array.from({ length: 10 }, (_, k) => ({ dst_service: `dst${i}-${k}`, method: 'GET',
       path: `/p${k}`, dst_region: `dr${i}`, requests: 1, latency: flatLatency(1, 1) })) });
 const st2 = await getJSON(ctl.port, '/v1/state');
 const eps = st2.services.reduce((a, s) => a + s.endpoints.length, 0);

@@ -20,6 +20,7 @@ mapfile -t args < <(sed -n '/args:/,/ports:/p' "$manifest" | sed -n 's/^ *- \(--
 [ "${#args[@]}" -ge 3 ] || { echo "no args in $manifest" >&2; exit 1; }
 mkdir -p "$work/state"
 run=()
+admin=0
 for a in "${args[@]}"; do
     case "$a" in
     --config=*) run+=("--config=$work/controller.conf") ;;
@@ -27,6 +28,10 @@ for a in "${args[@]}"; do
     --port=*) run+=("--port=0") ;;
     --state-dir=*) run+=("--state-dir=$work/state") ;;
     --export-dir=*) run+=("--export-dir=$work/state/exports") ;;
+    --auth-token-file=*) printf 'manifest-check-token-0123456789\n' >"$work/tokens"
+        run+=("--auth-token-file=$work/tokens") ;;
+    --admin-listen=*) run+=("--admin-listen=127.0.0.1") ;;
+    --admin-port=*) run+=("--admin-port=0" "--admin-port-file=$work/admin-port"); admin=1 ;;
     *) run+=("$a") ;;
     esac
 done
@@ -38,6 +43,11 @@ for _ in $(seq 100); do
     sleep 0.1
 done
 port=$(cat "$work/port")
+# The probes go to the admin port when the manifest has one.
+if [ "$admin" = 1 ]; then
+    for _ in $(seq 50); do [ -s "$work/admin-port" ] && break; sleep 0.1; done
+    port=$(cat "$work/admin-port")
+fi
 exec 3<>"/dev/tcp/127.0.0.1/$port"
 printf 'GET /healthz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n' >&3
 reply=$(cat <&3)
@@ -49,4 +59,4 @@ esac
 kill -TERM "$pid"
 wait "$pid"
 pid=""
-echo "manifest_check: controller started with ${#args[@]} manifest args and answered /healthz"
+echo "manifest_check: controller started with ${#args[@]} manifest args and answered /healthz on port $port (admin: $admin)"

@@ -56,6 +56,12 @@ const bad = [
   ['{"service":"s","region":"r","limits":{"max_things":1}}', FILTER, 'limits.max_things'],
   ['{"service":"s","region":"r","limits":[]}', FILTER, 'limits'],
   ['{"service":"a b","region":"r"}', FILTER, 'service'],
+  // the controller's naming rules (slate/name.h): DNS-1123 services, label-value regions and pods
+  ['{"service":"BE4","region":"r"}', FILTER, 'service'],
+  ['{"service":"../../etc","region":"r"}', FILTER, 'service'],
+  ['{"service":"s","region":"eu\\"west"}', FILTER, 'region'],
+  ['{"service":"s","region":"-west"}', FILTER, 'region'],
+  ['{"service":"s","region":"r","pod":"pod/1"}', FILTER, 'pod'],
   ['{"service":"s","region":"r","route_local_when_no_rules":1}', FILTER, 'route_local_when_no_rules'],
   ['{"service":"s","region":"r","role":"reporter","controller_cluster":"c"}', FILTER, 'role'],
   ['{"service":"s","region":"r"}', REPORTER, 'controller_cluster'],
