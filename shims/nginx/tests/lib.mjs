@@ -66,6 +66,7 @@ export function nginxTest(bin, dir, conf) {
 }
 
 export async function startNginx(bin, dir, conf) {
+  fs.rmSync(path.join(dir, 'nginx.pid'), { force: true });
   const proc = spawn(bin, ['-p', dir, '-c', conf, '-g', 'daemon off;'], { stdio: 'ignore' });
   const exited = new Promise((r) => proc.on('exit', (code, sig) => r({ code, sig })));
   for (let i = 0; i < 100 && !fs.existsSync(path.join(dir, 'nginx.pid')); i++) await sleep(50);

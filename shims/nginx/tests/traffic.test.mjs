@@ -18,7 +18,7 @@ const procs = [];
 const ctl = await startController(args.controller, args.workdir, 'controller', ['--solve-period-ms', '500']);
 procs.push(ctl.proc);
 const west = await backend('west', 20), east = await backend('east', 0);
-const port = await freePort();
+let port = 0;
 
 // A rules server standing in for the controller when the test needs exact weights.
 let rulesMode = 'ok', rulesSeen = 0;
@@ -66,11 +66,20 @@ function body(controllerPort) {
     location = /slate-status { slate_status; }
   }`;
 }
-const conf = writeConf(args.workdir, args.module, body(ctl.port));
-const ng = await startNginx(args.nginx, args.workdir, conf);
+// A free port can be taken by another test between probing and nginx's bind: retry.
+let conf = null, ng = null;
+for (let attempt = 0; attempt < 3 && !ng; attempt++) {
+  port = await freePort();
+  conf = writeConf(args.workdir, args.module, body(ctl.port));
+  const n = await startNginx(args.nginx, args.workdir, conf);
+  const up = await waitFor(async () => n.proc.exitCode === null &&
+    (await get(port, '/slate-status').catch(() => ({}))).status === 200, 5000);
+  if (up) ng = n;
+  else { console.error(n.log().split('\n').slice(-5).join('\n')); n.proc.kill('SIGKILL'); await n.exited; }
+}
+check(ng !== null, 'nginx with the module serves');
+if (!ng) finish(procs);
 procs.push(ng.proc);
-check((await waitFor(async () => (await get(port, '/slate-status').catch(() => ({}))).status === 200, 5000)),
-  'nginx with the module serves');
 
 // 1. measured traffic reaches the controller
 const N = 60;
