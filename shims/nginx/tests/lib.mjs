@@ -76,6 +76,12 @@ export async function startNginx(bin, dir, conf) {
       .stdout.split('\n').filter(Boolean).map(Number),
     log: () => fs.readFileSync(path.join(dir, 'logs', 'error.log'), 'utf8'),
     stop: async () => { proc.kill('SIGTERM'); return exited; } };
+  // whatever way the test ends, no worker outlives it
+  process.on('exit', () => {
+    if (proc.exitCode !== null || proc.signalCode !== null) return;
+    for (const w of n.workers()) { try { process.kill(w, 'SIGKILL'); } catch { /* gone */ } }
+    proc.kill('SIGKILL');
+  });
   return n;
 }
 
