@@ -17,6 +17,7 @@ const args = parseArgs();
 const procs = [];
 const ctl = await startController(args.controller, args.workdir, 'controller', ['--solve-period-ms', '500']);
 procs.push(ctl.proc);
+process.on('exit', () => ctl.proc.kill('SIGKILL'));
 const west = await backend('west', 20), east = await backend('east', 0);
 let port = 0;
 
