@@ -9,6 +9,7 @@
 // 4. a failing controller: failures are counted and logged once, the last
 //    good rules stay until their TTL, then routing is local.
 // SPDX-License-Identifier: Apache-2.0
+import fs from 'node:fs';
 import http from 'node:http';
 import { check, finish, getJSON, metric, parseMetrics, request, startController } from '../../controller/tests/lib.mjs';
 import { backend, encRules, freePort, get, parseArgs, startNginx, status, waitFor, writeConf } from './lib.mjs';
@@ -22,13 +23,14 @@ const west = await backend('west', 20), east = await backend('east', 0);
 let port = 0;
 
 // A rules server standing in for the controller when the test needs exact weights.
-let rulesMode = 'ok', rulesSeen = 0;
+let rulesMode = 'ok', rulesSeen = 0, rulesAuth = '';
 const RULES = encRules({ version: 7, ttl_ns: 3_000_000_000,
   rules: [{ src_region: 'west', dst_service: 'be', targets: [['west', 70], ['east', 30]] }] });
 const rsrv = http.createServer((req, res) => {
   req.resume();
   req.on('end', () => {
     rulesSeen++;
+    rulesAuth = req.headers.authorization || '';
     if (rulesMode === 'ok') { res.setHeader('content-type', 'application/x-protobuf'); res.end(RULES); }
     else if (rulesMode === 'garbage') res.end(Buffer.from([0xff, 0xff, 0xff]));
     else { res.statusCode = 500; res.end('broken'); }
@@ -54,8 +56,11 @@ function findCell(st) {
   return found;
 }
 
+const tokenFile = `${args.workdir}/token`;
+fs.writeFileSync(tokenFile, 's3cret-token\n');
 function body(controllerPort) {
-  return `slate_zone slate 2m; slate_service fe; slate_region west;
+  return `slate_controller_token_file ${tokenFile};
+  slate_zone slate 2m; slate_service fe; slate_region west;
   slate_controller 127.0.0.1:${controllerPort}; slate_report_period 300ms; slate_controller_timeout 200ms;
   slate_rules_ttl 3s; slate_trace_sampling 1;
   upstream be_west { server 127.0.0.1:${west.port}; }
@@ -124,6 +129,7 @@ writeConf(args.workdir, args.module, body(rsrv.address().port));
 ng.signal('reload');
 const st2 = await waitFor(async () => { const s = await status(port); return s.rules_version === 7 && s.rules_live ? s : null; }, 8000);
 check(st2 && st2.sequence > seqBefore, `after reload the report sequence continues (${seqBefore} -> ${st2 && st2.sequence}) and rules v7 are live`);
+check(rulesAuth === 'Bearer s3cret-token', `reports carry the token of slate_controller_token_file (${rulesAuth})`);
 const M = 1000;
 const count = async (n) => {
   const c = { west: 0, east: 0 };
