@@ -9,6 +9,7 @@
 #   make demo     build the controller and the wasm data plane, then run the
 #                 three-region demo (DURATION seconds of load, default 60) and
 #                 write $(BUILD)/demo/report.html
+#   make bench-nginx  nginx with and without the module, side by side (wrk)
 #   make install  install into PREFIX (default /usr/local)
 #   make format   clang-format every C source in place
 
@@ -21,7 +22,7 @@ DURATION   ?= 60
 
 CMAKE_FLAGS ?=
 
-.PHONY: all deps configure build test test-unit test-san bench demo install format clean
+.PHONY: all deps configure build test test-unit test-san bench bench-nginx demo install format clean
 
 all: build
 
@@ -48,6 +49,10 @@ test: test-unit test-san
 
 bench: build
 	sh scripts/bench.sh $(BUILD)
+
+bench-nginx: configure
+	cmake --build $(BUILD) -j $(JOBS) --target ngx_http_slate_module
+	sh bench/nginx_bench.sh $(BUILD)
 
 demo: configure
 	cmake --build $(BUILD) -j $(JOBS) --target slate-controller slate_filter slate_reporter

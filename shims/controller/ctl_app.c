@@ -50,10 +50,12 @@ static void persist(ctl_app_t *app, const ctl_rules_t *r)
     if (ctl_rules_encode_all(r, &b) != 0 || b.failed) {
         ctl_buf_free(&b);
         atomic_fetch_add(&app->metrics.persist_failed, 1);
+        atomic_store(&app->persist_failing, true);
         ctl_log(CTL_LOG_ERROR, "persist rules v%" PRIu64 ": out of memory", r->version);
         return;
     }
     ctl_persist_err e = ctl_persist_save(app->rules_path, CTL_KIND_RULES, b.data, b.len);
+    atomic_store(&app->persist_failing, e != CTL_PERSIST_OK);
     if (e == CTL_PERSIST_OK) {
         atomic_fetch_add(&app->metrics.persist_ok, 1);
     } else {

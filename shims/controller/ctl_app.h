@@ -77,6 +77,7 @@ typedef struct ctl_app {
     pthread_mutex_t wake_mu;
     pthread_cond_t wake_cv;
     atomic_bool stopping;
+    atomic_bool persist_failing; /* the last attempt to persist rules failed */
     pthread_t solver_thread, export_thread, forward_thread;
     bool solver_started, export_started, forward_started;
 

@@ -978,6 +978,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     case R_METRICS:
         return handle_metrics(app, c);
     case R_HEALTHZ:
+        if (atomic_load(&app->persist_failing))
+            return send_text(c, MHD_HTTP_SERVICE_UNAVAILABLE, NULL,
+                             "degraded: persisting the rules to %s failed; they are served but "
+                             "would not survive a restart\n",
+                             app->rules_path);
         return send_text(c, MHD_HTTP_OK, NULL, "ok\n");
     case R_COUNT_:
         break;

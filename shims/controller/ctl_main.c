@@ -85,6 +85,18 @@ int main(int argc, char **argv)
                       app.cfg.debounce_max_ms * 1000000ull, app.cfg.debounce_max_changes);
 
     int rc = 1;
+    atomic_init(&app.persist_failing, false);
+    if (app.cfg.state_dir[0]) {
+        /* A state directory that cannot take a write fails now, not at every publish. */
+        if (ctl_persist_check_dir(app.cfg.state_dir, err, sizeof(err)) != 0) {
+            ctl_log(CTL_LOG_ERROR, "cannot use --state-dir %s", err);
+            return 2;
+        }
+        unsigned stale = ctl_persist_clean_tmp(app.cfg.state_dir, "rules.bin");
+        if (stale)
+            ctl_log(CTL_LOG_WARN, "removed %u temporary file(s) a crash left in %s", stale,
+                    app.cfg.state_dir);
+    }
     if (app.cfg.regions_file[0]) {
         app.regions = malloc(sizeof(*app.regions));
         if (!app.regions ||
@@ -156,7 +168,9 @@ out:
     pthread_mutex_unlock(&app.rules_mu);
     if (rc == 0 && cur)
         ctl_log(CTL_LOG_INFO, "rules v%" PRIu64 " in force at shutdown%s", cur->version,
-                app.rules_path[0] ? " (persisted)" : "");
+                !app.rules_path[0]                  ? ""
+                : atomic_load(&app.persist_failing) ? " (NOT persisted: the last write failed)"
+                                                    : " (persisted)");
     ctl_rules_unref(cur);
     ctl_rules_unref(prev);
     ctl_state_free(app.state);

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -223,4 +224,64 @@ ctl_persist_err ctl_persist_load(const char *path, uint32_t kind, size_t max_len
     *payload = buf;
     *len = n;
     return CTL_PERSIST_OK;
+}
+
+int ctl_persist_check_dir(const char *dir, char *err, size_t errcap)
+{
+    struct stat st;
+    if (stat(dir, &st) != 0) {
+        snprintf(err, errcap, "%s: %s", dir, strerror(errno));
+        return -1;
+    }
+    if (!S_ISDIR(st.st_mode)) {
+        snprintf(err, errcap, "%s: not a directory", dir);
+        return -1;
+    }
+    char probe[PATH_MAX];
+    int n = snprintf(probe, sizeof(probe), "%s/.slate-probe.%ld", dir, (long)getpid());
+    if (n < 0 || (size_t)n >= sizeof(probe)) {
+        snprintf(err, errcap, "%s: path too long", dir);
+        return -1;
+    }
+    int fd = open(probe, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        snprintf(err, errcap, "%s: not writable: %s", dir, strerror(errno));
+        return -1;
+    }
+    int bad = write(fd, "ok", 2) != 2 || fsync(fd) != 0;
+    int saved = errno;
+    close(fd);
+    unlink(probe);
+    if (bad) {
+        snprintf(err, errcap, "%s: a test write failed: %s", dir, strerror(saved));
+        return -1;
+    }
+    return 0;
+}
+
+unsigned ctl_persist_clean_tmp(const char *dir, const char *base)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return 0;
+    size_t bl = strlen(base);
+    unsigned removed = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        const char *name = e->d_name;
+        if (strncmp(name, base, bl) != 0 || strncmp(name + bl, ".tmp.", 5) != 0)
+            continue;
+        const char *pid = name + bl + 5;
+        size_t k = 0;
+        while (pid[k] >= '0' && pid[k] <= '9')
+            k++;
+        if (k == 0 || pid[k] != '\0')
+            continue;
+        char path[PATH_MAX];
+        int n = snprintf(path, sizeof(path), "%s/%s", dir, name);
+        if (n > 0 && (size_t)n < sizeof(path) && unlink(path) == 0)
+            removed++;
+    }
+    closedir(d);
+    return removed;
 }

@@ -49,6 +49,20 @@ ctl_persist_err ctl_persist_save(const char *path, uint32_t kind, const void *pa
 ctl_persist_err ctl_persist_load(const char *path, uint32_t kind, size_t max_len, void **payload,
                                  size_t *len);
 
+/*
+ * Checks that `dir` exists, is a directory and takes a durable write (a probe
+ * file is created, fsynced and removed). Returns 0, or -1 with a sentence in
+ * err ("... does not exist", "... is not writable: Permission denied").
+ */
+int ctl_persist_check_dir(const char *dir, char *err, size_t errcap);
+
+/*
+ * Removes the temporary files a crash can leave beside `base` in `dir`
+ * (`<base>.tmp.<pid>`, written by ctl_persist_write_atomic). Call at start,
+ * before anything writes there. Returns how many were removed.
+ */
+unsigned ctl_persist_clean_tmp(const char *dir, const char *base);
+
 /* Frames a payload in memory (for tests and fuzzing): out must hold HEADER + len. */
 void ctl_persist_frame(uint8_t *out, uint32_t kind, const void *payload, size_t len);
 /* Checks a frame in memory; on success *payload points into buf. */

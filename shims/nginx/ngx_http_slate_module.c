@@ -1,0 +1,1676 @@
+/*
+ * libslate - service-layer traffic engineering for service meshes.
+ * SPDX-License-Identifier: Apache-2.0
+ */
+/*
+ * ngx_http_slate_module: libslate inside nginx.
+ *
+ * Every worker measures the requests of `slate_measure` locations (inbound)
+ * and the calls of `slate_route` locations (outbound, per chosen region) into
+ * one table in a shared memory zone; `$slate_region` draws the destination
+ * region of an outbound call from the controller's weights, compiled into
+ * libslate sampler tables in the same zone. Once per period exactly one
+ * worker (the holder of a lease in the zone) swaps the tick's measurements
+ * out, encodes a LoadReport, POSTs it to slate-controller over nginx's own
+ * event loop and stores the RoutingRules of the answer. See docs/nginx.md.
+ *
+ * Concurrency: the zone's slab mutex (which the master force-unlocks when a
+ * worker dies holding it) guards the zone; it is held for table look-ups,
+ * counter updates and copies only, never across I/O, a clock read or an
+ * allocation.
+ */
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include <math.h>
+#include <string.h>
+#include <time.h>
+
+#include "slate/codec.h"
+#include "slate/key.h"
+#include "slate/sampler.h"
+#include "slate/stats.h"
+
+#define SLATE_NGX_MAGIC         0x4e474c53u /* "SLGN" */
+#define SLATE_NGX_VERSION       1u
+#define SLATE_NGX_NAME_CAP      64u /* service, region and method names, NUL included */
+#define SLATE_NGX_METHOD_CAP    16u /* HTTP method, NUL included */
+#define SLATE_NGX_MAX_REGIONS   32u /* regions a zone can name */
+#define SLATE_NGX_TRACE_CAP     33u
+#define SLATE_NGX_SPAN_ID_CAP   17u
+#define SLATE_NGX_LEASE_PERIODS 3 /* a lease not renewed for this many periods is free */
+
+enum { SLATE_IN = 1, SLATE_OUT = 2 };
+
+/* Failure kinds of a report exchange; each is counted and logged once per outage. */
+enum {
+    SLATE_FAIL_CONNECT,
+    SLATE_FAIL_TIMEOUT,
+    SLATE_FAIL_STATUS,
+    SLATE_FAIL_OVERSIZED,
+    SLATE_FAIL_BAD_RULES,
+    SLATE_FAIL_ENCODE,
+    SLATE_FAIL_KINDS
+};
+static const char *const slate_fail_names[SLATE_FAIL_KINDS] = {"connect",   "timeout",   "status",
+                                                               "oversized", "bad_rules", "encode"};
+
+/* ---- shared memory layout (no pointers: every process maps it elsewhere) ---- */
+
+typedef struct {
+    uint64_t key; /* 0 = free slot */
+    uint32_t kind;
+    uint16_t region; /* outbound: destination region id */
+    uint16_t method_len, path_len, dst_len;
+    char method[SLATE_NGX_METHOD_CAP];
+    char path[SLATE_PATH_NORM_CAP];
+    char dst[SLATE_NGX_NAME_CAP];
+    uint64_t requests; /* arrivals (inbound) or completions (outbound) this tick */
+    int64_t in_flight;
+    double last_rps; /* arrival rate of the last tick */
+    slate_stats_t stats;
+} slate_ngx_ep_t;
+
+typedef struct {
+    char trace_id[SLATE_NGX_TRACE_CAP], span_id[SLATE_NGX_SPAN_ID_CAP],
+        parent[SLATE_NGX_SPAN_ID_CAP];
+    char method[SLATE_NGX_METHOD_CAP];
+    char path[SLATE_PATH_NORM_CAP];
+    uint64_t start_ns, end_ns, body_size;
+    double rps;
+    uint64_t in_flight;
+} slate_ngx_span_t;
+
+typedef struct {
+    char dst[SLATE_NGX_NAME_CAP];
+    char method[SLATE_NGX_METHOD_CAP];
+    char path[SLATE_PATH_NORM_CAP];
+    unsigned char table[SLATE_SAMPLER_SIZE(SLATE_NGX_MAX_REGIONS)];
+} slate_ngx_rule_t;
+
+typedef struct {
+    uint32_t magic, version;
+    uint32_t max_endpoints, max_rules, max_spans, reserved;
+    /* lease */
+    ngx_pid_t lease_pid;
+    ngx_msec_t lease_until;
+    ngx_msec_t next_tick;
+    uint64_t sequence;
+    uint64_t tick_start_ns;
+    /* rules */
+    uint64_t rules_version;
+    ngx_msec_t rules_expire; /* 0 = no rules */
+    uint64_t rules_received;
+    uint32_t n_regions, n_rules;
+    char regions[SLATE_NGX_MAX_REGIONS][SLATE_NGX_NAME_CAP];
+    /* health */
+    uint64_t reports_ok;
+    uint64_t fail[SLATE_FAIL_KINDS];
+    uint32_t fail_logged; /* bit per kind: logged since the last good answer */
+    uint32_t rules_expired_logged;
+    /* measurements */
+    uint64_t endpoints_overflowed, spans_dropped;
+    uint32_t n_spans, reserved2;
+    /* followed by: rules[max_rules], endpoints[max_endpoints], spans[max_spans] */
+} slate_ngx_shm_t;
+
+/* ---- configuration ---- */
+
+typedef struct {
+    ngx_str_t zone_name;
+    size_t zone_size;
+    ngx_shm_zone_t *zone;
+    ngx_str_t service, region, pod;
+    ngx_url_t controller;
+    ngx_str_t auth_header; /* "Authorization: Bearer ...\r\n" or empty */
+    ngx_msec_t period, timeout, ttl;
+    double trace_rate;
+    ngx_uint_t max_endpoints, max_rules, max_spans;
+    size_t max_response;
+} slate_ngx_main_conf_t;
+
+typedef struct {
+    ngx_flag_t measure;
+    ngx_str_t route; /* destination service; empty = not a routed location */
+    ngx_flag_t status;
+} slate_ngx_loc_conf_t;
+
+typedef struct {
+    ngx_slab_pool_t *shpool;
+    slate_ngx_shm_t *sh;
+    size_t need;
+} slate_ngx_zone_ctx_t;
+
+typedef struct {
+    uint64_t start_mono_ns, start_real_ns;
+    uint64_t in_key, out_key;
+    ngx_int_t region; /* chosen region id, -1 = not drawn */
+    unsigned counted : 1;
+    unsigned traced : 1;
+    double rps_at_arrival;
+    uint64_t in_flight_at_arrival;
+} slate_ngx_req_ctx_t;
+
+/* One report exchange with the controller (one pool, freed at the end). */
+typedef struct {
+    ngx_pool_t *pool;
+    ngx_peer_connection_t pc;
+    u_char *out, *out_pos, *out_end;
+    u_char *in;
+    size_t in_len, in_cap;
+    slate_ngx_main_conf_t *mcf;
+} slate_ngx_exchange_t;
+
+static ngx_int_t slate_ngx_add_variables(ngx_conf_t *cf);
+static ngx_int_t slate_ngx_postconf(ngx_conf_t *cf);
+static void *slate_ngx_create_main_conf(ngx_conf_t *cf);
+static char *slate_ngx_init_main_conf(ngx_conf_t *cf, void *conf);
+static void *slate_ngx_create_loc_conf(ngx_conf_t *cf);
+static char *slate_ngx_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child);
+static ngx_int_t slate_ngx_init_process(ngx_cycle_t *cycle);
+static void slate_ngx_exit_process(ngx_cycle_t *cycle);
+static char *slate_ngx_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
+static char *slate_ngx_name(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
+static char *slate_ngx_controller(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
+static char *slate_ngx_msec(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
+static char *slate_ngx_rate(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
+static char *slate_ngx_limit(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
+static char *slate_ngx_size(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
+static char *slate_ngx_token_file(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
+static char *slate_ngx_route(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
+static char *slate_ngx_status(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
+
+/* Bounds of the numeric directives, checked at `nginx -t`. */
+typedef struct {
+    ngx_uint_t lo, hi;
+} slate_ngx_bounds_t;
+static slate_ngx_bounds_t slate_bounds_period = {10, 3600000};
+static slate_ngx_bounds_t slate_bounds_timeout = {10, 600000};
+static slate_ngx_bounds_t slate_bounds_ttl = {100, 86400000};
+static slate_ngx_bounds_t slate_bounds_endpoints = {1, 65536};
+static slate_ngx_bounds_t slate_bounds_rules = {1, 4096};
+static slate_ngx_bounds_t slate_bounds_spans = {0, 65536};
+static slate_ngx_bounds_t slate_bounds_response = {1024, 64 * 1024 * 1024};
+
+static ngx_command_t slate_ngx_commands[] = {
+    {ngx_string("slate_zone"), NGX_HTTP_MAIN_CONF | NGX_CONF_TAKE2, slate_ngx_zone,
+     NGX_HTTP_MAIN_CONF_OFFSET, 0, NULL},
+    {ngx_string("slate_service"), NGX_HTTP_MAIN_CONF | NGX_CONF_TAKE1, slate_ngx_name,
+     NGX_HTTP_MAIN_CONF_OFFSET, offsetof(slate_ngx_main_conf_t, service), NULL},
+    {ngx_string("slate_region"), NGX_HTTP_MAIN_CONF | NGX_CONF_TAKE1, slate_ngx_name,
+     NGX_HTTP_MAIN_CONF_OFFSET, offsetof(slate_ngx_main_conf_t, region), NULL},
+    {ngx_string("slate_pod"), NGX_HTTP_MAIN_CONF | NGX_CONF_TAKE1, slate_ngx_name,
+     NGX_HTTP_MAIN_CONF_OFFSET, offsetof(slate_ngx_main_conf_t, pod), NULL},
+    {ngx_string("slate_controller"), NGX_HTTP_MAIN_CONF | NGX_CONF_TAKE1, slate_ngx_controller,
+     NGX_HTTP_MAIN_CONF_OFFSET, 0, NULL},
+    {ngx_string("slate_controller_token_file"), NGX_HTTP_MAIN_CONF | NGX_CONF_TAKE1,
+     slate_ngx_token_file, NGX_HTTP_MAIN_CONF_OFFSET, 0, NULL},
+    {ngx_string("slate_report_period"), NGX_HTTP_MAIN_CONF | NGX_CONF_TAKE1, slate_ngx_msec,
+     NGX_HTTP_MAIN_CONF_OFFSET, offsetof(slate_ngx_main_conf_t, period), &slate_bounds_period},
+    {ngx_string("slate_controller_timeout"), NGX_HTTP_MAIN_CONF | NGX_CONF_TAKE1, slate_ngx_msec,
+     NGX_HTTP_MAIN_CONF_OFFSET, offsetof(slate_ngx_main_conf_t, timeout), &slate_bounds_timeout},
+    {ngx_string("slate_rules_ttl"), NGX_HTTP_MAIN_CONF | NGX_CONF_TAKE1, slate_ngx_msec,
+     NGX_HTTP_MAIN_CONF_OFFSET, offsetof(slate_ngx_main_conf_t, ttl), &slate_bounds_ttl},
+    {ngx_string("slate_trace_sampling"), NGX_HTTP_MAIN_CONF | NGX_CONF_TAKE1, slate_ngx_rate,
+     NGX_HTTP_MAIN_CONF_OFFSET, offsetof(slate_ngx_main_conf_t, trace_rate), NULL},
+    {ngx_string("slate_max_endpoints"), NGX_HTTP_MAIN_CONF | NGX_CONF_TAKE1, slate_ngx_limit,
+     NGX_HTTP_MAIN_CONF_OFFSET, offsetof(slate_ngx_main_conf_t, max_endpoints),
+     &slate_bounds_endpoints},
+    {ngx_string("slate_max_rules"), NGX_HTTP_MAIN_CONF | NGX_CONF_TAKE1, slate_ngx_limit,
+     NGX_HTTP_MAIN_CONF_OFFSET, offsetof(slate_ngx_main_conf_t, max_rules), &slate_bounds_rules},
+    {ngx_string("slate_max_spans"), NGX_HTTP_MAIN_CONF | NGX_CONF_TAKE1, slate_ngx_limit,
+     NGX_HTTP_MAIN_CONF_OFFSET, offsetof(slate_ngx_main_conf_t, max_spans), &slate_bounds_spans},
+    {ngx_string("slate_max_response"), NGX_HTTP_MAIN_CONF | NGX_CONF_TAKE1, slate_ngx_size,
+     NGX_HTTP_MAIN_CONF_OFFSET, offsetof(slate_ngx_main_conf_t, max_response),
+     &slate_bounds_response},
+    {ngx_string("slate_measure"),
+     NGX_HTTP_MAIN_CONF | NGX_HTTP_SRV_CONF | NGX_HTTP_LOC_CONF | NGX_CONF_FLAG,
+     ngx_conf_set_flag_slot, NGX_HTTP_LOC_CONF_OFFSET, offsetof(slate_ngx_loc_conf_t, measure),
+     NULL},
+    {ngx_string("slate_route"), NGX_HTTP_LOC_CONF | NGX_CONF_TAKE1, slate_ngx_route,
+     NGX_HTTP_LOC_CONF_OFFSET, 0, NULL},
+    {ngx_string("slate_status"), NGX_HTTP_LOC_CONF | NGX_CONF_NOARGS, slate_ngx_status,
+     NGX_HTTP_LOC_CONF_OFFSET, 0, NULL},
+    ngx_null_command};
+
+static ngx_http_module_t slate_ngx_module_ctx = {slate_ngx_add_variables,
+                                                 slate_ngx_postconf,
+                                                 slate_ngx_create_main_conf,
+                                                 slate_ngx_init_main_conf,
+                                                 NULL,
+                                                 NULL,
+                                                 slate_ngx_create_loc_conf,
+                                                 slate_ngx_merge_loc_conf};
+
+ngx_module_t ngx_http_slate_module = {NGX_MODULE_V1,
+                                      &slate_ngx_module_ctx,
+                                      slate_ngx_commands,
+                                      NGX_HTTP_MODULE,
+                                      NULL,
+                                      NULL,
+                                      slate_ngx_init_process,
+                                      NULL,
+                                      NULL,
+                                      slate_ngx_exit_process,
+                                      NULL,
+                                      NGX_MODULE_V1_PADDING};
+
+/* ---- per-process state ---- */
+
+static slate_rng_t slate_rng;
+static ngx_event_t slate_tick_ev;
+static ngx_connection_t slate_tick_conn; /* dummy: timers need ev->data */
+static slate_ngx_exchange_t *slate_busy; /* the exchange in progress, if any */
+
+/* ---- helpers ---- */
+
+static uint64_t slate_ngx_clock(clockid_t id)
+{
+    struct timespec ts;
+    clock_gettime(id, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static slate_ngx_rule_t *slate_ngx_rules(slate_ngx_shm_t *sh)
+{
+    return (slate_ngx_rule_t *)(void *)(sh + 1);
+}
+static slate_ngx_ep_t *slate_ngx_eps(slate_ngx_shm_t *sh)
+{
+    return (slate_ngx_ep_t *)(void *)(slate_ngx_rules(sh) + sh->max_rules);
+}
+static slate_ngx_span_t *slate_ngx_spans(slate_ngx_shm_t *sh)
+{
+    return (slate_ngx_span_t *)(void *)(slate_ngx_eps(sh) + sh->max_endpoints);
+}
+
+static size_t slate_ngx_shm_need(ngx_uint_t eps, ngx_uint_t rules, ngx_uint_t spans)
+{
+    return sizeof(slate_ngx_shm_t) + rules * sizeof(slate_ngx_rule_t) +
+           eps * sizeof(slate_ngx_ep_t) + spans * sizeof(slate_ngx_span_t);
+}
+
+/* Copies at most cap-1 bytes and a NUL; returns the copied length. */
+static size_t slate_ngx_cpy(char *dst, size_t cap, const u_char *src, size_t len)
+{
+    if (len >= cap) {
+        len = cap - 1;
+    }
+    memcpy(dst, src, len);
+    dst[len] = '\0';
+    return len;
+}
+
+static slate_ngx_zone_ctx_t *slate_ngx_ctx(slate_ngx_main_conf_t *mcf)
+{
+    if (mcf == NULL || mcf->zone == NULL) {
+        return NULL;
+    }
+    slate_ngx_zone_ctx_t *z = mcf->zone->data;
+    return z->sh != NULL ? z : NULL;
+}
+
+/* ---- directives ---- */
+
+static char *slate_ngx_bad(ngx_conf_t *cf, ngx_command_t *cmd, ngx_str_t *v, const char *why)
+{
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "\"%V\": invalid value \"%V\": %s", &cmd->name, v,
+                       why);
+    return NGX_CONF_ERROR;
+}
+
+static ngx_int_t slate_ngx_shm_init(ngx_shm_zone_t *shm_zone, void *data)
+{
+    slate_ngx_zone_ctx_t *z = shm_zone->data;
+    slate_ngx_zone_ctx_t *old = data;
+    z->shpool = (ngx_slab_pool_t *)shm_zone->shm.addr;
+    slate_ngx_shm_t *sh = NULL;
+    if (old != NULL) {
+        sh = old->sh;
+    } else if (shm_zone->shm.exists) {
+        sh = z->shpool->data;
+    }
+    const slate_ngx_main_conf_t *conf = (const slate_ngx_main_conf_t *)(z + 1);
+    if (sh != NULL) {
+        if (sh->magic != SLATE_NGX_MAGIC || sh->version != SLATE_NGX_VERSION ||
+            sh->max_endpoints != conf->max_endpoints || sh->max_rules != conf->max_rules ||
+            sh->max_spans != conf->max_spans) {
+            ngx_log_error(NGX_LOG_EMERG, shm_zone->shm.log, 0,
+                          "slate_zone \"%V\": slate_max_endpoints, slate_max_rules or "
+                          "slate_max_spans changed; a reload keeps the zone, so give the zone "
+                          "a new name or size to change them",
+                          &shm_zone->shm.name);
+            return NGX_ERROR;
+        }
+        z->sh = sh;
+        return NGX_OK;
+    }
+    sh = ngx_slab_alloc(z->shpool, z->need);
+    if (sh == NULL) {
+        ngx_log_error(NGX_LOG_EMERG, shm_zone->shm.log, 0,
+                      "slate_zone \"%V\" of %uz bytes cannot hold %uz bytes of tables",
+                      &shm_zone->shm.name, shm_zone->shm.size, z->need);
+        return NGX_ERROR;
+    }
+    ngx_memzero(sh, z->need);
+    sh->magic = SLATE_NGX_MAGIC;
+    sh->version = SLATE_NGX_VERSION;
+    sh->max_endpoints = (uint32_t)conf->max_endpoints;
+    sh->max_rules = (uint32_t)conf->max_rules;
+    sh->max_spans = (uint32_t)conf->max_spans;
+    slate_ngx_rule_t *rules = slate_ngx_rules(sh);
+    for (ngx_uint_t i = 0; i < conf->max_rules; i++) {
+        (void)slate_sampler_init(rules[i].table, sizeof rules[i].table, SLATE_NGX_MAX_REGIONS);
+    }
+    for (ngx_uint_t i = 0; i < conf->max_endpoints; i++) {
+        slate_stats_init(&slate_ngx_eps(sh)[i].stats);
+    }
+    z->shpool->data = sh;
+    z->sh = sh;
+    return NGX_OK;
+}
+
+static char *slate_ngx_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    slate_ngx_main_conf_t *mcf = conf;
+    ngx_str_t *value = cf->args->elts;
+    if (mcf->zone_name.len) {
+        return "is duplicate";
+    }
+    if (value[1].len == 0) {
+        return slate_ngx_bad(cf, cmd, &value[1], "the zone needs a name");
+    }
+    ssize_t size = ngx_parse_size(&value[2]);
+    if (size == NGX_ERROR || size < (ssize_t)(64 * 1024)) {
+        return slate_ngx_bad(cf, cmd, &value[2], "the size must be at least 64k");
+    }
+    mcf->zone_name = value[1];
+    mcf->zone_size = (size_t)size;
+    return NGX_CONF_OK;
+}
+
+static char *slate_ngx_name(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_str_t *field = (ngx_str_t *)(void *)((char *)conf + cmd->offset);
+    ngx_str_t *value = cf->args->elts;
+    if (field->data != NULL) {
+        return "is duplicate";
+    }
+    if (value[1].len == 0 || value[1].len >= SLATE_NGX_NAME_CAP) {
+        return slate_ngx_bad(cf, cmd, &value[1], "a name is 1 to 63 bytes");
+    }
+    for (size_t i = 0; i < value[1].len; i++) {
+        u_char c = value[1].data[i];
+        if (c <= ' ' || c == 0x7f || c == ',' || c == '"' || c == '\\' || c == '@') {
+            return slate_ngx_bad(cf, cmd, &value[1],
+                                 "a name has no spaces, control bytes, ',', '\"', '\\' or '@'");
+        }
+    }
+    *field = value[1];
+    return NGX_CONF_OK;
+}
+
+static char *slate_ngx_controller(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    slate_ngx_main_conf_t *mcf = conf;
+    ngx_str_t *value = cf->args->elts;
+    if (mcf->controller.url.len) {
+        return "is duplicate";
+    }
+    ngx_str_t u = value[1];
+    if (u.len > 7 && ngx_strncmp(u.data, "http://", 7) == 0) {
+        u.data += 7;
+        u.len -= 7;
+    }
+    mcf->controller.url = u;
+    mcf->controller.no_resolve = 0;
+    mcf->controller.uri_part = 0;
+    if (ngx_parse_url(cf->pool, &mcf->controller) != NGX_OK || mcf->controller.naddrs == 0 ||
+        mcf->controller.no_port) {
+        return slate_ngx_bad(cf, cmd, &value[1],
+                             mcf->controller.err ? mcf->controller.err
+                                                 : "expected host:port (http:// optional)");
+    }
+    return NGX_CONF_OK;
+}
+
+static char *slate_ngx_msec(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_msec_t *field = (ngx_msec_t *)(void *)((char *)conf + cmd->offset);
+    const slate_ngx_bounds_t *b = cmd->post;
+    ngx_str_t *value = cf->args->elts;
+    if (*field != NGX_CONF_UNSET_MSEC) {
+        return "is duplicate";
+    }
+    ngx_int_t ms = ngx_parse_time(&value[1], 0);
+    if (ms == NGX_ERROR || (ngx_uint_t)ms < b->lo || (ngx_uint_t)ms > b->hi) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"%V\": invalid value \"%V\": expected a time from %uims to %uims "
+                           "(e.g. 500ms, 2s)",
+                           &cmd->name, &value[1], b->lo, b->hi);
+        return NGX_CONF_ERROR;
+    }
+    *field = (ngx_msec_t)ms;
+    return NGX_CONF_OK;
+}
+
+static char *slate_ngx_rate(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    double *field = (double *)(void *)((char *)conf + cmd->offset);
+    ngx_str_t *value = cf->args->elts;
+    char buf[32];
+    if (value[1].len == 0 || value[1].len >= sizeof buf) {
+        return slate_ngx_bad(cf, cmd, &value[1], "expected a number from 0 to 1");
+    }
+    memcpy(buf, value[1].data, value[1].len);
+    buf[value[1].len] = '\0';
+    char *end = NULL;
+    double v = strtod(buf, &end);
+    if (end == buf || *end != '\0' || !(v >= 0.0 && v <= 1.0)) {
+        return slate_ngx_bad(cf, cmd, &value[1], "expected a number from 0 to 1");
+    }
+    *field = v;
+    return NGX_CONF_OK;
+}
+
+static char *slate_ngx_limit(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_uint_t *field = (ngx_uint_t *)(void *)((char *)conf + cmd->offset);
+    const slate_ngx_bounds_t *b = cmd->post;
+    ngx_str_t *value = cf->args->elts;
+    ngx_int_t n = ngx_atoi(value[1].data, value[1].len);
+    if (n == NGX_ERROR || (ngx_uint_t)n < b->lo || (ngx_uint_t)n > b->hi) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"%V\": invalid value \"%V\": expected an integer from %ui to %ui",
+                           &cmd->name, &value[1], b->lo, b->hi);
+        return NGX_CONF_ERROR;
+    }
+    *field = (ngx_uint_t)n;
+    return NGX_CONF_OK;
+}
+
+static char *slate_ngx_size(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    size_t *field = (size_t *)(void *)((char *)conf + cmd->offset);
+    const slate_ngx_bounds_t *b = cmd->post;
+    ngx_str_t *value = cf->args->elts;
+    ssize_t n = ngx_parse_size(&value[1]);
+    if (n == NGX_ERROR || (size_t)n < b->lo || (size_t)n > b->hi) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"%V\": invalid value \"%V\": expected a size from %ui to %ui bytes",
+                           &cmd->name, &value[1], b->lo, b->hi);
+        return NGX_CONF_ERROR;
+    }
+    *field = (size_t)n;
+    return NGX_CONF_OK;
+}
+
+static char *slate_ngx_token_file(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    slate_ngx_main_conf_t *mcf = conf;
+    ngx_str_t *value = cf->args->elts;
+    ngx_str_t name = value[1];
+    if (ngx_conf_full_name(cf->cycle, &name, 1) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+    ngx_fd_t fd = ngx_open_file(name.data, NGX_FILE_RDONLY, NGX_FILE_OPEN, 0);
+    if (fd == NGX_INVALID_FILE) {
+        return slate_ngx_bad(cf, cmd, &value[1], "cannot open the file");
+    }
+    u_char buf[4096];
+    ssize_t n = read(fd, buf, sizeof buf);
+    ngx_close_file(fd);
+    if (n <= 0 || n == (ssize_t)sizeof buf) {
+        return slate_ngx_bad(cf, cmd, &value[1], "the token file is empty or over 4095 bytes");
+    }
+    while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r' || buf[n - 1] == ' ')) {
+        n--;
+    }
+    for (ssize_t i = 0; i < n; i++) {
+        if (buf[i] <= ' ' || buf[i] >= 0x7f) {
+            return slate_ngx_bad(cf, cmd, &value[1],
+                                 "the token must be one line of printable ASCII");
+        }
+    }
+    if (n == 0) {
+        return slate_ngx_bad(cf, cmd, &value[1], "the token file is empty");
+    }
+    static const char pre[] = "Authorization: Bearer ";
+    mcf->auth_header.len = sizeof pre - 1 + (size_t)n + 2;
+    mcf->auth_header.data = ngx_pnalloc(cf->pool, mcf->auth_header.len);
+    if (mcf->auth_header.data == NULL) {
+        return NGX_CONF_ERROR;
+    }
+    u_char *p = ngx_cpymem(mcf->auth_header.data, pre, sizeof pre - 1);
+    p = ngx_cpymem(p, buf, (size_t)n);
+    *p++ = '\r';
+    *p = '\n';
+    return NGX_CONF_OK;
+}
+
+static char *slate_ngx_route(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    slate_ngx_loc_conf_t *lcf = conf;
+    ngx_str_t *value = cf->args->elts;
+    if (lcf->route.data != NULL) {
+        return "is duplicate";
+    }
+    ngx_str_t saved = lcf->route;
+    lcf->route.data = NULL;
+    ngx_command_t c = *cmd;
+    c.offset = offsetof(slate_ngx_loc_conf_t, route);
+    char *rc = slate_ngx_name(cf, &c, conf);
+    if (rc != NGX_CONF_OK) {
+        lcf->route = saved;
+        return rc;
+    }
+    (void)value;
+    return NGX_CONF_OK;
+}
+
+/* ---- status handler ---- */
+
+static ngx_int_t slate_ngx_status_handler(ngx_http_request_t *r)
+{
+    slate_ngx_main_conf_t *mcf = ngx_http_get_module_main_conf(r, ngx_http_slate_module);
+    slate_ngx_zone_ctx_t *z = slate_ngx_ctx(mcf);
+    if (r->method != NGX_HTTP_GET && r->method != NGX_HTTP_HEAD) {
+        return NGX_HTTP_NOT_ALLOWED;
+    }
+    if (ngx_http_discard_request_body(r) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+    if (z == NULL) {
+        return NGX_HTTP_SERVICE_UNAVAILABLE;
+    }
+    size_t cap = 1024 + (size_t)z->sh->max_rules * (SLATE_NGX_MAX_REGIONS * 96 + 512) +
+                 (size_t)z->sh->max_endpoints * 600;
+    u_char *buf = ngx_pnalloc(r->pool, cap);
+    if (buf == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+    u_char *p = buf, *end = buf + cap;
+    ngx_msec_t now = ngx_current_msec;
+    slate_ngx_shm_t *sh = z->sh;
+    ngx_shmtx_lock(&z->shpool->mutex);
+    p = ngx_slprintf(
+        p, end,
+        "{\"service\":\"%V\",\"region\":\"%V\",\"pid\":%P,\"lease_pid\":%P,"
+        "\"sequence\":%uL,\"reports_ok\":%uL,\"rules_version\":%uL,"
+        "\"rules_received\":%uL,\"rules_live\":%s,\"rules_expire_in_ms\":%L,"
+        "\"endpoints_overflowed\":%uL,\"spans_dropped\":%uL,\"shm_bytes\":{\"header\":%uz,"
+        "\"per_endpoint\":%uz,\"per_rule\":%uz,\"per_span\":%uz},\"failures\":{",
+        &mcf->service, &mcf->region, ngx_pid, sh->lease_pid, sh->sequence, sh->reports_ok,
+        sh->rules_version, sh->rules_received,
+        sh->rules_expire != 0 && (ngx_msec_int_t)(sh->rules_expire - now) > 0 ? "true" : "false",
+        sh->rules_expire ? (int64_t)(ngx_msec_int_t)(sh->rules_expire - now) : (int64_t)0,
+        sh->endpoints_overflowed, sh->spans_dropped, sizeof(slate_ngx_shm_t),
+        sizeof(slate_ngx_ep_t), sizeof(slate_ngx_rule_t), sizeof(slate_ngx_span_t));
+    for (int k = 0; k < SLATE_FAIL_KINDS; k++) {
+        p = ngx_slprintf(p, end, "%s\"%s\":%uL", k ? "," : "", slate_fail_names[k], sh->fail[k]);
+    }
+    p = ngx_slprintf(p, end, "},\"rules\":[");
+    slate_ngx_rule_t *rules = slate_ngx_rules(sh);
+    for (uint32_t i = 0; i < sh->n_rules; i++) {
+        p = ngx_slprintf(p, end,
+                         "%s{\"dst_service\":\"%s\",\"method\":\"%s\",\"path\":\"%s\","
+                         "\"weights\":{",
+                         i ? "," : "", rules[i].dst, rules[i].method, rules[i].path);
+        size_t n = slate_sampler_count(rules[i].table);
+        for (size_t j = 0; j < n; j++) {
+            uint16_t id = slate_sampler_region(rules[i].table, j);
+            p = ngx_slprintf(p, end, "%s\"%s\":%.6f", j ? "," : "",
+                             id < sh->n_regions ? sh->regions[id] : "?",
+                             slate_sampler_probability(rules[i].table, id));
+        }
+        p = ngx_slprintf(p, end, "}}");
+    }
+    p = ngx_slprintf(p, end, "],\"endpoints\":[");
+    slate_ngx_ep_t *eps = slate_ngx_eps(sh);
+    int first = 1;
+    for (uint32_t i = 0; i < sh->max_endpoints; i++) {
+        if (eps[i].key == 0) {
+            continue;
+        }
+        p = ngx_slprintf(p, end,
+                         "%s{\"kind\":\"%s\",\"method\":\"%s\",\"path\":\"%s\",\"dst\":\"%s\","
+                         "\"region\":\"%s\",\"in_flight\":%L,\"rps\":%.3f}",
+                         first ? "" : ",", eps[i].kind == SLATE_IN ? "in" : "out", eps[i].method,
+                         eps[i].path, eps[i].dst,
+                         eps[i].kind == SLATE_OUT && eps[i].region < sh->n_regions
+                             ? sh->regions[eps[i].region]
+                             : "",
+                         eps[i].in_flight, eps[i].last_rps);
+        first = 0;
+    }
+    ngx_shmtx_unlock(&z->shpool->mutex);
+    p = ngx_slprintf(p, end, "]}\n");
+
+    r->headers_out.status = NGX_HTTP_OK;
+    r->headers_out.content_length_n = p - buf;
+    ngx_str_set(&r->headers_out.content_type, "application/json");
+    r->headers_out.content_type_len = r->headers_out.content_type.len;
+    ngx_int_t rc = ngx_http_send_header(r);
+    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
+        return rc;
+    }
+    ngx_buf_t *b = ngx_calloc_buf(r->pool);
+    if (b == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+    b->pos = buf;
+    b->last = p;
+    b->memory = 1;
+    b->last_buf = (r == r->main) ? 1 : 0;
+    b->last_in_chain = 1;
+    ngx_chain_t out = {b, NULL};
+    return ngx_http_output_filter(r, &out);
+}
+
+static char *slate_ngx_status(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_core_loc_conf_t *clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
+    clcf->handler = slate_ngx_status_handler;
+    return NGX_CONF_OK;
+}
+
+/* ---- configuration objects ---- */
+
+static void *slate_ngx_create_main_conf(ngx_conf_t *cf)
+{
+    slate_ngx_main_conf_t *mcf = ngx_pcalloc(cf->pool, sizeof *mcf);
+    if (mcf == NULL) {
+        return NULL;
+    }
+    mcf->period = NGX_CONF_UNSET_MSEC;
+    mcf->timeout = NGX_CONF_UNSET_MSEC;
+    mcf->ttl = NGX_CONF_UNSET_MSEC;
+    mcf->trace_rate = -1.0;
+    mcf->max_endpoints = NGX_CONF_UNSET_UINT;
+    mcf->max_rules = NGX_CONF_UNSET_UINT;
+    mcf->max_spans = NGX_CONF_UNSET_UINT;
+    mcf->max_response = NGX_CONF_UNSET_SIZE;
+    return mcf;
+}
+
+static char *slate_ngx_init_main_conf(ngx_conf_t *cf, void *conf)
+{
+    slate_ngx_main_conf_t *mcf = conf;
+    ngx_conf_init_msec_value(mcf->period, 1000);
+    ngx_conf_init_msec_value(mcf->timeout, mcf->period < 2000 ? mcf->period * 3 / 4 : 1500);
+    ngx_conf_init_msec_value(mcf->ttl, 60000);
+    if (mcf->trace_rate < 0.0) {
+        mcf->trace_rate = 0.01;
+    }
+    ngx_conf_init_uint_value(mcf->max_endpoints, 64);
+    ngx_conf_init_uint_value(mcf->max_rules, 64);
+    ngx_conf_init_uint_value(mcf->max_spans, 128);
+    ngx_conf_init_size_value(mcf->max_response, 1024 * 1024);
+    if (mcf->zone_name.len == 0) {
+        if (mcf->service.len || mcf->region.len || mcf->controller.url.len) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "slate: \"slate_zone\" is required when slate_service, "
+                               "slate_region or slate_controller is set");
+            return NGX_CONF_ERROR;
+        }
+        return NGX_CONF_OK;
+    }
+    if (mcf->service.len == 0 || mcf->region.len == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "slate: \"slate_service\" and \"slate_region\" are required with "
+                           "\"slate_zone\"");
+        return NGX_CONF_ERROR;
+    }
+    if (mcf->timeout >= mcf->period) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"slate_controller_timeout\": invalid value %Mms: must be below "
+                           "slate_report_period (%Mms)",
+                           mcf->timeout, mcf->period);
+        return NGX_CONF_ERROR;
+    }
+    if (mcf->pod.len == 0) {
+        mcf->pod = cf->cycle->hostname;
+        if (mcf->pod.len >= SLATE_NGX_NAME_CAP) {
+            mcf->pod.len = SLATE_NGX_NAME_CAP - 1;
+        }
+    }
+    size_t need = slate_ngx_shm_need(mcf->max_endpoints, mcf->max_rules, mcf->max_spans);
+    /* the slab allocator rounds a large block up to whole pages and keeps its own header */
+    size_t need_zone = need + need / 8 + 16 * ngx_pagesize;
+    if (mcf->zone_size < need_zone) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"slate_zone\": invalid value \"%V\": size %uz is too small for "
+                           "%ui endpoints, %ui rules and %ui spans; needs at least %uz",
+                           &mcf->zone_name, mcf->zone_size, mcf->max_endpoints, mcf->max_rules,
+                           mcf->max_spans, need_zone);
+        return NGX_CONF_ERROR;
+    }
+    mcf->zone = ngx_shared_memory_add(cf, &mcf->zone_name, mcf->zone_size, &ngx_http_slate_module);
+    if (mcf->zone == NULL) {
+        return NGX_CONF_ERROR;
+    }
+    if (mcf->zone->data != NULL) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "\"slate_zone\": zone \"%V\" is already used",
+                           &mcf->zone_name);
+        return NGX_CONF_ERROR;
+    }
+    /* the zone context carries a copy of the limits right behind it for slate_ngx_shm_init */
+    slate_ngx_zone_ctx_t *z = ngx_pcalloc(cf->pool, sizeof *z + sizeof *mcf);
+    if (z == NULL) {
+        return NGX_CONF_ERROR;
+    }
+    z->need = need;
+    memcpy(z + 1, mcf, sizeof *mcf);
+    mcf->zone->init = slate_ngx_shm_init;
+    mcf->zone->data = z;
+    return NGX_CONF_OK;
+}
+
+static void *slate_ngx_create_loc_conf(ngx_conf_t *cf)
+{
+    slate_ngx_loc_conf_t *lcf = ngx_pcalloc(cf->pool, sizeof *lcf);
+    if (lcf == NULL) {
+        return NULL;
+    }
+    lcf->measure = NGX_CONF_UNSET;
+    return lcf;
+}
+
+static char *slate_ngx_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
+{
+    slate_ngx_loc_conf_t *prev = parent, *conf = child;
+    ngx_conf_merge_value(conf->measure, prev->measure, 0);
+    slate_ngx_main_conf_t *mcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_slate_module);
+    if ((conf->measure || conf->route.len) && mcf->zone_name.len == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "slate: \"slate_measure\" and \"slate_route\" need \"slate_zone\", "
+                           "\"slate_service\" and \"slate_region\" in the http block");
+        return NGX_CONF_ERROR;
+    }
+    return NGX_CONF_OK;
+}
+
+/* ---- per-request measurement ---- */
+
+/* Finds or adds an endpoint; call with the zone locked. NULL when the table is full. */
+static slate_ngx_ep_t *slate_ngx_ep_get(slate_ngx_shm_t *sh, uint64_t key, uint32_t kind,
+                                        const slate_ngx_ep_t *proto)
+{
+    slate_ngx_ep_t *eps = slate_ngx_eps(sh);
+    uint32_t n = sh->max_endpoints;
+    uint32_t i = (uint32_t)(key % n);
+    for (uint32_t probe = 0; probe < n; probe++, i = (i + 1 == n) ? 0 : i + 1) {
+        if (eps[i].key == key && eps[i].kind == kind) {
+            return &eps[i];
+        }
+        if (eps[i].key == 0) {
+            if (proto == NULL) {
+                return NULL;
+            }
+            memcpy(&eps[i], proto, offsetof(slate_ngx_ep_t, stats));
+            eps[i].key = key;
+            eps[i].kind = kind;
+            return &eps[i];
+        }
+    }
+    return NULL;
+}
+
+/* Builds the key and the descriptive fields of an endpoint (no lock held). */
+static uint64_t slate_ngx_ep_describe(ngx_http_request_t *r, const ngx_str_t *service,
+                                      uint16_t region, slate_ngx_ep_t *proto)
+{
+    ngx_memzero(proto, offsetof(slate_ngx_ep_t, stats));
+    proto->method_len = (uint16_t)slate_ngx_cpy(proto->method, sizeof proto->method,
+                                                r->method_name.data, r->method_name.len);
+    size_t plen = 0;
+    if (slate_path_normalize((const char *)r->uri.data, r->uri.len, proto->path, sizeof proto->path,
+                             &plen) != SLATE_OK) {
+        plen = slate_ngx_cpy(proto->path, sizeof proto->path, (const u_char *)"/", 1);
+    }
+    proto->path_len = (uint16_t)plen;
+    proto->dst_len =
+        (uint16_t)slate_ngx_cpy(proto->dst, sizeof proto->dst, service->data, service->len);
+    proto->region = region;
+    uint64_t key = 0;
+    if (slate_endpoint_key(proto->dst, proto->dst_len, proto->method, proto->method_len,
+                           proto->path, plen, &key, NULL) != SLATE_OK) {
+        key = 1;
+    }
+    key ^= (uint64_t)region * 0x9e3779b97f4a7c15ull;
+    return key ? key : 1;
+}
+
+static slate_ngx_req_ctx_t *slate_ngx_req_ctx(ngx_http_request_t *r)
+{
+    slate_ngx_req_ctx_t *ctx = ngx_http_get_module_ctx(r, ngx_http_slate_module);
+    if (ctx == NULL) {
+        ctx = ngx_pcalloc(r->pool, sizeof *ctx);
+        if (ctx == NULL) {
+            return NULL;
+        }
+        ctx->region = -1;
+        ctx->start_mono_ns = slate_ngx_clock(CLOCK_MONOTONIC);
+        ctx->start_real_ns = slate_ngx_clock(CLOCK_REALTIME);
+        ngx_http_set_ctx(r, ctx, ngx_http_slate_module);
+    }
+    return ctx;
+}
+
+static ngx_int_t slate_ngx_arrival_handler(ngx_http_request_t *r)
+{
+    if (r != r->main) {
+        return NGX_DECLINED;
+    }
+    slate_ngx_loc_conf_t *lcf = ngx_http_get_module_loc_conf(r, ngx_http_slate_module);
+    slate_ngx_main_conf_t *mcf = ngx_http_get_module_main_conf(r, ngx_http_slate_module);
+    slate_ngx_zone_ctx_t *z = slate_ngx_ctx(mcf);
+    if (z == NULL || (!lcf->measure && lcf->route.len == 0)) {
+        return NGX_DECLINED;
+    }
+    slate_ngx_req_ctx_t *ctx = slate_ngx_req_ctx(r);
+    if (ctx == NULL || ctx->counted || !lcf->measure) {
+        return NGX_DECLINED;
+    }
+    slate_ngx_ep_t proto;
+    ctx->in_key = slate_ngx_ep_describe(r, &mcf->service, 0, &proto);
+    ngx_shmtx_lock(&z->shpool->mutex);
+    slate_ngx_ep_t *ep = slate_ngx_ep_get(z->sh, ctx->in_key, SLATE_IN, &proto);
+    if (ep != NULL) {
+        ep->requests++;
+        ctx->in_flight_at_arrival = (uint64_t)(ep->in_flight > 0 ? ep->in_flight : 0);
+        ep->in_flight++;
+        ctx->rps_at_arrival = ep->last_rps;
+        ctx->counted = 1;
+    } else {
+        z->sh->endpoints_overflowed++;
+    }
+    ngx_shmtx_unlock(&z->shpool->mutex);
+    return NGX_DECLINED;
+}
+
+/* A b3 header's value if it is 1..cap-1 hex digits. */
+static ngx_str_t slate_ngx_hex_header(ngx_http_request_t *r, const char *name, size_t cap)
+{
+    ngx_str_t none = ngx_null_string;
+    ngx_list_part_t *part = &r->headers_in.headers.part;
+    ngx_table_elt_t *h = part->elts;
+    size_t nlen = strlen(name);
+    for (ngx_uint_t i = 0;; i++) {
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                break;
+            }
+            part = part->next;
+            h = part->elts;
+            i = 0;
+        }
+        if (h[i].key.len == nlen && ngx_strncasecmp(h[i].key.data, (u_char *)name, nlen) == 0) {
+            if (h[i].value.len == 0 || h[i].value.len >= cap) {
+                return none;
+            }
+            for (size_t k = 0; k < h[i].value.len; k++) {
+                if (!isxdigit(h[i].value.data[k])) {
+                    return none;
+                }
+            }
+            return h[i].value;
+        }
+    }
+    return none;
+}
+
+static ngx_int_t slate_ngx_log_handler(ngx_http_request_t *r)
+{
+    slate_ngx_req_ctx_t *ctx = ngx_http_get_module_ctx(r, ngx_http_slate_module);
+    if (ctx == NULL || r != r->main) {
+        return NGX_OK;
+    }
+    slate_ngx_main_conf_t *mcf = ngx_http_get_module_main_conf(r, ngx_http_slate_module);
+    slate_ngx_loc_conf_t *lcf = ngx_http_get_module_loc_conf(r, ngx_http_slate_module);
+    slate_ngx_zone_ctx_t *z = slate_ngx_ctx(mcf);
+    if (z == NULL) {
+        return NGX_OK;
+    }
+    uint64_t now_mono = slate_ngx_clock(CLOCK_MONOTONIC);
+    uint64_t lat = now_mono > ctx->start_mono_ns ? now_mono - ctx->start_mono_ns : 0;
+    slate_ngx_span_t span;
+    int want_span = 0;
+    if (ctx->counted && z->sh->max_spans > 0 && mcf->trace_rate > 0.0) {
+        double u = (double)(slate_rng_next(&slate_rng) >> 11) * 0x1.0p-53;
+        if (u < mcf->trace_rate) {
+            ngx_str_t tid = slate_ngx_hex_header(r, "x-b3-traceid", SLATE_NGX_TRACE_CAP);
+            ngx_str_t sid = slate_ngx_hex_header(r, "x-b3-spanid", SLATE_NGX_SPAN_ID_CAP);
+            if (tid.len && sid.len) {
+                ngx_memzero(&span, sizeof span);
+                ngx_str_t pid = slate_ngx_hex_header(r, "x-b3-parentspanid", SLATE_NGX_SPAN_ID_CAP);
+                slate_ngx_cpy(span.trace_id, sizeof span.trace_id, tid.data, tid.len);
+                slate_ngx_cpy(span.span_id, sizeof span.span_id, sid.data, sid.len);
+                if (pid.len) {
+                    slate_ngx_cpy(span.parent, sizeof span.parent, pid.data, pid.len);
+                }
+                span.start_ns = ctx->start_real_ns;
+                span.end_ns = ctx->start_real_ns + lat;
+                span.body_size = r->headers_in.content_length_n > 0
+                                     ? (uint64_t)r->headers_in.content_length_n
+                                     : 0;
+                span.rps = ctx->rps_at_arrival;
+                span.in_flight = ctx->in_flight_at_arrival;
+                want_span = 1;
+            }
+        }
+    }
+    slate_ngx_ep_t proto;
+    uint64_t out_key = 0;
+    if (lcf->route.len && ctx->region >= 0) {
+        out_key = slate_ngx_ep_describe(r, &lcf->route, (uint16_t)ctx->region, &proto);
+    }
+    ngx_shmtx_lock(&z->shpool->mutex);
+    slate_ngx_shm_t *sh = z->sh;
+    if (ctx->counted) {
+        slate_ngx_ep_t *ep = slate_ngx_ep_get(sh, ctx->in_key, SLATE_IN, NULL);
+        if (ep != NULL) {
+            ep->in_flight--;
+            slate_stats_add(&ep->stats, lat);
+            if (want_span) {
+                memcpy(span.method, ep->method, sizeof span.method);
+                memcpy(span.path, ep->path, sizeof span.path);
+            }
+        }
+        ctx->counted = 0;
+        if (want_span) {
+            if (sh->n_spans < sh->max_spans) {
+                slate_ngx_spans(sh)[sh->n_spans++] = span;
+            } else {
+                sh->spans_dropped++;
+            }
+        }
+    }
+    if (out_key) {
+        slate_ngx_ep_t *ep = slate_ngx_ep_get(sh, out_key, SLATE_OUT, &proto);
+        if (ep != NULL) {
+            ep->requests++;
+            slate_stats_add(&ep->stats, lat);
+        } else {
+            sh->endpoints_overflowed++;
+        }
+    }
+    ngx_shmtx_unlock(&z->shpool->mutex);
+    return NGX_OK;
+}
+
+/* ---- $slate_region ---- */
+
+static ngx_int_t slate_ngx_region_variable(ngx_http_request_t *r, ngx_http_variable_value_t *v,
+                                           uintptr_t data)
+{
+    slate_ngx_loc_conf_t *lcf = ngx_http_get_module_loc_conf(r, ngx_http_slate_module);
+    slate_ngx_main_conf_t *mcf = ngx_http_get_module_main_conf(r, ngx_http_slate_module);
+    slate_ngx_zone_ctx_t *z = slate_ngx_ctx(mcf);
+    if (z == NULL || lcf->route.len == 0) {
+        v->not_found = 1;
+        return NGX_OK;
+    }
+    slate_ngx_req_ctx_t *ctx = slate_ngx_req_ctx(r);
+    if (ctx == NULL) {
+        return NGX_ERROR;
+    }
+    u_char *name = ngx_pnalloc(r->pool, SLATE_NGX_NAME_CAP);
+    if (name == NULL) {
+        return NGX_ERROR;
+    }
+    size_t len = 0;
+    ngx_msec_t now = ngx_current_msec;
+    ngx_shmtx_lock(&z->shpool->mutex);
+    slate_ngx_shm_t *sh = z->sh;
+    if (ctx->region < 0) {
+        ctx->region = 0; /* id 0 is always the local region */
+        if (sh->rules_expire != 0 && (ngx_msec_int_t)(sh->rules_expire - now) > 0) {
+            slate_ngx_rule_t *rules = slate_ngx_rules(sh);
+            for (uint32_t i = 0; i < sh->n_rules; i++) {
+                if (ngx_strlen(rules[i].dst) != lcf->route.len ||
+                    ngx_strncmp(rules[i].dst, lcf->route.data, lcf->route.len) != 0) {
+                    continue;
+                }
+                if (rules[i].method[0] &&
+                    (ngx_strlen(rules[i].method) != r->method_name.len ||
+                     ngx_strncmp(rules[i].method, r->method_name.data, r->method_name.len))) {
+                    continue;
+                }
+                if (rules[i].path[0]) {
+                    size_t pl = ngx_strlen(rules[i].path);
+                    if (r->uri.len < pl || ngx_strncmp(rules[i].path, r->uri.data, pl) != 0 ||
+                        (r->uri.len > pl && r->uri.data[pl] != '?')) {
+                        continue;
+                    }
+                }
+                uint16_t id = slate_sampler_draw(rules[i].table, slate_rng_next(&slate_rng));
+                if (id != SLATE_REGION_NONE && id < sh->n_regions) {
+                    ctx->region = id;
+                }
+                break;
+            }
+        }
+    }
+    if (ctx->region == 0 || (uint32_t)ctx->region >= sh->n_regions) {
+        len = mcf->region.len;
+        ngx_memcpy(name, mcf->region.data, len);
+    } else {
+        len = ngx_strlen(sh->regions[ctx->region]);
+        ngx_memcpy(name, sh->regions[ctx->region], len);
+    }
+    ngx_shmtx_unlock(&z->shpool->mutex);
+    v->data = name;
+    v->len = (unsigned)len;
+    v->valid = 1;
+    v->no_cacheable = 0;
+    v->not_found = 0;
+    return NGX_OK;
+}
+
+static ngx_int_t slate_ngx_add_variables(ngx_conf_t *cf)
+{
+    ngx_str_t name = ngx_string("slate_region");
+    ngx_http_variable_t *var = ngx_http_add_variable(cf, &name, NGX_HTTP_VAR_NOCACHEABLE);
+    if (var == NULL) {
+        return NGX_ERROR;
+    }
+    var->get_handler = slate_ngx_region_variable;
+    return NGX_OK;
+}
+
+static ngx_int_t slate_ngx_postconf(ngx_conf_t *cf)
+{
+    ngx_http_core_main_conf_t *cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_core_module);
+    ngx_http_handler_pt *h = ngx_array_push(&cmcf->phases[NGX_HTTP_REWRITE_PHASE].handlers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+    *h = slate_ngx_arrival_handler;
+    h = ngx_array_push(&cmcf->phases[NGX_HTTP_LOG_PHASE].handlers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+    *h = slate_ngx_log_handler;
+    return NGX_OK;
+}
+
+/* ---- reporting ---- */
+
+static void slate_ngx_fail(slate_ngx_zone_ctx_t *z, int kind, ngx_log_t *log, const char *detail)
+{
+    int log_it;
+    ngx_shmtx_lock(&z->shpool->mutex);
+    z->sh->fail[kind]++;
+    log_it = !(z->sh->fail_logged & (1u << kind));
+    z->sh->fail_logged |= 1u << kind;
+    ngx_shmtx_unlock(&z->shpool->mutex);
+    if (log_it) {
+        ngx_log_error(NGX_LOG_WARN, log, 0,
+                      "slate: report to the controller failed (%s): %s; keeping the last good "
+                      "rules until their TTL (logged once until the controller answers again)",
+                      slate_fail_names[kind], detail);
+    }
+}
+
+static void slate_ngx_exchange_done(slate_ngx_exchange_t *ex)
+{
+    if (ex->pc.connection != NULL) {
+        ngx_close_connection(ex->pc.connection);
+        ex->pc.connection = NULL;
+    }
+    if (slate_busy == ex) {
+        slate_busy = NULL;
+    }
+    ngx_destroy_pool(ex->pool);
+}
+
+/* Stores decoded rules in the zone. Returns NULL on success or what is wrong. */
+static const char *slate_ngx_store_rules(slate_ngx_exchange_t *ex, slate_ngx_zone_ctx_t *z,
+                                         const u_char *body, size_t len)
+{
+    slate_ngx_main_conf_t *mcf = ex->mcf;
+    slate_routing_rules_t rr;
+    ngx_memzero(&rr, sizeof rr);
+    rr.cap_rules = mcf->max_rules * 4;
+    rr.cap_targets = rr.cap_rules * SLATE_NGX_MAX_REGIONS;
+    rr.rules = ngx_palloc(ex->pool, rr.cap_rules * sizeof *rr.rules);
+    rr.targets = ngx_palloc(ex->pool, rr.cap_targets * sizeof *rr.targets);
+    slate_ngx_rule_t *fresh = ngx_pcalloc(ex->pool, mcf->max_rules * sizeof *fresh);
+    if (rr.rules == NULL || rr.targets == NULL || fresh == NULL) {
+        return "out of memory";
+    }
+    slate_codec_error_t err;
+    slate_status st = slate_routing_rules_decode(&rr, body, len, NULL, &err);
+    if (st != SLATE_OK) {
+        char *msg = ngx_pnalloc(ex->pool, 256);
+        if (msg != NULL) {
+            (void)slate_codec_error_format(&err, msg, 256);
+        }
+        return msg != NULL ? msg : "RoutingRules do not decode";
+    }
+    /* region names: id 0 is the local region; the table only grows */
+    char(*regions)[SLATE_NGX_NAME_CAP] =
+        ngx_palloc(ex->pool, SLATE_NGX_MAX_REGIONS * SLATE_NGX_NAME_CAP);
+    if (regions == NULL) {
+        return "out of memory";
+    }
+    uint32_t n_regions;
+    ngx_shmtx_lock(&z->shpool->mutex);
+    n_regions = z->sh->n_regions;
+    memcpy(regions, z->sh->regions, (size_t)n_regions * SLATE_NGX_NAME_CAP);
+    ngx_shmtx_unlock(&z->shpool->mutex);
+    if (n_regions == 0) {
+        slate_ngx_cpy(regions[0], SLATE_NGX_NAME_CAP, mcf->region.data, mcf->region.len);
+        n_regions = 1;
+    }
+    uint32_t n_fresh = 0;
+    for (size_t i = 0; i < rr.n_rules; i++) {
+        const slate_rule_t *rule = &rr.rules[i];
+        if (rule->src_region.len &&
+            (rule->src_region.len != mcf->region.len ||
+             ngx_strncmp(rule->src_region.ptr, mcf->region.data, mcf->region.len) != 0)) {
+            continue;
+        }
+        if (rule->src_service.len &&
+            (rule->src_service.len != mcf->service.len ||
+             ngx_strncmp(rule->src_service.ptr, mcf->service.data, mcf->service.len) != 0)) {
+            continue;
+        }
+        if (n_fresh == mcf->max_rules) {
+            return "more rules than slate_max_rules";
+        }
+        if (rule->dst_service.len == 0 || rule->dst_service.len >= SLATE_NGX_NAME_CAP ||
+            rule->method.len >= SLATE_NGX_METHOD_CAP || rule->path.len >= SLATE_PATH_NORM_CAP ||
+            rule->n_targets == 0 || rule->n_targets > SLATE_NGX_MAX_REGIONS) {
+            return "a rule's destination, method, path or target count is out of range";
+        }
+        slate_ngx_rule_t *nr = &fresh[n_fresh];
+        slate_ngx_cpy(nr->dst, sizeof nr->dst, (const u_char *)rule->dst_service.ptr,
+                      rule->dst_service.len);
+        slate_ngx_cpy(nr->method, sizeof nr->method, (const u_char *)rule->method.ptr,
+                      rule->method.len);
+        slate_ngx_cpy(nr->path, sizeof nr->path, (const u_char *)rule->path.ptr, rule->path.len);
+        uint16_t ids[SLATE_NGX_MAX_REGIONS];
+        uint32_t weights[SLATE_NGX_MAX_REGIONS];
+        for (size_t t = 0; t < rule->n_targets; t++) {
+            const slate_str_t *rn = &rule->targets[t].region;
+            if (rn->len == 0 || rn->len >= SLATE_NGX_NAME_CAP) {
+                return "a target region name is empty or too long";
+            }
+            uint32_t id = 0;
+            while (id < n_regions && (ngx_strlen(regions[id]) != rn->len ||
+                                      ngx_strncmp(regions[id], rn->ptr, rn->len) != 0)) {
+                id++;
+            }
+            if (id == n_regions) {
+                if (n_regions == SLATE_NGX_MAX_REGIONS) {
+                    return "more than 32 regions";
+                }
+                slate_ngx_cpy(regions[n_regions++], SLATE_NGX_NAME_CAP, (const u_char *)rn->ptr,
+                              rn->len);
+            }
+            ids[t] = (uint16_t)id;
+            weights[t] = rule->targets[t].weight;
+        }
+        if (slate_sampler_init(nr->table, sizeof nr->table, SLATE_NGX_MAX_REGIONS) != SLATE_OK ||
+            slate_sampler_compile_u32(nr->table, sizeof nr->table, ids, weights, rule->n_targets) !=
+                SLATE_OK) {
+            return "a rule's weights do not compile (duplicate region or all zero)";
+        }
+        n_fresh++;
+    }
+    ngx_msec_t ttl = mcf->ttl;
+    if (rr.ttl_ns != 0 && rr.ttl_ns / 1000000u < ttl) {
+        ttl = (ngx_msec_t)(rr.ttl_ns / 1000000u);
+    }
+    if (ttl == 0) {
+        ttl = 1;
+    }
+    ngx_shmtx_lock(&z->shpool->mutex);
+    slate_ngx_shm_t *sh = z->sh;
+    memcpy(sh->regions, regions, (size_t)n_regions * SLATE_NGX_NAME_CAP);
+    sh->n_regions = n_regions;
+    memcpy(slate_ngx_rules(sh), fresh, (size_t)n_fresh * sizeof *fresh);
+    sh->n_rules = n_fresh;
+    sh->rules_version = rr.version;
+    sh->rules_expire = ngx_current_msec + ttl;
+    if (sh->rules_expire == 0) {
+        sh->rules_expire = 1;
+    }
+    sh->rules_received++;
+    sh->reports_ok++;
+    sh->fail_logged = 0;
+    sh->rules_expired_logged = 0;
+    ngx_shmtx_unlock(&z->shpool->mutex);
+    return NULL;
+}
+
+static void slate_ngx_exchange_finish(slate_ngx_exchange_t *ex)
+{
+    slate_ngx_zone_ctx_t *z = slate_ngx_ctx(ex->mcf);
+    ngx_log_t *log = ngx_cycle->log;
+    u_char *buf = ex->in, *end = ex->in + ex->in_len;
+    u_char *hdr_end = ngx_strnstr(buf, "\r\n\r\n", ex->in_len);
+    if (hdr_end == NULL || ex->in_len < 12 || ngx_strncmp(buf, "HTTP/1.", 7) != 0) {
+        slate_ngx_fail(z, SLATE_FAIL_STATUS, log, "the answer is not an HTTP/1.x response");
+        slate_ngx_exchange_done(ex);
+        return;
+    }
+    ngx_int_t status = ngx_atoi(buf + 9, 3);
+    if (status < 200 || status > 299) {
+        char detail[64];
+        ngx_snprintf((u_char *)detail, sizeof detail, "HTTP status %i%Z", status);
+        slate_ngx_fail(z, SLATE_FAIL_STATUS, log, detail);
+        slate_ngx_exchange_done(ex);
+        return;
+    }
+    u_char *body = hdr_end + 4;
+    size_t body_len = (size_t)(end - body);
+    /* a declared length must be met exactly (the connection closes after the answer) */
+    for (u_char *p = buf; p + 16 < hdr_end; p++) {
+        if (p[0] == '\n' && ngx_strncasecmp(p + 1, (u_char *)"content-length:", 15) == 0) {
+            u_char *v = p + 16;
+            while (v < hdr_end && *v == ' ') {
+                v++;
+            }
+            u_char *e = v;
+            while (e < hdr_end && *e >= '0' && *e <= '9') {
+                e++;
+            }
+            ngx_int_t cl = ngx_atoi(v, (size_t)(e - v));
+            if (cl < 0 || (size_t)cl != body_len) {
+                slate_ngx_fail(z, SLATE_FAIL_STATUS, log,
+                               "the body length does not match Content-Length");
+                slate_ngx_exchange_done(ex);
+                return;
+            }
+        }
+        if (p[0] == '\n' && ngx_strncasecmp(p + 1, (u_char *)"transfer-encoding:", 18) == 0) {
+            slate_ngx_fail(z, SLATE_FAIL_STATUS, log, "a chunked answer (not supported)");
+            slate_ngx_exchange_done(ex);
+            return;
+        }
+    }
+    const char *why = slate_ngx_store_rules(ex, z, body, body_len);
+    if (why != NULL) {
+        slate_ngx_fail(z, SLATE_FAIL_BAD_RULES, log, why);
+    }
+    slate_ngx_exchange_done(ex);
+}
+
+static void slate_ngx_read_handler(ngx_event_t *rev)
+{
+    ngx_connection_t *c = rev->data;
+    slate_ngx_exchange_t *ex = c->data;
+    slate_ngx_zone_ctx_t *z = slate_ngx_ctx(ex->mcf);
+    if (rev->timedout) {
+        slate_ngx_fail(z, SLATE_FAIL_TIMEOUT, c->log, "no complete answer within the timeout");
+        slate_ngx_exchange_done(ex);
+        return;
+    }
+    for (;;) {
+        if (ex->in_len == ex->in_cap) {
+            slate_ngx_fail(z, SLATE_FAIL_OVERSIZED, c->log,
+                           "the answer is larger than slate_max_response");
+            slate_ngx_exchange_done(ex);
+            return;
+        }
+        ssize_t n = c->recv(c, ex->in + ex->in_len, ex->in_cap - ex->in_len);
+        if (n == NGX_AGAIN) {
+            if (ngx_handle_read_event(rev, 0) != NGX_OK) {
+                slate_ngx_fail(z, SLATE_FAIL_CONNECT, c->log, "cannot wait for the answer");
+                slate_ngx_exchange_done(ex);
+            }
+            return;
+        }
+        if (n == NGX_ERROR) {
+            slate_ngx_fail(z, SLATE_FAIL_CONNECT, c->log, "reading the answer failed");
+            slate_ngx_exchange_done(ex);
+            return;
+        }
+        if (n == 0) {
+            if (rev->timer_set) {
+                ngx_del_timer(rev);
+            }
+            slate_ngx_exchange_finish(ex);
+            return;
+        }
+        ex->in_len += (size_t)n;
+    }
+}
+
+static void slate_ngx_write_handler(ngx_event_t *wev)
+{
+    ngx_connection_t *c = wev->data;
+    slate_ngx_exchange_t *ex = c->data;
+    slate_ngx_zone_ctx_t *z = slate_ngx_ctx(ex->mcf);
+    if (wev->timedout) {
+        slate_ngx_fail(z, SLATE_FAIL_TIMEOUT, c->log, "connecting or sending timed out");
+        slate_ngx_exchange_done(ex);
+        return;
+    }
+    while (ex->out_pos < ex->out_end) {
+        ssize_t n = c->send(c, ex->out_pos, (size_t)(ex->out_end - ex->out_pos));
+        if (n == NGX_AGAIN) {
+            if (ngx_handle_write_event(wev, 0) != NGX_OK) {
+                slate_ngx_fail(z, SLATE_FAIL_CONNECT, c->log, "cannot wait to send");
+                slate_ngx_exchange_done(ex);
+            }
+            return;
+        }
+        if (n == NGX_ERROR || n <= 0) {
+            slate_ngx_fail(z, SLATE_FAIL_CONNECT, c->log, "connecting or sending failed");
+            slate_ngx_exchange_done(ex);
+            return;
+        }
+        ex->out_pos += n;
+    }
+    /* everything sent: the rest of the deadline belongs to the answer */
+    wev->handler = NULL;
+    if (wev->timer_set) {
+        ngx_del_timer(wev);
+    }
+    wev->handler = slate_ngx_write_handler;
+    if (!c->read->timer_set) {
+        ngx_add_timer(c->read, ex->mcf->timeout);
+    }
+    if (c->read->ready) {
+        slate_ngx_read_handler(c->read);
+    }
+}
+
+/* Builds the tick's LoadReport from the zone (resetting what it took) into ex->out. */
+static const char *slate_ngx_build_report(slate_ngx_exchange_t *ex, slate_ngx_zone_ctx_t *z,
+                                          uint64_t now_ns)
+{
+    slate_ngx_main_conf_t *mcf = ex->mcf;
+    slate_ngx_shm_t *sh = z->sh;
+    size_t n_eps = sh->max_endpoints, n_sp = sh->max_spans;
+    slate_ngx_ep_t *eps = ngx_palloc(ex->pool, n_eps * sizeof *eps);
+    slate_ngx_span_t *spans = ngx_palloc(ex->pool, (n_sp ? n_sp : 1) * sizeof *spans);
+    if (eps == NULL || spans == NULL) {
+        return "out of memory";
+    }
+    uint64_t seq, start_ns, overflowed, dropped;
+    uint32_t got_spans;
+    uint32_t n_regions;
+    char(*regions)[SLATE_NGX_NAME_CAP] =
+        ngx_palloc(ex->pool, SLATE_NGX_MAX_REGIONS * SLATE_NGX_NAME_CAP);
+    if (regions == NULL) {
+        return "out of memory";
+    }
+    /* one endpoint per lock hold so requests never wait for the whole table */
+    slate_ngx_ep_t *sheps = slate_ngx_eps(sh);
+    size_t n = 0;
+    ngx_shmtx_lock(&z->shpool->mutex);
+    seq = ++sh->sequence;
+    start_ns = sh->tick_start_ns ? sh->tick_start_ns : now_ns - mcf->period * 1000000ull;
+    sh->tick_start_ns = now_ns;
+    overflowed = sh->endpoints_overflowed;
+    dropped = sh->spans_dropped;
+    got_spans = sh->n_spans;
+    memcpy(spans, slate_ngx_spans(sh), (size_t)got_spans * sizeof *spans);
+    sh->n_spans = 0;
+    n_regions = sh->n_regions;
+    memcpy(regions, sh->regions, (size_t)n_regions * SLATE_NGX_NAME_CAP);
+    ngx_shmtx_unlock(&z->shpool->mutex);
+    double interval_s = (double)(now_ns - start_ns) / 1e9;
+    if (interval_s <= 0.0) {
+        interval_s = (double)mcf->period / 1000.0;
+    }
+    for (size_t i = 0; i < n_eps; i++) {
+        ngx_shmtx_lock(&z->shpool->mutex);
+        if (sheps[i].key != 0) {
+            memcpy(&eps[n], &sheps[i], sizeof eps[n]);
+            sheps[i].last_rps = (double)sheps[i].requests / interval_s;
+            sheps[i].requests = 0;
+            slate_stats_init(&sheps[i].stats);
+            n++;
+        }
+        ngx_shmtx_unlock(&z->shpool->mutex);
+    }
+    slate_load_report_t rep;
+    ngx_memzero(&rep, sizeof rep);
+    rep.service = (slate_str_t){(const char *)mcf->service.data, mcf->service.len};
+    rep.region = (slate_str_t){(const char *)mcf->region.data, mcf->region.len};
+    rep.pod = (slate_str_t){(const char *)mcf->pod.data, mcf->pod.len};
+    rep.sequence = seq;
+    rep.time_ns = slate_ngx_clock(CLOCK_REALTIME);
+    rep.interval_ns = now_ns - start_ns;
+    rep.inbound = ngx_pcalloc(ex->pool, (n ? n : 1) * sizeof *rep.inbound);
+    rep.outbound = ngx_pcalloc(ex->pool, (n ? n : 1) * sizeof *rep.outbound);
+    rep.spans = ngx_pcalloc(ex->pool, (got_spans ? got_spans : 1) * sizeof *rep.spans);
+    rep.span_loads = ngx_pcalloc(ex->pool, (got_spans ? got_spans : 1) * sizeof *rep.span_loads);
+    if (rep.inbound == NULL || rep.outbound == NULL || rep.spans == NULL ||
+        rep.span_loads == NULL) {
+        return "out of memory";
+    }
+    for (size_t i = 0; i < n; i++) {
+        slate_ngx_ep_t *e = &eps[i];
+        if (e->kind == SLATE_IN) {
+            slate_inbound_t *in = &rep.inbound[rep.n_inbound++];
+            in->method = (slate_str_t){e->method, e->method_len};
+            in->path = (slate_str_t){e->path, e->path_len};
+            in->requests = e->requests;
+            in->rate_rps = (double)e->requests / interval_s;
+            in->in_flight = (uint64_t)(e->in_flight > 0 ? e->in_flight : 0);
+            slate_latency_from_stats(&in->latency, &e->stats);
+        } else if (e->requests > 0) {
+            slate_outbound_t *out = &rep.outbound[rep.n_outbound++];
+            out->dst_service = (slate_str_t){e->dst, e->dst_len};
+            out->method = (slate_str_t){e->method, e->method_len};
+            out->path = (slate_str_t){e->path, e->path_len};
+            const char *rn =
+                e->region < n_regions ? regions[e->region] : (const char *)mcf->region.data;
+            size_t rl = e->region < n_regions ? ngx_strlen(rn) : mcf->region.len;
+            if (e->region == 0) {
+                rn = (const char *)mcf->region.data;
+                rl = mcf->region.len;
+            }
+            out->dst_region = (slate_str_t){rn, rl};
+            out->requests = e->requests;
+            slate_latency_from_stats(&out->latency, &e->stats);
+        }
+    }
+    rep.cap_inbound = rep.n_inbound;
+    rep.cap_outbound = rep.n_outbound;
+    for (uint32_t i = 0; i < got_spans; i++) {
+        slate_ngx_span_t *s = &spans[i];
+        slate_span_t *o = &rep.spans[rep.n_spans++];
+        o->trace_id = slate_str(s->trace_id);
+        o->span_id = slate_str(s->span_id);
+        o->parent_span_id = slate_str(s->parent);
+        o->method = slate_str(s->method);
+        o->path = slate_str(s->path);
+        o->start_ns = s->start_ns;
+        o->end_ns = s->end_ns;
+        o->body_size = s->body_size;
+        slate_endpoint_load_t *l = &rep.span_loads[rep.n_span_loads++];
+        l->method = o->method;
+        l->path = o->path;
+        l->rps = s->rps;
+        l->in_flight = s->in_flight;
+        o->load = l;
+        o->n_load = 1;
+    }
+    rep.cap_spans = rep.n_spans;
+    rep.cap_span_loads = rep.n_span_loads;
+    rep.drops.endpoints_overflowed = overflowed;
+    rep.drops.spans_dropped = dropped;
+    ngx_shmtx_lock(&z->shpool->mutex);
+    rep.drops.post_failed_network = sh->fail[SLATE_FAIL_CONNECT];
+    rep.drops.post_failed_timeout = sh->fail[SLATE_FAIL_TIMEOUT];
+    rep.drops.post_failed_status = sh->fail[SLATE_FAIL_STATUS] + sh->fail[SLATE_FAIL_OVERSIZED];
+    rep.drops.post_failed_too_large = sh->fail[SLATE_FAIL_ENCODE];
+    rep.drops.rules_rejected = sh->fail[SLATE_FAIL_BAD_RULES];
+    ngx_shmtx_unlock(&z->shpool->mutex);
+
+    size_t body_len = 0;
+    slate_status st = slate_load_report_encode(&rep, NULL, 0, &body_len, NULL);
+    if (st != SLATE_ENOSPC && st != SLATE_OK) {
+        return "the report does not encode";
+    }
+    u_char *req = ngx_pnalloc(ex->pool, body_len + 1024 + mcf->auth_header.len);
+    if (req == NULL) {
+        return "out of memory";
+    }
+    u_char *p = ngx_sprintf(req,
+                            "POST /v1/report HTTP/1.1\r\nHost: %V\r\n"
+                            "Content-Type: application/x-protobuf\r\nContent-Length: %uz\r\n"
+                            "x-slate-servicename: %V\r\nx-slate-region: %V\r\n"
+                            "x-slate-podname: %V\r\n%VConnection: close\r\n\r\n",
+                            &mcf->controller.host, body_len, &mcf->service, &mcf->region, &mcf->pod,
+                            &mcf->auth_header);
+    size_t wrote = 0;
+    if (slate_load_report_encode(&rep, p, body_len, &wrote, NULL) != SLATE_OK) {
+        return "the report does not encode";
+    }
+    ex->out = req;
+    ex->out_pos = req;
+    ex->out_end = p + wrote;
+    return NULL;
+}
+
+static void slate_ngx_report(slate_ngx_main_conf_t *mcf, slate_ngx_zone_ctx_t *z, ngx_log_t *log)
+{
+    ngx_pool_t *pool = ngx_create_pool(16384, log);
+    if (pool == NULL) {
+        return;
+    }
+    slate_ngx_exchange_t *ex = ngx_pcalloc(pool, sizeof *ex);
+    if (ex == NULL) {
+        ngx_destroy_pool(pool);
+        return;
+    }
+    ex->pool = pool;
+    ex->mcf = mcf;
+    const char *why = slate_ngx_build_report(ex, z, slate_ngx_clock(CLOCK_REALTIME));
+    if (why != NULL) {
+        slate_ngx_fail(z, SLATE_FAIL_ENCODE, log, why);
+        ngx_destroy_pool(pool);
+        return;
+    }
+    if (mcf->controller.url.len == 0) {
+        ngx_destroy_pool(pool); /* measuring only: the tick still resets the counters */
+        return;
+    }
+    ex->in_cap = mcf->max_response;
+    ex->in = ngx_pnalloc(pool, ex->in_cap);
+    if (ex->in == NULL) {
+        ngx_destroy_pool(pool);
+        return;
+    }
+    ex->pc.sockaddr = mcf->controller.addrs[0].sockaddr;
+    ex->pc.socklen = mcf->controller.addrs[0].socklen;
+    ex->pc.name = &mcf->controller.addrs[0].name;
+    ex->pc.get = ngx_event_get_peer;
+    ex->pc.log = log;
+    ex->pc.log_error = NGX_ERROR_INFO; /* failures are counted and logged once by kind */
+    ngx_int_t rc = ngx_event_connect_peer(&ex->pc);
+    if (rc == NGX_ERROR || rc == NGX_BUSY || rc == NGX_DECLINED) {
+        if (ex->pc.connection != NULL) {
+            ngx_close_connection(ex->pc.connection);
+            ex->pc.connection = NULL;
+        }
+        slate_ngx_fail(z, SLATE_FAIL_CONNECT, log, "cannot connect to slate_controller");
+        ngx_destroy_pool(pool);
+        return;
+    }
+    ngx_connection_t *c = ex->pc.connection;
+    c->data = ex;
+    c->pool = pool;
+    c->read->handler = slate_ngx_read_handler;
+    c->write->handler = slate_ngx_write_handler;
+    slate_busy = ex;
+    ngx_add_timer(c->write, mcf->timeout);
+    if (rc == NGX_OK) {
+        slate_ngx_write_handler(c->write);
+    }
+}
+
+static void slate_ngx_tick(ngx_event_t *ev)
+{
+    slate_ngx_main_conf_t *mcf = ev->data == NULL ? NULL : slate_tick_conn.data;
+    slate_ngx_zone_ctx_t *z = slate_ngx_ctx(mcf);
+    if (z == NULL || ngx_exiting || ngx_terminate || ngx_quit) {
+        return;
+    }
+    ngx_msec_t now = ngx_current_msec;
+    int mine = 0, report = 0;
+    ngx_shmtx_lock(&z->shpool->mutex);
+    slate_ngx_shm_t *sh = z->sh;
+    if (sh->lease_pid == ngx_pid || sh->lease_pid == 0 ||
+        (ngx_msec_int_t)(now - sh->lease_until) >= 0) {
+        if (sh->lease_pid != ngx_pid && sh->lease_pid != 0) {
+            mine = 2; /* taken over */
+        } else {
+            mine = 1;
+        }
+        sh->lease_pid = ngx_pid;
+        sh->lease_until = now + mcf->period * SLATE_NGX_LEASE_PERIODS;
+        if (sh->next_tick == 0 || (ngx_msec_int_t)(now - sh->next_tick) >= -5) {
+            report = 1;
+            sh->next_tick = now + mcf->period;
+        }
+    }
+    int expired_now = sh->rules_expire != 0 && (ngx_msec_int_t)(now - sh->rules_expire) >= 0 &&
+                      !sh->rules_expired_logged;
+    if (expired_now) {
+        sh->rules_expired_logged = 1;
+    }
+    ngx_shmtx_unlock(&z->shpool->mutex);
+    if (mine == 2) {
+        ngx_log_error(NGX_LOG_NOTICE, ev->log, 0, "slate: this worker took over the report lease");
+    }
+    if (expired_now) {
+        ngx_log_error(NGX_LOG_WARN, ev->log, 0,
+                      "slate: the routing rules expired (no good answer within their TTL); "
+                      "routing to the local region");
+    }
+    if (report && slate_busy == NULL) {
+        slate_ngx_report(mcf, z, ev->log);
+    }
+    ngx_msec_t next = mine ? mcf->period : mcf->period / 2 + 1;
+    if (mine) {
+        ngx_msec_int_t left = (ngx_msec_int_t)(sh->next_tick - ngx_current_msec);
+        next = left > 0 ? (ngx_msec_t)left : 1;
+    }
+    ngx_add_timer(ev, next);
+}
+
+static ngx_int_t slate_ngx_init_process(ngx_cycle_t *cycle)
+{
+    slate_ngx_main_conf_t *mcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_http_slate_module);
+    if (mcf == NULL || mcf->zone == NULL) {
+        return NGX_OK;
+    }
+    slate_rng_seed(&slate_rng, slate_ngx_clock(CLOCK_REALTIME) ^ ((uint64_t)ngx_pid << 32) ^
+                                   (uint64_t)(uintptr_t)&slate_rng);
+    ngx_memzero(&slate_tick_conn, sizeof slate_tick_conn);
+    slate_tick_conn.data = mcf;
+    slate_tick_conn.fd = (ngx_socket_t)-1;
+    ngx_memzero(&slate_tick_ev, sizeof slate_tick_ev);
+    slate_tick_ev.handler = slate_ngx_tick;
+    slate_tick_ev.data = &slate_tick_conn;
+    slate_tick_ev.log = cycle->log;
+    slate_tick_ev.cancelable = 1;
+    ngx_add_timer(&slate_tick_ev, 1 + (ngx_msec_t)(slate_rng_next(&slate_rng) % mcf->period));
+    return NGX_OK;
+}
+
+static void slate_ngx_exit_process(ngx_cycle_t *cycle)
+{
+    slate_ngx_main_conf_t *mcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_http_slate_module);
+    slate_ngx_zone_ctx_t *z = slate_ngx_ctx(mcf);
+    if (z == NULL) {
+        return;
+    }
+    /* hand the lease on at once: the next worker's tick reports */
+    ngx_shmtx_lock(&z->shpool->mutex);
+    if (z->sh->lease_pid == ngx_pid) {
+        z->sh->lease_pid = 0;
+    }
+    ngx_shmtx_unlock(&z->shpool->mutex);
+}
