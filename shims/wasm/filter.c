@@ -354,20 +354,31 @@ static void trace_ids(sw_stream_t *s)
         hfree(&t);
         return;
     }
-    int ok = 0;
+    int ok = 0, w3c = 0;
     if (HGET("b3", &t))
         ok = slate_b3_parse((const char *)t.p, t.n, &ctx) == SLATE_OK && ctx.trace_id_len;
     if (!ok) {
         hfree(&t);
         if (HGET("traceparent", &t))
-            ok = slate_traceparent_parse((const char *)t.p, t.n, &ctx) == SLATE_OK;
+            ok = w3c = slate_traceparent_parse((const char *)t.p, t.n, &ctx) == SLATE_OK;
     }
     if (ok && ctx.trace_id_len <= SW_MAX_ID &&
         slate_trace_sampled(ctx.trace_id, ctx.trace_id_len, rate)) {
         s->sampled = 1;
         keep_id(s->trace, &s->tl, ctx.trace_id, ctx.trace_id_len);
-        keep_id(s->span, &s->sl, ctx.span_id, ctx.span_id_len);
-        keep_id(s->parent, &s->pl, ctx.parent_span_id, ctx.parent_span_id_len);
+        char tp[SLATE_TRACEPARENT_LEN];
+        if (w3c && slate_traceparent_child(&ctx, slate_rng_next(&s->root->filter->rng) | 1, tp,
+                                           sizeof tp) == SLATE_OK) {
+            /* W3C carries the caller's span id: it is this span's parent, and
+             * this hop's own id goes on to the callees (key.h). */
+            keep_id(s->parent, &s->pl, ctx.span_id, ctx.span_id_len);
+            keep_id(s->span, &s->sl, tp + 36, 16);
+            proxy_replace_header_map_value(PROXY_MAP_HTTP_REQUEST_HEADERS, "traceparent", 11,
+                                           (const uint8_t *)tp, sizeof tp);
+        } else {
+            keep_id(s->span, &s->sl, ctx.span_id, ctx.span_id_len);
+            keep_id(s->parent, &s->pl, ctx.parent_span_id, ctx.parent_span_id_len);
+        }
     }
     hfree(&t);
 }

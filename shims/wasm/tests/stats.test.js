@@ -38,11 +38,15 @@ function traffic(host, n, o) {
       if (parent) headers['x-b3-parentspanid'] = parent;
     }
     const body = i % 4 === 0 ? Buffer.alloc(100 + i) : null;
-    sent.push({ i, arrive, lat, method: headers[':method'], trace, span,
-      parent: i % 5 === 2 ? '' : parent, body: body ? body.length : 0 });
+    // W3C carries the caller's span id: it becomes the parent, and the filter
+    // gives the request a span id of its own, passed on in traceparent.
+    const w3c = i % 5 === 2;
+    sent.push({ i, arrive, lat, method: headers[':method'], trace, span: w3c ? null : span,
+      parent: w3c ? span : parent, w3c, body: body ? body.length : 0 });
     host.schedule(arrive, () => {
       const vm = o.vm(i);
       const s = vm.newStream();
+      sent[i].stream = s;
       s.requestHeaders(headers, !body);
       if (body) s.requestBody(body, true);
       host.schedule(arrive + lat, () => {
@@ -97,7 +101,14 @@ async function run(workers) {
     for (const q of sent) {
       const s = byTrace.get(q.trace);
       assert.ok(s, `no span for ${q.trace}`);
-      assert.equal(s.span_id, q.span);
+      if (q.w3c) {
+        assert.match(s.span_id, /^[0-9a-f]{16}$/);
+        assert.notEqual(s.span_id, q.parent, 'a W3C hop gets a span id of its own');
+        assert.equal(q.stream.request.headers.get('traceparent'), `00-${q.trace}-${s.span_id}-01`,
+          'the app sees this hop as the parent');
+      } else {
+        assert.equal(s.span_id, q.span);
+      }
       assert.equal(s.parent_span_id, q.parent);
       assert.equal(s.method, q.method);
       assert.equal(s.path, '/cart');
@@ -145,6 +156,41 @@ test('one worker: latency statistics and spans match the injected timings', asyn
 
 test('four workers: latency statistics and spans match the injected timings', async () => {
   await run(4);
+});
+
+test('W3C-only traffic: each hop passes its own span id on, so the next hop records it as parent', async () => {
+  const env = await setup({ workers: 1, filter: { trace_sampling_rate: 1 } });
+  const { host, ctl } = env;
+  try {
+    const trace = hex(0xfeed, 32), caller = hex(0xcafe, 16);
+    const hops = [];
+    // Three hops of one trace; an app that only propagates the header hands
+    // each hop's forwarded traceparent to the next.
+    let tp = `00-${trace}-${caller}-01`;
+    for (let k = 0; k < 3; k++) {
+      host.schedule(MS * (k + 1), () => {
+        const s = env.workers[0].newStream();
+        s.requestHeaders({ ':method': 'GET', ':path': `/hop${k}`, ':authority': 'frontend',
+          traceparent: tp }, true);
+        tp = s.request.headers.get('traceparent');
+        hops.push(tp);
+        host.schedule(MS * 10, () => { s.responseHeaders({ ':status': '200' }, true); s.complete(); });
+      });
+    }
+    await host.run(3 * S);
+    const spans = ctl.decoded().flatMap((r) => r.spans);
+    const byPath = (p) => spans.find((x) => x.path === p);
+    assert.equal(spans.length, 3, 'one span per hop');
+    assert.equal(byPath('/hop0').parent_span_id, caller, 'the first hop\'s parent is the caller in the header');
+    for (let k = 0; k < 3; k++) {
+      const sp = byPath(`/hop${k}`);
+      assert.equal(sp.trace_id, trace);
+      assert.equal(hops[k], `00-${trace}-${sp.span_id}-01`, `hop ${k} passes its own span id on`);
+      if (k > 0) assert.equal(sp.parent_span_id, byPath(`/hop${k - 1}`).span_id, `hop ${k} stitches to hop ${k - 1}`);
+    }
+  } finally {
+    await env.close();
+  }
 });
 
 test('trace sampling is a function of the trace id: every worker samples the same traces', async () => {
