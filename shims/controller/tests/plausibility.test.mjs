@@ -135,7 +135,10 @@ check(l !== undefined && Math.abs(l - h) <= MAX_SHIFT + 1e-9,
   const hs = await getJSON(honest.port, '/v1/state');
   const beWest = (s) => s.services.find((x) => x.name === 'backend').endpoints[0].regions.find((r) => r.region === 'west');
   const a = beWest(st), b = beWest(hs);
-  check(a && b && a.load_rps <= 1.35 * b.load_rps,
+  // The cap lets the liar count as three median pods: 13/10 of the honest load
+  // (without it, about 11x). The two daemons close their windows at different
+  // moments, so the bound leaves room for one window's timing.
+  check(a && b && a.load_rps <= 1.6 * b.load_rps,
     `learned backend/west load within the share cap (${a && a.load_rps} vs honest ${b && b.load_rps})`);
 }
 const hsolve = (await getJSON(honest.port, '/v1/state')).solve;
