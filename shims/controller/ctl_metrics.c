@@ -75,7 +75,8 @@ const char *ctl_drops_name(unsigned k)
 const char *ctl_overflow_name(ctl_overflow o)
 {
     static const char *const names[CTL_OVF_COUNT_] = {
-        "service", "region", "endpoint", "outbound", "edge", "span_per_report", "span_evicted"};
+        "service", "region",          "endpoint",     "outbound",
+        "edge",    "span_per_report", "span_evicted", "report_share"};
     return (unsigned)o < CTL_OVF_COUNT_ ? names[o] : "unknown";
 }
 

@@ -39,6 +39,7 @@ typedef enum ctl_overflow {
     CTL_OVF_EDGE,        /* a call-graph edge could not be created */
     CTL_OVF_SPAN,        /* spans past max-spans-per-report, dropped */
     CTL_OVF_SPAN_EVICT,  /* spans evicted from a full stitch table before their window */
+    CTL_OVF_CLAIM,       /* a report naming more new entries than its share of a table */
     CTL_OVF_COUNT_
 } ctl_overflow;
 

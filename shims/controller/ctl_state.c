@@ -209,6 +209,8 @@ struct ctl_state {
     uint64_t windows;
     double last_window_s;
     uint64_t reports_total;
+    /* New entries the report being merged may still create (its share of each table). */
+    uint32_t claim_svcs, claim_regions, claim_eps;
 };
 
 /* ------------------------------------------------------------------------- */
@@ -437,7 +439,12 @@ static uint32_t region_find(ctl_state_t *s, const char *name, size_t n, uint64_t
             return i;
     if (!create)
         return NIL;
+    if (s->claim_regions == 0) {
+        atomic_fetch_add(&s->m->overflow[CTL_OVF_CLAIM], 1);
+        return s->max_regions;
+    }
     if (s->n_regions < s->max_regions) {
+        s->claim_regions--;
         char *nm = dup_n(name, n);
         if (nm) {
             uint32_t i = s->n_regions++;
@@ -484,7 +491,12 @@ static uint32_t service_find(ctl_state_t *s, const char *name, size_t n, uint64_
     while (ctl_map_next(&s->svc_map, key, &pos, &v))
         if (str_eq(s->svcs[v].name, name, n))
             return v;
+    if (s->claim_svcs == 0) {
+        atomic_fetch_add(&s->m->overflow[CTL_OVF_CLAIM], 1);
+        return NIL;
+    }
     if (s->n_svcs < s->cfg.max_services) {
+        s->claim_svcs--;
         char *nm = dup_n(name, n);
         if (nm && ctl_map_put(&s->svc_map, key, s->n_svcs)) {
             uint32_t i = s->n_svcs++;
@@ -750,6 +762,11 @@ static uint32_t endpoint_find(ctl_state_t *s, uint32_t svc, const char *method, 
             return v;
     }
     svc_ent *sv = &s->svcs[svc];
+    if (s->claim_eps == 0) {
+        atomic_fetch_add(&s->m->overflow[CTL_OVF_CLAIM], 1);
+        return NIL;
+    }
+    s->claim_eps--;
     if (sv->n_eps < s->cfg.max_endpoints_per_service) {
         uint32_t i = endpoint_new(s, svc, method, mlen, path, plen, key, false);
         if (i != NIL) {
@@ -1151,6 +1168,14 @@ int ctl_state_ingest(ctl_state_t *s, ctl_scratch_t *sc, const slate_load_report_
     if (s->created_ns == 0)
         s->created_ns = now_ns;
     s->reports_total++;
+    /* One report may create at most a share of each table (an eighth of the
+     * services, a quarter of the regions and of a service's endpoints, and
+     * never fewer than 4, 2 and 8), so a single report naming hundreds of
+     * services cannot fill them for everyone else. */
+    s->claim_svcs = s->cfg.max_services / 8 > 4 ? s->cfg.max_services / 8 : 4;
+    s->claim_regions = s->max_regions / 4 > 2 ? s->max_regions / 4 : 2;
+    s->claim_eps =
+        s->cfg.max_endpoints_per_service / 4 > 8 ? s->cfg.max_endpoints_per_service / 4 : 8;
     uint32_t region = region_find(s, rep->region.ptr, rep->region.len,
                                   region_key(rep->region.ptr, rep->region.len), true);
     uint32_t svc = service_find(s, rep->service.ptr, rep->service.len,
@@ -1313,6 +1338,7 @@ ctl_state_t *ctl_state_create(const ctl_config_t *cfg, ctl_metrics_t *metrics,
         }
         *s->rf = *regions;
         s->have_file = true;
+        s->claim_regions = UINT32_MAX; /* the operator's regions file is not a report */
         for (uint32_t i = 0; i < regions->n && i < s->max_regions; i++) {
             const char *nm = regions->names[i];
             region_find(s, nm, strlen(nm), region_key(nm, strlen(nm)), true);

@@ -23,7 +23,8 @@ const ep = (path, requests = 10) => ({ method: 'GET', path, requests, latency: f
 // Services: 3 real, the rest in "~overflow".
 for (let i = 0; i < 6; i++)
   await post({ service: `svc${i}`, region: 'r0', pod: `p${i}`, interval_ns: 1e9, inbound: [ep('/x')] });
-// Endpoints: 4 real for svc0 (/x and 3 of these), the other 7 in its overflow endpoint.
+// Endpoints: 4 real for svc0 (/x and 3 of these), 5 more in its overflow endpoint; the last
+// 2 are past the report's share (a report may create at most 8 endpoints) and dropped.
 await post({ service: 'svc0', region: 'r0', pod: 'p0', interval_ns: 1e9,
   inbound: Array.from({ length: 10 }, (_, k) => ep(`/e${k}`, 100 + k)) });
 // Regions: 2 real, the rest in "~overflow".
@@ -63,7 +64,8 @@ check(st.limits.max_services === 3 && st.limits.max_endpoints_per_service === 4,
 const m = parseMetrics((await request(ctl.port, { path: '/metrics' })).body.toString());
 check(m.errors.length === 0, 'metrics parse');
 check(metric(m, 'slate_controller_overflow_total', { kind: 'service' }) === 3, 'service overflow counted');
-check(metric(m, 'slate_controller_overflow_total', { kind: 'endpoint' }) === 7, `endpoint overflow counted (${metric(m, 'slate_controller_overflow_total', { kind: 'endpoint' })})`);
+check(metric(m, 'slate_controller_overflow_total', { kind: 'report_share' }) === 2, `endpoints past the report's share counted (${metric(m, 'slate_controller_overflow_total', { kind: 'report_share' })})`);
+check(metric(m, 'slate_controller_overflow_total', { kind: 'endpoint' }) === 5, `endpoint overflow counted (${metric(m, 'slate_controller_overflow_total', { kind: 'endpoint' })})`);
 check(metric(m, 'slate_controller_overflow_total', { kind: 'region' }) === 3, `region overflow counted (${metric(m, 'slate_controller_overflow_total', { kind: 'region' })})`);
 check(metric(m, 'slate_controller_overflow_total', { kind: 'span_per_report' }) === 7, 'dropped spans counted');
 check(metric(m, 'slate_controller_overflow_total', { kind: 'outbound' }) === 2, `outbound overflow counted (${metric(m, 'slate_controller_overflow_total', { kind: 'outbound' })})`);
@@ -85,4 +87,29 @@ const after = hwm();
 console.log(`peak RSS ${before} kB -> ${after} kB`);
 check(after - before < 20000, `peak RSS grew by ${after - before} kB (< 20 MB)`);
 await ctl.stop('SIGTERM');
+
+// One report naming 300 services in 40 regions (default limits: 256 services,
+// 31 regions) claims only its share of each table, so the services that
+// report next still get their own entries instead of the overflow bucket.
+{
+  const big = await startController(args.controller, args.workdir, 'share', ['--solve-period-ms', '200']);
+  const r = await request(big.port, { method: 'POST', path: '/v1/report', body: encReport({
+    service: 'greedy', region: 'r0', pod: 'g', interval_ns: 1e9,
+    outbound: Array.from({ length: 300 }, (_, k) => ({ dst_service: `s${k}`, method: 'GET',
+      path: '/p', dst_region: `region${k % 40}`, requests: 1, latency: flatLatency(1, 1) })) }) });
+  check(r.status === 200, `the greedy report is accepted (${r.status})`);
+  let st = await getJSON(big.port, '/v1/state');
+  check(st.services.length <= 1 + 32 && st.regions.length <= 1 + 7 + 1,
+    `one report claims at most its share: ${st.services.length} services, ${st.regions.length} regions`);
+  for (let k = 0; k < 20; k++) {
+    const ok = await request(big.port, { method: 'POST', path: '/v1/report', body: encReport({
+      service: `real${k}`, region: `west${k % 5}`, pod: 'p', interval_ns: 1e9, inbound: [ep('/x')] }) });
+    check(ok.status === 200, `real service ${k} reports`);
+  }
+  st = await getJSON(big.port, '/v1/state');
+  check(Array.from({ length: 20 }, (_, k) => `real${k}`).every((n) => st.services.some((s) => s.name === n)),
+    'every real service that reported next has its own entry');
+  check(!st.services.some((s) => s.name === '~overflow'), 'nothing went to the overflow service');
+  await big.stop('SIGTERM');
+}
 finish();
