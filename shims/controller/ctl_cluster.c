@@ -19,6 +19,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
 #include <inttypes.h>
+#include <malloc.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -162,6 +163,22 @@ static void service_clear(cl_service *s)
     s->n_in = s->n_out = s->n_spans = 0;
     s->spans_dropped = 0;
     s->reports = 0;
+}
+
+/* Frees a service's per-window arrays (they are rebuilt from the next reports);
+ * returns the bytes released. */
+static size_t service_release(cl_service *s)
+{
+    size_t bytes =
+        s->cap_in * sizeof(cl_in) + s->cap_out * sizeof(cl_out) + s->cap_spans * sizeof(cl_span);
+    free(s->in);
+    free(s->out);
+    free(s->spans);
+    s->in = NULL;
+    s->out = NULL;
+    s->spans = NULL;
+    s->cap_in = s->cap_out = s->cap_spans = 0;
+    return bytes;
 }
 
 void ctl_cluster_free(struct ctl_cluster *c)
@@ -546,19 +563,31 @@ static void forward_once(struct ctl_cluster *c)
     ctl_buf_t batch;
     ctl_buf_init(&batch, 0);
     pthread_mutex_lock(&c->mu);
-    size_t n = 0;
+    size_t n = 0, released = 0;
     uint64_t interval = app->cfg.forward_period_ms * 1000000ull;
     int enc = 0;
-    for (size_t i = 0; i < c->n_svcs; i++) {
+    /* The cluster role keeps nothing between forwards but the services' names:
+     * a window's arrays are freed once forwarded, and a service that did not
+     * report for a whole window is forgotten, so memory falls with the load. */
+    for (size_t i = 0; i < c->n_svcs;) {
         cl_service *s = &c->svcs[i];
-        if (s->reports == 0)
+        if (s->reports == 0) {
+            released += service_release(s) + strlen(s->name) + 1;
+            free(s->name);
+            c->svcs[i] = c->svcs[--c->n_svcs];
+            memset(&c->svcs[c->n_svcs], 0, sizeof(c->svcs[0]));
             continue;
+        }
         if (encode_service(c, s, now, interval, &batch) != 0)
             enc = -1;
         service_clear(s);
+        released += service_release(s);
         n++;
+        i++;
     }
     pthread_mutex_unlock(&c->mu);
+    if (released > (1u << 20))
+        malloc_trim(0); /* hand freed pages back to the system */
     if (n == 0 || enc != 0 || batch.failed) {
         if (enc != 0 || batch.failed)
             ctl_log(CTL_LOG_ERROR, "forward: could not encode the aggregate");
