@@ -487,6 +487,8 @@ static int apply_answer(struct ctl_cluster *c, const ctl_buf_t *body)
         size_t k = 0;
         bool done = false;
         for (; pos + k < n && k < 10; k++) {
+            if (k == 9 && p[pos + k] > 1)
+                break; /* bits above 2^64: malformed, as codec.h rejects them */
             len |= (uint64_t)(p[pos + k] & 0x7f) << (7 * k);
             if (!(p[pos + k] & 0x80)) {
                 done = true;

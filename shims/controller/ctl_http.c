@@ -429,11 +429,14 @@ static enum MHD_Result handle_report(ctl_app_t *app, struct MHD_Connection *c, r
     return send_buf(c, MHD_HTTP_OK, &out, "application/x-protobuf", NULL);
 }
 
-/* Reads a varint length prefix; 0 bytes consumed on malformed input. */
+/* Reads a varint length prefix; 0 bytes consumed on malformed input, which
+ * includes a 10th byte carrying bits above 2^64 (as codec.h rejects them). */
 static size_t read_varint(const uint8_t *p, size_t n, uint64_t *v)
 {
     uint64_t x = 0;
     for (size_t i = 0; i < n && i < 10; i++) {
+        if (i == 9 && p[i] > 1)
+            return 0;
         x |= (uint64_t)(p[i] & 0x7f) << (7 * i);
         if (!(p[i] & 0x80)) {
             *v = x;

@@ -107,6 +107,12 @@ const parts = br.status === 200 ? undelimit(br.body) : [];
 const rulesAll = await request(ctl.port, { path: '/v1/rules', headers: bearer(T2) });
 check(br.status === 200 && parts.length === 1, `2000 reports, one answer (${br.status}, ${parts.length} messages, ${br.body.length} bytes)`);
 check(br.body.length < 4096 + rulesAll.body.length, 'the answer is bounded by the rule set, not the batch');
+// A length prefix of 10 bytes carrying bits above 2^64 is malformed (it used to
+// wrap and be read as a small length).
+const overlong = Buffer.concat([Buffer.from([0x82, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x02]), rep('frontend')]);
+const ol = await request(ctl.port, { method: 'POST', path: '/v1/reports', body: overlong, headers: bearer(T2) });
+check(ol.status === 400 && /length prefix malformed/.test(ol.body.toString()),
+  `a 10-byte length prefix above 2^64: 400 (${ol.status} ${ol.body.toString().trim()})`);
 
 // 6. A body that trickles below the minimum rate is cut; memory follows bytes that came.
 const trickle = await new Promise((resolve) => {
