@@ -29,9 +29,16 @@ const peak = kb('VmHWM');
 await sleep(1500); // several forward periods without a report
 const idle = kb('VmRSS');
 console.log(`cluster RSS: start ${start} kB, peak ${peak} kB, idle ${idle} kB`);
-check(peak - start < 400 * 1024, `peak growth under the flood bounded (${peak - start} kB)`);
-check(idle - start < (peak - start) / 2,
-  `memory handed back when idle (start ${start} kB, peak ${peak} kB, idle ${idle} kB)`);
 const st = await getJSON(cl.adminPort, '/v1/state');
 check(st.controller.role === 'cluster', 'cluster state still served');
+check(st.cluster.pending.length === 0, `services that stopped reporting forgotten (${st.cluster.pending.length} left)`);
+if (process.env.SLATE_SANITIZED) {
+  // AddressSanitizer keeps freed blocks in quarantine and has its own
+  // allocator, so RSS cannot show memory handed back; the gcc build checks it.
+  console.log('RSS checks: the gcc build makes them (a sanitizer build holds freed memory)');
+} else {
+  check(peak - start < 400 * 1024, `peak growth under the flood bounded (${peak - start} kB)`);
+  check(idle - start < (peak - start) / 2,
+    `memory handed back when idle (start ${start} kB, peak ${peak} kB, idle ${idle} kB)`);
+}
 finish([cl.proc, g.proc]);
