@@ -31,11 +31,11 @@
 #include <stdint.h>
 #include <string.h>
 
-#define EXC_MAX_PATH  512
+#define EXC_MAX_PATH  1024
 #define EXC_MAX_VALUE 8192
 #define EXC_MAX_LINES 4096
-#define EXC_MAX_KEYS  64
-#define EXC_MAX_KEY   192
+#define EXC_MAX_KEYS  32
+#define EXC_MAX_KEY   512
 
 /* One scalar: its key path and decoded value; `plain_int` when an unquoted integer. */
 typedef void (*exc_scalar_fn)(void *ctx, const char *path, const char *value, bool plain_int);
