@@ -175,12 +175,14 @@ check(converged, `routing converged toward the optimum in capped steps (${steps}
 {
   await sleep(1300);
   const yamlPath = path.join(exportDir, 'istio', 'backend.yaml');
-  const envoyPath = path.join(exportDir, 'envoy', 'backend.west.json');
+  const envoyPath = path.join(exportDir, 'envoy', 'backend@west.json');
   check(fs.existsSync(yamlPath), 'Istio export written');
   if (fs.existsSync(yamlPath)) {
     const y = fs.readFileSync(yamlPath, 'utf8');
     check(/kind: VirtualService/.test(y) && /kind: DestinationRule/.test(y), 'VirtualService and DestinationRule');
-    check(/x-slate-routeto:\n\s+exact: "east"/.test(y), 'header match to a per-region subset');
+    check((y.match(/^  name: "backend\.slate"$/gm) || []).length === 2, 'objects named <service>.slate');
+    check(/x-slate-routeto:\n\s+exact: "east"/.test(y) && /subset: "east"/.test(y),
+      'header match to a per-region subset');
     check(/sourceLabels:\n\s+"topology.kubernetes.io\/region": "west"/.test(y), 'weights per source region');
     const weights = [...y.matchAll(/weight: (\d+)/g)].map((m) => +m[1]);
     check(weights.length >= 2, 'weighted routes present');
