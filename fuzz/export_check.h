@@ -430,6 +430,15 @@ static inline bool exc_json_string(exc_json_t *j, char *out)
 
 static inline bool exc_json_value(exc_json_t *j);
 
+/* After a member or element: 1 at ',' (another follows), 0 at `close`, -1 otherwise. */
+static inline int exc_json_more(exc_json_t *j, char close)
+{
+    exc_ws(j);
+    if (j->i < j->n && (j->s[j->i] == ',' || j->s[j->i] == close))
+        return j->s[j->i++] == ',' ? 1 : 0;
+    return -1;
+}
+
 static inline bool exc_json_number(exc_json_t *j)
 {
     size_t b = j->i;
@@ -518,16 +527,11 @@ static inline bool exc_json_value(exc_json_t *j)
                     return false;
                 j->path_len = saved;
                 j->path[saved] = '\0';
-                exc_ws(j);
-                if (j->i < j->n && j->s[j->i] == ',') {
-                    j->i++;
-                    continue;
-                }
-                if (j->i < j->n && j->s[j->i] == '}') {
-                    j->i++;
+                int more = exc_json_more(j, '}');
+                if (more < 0)
+                    return false;
+                if (more == 0)
                     break;
-                }
-                return false;
             }
         }
     } else if (c == '[') {
@@ -539,16 +543,11 @@ static inline bool exc_json_value(exc_json_t *j)
             for (;;) {
                 if (!exc_json_value(j))
                     return false;
-                exc_ws(j);
-                if (j->i < j->n && j->s[j->i] == ',') {
-                    j->i++;
-                    continue;
-                }
-                if (j->i < j->n && j->s[j->i] == ']') {
-                    j->i++;
+                int more = exc_json_more(j, ']');
+                if (more < 0)
+                    return false;
+                if (more == 0)
                     break;
-                }
-                return false;
             }
         }
     } else if (c == '"') {
