@@ -180,7 +180,14 @@ check(converged, `routing converged toward the optimum in capped steps (${steps}
   if (fs.existsSync(yamlPath)) {
     const y = fs.readFileSync(yamlPath, 'utf8');
     check(/kind: VirtualService/.test(y) && /kind: DestinationRule/.test(y), 'VirtualService and DestinationRule');
-    check(/x-slate-routeto:\n\s+exact: "east"/.test(y), 'header match to a per-region subset');
+    const docs = y.split(/^---$/m).filter((d) => /kind:/.test(d));
+    const vs = docs.filter((d) => /kind: VirtualService/.test(d));
+    check(vs.length === 2 && vs.every((d) => !/^ {2}hosts:/m.test(d)),
+      'two delegate VirtualServices, no hosts (they join the user\'s VirtualService)');
+    check(/name: backend-slate\n/.test(vs[0]) && /name: backend-slate-weights\n/.test(vs[1]), 'delegate names');
+    check(!/sourceLabels/.test(vs[0]) && !/name: default/.test(y), 'header delegate: header routes only, no catch-all');
+    check(/x-slate-routeto:\n\s+exact: "east"/.test(vs[0]), 'header match to a per-region subset');
+    check((y.match(/outlierDetection:/g) || []).length >= 2, 'outlier detection on the host and the subsets');
     check(/sourceLabels:\n\s+"topology.kubernetes.io\/region": "west"/.test(y), 'weights per source region');
     const weights = [...y.matchAll(/weight: (\d+)/g)].map((m) => +m[1]);
     check(weights.length >= 2, 'weighted routes present');
