@@ -1,0 +1,222 @@
+// The Istio deployment (deploy/istio) rendered as `kubectl apply -k` would
+// and every object checked against what Istio 1.21 and later serve and what
+// libslate's parts accept: API versions and fields from Istio's CRDs, no
+// BOOTSTRAP patch, mesh-wide WasmPlugins whose configurations the real
+// filter module accepts (loaded in the test host), the controller wiring,
+// and subset labels equal to the controller exporter's.
+//
+// YAML is parsed by PyYAML (python3 -c, Debian's python3-yaml) so the test
+// reads the files as Kubernetes would; the kustomization is rendered by the
+// small renderer below, which refuses any kustomize feature it does not
+// implement.
+'use strict';
+const test = require('node:test');
+const assert = require('node:assert/strict');
+const fs = require('node:fs');
+const path = require('node:path');
+const { execFileSync } = require('node:child_process');
+const { Host, FILTER, LogLevel } = require('./harness.js');
+
+const REPO = path.join(__dirname, '..', '..', '..');
+const BASE = path.join(REPO, 'deploy', 'istio');
+const PYTHON = process.env.SLATE_PYTHON3 || 'python3';
+
+/** Every document of a YAML file (PyYAML safe_load_all), nulls dropped. */
+function yamlDocs(file) {
+  const out = execFileSync(PYTHON, ['-c',
+    'import json,sys,yaml\nprint(json.dumps([d for d in yaml.safe_load_all(open(sys.argv[1])) if d is not None]))',
+    file], { encoding: 'utf8' });
+  return JSON.parse(out);
+}
+
+/**
+ * `kubectl apply -k` for the features this base uses: resources (files),
+ * configMapGenerator with files and no name hash, images. Anything else
+ * fails, so the rendering cannot silently differ from kustomize's.
+ */
+function render(dir) {
+  const [k] = yamlDocs(path.join(dir, 'kustomization.yaml'));
+  const known = ['apiVersion', 'kind', 'resources', 'configMapGenerator', 'generatorOptions', 'images'];
+  for (const key of Object.keys(k)) assert.ok(known.includes(key), `kustomization key '${key}' not rendered here`);
+  assert.equal(k.apiVersion, 'kustomize.config.k8s.io/v1beta1');
+  assert.equal(k.kind, 'Kustomization');
+  const objects = [];
+  for (const r of k.resources) objects.push(...yamlDocs(path.join(dir, r)).map((o) => ({ o, file: r })));
+  for (const g of k.configMapGenerator || []) {
+    assert.deepEqual(k.generatorOptions, { disableNameSuffixHash: true }, 'generated names without hash');
+    const data = {};
+    for (const f of g.files) data[path.basename(f)] = fs.readFileSync(path.join(dir, f), 'utf8');
+    objects.push({ o: { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: g.name, namespace: g.namespace }, data },
+      file: 'kustomization.yaml' });
+  }
+  for (const img of k.images || []) {
+    for (const { o } of objects) {
+      for (const c of o.spec?.template?.spec?.containers || []) {
+        const [name] = c.image.split(':');
+        if (name === img.name) c.image = `${img.newName || img.name}:${img.newTag}`;
+      }
+    }
+  }
+  return objects;
+}
+
+// API groups, versions and kinds: Kubernetes' core ones this base uses, and
+// Istio's as its CRDs serve them in every release from 1.21 on (1.21 has no
+// networking.istio.io/v1 and no security.istio.io/v1 PeerAuthentication;
+// those arrived in 1.22).
+const SERVED = {
+  'v1/Namespace': null, 'v1/ServiceAccount': null, 'v1/PersistentVolumeClaim': null,
+  'v1/Service': null, 'v1/ConfigMap': null, 'apps/v1/Deployment': null,
+  'extensions.istio.io/v1alpha1/WasmPlugin': ['failStrategy', 'imagePullPolicy', 'imagePullSecret', 'match',
+    'phase', 'pluginConfig', 'pluginName', 'priority', 'selector', 'sha256', 'targetRef', 'type', 'url',
+    'verificationKey', 'vmConfig'],
+  'networking.istio.io/v1beta1/DestinationRule': ['exportTo', 'host', 'subsets', 'trafficPolicy', 'workloadSelector'],
+  'networking.istio.io/v1beta1/VirtualService': ['exportTo', 'gateways', 'hosts', 'http', 'tcp', 'tls'],
+  'security.istio.io/v1beta1/PeerAuthentication': ['mtls', 'portLevelMtls', 'selector'],
+  'security.istio.io/v1beta1/AuthorizationPolicy': ['action', 'provider', 'rules', 'selector', 'targetRef'],
+};
+const OUTLIER_FIELDS = ['baseEjectionTime', 'consecutive5xxErrors', 'consecutiveErrors', 'consecutiveGatewayErrors',
+  'consecutiveLocalOriginFailures', 'interval', 'maxEjectionPercent', 'minHealthPercent',
+  'splitExternalLocalOriginErrors'];
+const HTTP_ROUTE_FIELDS = ['corsPolicy', 'delegate', 'directResponse', 'fault', 'headers', 'match', 'mirror',
+  'mirrorPercentage', 'mirrors', 'name', 'redirect', 'retries', 'rewrite', 'route', 'timeout'];
+
+function checkServed(o, where) {
+  const key = `${o.apiVersion}/${o.kind}`;
+  assert.ok(key in SERVED, `${where}: ${key} is not served by Istio 1.21+ (or not expected in this base)`);
+  assert.ok(o.metadata && o.metadata.name, `${where}: no metadata.name`);
+  const fields = SERVED[key];
+  if (fields) {
+    for (const f of Object.keys(o.spec || {})) assert.ok(fields.includes(f), `${where}: ${o.kind} has no field spec.${f}`);
+  }
+  if (o.kind === 'DestinationRule') {
+    const policies = [o.spec.trafficPolicy, ...(o.spec.subsets || []).map((s) => s.trafficPolicy)];
+    for (const p of policies.filter(Boolean)) {
+      for (const f of Object.keys(p.outlierDetection || {})) assert.ok(OUTLIER_FIELDS.includes(f), `${where}: outlierDetection.${f}`);
+    }
+  }
+  if (o.kind === 'VirtualService') {
+    for (const r of o.spec.http || []) {
+      for (const f of Object.keys(r)) assert.ok(HTTP_ROUTE_FIELDS.includes(f), `${where}: http route field ${f}`);
+      assert.ok(!(r.delegate && r.route), `${where}: a route with delegate has no route of its own`);
+    }
+  }
+}
+
+/** Deep search for a value anywhere in an object. */
+function contains(v, pred) {
+  if (pred(v)) return true;
+  if (v && typeof v === 'object') return Object.values(v).some((x) => contains(x, pred));
+  return false;
+}
+
+const objects = render(BASE);
+const byKind = (kind) => objects.filter(({ o }) => o.kind === kind).map(({ o }) => o);
+
+test('every rendered object is of a kind and version Istio 1.21+ serves, with known fields', () => {
+  assert.ok(objects.length >= 10, `rendered ${objects.length} objects`);
+  for (const { o, file } of objects) checkServed(o, `${file} ${o.kind}/${o.metadata?.name}`);
+});
+
+test('no EnvoyFilter and no BOOTSTRAP patch anywhere in the deployment', () => {
+  const files = fs.readdirSync(BASE, { recursive: true }).filter((f) => /\.ya?ml$/.test(f));
+  for (const f of files) {
+    for (const o of yamlDocs(path.join(BASE, f))) {
+      assert.notEqual(o.kind, 'EnvoyFilter', `${f}: EnvoyFilter`);
+      assert.ok(!contains(o, (v) => v === 'BOOTSTRAP'), `${f}: a BOOTSTRAP patch (Istio 1.21+ ignores them)`);
+    }
+  }
+});
+
+test('one mesh-wide pair of WasmPlugins in the root namespace, with no per-service key', () => {
+  const wp = byKind('WasmPlugin');
+  assert.equal(wp.length, 2);
+  const modes = wp.map((p) => p.spec.match.map((m) => m.mode).join()).sort();
+  assert.deepEqual(modes, ['CLIENT', 'SERVER']);
+  for (const p of wp) {
+    assert.equal(p.metadata.namespace, 'istio-system', 'root namespace: applies to every workload');
+    assert.equal(p.spec.selector, undefined, 'no selector');
+    assert.equal(p.spec.targetRef, undefined, 'no targetRef');
+    assert.equal(p.spec.failStrategy, 'FAIL_OPEN');
+    assert.equal(p.spec.type, 'HTTP');
+    assert.match(p.spec.url, /^oci:\/\/[^/]+\/slate\/slate-filter:[0-9.]+$/);
+    for (const k of ['service', 'region', 'pod']) assert.equal(p.spec.pluginConfig[k], undefined, `no '${k}' key`);
+  }
+});
+
+test('the WasmPlugins reach the controller Service the base deploys', () => {
+  const [svc] = byKind('Service');
+  const port = svc.spec.ports.find((p) => p.name === 'http').port;
+  const fqdn = `${svc.metadata.name}.${svc.metadata.namespace}.svc.cluster.local`;
+  for (const p of byKind('WasmPlugin')) {
+    assert.equal(p.spec.pluginConfig.controller_cluster, `outbound|${port}||${fqdn}`, "Istio's cluster name");
+    assert.equal(p.spec.pluginConfig.controller_authority, `${fqdn}:${port}`);
+  }
+  const ap = byKind('AuthorizationPolicy')[0];
+  const allowed = ap.spec.rules.flatMap((r) => r.to.flatMap((t) => t.operation.paths || []));
+  assert.ok(allowed.includes('/v1/report'), 'reports are allowed through the AuthorizationPolicy');
+});
+
+test('the controller Deployment reads the generated ConfigMap and the token Secret', () => {
+  const [dep] = byKind('Deployment');
+  const c = dep.spec.template.spec.containers[0];
+  assert.match(c.image, /^[^:]+\/slate-controller:[0-9.]+$/, 'image set by the kustomization');
+  const arg = (name) => (c.args.find((a) => a.startsWith(`--${name}=`)) || '').split('=')[1];
+  const mountOf = (file) => c.volumeMounts.find((m) => file.startsWith(m.mountPath + '/'));
+  const volume = (name) => dep.spec.template.spec.volumes.find((v) => v.name === name);
+  const conf = mountOf(arg('config'));
+  const cm = byKind('ConfigMap').find((m) => m.metadata.name === volume(conf.name).configMap.name);
+  assert.ok(cm && cm.metadata.namespace === dep.metadata.namespace, 'ConfigMap in the controller namespace');
+  assert.ok(path.basename(arg('config')) in cm.data, 'controller.conf in the ConfigMap');
+  assert.ok(volume(mountOf(arg('auth-token-file')).name).secret.secretName, 'token from a Secret');
+  // The ConfigMap is the very file `make demo` runs the controller with.
+  assert.equal(cm.data['controller.conf'], fs.readFileSync(path.join(BASE, 'controller.conf'), 'utf8'));
+});
+
+// The label the exporter's subsets select (its `region-label` default) is the
+// one Istio gives every endpoint from its node's locality, and the one the
+// examples and docs use.
+test('subset labels are the exporter\'s: topology.kubernetes.io/region', () => {
+  const bin = process.env.SLATE_CONTROLLER_BIN;
+  assert.ok(bin, 'SLATE_CONTROLLER_BIN is set by CTest');
+  const help = execFileSync(bin, ['--help'], { encoding: 'utf8' });
+  const m = /--region-label\b.*\(default ([^)\s]+)\)/.exec(help);
+  assert.ok(m, 'the controller documents its region-label default');
+  assert.equal(m[1], 'topology.kubernetes.io/region');
+  const ex = path.join(BASE, 'examples');
+  for (const f of fs.readdirSync(ex)) {
+    for (const o of yamlDocs(path.join(ex, f))) {
+      checkServed(o, `examples/${f}`);
+      for (const s of o.kind === 'DestinationRule' ? o.spec.subsets : []) {
+        for (const label of Object.keys(s.labels)) {
+          assert.ok(!label.startsWith('topology.') || label === m[1], `examples/${f}: subset label ${label}`);
+        }
+      }
+      if (o.kind === 'DestinationRule') assert.ok(o.spec.trafficPolicy.outlierDetection, 'outlier detection kept');
+      if (o.kind === 'VirtualService') {
+        const host = o.spec.hosts[0].split('.')[0];
+        const d = o.spec.http.filter((r) => r.delegate);
+        assert.equal(d.length, 1, 'one delegate route');
+        assert.equal(d[0].delegate.name, `${host}-slate`, "the exporter's delegate name");
+        assert.equal(o.spec.http.indexOf(d[0]), 0, 'the delegate route first');
+      }
+    }
+  }
+});
+
+function configure(configuration) {
+  const host = new Host();
+  const vm = host.addVm({ module: FILTER, rootId: 'r', configuration });
+  return { ok: vm.root().configured, errors: vm.logs.filter((l) => l.level >= LogLevel.Error).map((l) => l.message) };
+}
+
+test('the real filter module accepts both WasmPlugins\' configurations', () => {
+  for (const p of byKind('WasmPlugin')) {
+    // Istio hands pluginConfig to the module as JSON (protojson of the Struct).
+    // This module still needs the service and region keys that the proxy's
+    // node metadata will provide (docs/data-plane.md, "Zero configuration").
+    const cfg = Object.assign({ service: 'cart', region: 'us-east-1' }, p.spec.pluginConfig);
+    const r = configure(JSON.stringify(cfg));
+    assert.equal(r.ok, true, `${p.metadata.name}: ${JSON.stringify(r.errors)}`);
+  }
+});
