@@ -124,6 +124,10 @@ void ctl_solver_round(ctl_app_t *app, uint64_t now_ns);
 int ctl_export_start(ctl_app_t *app);
 /* Writes every export file for `r` into dir; returns 0 or -1. */
 int ctl_export_write(const ctl_config_t *cfg, const ctl_rules_t *r, const char *dir);
+/* /metrics: slate_controller_published_weight per (source region, destination,
+ * target region) of the rules in force (r may be NULL), at most max_series
+ * series; the rest are counted as dropped. O(rules^2) per scrape. */
+void ctl_export_weights_metrics(const ctl_rules_t *r, ctl_buf_t *out, uint32_t max_series);
 
 /* Cluster role (ctl_cluster.c). */
 struct ctl_cluster *ctl_cluster_create(ctl_app_t *app);

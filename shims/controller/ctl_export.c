@@ -340,17 +340,18 @@ static int istio_for_service(const ctl_config_t *cfg, const ctl_rules_t *r, cons
     return rc;
 }
 
-/* Locality weights for calls to `svc` from `src`: the mean over its endpoints' rules. */
-static int envoy_for(const ctl_rules_t *r, const char *svc, const char *src, const char *dir)
+/* The share of calls to `svc` from `src` that each region gets: the mean over
+ * the destination's endpoints of their rules' normalised weights (one vote
+ * per endpoint; rules repeat per calling service). Returns the number of
+ * endpoints that voted; regions[] and share[] hold *n_regions entries. */
+static uint32_t region_shares(const ctl_rules_t *r, const char *svc, const char *src,
+                              const char **regions, double *share, uint32_t *n_regions_out)
 {
-    const char *regions[SLOTS];
-    double share[SLOTS];
     uint32_t n_regions = 0, n_rules = 0;
     for (size_t i = 0; i < r->n_rules; i++) {
         const ctl_rule_t *ru = &r->rules[i];
         if (strcmp(ru->dst_service, svc) != 0 || strcmp(ru->src_region, src) != 0)
             continue;
-        /* one vote per endpoint (rules repeat per calling service) */
         bool dup = false;
         for (size_t k = 0; k < i && !dup; k++) {
             const ctl_rule_t *o = &r->rules[k];
@@ -378,6 +379,19 @@ static int envoy_for(const ctl_rules_t *r, const char *svc, const char *src, con
             share[k] += (double)ru->targets[t].weight / (double)total;
         }
     }
+    for (uint32_t k = 0; k < n_regions && n_rules > 0; k++)
+        share[k] /= n_rules;
+    *n_regions_out = n_regions;
+    return n_rules;
+}
+
+/* Locality weights for calls to `svc` from `src`. */
+static int envoy_for(const ctl_rules_t *r, const char *svc, const char *src, const char *dir)
+{
+    const char *regions[SLOTS];
+    double share[SLOTS];
+    uint32_t n_regions = 0;
+    uint32_t n_rules = region_shares(r, svc, src, regions, share, &n_regions);
     if (n_rules == 0)
         return 0;
     ctl_buf_t b;
@@ -392,7 +406,7 @@ static int envoy_for(const ctl_rules_t *r, const char *svc, const char *src, con
     ctl_json_key(&j, "endpoints");
     ctl_json_arr(&j);
     for (uint32_t k = 0; k < n_regions; k++) {
-        uint32_t w = (uint32_t)llround(share[k] / n_rules * 1000.0);
+        uint32_t w = (uint32_t)llround(share[k] * 1000.0);
         if (w == 0)
             continue;
         ctl_json_obj(&j);
@@ -447,6 +461,43 @@ int ctl_export_write(const ctl_config_t *cfg, const ctl_rules_t *r, const char *
         rc = -1;
     ctl_buf_free(&b);
     return rc;
+}
+
+void ctl_export_weights_metrics(const ctl_rules_t *r, ctl_buf_t *out, uint32_t max_series)
+{
+    ctl_buf_puts(out, "# HELP slate_controller_published_weight Share of the calls to a "
+                      "destination service from a source region that the rules in force send "
+                      "to each target region (mean over the destination's endpoints).\n"
+                      "# TYPE slate_controller_published_weight gauge\n");
+    uint64_t series = 0, dropped = 0;
+    for (size_t i = 0; r && i < r->n_rules; i++) {
+        if (seen_before(r, i, false))
+            continue;
+        const ctl_rule_t *ru = &r->rules[i];
+        const char *regions[SLOTS];
+        double share[SLOTS];
+        uint32_t n = 0;
+        if (region_shares(r, ru->dst_service, ru->src_region, regions, share, &n) == 0)
+            continue;
+        for (uint32_t k = 0; k < n; k++) {
+            if (series >= max_series) {
+                dropped++;
+                continue;
+            }
+            series++;
+            /* names passed slate_name_check() at the door: no quote, backslash or newline */
+            ctl_buf_printf(out,
+                           "slate_controller_published_weight{source_region=\"%s\","
+                           "destination=\"%s\",target_region=\"%s\"} %.6g\n",
+                           ru->src_region, ru->dst_service, regions[k], share[k]);
+        }
+    }
+    ctl_buf_printf(out,
+                   "# HELP slate_controller_published_weight_series_dropped Weight series left "
+                   "out of this scrape (more than %" PRIu32 ").\n"
+                   "# TYPE slate_controller_published_weight_series_dropped gauge\n"
+                   "slate_controller_published_weight_series_dropped %" PRIu64 "\n",
+                   max_series, dropped);
 }
 
 static void push(ctl_app_t *app)

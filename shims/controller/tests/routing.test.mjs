@@ -201,6 +201,12 @@ check(converged, `routing converged toward the optimum in capped steps (${steps}
   }
   const m = parseMetrics((await request(ctl.port, { path: '/metrics' })).body.toString());
   check(metric(m, 'slate_controller_exports_total', { outcome: 'ok' }) >= 1, 'exports counted');
+  const w = m.samples.filter((x) => x.name === 'slate_controller_published_weight' &&
+    x.labels.source_region === 'west' && x.labels.destination === 'backend');
+  const wsum = w.reduce((a, x) => a + x.value, 0);
+  check(m.errors.length === 0 && w.length === 2 && Math.abs(wsum - 1) < 1e-4 &&
+    w.find((x) => x.labels.target_region === 'east').value > 0,
+  `published weights per (source region, destination, target region): ${JSON.stringify(w.map((x) => [x.labels.target_region, x.value]))}`);
   const published = metric(m, 'slate_controller_rules_published_total');
   const exported = metric(m, 'slate_controller_exports_total', { outcome: 'ok' });
   check(exported < published, `debounce merged pushes (${exported} exports for ${published} publishes)`);
