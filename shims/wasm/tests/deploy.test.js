@@ -220,3 +220,52 @@ test('the real filter module accepts both WasmPlugins\' configurations', () => {
     assert.equal(r.ok, true, `${p.metadata.name}: ${JSON.stringify(r.errors)}`);
   }
 });
+
+// Plain Envoy: deploy/envoy/envoy.yaml, every wasm configuration accepted by
+// its module, one vm_id everywhere, the reporter's cluster defined, and every
+// region the outbound route matches on backed by a cluster.
+test('the static Envoy bootstrap wires both modules consistently', () => {
+  const { REPORTER } = require('./harness.js');
+  const [boot] = yamlDocs(path.join(REPO, 'deploy', 'envoy', 'envoy.yaml'));
+  const clusters = boot.static_resources.clusters.map((c) => c.name);
+  const wasm = [];
+  const ext = boot.bootstrap_extensions.find((e) => e.name === 'envoy.bootstrap.wasm');
+  assert.equal(ext.typed_config.singleton, true, 'the reporter is a singleton service');
+  wasm.push({ module: REPORTER, config: ext.typed_config.config });
+  for (const l of boot.static_resources.listeners) {
+    const hcm = l.filter_chains[0].filters[0].typed_config;
+    const names = hcm.http_filters.map((f) => f.name);
+    assert.deepEqual(names, ['envoy.filters.http.wasm', 'envoy.filters.http.router'], `${l.name}: filter before router`);
+    wasm.push({ module: FILTER, config: hcm.http_filters[0].typed_config.config, listener: l.name });
+    for (const vh of hcm.route_config.virtual_hosts) {
+      for (const r of vh.routes) {
+        assert.ok(clusters.includes(r.route.cluster), `${l.name}: route to ${r.route.cluster}`);
+        for (const h of r.match.headers || []) assert.equal(h.name, 'x-slate-routeto');
+      }
+    }
+  }
+  const vmIds = new Set(wasm.map((w) => w.config.vm_config.vm_id));
+  assert.equal(vmIds.size, 1, 'one vm_id');
+  for (const w of wasm) {
+    const json = w.config.configuration.value;
+    const cfg = JSON.parse(json);
+    if (w.module === FILTER) {
+      assert.equal(cfg.vm_id, w.config.vm_config.vm_id, 'the filter names the queue\'s vm_id');
+      assert.equal(cfg.direction, w.listener);
+    } else {
+      assert.ok(clusters.includes(cfg.controller_cluster), 'controller_cluster is a cluster');
+    }
+    const host = new Host();
+    const vm = host.addVm({ module: w.module, rootId: w.config.root_id, configuration: json });
+    assert.equal(vm.root().configured, true, `${w.config.name}: ${JSON.stringify(vm.logs.map((l) => l.message))}`);
+  }
+});
+
+// Envoy re-selects the route after the filter writes the routing header only
+// for ABI 0.2.1 modules (docs/data-plane.md, "Route cache"): a change of the
+// marker must come with an explicit clear_route_cache.
+test('the filter declares proxy-wasm ABI 0.2.1, whose header writes clear Envoy\'s route cache', () => {
+  const exports = WebAssembly.Module.exports(new WebAssembly.Module(fs.readFileSync(FILTER)))
+    .map((e) => e.name).filter((n) => n.startsWith('proxy_abi_version_'));
+  assert.deepEqual(exports, ['proxy_abi_version_0_2_1']);
+});
