@@ -269,3 +269,35 @@ test('the filter declares proxy-wasm ABI 0.2.1, whose header writes clear Envoy\
     .map((e) => e.name).filter((n) => n.startsWith('proxy_abi_version_'));
   assert.deepEqual(exports, ['proxy_abi_version_0_2_1']);
 });
+
+test('without rules the outbound plugin writes no header (the mesh\'s own routing and failover apply)', () => {
+  const out = byKind('WasmPlugin').find((p) => p.spec.match[0].mode === 'CLIENT');
+  assert.equal(out.spec.pluginConfig.route_local_when_no_rules, false);
+});
+
+// The Grafana dashboard queries only metrics the controller exports (read
+// from a live controller's /metrics).
+test('the dashboard\'s controller queries name metrics the controller exports', async () => {
+  const dash = JSON.parse(fs.readFileSync(path.join(REPO, 'deploy', 'grafana', 'slate.json'), 'utf8'));
+  const exprs = dash.panels.flatMap((p) => (p.targets || []).map((t) => t.expr));
+  const used = new Set(exprs.flatMap((e) => e.match(/slate_controller_[a-z_0-9]+/g) || [])
+    .map((n) => n.replace(/_bucket$/, '')));
+  assert.ok(used.has('slate_controller_published_weight'));
+  const { spawn } = require('node:child_process');
+  const dir = fs.mkdtempSync(path.join(require('node:os').tmpdir(), 'slate-dash-'));
+  const proc = spawn(process.env.SLATE_CONTROLLER_BIN, ['--port', '0', '--port-file', path.join(dir, 'p'),
+    '--admin-port-file', path.join(dir, 'a'), '--log-level', 'error'], { stdio: 'ignore' });
+  try {
+    const file = path.join(dir, 'a');
+    for (let i = 0; i < 100 && !(fs.existsSync(file) && fs.readFileSync(file, 'utf8').trim()); i++) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const port = Number(fs.readFileSync(file, 'utf8'));
+    const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    const exported = new Set([...text.matchAll(/^# TYPE (\S+) /gm)].map((m) => m[1]));
+    for (const n of used) assert.ok(exported.has(n), `the dashboard queries ${n}, which /metrics does not export`);
+  } finally {
+    proc.kill('SIGKILL');
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
