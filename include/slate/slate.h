@@ -21,6 +21,7 @@
 #include "slate/failover.h"
 #include "slate/key.h"
 #include "slate/name.h"
+#include "slate/identity.h"
 #include "slate/codec.h"
 #include "slate/legacy.h"
 
