@@ -90,7 +90,7 @@ typedef struct yaml_ctx {
     const char (*subsets)[CTL_EXPORT_NAME_CAP];
     size_t n_regions;
     char last_subset[CTL_EXPORT_NAME_CAP]; /* the DestinationRule subset being read */
-    size_t n_names, n_subset_labels;
+    size_t n_names, n_weights_names, n_subset_labels;
     char label_path[EXC_MAX_PATH];
 } yaml_ctx_t;
 
@@ -114,8 +114,12 @@ static void on_yaml(void *ctx, const char *path, const char *v, bool plain_int)
 {
     yaml_ctx_t *c = ctx;
     if (strcmp(path, "metadata/name") == 0) {
-        CHECK(strcmp(v, c->object) == 0 && exc_dns_subdomain(v));
+        /* "<object>" (header delegate, DestinationRule) or "<object>-weights" */
+        size_t on = strlen(c->object);
+        bool weights = strncmp(v, c->object, on) == 0 && strcmp(v + on, "-weights") == 0;
+        CHECK((strcmp(v, c->object) == 0 || weights) && exc_dns_subdomain(v));
         c->n_names++;
+        c->n_weights_names += weights;
     } else if (strcmp(path, "spec/hosts") == 0 || strcmp(path, "spec/host") == 0 ||
                strcmp(path, "spec/http/route/destination/host") == 0) {
         CHECK(strcmp(v, c->svc) == 0);
@@ -332,7 +336,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (!ok)
             fprintf(stderr, "%.*s", (int)b.len, b.data);
         CHECK(ok);
-        CHECK(c.n_names == 2);          /* the VirtualService and the DestinationRule */
+        /* the header delegate, the DestinationRule, and the weights delegate when it has routes */
+        CHECK(c.n_weights_names <= 1 && c.n_names == 2 + c.n_weights_names);
         CHECK(c.n_subset_labels == nr); /* one labelled subset per region */
         ctl_buf_free(&b);
         for (size_t j = 0; j < nr; j++) {

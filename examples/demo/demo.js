@@ -97,29 +97,24 @@ function parseArgs(argv) {
   return o;
 }
 
+/** The controller settings the Istio deployment ships (deploy/istio/controller.conf). */
+const SHIPPED_CONF = path.join(__dirname, '..', '..', 'deploy', 'istio', 'controller.conf');
+
 /**
- * Controller settings shared by every policy (the routing flag differs).
- * The data plane reports every 500 ms and the controller solves every second,
- * so a change shows in the measurements about 1.5 s after it is published:
- * the rollback guard waits that long, then judges on two solves' worth of
- * measurements. Steps move at most 35% of a call's traffic; a change must
- * promise at least 10% lower cost (the LP's optimum moves with every window's
- * noisy loads, and smaller gains are not worth the churn). Egress weighs
- * 5e8 (ms x rps) per $/s: sending a 2 KiB request from us-west to us-east
- * then weighs as much as 20 ms of its latency, to eu-west 51 ms.
+ * Controller settings shared by every policy (the routing flag differs): the
+ * shipped controller.conf, so the numbers the demo prints come from the
+ * settings a deployment gets (solve every second, steps of at most 35%, a 10%
+ * gain threshold, rollback past 25% worse, egress at 5e8 ms per $). Flags
+ * override it only where the demo's simulated environment differs:
+ * - max-clock-skew-ms 0: the sidecars run on a virtual clock that starts in
+ *   2023, so the shipped 5-minute skew check would refuse their reports;
+ * - debounce-*: exports are written within the run, however short;
+ * - log-level info.
  */
 function controllerArgs(durationS) {
   return {
-    'solve-period-ms': 1000,
-    'rules-ttl-ms': 30000,
-    'stitch-window-ms': 2000,
-    'model-min-samples': 20,
-    'max-shift': 0.35,
-    'min-gain-rel': 0.1,
-    'settle-ms': 1500,
-    'rollback-samples': 2,
-    'rollback-tolerance': 0.25,
-    'egress-weight': 5e8,
+    config: SHIPPED_CONF,
+    'max-clock-skew-ms': 0,
     'debounce-quiet-ms': 500,
     'debounce-max-ms': Math.min(10000, durationS * 1000),
     'log-level': 'info',
@@ -370,4 +365,4 @@ if (require.main === module) {
   main().catch((e) => { process.stderr.write(`demo: ${e.stack || e.message}\n`); process.exit(2); });
 }
 
-module.exports = { parseArgs, evaluateTargets, printTable, controllerArgs };
+module.exports = { parseArgs, evaluateTargets, printTable, controllerArgs, SHIPPED_CONF };

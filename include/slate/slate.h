@@ -18,8 +18,10 @@
 #include "slate/rate.h"
 #include "slate/stats.h"
 #include "slate/sampler.h"
+#include "slate/failover.h"
 #include "slate/key.h"
 #include "slate/name.h"
+#include "slate/identity.h"
 #include "slate/codec.h"
 #include "slate/legacy.h"
 

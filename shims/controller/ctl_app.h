@@ -122,8 +122,6 @@ void ctl_solver_round(ctl_app_t *app, uint64_t now_ns);
 
 /* Export thread (ctl_export.c). */
 int ctl_export_start(ctl_app_t *app);
-/* Writes every export file for `r` into dir; returns 0 or -1. */
-int ctl_export_write(const ctl_config_t *cfg, const ctl_rules_t *r, const char *dir);
 
 /* Cluster role (ctl_cluster.c). */
 struct ctl_cluster *ctl_cluster_create(ctl_app_t *app);

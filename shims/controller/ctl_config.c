@@ -81,7 +81,8 @@ static const opt_def k_opts[] = {
     {"segments", T_U32, OFF(segments), 0, 1, 64,
      "piecewise-linear segments per latency curve (default 8)"},
     {"egress-weight", T_F64, OFF(egress_weight), 0, 0, 1e12,
-     "weight of egress cost in the objective (default 0)"},
+     "ms of latency per US$ of egress: a call of B bytes over a P $/GB link costs "
+     "weight*B*P/1e9 ms more (default 0: latency only)"},
     {"max-shift", T_F64, OFF(max_shift), 0, 0, 1,
      "most traffic fraction moved per round (default 0.1)"},
     {"min-gain-abs", T_F64, OFF(min_gain_abs), 0, 0, 1e18,

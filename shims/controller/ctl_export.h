@@ -49,8 +49,12 @@ int ctl_export_istio_file(const char *service, char out[CTL_EXPORT_FILE_CAP]);
 int ctl_export_envoy_file(const char *service, const char *region, char out[CTL_EXPORT_FILE_CAP]);
 
 /*
- * The VirtualService and DestinationRule of `service` (YAML, two documents)
- * appended to `out`. -1 when a name is invalid, two of the service's regions
+ * The objects of `service` appended to `out` (YAML): the header delegate
+ * VirtualService `<service>.slate` (no hosts, one route per region matching
+ * x-slate-routeto), the weights delegate `<service>.slate-weights` (weighted
+ * routes per source region and endpoint; left out when there are none) and
+ * the DestinationRule `<service>.slate` (a subset per region, outlier
+ * detection). -1 when a name is invalid, two of the service's regions
  * would share a subset, or memory ran out. Cost: O(rules x targets x regions).
  */
 int ctl_export_istio_yaml(const ctl_config_t *cfg, const ctl_rules_t *r, const char *service,
@@ -65,5 +69,10 @@ int ctl_export_envoy_json(const ctl_rules_t *r, const char *service, const char 
 
 /* Writes every export file for `r` into dir; 0, or -1 when any file failed. */
 int ctl_export_write(const ctl_config_t *cfg, const ctl_rules_t *r, const char *dir);
+
+/* /metrics: slate_controller_published_weight per (source region, destination,
+ * target region) of the rules in force (r may be NULL), at most max_series
+ * series; the rest are counted as dropped. O(rules^2) per scrape. */
+void ctl_export_weights_metrics(const ctl_rules_t *r, ctl_buf_t *out, uint32_t max_series);
 
 #endif

@@ -26,6 +26,7 @@
 #include <sys/socket.h>
 
 #include "ctl_app.h"
+#include "ctl_export.h"
 #include "ctl_guard.h"
 #include "ctl_log.h"
 #include "slate/legacy.h"
@@ -775,6 +776,9 @@ static enum MHD_Result handle_state(ctl_app_t *app, struct MHD_Connection *c)
     return send_buf(c, MHD_HTTP_OK, &b, "application/json", NULL);
 }
 
+/* Weight series in one scrape: 64 destinations x 8 x 8 regions. */
+#define CTL_WEIGHT_SERIES_MAX 4096
+
 static enum MHD_Result handle_metrics(ctl_app_t *app, struct MHD_Connection *c)
 {
     ctl_buf_t b;
@@ -803,6 +807,10 @@ static enum MHD_Result handle_metrics(ctl_app_t *app, struct MHD_Connection *c)
     }
     if (app->state)
         ctl_state_write_metrics(app->state, &b);
+    ctl_rules_t *rules = ctl_app_rules(app);
+    ctl_export_weights_metrics(rules, &b, CTL_WEIGHT_SERIES_MAX);
+    if (rules)
+        ctl_rules_unref(rules);
     if (b.failed) {
         ctl_buf_free(&b);
         return send_text(c, MHD_HTTP_INTERNAL_SERVER_ERROR, NULL, "out of memory\n");

@@ -115,7 +115,18 @@ test('command line: defaults, --ctl options, and the errors that name what is wr
   assert.deepEqual(o.ctl, { 'max-shift': '0.1', 'egress-weight': '0' });
   assert.deepEqual(o.policies, ['local', 'waterfall', 'slate']);
   assert.match(o.json, /report\.json$/);
-  assert.equal(controllerArgs(30)['max-shift'], 0.35);
+  // The demo runs the shipped settings: it overrides none of the headline ones.
+  const { SHIPPED_CONF } = require('../demo.js');
+  const args = controllerArgs(30);
+  assert.equal(args.config, SHIPPED_CONF);
+  for (const k of ['solve-period-ms', 'max-shift', 'min-gain-rel', 'rollback-tolerance', 'settle-ms',
+    'rollback-samples', 'egress-weight', 'rules-ttl-ms', 'stitch-window-ms', 'model-min-samples']) {
+    assert.equal(args[k], undefined, `the demo overrides ${k}`);
+  }
+  const conf = Object.fromEntries(require('node:fs').readFileSync(SHIPPED_CONF, 'utf8').split('\n')
+    .filter((l) => /^[a-z-]+ = /.test(l)).map((l) => l.split(' = ')));
+  assert.deepEqual([conf['solve-period-ms'], conf['max-shift'], conf['min-gain-rel'], conf['rollback-tolerance'],
+    conf['egress-weight']], ['1000', '0.35', '0.1', '0.25', '5e8']);
   assert.throws(() => parseArgs(base.concat(['--ctl', 'nokey'])), /KEY=VALUE/);
   assert.throws(() => parseArgs(base.concat(['--policies', 'local,best'])), /unknown policy 'best'/);
   assert.throws(() => parseArgs(base.concat(['--duration', '5'])), /at least 10/);

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Starts slate-controller with the configuration and arguments of
-# deploy/istio/controller.yaml (listening on loopback instead of 0.0.0.0) and
+# Starts slate-controller with the configuration (controller.conf) and
+# arguments of deploy/istio/controller.yaml (listening on loopback instead of 0.0.0.0) and
 # checks it comes up healthy, so the shipped manifest cannot drift from the
 # options the daemon accepts.
 set -euo pipefail
@@ -11,9 +11,10 @@ pid=""
 cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null; rm -rf "$work"; }
 trap cleanup EXIT
 
-# The ConfigMap's controller.conf block, unindented.
-sed -n '/controller.conf: |/,/^---/p' "$manifest" | sed '1d;$d' | sed 's/^    //' >"$work/controller.conf"
-grep -q '=' "$work/controller.conf" || { echo "no controller.conf in $manifest" >&2; exit 1; }
+# controller.conf beside the manifest (the kustomization makes it the
+# ConfigMap the Deployment mounts).
+cp "$(dirname "$manifest")/controller.conf" "$work/controller.conf"
+grep -q '=' "$work/controller.conf" || { echo "no controller.conf beside $manifest" >&2; exit 1; }
 
 # The container's args, with paths moved into the scratch directory.
 mapfile -t args < <(sed -n '/args:/,/ports:/p' "$manifest" | sed -n 's/^ *- \(--.*\)$/\1/p')

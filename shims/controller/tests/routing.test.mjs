@@ -6,6 +6,7 @@
 // written after the debounce; a measured latency regression rolls back.
 // SPDX-License-Identifier: Apache-2.0
 import fs from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import {
   check, decodeRules, encReport, finish, flatLatency, getJSON, parseArgs, parseMetrics, metric,
@@ -180,9 +181,35 @@ check(converged, `routing converged toward the optimum in capped steps (${steps}
   if (fs.existsSync(yamlPath)) {
     const y = fs.readFileSync(yamlPath, 'utf8');
     check(/kind: VirtualService/.test(y) && /kind: DestinationRule/.test(y), 'VirtualService and DestinationRule');
-    check((y.match(/^  name: "backend\.slate"$/gm) || []).length === 2, 'objects named <service>.slate');
-    check(/x-slate-routeto:\n\s+exact: "east"/.test(y) && /subset: "east"/.test(y),
-      'header match to a per-region subset');
+    const docs = y.split(/^---$/m).filter((d) => /kind:/.test(d));
+    const vs = docs.filter((d) => /kind: VirtualService/.test(d));
+    check(vs.length === 2 && vs.every((d) => !/^ {2}hosts:/m.test(d)),
+      'two delegate VirtualServices, no hosts (they join the user\'s VirtualService)');
+    check(/name: "backend\.slate"\n/.test(vs[0]) && /name: "backend\.slate-weights"\n/.test(vs[1]), 'delegate names <service>.slate and <service>.slate-weights');
+    check(!/sourceLabels/.test(vs[0]) && !/name: "?default/.test(y), 'header delegate: header routes only, no catch-all');
+    check(/x-slate-routeto:\n\s+exact: "east"/.test(vs[0]), 'header match to a per-region subset');
+    check((y.match(/outlierDetection:/g) || []).length >= 2, 'outlier detection on the host and the subsets');
+    // Read as Kubernetes reads it: every object of a kind and version Istio
+    // 1.21+ serves, every delegated route's subset defined by the
+    // DestinationRule, selected by the region label.
+    const { yamlDocs, checkServed } = createRequire(import.meta.url)(
+      path.join(args.source, 'shims', 'wasm', 'tests', 'istio_schema.js'));
+    const objs = yamlDocs(yamlPath);
+    let served = true;
+    try {
+      for (const o of objs) checkServed(o, o.metadata.name);
+    } catch (e) {
+      served = false;
+      console.error(e.message);
+    }
+    check(served && objs.length === 3, 'exported objects are served by Istio 1.21+ with known fields');
+    const dr = objs.find((o) => o.kind === 'DestinationRule');
+    const subsets = new Map(dr.spec.subsets.map((s) => [s.name, s.labels]));
+    const routed = objs.filter((o) => o.kind === 'VirtualService').flatMap((o) => o.spec.http)
+      .flatMap((r) => r.route.map((d) => d.destination.subset));
+    check(routed.length > 0 && routed.every((s) => subsets.has(s)), 'every routed subset is defined');
+    check([...subsets.values()].every((l) => Object.keys(l).join() === 'topology.kubernetes.io/region'),
+      'subsets select topology.kubernetes.io/region');
     check(/sourceLabels:\n\s+"topology.kubernetes.io\/region": "west"/.test(y), 'weights per source region');
     const weights = [...y.matchAll(/weight: (\d+)/g)].map((m) => +m[1]);
     check(weights.length >= 2, 'weighted routes present');
@@ -196,6 +223,12 @@ check(converged, `routing converged toward the optimum in capped steps (${steps}
   }
   const m = parseMetrics((await request(ctl.port, { path: '/metrics' })).body.toString());
   check(metric(m, 'slate_controller_exports_total', { outcome: 'ok' }) >= 1, 'exports counted');
+  const w = m.samples.filter((x) => x.name === 'slate_controller_published_weight' &&
+    x.labels.source_region === 'west' && x.labels.destination === 'backend');
+  const wsum = w.reduce((a, x) => a + x.value, 0);
+  check(m.errors.length === 0 && w.length === 2 && Math.abs(wsum - 1) < 1e-4 &&
+    w.find((x) => x.labels.target_region === 'east').value > 0,
+  `published weights per (source region, destination, target region): ${JSON.stringify(w.map((x) => [x.labels.target_region, x.value]))}`);
   const published = metric(m, 'slate_controller_rules_published_total');
   const exported = metric(m, 'slate_controller_exports_total', { outcome: 'ok' });
   check(exported < published, `debounce merged pushes (${exported} exports for ${published} publishes)`);

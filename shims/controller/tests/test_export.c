@@ -226,9 +226,11 @@ static void test_istio_yaml_parses_and_says_what_was_meant(void **state)
     assert_true(ok);
     for (size_t i = 0; i < b.len; i++)
         assert_true((unsigned char)b.data[i] < 0x80); /* ASCII only */
-    assert_int_equal(s.n_names, 2);
+    /* header delegate, weights delegate, DestinationRule */
+    assert_int_equal(s.n_names, 3);
     assert_string_equal(s.names[0], "be4.slate");
-    assert_string_equal(s.names[1], "be4.slate");
+    assert_string_equal(s.names[1], "be4.slate-weights");
+    assert_string_equal(s.names[2], "be4.slate");
     /* three regions, three distinct subsets, each labelled with its own region */
     assert_int_equal(s.n_subsets, 3);
     assert_int_equal(s.n_labels, 3);

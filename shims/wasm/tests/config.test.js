@@ -88,28 +88,4 @@ test('syntax errors are rejected too', () => {
   }
 });
 
-// The configurations shipped in deploy/istio are accepted as they are.
-test('the Istio manifests\' plugin configurations are accepted', () => {
-  const fs = require('node:fs');
-  const path = require('node:path');
-  const dir = path.join(__dirname, '..', '..', '..', 'deploy', 'istio');
-  // WasmPlugin pluginConfig blocks: "key: value" lines (Istio sends them as JSON).
-  const wp = fs.readFileSync(path.join(dir, 'wasmplugin.yaml'), 'utf8');
-  const blocks = wp.split('pluginConfig:').slice(1).map((b) => {
-    const cfg = {};
-    for (const line of b.split('\n').slice(1)) {
-      const m = /^ {4}([a-z_]+): (.*)$/.exec(line);
-      if (!m) break;
-      const v = m[2].trim();
-      cfg[m[1]] = /^(true|false)$/.test(v) ? v === 'true' : /^[0-9.e+-]+$/.test(v) ? Number(v) : v;
-    }
-    return cfg;
-  });
-  assert.equal(blocks.length, 2);
-  for (const cfg of blocks) assert.equal(configure(FILTER, JSON.stringify(cfg)).ok, true, JSON.stringify(cfg));
-  // The reporter's JSON inside the EnvoyFilter.
-  const ef = fs.readFileSync(path.join(dir, 'reporter-envoyfilter.yaml'), 'utf8');
-  const json = /value: \|\n([\s\S]*?\n\s*\})/.exec(ef)[1];
-  const r = configure(REPORTER, json);
-  assert.equal(r.ok, true, JSON.stringify(r.errors));
-});
+// The configurations shipped in deploy/istio are checked by deploy.test.js.
