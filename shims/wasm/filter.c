@@ -111,6 +111,9 @@ static sw_map_t stream_map;
 static sw_stream_t *slots;
 static uint32_t *free_slots;
 static uint32_t n_slots, n_free;
+/* The stream looked up last (id 0: none): a stream's callbacks come one after
+ * another, so most lookups are answered here without the map. */
+static uint32_t last_id, last_slot;
 
 /* ------------------------------------------------------------------------- */
 /* Configuration.                                                             */
@@ -162,7 +165,7 @@ static long ep_find_or_add(sw_root_t *r, const char *method, size_t ml, const ch
     uint64_t key;
     if (ml == 0 || ml > SW_MAX_METHOD)
         return -1;
-    size_t stripped = slate_path_len(path, pl);
+    size_t stripped = pl; /* a normalised path has no query string */
     if (stripped > SW_MAX_PATH)
         stripped = SW_MAX_PATH;
     if (slate_endpoint_key(r->cfg.service, strlen(r->cfg.service), method, ml, path, pl, &key,
@@ -193,19 +196,19 @@ static long ep_find_or_add(sw_root_t *r, const char *method, size_t ml, const ch
     return f->n_eps++;
 }
 
-static long ob_find_or_add(sw_root_t *r, const char *svc, size_t sl, const char *method, size_t ml,
-                           const char *path, size_t pl, const char *region, size_t rl)
+/* An outbound tuple; `ekey` is slate_endpoint_key() of (svc, method, path),
+ * path normalised. */
+static long ob_find_or_add(sw_root_t *r, uint64_t ekey, const char *svc, size_t sl,
+                           const char *method, size_t ml, const char *path, size_t pl,
+                           const char *region, size_t rl)
 {
     sw_filter_t *f = r->filter;
-    uint64_t key;
     if (sl == 0 || sl > SW_MAX_NAME || ml == 0 || ml > SW_MAX_METHOD || rl == 0 || rl > SW_MAX_NAME)
         return -1;
-    size_t stripped = slate_path_len(path, pl);
+    size_t stripped = pl; /* a normalised path has no query string */
     if (stripped > SW_MAX_PATH)
         stripped = SW_MAX_PATH;
-    if (slate_endpoint_key(svc, sl, method, ml, path, pl, &key, NULL) != SLATE_OK)
-        return -1;
-    key = sw_map_key(sw_hash64(region, rl, key));
+    uint64_t key = sw_map_key(sw_hash64(region, rl, ekey));
     long i = sw_map_get(&f->ob_map, key);
     if (i >= 0)
         return i;
@@ -234,8 +237,14 @@ static long ob_find_or_add(sw_root_t *r, const char *svc, size_t sl, const char 
 
 static sw_stream_t *stream_get(uint32_t id)
 {
+    if (id && id == last_id)
+        return &slots[last_slot];
     long i = sw_map_get(&stream_map, id);
-    return i < 0 ? NULL : &slots[i];
+    if (i < 0)
+        return NULL;
+    last_id = id;
+    last_slot = (uint32_t)i;
+    return &slots[i];
 }
 
 void sw_role_stream_create(uint32_t id, sw_root_t *root)
@@ -261,6 +270,8 @@ void sw_role_stream_create(uint32_t id, sw_root_t *root)
     }
     sw_stream_t *s = &slots[slot];
     memset(s, 0, sizeof *s);
+    last_id = id;
+    last_slot = slot;
     s->id = id;
     s->root = root;
     s->idx = SW_NONE;
@@ -270,6 +281,8 @@ static void stream_release(sw_stream_t *s)
 {
     free_slots[n_free++] = (uint32_t)(s - slots);
     sw_map_del(&stream_map, s->id);
+    if (s->id == last_id)
+        last_id = 0;
     s->id = 0;
 }
 
@@ -440,8 +453,10 @@ static size_t authority_service(const char *a, size_t n, char *out)
     return (k < n && a[k] != ':' && a[k] != '.') ? 0 : k;
 }
 
-static const char *route(sw_root_t *r, const char *svc, size_t sl, const char *method, size_t ml,
-                         const char *path, size_t pl, uint64_t now)
+/* `exact` is slate_endpoint_key() of (svc, method, path), the first key
+ * tried, or NULL when that key cannot be made. */
+static const char *route(sw_root_t *r, const uint64_t *exact, const char *svc, size_t sl,
+                         const char *method, size_t ml, const char *path, size_t pl, uint64_t now)
 {
     sw_filter_t *f = r->filter;
     if (f->blob && (f->expiry_ns == 0 || now < f->expiry_ns)) {
@@ -456,8 +471,12 @@ static const char *route(sw_root_t *r, const char *svc, size_t sl, const char *m
             uint64_t key;
             if (!(f->info.flags & kinds[k].flag))
                 continue;
-            if (slate_endpoint_key(svc, sl, method, kinds[k].m ? ml : 0, path, kinds[k].p ? pl : 0,
-                                   &key, NULL) != SLATE_OK)
+            if (k == 0) {
+                if (!exact)
+                    continue;
+                key = *exact;
+            } else if (slate_endpoint_key(svc, sl, method, kinds[k].m ? ml : 0, path,
+                                          kinds[k].p ? pl : 0, &key, NULL) != SLATE_OK)
                 continue;
             const void *t = sw_rules_find(f->blob, key);
             if (t) {
@@ -491,7 +510,11 @@ static void outbound_start(sw_stream_t *s, uint64_t now)
     }
     char np[SLATE_PATH_NORM_CAP];
     size_t npl = norm_path(&p, np);
-    const char *region = route(r, svc, sl, (const char *)m.p, m.n, np, npl, now);
+    uint64_t key;
+    const uint64_t *exact =
+        slate_endpoint_key(svc, sl, (const char *)m.p, m.n, np, npl, &key, NULL) == SLATE_OK ? &key
+                                                                                             : NULL;
+    const char *region = route(r, exact, svc, sl, (const char *)m.p, m.n, np, npl, now);
     if (region) {
         size_t rl = strlen(region);
         proxy_replace_header_map_value(PROXY_MAP_HTTP_REQUEST_HEADERS, r->cfg.routing_header,
@@ -499,7 +522,9 @@ static void outbound_start(sw_stream_t *s, uint64_t now)
     } else {
         region = r->cfg.region; /* unset header: the mesh routes; count it as local */
     }
-    long o = ob_find_or_add(r, svc, sl, (const char *)m.p, m.n, np, npl, region, strlen(region));
+    long o = exact ? ob_find_or_add(r, key, svc, sl, (const char *)m.p, m.n, np, npl, region,
+                                    strlen(region))
+                   : -1;
     hfree(&m);
     hfree(&p);
     if (o < 0) {
