@@ -74,9 +74,10 @@ typedef struct sw_filter {
     sw_ob_t **obs;
     uint32_t n_obs;
     sw_map_t ob_map;
-    /* Sampled spans completed since the last successful flush. */
+    /* Sampled spans completed since the last successful flush (the array
+     * grows up to max_spans_per_tick as spans come). */
     sw_span_rec_t *spans;
-    uint32_t n_spans;
+    uint32_t n_spans, spans_cap;
     /* Loss counters since the last successful flush. */
     uint64_t spans_dropped, endpoints_overflowed, outbound_overflowed, late_stamps, saturated;
     /* Rules: the validated blob copied from shared data, and its version record's cas. */
@@ -90,7 +91,8 @@ typedef struct sw_filter {
     uint32_t queue;
     int queue_ok;
     int logged_queue, logged_rules;
-    uint8_t *batch;
+    uint8_t *batch; /* grows on demand up to max_batch_bytes (batch_grow()) */
+    size_t batch_cap;
     uint32_t *batch_eps, *batch_obs;
 } sw_filter_t;
 
@@ -131,11 +133,9 @@ int sw_role_configure(sw_root_t *r)
     f->rate_size = slate_rate_size(NULL);
     f->eps = calloc(c->max_endpoints, sizeof *f->eps);
     f->obs = calloc(c->max_outbound, sizeof *f->obs);
-    f->spans = calloc(c->max_spans_per_tick ? c->max_spans_per_tick : 1, sizeof *f->spans);
-    f->batch = malloc(c->max_batch_bytes);
     f->batch_eps = calloc(c->max_endpoints, sizeof *f->batch_eps);
     f->batch_obs = calloc(c->max_outbound, sizeof *f->batch_obs);
-    if (!f->eps || !f->obs || !f->spans || !f->batch || !f->batch_eps || !f->batch_obs ||
+    if (!f->eps || !f->obs || !f->batch_eps || !f->batch_obs ||
         !sw_map_reserve(&f->ep_map, c->max_endpoints) ||
         !sw_map_reserve(&f->ob_map, c->max_outbound)) {
         sw_log(PROXY_LOG_ERROR, "out of memory configuring the filter", NULL, NULL);
@@ -250,7 +250,7 @@ static sw_stream_t *stream_get(uint32_t id)
 void sw_role_stream_create(uint32_t id, sw_root_t *root)
 {
     if (!n_free) {
-        uint32_t cap = n_slots ? n_slots * 2 : 64;
+        uint32_t cap = n_slots ? n_slots * 2 : 16;
         sw_stream_t *ns = realloc(slots, cap * sizeof *ns);
         if (!ns)
             return;
@@ -558,6 +558,22 @@ proxy_action_t sw_stream_request_body(uint32_t id, size_t body_size)
     return PROXY_ACTION_CONTINUE;
 }
 
+/* Room for one more span: the array doubles, from 8, up to max_spans_per_tick. */
+static int spans_room(sw_filter_t *f, const sw_root_t *r)
+{
+    if (f->n_spans < f->spans_cap)
+        return 1;
+    uint32_t cap = f->spans_cap ? f->spans_cap * 2 : 8;
+    if (cap > r->cfg.max_spans_per_tick)
+        cap = r->cfg.max_spans_per_tick;
+    sw_span_rec_t *sp = realloc(f->spans, cap * sizeof *sp);
+    if (!sp)
+        return 0;
+    f->spans = sp;
+    f->spans_cap = cap;
+    return f->n_spans < cap;
+}
+
 void sw_stream_finish(uint32_t id)
 {
     sw_stream_t *s = stream_get(id);
@@ -575,7 +591,7 @@ void sw_stream_finish(uint32_t id)
         if (ep->in_flight)
             ep->in_flight--;
         if (s->sampled) {
-            if (f->n_spans < s->root->cfg.max_spans_per_tick) {
+            if (f->n_spans < s->root->cfg.max_spans_per_tick && spans_room(f, s->root)) {
                 sw_span_rec_t *sp = &f->spans[f->n_spans++];
                 sp->ep = s->idx;
                 sp->tl = s->tl;
@@ -721,6 +737,34 @@ static int send_batch(sw_root_t *r, sw_batch_writer_t *w, uint32_t n_eps, uint32
     return 1;
 }
 
+/* The batch buffer starts at a few KiB and doubles up to max_batch_bytes
+ * when an entry does not fit: most flushes are small, and a worker should
+ * not hold the largest batch it may ever send. The sizes fill the module
+ * allocator's power-of-two blocks (16-byte header). Updates the writer w
+ * (may be NULL) to the moved buffer; returns 0 when it cannot grow. */
+#define SW_BATCH_FIRST (8192u - 16u)
+
+static int batch_grow(sw_root_t *r, sw_batch_writer_t *w)
+{
+    sw_filter_t *f = r->filter;
+    size_t max = r->cfg.max_batch_bytes;
+    if (f->batch_cap >= max)
+        return 0;
+    size_t cap = f->batch_cap ? (f->batch_cap + 16u) * 2u - 16u : SW_BATCH_FIRST;
+    if (cap > max)
+        cap = max;
+    uint8_t *b = realloc(f->batch, cap);
+    if (!b)
+        return 0;
+    f->batch = b;
+    f->batch_cap = cap;
+    if (w) {
+        w->buf = b;
+        w->cap = cap;
+    }
+    return 1;
+}
+
 static void flush(sw_root_t *r, uint64_t now)
 {
     sw_filter_t *f = r->filter;
@@ -736,11 +780,13 @@ static void flush(sw_root_t *r, uint64_t now)
         }
         f->queue_ok = 1;
     }
+    if (!f->batch && !batch_grow(r, NULL))
+        return; /* out of memory: the measurements wait for the next tick */
     f->seq++;
     sw_batch_writer_t w;
     uint32_t n_eps = 0, n_obs = 0, spans_from = 0;
     int first = 1, ok = 1, any = 0;
-    sw_batch_begin(&w, f->batch, r->cfg.max_batch_bytes);
+    sw_batch_begin(&w, f->batch, f->batch_cap);
 
     for (uint32_t i = 0; ok && i < f->n_eps; i++) {
         sw_ep_t *e = f->eps[i];
@@ -751,10 +797,12 @@ static void flush(sw_root_t *r, uint64_t now)
             continue;
         while (!sw_batch_add_inbound(&w, S(e->method, e->ml), S(e->path, e->pl), e->requests, count,
                                      e->in_flight, &e->stats)) {
+            if (batch_grow(r, &w))
+                continue;
             if (w.n_inbound == 0 || !(ok = send_batch(r, &w, n_eps, 0, &spans_from, first, now)))
                 break;
             first = 0, any = 1, n_eps = 0;
-            sw_batch_begin(&w, f->batch, r->cfg.max_batch_bytes);
+            sw_batch_begin(&w, f->batch, f->batch_cap);
         }
         if (ok)
             f->batch_eps[n_eps++] = i;
@@ -766,11 +814,13 @@ static void flush(sw_root_t *r, uint64_t now)
         while (!sw_batch_add_outbound(&w, S(o->service, o->sl), S(o->method, o->ml),
                                       S(o->path, o->pl), S(o->region, o->rl), o->requests,
                                       &o->stats)) {
+            if (batch_grow(r, &w))
+                continue;
             if (w.n_inbound + w.n_outbound == 0 ||
                 !(ok = send_batch(r, &w, n_eps, n_obs, &spans_from, first, now)))
                 break;
             first = 0, any = 1, n_eps = n_obs = 0;
-            sw_batch_begin(&w, f->batch, r->cfg.max_batch_bytes);
+            sw_batch_begin(&w, f->batch, f->batch_cap);
         }
         if (ok)
             f->batch_obs[n_obs++] = i;
@@ -782,11 +832,13 @@ static void flush(sw_root_t *r, uint64_t now)
                                   S(sp->parent, sp->pl), S(e->method, e->ml), S(e->path, e->pl),
                                   sp->start_ns, sp->end_ns, sp->body_size, sp->arrival_count,
                                   sp->arrival_in_flight)) {
+            if (batch_grow(r, &w))
+                continue;
             if (w.n_inbound + w.n_outbound + w.n_spans == 0 ||
                 !(ok = send_batch(r, &w, n_eps, n_obs, &spans_from, first, now)))
                 break;
             first = 0, any = 1, n_eps = n_obs = 0;
-            sw_batch_begin(&w, f->batch, r->cfg.max_batch_bytes);
+            sw_batch_begin(&w, f->batch, f->batch_cap);
         }
     }
     if (ok && (w.n_inbound + w.n_outbound + w.n_spans > 0 || !any))
