@@ -112,7 +112,7 @@ typedef struct sw_reporter {
     uint32_t n_spans;
     slate_drops_t drops;
     uint32_t queue;
-    int queue_ok;
+    int queue_ok, queue_logged;
     /* Lease. */
     int lease_held, leader;
     /* The report in flight. */
@@ -170,11 +170,6 @@ int sw_role_configure(sw_root_t *r)
         sw_log(PROXY_LOG_ERROR, "out of memory configuring the reporter", NULL, NULL);
         return 0;
     }
-    if (proxy_register_shared_queue(p->names.queue, strlen(p->names.queue), &p->queue) ==
-        PROXY_RESULT_OK)
-        p->queue_ok = 1;
-    else
-        sw_log(PROXY_LOG_ERROR, "cannot register the queue ", p->names.queue, NULL);
     r->reporter = p;
     if (r->cfg.pod[0] == '\0') {
         /* Istio puts the pod name in the node metadata; fall back to the node id. */
@@ -677,10 +672,29 @@ static void post_report(sw_root_t *r, uint64_t now)
     p->call_sent_ns = now;
 }
 
+/* The workers' queue is registered on the first tick, not in
+ * proxy_on_configure: Envoy configures each plugin once in a throwaway
+ * "canary" VM before the real ones, and a registration there would send the
+ * queue's notifications to a VM about to be destroyed. Until it is
+ * registered the workers keep their measurements (filter.c). */
+static void queue_register(sw_reporter_t *p)
+{
+    if (p->queue_ok)
+        return;
+    if (proxy_register_shared_queue(p->names.queue, strlen(p->names.queue), &p->queue) ==
+        PROXY_RESULT_OK) {
+        p->queue_ok = 1;
+    } else if (!p->queue_logged) {
+        sw_log(PROXY_LOG_ERROR, "cannot register the queue ", p->names.queue, NULL);
+        p->queue_logged = 1;
+    }
+}
+
 void sw_role_tick(sw_root_t *r)
 {
     sw_reporter_t *p = r->reporter;
     uint64_t now = sw_now();
+    queue_register(p);
     p->leader = lease_renew(r, now);
     if (!p->lease_held)
         return;
