@@ -243,6 +243,48 @@ slate_status slate_endpoint_key(const char *service, size_t service_len, const c
     return SLATE_OK;
 }
 
+/* Eight bytes as a little-endian u64 (byte 0 lowest): one load where the
+ * compiler can tell the byte order. */
+static uint64_t load_le64(const unsigned char *p)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    uint64_t x;
+    memcpy(&x, p, 8);
+    return x;
+#else
+    uint64_t x = 0;
+    for (int i = 0; i < 8; i++)
+        x |= (uint64_t)p[i] << (8 * i);
+    return x;
+#endif
+}
+
+#define BYTES8(b) (0x0101010101010101ull * (b))
+
+/* Eight hex digits at once (SWAR), the first one most significant. Each
+ * byte's high bit is set in *bad unless it is a hex digit of either case.
+ * Bytes are compared in 7 bits (a byte >= 0x80 is bad anyway), so the sums
+ * below never carry into the next byte. */
+static uint32_t hex8(uint64_t x, uint64_t *bad)
+{
+    const uint64_t high = BYTES8(0x80);
+    uint64_t x7 = x & BYTES8(0x7f);
+    uint64_t digit = (x7 + BYTES8(0x80 - '0')) & ~(x7 + BYTES8(0x80 - '9' - 1)) & high;
+    uint64_t lower = x7 | BYTES8(0x20);
+    uint64_t alpha = (lower + BYTES8(0x80 - 'a')) & ~(lower + BYTES8(0x80 - 'f' - 1)) & high;
+    *bad |= (x & high) | ((digit | alpha) ^ high);
+    uint64_t v = (x & BYTES8(0x0f)) + (alpha >> 7) * 9; /* each byte its digit's value */
+    v = ((v << 4) | (v >> 8)) & 0x00ff00ff00ff00ffull;  /* pairs of digits */
+    v = ((v << 8) | (v >> 16)) & 0x0000ffff0000ffffull; /* fours */
+    return (uint32_t)((v << 16) | (v >> 32));           /* eight */
+}
+
+static uint64_t hex16(const unsigned char *s, uint64_t *bad)
+{
+    uint64_t a = hex8(load_le64(s), bad);
+    return (a << 32) | hex8(load_le64(s + 8), bad);
+}
+
 static int is_lowerhex(unsigned char c)
 {
     return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
@@ -257,6 +299,21 @@ slate_status slate_trace_id_parse(const char *hex, size_t len, slate_trace_id_t 
     /* The last 16 digits make lo, the ones before them hi (per-request path:
      * no 128-bit shift per digit). */
     uint64_t hi = 0, lo = 0;
+    if (len == 16 || len == 32) {
+        /* The lengths B3 and W3C use: sixteen digits at a time. */
+        const unsigned char *u = (const unsigned char *)hex;
+        uint64_t bad8 = 0;
+        if (len == 32) {
+            hi = hex16(u, &bad8);
+            u += 16;
+        }
+        lo = hex16(u, &bad8);
+        if (bad8 || (hi | lo) == 0)
+            return SLATE_ETRACEID;
+        out->hi = hi;
+        out->lo = lo;
+        return SLATE_OK;
+    }
     unsigned bad = 0; /* bit 4 set by any non-hex byte (value 16) */
     size_t split = len > 16 ? len - 16 : 0, i = 0;
     for (; i < split; i++) {
@@ -276,13 +333,23 @@ slate_status slate_trace_id_parse(const char *hex, size_t len, slate_trace_id_t 
     return SLATE_OK;
 }
 
+static void store_be64(unsigned char *b, uint64_t v)
+{
+    b[0] = (unsigned char)(v >> 56);
+    b[1] = (unsigned char)(v >> 48);
+    b[2] = (unsigned char)(v >> 40);
+    b[3] = (unsigned char)(v >> 32);
+    b[4] = (unsigned char)(v >> 24);
+    b[5] = (unsigned char)(v >> 16);
+    b[6] = (unsigned char)(v >> 8);
+    b[7] = (unsigned char)v;
+}
+
 uint64_t slate_trace_hash(const slate_trace_id_t *id)
 {
     unsigned char b[16];
-    for (int i = 0; i < 8; i++) {
-        b[i] = (unsigned char)(id->hi >> (56 - 8 * i));
-        b[8 + i] = (unsigned char)(id->lo >> (56 - 8 * i));
-    }
+    store_be64(b, id->hi);
+    store_be64(b + 8, id->lo);
     return XXH3_64bits(b, sizeof b);
 }
 
