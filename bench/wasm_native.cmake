@@ -7,14 +7,19 @@
 if(SLATE_BUILD_SHIMS)
   set(_wn_dir ${CMAKE_CURRENT_SOURCE_DIR}/wasm_native)
   set(_wn_shim ${PROJECT_SOURCE_DIR}/shims/wasm)
-  set(_wn_common ${_wn_dir}/driver.c ${_wn_dir}/host_stub.c ${_wn_shim}/rules.c ${SLATE_SOURCES})
+  set(_wn_common ${_wn_dir}/driver.c ${_wn_dir}/host_stub.c ${_wn_shim}/rules.c
+                 ${_wn_shim}/alloc.c ${SLATE_SOURCES})
   function(slate_wasm_native name)
     add_executable(wasm_native_${name} ${_wn_common} ${ARGN})
     # -Os and no LTO: close to the wasm build's -Oz, and each function keeps
     # its own name in the per-function profile.
     target_compile_options(wasm_native_${name} PRIVATE -Os -g)
+    # The module's allocator (alloc.c over a static arena), not the C
+    # library's: malloc & co. are renamed in every source of the program.
     target_compile_definitions(wasm_native_${name} PRIVATE SLATE_STATIC_DEFINE SLATE_BUILDING
-                               SW_BUILD_FILTER)
+                               SW_BUILD_FILTER SW_ALLOC_NATIVE malloc=sw_native_malloc
+                               free=sw_native_free calloc=sw_native_calloc
+                               realloc=sw_native_realloc)
     target_include_directories(wasm_native_${name} PRIVATE ${_wn_dir} ${_wn_shim}
                                ${PROJECT_SOURCE_DIR}/include ${PROJECT_SOURCE_DIR}/libslate)
     target_include_directories(wasm_native_${name} SYSTEM PRIVATE ${XXHASH_INCLUDE_DIR})

@@ -20,7 +20,34 @@
 #include <stdint.h>
 #include <string.h>
 
+#if defined(__wasm__) || defined(SW_ALLOC_NATIVE)
+
+/* Linear memory. SW_ALLOC_NATIVE (the native build of bench/wasm_native,
+ * which renames malloc & co. for the module's sources) runs the same
+ * allocator over a static arena standing for it, so that instruction counts
+ * include this allocator rather than the C library's. */
 #if defined(__wasm__)
+extern unsigned char __heap_base;
+#define MEM_BASE    ((uintptr_t)0)
+#define HEAP_BASE   ((uintptr_t)&__heap_base)
+#define MEM_PAGES() ((size_t)__builtin_wasm_memory_size(0))
+#define MEM_GROW(n) __builtin_wasm_memory_grow(0, (n))
+#else
+static unsigned char arena[256u * 65536u] __attribute__((aligned(16)));
+static size_t arena_pages = 1;
+static size_t arena_grow(size_t n)
+{
+    if (n > sizeof arena / 65536u - arena_pages)
+        return (size_t)-1;
+    size_t old = arena_pages;
+    arena_pages += n;
+    return old;
+}
+#define MEM_BASE    ((uintptr_t)arena)
+#define HEAP_BASE   ((uintptr_t)arena)
+#define MEM_PAGES() arena_pages
+#define MEM_GROW(n) arena_grow(n)
+#endif
 
 void *malloc(size_t n);
 void free(void *p);
@@ -30,8 +57,6 @@ void *realloc(void *p, size_t n);
 #define HDR       16u
 #define MIN_CLASS 5u  /* 32-byte blocks */
 #define MAX_CLASS 31u /* 2 GiB blocks */
-
-extern unsigned char __heap_base;
 
 static void *free_list[MAX_CLASS + 1];
 static uintptr_t heap_at, heap_end;
@@ -47,13 +72,13 @@ static unsigned class_of(size_t n)
 static unsigned char *grab(size_t size)
 {
     if (!heap_at) {
-        heap_at = ((uintptr_t)&__heap_base + (HDR - 1)) & ~(uintptr_t)(HDR - 1);
-        heap_end = (uintptr_t)__builtin_wasm_memory_size(0) * 65536u;
+        heap_at = (HEAP_BASE + (HDR - 1)) & ~(uintptr_t)(HDR - 1);
+        heap_end = MEM_BASE + MEM_PAGES() * 65536u;
     }
     if (heap_end < heap_at || heap_end - heap_at < size) {
         size_t need = size - (heap_end > heap_at ? heap_end - heap_at : 0);
         size_t pages = (need + 65535u) / 65536u;
-        if (__builtin_wasm_memory_grow(0, pages) == (size_t)-1)
+        if (MEM_GROW(pages) == (size_t)-1)
             return NULL;
         heap_end += pages * 65536u;
     }
@@ -117,4 +142,4 @@ void *realloc(void *p, size_t n)
     return q;
 }
 
-#endif /* __wasm__ */
+#endif /* __wasm__ || SW_ALLOC_NATIVE */
