@@ -7,6 +7,11 @@
 // hostcalls and nothing else.
 //
 //   node shims/wasm/bench/bench.js [--modules <dir>] [--block N] [--rounds R]
+//                                  [--baseline <another slate_filter.wasm>]
+//
+// --baseline adds another build of the filter (say, the previous commit's)
+// to the same interleaved rounds: a before/after comparison on one machine
+// under one load.
 //
 // Cases, each at 1 and at 4 worker VMs (round-robin):
 //   inbound   - rate estimator, latency statistics, trace sampling at 1%
@@ -46,6 +51,7 @@ const FILTER = path.join(MODULES, 'slate_filter.wasm');
 const REPORTER = path.join(MODULES, 'slate_reporter.wasm');
 const NOOP = path.join(MODULES, 'slate_noop.wasm');
 const FLOOR = path.join(MODULES, 'slate_abi_floor.wasm');
+const BASELINE = opt('baseline', null);
 const STEP_NS = 100000; // 10,000 requests per second per proxy
 const LATENCY_NS = 40000; // each request completes before the next arrives
 const DESTS = 16;
@@ -122,7 +128,7 @@ function makeEnv(kind, c, workers, rules) {
   const host = new LeanHost();
   host.epochNs = rules.epochNs;
   for (const [k, v] of Object.entries(rules)) if (k.startsWith('slate.')) host.sharedData.set(k, v);
-  const file = kind === 'noop' ? NOOP : kind === 'floor' ? FLOOR : FILTER;
+  const file = kind === 'noop' ? NOOP : kind === 'floor' ? FLOOR : kind === 'base' ? BASELINE : FILTER;
   const config = kind === 'noop' ? '{}' : kind === 'floor' ? (c.outbound ? 'outbound' : 'inbound')
     : JSON.stringify({ service: 'frontend', region: 'us-west-1', vm_id: 'slate', tick_ms: 1000,
       direction: c.outbound ? 'outbound' : 'inbound', trace_sampling_rate: 0.01 });
@@ -148,24 +154,27 @@ function runBlock(env, c, n) {
 }
 
 async function bench(c, workers, rules) {
-  const kinds = ['noop', 'floor', 'filter'];
+  const kinds = BASELINE ? ['noop', 'floor', 'filter', 'base'] : ['noop', 'floor', 'filter'];
   const envs = kinds.map((k) => makeEnv(k, c, workers, rules));
   for (const e of envs) runBlock(e, c, BLOCK); // warm-up: JIT tiers, tables filled
-  const ns = { noop: [], floor: [], filter: [] };
+  const ns = { noop: [], floor: [], filter: [], base: [] };
   for (let r = 0; r < ROUNDS; r++) {
     for (let j = 0; j < envs.length; j++) {
       const e = envs[(j + r) % envs.length];
       const res = runBlock(e, c, BLOCK);
       ns[e.kind].push(res.ns);
-      if (e.kind === 'filter' && c.outbound && res.routed !== BLOCK)
+      if ((e.kind === 'filter' || e.kind === 'base') && c.outbound && res.routed !== BLOCK)
         throw new Error(`outbound benchmark: ${BLOCK - res.routed} requests not routed (rules missing?)`);
     }
   }
   const per = ns.filter.map((f, r) => f / ns.noop[r]);
+  const perBase = ns.base.map((f, r) => f / ns.noop[r]);
   const mem = (k) => Math.max(...envs[kinds.indexOf(k)].vms.map((v) => v.memoryBytes()));
   return { noop: median(ns.noop), floor: median(ns.floor), filter: median(ns.filter),
     ratio: median(per), lo: Math.min(...per), hi: Math.max(...per),
-    memFilter: mem('filter'), memNoop: mem('noop') };
+    memFilter: mem('filter'), memNoop: mem('noop'),
+    base: BASELINE ? median(ns.base) : 0, baseRatio: BASELINE ? median(perBase) : 0,
+    memBase: BASELINE ? mem('base') : 0 };
 }
 
 const f = (n, w = 8, d = 0) => n.toFixed(d).padStart(w);
@@ -181,6 +190,7 @@ const f = (n, w = 8, d = 0) => n.toFixed(d).padStart(w);
     `slate_reporter.wasm ${fs.statSync(REPORTER).size} B, slate_noop.wasm ${fs.statSync(NOOP).size} B`);
   console.log(`${BLOCK} requests per block, ${ROUNDS} interleaved rounds, medians; Node ${process.version}\n`);
   const rules = await publishedRules();
+  const baseRows = [];
   console.log('case       VMs   no-op   floor  filter  filter-no-op  filter/no-op  (rounds)    memory/VM');
   console.log('                ns/req  ns/req  ns/req        ns/req                          filter  no-op');
   for (const c of [{ name: 'inbound', outbound: false }, { name: 'outbound', outbound: true }]) {
@@ -189,7 +199,15 @@ const f = (n, w = 8, d = 0) => n.toFixed(d).padStart(w);
       console.log(`${c.name.padEnd(10)} ${String(workers).padStart(3)} ${f(m.noop)}${f(m.floor)}${f(m.filter)}` +
         `      ${f(m.filter - m.noop)}      ${f(m.ratio, 8, 2)}  ${(m.lo.toFixed(2) + '-' + m.hi.toFixed(2)).padEnd(10)}` +
         ` ${f(m.memFilter / 1024, 6)}K ${f(m.memNoop / 1024, 5)}K`);
+      if (BASELINE) baseRows.push(`${c.name.padEnd(10)} ${String(workers).padStart(3)} ${f(m.base)}` +
+        `${f(m.filter)}      ${f(m.baseRatio, 8, 2)}  ${f(m.ratio, 8, 2)}     ${f(m.memBase / 1024, 6)}K ${f(m.memFilter / 1024, 6)}K`);
     }
+  }
+  if (BASELINE) {
+    console.log(`\nbaseline ${BASELINE} (same rounds):`);
+    console.log('case       VMs    base  filter   base/no-op  filter/no-op    memory/VM base  filter');
+    console.log('                ns/req  ns/req');
+    for (const row of baseRows) console.log(row);
   }
   console.log('\ninbound: 4 endpoints (two with ids in the path), trace sampling 1%; outbound: 16');
   console.log('destination services, each with a 3-region rule. floor: a module making only the');
