@@ -6,7 +6,7 @@ if(TARGET fuzz_ctl_inputs)
     ${_ctl}/publish/ctl_persist.c ${_ctl}/learn/ctl_regions.c ${_ctl}/publish/ctl_rules.c
     ${_ctl}/serve/ctl_auth.c)
   target_include_directories(fuzz_ctl_inputs PRIVATE ${_ctl} ${_ctl}/util ${_ctl}/learn
-    ${_ctl}/publish ${_ctl}/serve)
+    ${_ctl}/publish ${_ctl}/serve ${PROJECT_SOURCE_DIR}/libslate)
   find_package(Threads REQUIRED)
   target_link_libraries(fuzz_ctl_inputs PRIVATE Threads::Threads)
 endif()
@@ -18,7 +18,7 @@ if(TARGET fuzz_ctl_export)
   target_sources(fuzz_ctl_export PRIVATE ${_ctl}/publish/ctl_export.c ${_ctl}/util/ctl_json.c
     ${_ctl}/util/ctl_buf.c ${_ctl}/publish/ctl_persist.c ${_ctl}/publish/ctl_rules.c)
   target_include_directories(fuzz_ctl_export PRIVATE ${_ctl} ${_ctl}/util ${_ctl}/learn
-    ${_ctl}/publish)
+    ${_ctl}/publish ${PROJECT_SOURCE_DIR}/libslate)
   target_compile_definitions(fuzz_ctl_export PRIVATE CTL_EXPORT_NO_DAEMON=1)
   find_package(Threads REQUIRED)
   target_link_libraries(fuzz_ctl_export PRIVATE Threads::Threads)
