@@ -65,8 +65,10 @@ static char *dup_n(const char *p, size_t n)
 uint32_t ls_region_find(ctl_state_t *s, const char *name, size_t n, uint64_t key, bool create)
 {
     for (uint32_t i = 0; i < s->n_regions; i++)
-        if (s->region_keys[i] == key && str_eq(s->region_names[i], name, n))
+        if (s->region_keys[i] == key && str_eq(s->region_names[i], name, n)) {
+            s->region_touched_ns[i] = s->now_ns;
             return i;
+        }
     if (!create)
         return NIL;
     if (s->claim_regions == 0) {
@@ -80,6 +82,7 @@ uint32_t ls_region_find(ctl_state_t *s, const char *name, size_t n, uint64_t key
             uint32_t i = s->n_regions++;
             s->region_names[i] = nm;
             s->region_keys[i] = key;
+            s->region_touched_ns[i] = s->now_ns;
             ctl_log(CTL_LOG_INFO, "new region '%s' (index %u)", nm, i);
             return i;
         }
@@ -119,8 +122,10 @@ uint32_t ls_service_find(ctl_state_t *s, const char *name, size_t n, uint64_t ke
 {
     uint32_t pos = 0, v;
     while (ctl_map_next(&s->svc_map, key, &pos, &v))
-        if (str_eq(s->svcs[v].name, name, n))
+        if (str_eq(s->svcs[v].name, name, n)) {
+            s->svcs[v].touched_ns = s->now_ns;
             return v;
+        }
     if (s->claim_svcs == 0) {
         atomic_fetch_add(&s->m->overflow[CTL_OVF_CLAIM], 1);
         return NIL;
@@ -131,6 +136,7 @@ uint32_t ls_service_find(ctl_state_t *s, const char *name, size_t n, uint64_t ke
         if (nm && ctl_map_put(&s->svc_map, key, s->n_svcs)) {
             uint32_t i = s->n_svcs++;
             service_init(s, &s->svcs[i], nm, key, false);
+            s->svcs[i].touched_ns = s->now_ns;
             ctl_log(CTL_LOG_INFO, "new service '%s'", nm);
             return i;
         }
@@ -178,6 +184,7 @@ static uint32_t endpoint_new(ctl_state_t *s, uint32_t svc, const char *method, s
     e->path = pa;
     e->key = key;
     e->overflow = overflow;
+    e->touched_ns = s->now_ns;
     if (!overflow && !ctl_map_put(&s->ep_map, key, i)) {
         free(m);
         free(pa);
@@ -197,8 +204,10 @@ uint32_t ls_endpoint_find(ctl_state_t *s, uint32_t svc, const char *method, size
         key = ls_ep_key(0, method, mlen, path, plen);
     while (ctl_map_next(&s->ep_map, key, &pos, &v)) {
         ep_ent *e = &s->eps[v];
-        if (e->svc == svc && str_eq(e->method, method, mlen) && str_eq(e->path, path, plen))
+        if (e->svc == svc && str_eq(e->method, method, mlen) && str_eq(e->path, path, plen)) {
+            e->touched_ns = s->now_ns;
             return v;
+        }
     }
     svc_ent *sv = &s->svcs[svc];
     if (s->claim_eps == 0) {
@@ -223,6 +232,8 @@ uint32_t ls_endpoint_find(ctl_state_t *s, uint32_t svc, const char *method, size
                     "go to '%s %s'",
                     sv->name, s->cfg.max_endpoints_per_service, OVERFLOW_METHOD, OVERFLOW_PATH);
     }
+    if (sv->overflow_ep != NIL)
+        s->eps[sv->overflow_ep].touched_ns = s->now_ns;
     return sv->overflow_ep;
 }
 
@@ -254,11 +265,22 @@ cell_ent *ls_cell_get(ctl_state_t *s, uint32_t ep, uint32_t region)
     return e->cells[region];
 }
 
+uint64_t ls_outcell_key(uint32_t caller_svc, uint32_t caller_region, uint32_t dst_ep,
+                        uint32_t dst_region)
+{
+    return ((uint64_t)caller_svc << 44) ^ ((uint64_t)caller_region << 38) ^
+           ((uint64_t)dst_region << 32) ^ dst_ep;
+}
+
+uint64_t ls_edge_key(uint32_t parent, uint32_t child)
+{
+    return ((uint64_t)parent << 32) | child;
+}
+
 uint32_t ls_outcell_find(ctl_state_t *s, uint32_t caller_svc, uint32_t caller_region,
                          uint32_t dst_ep, uint32_t dst_region)
 {
-    uint64_t key = ((uint64_t)caller_svc << 44) ^ ((uint64_t)caller_region << 38) ^
-                   ((uint64_t)dst_region << 32) ^ dst_ep;
+    uint64_t key = ls_outcell_key(caller_svc, caller_region, dst_ep, dst_region);
     uint32_t pos = 0, v;
     while (ctl_map_next(&s->out_map, key, &pos, &v)) {
         outcell *o = &s->outs[v];
@@ -282,7 +304,7 @@ uint32_t ls_outcell_find(ctl_state_t *s, uint32_t caller_svc, uint32_t caller_re
 
 edge_ent *ls_edge_get(ctl_state_t *s, uint32_t parent, uint32_t child)
 {
-    uint64_t key = ((uint64_t)parent << 32) | child;
+    uint64_t key = ls_edge_key(parent, child);
     uint32_t pos = 0, v;
     while (ctl_map_next(&s->edge_map, key, &pos, &v))
         if (s->edges[v].parent == parent && s->edges[v].child == child)

@@ -33,6 +33,7 @@ int ctl_state_ingest(ctl_state_t *s, ctl_scratch_t *sc, const slate_load_report_
     pthread_mutex_lock(&s->mu);
     if (s->created_ns == 0)
         s->created_ns = now_ns;
+    s->now_ns = now_ns;
     s->reports_total++;
     /* One report may create at most a share of each table (an eighth of the
      * services, a quarter of the regions and of a service's endpoints, and
@@ -210,6 +211,7 @@ ctl_state_t *ctl_state_create(const ctl_config_t *cfg, ctl_metrics_t *metrics,
             const char *nm = regions->names[i];
             ls_region_find(s, nm, strlen(nm), ls_region_key(nm, strlen(nm)), true);
         }
+        s->pinned_regions = s->n_regions; /* the file's, first: never retired */
         for (uint32_t a = 0; a < regions->n && a < s->max_regions; a++)
             for (uint32_t b = 0; b < regions->n && b < s->max_regions; b++) {
                 s->file_rtt[a][b] = regions->rtt_ms[a][b];

@@ -84,6 +84,7 @@ typedef struct cell_ent {
 
 typedef struct ep_ent {
     uint32_t svc;
+    uint64_t touched_ns; /* last report naming it (inbound, outbound or span) */
     char *method;
     char *path;
     uint64_t key;
@@ -109,6 +110,7 @@ struct pod_seen {
 
 typedef struct svc_ent {
     char *name;
+    uint64_t touched_ns; /* last report naming it (as reporter or destination) */
     uint64_t key;
     bool overflow;
     uint32_t n_eps;
@@ -182,6 +184,10 @@ struct ctl_state {
     bool overflow_region_used;
     char *region_names[SLOTS];
     uint64_t region_keys[SLOTS];
+    uint64_t region_touched_ns[SLOTS]; /* last report naming it */
+    uint32_t pinned_regions;           /* the regions file's: never retired (indices below) */
+    uint64_t now_ns;                   /* the time of the report being merged */
+    uint64_t layout_gen;               /* +1 whenever retiring moved entries to new indices */
 
     svc_ent *svcs;
     uint32_t n_svcs, cap_svcs;
@@ -317,6 +323,13 @@ void ls_span_insert(ctl_state_t *s, const slate_span_t *in, const prep_span *p, 
 void ls_spans_expire(ctl_state_t *s, uint64_t now_ns);
 void ls_spans_prefetch(const ctl_state_t *s, const prep_span *p, size_t n);
 void ls_waiting_rebuild(ctl_state_t *s);
+
+uint64_t ls_outcell_key(uint32_t caller_svc, uint32_t caller_region, uint32_t dst_ep,
+                        uint32_t dst_region);
+uint64_t ls_edge_key(uint32_t parent, uint32_t child);
+
+/* ctl_aging.c */
+uint32_t ls_age_out(ctl_state_t *s, uint64_t now_ns);
 
 /* ctl_window.c */
 double ls_edge_ratio(const ctl_state_t *s, const edge_ent *e);

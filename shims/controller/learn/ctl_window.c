@@ -174,6 +174,7 @@ static ctl_solve_input_t *snapshot(ctl_state_t *s, uint64_t now_ns)
     if (!in)
         return NULL;
     in->now_ns = now_ns;
+    in->layout_gen = s->layout_gen;
     in->window_s = s->last_window_s;
     uint32_t R = s->n_regions;
     in->region_names = calloc(R ? R : 1, sizeof(char *));
@@ -285,6 +286,7 @@ ctl_solve_input_t *ctl_state_tick(ctl_state_t *s, uint64_t now_ns)
     ls_spans_expire(s, now_ns);
     ls_waiting_rebuild(s);
     close_window(s, now_ns);
+    ls_age_out(s, now_ns);
     ctl_solve_input_t *in = snapshot(s, now_ns);
     pthread_mutex_unlock(&s->mu);
     return in;

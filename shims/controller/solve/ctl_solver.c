@@ -49,6 +49,7 @@ struct ctl_solver {
     slate_opt_guard_t guard;
     int cooldown;
     bool rows_from_rules; /* cur was rebuilt from restored rules */
+    uint64_t layout_gen;  /* the state's, when cur and prev were built */
 };
 
 ctl_solver_t *ctl_solver_create(const ctl_config_t *cfg)
@@ -143,10 +144,34 @@ static bool step_snapshot(round_t *rd)
     return true;
 }
 
-/* 2. Restored rules become the routing in force, once the names are known. */
+/* Rows from a rule set (by names) into t; t emptied first. */
+static void rows_from(ctl_rows_t *t, ctl_rules_t *r, const ctl_solve_input_t *in)
+{
+    t->n = 0;
+    if (r)
+        ctl_rows_from_rules(t, r, in);
+}
+
+/* 2. Restored rules become the routing in force, once the names are known;
+ * after the state retired entries (new indices), the rows are rebuilt from
+ * the rules in force and before, by names. */
 static void step_adopt(round_t *rd)
 {
     ctl_solver_t *S = rd->S;
+    if (rd->in->layout_gen != S->layout_gen) {
+        S->layout_gen = rd->in->layout_gen;
+        ctl_app_t *app = rd->app;
+        pthread_mutex_lock(&app->rules_mu);
+        ctl_rules_t *cur = app->current, *prev = app->previous;
+        ctl_rules_ref(cur);
+        ctl_rules_ref(prev);
+        pthread_mutex_unlock(&app->rules_mu);
+        rows_from(&S->cur, cur, rd->in);
+        rows_from(&S->prev, prev, rd->in);
+        ctl_rules_unref(cur);
+        ctl_rules_unref(prev);
+        return;
+    }
     if (S->cur.n != 0 || S->rows_from_rules)
         return;
     ctl_rules_t *cur = ctl_app_rules(rd->app);
