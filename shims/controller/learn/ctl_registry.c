@@ -30,12 +30,6 @@ uint64_t ls_region_key(const char *p, size_t n)
     return XXH3_64bits_withSeed(p, n, 0x5EC7);
 }
 
-uint64_t ls_ep_key(uint64_t svc_key, const char *method, size_t mlen, const char *path, size_t plen)
-{
-    uint64_t h = XXH3_64bits_withSeed(method, mlen, svc_key);
-    return XXH3_64bits_withSeed(path, plen, h);
-}
-
 uint64_t ls_span_key(const char *trace, size_t tlen, const char *span, size_t slen)
 {
     if (slen == 0)
@@ -200,8 +194,9 @@ uint32_t ls_endpoint_find(ctl_state_t *s, uint32_t svc, const char *method, size
     uint32_t pos = 0, v;
     /* Keys were computed from the reported service name; in the overflow
      * service all names share one key space. */
-    if (s->svcs[svc].overflow)
-        key = ls_ep_key(0, method, mlen, path, plen);
+    if (s->svcs[svc].overflow &&
+        slate_endpoint_key(NULL, 0, method, mlen, path, plen, &key, NULL) != SLATE_OK)
+        return NIL;
     while (ctl_map_next(&s->ep_map, key, &pos, &v)) {
         ep_ent *e = &s->eps[v];
         if (e->svc == svc && str_eq(e->method, method, mlen) && str_eq(e->path, path, plen)) {

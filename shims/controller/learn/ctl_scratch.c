@@ -141,8 +141,8 @@ slate_status ctl_scratch_decode_legacy(ctl_scratch_t *sc, bool latency, const ch
 /* ------------------------------------------------------------------------- */
 /* Intake */
 
-static bool prep_endpoint(ctl_scratch_t *sc, uint64_t svc_key, slate_str_t method, slate_str_t path,
-                          prep_ep *out)
+static bool prep_endpoint(ctl_scratch_t *sc, slate_str_t service, slate_str_t method,
+                          slate_str_t path, prep_ep *out)
 {
     const char *raw = path.ptr ? path.ptr : "";
     uint64_t h = XXH3_64bits(raw, path.len) | 1;
@@ -169,7 +169,11 @@ static bool prep_endpoint(ctl_scratch_t *sc, uint64_t svc_key, slate_str_t metho
     out->path_off = (uint32_t)sc->arena.len;
     out->path_len = (uint32_t)n;
     ctl_buf_append(&sc->arena, norm, n);
-    out->key = ls_ep_key(svc_key, method.ptr ? method.ptr : "", method.len, norm, n);
+    /* the core's endpoint key, as the data plane computes it; names passed
+     * the intake's door, so it cannot refuse them */
+    if (slate_endpoint_key(service.ptr, service.len, method.ptr, method.len, norm, n, &out->key,
+                           NULL) != SLATE_OK)
+        return false;
     return !sc->arena.failed;
 }
 
@@ -181,22 +185,22 @@ int ls_prepare(ctl_scratch_t *sc, const slate_load_report_t *rep, uint32_t max_s
         !grow((void **)&sc->pout, &sc->cap_pout, rep->n_outbound, sizeof(prep_out)) ||
         !grow((void **)&sc->pspan, &sc->cap_pspan, n_spans, sizeof(prep_span)))
         return -1;
-    uint64_t svc_key = ls_name_key(rep->service.ptr, rep->service.len);
     for (size_t i = 0; i < rep->n_inbound; i++)
-        if (!prep_endpoint(sc, svc_key, rep->inbound[i].method, rep->inbound[i].path, &sc->pin[i]))
+        if (!prep_endpoint(sc, rep->service, rep->inbound[i].method, rep->inbound[i].path,
+                           &sc->pin[i]))
             return -1;
     for (size_t i = 0; i < rep->n_outbound; i++) {
         const slate_outbound_t *o = &rep->outbound[i];
         prep_out *p = &sc->pout[i];
         p->svc_key = ls_name_key(o->dst_service.ptr, o->dst_service.len);
         p->region_key = ls_region_key(o->dst_region.ptr, o->dst_region.len);
-        if (!prep_endpoint(sc, p->svc_key, o->method, o->path, &p->ep))
+        if (!prep_endpoint(sc, o->dst_service, o->method, o->path, &p->ep))
             return -1;
     }
     for (size_t i = 0; i < n_spans; i++) {
         const slate_span_t *sp = &rep->spans[i];
         prep_span *p = &sc->pspan[i];
-        if (!prep_endpoint(sc, svc_key, sp->method, sp->path, &p->ep))
+        if (!prep_endpoint(sc, rep->service, sp->method, sp->path, &p->ep))
             return -1;
         p->self_key =
             ls_span_key(sp->trace_id.ptr, sp->trace_id.len, sp->span_id.ptr, sp->span_id.len);

@@ -303,8 +303,6 @@ uint32_t ls_outcell_find(ctl_state_t *s, uint32_t caller_svc, uint32_t caller_re
                          uint32_t dst_ep, uint32_t dst_region);
 uint32_t ls_region_find(ctl_state_t *s, const char *name, size_t n, uint64_t key, bool create);
 uint32_t ls_service_find(ctl_state_t *s, const char *name, size_t n, uint64_t key);
-uint64_t ls_ep_key(uint64_t svc_key, const char *method, size_t mlen, const char *path,
-                   size_t plen);
 uint64_t ls_name_key(const char *p, size_t n);
 uint64_t ls_region_key(const char *p, size_t n);
 uint64_t ls_span_key(const char *trace, size_t tlen, const char *span, size_t slen);
