@@ -1,8 +1,9 @@
 /*
  * Byte and wire helpers shared inside the project (not installed): little-
- * endian loads and stores, and protobuf varints. The core's codec, the
- * controller's persisted rules and its stream framing use these, so each
- * rule about bytes is written once.
+ * endian loads and stores, and protobuf varints. The core's regions (rate,
+ * sampler) and codec, the wasm shim's shared layouts (bytes.h) and the
+ * controller's persisted rules and stream framing use these, so each rule
+ * about bytes is written once.
  *
  * All functions are static inline, pure, and read or write only the bytes
  * they are given. Cost: O(1) each (a varint: at most 10 bytes).
@@ -15,38 +16,76 @@
 #include <stdint.h>
 #include <string.h>
 
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+#define SLATE_WIRE_LE16(x) __builtin_bswap16(x)
+#define SLATE_WIRE_LE32(x) __builtin_bswap32(x)
+#define SLATE_WIRE_LE64(x) __builtin_bswap64(x)
+#else
+#define SLATE_WIRE_LE16(x) (x)
+#define SLATE_WIRE_LE32(x) (x)
+#define SLATE_WIRE_LE64(x) (x)
+#endif
+
 /* A 64-bit word read with memcpy from little-endian bytes, in host order. */
 static inline uint64_t slate_wire_le64_host(uint64_t w)
 {
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
-    return __builtin_bswap64(w);
-#else
-    return w;
-#endif
+    return SLATE_WIRE_LE64(w);
 }
 
-static inline uint32_t slate_wire_get_le32(const uint8_t *p)
+/* Little-endian loads and stores at any alignment (memcpy: one instruction
+ * where the target allows unaligned access). */
+static inline uint16_t slate_wire_get_le16(const void *p)
 {
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+    uint16_t v;
+    memcpy(&v, p, sizeof v);
+    return SLATE_WIRE_LE16(v);
 }
 
-static inline uint64_t slate_wire_get_le64(const uint8_t *p)
+static inline uint32_t slate_wire_get_le32(const void *p)
 {
-    return (uint64_t)slate_wire_get_le32(p) | (uint64_t)slate_wire_get_le32(p + 4) << 32;
+    uint32_t v;
+    memcpy(&v, p, sizeof v);
+    return SLATE_WIRE_LE32(v);
 }
 
-static inline void slate_wire_put_le32(uint8_t *p, uint32_t v)
+static inline uint64_t slate_wire_get_le64(const void *p)
 {
-    p[0] = (uint8_t)v;
-    p[1] = (uint8_t)(v >> 8);
-    p[2] = (uint8_t)(v >> 16);
-    p[3] = (uint8_t)(v >> 24);
+    uint64_t v;
+    memcpy(&v, p, sizeof v);
+    return SLATE_WIRE_LE64(v);
 }
 
-static inline void slate_wire_put_le64(uint8_t *p, uint64_t v)
+static inline double slate_wire_get_f64(const void *p)
 {
-    slate_wire_put_le32(p, (uint32_t)v);
-    slate_wire_put_le32(p + 4, (uint32_t)(v >> 32));
+    uint64_t u = slate_wire_get_le64(p);
+    double d;
+    memcpy(&d, &u, sizeof d);
+    return d;
+}
+
+static inline void slate_wire_put_le16(void *p, uint16_t v)
+{
+    v = SLATE_WIRE_LE16(v);
+    memcpy(p, &v, sizeof v);
+}
+
+static inline void slate_wire_put_le32(void *p, uint32_t v)
+{
+    v = SLATE_WIRE_LE32(v);
+    memcpy(p, &v, sizeof v);
+}
+
+static inline void slate_wire_put_le64(void *p, uint64_t v)
+{
+    v = SLATE_WIRE_LE64(v);
+    memcpy(p, &v, sizeof v);
+}
+
+static inline void slate_wire_put_f64(void *p, double d)
+{
+    uint64_t u;
+    memcpy(&u, &d, sizeof u);
+    slate_wire_put_le64(p, u);
 }
 
 /* The most bytes a varint takes. */
