@@ -551,8 +551,9 @@ static void test_rules_rejects(void **state)
     memcpy(bad, buf, len);
     bad[0] ^= 1;
     assert_int_equal(sw_rules_validate(bad, len), SW_RULES_MAGIC_ERR);
+    assert_true(len > 0 && len <= sizeof bad);
     memcpy(bad, buf, len);
-    bad[len - 1] ^= 1;
+    bad[len > 0 ? len - 1 : 0] ^= 1;
     assert_int_equal(sw_rules_validate(bad, len), SW_RULES_CHECKSUM);
     /* Every bit flip is rejected (the checksum covers everything after the
      * header, the header fields are checked one by one) or, for a flip in

@@ -15,6 +15,7 @@
 #include "ctl_debounce.h"
 #include "ctl_metrics.h"
 #include "ctl_rules.h"
+#include "ctl_solver.h"
 #include "ctl_state.h"
 #include "ctl_tls.h"
 
@@ -54,6 +55,7 @@ typedef struct ctl_app {
     ctl_config_t cfg;
     ctl_metrics_t metrics;
     ctl_state_t *state;
+    ctl_solver_t *solver; /* global role */
     struct ctl_cluster *cluster;
     ctl_regions_file_t *regions;
 
@@ -115,11 +117,6 @@ void ctl_app_restore(ctl_app_t *app);
 int ctl_http_start(ctl_app_t *app);
 void ctl_http_stop(ctl_app_t *app);
 
-/* Solver thread (ctl_solver.c): one window close and solve per period. */
-int ctl_solver_start(ctl_app_t *app);
-/* One round now (tests and the thread share it). */
-void ctl_solver_round(ctl_app_t *app, uint64_t now_ns);
-
 /* Export thread (ctl_export.c). */
 int ctl_export_start(ctl_app_t *app);
 
@@ -129,9 +126,6 @@ void ctl_cluster_free(struct ctl_cluster *c);
 int ctl_cluster_ingest(struct ctl_cluster *c, const slate_load_report_t *rep, bool latency_only);
 int ctl_cluster_start(ctl_app_t *app);
 void ctl_cluster_write_json(struct ctl_cluster *c, ctl_json_t *j);
-
-/* Frees what the solver keeps between rounds (after its thread stopped). */
-void ctl_solver_cleanup(void);
 
 /* Signals the background threads to stop and joins them. */
 void ctl_app_stop_threads(ctl_app_t *app);

@@ -144,6 +144,10 @@ int main(int argc, char **argv)
             app.cfg.admin_listen, app.admin_port);
     if (ctl_export_start(&app) != 0)
         goto out;
+    if (app.cfg.role == CTL_ROLE_GLOBAL && !(app.solver = ctl_solver_create(&app.cfg))) {
+        ctl_log(CTL_LOG_ERROR, "cannot create the solver (out of memory)");
+        goto out;
+    }
     if (app.cfg.role == CTL_ROLE_GLOBAL ? ctl_solver_start(&app) != 0
                                         : ctl_cluster_start(&app) != 0) {
         ctl_log(CTL_LOG_ERROR, "cannot start the background thread");
@@ -161,7 +165,7 @@ int main(int argc, char **argv)
 out:
     ctl_http_stop(&app);
     ctl_app_stop_threads(&app);
-    ctl_solver_cleanup();
+    ctl_solver_free(app.solver);
     pthread_mutex_lock(&app.rules_mu);
     ctl_rules_t *cur = app.current, *prev = app.previous;
     app.current = app.previous = NULL;

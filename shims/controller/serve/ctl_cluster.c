@@ -448,17 +448,8 @@ static int encode_service(struct ctl_cluster *c, cl_service *s, uint64_t now_ns,
     slate_status st = slate_load_report_encode(&rep, NULL, 0, &need, NULL);
     if (st != SLATE_OK && st != SLATE_ENOSPC)
         goto out;
-    uint8_t pre[10];
-    size_t pn = 0;
-    uint64_t v = need;
-    do {
-        pre[pn] = (uint8_t)(v & 0x7f);
-        v >>= 7;
-        if (v)
-            pre[pn] |= 0x80;
-        pn++;
-    } while (v);
-    ctl_buf_append(out, pre, pn);
+    uint8_t pre[SLATE_DELIMITED_PREFIX_MAX];
+    ctl_buf_append(out, pre, slate_delimited_prefix(need, pre));
     if (!ctl_buf_reserve(out, need))
         goto out;
     size_t len = 0;
@@ -482,27 +473,18 @@ static int apply_answer(struct ctl_cluster *c, const ctl_buf_t *body)
     const uint8_t *p = (const uint8_t *)body->data;
     size_t n = body->len, pos = 0;
     ctl_rules_t *merged = NULL;
-    while (pos < n) {
-        uint64_t len = 0;
-        size_t k = 0;
-        bool done = false;
-        for (; pos + k < n && k < 10; k++) {
-            if (k == 9 && p[pos + k] > 1)
-                break; /* bits above 2^64: malformed, as codec.h rejects them */
-            len |= (uint64_t)(p[pos + k] & 0x7f) << (7 * k);
-            if (!(p[pos + k] & 0x80)) {
-                done = true;
-                break;
-            }
-        }
-        if (!done || len > n - pos - k - 1) {
+    for (;;) {
+        const uint8_t *msg = NULL;
+        size_t len = 0;
+        slate_status fst = slate_delimited_next(p, n, &pos, &msg, &len);
+        if (fst == SLATE_EEMPTY)
+            break;
+        if (fst != SLATE_OK) {
             ctl_rules_unref(merged);
             return -1;
         }
-        pos += k + 1;
         slate_codec_error_t err;
-        ctl_rules_t *r = ctl_rules_decode_all(p + pos, (size_t)len, "upstream", &err);
-        pos += (size_t)len;
+        ctl_rules_t *r = ctl_rules_decode_all(msg, len, "upstream", &err);
         if (!r) {
             ctl_rules_unref(merged);
             return -1;

@@ -141,6 +141,16 @@ void ctl_metrics_write(const ctl_metrics_t *m, ctl_buf_t *out)
     for (int o = 0; o < CTL_OVF_COUNT_; o++)
         ctl_buf_printf(out, "slate_controller_overflow_total{kind=\"%s\"} %" PRIu64 "\n",
                        ctl_overflow_name((ctl_overflow)o), (uint64_t)atomic_load(&m->overflow[o]));
+    ctl_buf_printf(out,
+                   "# HELP slate_controller_retired_total Table entries retired after "
+                   "table-ttl-s without a report naming them, by kind.\n"
+                   "# TYPE slate_controller_retired_total counter\n"
+                   "slate_controller_retired_total{kind=\"service\"} %" PRIu64 "\n"
+                   "slate_controller_retired_total{kind=\"endpoint\"} %" PRIu64 "\n"
+                   "slate_controller_retired_total{kind=\"region\"} %" PRIu64 "\n",
+                   (uint64_t)atomic_load(&m->retired_services),
+                   (uint64_t)atomic_load(&m->retired_endpoints),
+                   (uint64_t)atomic_load(&m->retired_regions));
     counter(out, "slate_controller_request_bytes_total", "Bytes of accepted request bodies.",
             atomic_load(&m->request_bytes));
     counter(out, "slate_controller_spans_received_total", "Sampled spans taken from reports.",

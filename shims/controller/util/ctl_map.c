@@ -5,6 +5,7 @@
 #include "ctl_map.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 bool ctl_map_init(ctl_map_t *m, uint32_t max_items)
 {
@@ -77,4 +78,11 @@ bool ctl_map_put(ctl_map_t *m, uint64_t key, uint32_t val)
     m->vals[i] = val;
     m->count++;
     return true;
+}
+
+void ctl_map_clear(ctl_map_t *m)
+{
+    if (m->keys)
+        memset(m->keys, 0, ((size_t)m->mask + 1) * sizeof(*m->keys));
+    m->count = 0;
 }

@@ -18,6 +18,8 @@
 #define XXH_INLINE_ALL
 #include <xxhash.h>
 
+#include "wire.h"
+
 static const char k_magic[8] = {'S', 'L', 'A', 'T', 'E', 'C', 'T', 'L'};
 
 const char *ctl_persist_strerror(ctl_persist_err e)
@@ -41,31 +43,6 @@ const char *ctl_persist_strerror(ctl_persist_err e)
         return "checksum mismatch (file damaged)";
     }
     return "unknown error";
-}
-
-static void put_le32(uint8_t *p, uint32_t v)
-{
-    for (int i = 0; i < 4; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-static void put_le64(uint8_t *p, uint64_t v)
-{
-    for (int i = 0; i < 8; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-static uint32_t get_le32(const uint8_t *p)
-{
-    uint32_t v = 0;
-    for (int i = 3; i >= 0; i--)
-        v = (v << 8) | p[i];
-    return v;
-}
-static uint64_t get_le64(const uint8_t *p)
-{
-    uint64_t v = 0;
-    for (int i = 7; i >= 0; i--)
-        v = (v << 8) | p[i];
-    return v;
 }
 
 static int write_all(int fd, const void *data, size_t len)
@@ -137,10 +114,10 @@ ctl_persist_err ctl_persist_write_atomic(const char *path, const void *data, siz
 void ctl_persist_frame(uint8_t *out, uint32_t kind, const void *payload, size_t len)
 {
     memcpy(out, k_magic, 8);
-    put_le32(out + 8, CTL_PERSIST_VERSION);
-    put_le32(out + 12, kind);
-    put_le64(out + 16, (uint64_t)len);
-    put_le64(out + 24, XXH64(payload, len, 0));
+    slate_wire_put_le32(out + 8, CTL_PERSIST_VERSION);
+    slate_wire_put_le32(out + 12, kind);
+    slate_wire_put_le64(out + 16, (uint64_t)len);
+    slate_wire_put_le64(out + 24, XXH64(payload, len, 0));
     if (len)
         memcpy(out + CTL_PERSIST_HEADER, payload, len);
 }
@@ -166,14 +143,14 @@ ctl_persist_err ctl_persist_unframe(const uint8_t *buf, size_t buf_len, uint32_t
                                                             : CTL_PERSIST_ESIZE;
     if (memcmp(buf, k_magic, 8) != 0)
         return CTL_PERSIST_EMAGIC;
-    if (get_le32(buf + 8) != CTL_PERSIST_VERSION)
+    if (slate_wire_get_le32(buf + 8) != CTL_PERSIST_VERSION)
         return CTL_PERSIST_EVERSION;
-    if (get_le32(buf + 12) != kind)
+    if (slate_wire_get_le32(buf + 12) != kind)
         return CTL_PERSIST_EKIND;
-    uint64_t n = get_le64(buf + 16);
+    uint64_t n = slate_wire_get_le64(buf + 16);
     if (n != buf_len - CTL_PERSIST_HEADER)
         return CTL_PERSIST_ESIZE;
-    if (XXH64(buf + CTL_PERSIST_HEADER, (size_t)n, 0) != get_le64(buf + 24))
+    if (XXH64(buf + CTL_PERSIST_HEADER, (size_t)n, 0) != slate_wire_get_le64(buf + 24))
         return CTL_PERSIST_ECHECKSUM;
     *payload = buf + CTL_PERSIST_HEADER;
     *len = (size_t)n;

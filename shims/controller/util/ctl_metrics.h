@@ -56,6 +56,8 @@ typedef struct ctl_metrics {
     atomic_uint_fast64_t rejected[CTL_REJECT_COUNT_];
     atomic_uint_fast64_t rejected_status[CTL_N_CODEC_STATUS]; /* decode errors by status */
     atomic_uint_fast64_t overflow[CTL_OVF_COUNT_];
+    /* entries retired after table-ttl-s of silence: services, endpoints, regions */
+    atomic_uint_fast64_t retired_services, retired_endpoints, retired_regions;
     atomic_uint_fast64_t spans_received;
     atomic_uint_fast64_t spans_stitched;
     atomic_uint_fast64_t spans_duplicate;

@@ -1,7 +1,8 @@
 /*
  * slate-controller: an open-addressing map from 64-bit keys to 32-bit values.
- * Insert-only (entities are never deleted; their number is bounded by the
- * configured limits), linear probing, load factor at most 1/2.
+ * Insert-only between clears (the learning state rebuilds its maps after it
+ * retires entries: ctl_map_clear, then a put per live entry), linear
+ * probing, load factor at most 1/2.
  * SPDX-License-Identifier: Apache-2.0
  */
 #ifndef CTL_MAP_H
@@ -26,6 +27,8 @@ void ctl_map_free(ctl_map_t *m);
  * false when done.
  */
 bool ctl_map_next(const ctl_map_t *m, uint64_t key, uint32_t *pos, uint32_t *val);
+/* Empties the map, keeping its size. O(capacity). */
+void ctl_map_clear(ctl_map_t *m);
 /* Adds (key, val). False when the table is at its planned size. */
 bool ctl_map_put(ctl_map_t *m, uint64_t key, uint32_t val);
 

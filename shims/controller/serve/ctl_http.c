@@ -28,6 +28,7 @@
 #include "ctl_app.h"
 #include "ctl_export.h"
 #include "ctl_guard.h"
+#include "ctl_intake.h"
 #include "ctl_log.h"
 #include "slate/legacy.h"
 #include "slate/name.h"
@@ -215,143 +216,23 @@ static bool authorized(ctl_app_t *app, struct MHD_Connection *c)
 /* ------------------------------------------------------------------------- */
 /* Intake */
 
-static slate_codec_limits_t body_limits(const ctl_app_t *app)
+/* The answer to a refused report: 429 and 503 with Retry-After (refuse), 400 with the text. */
+static enum MHD_Result intake_refused(ctl_app_t *app, struct MHD_Connection *c, const char *url,
+                                      const char *prefix, const ctl_intake_fault_t *f)
 {
-    slate_codec_limits_t lim = SLATE_CODEC_LIMITS_DEFAULT;
-    lim.max_size =
-        app->cfg.max_body_bytes > UINT32_MAX ? UINT32_MAX : (uint32_t)app->cfg.max_body_bytes;
-    return lim;
+    if (f->http == MHD_HTTP_TOO_MANY_REQUESTS)
+        return refuse(app, c, f->http, f->why, url, f->msg);
+    if (f->http != MHD_HTTP_BAD_REQUEST)
+        return reject(app, c, f->http, f->why, f->st, url, f->msg);
+    char msg[700];
+    snprintf(msg, sizeof(msg), "%s%s", prefix, f->msg);
+    return reject(app, c, f->http, f->why, f->st, url, msg);
 }
 
-/* Checks one name; on a breach writes "<field>: <kind> <why>" into msg. */
-static bool name_bad(slate_name_kind kind, slate_str_t s, char *msg, size_t cap, const char *fmt,
-                     size_t i, const char *leaf)
+static enum MHD_Result out_of_memory(ctl_app_t *app, struct MHD_Connection *c, const char *url)
 {
-    const char *why = NULL;
-    if (slate_name_check(kind, s.ptr, s.len, &why) == SLATE_OK)
-        return false;
-    char field[96];
-    snprintf(field, sizeof(field), fmt, i);
-    snprintf(msg, cap, "SLATE_ENAME in %s%s: the %s %s", field, leaf, slate_name_kind_str(kind),
-             why);
-    return true;
-}
-
-/*
- * Checks every name of a decoded report against name.h's rules (services as
- * DNS-1123 labels, regions and pods as label values, methods as HTTP tokens,
- * paths as request paths). The first breach is described in msg ("SLATE_ENAME
- * in LoadReport.outbound[2].dst_region: the region must ..."); a report with
- * any bad name is refused whole, so nothing of it is merged.
- */
-static bool report_names_bad(const slate_load_report_t *r, char *msg, size_t cap)
-{
-    if (name_bad(SLATE_NAME_SERVICE, r->service, msg, cap, "LoadReport", 0, ".service") ||
-        name_bad(SLATE_NAME_REGION, r->region, msg, cap, "LoadReport", 0, ".region") ||
-        name_bad(SLATE_NAME_POD, r->pod, msg, cap, "LoadReport", 0, ".pod"))
-        return true;
-    for (size_t i = 0; i < r->n_inbound; i++)
-        if (name_bad(SLATE_NAME_METHOD, r->inbound[i].method, msg, cap, "LoadReport.inbound[%zu]",
-                     i, ".method") ||
-            name_bad(SLATE_NAME_PATH, r->inbound[i].path, msg, cap, "LoadReport.inbound[%zu]", i,
-                     ".path"))
-            return true;
-    for (size_t i = 0; i < r->n_outbound; i++) {
-        const slate_outbound_t *o = &r->outbound[i];
-        const char *f = "LoadReport.outbound[%zu]";
-        if (name_bad(SLATE_NAME_SERVICE, o->dst_service, msg, cap, f, i, ".dst_service") ||
-            name_bad(SLATE_NAME_METHOD, o->method, msg, cap, f, i, ".method") ||
-            name_bad(SLATE_NAME_PATH, o->path, msg, cap, f, i, ".path") ||
-            (o->dst_region.len > 0 && /* empty: the region is not known (legacy) */
-             name_bad(SLATE_NAME_REGION, o->dst_region, msg, cap, f, i, ".dst_region")))
-            return true;
-    }
-    for (size_t i = 0; i < r->n_spans; i++)
-        if (name_bad(SLATE_NAME_METHOD, r->spans[i].method, msg, cap, "LoadReport.spans[%zu]", i,
-                     ".method") ||
-            name_bad(SLATE_NAME_PATH, r->spans[i].path, msg, cap, "LoadReport.spans[%zu]", i,
-                     ".path"))
-            return true;
-    return false;
-}
-
-static int ingest(ctl_app_t *app, ctl_scratch_t *sc, const slate_load_report_t *rep,
-                  bool latency_only, bool from_batch)
-{
-    if (app->cfg.role == CTL_ROLE_CLUSTER)
-        return ctl_cluster_ingest(app->cluster, rep, latency_only);
-    ctl_ingest_info_t info;
-    return ctl_state_ingest(app->state, sc, rep, latency_only, from_batch, ctl_now_ns(), &info);
-}
-
-/* A report timed further from our clock than max-clock-skew-ms: the 400's text in msg. */
-static bool clock_skewed(const ctl_app_t *app, const slate_load_report_t *rep, char *msg,
-                         size_t cap)
-{
-    uint64_t max = app->cfg.max_clock_skew_ms;
-    if (max == 0 || rep->time_ns == 0)
-        return false;
-    uint64_t now = ctl_now_ns();
-    uint64_t d = rep->time_ns > now ? rep->time_ns - now : now - rep->time_ns;
-    if (d / 1000000u <= max)
-        return false;
-    snprintf(msg, cap,
-             "SLATE_EVALUE in LoadReport.time_ns: %.3f s %s the controller's clock "
-             "(max-clock-skew-ms %" PRIu64 ")",
-             (double)d / 1e9, rep->time_ns > now ? "ahead of" : "behind", max);
-    return true;
-}
-
-/* A load no proxy can carry (SLATE's plugin wraps its counter to ~4.6e18
- * rps): above SLATE_OPT_MAX_RATE requests/s, in a count over the report's
- * interval or in a rate. The 400's text in msg, naming the field. */
-static bool load_implausible(const slate_load_report_t *rep, char *msg, size_t cap)
-{
-    double iv = rep->interval_ns > 0 ? (double)rep->interval_ns / 1e9 : 1.0;
-    const char *field = NULL;
-    size_t at = 0, k = 0;
-    double v = 0;
-    for (size_t i = 0; !field && i < rep->n_inbound; i++) {
-        const slate_inbound_t *in = &rep->inbound[i];
-        at = i;
-        if ((v = (double)in->requests / iv) > SLATE_OPT_MAX_RATE)
-            field = "inbound[%zu].requests";
-        else if (!(in->rate_rps <= SLATE_OPT_MAX_RATE) && !isnan(v = in->rate_rps))
-            field = "inbound[%zu].rate_rps";
-    }
-    for (size_t i = 0; !field && i < rep->n_outbound; i++) {
-        at = i;
-        if ((v = (double)rep->outbound[i].requests / iv) > SLATE_OPT_MAX_RATE)
-            field = "outbound[%zu].requests";
-    }
-    for (size_t i = 0; !field && i < rep->n_spans; i++)
-        for (k = 0; !field && rep->spans[i].load && k < rep->spans[i].n_load; k++) {
-            at = i;
-            if ((v = rep->spans[i].load[k].rps) > SLATE_OPT_MAX_RATE)
-                field = "spans[%zu].load[%zu].rps";
-        }
-    if (!field)
-        return false;
-    char name[64];
-    snprintf(name, sizeof(name), field, at, k - 1);
-    snprintf(msg, cap,
-             "SLATE_ERANGE in LoadReport.%s: %.4g requests/s is above the plausible %.0g "
-             "(a wrapped counter?)",
-             name, v, SLATE_OPT_MAX_RATE);
-    return true;
-}
-
-/* The answer to a pod over its report rate: 429 with Retry-After. */
-static enum MHD_Result too_many(ctl_app_t *app, struct MHD_Connection *c, const char *url,
-                                const slate_load_report_t *rep)
-{
-    char msg[300];
-    snprintf(msg, sizeof(msg),
-             "pod '%.*s' of service '%.*s' posts more than pod-reports-per-s (%g) reports per "
-             "second",
-             (int)rep->pod.len, rep->pod.ptr, (int)rep->service.len, rep->service.ptr,
-             app->cfg.pod_reports_per_s);
-    return refuse(app, c, MHD_HTTP_TOO_MANY_REQUESTS, CTL_REJECT_POD_RATE, url, msg);
+    return reject(app, c, MHD_HTTP_SERVICE_UNAVAILABLE, CTL_REJECT_UNAVAILABLE, SLATE_OK, url,
+                  "out of memory");
 }
 
 /* The RoutingRules answer for one proxy; an empty message before any rules exist. */
@@ -373,206 +254,98 @@ static enum MHD_Result handle_report(ctl_app_t *app, struct MHD_Connection *c, r
 {
     ctl_scratch_t *sc = thread_scratch();
     if (!sc)
-        return reject(app, c, MHD_HTTP_SERVICE_UNAVAILABLE, CTL_REJECT_UNAVAILABLE, SLATE_OK, url,
-                      "out of memory");
-    slate_codec_limits_t lim = body_limits(app);
-    slate_codec_error_t err;
-    memset(&err, 0, sizeof(err));
+        return out_of_memory(app, c, url);
     slate_load_report_t *rep = NULL;
-    slate_status st =
-        ctl_scratch_decode(sc, (const uint8_t *)rc->body.data, rc->body.len, &lim, &err, &rep);
-    if (st != SLATE_OK) {
-        char line[512], msg[600];
-        if (err.status == SLATE_OK) {
-            err.status = st;
-            err.detail = slate_strerror(st);
-        }
-        slate_codec_error_format(&err, line, sizeof(line));
-        snprintf(msg, sizeof(msg), "bad LoadReport: %s", line);
-        return reject(app, c, MHD_HTTP_BAD_REQUEST, CTL_REJECT_DECODE, st, url, msg);
-    }
-    if (rep->service.len == 0 || rep->region.len == 0)
-        return reject(app, c, MHD_HTTP_BAD_REQUEST, CTL_REJECT_MISSING, SLATE_EMISSING, url,
-                      rep->service.len == 0
-                          ? "bad LoadReport: SLATE_EMISSING in LoadReport.service: field is empty"
-                          : "bad LoadReport: SLATE_EMISSING in LoadReport.region: field is empty");
-    char why[300];
-    if (report_names_bad(rep, why, sizeof(why))) {
-        char msg[340];
-        snprintf(msg, sizeof(msg), "bad LoadReport: %s", why);
-        return reject(app, c, MHD_HTTP_BAD_REQUEST, CTL_REJECT_NAME, SLATE_ENAME, url, msg);
-    }
-    if (clock_skewed(app, rep, why, sizeof(why))) {
-        char msg[340];
-        snprintf(msg, sizeof(msg), "bad LoadReport: %s", why);
-        return reject(app, c, MHD_HTTP_BAD_REQUEST, CTL_REJECT_CLOCK, SLATE_EVALUE, url, msg);
-    }
-    if (load_implausible(rep, why, sizeof(why))) {
-        char msg[340];
-        snprintf(msg, sizeof(msg), "bad LoadReport: %s", why);
-        return reject(app, c, MHD_HTTP_BAD_REQUEST, CTL_REJECT_LOAD, SLATE_ERANGE, url, msg);
-    }
-    int ir = ingest(app, sc, rep, false, false);
-    if (ir == CTL_INGEST_POD_RATE)
-        return too_many(app, c, url, rep);
-    if (ir != 0)
-        return reject(app, c, MHD_HTTP_SERVICE_UNAVAILABLE, CTL_REJECT_UNAVAILABLE, SLATE_OK, url,
-                      "out of memory");
-    atomic_fetch_add(&app->metrics.reports_protobuf, 1);
+    ctl_intake_fault_t f;
+    if (!ctl_intake_decode(app, sc, (const uint8_t *)rc->body.data, rc->body.len, &rep, &f) ||
+        !ctl_intake_check(app, rep, &f) || !ctl_intake_merge(app, sc, rep, CTL_INTAKE_REPORT, &f))
+        return intake_refused(app, c, url, "bad LoadReport: ", &f);
     atomic_fetch_add(&app->metrics.request_bytes, rc->body.len);
     ctl_buf_t out;
     ctl_buf_init(&out, 0);
     if (answer_rules(app, rep->service, rep->region, &out) != 0) {
         ctl_buf_free(&out);
-        return reject(app, c, MHD_HTTP_SERVICE_UNAVAILABLE, CTL_REJECT_UNAVAILABLE, SLATE_OK, url,
-                      "out of memory");
+        return out_of_memory(app, c, url);
     }
     return send_buf(c, MHD_HTTP_OK, &out, "application/x-protobuf", NULL);
 }
 
-/* Reads a varint length prefix; 0 bytes consumed on malformed input, which
- * includes a 10th byte carrying bits above 2^64 (as codec.h rejects them). */
-static size_t read_varint(const uint8_t *p, size_t n, uint64_t *v)
-{
-    uint64_t x = 0;
-    for (size_t i = 0; i < n && i < 10; i++) {
-        if (i == 9 && p[i] > 1)
-            return 0;
-        x |= (uint64_t)(p[i] & 0x7f) << (7 * i);
-        if (!(p[i] & 0x80)) {
-            *v = x;
-            return i + 1;
-        }
-    }
-    return 0;
-}
-
-static void put_varint(ctl_buf_t *b, uint64_t v)
-{
-    uint8_t tmp[10];
-    size_t n = 0;
-    do {
-        tmp[n] = (uint8_t)(v & 0x7f);
-        v >>= 7;
-        if (v)
-            tmp[n] |= 0x80;
-        n++;
-    } while (v);
-    ctl_buf_append(b, tmp, n);
-}
-
 /*
- * A batch (the cluster role's forward): LoadReports, each preceded by its
- * length as a varint (protobuf's "delimited" stream). Answer: one
- * RoutingRules, delimited the same way, holding the rules of every
- * (service, region) in the batch once, so the answer is bounded by the rule
- * set whatever the number of reports. The whole batch is checked before any
- * report is merged.
+ * A batch (the cluster role's forward): LoadReports in a delimited stream
+ * (codec.h, "Delimited streams"). Answer: one RoutingRules, delimited the
+ * same way, holding the rules of every (service, region) in the batch once,
+ * so the answer is bounded by the rule set whatever the number of reports.
+ * The whole batch passes the door before any report is merged.
  */
 static enum MHD_Result handle_batch(ctl_app_t *app, struct MHD_Connection *c, req_ctx *rc,
                                     const char *url)
 {
     ctl_scratch_t *sc = thread_scratch();
     if (!sc)
-        return reject(app, c, MHD_HTTP_SERVICE_UNAVAILABLE, CTL_REJECT_UNAVAILABLE, SLATE_OK, url,
-                      "out of memory");
-    slate_codec_limits_t lim = body_limits(app);
+        return out_of_memory(app, c, url);
     const uint8_t *p = (const uint8_t *)rc->body.data;
     size_t n = rc->body.len;
     ctl_rules_batch_t pairs;
     ctl_rules_batch_init(&pairs);
     for (int pass = 0; pass < 2; pass++) {
         size_t pos = 0;
-        unsigned idx = 0;
-        ctl_buf_t out;
-        ctl_buf_init(&out, 0);
-        while (pos < n) {
-            uint64_t len = 0;
-            size_t k = read_varint(p + pos, n - pos, &len);
-            char msg[700];
-            if (k == 0 || len > n - pos - k) {
-                snprintf(msg, sizeof(msg), "bad report batch: reports[%u]: length prefix %s", idx,
-                         k == 0 ? "malformed" : "past the end of the body");
-                ctl_buf_free(&out);
-                ctl_rules_batch_free(&pairs);
-                return reject(app, c, MHD_HTTP_BAD_REQUEST, CTL_REJECT_DECODE, SLATE_ELENGTH, url,
-                              msg);
-            }
-            pos += k;
-            slate_codec_error_t err;
-            memset(&err, 0, sizeof(err));
+        for (unsigned idx = 0;; idx++) {
+            const uint8_t *msg = NULL;
+            size_t len = 0;
+            slate_status fst = slate_delimited_next(p, n, &pos, &msg, &len);
+            if (fst == SLATE_EEMPTY)
+                break;
+            char prefix[64];
+            snprintf(prefix, sizeof(prefix), "bad report batch: reports[%u]: ", idx);
+            ctl_intake_fault_t f;
             slate_load_report_t *rep = NULL;
-            slate_status st = ctl_scratch_decode(sc, p + pos, (size_t)len, &lim, &err, &rep);
-            char why[300];
-            bool skew = false, load = false;
-            if (st != SLATE_OK || rep->service.len == 0 || rep->region.len == 0 ||
-                report_names_bad(rep, why, sizeof(why)) ||
-                (skew = clock_skewed(app, rep, why, sizeof(why))) ||
-                (load = load_implausible(rep, why, sizeof(why)))) {
-                char line[512];
-                ctl_reject kind = CTL_REJECT_DECODE;
-                if (st == SLATE_OK && (rep->service.len == 0 || rep->region.len == 0)) {
-                    snprintf(line, sizeof(line), "service or region is empty");
-                    st = SLATE_EMISSING;
-                } else if (st == SLATE_OK) {
-                    snprintf(line, sizeof(line), "%s", why);
-                    st = skew ? SLATE_EVALUE : load ? SLATE_ERANGE : SLATE_ENAME;
-                    kind = skew ? CTL_REJECT_CLOCK : load ? CTL_REJECT_LOAD : CTL_REJECT_NAME;
-                } else {
-                    slate_codec_error_format(&err, line, sizeof(line));
-                }
-                snprintf(msg, sizeof(msg), "bad report batch: reports[%u]: %s", idx, line);
-                ctl_buf_free(&out);
-                ctl_rules_batch_free(&pairs);
-                return reject(app, c, MHD_HTTP_BAD_REQUEST, kind, st, url, msg);
-            }
-            if (pass == 1) {
-                if (ingest(app, sc, rep, false, true) != 0 ||
-                    ctl_rules_batch_add(&pairs, rep->service.ptr, rep->service.len, rep->region.ptr,
-                                        rep->region.len) != 0) {
-                    ctl_buf_free(&out);
+            bool ok = true;
+            if (fst != SLATE_OK) {
+                ok = false;
+                f.http = MHD_HTTP_BAD_REQUEST;
+                f.why = CTL_REJECT_DECODE;
+                f.st = SLATE_ELENGTH;
+                snprintf(f.msg, sizeof(f.msg), "length prefix %s",
+                         fst == SLATE_ELENGTH ? "past the end of the body" : "malformed");
+            } else if (pass == 0) {
+                ok = ctl_intake_decode(app, sc, msg, len, &rep, &f) &&
+                     ctl_intake_check(app, rep, &f);
+            } else {
+                ok = ctl_intake_decode(app, sc, msg, len, &rep, &f) &&
+                     ctl_intake_merge(app, sc, rep, CTL_INTAKE_BATCH, &f);
+                if (ok && ctl_rules_batch_add(&pairs, rep->service.ptr, rep->service.len,
+                                              rep->region.ptr, rep->region.len) != 0) {
                     ctl_rules_batch_free(&pairs);
-                    return reject(app, c, MHD_HTTP_SERVICE_UNAVAILABLE, CTL_REJECT_UNAVAILABLE,
-                                  SLATE_OK, url, "out of memory");
+                    return out_of_memory(app, c, url);
                 }
-                atomic_fetch_add(&app->metrics.reports_batch, 1);
             }
-            pos += (size_t)len;
-            idx++;
-        }
-        if (pass == 1) {
-            atomic_fetch_add(&app->metrics.request_bytes, n);
-            ctl_buf_t one;
-            ctl_buf_init(&one, 0);
-            ctl_rules_t *r = ctl_app_rules(app);
-            int e = r ? ctl_rules_batch_response(r, &pairs, &one) : 0;
-            ctl_rules_unref(r);
-            ctl_rules_batch_free(&pairs);
-            if (e != 0 || one.failed) {
-                ctl_buf_free(&one);
-                ctl_buf_free(&out);
-                return reject(app, c, MHD_HTTP_SERVICE_UNAVAILABLE, CTL_REJECT_UNAVAILABLE,
-                              SLATE_OK, url, "out of memory");
+            if (!ok) {
+                ctl_rules_batch_free(&pairs);
+                return intake_refused(app, c, url, prefix, &f);
             }
-            put_varint(&out, one.len);
-            ctl_buf_append(&out, one.data, one.len);
-            ctl_buf_free(&one);
-            return send_buf(c, MHD_HTTP_OK, &out, "application/x-protobuf", NULL);
         }
-        ctl_buf_free(&out);
     }
+    atomic_fetch_add(&app->metrics.request_bytes, n);
+    ctl_buf_t one;
+    ctl_buf_init(&one, 0);
+    ctl_rules_t *r = ctl_app_rules(app);
+    int e = r ? ctl_rules_batch_response(r, &pairs, &one) : 0;
+    ctl_rules_unref(r);
     ctl_rules_batch_free(&pairs);
-    return MHD_NO;
-}
-
-/* SLATE names a workload "<service>-<region>"; strip the region suffix. */
-static slate_str_t legacy_service(const char *svc, const char *region)
-{
-    size_t n = strlen(svc), rl = strlen(region);
-    if (rl > 0 && n > rl + 1 && svc[n - rl - 1] == '-' && memcmp(svc + n - rl, region, rl) == 0)
-        n -= rl + 1;
-    slate_str_t s = {svc, n};
-    return s;
+    ctl_buf_t out;
+    ctl_buf_init(&out, 0);
+    uint8_t pre[SLATE_DELIMITED_PREFIX_MAX];
+    if (e == 0 && !one.failed) {
+        ctl_buf_append(&out, pre, slate_delimited_prefix(one.len, pre));
+        ctl_buf_append(&out, one.data, one.len);
+    }
+    bool failed = e != 0 || one.failed || out.failed;
+    ctl_buf_free(&one);
+    if (failed) {
+        ctl_buf_free(&out);
+        return out_of_memory(app, c, url);
+    }
+    return send_buf(c, MHD_HTTP_OK, &out, "application/x-protobuf", NULL);
 }
 
 static enum MHD_Result handle_legacy(ctl_app_t *app, struct MHD_Connection *c, req_ctx *rc,
@@ -587,51 +360,21 @@ static enum MHD_Result handle_legacy(ctl_app_t *app, struct MHD_Connection *c, r
                                     : "missing header x-slate-region");
     ctl_scratch_t *sc = thread_scratch();
     if (!sc)
-        return reject(app, c, MHD_HTTP_SERVICE_UNAVAILABLE, CTL_REJECT_UNAVAILABLE, SLATE_OK, url,
-                      "out of memory");
-    slate_codec_limits_t lim = body_limits(app);
-    slate_codec_error_t err;
-    memset(&err, 0, sizeof(err));
+        return out_of_memory(app, c, url);
     slate_load_report_t *rep = NULL;
-    slate_status st =
-        ctl_scratch_decode_legacy(sc, latency, rc->body.data ? rc->body.data : "", rc->body.len,
-                                  &lim, &err, slate_str(svc), slate_str(region), &rep);
-    if (st != SLATE_OK) {
-        char line[512], msg[600];
-        if (err.status == SLATE_OK) {
-            err.status = st;
-            err.detail = slate_strerror(st);
-        }
-        slate_codec_error_format(&err, line, sizeof(line));
-        snprintf(msg, sizeof(msg), "bad %s body: %s", latency ? "hillclimbingLatency" : "proxyLoad",
-                 line);
-        return reject(app, c, MHD_HTTP_BAD_REQUEST, CTL_REJECT_LEGACY, st, url, msg);
+    ctl_intake_fault_t f;
+    const char *what = latency ? "hillclimbingLatency" : "proxyLoad";
+    char prefix[48];
+    if (!ctl_intake_decode_legacy(app, sc, latency, rc->body.data, rc->body.len, svc, region, pod,
+                                  &rep, &f)) {
+        snprintf(prefix, sizeof(prefix), "bad %s body: ", what);
+        return intake_refused(app, c, url, prefix, &f);
     }
-    rep->service = legacy_service(svc, region);
-    rep->region = slate_str(region);
-    rep->pod = slate_str(pod ? pod : "");
-    rep->time_ns = ctl_now_ns();
-    rep->interval_ns = 1000000000ull; /* SLATE's plugin reports every second */
-    char why[300];
-    if (report_names_bad(rep, why, sizeof(why))) {
-        char msg[340];
-        snprintf(msg, sizeof(msg), "bad %s report: %s",
-                 latency ? "hillclimbingLatency" : "proxyLoad", why);
-        return reject(app, c, MHD_HTTP_BAD_REQUEST, CTL_REJECT_NAME, SLATE_ENAME, url, msg);
-    }
-    if (load_implausible(rep, why, sizeof(why))) {
-        char msg[340];
-        snprintf(msg, sizeof(msg), "bad %s report: %s",
-                 latency ? "hillclimbingLatency" : "proxyLoad", why);
-        return reject(app, c, MHD_HTTP_BAD_REQUEST, CTL_REJECT_LOAD, SLATE_ERANGE, url, msg);
-    }
-    int ir = ingest(app, sc, rep, latency, false);
-    if (ir == CTL_INGEST_POD_RATE)
-        return too_many(app, c, url, rep);
-    if (ir != 0)
-        return reject(app, c, MHD_HTTP_SERVICE_UNAVAILABLE, CTL_REJECT_UNAVAILABLE, SLATE_OK, url,
-                      "out of memory");
-    atomic_fetch_add(latency ? &app->metrics.hillclimb_legacy : &app->metrics.reports_legacy, 1);
+    snprintf(prefix, sizeof(prefix), "bad %s report: ", what);
+    if (!ctl_intake_check(app, rep, &f) ||
+        !ctl_intake_merge(app, sc, rep,
+                          latency ? CTL_INTAKE_LEGACY_LATENCY : CTL_INTAKE_LEGACY_LOAD, &f))
+        return intake_refused(app, c, url, prefix, &f);
     atomic_fetch_add(&app->metrics.request_bytes, rc->body.len);
     ctl_buf_t out;
     ctl_buf_init(&out, 0);

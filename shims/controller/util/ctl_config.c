@@ -65,6 +65,9 @@ static const opt_def k_opts[] = {
     {"max-spans-per-report", T_U32, OFF(max_spans_per_report), 0, 0, 1000000,
      "spans used per report; the rest are counted and dropped (default 4096)"},
     {"max-edges", T_U32, OFF(max_edges), 0, 1, 1000000, "call-graph edges tracked (default 4096)"},
+    {"table-ttl-s", T_U64, OFF(table_ttl_s), 0, 0, 1e9,
+     "services, endpoints and regions silent this long leave the tables; 0 keeps them "
+     "(default 600)"},
     {"max-outbound", T_U32, OFF(max_outbound), 0, 1, 10000000,
      "outbound (caller, destination) cells tracked (default 65536)"},
     {"span-table", T_U32, OFF(span_table), 0, 16, 1 << 26,
@@ -170,6 +173,7 @@ void ctl_config_defaults(ctl_config_t *c)
     c->max_regions = 31;
     c->max_spans_per_report = 4096;
     c->max_edges = 4096;
+    c->table_ttl_s = 600;
     c->max_outbound = 65536;
     c->span_table = 262144;
     c->max_connections = 1024;

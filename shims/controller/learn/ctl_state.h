@@ -2,8 +2,9 @@
  * slate-controller: what the global controller learns from reports.
  *
  * Entities (regions, services, endpoints, outbound cells, call-graph edges)
- * are created on first sight and never deleted; each kind is bounded by a
- * configured limit, and past it the data goes to an overflow bucket (a
+ * are created on first sight and retired when no report has named them for
+ * table-ttl-s (ctl_aging.c; the regions file's regions stay); each kind is
+ * bounded by a configured limit, and past it the data goes to an overflow bucket (a
  * region "~overflow", a service "~overflow", a per-service endpoint
  * "* {overflow}") or, for cells and edges that have no meaningful bucket, is
  * dropped; either way it is counted in the metrics. So memory is bounded:
@@ -118,6 +119,7 @@ typedef struct ctl_si_endpoint {
 
 typedef struct ctl_solve_input {
     uint64_t now_ns;
+    uint64_t layout_gen; /* moves when retiring entries gave them new indices */
     double window_s;
     uint32_t n_regions; /* real regions (the overflow region is left out) */
     char **region_names;

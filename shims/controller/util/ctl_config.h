@@ -46,6 +46,7 @@ typedef struct ctl_config {
     uint32_t max_regions;
     uint32_t max_spans_per_report;
     uint32_t max_edges;
+    uint64_t table_ttl_s; /* entries silent this long are retired; 0: never */
     uint32_t max_outbound;
     uint32_t span_table;
     uint32_t max_connections;
