@@ -27,6 +27,18 @@
 
 #define SW_NONE 0xffffffffu
 
+/* Latency statistics since the last successful flush: slate_stats_t's
+ * moments, and its histogram only over the buckets that have counts, a
+ * window [lo, lo + n) that widens when a sample falls outside it. A tuple's
+ * latencies span few of the 1,160 buckets, so this is a few hundred bytes
+ * where a slate_stats_t is 4.6 KiB. lat_stats() rebuilds the slate_stats_t
+ * for a batch. */
+typedef struct sw_lat {
+    slate_moments_t m;
+    uint32_t *hist;
+    uint16_t lo, n;
+} sw_lat_t;
+
 enum { DIR_NONE = 0, DIR_IN = 1, DIR_OUT = 2 };
 
 typedef struct sw_ep {
@@ -40,7 +52,7 @@ typedef struct sw_ep {
     char method[SW_MAX_METHOD];
     char path[SW_MAX_PATH];
     slate_rate_t *rate;
-    slate_stats_t stats; /* completions since the last successful flush */
+    sw_lat_t lat; /* completions since the last successful flush */
 } sw_ep_t;
 
 typedef struct sw_ob {
@@ -52,7 +64,7 @@ typedef struct sw_ob {
     char method[SW_MAX_METHOD];
     char path[SW_MAX_PATH];
     char region[SW_MAX_NAME];
-    slate_stats_t stats;
+    sw_lat_t lat;
 } sw_ob_t;
 
 typedef struct sw_span_rec {
@@ -157,6 +169,68 @@ int sw_role_configure(sw_root_t *r)
 }
 
 /* ------------------------------------------------------------------------- */
+/* Latency statistics (sw_lat_t).                                             */
+
+/* Widens the window to hold bucket b, with room to spare on the side it grew
+ * (at least 8 buckets, or half the new width). Returns 0 when out of memory. */
+static int lat_widen(sw_lat_t *l, uint32_t b)
+{
+    uint32_t lo = l->n ? l->lo : b, hi = l->n ? (uint32_t)l->lo + l->n : b + 1;
+    if (b < lo)
+        lo = b;
+    if (b >= hi)
+        hi = b + 1;
+    uint32_t slack = (hi - lo) / 2 > 8 ? (hi - lo) / 2 : 8;
+    if (!l->n || b < l->lo)
+        lo = lo > slack ? lo - slack : 0;
+    if (!l->n || b >= (uint32_t)l->lo + l->n)
+        hi = hi + slack < SLATE_HIST_BUCKETS ? hi + slack : SLATE_HIST_BUCKETS;
+    uint32_t *h = calloc(hi - lo, sizeof *h);
+    if (!h)
+        return 0;
+    if (l->n)
+        memcpy(h + (l->lo - lo), l->hist, l->n * sizeof *h);
+    free(l->hist);
+    l->hist = h;
+    l->lo = (uint16_t)lo;
+    l->n = (uint16_t)(hi - lo);
+    return 1;
+}
+
+static void lat_add(sw_filter_t *f, sw_lat_t *l, uint64_t v)
+{
+    slate_moments_add(&l->m, v);
+    uint32_t b = slate_hist_bucket(v);
+    if ((b < l->lo || b >= (uint32_t)l->lo + l->n) && !lat_widen(l, b)) {
+        f->saturated++; /* out of memory: counted, not in the histogram */
+        return;
+    }
+    uint32_t *c = &l->hist[b - l->lo];
+    if (*c != UINT32_MAX)
+        (*c)++;
+}
+
+/* Empty again; the window keeps its buckets for the next interval. */
+static void lat_reset(sw_lat_t *l)
+{
+    memset(&l->m, 0, sizeof l->m);
+    if (l->n)
+        memset(l->hist, 0, l->n * sizeof *l->hist);
+}
+
+/* The statistics as a slate_stats_t, for the batch writer: in one buffer
+ * that the next call overwrites (the VM is single-threaded). */
+static const slate_stats_t *lat_stats(const sw_lat_t *l)
+{
+    static slate_stats_t s;
+    slate_stats_init(&s);
+    slate_stats_set_moments(&s, &l->m);
+    if (l->n)
+        memcpy(s.hist + l->lo, l->hist, l->n * sizeof *l->hist);
+    return &s;
+}
+
+/* ------------------------------------------------------------------------- */
 /* Tables.                                                                    */
 
 static long ep_find_or_add(sw_root_t *r, const char *method, size_t ml, const char *path, size_t pl)
@@ -190,7 +264,6 @@ static long ep_find_or_add(sw_root_t *r, const char *method, size_t ml, const ch
     memcpy(e->method, method, ml);
     e->pl = (uint16_t)stripped;
     memcpy(e->path, path, stripped);
-    slate_stats_init(&e->stats);
     f->eps[f->n_eps] = e;
     sw_map_put(&f->ep_map, key, f->n_eps);
     return f->n_eps++;
@@ -226,7 +299,6 @@ static long ob_find_or_add(sw_root_t *r, uint64_t ekey, const char *svc, size_t 
     memcpy(o->path, path, stripped);
     o->rl = (uint8_t)rl;
     memcpy(o->region, region, rl);
-    slate_stats_init(&o->stats);
     f->obs[f->n_obs] = o;
     sw_map_put(&f->ob_map, key, f->n_obs);
     return f->n_obs++;
@@ -587,7 +659,7 @@ void sw_stream_finish(uint32_t id)
     uint64_t lat = now > s->start_ns ? now - s->start_ns : 0;
     if (s->dir == DIR_IN) {
         sw_ep_t *ep = f->eps[s->idx];
-        slate_stats_add(&ep->stats, lat);
+        lat_add(f, &ep->lat, lat);
         if (ep->in_flight)
             ep->in_flight--;
         if (s->sampled) {
@@ -611,7 +683,7 @@ void sw_stream_finish(uint32_t id)
         }
     } else if (s->dir == DIR_OUT) {
         sw_ob_t *o = f->obs[s->idx];
-        slate_stats_add(&o->stats, lat);
+        lat_add(f, &o->lat, lat);
         o->requests++;
     }
 }
@@ -723,7 +795,7 @@ static int send_batch(sw_root_t *r, sw_batch_writer_t *w, uint32_t n_eps, uint32
     for (uint32_t i = 0; i < n_eps; i++) {
         sw_ep_t *e = f->eps[f->batch_eps[i]];
         e->requests = 0;
-        slate_stats_init(&e->stats);
+        lat_reset(&e->lat);
         e->sent_count = slate_rate_count(e->rate, now);
         e->sent_in_flight = e->in_flight;
         e->ever_sent = 1;
@@ -731,7 +803,7 @@ static int send_batch(sw_root_t *r, sw_batch_writer_t *w, uint32_t n_eps, uint32
     for (uint32_t i = 0; i < n_obs; i++) {
         sw_ob_t *o = f->obs[f->batch_obs[i]];
         o->requests = 0;
-        slate_stats_init(&o->stats);
+        lat_reset(&o->lat);
     }
     *spans_from += w->n_spans;
     return 1;
@@ -792,11 +864,11 @@ static void flush(sw_root_t *r, uint64_t now)
         sw_ep_t *e = f->eps[i];
         slate_rate_add_n(e->rate, now, 0); /* move the window to now */
         uint64_t count = slate_rate_count(e->rate, now);
-        if (!e->requests && !e->stats.count && e->ever_sent && count == e->sent_count &&
+        if (!e->requests && !e->lat.m.count && e->ever_sent && count == e->sent_count &&
             e->in_flight == e->sent_in_flight)
             continue;
         while (!sw_batch_add_inbound(&w, S(e->method, e->ml), S(e->path, e->pl), e->requests, count,
-                                     e->in_flight, &e->stats)) {
+                                     e->in_flight, lat_stats(&e->lat))) {
             if (batch_grow(r, &w))
                 continue;
             if (w.n_inbound == 0 || !(ok = send_batch(r, &w, n_eps, 0, &spans_from, first, now)))
@@ -809,11 +881,11 @@ static void flush(sw_root_t *r, uint64_t now)
     }
     for (uint32_t i = 0; ok && i < f->n_obs; i++) {
         sw_ob_t *o = f->obs[i];
-        if (!o->requests && !o->stats.count)
+        if (!o->requests && !o->lat.m.count)
             continue;
         while (!sw_batch_add_outbound(&w, S(o->service, o->sl), S(o->method, o->ml),
                                       S(o->path, o->pl), S(o->region, o->rl), o->requests,
-                                      &o->stats)) {
+                                      lat_stats(&o->lat))) {
             if (batch_grow(r, &w))
                 continue;
             if (w.n_inbound + w.n_outbound == 0 ||
