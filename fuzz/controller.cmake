@@ -11,15 +11,14 @@ if(TARGET fuzz_ctl_inputs)
   target_link_libraries(fuzz_ctl_inputs PRIVATE Threads::Threads)
 endif()
 
-# fuzz_ctl_export renders the exports in memory: the exporter without its
-# daemon thread (CTL_EXPORT_NO_DAEMON), and the modules it writes with.
+# fuzz_ctl_export renders the exports in memory: the exporter (pure text and
+# names; its thread is the publisher's) and the modules it writes with.
 if(TARGET fuzz_ctl_export)
   set(_ctl "${PROJECT_SOURCE_DIR}/shims/controller")
   target_sources(fuzz_ctl_export PRIVATE ${_ctl}/publish/ctl_export.c ${_ctl}/util/ctl_json.c
     ${_ctl}/util/ctl_buf.c ${_ctl}/publish/ctl_persist.c ${_ctl}/publish/ctl_rules.c)
   target_include_directories(fuzz_ctl_export PRIVATE ${_ctl} ${_ctl}/util ${_ctl}/learn
     ${_ctl}/publish ${PROJECT_SOURCE_DIR}/libslate)
-  target_compile_definitions(fuzz_ctl_export PRIVATE CTL_EXPORT_NO_DAEMON=1)
   find_package(Threads REQUIRED)
   target_link_libraries(fuzz_ctl_export PRIVATE Threads::Threads)
 endif()

@@ -40,10 +40,6 @@
 #include "ctl_persist.h"
 #include "ctl_regions.h"
 #include "slate/name.h"
-#ifndef CTL_EXPORT_NO_DAEMON
-#include "ctl_app.h"
-#include "ctl_log.h"
-#endif
 
 #define SLOTS CTL_MAX_REGION_SLOTS
 
@@ -641,65 +637,3 @@ void ctl_export_weights_metrics(const ctl_rules_t *r, ctl_buf_t *out, uint32_t m
                    "slate_controller_published_weight_series_dropped %" PRIu64 "\n",
                    max_series, dropped);
 }
-
-#ifndef CTL_EXPORT_NO_DAEMON
-static void push(ctl_app_t *app)
-{
-    ctl_rules_t *r = ctl_app_rules(app);
-    if (!r)
-        return;
-    if (ctl_export_write(&app->cfg, r, app->cfg.export_dir) == 0) {
-        atomic_fetch_add(&app->metrics.exports_written, 1);
-        ctl_log(CTL_LOG_INFO, "exported rules v%" PRIu64 " to %s", r->version, app->cfg.export_dir);
-    } else {
-        atomic_fetch_add(&app->metrics.exports_failed, 1);
-        ctl_log(CTL_LOG_ERROR, "export of rules v%" PRIu64 " to %s failed: %s", r->version,
-                app->cfg.export_dir, strerror(errno));
-    }
-    ctl_rules_unref(r);
-}
-
-static void *export_main(void *arg)
-{
-    ctl_app_t *app = arg;
-    pthread_mutex_lock(&app->export_mu);
-    for (;;) {
-        uint64_t now = ctl_mono_ns();
-        bool stop = atomic_load(&app->stopping);
-        if (ctl_debounce_due(&app->debounce, now) || (stop && app->debounce.pending > 0)) {
-            ctl_debounce_fired(&app->debounce);
-            pthread_mutex_unlock(&app->export_mu);
-            push(app);
-            pthread_mutex_lock(&app->export_mu);
-            continue;
-        }
-        if (stop)
-            break;
-        uint64_t deadline = ctl_debounce_deadline(&app->debounce);
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        uint64_t wait = deadline == UINT64_MAX ? 3600000000000ull : deadline - now;
-        uint64_t abs_ns = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec + wait;
-        ts.tv_sec = (time_t)(abs_ns / 1000000000ull);
-        ts.tv_nsec = (long)(abs_ns % 1000000000ull);
-        pthread_cond_timedwait(&app->export_cv, &app->export_mu, &ts);
-    }
-    pthread_mutex_unlock(&app->export_mu);
-    return NULL;
-}
-
-int ctl_export_start(ctl_app_t *app)
-{
-    if (app->cfg.export_dir[0] == '\0')
-        return 0;
-    if (mkdir(app->cfg.export_dir, 0755) != 0 && errno != EEXIST) {
-        ctl_log(CTL_LOG_ERROR, "cannot create --export-dir %s: %s", app->cfg.export_dir,
-                strerror(errno));
-        return -1;
-    }
-    if (pthread_create(&app->export_thread, NULL, export_main, app) != 0)
-        return -1;
-    app->export_started = true;
-    return 0;
-}
-#endif

@@ -27,7 +27,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "ctl_app.h"
+#include "ctl_serve.h"
 #include "ctl_auth.h"
 #include "ctl_httpc.h"
 #include "ctl_log.h"
@@ -517,26 +517,9 @@ static int apply_answer(struct ctl_cluster *c, const ctl_buf_t *body)
     if (!merged)
         return 0;
     ctl_app_t *app = c->app;
-    pthread_mutex_lock(&app->rules_mu);
-    bool same = app->current && app->current->version == merged->version &&
-                ctl_rules_same_routing(app->current, merged);
-    ctl_rules_t *old_prev = NULL;
-    if (!same) {
-        old_prev = app->previous;
-        app->previous = app->current;
-        app->current = merged;
-        merged = NULL;
-    }
-    pthread_mutex_unlock(&app->rules_mu);
-    ctl_rules_unref(old_prev);
-    if (merged) {
-        ctl_rules_unref(merged);
-    } else {
-        atomic_store(&app->metrics.rules_version, app->current->version);
-        atomic_fetch_add(&app->metrics.rules_published, 1);
-        ctl_log(CTL_LOG_INFO, "relaying rules v%" PRIu64 " from %s", app->current->version,
-                app->cfg.upstream);
-    }
+    uint64_t version = merged->version;
+    if (ctl_publisher_relay(&app->pub, merged))
+        ctl_log(CTL_LOG_INFO, "relaying rules v%" PRIu64 " from %s", version, app->cfg.upstream);
     return 0;
 }
 

@@ -25,7 +25,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "ctl_app.h"
+#include "ctl_serve.h"
 #include "ctl_export.h"
 #include "ctl_guard.h"
 #include "ctl_intake.h"
@@ -238,7 +238,7 @@ static enum MHD_Result out_of_memory(ctl_app_t *app, struct MHD_Connection *c, c
 /* The RoutingRules answer for one proxy; an empty message before any rules exist. */
 static int answer_rules(ctl_app_t *app, slate_str_t service, slate_str_t region, ctl_buf_t *out)
 {
-    ctl_rules_t *r = ctl_app_rules(app);
+    ctl_rules_t *r = ctl_publisher_rules(&app->pub);
     int rc;
     if (r) {
         rc = ctl_rules_response(r, service.ptr, service.len, region.ptr, region.len, out);
@@ -328,7 +328,7 @@ static enum MHD_Result handle_batch(ctl_app_t *app, struct MHD_Connection *c, re
     atomic_fetch_add(&app->metrics.request_bytes, n);
     ctl_buf_t one;
     ctl_buf_init(&one, 0);
-    ctl_rules_t *r = ctl_app_rules(app);
+    ctl_rules_t *r = ctl_publisher_rules(&app->pub);
     int e = r ? ctl_rules_batch_response(r, &pairs, &one) : 0;
     ctl_rules_unref(r);
     ctl_rules_batch_free(&pairs);
@@ -379,7 +379,7 @@ static enum MHD_Result handle_legacy(ctl_app_t *app, struct MHD_Connection *c, r
     ctl_buf_t out;
     ctl_buf_init(&out, 0);
     if (!latency) {
-        ctl_rules_t *r = ctl_app_rules(app);
+        ctl_rules_t *r = ctl_publisher_rules(&app->pub);
         if (r) {
             int e = ctl_rules_legacy(r, rep->service.ptr, rep->service.len, region, strlen(region),
                                      &out);
@@ -394,15 +394,12 @@ static enum MHD_Result handle_legacy(ctl_app_t *app, struct MHD_Connection *c, r
 /* ------------------------------------------------------------------------- */
 /* Read-only views */
 
-/* {"current": ..., "previous": ...}: the two rule sets, each held by a reference
- * taken under rules_mu so rendering runs without the lock. */
+/* {"current": ..., "previous": ...}: the two rule sets, each held by a
+ * reference, so rendering runs without the publisher's lock. */
 static void json_rules_pair(ctl_app_t *app, ctl_json_t *j)
 {
-    pthread_mutex_lock(&app->rules_mu);
-    ctl_rules_t *cur = app->current, *prev = app->previous;
-    ctl_rules_ref(cur);
-    ctl_rules_ref(prev);
-    pthread_mutex_unlock(&app->rules_mu);
+    ctl_rules_t *cur = NULL, *prev = NULL;
+    ctl_publisher_pair(&app->pub, &cur, &prev);
     ctl_json_obj(j);
     ctl_json_key(j, "current");
     if (cur)
@@ -436,9 +433,10 @@ static enum MHD_Result handle_rules(ctl_app_t *app, struct MHD_Connection *c)
 
 static void json_solve(ctl_app_t *app, ctl_json_t *j)
 {
-    pthread_mutex_lock(&app->solve_mu);
-    ctl_solve_stats_t s = app->solve;
-    pthread_mutex_unlock(&app->solve_mu);
+    ctl_solve_stats_t s;
+    memset(&s, 0, sizeof(s));
+    if (app->solver)
+        ctl_solver_stats(app->solver, &s);
     ctl_json_obj(j);
     ctl_json_ku64(j, "rounds", s.rounds);
     ctl_json_ku64(j, "last_ns", s.last_ns);
@@ -550,7 +548,7 @@ static enum MHD_Result handle_metrics(ctl_app_t *app, struct MHD_Connection *c)
     }
     if (app->state)
         ctl_state_write_metrics(app->state, &b);
-    ctl_rules_t *rules = ctl_app_rules(app);
+    ctl_rules_t *rules = ctl_publisher_rules(&app->pub);
     ctl_export_weights_metrics(rules, &b, CTL_WEIGHT_SERIES_MAX);
     if (rules)
         ctl_rules_unref(rules);
@@ -732,11 +730,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     case R_METRICS:
         return handle_metrics(app, c);
     case R_HEALTHZ:
-        if (atomic_load(&app->persist_failing))
+        if (atomic_load(&app->pub.persist_failing))
             return send_text(c, MHD_HTTP_SERVICE_UNAVAILABLE, NULL,
                              "degraded: persisting the rules to %s failed; they are served but "
                              "would not survive a restart\n",
-                             app->rules_path);
+                             app->pub.rules_path);
         return send_text(c, MHD_HTTP_OK, NULL, "ok\n");
     case R_COUNT_:
         break;

@@ -12,7 +12,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "ctl_app.h"
+#include "ctl_serve.h"
 #include "slate/legacy.h"
 #include "slate/name.h"
 #include "slate_opt.h"

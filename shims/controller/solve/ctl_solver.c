@@ -34,7 +34,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "ctl_app.h"
+#include "ctl_clock.h"
 #include "ctl_log.h"
 #include "ctl_problem.h"
 
@@ -44,6 +44,22 @@
 #define CAPACITY_SLACK_RPS 0.01
 
 struct ctl_solver {
+    const ctl_config_t *cfg;
+    ctl_state_t *state;
+    ctl_publisher_t *pub;
+    ctl_metrics_t *m;
+
+    pthread_mutex_t mu; /* guards stats */
+    ctl_solve_stats_t stats;
+
+    /* the solve thread */
+    pthread_mutex_t wake_mu;
+    pthread_cond_t wake_cv;
+    bool stopping;
+    pthread_t thread;
+    bool started;
+
+    /* between rounds (the solve thread's, or a test's) */
     ctl_rows_t cur;  /* routing in force */
     ctl_rows_t prev; /* routing before the last applied change */
     slate_opt_guard_t guard;
@@ -52,11 +68,19 @@ struct ctl_solver {
     uint64_t layout_gen;  /* the state's, when cur and prev were built */
 };
 
-ctl_solver_t *ctl_solver_create(const ctl_config_t *cfg)
+ctl_solver_t *ctl_solver_create(const ctl_config_t *cfg, ctl_state_t *state, ctl_publisher_t *pub,
+                                ctl_metrics_t *m)
 {
     ctl_solver_t *s = calloc(1, sizeof(*s));
     if (!s)
         return NULL;
+    s->cfg = cfg;
+    s->state = state;
+    s->pub = pub;
+    s->m = m;
+    pthread_mutex_init(&s->mu, NULL);
+    pthread_mutex_init(&s->wake_mu, NULL);
+    pthread_cond_init(&s->wake_cv, NULL);
     if (slate_opt_guard_init(&s->guard, cfg->rollback_tolerance, cfg->settle_ms * 1000000ull,
                              cfg->rollback_samples) != SLATE_OK) {
         free(s);
@@ -69,6 +93,10 @@ void ctl_solver_free(ctl_solver_t *s)
 {
     if (!s)
         return;
+    ctl_solver_stop(s);
+    pthread_mutex_destroy(&s->mu);
+    pthread_mutex_destroy(&s->wake_mu);
+    pthread_cond_destroy(&s->wake_cv);
     free(s->cur.v);
     free(s->prev.v);
     free(s);
@@ -76,7 +104,6 @@ void ctl_solver_free(ctl_solver_t *s)
 
 /* What one round carries from step to step. */
 typedef struct round {
-    ctl_app_t *app;
     ctl_solver_t *S;
     uint64_t now_ns, t0;
     ctl_solve_input_t *in;
@@ -89,15 +116,16 @@ typedef struct round {
     bool baseline, repair, have_rules;
 } round_t;
 
-static void set_outcome(ctl_app_t *app, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void set_outcome(ctl_app_t *app, const char *fmt, ...)
+static void set_outcome(ctl_solver_t *S, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static void set_outcome(ctl_solver_t *S, const char *fmt, ...)
 {
     va_list ap;
-    pthread_mutex_lock(&app->solve_mu);
+    pthread_mutex_lock(&S->mu);
     va_start(ap, fmt);
-    vsnprintf(app->solve.last_outcome, sizeof(app->solve.last_outcome), fmt, ap);
+    vsnprintf(S->stats.last_outcome, sizeof(S->stats.last_outcome), fmt, ap);
     va_end(ap);
-    pthread_mutex_unlock(&app->solve_mu);
+    pthread_mutex_unlock(&S->mu);
 }
 
 static const char *method_name(ctl_routing r)
@@ -105,42 +133,38 @@ static const char *method_name(ctl_routing r)
     return r == CTL_ROUTING_LOCAL ? "local" : r == CTL_ROUTING_WATERFALL ? "waterfall" : "lp";
 }
 
-static void refresh_if_due(ctl_app_t *app)
+/* Re-publishes the rules in force (same routing, new version) when half
+ * their time to live has passed, so proxies never see them expire while the
+ * controller is alive. */
+static void refresh_if_due(ctl_solver_t *S)
 {
-    if (app->cfg.rules_ttl_ms == 0)
+    if (!ctl_publisher_refresh_due(S->pub))
         return;
-    pthread_mutex_lock(&app->rules_mu);
-    bool due = app->current &&
-               ctl_mono_ns() - app->last_publish_ns >= app->cfg.rules_ttl_ms * 1000000ull / 2;
-    ctl_rules_t *cur = app->current;
-    ctl_rules_ref(cur);
-    pthread_mutex_unlock(&app->rules_mu);
-    if (due) {
-        ctl_rules_t *copy = ctl_rules_clone(cur, "refresh");
-        if (copy)
-            ctl_app_publish(app, copy, 0);
-    }
+    ctl_rules_t *cur = ctl_publisher_rules(S->pub);
+    ctl_rules_t *copy = cur ? ctl_rules_clone(cur, "refresh") : NULL;
     ctl_rules_unref(cur);
+    if (copy)
+        ctl_publish(S->pub, copy, 0);
 }
 
 /* 1. Close the window; false when the snapshot could not be taken. */
 static bool step_snapshot(round_t *rd)
 {
-    ctl_app_t *app = rd->app;
-    rd->in = ctl_state_tick(app->state, rd->now_ns);
+    ctl_solver_t *S = rd->S;
+    rd->in = ctl_state_tick(S->state, rd->now_ns);
     if (!rd->in) {
-        atomic_fetch_add(&app->metrics.solves_failed, 1);
-        set_outcome(app, "failed: out of memory taking the snapshot");
+        atomic_fetch_add(&S->m->solves_failed, 1);
+        set_outcome(S, "failed: out of memory taking the snapshot");
         return false;
     }
     rd->measured = rd->in->measured_latency_ms;
-    ctl_metrics_set_f64(&app->metrics.measured_latency_bits, rd->measured);
-    pthread_mutex_lock(&app->solve_mu);
-    app->solve.rounds++;
-    app->solve.last_ns = rd->now_ns;
-    app->solve.measured_latency_ms = rd->measured;
-    snprintf(app->solve.method, sizeof(app->solve.method), "%s", method_name(app->cfg.routing));
-    pthread_mutex_unlock(&app->solve_mu);
+    ctl_metrics_set_f64(&S->m->measured_latency_bits, rd->measured);
+    pthread_mutex_lock(&S->mu);
+    S->stats.rounds++;
+    S->stats.last_ns = rd->now_ns;
+    S->stats.measured_latency_ms = rd->measured;
+    snprintf(S->stats.method, sizeof(S->stats.method), "%s", method_name(S->cfg->routing));
+    pthread_mutex_unlock(&S->mu);
     return true;
 }
 
@@ -160,12 +184,8 @@ static void step_adopt(round_t *rd)
     ctl_solver_t *S = rd->S;
     if (rd->in->layout_gen != S->layout_gen) {
         S->layout_gen = rd->in->layout_gen;
-        ctl_app_t *app = rd->app;
-        pthread_mutex_lock(&app->rules_mu);
-        ctl_rules_t *cur = app->current, *prev = app->previous;
-        ctl_rules_ref(cur);
-        ctl_rules_ref(prev);
-        pthread_mutex_unlock(&app->rules_mu);
+        ctl_rules_t *cur = NULL, *prev = NULL;
+        ctl_publisher_pair(S->pub, &cur, &prev);
         rows_from(&S->cur, cur, rd->in);
         rows_from(&S->prev, prev, rd->in);
         ctl_rules_unref(cur);
@@ -174,7 +194,7 @@ static void step_adopt(round_t *rd)
     }
     if (S->cur.n != 0 || S->rows_from_rules)
         return;
-    ctl_rules_t *cur = ctl_app_rules(rd->app);
+    ctl_rules_t *cur = ctl_publisher_rules(S->pub);
     if (cur && strcmp(cur->origin, "restored") == 0 && cur->n_rules > 0) {
         ctl_rows_from_rules(&S->cur, cur, rd->in);
         S->rows_from_rules = S->cur.n > 0;
@@ -185,29 +205,27 @@ static void step_adopt(round_t *rd)
 /* 3. The rollback guard watches the last applied change; true when it rolled back. */
 static bool step_guard(round_t *rd)
 {
-    ctl_app_t *app = rd->app;
     ctl_solver_t *S = rd->S;
     if (!isfinite(rd->measured) ||
         slate_opt_guard_observe(&S->guard, rd->measured, rd->now_ns) != SLATE_OPT_ROLLBACK)
         return false;
-    pthread_mutex_lock(&app->rules_mu);
-    ctl_rules_t *prev = app->previous;
-    ctl_rules_ref(prev);
-    pthread_mutex_unlock(&app->rules_mu);
+    ctl_rules_t *cur = NULL, *prev = NULL;
+    ctl_publisher_pair(S->pub, &cur, &prev);
+    ctl_rules_unref(cur);
     ctl_rules_t *back =
         prev ? ctl_rules_clone(prev, "rollback") : ctl_rules_new(0, 0, 0, "rollback");
     ctl_rules_unref(prev);
     /* Counted and logged before the rules change, so whoever sees the
      * rolled-back rules also sees the count. */
     S->cooldown = COOLDOWN_ROUNDS;
-    atomic_fetch_add(&app->metrics.rollbacks, 1);
+    atomic_fetch_add(&S->m->rollbacks, 1);
     ctl_log(CTL_LOG_WARN,
             "rollback: measured latency %.3f ms is worse than %.3f ms before the change",
             rd->measured, S->guard.before_ms);
-    set_outcome(app, "rolled back: measured latency got worse");
+    set_outcome(S, "rolled back: measured latency got worse");
     if (back) {
         ctl_rows_copy(&S->cur, &S->prev);
-        ctl_app_publish(app, back, (uint32_t)back->n_rules + 1);
+        ctl_publish(S->pub, back, (uint32_t)back->n_rules + 1);
     }
     return true;
 }
@@ -215,27 +233,27 @@ static bool step_guard(round_t *rd)
 /* 4. Build the problem; false when there is nothing to solve. */
 static bool step_build(round_t *rd)
 {
-    ctl_app_t *app = rd->app;
-    slate_status st = ctl_problem_build(&app->cfg, rd->in, &rd->b);
+    ctl_solver_t *S = rd->S;
+    slate_status st = ctl_problem_build(S->cfg, rd->in, &rd->b);
     const slate_opt_problem_t *p = rd->b.p;
-    pthread_mutex_lock(&app->solve_mu);
-    app->solve.regions = rd->in->n_regions;
-    app->solve.services = p ? slate_opt_n_services(p) : 0;
-    app->solve.endpoints = p ? slate_opt_n_endpoints(p) : 0;
-    app->solve.classes = p ? slate_opt_n_classes(p) : 0;
-    app->solve.edges = p ? slate_opt_n_edges(p) : 0;
-    app->solve.last_status = st;
-    app->solve.guard_active = rd->S->guard.active;
-    app->solve.cooldown = rd->S->cooldown;
-    pthread_mutex_unlock(&app->solve_mu);
+    pthread_mutex_lock(&S->mu);
+    S->stats.regions = rd->in->n_regions;
+    S->stats.services = p ? slate_opt_n_services(p) : 0;
+    S->stats.endpoints = p ? slate_opt_n_endpoints(p) : 0;
+    S->stats.classes = p ? slate_opt_n_classes(p) : 0;
+    S->stats.edges = p ? slate_opt_n_edges(p) : 0;
+    S->stats.last_status = st;
+    S->stats.guard_active = rd->S->guard.active;
+    S->stats.cooldown = rd->S->cooldown;
+    pthread_mutex_unlock(&S->mu);
     if (st == SLATE_EEMPTY) {
-        atomic_fetch_add(&app->metrics.solves_skipped, 1);
-        set_outcome(app, "skipped: no traffic class with calls to route yet");
+        atomic_fetch_add(&S->m->solves_skipped, 1);
+        set_outcome(S, "skipped: no traffic class with calls to route yet");
         return false;
     }
     if (st != SLATE_OK) {
-        atomic_fetch_add(&app->metrics.solves_failed, 1);
-        set_outcome(app, "failed: building the problem: %s", slate_status_name(st));
+        atomic_fetch_add(&S->m->solves_failed, 1);
+        set_outcome(S, "failed: building the problem: %s", slate_status_name(st));
         ctl_log(CTL_LOG_ERROR, "solve: building the problem failed: %s", slate_strerror(st));
         return false;
     }
@@ -245,9 +263,9 @@ static bool step_build(round_t *rd)
 /* 5. Solve with the configured method, and local-only for comparison. */
 static bool step_solve(round_t *rd)
 {
-    ctl_app_t *app = rd->app;
+    ctl_solver_t *S = rd->S;
     slate_status st;
-    switch (app->cfg.routing) {
+    switch (S->cfg->routing) {
     case CTL_ROUTING_LOCAL:
         st = slate_opt_local_only(rd->b.p, &rd->target);
         break;
@@ -259,28 +277,28 @@ static bool step_solve(round_t *rd)
         break;
     }
     rd->solve_ms = (double)(ctl_mono_ns() - rd->t0) / 1e6;
-    ctl_metrics_observe_solve(&app->metrics, rd->solve_ms);
-    pthread_mutex_lock(&app->solve_mu);
-    app->solve.last_status = st;
-    app->solve.total_ms = rd->solve_ms;
+    ctl_metrics_observe_solve(S->m, rd->solve_ms);
+    pthread_mutex_lock(&S->mu);
+    S->stats.last_status = st;
+    S->stats.total_ms = rd->solve_ms;
     if (rd->target) {
         const slate_opt_stats_t *ss = slate_opt_result_stats(rd->target);
-        app->solve.objective_proposed = ss->objective;
-        app->solve.mean_latency_ms = ss->mean_latency_ms;
-        app->solve.build_ms = ss->build_ms;
-        app->solve.solve_ms = ss->solve_ms;
-        app->solve.columns = ss->columns;
-        app->solve.rows = ss->rows;
-        app->solve.iterations = ss->iterations;
+        S->stats.objective_proposed = ss->objective;
+        S->stats.mean_latency_ms = ss->mean_latency_ms;
+        S->stats.build_ms = ss->build_ms;
+        S->stats.solve_ms = ss->solve_ms;
+        S->stats.columns = ss->columns;
+        S->stats.rows = ss->rows;
+        S->stats.iterations = ss->iterations;
     }
-    pthread_mutex_unlock(&app->solve_mu);
+    pthread_mutex_unlock(&S->mu);
     if (st != SLATE_OK) {
-        atomic_fetch_add(&app->metrics.solves_failed, 1);
-        set_outcome(app, "failed: %s", slate_status_name(st));
+        atomic_fetch_add(&S->m->solves_failed, 1);
+        set_outcome(S, "failed: %s", slate_status_name(st));
         ctl_log(CTL_LOG_ERROR, "solve failed: %s", slate_strerror(st));
         return false;
     }
-    atomic_fetch_add(&app->metrics.solves_ok, 1);
+    atomic_fetch_add(&S->m->solves_ok, 1);
     if (slate_opt_local_only(rd->b.p, &rd->local) != SLATE_OK)
         rd->local = NULL;
     return true;
@@ -290,7 +308,7 @@ static bool step_solve(round_t *rd)
  * the proposal, both evaluated on this round's problem. */
 static void step_compare(round_t *rd)
 {
-    ctl_app_t *app = rd->app;
+    ctl_solver_t *S = rd->S;
     const ctl_problem_t *b = &rd->b;
     uint32_t R = b->R;
     double tw[CTL_MAX_REGION_SLOTS], lw[CTL_MAX_REGION_SLOTS];
@@ -326,18 +344,18 @@ static void step_compare(round_t *rd)
     }
     slate_opt_result_free(ev);
     free(wc);
-    ctl_metrics_set_f64(&app->metrics.objective_bits, rd->obj_cur);
-    pthread_mutex_lock(&app->solve_mu);
-    app->solve.objective_current = rd->obj_cur;
-    app->solve.overload_current = rd->over_cur;
-    pthread_mutex_unlock(&app->solve_mu);
+    ctl_metrics_set_f64(&S->m->objective_bits, rd->obj_cur);
+    pthread_mutex_lock(&S->mu);
+    S->stats.objective_current = rd->obj_cur;
+    S->stats.overload_current = rd->over_cur;
+    pthread_mutex_unlock(&S->mu);
     /* A routing in force that breaks a capacity is infeasible: its modelled
      * objective is no yardstick, and neither the gain threshold, the guard
      * watching the last change nor a cooldown may hold the move toward
      * feasibility back; the step cap still bounds each round. */
     rd->repair = slate_opt_repairs_capacity(rd->over_cur, rd->over_new, CAPACITY_SLACK_RPS);
-    rd->baseline = app->cfg.routing != CTL_ROUTING_SLATE;
-    ctl_rules_t *cur = ctl_app_rules(app);
+    rd->baseline = S->cfg->routing != CTL_ROUTING_SLATE;
+    ctl_rules_t *cur = ctl_publisher_rules(S->pub);
     rd->have_rules = cur != NULL;
     ctl_rules_unref(cur);
 }
@@ -346,21 +364,21 @@ static void step_compare(round_t *rd)
 static bool step_decide(round_t *rd)
 {
     ctl_solver_t *S = rd->S;
-    const ctl_config_t *cfg = &rd->app->cfg;
+    const ctl_config_t *cfg = S->cfg;
     if (rd->baseline || rd->repair)
         return true;
     if (S->guard.active) {
-        set_outcome(rd->app, "skipped: watching the last change (rollback guard)");
+        set_outcome(S, "skipped: watching the last change (rollback guard)");
         return false;
     }
     if (S->cooldown > 0) {
         S->cooldown--;
-        set_outcome(rd->app, "skipped: cooling down after a rollback");
+        set_outcome(S, "skipped: cooling down after a rollback");
         return false;
     }
     if (rd->have_rules && isfinite(rd->obj_cur) &&
         !slate_opt_worth_applying(rd->obj_cur, rd->obj_new, cfg->min_gain_abs, cfg->min_gain_rel)) {
-        set_outcome(rd->app, "skipped: predicted gain below the threshold");
+        set_outcome(S, "skipped: predicted gain below the threshold");
         return false;
     }
     return true;
@@ -369,7 +387,6 @@ static bool step_decide(round_t *rd)
 /* 8. Step each row toward the proposal (baselines apply in full) and publish. */
 static void step_apply(round_t *rd)
 {
-    ctl_app_t *app = rd->app;
     ctl_solver_t *S = rd->S;
     uint32_t R = rd->b.R;
     ctl_rows_t next = {0};
@@ -384,7 +401,7 @@ static void step_apply(round_t *rd)
         double shift = 0;
         if (rd->baseline || !cr)
             memcpy(nr->w, pr->w, sizeof(nr->w));
-        else if (slate_opt_step(cr->w, pr->w, R, app->cfg.max_shift, nr->w, &shift) != SLATE_OK)
+        else if (slate_opt_step(cr->w, pr->w, R, S->cfg->max_shift, nr->w, &shift) != SLATE_OK)
             memcpy(nr->w, cr->w, sizeof(nr->w));
         if (shift > largest)
             largest = shift;
@@ -400,44 +417,44 @@ static void step_apply(round_t *rd)
         obj_applied = slate_opt_result_stats(ev)->objective;
     slate_opt_result_free(ev);
     free(wn);
-    pthread_mutex_lock(&app->solve_mu);
-    app->solve.objective_applied = obj_applied;
-    app->solve.shift = largest;
-    pthread_mutex_unlock(&app->solve_mu);
+    pthread_mutex_lock(&S->mu);
+    S->stats.objective_applied = obj_applied;
+    S->stats.shift = largest;
+    pthread_mutex_unlock(&S->mu);
     if (changes == 0 && rd->have_rules) {
-        set_outcome(app, "unchanged: the routing in force is the optimum");
+        set_outcome(S, "unchanged: the routing in force is the optimum");
         free(next.v);
         return;
     }
     ctl_rules_t *rs = ctl_problem_rules(&rd->b, rd->in, &next,
-                                        rd->baseline ? method_name(app->cfg.routing) : "optimiser");
+                                        rd->baseline ? method_name(S->cfg->routing) : "optimiser");
     if (!rs) {
-        set_outcome(app, "failed: out of memory building rules");
+        set_outcome(S, "failed: out of memory building rules");
         free(next.v);
         return;
     }
     ctl_rows_copy(&S->prev, &S->cur);
     ctl_rows_copy(&S->cur, &next);
-    ctl_app_publish(app, rs, changes ? changes : 1);
+    ctl_publish(S->pub, rs, changes ? changes : 1);
     /* A repair is not rolled back to the overload it left. */
     if (rd->repair)
         S->guard.active = 0;
     else if (!rd->baseline && isfinite(rd->measured))
         (void)slate_opt_guard_applied(&S->guard, rd->measured, rd->now_ns);
-    ctl_metrics_set_f64(&app->metrics.objective_bits, obj_applied);
-    set_outcome(app, "applied%s: %u rows changed, largest shift %.3f",
+    ctl_metrics_set_f64(&S->m->objective_bits, obj_applied);
+    set_outcome(S, "applied%s: %u rows changed, largest shift %.3f",
                 rd->repair ? " (capacity repair)" : "", changes, largest);
     ctl_log(CTL_LOG_INFO,
             "solve #%" PRIu64 " (%s): objective %.4g -> %.4g (optimum %.4g), %u rows changed, "
             "%.2f ms",
-            app->solve.rounds, method_name(app->cfg.routing), rd->obj_cur, obj_applied, rd->obj_new,
+            S->stats.rounds, method_name(S->cfg->routing), rd->obj_cur, obj_applied, rd->obj_new,
             changes, rd->solve_ms);
     free(next.v);
 }
 
-void ctl_solver_round(ctl_app_t *app, uint64_t now_ns)
+void ctl_solver_round(ctl_solver_t *S, uint64_t now_ns)
 {
-    round_t rd = {.app = app, .S = app->solver, .now_ns = now_ns, .t0 = ctl_mono_ns()};
+    round_t rd = {.S = S, .now_ns = now_ns, .t0 = ctl_mono_ns()};
     if (!step_snapshot(&rd))
         return;
     step_adopt(&rd);
@@ -451,46 +468,46 @@ void ctl_solver_round(ctl_app_t *app, uint64_t now_ns)
             step_apply(&rd);
         free(rd.current.v);
         free(rd.proposal.v);
-        pthread_mutex_lock(&app->solve_mu);
-        app->solve.guard_active = rd.S->guard.active;
-        app->solve.cooldown = rd.S->cooldown;
-        pthread_mutex_unlock(&app->solve_mu);
+        pthread_mutex_lock(&S->mu);
+        S->stats.guard_active = rd.S->guard.active;
+        S->stats.cooldown = rd.S->cooldown;
+        pthread_mutex_unlock(&S->mu);
     } else if (rd.b.p) {
-        pthread_mutex_lock(&app->solve_mu);
-        app->solve.guard_active = rd.S->guard.active;
-        app->solve.cooldown = rd.S->cooldown;
-        pthread_mutex_unlock(&app->solve_mu);
+        pthread_mutex_lock(&S->mu);
+        S->stats.guard_active = rd.S->guard.active;
+        S->stats.cooldown = rd.S->cooldown;
+        pthread_mutex_unlock(&S->mu);
     }
     slate_opt_result_free(rd.target);
     slate_opt_result_free(rd.local);
     ctl_problem_free(&rd.b);
     ctl_solve_input_free(rd.in);
-    refresh_if_due(app);
+    refresh_if_due(S);
 }
 
 static void *solver_main(void *arg)
 {
-    ctl_app_t *app = arg;
-    uint64_t period_ns = app->cfg.solve_period_ms * 1000000ull;
+    ctl_solver_t *S = arg;
+    uint64_t period_ns = S->cfg->solve_period_ms * 1000000ull;
     uint64_t next = ctl_mono_ns() + period_ns;
     /* The first window starts now. */
-    ctl_solve_input_free(ctl_state_tick(app->state, ctl_now_ns()));
+    ctl_solve_input_free(ctl_state_tick(S->state, ctl_now_ns()));
     for (;;) {
-        pthread_mutex_lock(&app->wake_mu);
-        while (!app->stopping && ctl_mono_ns() < next) {
+        pthread_mutex_lock(&S->wake_mu);
+        while (!S->stopping && ctl_mono_ns() < next) {
             uint64_t wait = next - ctl_mono_ns();
             struct timespec ts;
             clock_gettime(CLOCK_REALTIME, &ts);
             uint64_t abs_ns = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec + wait;
             ts.tv_sec = (time_t)(abs_ns / 1000000000ull);
             ts.tv_nsec = (long)(abs_ns % 1000000000ull);
-            pthread_cond_timedwait(&app->wake_cv, &app->wake_mu, &ts);
+            pthread_cond_timedwait(&S->wake_cv, &S->wake_mu, &ts);
         }
-        bool stop = app->stopping;
-        pthread_mutex_unlock(&app->wake_mu);
+        bool stop = S->stopping;
+        pthread_mutex_unlock(&S->wake_mu);
         if (stop)
             break;
-        ctl_solver_round(app, ctl_now_ns());
+        ctl_solver_round(S, ctl_now_ns());
         next += period_ns;
         uint64_t now = ctl_mono_ns();
         if (next < now)
@@ -499,12 +516,28 @@ static void *solver_main(void *arg)
     return NULL;
 }
 
-int ctl_solver_start(ctl_app_t *app)
+int ctl_solver_start(ctl_solver_t *S)
 {
-    if (!app->solver)
+    if (pthread_create(&S->thread, NULL, solver_main, S) != 0)
         return -1;
-    if (pthread_create(&app->solver_thread, NULL, solver_main, app) != 0)
-        return -1;
-    app->solver_started = true;
+    S->started = true;
     return 0;
+}
+
+void ctl_solver_stop(ctl_solver_t *S)
+{
+    pthread_mutex_lock(&S->wake_mu);
+    S->stopping = true;
+    pthread_cond_broadcast(&S->wake_cv);
+    pthread_mutex_unlock(&S->wake_mu);
+    if (S->started)
+        pthread_join(S->thread, NULL);
+    S->started = false;
+}
+
+void ctl_solver_stats(ctl_solver_t *S, ctl_solve_stats_t *out)
+{
+    pthread_mutex_lock(&S->mu);
+    *out = S->stats;
+    pthread_mutex_unlock(&S->mu);
 }

@@ -19,8 +19,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ctl_app.h"
 #include "ctl_problem.h"
+#include "ctl_publish.h"
 #include "ctl_solver.h"
 #include "scenario.h"
 
@@ -42,39 +42,48 @@ static double west_share(const ctl_rules_t *r)
     return -1;
 }
 
+/* The solving side of a daemon, in process: state, publisher, solver. */
 typedef struct daemon {
-    ctl_app_t app;
+    ctl_config_t cfg;
+    ctl_metrics_t metrics;
     ctl_regions_file_t rf;
+    ctl_state_t *state;
+    ctl_publisher_t pub;
+    ctl_solver_t *solver;
     ctl_scratch_t *sc;
     sc_world_t w;
 } daemon_t;
+
+static void daemon_solver(daemon_t *d)
+{
+    ctl_solver_free(d->solver);
+    ctl_state_free(d->state);
+    d->state = ctl_state_create(&d->cfg, &d->metrics, &d->rf);
+    assert_non_null(d->state);
+    d->solver = ctl_solver_create(&d->cfg, d->state, &d->pub, &d->metrics);
+    assert_non_null(d->solver);
+}
 
 static daemon_t *daemon_new(const char *regions, double max_shift)
 {
     daemon_t *d = calloc(1, sizeof(*d));
     assert_non_null(d);
-    ctl_app_t *app = &d->app;
-    ctl_config_defaults(&app->cfg);
-    app->cfg.stitch_window_ms = 100;
-    app->cfg.model_degree = 1;
-    app->cfg.model_min_samples = 5;
-    app->cfg.max_shift = max_shift;
-    app->cfg.min_gain_rel = 0.5; /* no proposal passes it against its modelled latency alone */
-    app->cfg.settle_ms = 0;
-    app->cfg.rollback_samples = 1;
-    app->cfg.rollback_tolerance = 0.2;
-    pthread_mutex_init(&app->rules_mu, NULL);
-    pthread_mutex_init(&app->solve_mu, NULL);
-    pthread_mutex_init(&app->export_mu, NULL);
-    pthread_cond_init(&app->export_cv, NULL);
+    ctl_config_defaults(&d->cfg);
+    d->cfg.stitch_window_ms = 100;
+    d->cfg.model_degree = 1;
+    d->cfg.model_min_samples = 5;
+    d->cfg.max_shift = max_shift;
+    d->cfg.min_gain_rel = 0.5; /* no proposal passes it against its modelled latency alone */
+    d->cfg.settle_ms = 0;
+    d->cfg.rollback_samples = 1;
+    d->cfg.rollback_tolerance = 0.2;
+    ctl_metrics_init(&d->metrics);
     char err[256];
     assert_int_equal(ctl_regions_parse(regions, strlen(regions), "test", &d->rf, err, sizeof(err)),
                      0);
-    app->state = ctl_state_create(&app->cfg, &app->metrics, &d->rf);
-    app->solver = ctl_solver_create(&app->cfg);
+    ctl_publisher_init(&d->pub, &d->cfg, &d->metrics);
+    daemon_solver(d);
     d->sc = ctl_scratch_create();
-    assert_non_null(app->state);
-    assert_non_null(app->solver);
     assert_non_null(d->sc);
     d->w.load_west = 100;
     d->w.load_east = 10;
@@ -85,16 +94,10 @@ static daemon_t *daemon_new(const char *regions, double max_shift)
 
 static void daemon_free(daemon_t *d)
 {
-    ctl_app_t *app = &d->app;
-    ctl_rules_unref(app->current);
-    ctl_rules_unref(app->previous);
-    ctl_solver_free(app->solver);
-    ctl_state_free(app->state);
+    ctl_solver_free(d->solver);
+    ctl_publisher_destroy(&d->pub);
+    ctl_state_free(d->state);
     ctl_scratch_free(d->sc);
-    pthread_mutex_destroy(&app->rules_mu);
-    pthread_mutex_destroy(&app->solve_mu);
-    pthread_mutex_destroy(&app->export_mu);
-    pthread_cond_destroy(&app->export_cv);
     free(d);
 }
 
@@ -102,18 +105,17 @@ static void test_problem_from_learnt_state(void **state)
 {
     (void)state;
     daemon_t *d = daemon_new(SC_REGIONS_FILE, 0.35);
-    ctl_app_t *app = &d->app;
-    ctl_solve_input_free(ctl_state_tick(app->state, d->w.now_ns));
+    ctl_solve_input_free(ctl_state_tick(d->state, d->w.now_ns));
     ctl_solve_input_t *in = NULL;
     for (int k = 0; k < 4; k++) {
         for (int t = 0; t < 10; t++)
-            assert_int_equal(sc_tick(app->state, d->sc, &d->w), 0);
+            assert_int_equal(sc_tick(d->state, d->sc, &d->w), 0);
         ctl_solve_input_free(in);
-        in = ctl_state_tick(app->state, d->w.now_ns);
+        in = ctl_state_tick(d->state, d->w.now_ns);
         assert_non_null(in);
     }
     ctl_problem_t b;
-    assert_int_equal(ctl_problem_build(&app->cfg, in, &b), SLATE_OK);
+    assert_int_equal(ctl_problem_build(&d->cfg, in, &b), SLATE_OK);
     assert_int_equal(b.R, 2);
     assert_int_equal(b.classes, 1); /* the frontend's /home, the one entry */
     slate_opt_result_t *res = NULL;
@@ -158,26 +160,23 @@ static void repair_rounds(bool junk)
 {
     const double max_shift = 0.1, limit = 40.0 / 100.0;
     daemon_t *d = daemon_new(SC_REGIONS_FILE "capacity backend west 40\n", max_shift);
-    ctl_app_t *app = &d->app;
     if (junk) {
         /* names that report once, take the first service and region indices,
          * and retire after a second, moving every index under the solver */
-        d->app.cfg.table_ttl_s = 1;
-        ctl_state_free(app->state);
-        app->state = ctl_state_create(&app->cfg, &app->metrics, &d->rf);
-        assert_non_null(app->state);
-        assert_int_equal(sc_ingest(app->state, d->sc, &d->w, "junk", "mars", 5), 0);
+        d->cfg.table_ttl_s = 1;
+        daemon_solver(d);
+        assert_int_equal(sc_ingest(d->state, d->sc, &d->w, "junk", "mars", 5), 0);
         d->w.trace_no += SC_SPANS;
     }
-    ctl_solve_input_free(ctl_state_tick(app->state, d->w.now_ns));
+    ctl_solve_input_free(ctl_state_tick(d->state, d->w.now_ns));
     uint64_t seen = 0;
     double prev = 1;
     int steps = 0, reached = -1;
     for (int round = 0; round < 60 && reached < 0; round++) {
         for (int t = 0; t < 3; t++)
-            assert_int_equal(sc_tick(app->state, d->sc, &d->w), 0);
-        ctl_solver_round(app, d->w.now_ns);
-        ctl_rules_t *r = ctl_app_rules(app);
+            assert_int_equal(sc_tick(d->state, d->sc, &d->w), 0);
+        ctl_solver_round(d->solver, d->w.now_ns);
+        ctl_rules_t *r = ctl_publisher_rules(&d->pub);
         if (r && r->version != seen && strcmp(r->origin, "optimiser") == 0) {
             seen = r->version;
             double share = west_share(r);
@@ -191,14 +190,16 @@ static void repair_rounds(bool junk)
         }
         ctl_rules_unref(r);
     }
+    ctl_solve_stats_t st;
+    ctl_solver_stats(d->solver, &st);
     if (reached < 0)
         fprintf(stderr, "west share %.3f after %d rule sets; last outcome: %s\n", prev, steps,
-                app->solve.last_outcome);
+                st.last_outcome);
     assert_true(reached >= 0);
     assert_true(steps <= 40);
-    assert_non_null(strstr(app->solve.last_outcome, "capacity repair"));
+    assert_non_null(strstr(st.last_outcome, "capacity repair"));
     if (junk)
-        assert_int_equal(atomic_load(&app->metrics.retired_services), 1);
+        assert_int_equal(atomic_load(&d->metrics.retired_services), 1);
     daemon_free(d);
 }
 
