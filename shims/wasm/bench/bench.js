@@ -46,7 +46,7 @@ const opt = (name, def) => {
 const MODULES = opt('modules', process.env.SLATE_WASM_MODULES ||
   path.join(__dirname, '..', '..', '..', 'build', 'shims', 'wasm'));
 const BLOCK = Number(opt('block', 20000));
-const ROUNDS = Number(opt('rounds', 7));
+const ROUNDS = Number(opt('rounds', 15));
 const FILTER = path.join(MODULES, 'slate_filter.wasm');
 const REPORTER = path.join(MODULES, 'slate_reporter.wasm');
 const NOOP = path.join(MODULES, 'slate_noop.wasm');
