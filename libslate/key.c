@@ -16,6 +16,8 @@
 #define XXH_INLINE_ALL
 #include <xxhash.h>
 
+#include "hash.h"
+
 /* Canonical string: three u16 lengths plus the bounded fields. */
 #define KEY_BUF (2 + SLATE_KEY_MAX_NAME + 2 + SLATE_KEY_MAX_NAME + 2 + SLATE_KEY_MAX_PATH)
 _Static_assert(SLATE_KEY_MAX_NAME <= 0xffffu && SLATE_KEY_MAX_PATH <= 0xffffu,
@@ -540,4 +542,14 @@ slate_status slate_b3_parse(const char *s, size_t len, slate_trace_ctx_t *out)
         return fail(out, SLATE_ETRACEID);
     out->flags = out->sampled == 1 ? 1 : 0;
     return SLATE_OK;
+}
+
+uint64_t slate_hash64(const void *p, size_t n)
+{
+    return XXH3_64bits(p, n);
+}
+
+uint64_t slate_hash64_seed(const void *p, size_t n, uint64_t seed)
+{
+    return XXH3_64bits_withSeed(p, n, seed);
 }

@@ -20,7 +20,7 @@
 #include "bytes.h"
 #include "host_stub.h"
 #include "module.h"
-#include "rules.h"
+#include "slate/ruleset.h"
 #include "slate/key.h"
 
 #define N_REQS    512u
@@ -119,23 +119,23 @@ static int publish_rules(void)
             return 0;
     }
     qsort(keys, N_DESTS, sizeof keys[0], cmp_u64);
-    sw_rules_builder_t b;
+    slate_ruleset_builder_t b;
     size_t len = 0;
     uint64_t expiry = EPOCH_NS + 86400000000000ull;
-    if (sw_rules_size(N_REGIONS, N_DESTS, N_DESTS * N_REGIONS) > sizeof blob ||
-        sw_rules_begin(&b, blob, sizeof blob, regions, N_REGIONS, 0, N_DESTS, 1, EPOCH_NS,
-                       expiry) != SW_RULES_OK)
+    if (slate_ruleset_size(N_REGIONS, N_DESTS, N_DESTS * N_REGIONS) > sizeof blob ||
+        slate_ruleset_begin(&b, blob, sizeof blob, regions, N_REGIONS, 0, N_DESTS, 1, EPOCH_NS,
+                            expiry) != SLATE_OK)
         return 0;
     for (unsigned d = 0; d < N_DESTS; d++) {
         uint16_t ids[N_REGIONS] = {0, 1, 2};
         uint32_t w[N_REGIONS] = {60, 30, 10};
-        if (sw_rules_add(&b, keys[d], SW_KIND_EXACT, ids, w, N_REGIONS) != SW_RULES_OK)
+        if (slate_ruleset_add(&b, keys[d], SLATE_RULE_EXACT, ids, w, N_REGIONS) != SLATE_OK)
             return 0;
     }
-    if (sw_rules_finish(&b, &len) != SW_RULES_OK)
+    if (slate_ruleset_finish(&b, &len) != SLATE_OK)
         return 0;
-    sw_rules_info_t info;
-    sw_rules_info(blob, &info);
+    slate_ruleset_info_t info;
+    slate_ruleset_info(blob, &info);
     sw_st32(version_record, SW_VERSION_MAGIC);
     sw_st32(version_record + 4, (uint32_t)len);
     sw_st64(version_record + 8, info.version);

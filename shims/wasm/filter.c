@@ -19,7 +19,7 @@
 #include "bytes.h"
 #include "map.h"
 #include "module.h"
-#include "rules.h"
+#include "slate/ruleset.h"
 #include "slate/key.h"
 #include "slate/rate.h"
 #include "slate/sampler.h"
@@ -95,7 +95,7 @@ typedef struct sw_filter {
     /* Rules: the validated blob copied from shared data, and its version record's cas. */
     uint8_t *blob;
     size_t blob_len;
-    sw_rules_info_t info;
+    slate_ruleset_info_t info;
     uint64_t expiry_ns;
     uint32_t version_cas;
     slate_rng_t rng;
@@ -532,33 +532,12 @@ static const char *route(sw_root_t *r, const uint64_t *exact, const char *svc, s
 {
     sw_filter_t *f = r->filter;
     if (f->blob && (f->expiry_ns == 0 || now < f->expiry_ns)) {
-        static const struct {
-            uint16_t flag;
-            int m, p;
-        } kinds[4] = {{1u << SW_KIND_EXACT, 1, 1},
-                      {1u << SW_KIND_ANY_PATH, 1, 0},
-                      {1u << SW_KIND_ANY_METHOD, 0, 1},
-                      {1u << SW_KIND_ANY, 0, 0}};
-        for (int k = 0; k < 4; k++) {
-            uint64_t key;
-            if (!(f->info.flags & kinds[k].flag))
-                continue;
-            if (k == 0) {
-                if (!exact)
-                    continue;
-                key = *exact;
-            } else if (slate_endpoint_key(svc, sl, method, kinds[k].m ? ml : 0, path,
-                                          kinds[k].p ? pl : 0, &key, NULL) != SLATE_OK)
-                continue;
-            const void *t = sw_rules_find(f->blob, key);
-            if (t) {
-                uint16_t id = slate_sampler_draw(t, slate_rng_next(&f->rng));
-                const char *name = sw_rules_region_name(f->blob, id);
-                if (name)
-                    return name;
-                break;
-            }
-        }
+        uint16_t id = slate_ruleset_route(f->blob, svc, sl, method, ml, path, pl, exact,
+                                          slate_rng_next(&f->rng));
+        const char *name =
+            id == SLATE_RULESET_NO_REGION ? NULL : slate_ruleset_region_name(f->blob, id);
+        if (name)
+            return name;
     }
     return r->cfg.route_local_when_no_rules ? r->cfg.region : NULL;
 }
@@ -730,16 +709,16 @@ static void refresh_rules(sw_root_t *r)
         free(b);
         return;
     }
-    sw_rules_err e = sw_rules_validate(b, bl);
-    if (e != SW_RULES_OK) {
+    slate_status e = slate_ruleset_validate(b, bl);
+    if (e != SLATE_OK) {
         if (!f->logged_rules)
-            sw_log(PROXY_LOG_WARN, "published rules rejected: ", sw_rules_err_name(e), NULL);
+            sw_log(PROXY_LOG_WARN, "published rules rejected: ", slate_status_name(e), NULL);
         f->logged_rules = 1;
         free(b);
         return;
     }
-    sw_rules_info_t info;
-    sw_rules_info(b, &info);
+    slate_ruleset_info_t info;
+    slate_ruleset_info(b, &info);
     if (info.version != version || info.checksum != checksum) {
         /* The reporter published newer rules between the two reads; take them
          * next tick with their own record. */
