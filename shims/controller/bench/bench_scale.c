@@ -11,7 +11,7 @@
  * tier, the global's last solve (build, LP, total ms; LP rows, columns,
  * non-zeros, from the admin port's /v1/state), peak RSS per process (VmHWM),
  * the bytes of the rules answer per proxy, and the time from a load change
- * (entry load doubled in region 0, past its callees' capacity there) to the
+ * (entry load tripled in region 0, past its callees' capacity there) to the
  * first proxy answer whose rules differ (resolution: one tick).
  *
  * It also checks what it measures, and fails (exit 1) when:
@@ -27,8 +27,10 @@
  *
  * Usage: bench_scale [--services N --regions R] [--seed S] [--ticks T]
  *                    [--tick-ms MS] [--controller PATH] [--regions-out FILE]
+ *                    [--hold-s S]
  * Without --services it runs the sweep 10x3 .. 1000x16. --regions-out writes
- * the mesh's regions file and exits. Every process it starts is stopped
+ * the mesh's regions file and exits; --hold-s keeps each size's controllers
+ * up that long after its run, with their ports printed. Every process it starts is stopped
  * before it returns; ports are ephemeral, loopback only.
  * SPDX-License-Identifier: Apache-2.0
  */
@@ -239,6 +241,7 @@ static uint16_t read_port(const char *file)
 }
 
 static const char *g_bin = SLATE_CONTROLLER_BIN;
+static unsigned g_hold_s; /* keep the controllers up after a size, for inspection */
 
 /* Starts the controller with the common flags plus `extra` (NULL-ended). */
 static int start_proc(proc_t *p, const char *dir, const char *tag, unsigned max_services,
@@ -352,7 +355,7 @@ typedef struct run run_t;
 
 struct run {
     mesh_t *m;
-    mesh_service_t *after; /* the services with region 0's entry load doubled */
+    mesh_service_t *after; /* the services with region 0's entry load tripled */
     proc_t global;
     proc_t *cluster;
     unsigned tick;
@@ -370,11 +373,9 @@ struct run {
     struct region_out {
         uint64_t reports, errors, requests;
         uint64_t answer_bytes, answers, answer_max;
-        uint64_t changed_ns; /* first answer after the change whose rules differ */
         uint64_t check_fail, rules_checked;
         char first_failure[256];
     } * out;
-    uint64_t *pod_hash; /* per (svc, region, pod): rules hash of its last answer */
     uint64_t change_ns;
     bool final_check; /* the thread checks its pods' answers this tick */
 };
@@ -573,10 +574,10 @@ static void fail(struct region_out *o, const char *fmt, const char *a, const cha
         snprintf(o->first_failure, sizeof o->first_failure, fmt, a, b, c);
 }
 
-/* Decodes an answer; hashes its rules; on the final tick checks that every
+/* Decodes an answer; on the final tick checks that every
  * call the pod's service makes from region g has a complete rule. */
-static uint64_t answer_rules(run_t *run, pod_scratch_t *ps, const buf_t *ans, uint32_t svc,
-                             uint32_t g, struct region_out *o)
+static void answer_rules(run_t *run, pod_scratch_t *ps, const buf_t *ans, uint32_t svc, uint32_t g,
+                         struct region_out *o)
 {
     const mesh_t *m = run->m;
     slate_routing_rules_t rr;
@@ -593,18 +594,10 @@ static uint64_t answer_rules(run_t *run, pod_scratch_t *ps, const buf_t *ans, ui
     if (slate_routing_rules_decode(&rr, (const uint8_t *)ans->p, ans->len, NULL, NULL) !=
         SLATE_OK) {
         fail(o, "%s in %s: answer does not decode%s", m->svcs[svc].name, m->region[g], "");
-        return 0;
+        return;
     }
-    uint64_t h = 1469598103934665603ull;
-    for (size_t i = 0; i < rr.n_rules; i++)
-        for (size_t t = 0; t < rr.rules[i].n_targets; t++) {
-            const slate_route_target_t *tg = &rr.rules[i].targets[t];
-            h = (h ^ tg->weight ^
-                 (tg->region.len ? (uint8_t)tg->region.ptr[tg->region.len - 1] : 0u) ^ (i << 20)) *
-                1099511628211ull;
-        }
     if (!run->final_check)
-        return h;
+        return;
     const mesh_service_t *sv = &m->svcs[svc];
     for (unsigned e = 0; e < sv->n_eps; e++) {
         if (sv->eps[e].load[g] <= 0)
@@ -641,7 +634,66 @@ static uint64_t answer_rules(run_t *run, pod_scratch_t *ps, const buf_t *ans, ui
                      "");
         }
     }
-    return h;
+}
+
+/* The share of region 0's calls the global's rules in force keep in region 0
+ * (weights summed over its rules); -1 when unreadable. */
+static double region0_local_share(uint16_t admin, const char *r0, buf_t *b)
+{
+    if (http_get(admin, "/v1/rules", b) != 200)
+        return -1;
+    const char *cur = strstr(b->p, "\"current\":");
+    const char *prev = cur ? strstr(cur, "\"previous\":") : NULL;
+    char src[64], tgt[64];
+    snprintf(src, sizeof src, "\"src_region\":\"%s\"", r0);
+    snprintf(tgt, sizeof tgt, "\"region\":\"%s\"", r0);
+    double local = 0, all = 0;
+    for (const char *p = cur ? strstr(cur, src) : NULL; p && (!prev || p < prev);
+         p = strstr(p + 1, src)) {
+        const char *t = strstr(p, "\"targets\":[");
+        const char *end = t ? strchr(t, ']') : NULL;
+        for (const char *q = t ? strstr(t, "\"region\":") : NULL; q && q < end;
+             q = strstr(q + 1, "\"region\":")) {
+            double w = json_num(q, "weight");
+            if (isnan(w))
+                break;
+            all += w;
+            if (strncmp(q, tgt, strlen(tgt)) == 0)
+                local += w;
+        }
+    }
+    return all > 0 ? local / all : -1;
+}
+
+typedef struct poller {
+    pthread_t th;
+    uint16_t admin;
+    const char *r0;
+    atomic_bool stop;
+    atomic_bool done; /* changed_ns and after are set */
+    uint64_t changed_ns;
+    double before, after;
+} poller_t;
+
+/* From the load change on: polls the global's rules every 50 ms until region
+ * 0 keeps less of its calls at home than when the change began. */
+static void *poller_main(void *arg)
+{
+    poller_t *pl = arg;
+    buf_t b = {0};
+    pl->before = region0_local_share(pl->admin, pl->r0, &b);
+    while (!atomic_load(&pl->stop)) {
+        double share = region0_local_share(pl->admin, pl->r0, &b);
+        if (pl->before >= 0 && share >= 0 && share < pl->before - 0.001) {
+            pl->changed_ns = mono_ns();
+            pl->after = share;
+            atomic_store(&pl->done, true);
+            break;
+        }
+        usleep(50000);
+    }
+    free(b.p);
+    return NULL;
 }
 
 typedef struct region_thread {
@@ -681,12 +733,7 @@ static void *region_main(void *arg)
                 o->answer_bytes += ans.len;
                 if (ans.len > o->answer_max)
                     o->answer_max = ans.len;
-                uint64_t h = answer_rules(run, &ps, &ans, s, g, o);
-                size_t k = ((size_t)s * m->n_regions + g) * MESH_MAX_PODS + p;
-                if (run->tick == run->change_tick - 1)
-                    run->pod_hash[k] = h;
-                else if (run->tick >= run->change_tick && !o->changed_ns && run->pod_hash[k] != h)
-                    o->changed_ns = mono_ns();
+                answer_rules(run, &ps, &ans, s, g, o);
             }
         pthread_barrier_wait(&run->end);
     }
@@ -757,7 +804,7 @@ static int run_size(unsigned n_services, unsigned n_regions, uint64_t seed, unsi
         a.svcs = run.after;
         for (unsigned s = 0; s < n_services && a.svcs[s].level == 0; s++)
             for (unsigned e = 0; e < a.svcs[s].n_eps; e++)
-                a.svcs[s].eps[e].entry_rps[0] *= 2;
+                a.svcs[s].eps[e].entry_rps[0] *= 3;
         mesh_propagate(&a);
     }
     char dir[] = "/tmp/bench_scale_XXXXXX";
@@ -774,14 +821,16 @@ static int run_size(unsigned n_services, unsigned n_regions, uint64_t seed, unsi
     fclose(f);
     unsigned max_services = 2 * n_services + 16;
     char period[24], fperiod[24], upstream[64];
-    snprintf(period, sizeof period, "%" PRIu64, tick_ms);
-    snprintf(fperiod, sizeof fperiod, "%" PRIu64, tick_ms / 2 ? tick_ms / 2 : 10);
+    snprintf(period, sizeof period, "%" PRIu64, 2 * tick_ms); /* a window holds two ticks */
+    /* one forward per tick, as deployed (reports and forwards every second): a
+     * cluster controller answers with the rules of its last batch only, so a
+     * service whose pods all reported in an earlier forward period gets none */
+    snprintf(fperiod, sizeof fperiod, "%" PRIu64, tick_ms);
     const char *gextra[] = {"--regions-file", regions,       "--solve-period-ms",
                             period,           "--max-shift", "1",
                             "--threads",      "2",           NULL};
     run.cluster = calloc(n_regions, sizeof(proc_t));
     run.out = calloc(n_regions, sizeof(*run.out));
-    run.pod_hash = calloc((size_t)n_services * n_regions * MESH_MAX_PODS, sizeof(uint64_t));
     run.bucket_first = malloc((size_t)n_services * n_regions * sizeof(uint32_t));
     int rc = -1;
     region_thread_t *rts = calloc(n_regions, sizeof(region_thread_t));
@@ -827,7 +876,10 @@ static int run_size(unsigned n_services, unsigned n_regions, uint64_t seed, unsi
     double c0 = 0, g0 = 0, c1 = 0, g1 = 0;
     uint64_t rep0 = 0, rep1 = 0, items0 = 0, items1 = 0;
     uint64_t t_next = mono_ns();
-    unsigned seen_tick = 0;
+    unsigned seen_tick = 0, overran = 0;
+    poller_t poll;
+    memset(&poll, 0, sizeof(poll));
+    bool polling = false;
     for (run.tick = 0; run.tick <= last; run.tick++) {
         sleep_until(t_next);
         t_next += run.tick_ns;
@@ -848,19 +900,23 @@ static int run_size(unsigned n_services, unsigned n_regions, uint64_t seed, unsi
                 c1 = c, g1 = gc, rep1 = reports, items1 = items;
             }
         }
-        bool seen = false;
-        for (unsigned g = 0; g < n_regions; g++)
-            seen |= run.out[g].changed_ns != 0;
+        bool seen = polling && atomic_load(&poll.done);
         if (seen && !seen_tick)
             seen_tick = run.tick;
         /* two more ticks for the routing to settle, then the answers are checked */
         if (seen_tick && run.tick >= seen_tick + 2)
             run.final_check = true;
-        if (run.tick == run.change_tick)
+        if (run.tick == run.change_tick) {
+            poll.admin = run.global.admin;
+            poll.r0 = m.region[0];
             run.change_ns = mono_ns();
+            polling = pthread_create(&poll.th, NULL, poller_main, &poll) == 0;
+        }
         make_traces(&run);
         pthread_barrier_wait(&run.start);
         pthread_barrier_wait(&run.end);
+        if (mono_ns() > t_next)
+            overran++;
         if (run.final_check)
             break;
     }
@@ -876,8 +932,12 @@ static int run_size(unsigned n_services, unsigned n_regions, uint64_t seed, unsi
     for (unsigned g = 0; g < n_regions; g++)
         pthread_join(rts[g].th, NULL);
     threads = false;
+    if (polling) {
+        atomic_store(&poll.stop, true);
+        pthread_join(poll.th, NULL);
+    }
 
-    uint64_t changed = 0, sent_requests = 0, checked = 0;
+    uint64_t changed = poll.changed_ns, sent_requests = 0, checked = 0;
     res->ok = true;
     double ans_bytes = 0, answers = 0;
     for (unsigned g = 0; g < n_regions; g++) {
@@ -890,8 +950,6 @@ static int run_size(unsigned n_services, unsigned n_regions, uint64_t seed, unsi
         answers += (double)o->answers;
         if (o->answer_max > res->answer_max)
             res->answer_max = (double)o->answer_max;
-        if (o->changed_ns && (!changed || o->changed_ns < changed))
-            changed = o->changed_ns;
         if (o->check_fail) {
             res->ok = false;
             printf("  FAIL (%s, %" PRIu64 " failures): %s\n", m.region[g], o->check_fail,
@@ -903,12 +961,20 @@ static int run_size(unsigned n_services, unsigned n_regions, uint64_t seed, unsi
         res->ok = false;
         printf("  FAIL: no rule was checked\n");
     }
+    if (overran)
+        printf("  %u of %u ticks took longer than %" PRIu64 " ms (the pods reported late)\n",
+               overran, run.tick + 1, tick_ms);
     res->answer_mean = answers > 0 ? ans_bytes / answers : 0;
     res->change_s = changed ? (double)(changed - run.change_ns) / 1e9 : NAN;
     if (!changed) {
         res->ok = false;
-        printf("  FAIL: no proxy answer changed within 8 ticks of the load change\n");
-    }
+        printf("  FAIL: the global's rules did not move calls out of %s within 10 ticks of "
+               "the load change (share kept there %.3f)\n",
+               m.region[0], poll.before);
+    } else
+        printf("  load change: the rules in force keep %.3f of %s's calls there %.2f s after "
+               "it (%.3f before)\n",
+               poll.after, m.region[0], res->change_s, poll.before);
     if (res->errors) {
         res->ok = false;
         printf("  FAIL: %" PRIu64 " reports not answered 200\n", res->errors);
@@ -956,6 +1022,14 @@ static int run_size(unsigned n_services, unsigned n_regions, uint64_t seed, unsi
             res->cluster_kb = kb;
     }
     rc = 0;
+    if (g_hold_s > 0) {
+        printf("  holding for %u s: global data port %u, admin port %u; cluster 0 data port %u, "
+               "admin port %u; files in %s\n",
+               g_hold_s, run.global.port, run.global.admin, run.cluster[0].port,
+               run.cluster[0].admin, dir);
+        fflush(stdout);
+        sleep(g_hold_s);
+    }
 out:
     if (threads) {
         atomic_store(&run.stop, true);
@@ -976,7 +1050,6 @@ out:
     free(rts);
     free(run.cluster);
     free(run.out);
-    free(run.pod_hash);
     free(run.bucket_first);
     free(run.spans);
     free(run.next);
@@ -1023,6 +1096,8 @@ int main(int argc, char **argv)
             tick_ms = strtoull(argv[i + 1], NULL, 10);
         else if (strcmp(argv[i], "--controller") == 0)
             g_bin = argv[i + 1];
+        else if (strcmp(argv[i], "--hold-s") == 0)
+            g_hold_s = (unsigned)atoi(argv[i + 1]);
         else if (strcmp(argv[i], "--regions-out") == 0)
             regions_out = argv[i + 1];
         else {

@@ -170,18 +170,27 @@ int mesh_generate(mesh_t *m, unsigned n_services, unsigned n_regions, uint64_t s
         }
     }
     mesh_propagate(m);
-    for (unsigned s = 0; s < n_services; s++) {
-        mesh_service_t *sv = &m->svcs[s];
-        if (sv->level == 0)
-            continue;
-        for (unsigned g = 0; g < n_regions; g++) {
-            double load = 0;
-            for (unsigned e = 0; e < sv->n_eps; e++)
-                load += sv->eps[e].load[g];
-            if (sv->pods[g])
-                sv->capacity[g] = ceil(1.5 * (load > 10 ? load : 10));
+    /* region 0 first (its load changes in the benchmark), then the others while
+     * the regions file has room */
+    unsigned n_caps = 0;
+    for (unsigned pass = 0; pass < 2; pass++)
+        for (unsigned s = 0; s < n_services; s++) {
+            mesh_service_t *sv = &m->svcs[s];
+            unsigned n_deployed = 0;
+            for (unsigned g = 0; g < n_regions; g++)
+                n_deployed += sv->pods[g] > 0;
+            if (sv->level == 0)
+                continue;
+            for (unsigned g = pass; g < (pass ? n_regions : 1); g++) {
+                double load = 0;
+                for (unsigned e = 0; e < sv->n_eps; e++)
+                    load += sv->eps[e].load[g];
+                if (sv->pods[g] && n_deployed > 1 && n_caps < MESH_MAX_CAPACITIES) {
+                    sv->capacity[g] = ceil(2.5 * (load > 10 ? load : 10));
+                    n_caps++;
+                }
+            }
         }
-    }
     return 0;
 }
 

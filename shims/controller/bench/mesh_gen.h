@@ -20,8 +20,12 @@
  * - 1 to 4 pods per (service, region), geometric (mean about 1.5);
  * - regions are points on a plane of 150 ms across: RTT = 2 + distance ms,
  *   egress price 1e-11 $/B within 40 ms and 5e-11 $/B beyond;
- * - capacity of every non-entry (service, region) is 1.5 times the load the
- *   local routing puts there (entry services have none: ingress is fixed).
+ * - capacity of a non-entry (service, region) is 2.5 times the load the
+ *   local routing puts there (at least 25 rps); entry services and services
+ *   deployed in one region have none (ingress is fixed, and a lone region
+ *   has nowhere to shed load). Every service gets one in region 0, the others in
+ *   service order while the regions file has room (1,024 capacity lines):
+ *   from about 300 services x 16 regions on, some have none (unbounded).
  * SPDX-License-Identifier: Apache-2.0
  */
 #ifndef SLATE_BENCH_MESH_GEN_H
@@ -36,6 +40,8 @@
 #define MESH_MAX_FANOUT    4
 #define MESH_MAX_PODS      4
 #define MESH_LEVELS        5
+/* the controller's regions file holds at most 1,024 capacity lines */
+#define MESH_MAX_CAPACITIES 1024
 
 typedef struct mesh_call {
     uint32_t svc, ep; /* callee */
