@@ -27,7 +27,7 @@
  *
  * Usage: bench_scale [--services N --regions R] [--seed S] [--ticks T]
  *                    [--tick-ms MS] [--controller PATH] [--regions-out FILE]
- *                    [--hold-s S]
+ *                    [--change-ticks N] [--hold-s S]
  * Without --services it runs the sweep 10x3 .. 1000x16. --regions-out writes
  * the mesh's regions file and exits; --hold-s keeps each size's controllers
  * up that long after its run, with their ports printed. Every process it starts is stopped
@@ -241,7 +241,8 @@ static uint16_t read_port(const char *file)
 }
 
 static const char *g_bin = SLATE_CONTROLLER_BIN;
-static unsigned g_hold_s; /* keep the controllers up after a size, for inspection */
+static unsigned g_hold_s;            /* keep the controllers up after a size, for inspection */
+static unsigned g_change_ticks = 10; /* ticks the rules may take to follow the load change */
 
 /* Starts the controller with the common flags plus `extra` (NULL-ended). */
 static int start_proc(proc_t *p, const char *dir, const char *tag, unsigned max_services,
@@ -771,6 +772,7 @@ static int64_t global_requests(const char *state, double *windows)
 typedef struct size_result {
     unsigned services, regions;
     size_t endpoints, calls, pods;
+    uint64_t tick_ms;
     double cluster_us, global_us, reports_per_core;
     double build_ms, lp_ms, total_ms;
     double rows, columns, nonzeros;
@@ -796,6 +798,9 @@ static int run_size(unsigned n_services, unsigned n_regions, uint64_t seed, unsi
     run_t run;
     memset(&run, 0, sizeof(run));
     run.m = &m;
+    if (!tick_ms) /* auto: a tick per 8,000 pods' reports, whole seconds */
+        tick_ms = 1000 * ((res->pods + 7999) / 8000);
+    res->tick_ms = tick_ms;
     run.tick_ns = tick_ms * 1000000ull;
     run.after = malloc(n_services * sizeof(mesh_service_t));
     memcpy(run.after, m.svcs, n_services * sizeof(mesh_service_t));
@@ -864,7 +869,7 @@ static int run_size(unsigned n_services, unsigned n_regions, uint64_t seed, unsi
     /* ticks: warm-up (edges and models learnt, first solves), measure, change */
     unsigned warm = 3, measure = ticks > 2 ? ticks - 2 : 1;
     run.change_tick = warm + measure;
-    unsigned last = run.change_tick + 10; /* at most 8 ticks to see the change */
+    unsigned last = run.change_tick + g_change_ticks; /* to see the change, and settle */
     pthread_barrier_init(&run.start, NULL, n_regions + 1);
     pthread_barrier_init(&run.end, NULL, n_regions + 1);
     for (unsigned g = 0; g < n_regions; g++) {
@@ -968,9 +973,9 @@ static int run_size(unsigned n_services, unsigned n_regions, uint64_t seed, unsi
     res->change_s = changed ? (double)(changed - run.change_ns) / 1e9 : NAN;
     if (!changed) {
         res->ok = false;
-        printf("  FAIL: the global's rules did not move calls out of %s within 10 ticks of "
+        printf("  FAIL: the global's rules did not move calls out of %s within %u ticks of "
                "the load change (share kept there %.3f)\n",
-               m.region[0], poll.before);
+               m.region[0], g_change_ticks, poll.before);
     } else
         printf("  load change: the rules in force keep %.3f of %s's calls there %.2f s after "
                "it (%.3f before)\n",
@@ -983,8 +988,17 @@ static int run_size(unsigned n_services, unsigned n_regions, uint64_t seed, unsi
     res->reports_per_core = res->cluster_us > 0 ? 1e6 / res->cluster_us : NAN;
     res->global_us = items1 > items0 ? (g1 - g0) / (double)(items1 - items0) * 1e6 : NAN;
 
-    /* the last forward and a window close, then the global's view */
-    usleep((useconds_t)(run.tick_ns / 1000 * 5 / 2));
+    /* the last forward and two window closes (a window closes between
+     * solves, so late when solves are long), then the global's view */
+    double w_end = NAN;
+    if (http_get(run.global.admin, "/v1/state", &st) == 200)
+        w_end = json_num(strstr(st.p, "\"window\":"), "count");
+    for (int i = 0; i < 600; i++) {
+        usleep(100000);
+        if (http_get(run.global.admin, "/v1/state", &st) == 200 &&
+            json_num(strstr(st.p, "\"window\":"), "count") >= w_end + 2)
+            break;
+    }
     if (http_get(run.global.admin, "/v1/state", &st) != 200) {
         res->ok = false;
         printf("  FAIL: no /v1/state from the global controller\n");
@@ -1060,28 +1074,28 @@ out:
 
 static void print_header(void)
 {
-    printf("%9s %5s %6s %6s %8s %8s %8s %9s %8s %8s %8s %8s %8s %9s %8s %8s %8s %8s %7s %s\n",
+    printf("%9s %5s %6s %6s %8s %8s %8s %9s %8s %8s %8s %8s %8s %9s %8s %8s %8s %8s %7s %6s %s\n",
            "services", "regs", "eps", "pods", "reports", "clu_us", "glb_us", "rep/s/cor",
            "build_ms", "lp_ms", "tot_ms", "rows", "cols", "nonzeros", "glb_MB", "clu_MB", "ans_B",
-           "ans_maxB", "chg_s", "checks");
+           "ans_maxB", "chg_s", "tick_s", "checks");
 }
 
 static void print_row(const size_result_t *r)
 {
     printf("%9u %5u %6zu %6zu %8" PRIu64
            " %8.1f %8.1f %9.0f %8.1f %8.1f %8.1f %8.0f %8.0f %9.0f %8.1f %8.1f %8.0f %8.0f %7.1f "
-           "%s\n",
+           "%6.0f %s\n",
            r->services, r->regions, r->endpoints, r->pods, r->reports, r->cluster_us, r->global_us,
            r->reports_per_core, r->build_ms, r->lp_ms, r->total_ms, r->rows, r->columns,
            r->nonzeros, (double)r->global_kb / 1024, (double)r->cluster_kb / 1024, r->answer_mean,
-           r->answer_max, r->change_s, r->ok ? "ok" : "FAILED");
+           r->answer_max, r->change_s, (double)r->tick_ms / 1000, r->ok ? "ok" : "FAILED");
     fflush(stdout);
 }
 
 int main(int argc, char **argv)
 {
     unsigned services = 0, regions = 3, ticks = 4;
-    uint64_t seed = 1, tick_ms = 1000;
+    uint64_t seed = 1, tick_ms = 0;
     const char *regions_out = NULL;
     for (int i = 1; i + 1 < argc; i += 2) {
         if (strcmp(argv[i], "--services") == 0)
@@ -1096,6 +1110,8 @@ int main(int argc, char **argv)
             tick_ms = strtoull(argv[i + 1], NULL, 10);
         else if (strcmp(argv[i], "--controller") == 0)
             g_bin = argv[i + 1];
+        else if (strcmp(argv[i], "--change-ticks") == 0)
+            g_change_ticks = (unsigned)atoi(argv[i + 1]);
         else if (strcmp(argv[i], "--hold-s") == 0)
             g_hold_s = (unsigned)atoi(argv[i + 1]);
         else if (strcmp(argv[i], "--regions-out") == 0)
@@ -1105,7 +1121,7 @@ int main(int argc, char **argv)
             return 2;
         }
     }
-    if (tick_ms < 100)
+    if (tick_ms && tick_ms < 100)
         tick_ms = 100;
     if (regions_out) {
         mesh_t m;
@@ -1121,14 +1137,14 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
     static const unsigned sweep[][2] = {{10, 3}, {30, 4}, {100, 8}, {300, 16}, {1000, 16}};
     size_t n_sizes = services ? 1 : sizeof sweep / sizeof sweep[0];
-    printf("scale benchmark: seed %" PRIu64 ", %u measured ticks of %" PRIu64 " ms, on %ld CPUs\n",
-           seed, ticks, tick_ms, sysconf(_SC_NPROCESSORS_ONLN));
+    printf("scale benchmark: seed %" PRIu64 ", %u measured ticks, on %ld CPUs\n", seed, ticks,
+           sysconf(_SC_NPROCESSORS_ONLN));
     bool all_ok = true;
     size_result_t res[sizeof sweep / sizeof sweep[0]];
     for (size_t k = 0; k < n_sizes; k++) {
         unsigned s = services ? services : sweep[k][0];
         unsigned r = services ? regions : sweep[k][1];
-        printf("mesh %u services x %u regions:\n", s, r);
+        printf("mesh %u services x %u regions (seed %" PRIu64 "):\n", s, r, seed);
         fflush(stdout);
         if (run_size(s, r, seed, ticks, tick_ms, &res[k]) != 0)
             return 1;
