@@ -27,7 +27,7 @@
  *
  * Usage: bench_scale [--services N --regions R] [--seed S] [--ticks T]
  *                    [--tick-ms MS] [--controller PATH] [--regions-out FILE]
- *                    [--change-ticks N] [--hold-s S]
+ *                    [--change-ticks N] [--forward-ticks N] [--hold-s S]
  * Without --services it runs the sweep 10x3 .. 1000x16. --regions-out writes
  * the mesh's regions file and exits; --hold-s keeps each size's controllers
  * up that long after its run, with their ports printed. Every process it starts is stopped
@@ -243,6 +243,7 @@ static uint16_t read_port(const char *file)
 static const char *g_bin = SLATE_CONTROLLER_BIN;
 static unsigned g_hold_s;            /* keep the controllers up after a size, for inspection */
 static unsigned g_change_ticks = 10; /* ticks the rules may take to follow the load change */
+static unsigned g_forward_ticks = 1; /* the cluster controllers' forward period, in ticks */
 
 /* Starts the controller with the common flags plus `extra` (NULL-ended). */
 static int start_proc(proc_t *p, const char *dir, const char *tag, unsigned max_services,
@@ -372,7 +373,7 @@ struct run {
     uint64_t trace_no;
     /* per region thread results */
     struct region_out {
-        uint64_t reports, errors, requests;
+        uint64_t reports, errors, requests, report_bytes;
         uint64_t answer_bytes, answers, answer_max;
         uint64_t check_fail, rules_checked;
         char first_failure[256];
@@ -725,6 +726,7 @@ static void *region_main(void *arg)
                 size_t len = encode_pod(run, &ps, s, g, p, &reqs);
                 int st = http_do(&fd, port, "POST", "/v1/report", ps.enc, len, &ans);
                 o->reports++;
+                o->report_bytes += len;
                 if (st != 200) {
                     o->errors++;
                     continue;
@@ -827,10 +829,11 @@ static int run_size(unsigned n_services, unsigned n_regions, uint64_t seed, unsi
     unsigned max_services = 2 * n_services + 16;
     char period[24], fperiod[24], upstream[64];
     snprintf(period, sizeof period, "%" PRIu64, 2 * tick_ms); /* a window holds two ticks */
-    /* one forward per tick, as deployed (reports and forwards every second): a
-     * cluster controller answers with the rules of its last batch only, so a
-     * service whose pods all reported in an earlier forward period gets none */
-    snprintf(fperiod, sizeof fperiod, "%" PRIu64, tick_ms);
+    /* one forward per tick by default, as deployed (reports and forwards every
+     * second). A cluster controller answers with the rules of its last batch
+     * only, so a service whose pods all reported in an earlier forward period
+     * gets none: --forward-ticks 2 makes every batch hold every service. */
+    snprintf(fperiod, sizeof fperiod, "%" PRIu64, g_forward_ticks * tick_ms);
     const char *gextra[] = {"--regions-file", regions,       "--solve-period-ms",
                             period,           "--max-shift", "1",
                             "--threads",      "2",           NULL};
@@ -942,7 +945,7 @@ static int run_size(unsigned n_services, unsigned n_regions, uint64_t seed, unsi
         pthread_join(poll.th, NULL);
     }
 
-    uint64_t changed = poll.changed_ns, sent_requests = 0, checked = 0;
+    uint64_t changed = poll.changed_ns, sent_requests = 0, checked = 0, report_bytes = 0;
     res->ok = true;
     double ans_bytes = 0, answers = 0;
     for (unsigned g = 0; g < n_regions; g++) {
@@ -951,6 +954,7 @@ static int run_size(unsigned n_services, unsigned n_regions, uint64_t seed, unsi
         res->errors += o->errors;
         sent_requests += o->requests;
         checked += o->rules_checked;
+        report_bytes += o->report_bytes;
         ans_bytes += (double)o->answer_bytes;
         answers += (double)o->answers;
         if (o->answer_max > res->answer_max)
@@ -961,7 +965,9 @@ static int run_size(unsigned n_services, unsigned n_regions, uint64_t seed, unsi
                    o->first_failure);
         }
     }
-    printf("  rules: %" PRIu64 " (proxy, call) pairs checked in the last answers\n", checked);
+    printf("  reports: %" PRIu64 " bytes on average; rules: %" PRIu64
+           " (proxy, call) pairs checked in the last answers\n",
+           res->reports ? report_bytes / res->reports : 0, checked);
     if (!checked) {
         res->ok = false;
         printf("  FAIL: no rule was checked\n");
@@ -1110,6 +1116,8 @@ int main(int argc, char **argv)
             tick_ms = strtoull(argv[i + 1], NULL, 10);
         else if (strcmp(argv[i], "--controller") == 0)
             g_bin = argv[i + 1];
+        else if (strcmp(argv[i], "--forward-ticks") == 0)
+            g_forward_ticks = atoi(argv[i + 1]) > 0 ? (unsigned)atoi(argv[i + 1]) : 1;
         else if (strcmp(argv[i], "--change-ticks") == 0)
             g_change_ticks = (unsigned)atoi(argv[i + 1]);
         else if (strcmp(argv[i], "--hold-s") == 0)
@@ -1137,8 +1145,9 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
     static const unsigned sweep[][2] = {{10, 3}, {30, 4}, {100, 8}, {300, 16}, {1000, 16}};
     size_t n_sizes = services ? 1 : sizeof sweep / sizeof sweep[0];
-    printf("scale benchmark: seed %" PRIu64 ", %u measured ticks, on %ld CPUs\n", seed, ticks,
-           sysconf(_SC_NPROCESSORS_ONLN));
+    printf("scale benchmark: seed %" PRIu64 ", %u measured ticks, forward every %u ticks, on %ld "
+           "CPUs\n",
+           seed, ticks, g_forward_ticks, sysconf(_SC_NPROCESSORS_ONLN));
     bool all_ok = true;
     size_result_t res[sizeof sweep / sizeof sweep[0]];
     for (size_t k = 0; k < n_sizes; k++) {
