@@ -16,8 +16,7 @@
 #include <math.h>
 #include <string.h>
 
-#define XXH_INLINE_ALL
-#include <xxhash.h>
+#include "hash.h"
 
 /* Header field offsets (see the layout table in sampler.h). */
 enum {
@@ -41,9 +40,9 @@ _Static_assert(SLATE_SAMPLER_MAX_REGIONS <= 0xffffu, "count fits the uint16 fiel
 
 static uint64_t table_checksum(const unsigned char *t, size_t capacity)
 {
-    uint64_t seed = XXH3_64bits(t, OFF_CHECKSUM);
-    return XXH3_64bits_withSeed(t + SLATE_SAMPLER_HEADER_SIZE, SLATE_SAMPLER_ENTRY_SIZE * capacity,
-                                seed);
+    uint64_t seed = slate_hash64(t, OFF_CHECKSUM);
+    return slate_hash64_seed(t + SLATE_SAMPLER_HEADER_SIZE, SLATE_SAMPLER_ENTRY_SIZE * capacity,
+                             seed);
 }
 
 /* Write a complete header (with checksum) for entries already in place. */
