@@ -11,7 +11,9 @@
 // What the demo measures travels back in the `x-demo-trace` answer header:
 // "c:<caller>><callee>@<region>=<served region>:<ms>" per call and
 // "s:<service>@<region>:<load rps>:<self ms>:<ms>" per service visit (ms
-// since the run's start), so the load generator sees the whole tree.
+// since the epoch; the load in the scenario's units, i.e. divided by `scale`),
+// so the load generator sees the whole tree. `scale` runs the scenario at a
+// fraction of its rates: capacity mu * scale.
 //
 //   node backend.js '<JSON {service, region, host, port, concurrency, t0, seed, out: {callee: {host, port}}}>'
 
@@ -21,7 +23,8 @@ const { Prng } = require('../sim.js');
 
 const cfg = JSON.parse(process.argv[2]);
 const svc = scenario.SERVICES[cfg.service];
-const meanMs = (cfg.concurrency / svc.mu) * 1000;
+const scale = cfg.scale || 1;
+const meanMs = (cfg.concurrency / (svc.mu * scale)) * 1000;
 const rng = new Prng((cfg.seed >>> 0) || 1);
 const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
 const bodies = new Map();
@@ -67,7 +70,7 @@ async function handle(job) {
   const selfMs = now() - tArr;
   busy--;
   next();
-  const trace = [`s:${cfg.service}@${cfg.region}:${load.toFixed(1)}:${selfMs.toFixed(2)}:${tArr}`];
+  const trace = [`s:${cfg.service}@${cfg.region}:${(load / scale).toFixed(1)}:${selfMs.toFixed(2)}:${tArr}`];
   let ok = true;
   for (const c of svc.calls) {
     const r = await call(c, req.headers['x-b3-traceid'] || hex(32), req.headers['x-b3-spanid'] || hex(16));

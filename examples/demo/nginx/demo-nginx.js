@@ -22,7 +22,7 @@ const net = require('net');
 const path = require('path');
 
 const scenario = require('../scenario.js');
-const { arrivals, traceId } = require('../sim.js');
+const { Prng, arrivals, mix32, traceId } = require('../sim.js');
 const { Metrics } = require('../metrics.js');
 const { Controller, promSum, sleep } = require('../controller.js');
 const { convergence, largestShift, rulesSnapshot } = require('../rules.js');
@@ -45,13 +45,16 @@ const HELP = `usage: demo-nginx.js --nginx BIN --module SO --controller BIN [opt
   --workdir DIR      nginx prefixes and logs (default next to the report)
   --concurrency N    requests each service instance serves at once (default 2)
   --seed N           seed of the arrivals (default 1)
+  --scale F          run the scenario at F times its rates: arrivals thinned to F, every
+                     capacity (and declared capacity) times F, so utilisations are the
+                     scenario's at F times the CPU (default 0.5)
   --no-targets       check only that every process and hop worked (the CTest run)
 `;
 
 function parseArgs(argv) {
   const repo = path.resolve(__dirname, '..', '..', '..');
   const o = { duration: 60, policies: Object.keys(POLICIES), out: path.join(repo, 'build', 'demo-nginx', 'report.html'),
-    json: null, workdir: null, concurrency: 2, seed: 1, targets: true, nginx: null, module: null, controller: null };
+    json: null, workdir: null, concurrency: 2, seed: 1, scale: 0.5, targets: true, nginx: null, module: null, controller: null };
   for (let i = 2; i < argv.length; i++) {
     const a = argv[i];
     const val = () => argv[++i];
@@ -66,6 +69,7 @@ function parseArgs(argv) {
       case '--workdir': o.workdir = path.resolve(val()); break;
       case '--concurrency': o.concurrency = Number(val()); break;
       case '--seed': o.seed = Number(val()); break;
+      case '--scale': o.scale = Number(val()); break;
       case '--no-targets': o.targets = false; break;
       case '--help': process.stdout.write(HELP); process.exit(0); break;
       default: throw new Error(`unknown argument '${a}'\n${HELP}`);
@@ -75,6 +79,7 @@ function parseArgs(argv) {
     if (!o[k] || !fs.existsSync(o[k])) throw new Error(`--${k}: no file at '${o[k]}'\n${HELP}`);
   }
   if (!(o.duration >= 5)) throw new Error('--duration must be at least 5 seconds');
+  if (!(o.scale > 0 && o.scale <= 1)) throw new Error('--scale must be in (0, 1]');
   if (!(o.concurrency >= 1 && o.concurrency <= 64)) throw new Error('--concurrency must be 1..64');
   for (const p of o.policies) if (!POLICIES[p]) throw new Error(`--policies: unknown policy '${p}'`);
   if (!o.json) o.json = o.out.replace(/\.html?$/, '') + '.json';
@@ -210,6 +215,21 @@ ${outServers.join('\n')}
 `;
 }
 
+/** The controller's regions file with every declared capacity times `scale`. */
+function scaledRegionsFile(scale) {
+  return scenario.regionsFile().replace(/^capacity (\S+) (\S+) ([\d.]+)$/gm,
+    (m, svc, r, c) => `capacity ${svc} ${r} ${(Number(c) * scale).toFixed(1)}`);
+}
+
+/** The scenario's arrivals, each kept with probability `scale` (seeded), so the load is `scale` times the trace. */
+function scaledArrivals(seed, durationS, scale) {
+  const arr = arrivals(seed, durationS);
+  if (scale >= 1) return arr;
+  const rng = new Prng(mix32(seed ^ 0x2545f491));
+  for (const r of REGIONS) arr[r] = arr[r].filter(() => rng.next() < scale);
+  return arr;
+}
+
 /** The calls a service makes, by callee (the scenario's sizes). */
 function callDef(caller, callee) { return SERVICES[caller].calls.find((c) => c.service === callee); }
 
@@ -223,7 +243,7 @@ async function runPolicy({ o, p, arr, metrics, say, procsOut }) {
   procsOut.push(procs);
   const failures = [];
   const ctl = new Controller({ binary: o.controller, routing: POLICIES[p].routing, dir: path.join(dir, 'controller'),
-    regionsFile: scenario.regionsFile(), args: controllerArgs(D) });
+    regionsFile: scaledRegionsFile(o.scale), args: controllerArgs(D) });
   const out = { ctl, failures, timeline: [], solves: [], ctlMetrics: [], errors: 0, bad: 0, maxLateMs: 0, hops: {}, wan: [] };
   try {
     await ctl.start();
@@ -267,7 +287,7 @@ async function runPolicy({ o, p, arr, metrics, say, procsOut }) {
         const outTo = {};
         for (const c of SERVICES[svc].calls) outTo[c.service] = { host: REGION_ADDR[r], port: ports.outbound[svc][r][c.service] };
         const cfg = { service: svc, region: r, host: REGION_ADDR[r], port: ports.backend[svc][r],
-          concurrency: svc === ROOT ? 16 : o.concurrency, seed: o.seed * 1000 + (++k), out: outTo };
+          concurrency: o.concurrency, scale: o.scale, seed: o.seed * 1000 + (++k), out: outTo };
         starting.push(procs.spawn(`${svc}@${r} service`, process.execPath, [path.join(__dirname, 'backend.js'), JSON.stringify(cfg)],
           path.join(dir, `${svc}-${r}.log`), { ready: 'ready' }));
         const ndir = path.join(dir, `nginx-${svc}-${r}`);
@@ -464,9 +484,10 @@ async function main() {
   say(`libslate demo with nginx: ${REGIONS.length} regions (${REGIONS.map((r) => `${r} ${REGION_ADDR[r]}`).join(', ')}), ` +
       `services ${Object.keys(SERVICES).join(' -> ')}, ${D} s load trace per policy (${scenario.OVERLOADED} overloaded ` +
       `${fmt(over.from, 0)}-${fmt(over.to, 0)} s), policies ${o.policies.map((p) => POLICIES[p].label).join(', ')} one after the other`);
-  const arr = arrivals(o.seed, D);
+  const arr = scaledArrivals(o.seed, D, o.scale);
   const nReq = Object.values(arr).reduce((a, l) => a + l.length, 0);
-  say(`  load: ${nReq} user requests per policy, open loop; service instances serve ${o.concurrency} at a time\n`);
+  say(`  load: ${nReq} user requests per policy (the scenario's rates x ${o.scale}), open loop; service instances serve ` +
+      `${o.concurrency} at a time at ${o.scale} x their scenario capacity\n`);
 
   const metrics = new Metrics();
   const runs = {};
@@ -504,7 +525,7 @@ async function main() {
   results.convergence = conv;
   results.rules = timeline;
   results.failures = failures;
-  results.setupNote = `${D} s load trace, seed ${o.seed}; ${o.policies.map((p) => POLICIES[p].label).join(', ')} run one after the other on the same open-loop arrivals, each with its own <code>slate-controller</code>. Every (service, region) is a real HTTP server process serving ${o.concurrency} requests at a time (the ingress 16) behind its own nginx (Debian's binary, master + 1 worker) with <code>ngx_http_slate_module</code>: inbound measured, each call routed by <code>$slate_region</code>. Overload window: ${fmt(over.from, 0)}&ndash;${fmt(over.to, 0)} s.`;
+  results.setupNote = `${D} s load trace, seed ${o.seed}; ${o.policies.map((p) => POLICIES[p].label).join(', ')} run one after the other on the same open-loop arrivals, each with its own <code>slate-controller</code>. Every (service, region) is a real HTTP server process serving ${o.concurrency} requests at a time behind its own nginx (Debian's binary, master + 1 worker) with <code>ngx_http_slate_module</code>: inbound measured, each call routed by <code>$slate_region</code>. The scenario runs at ${o.scale} x its rates: arrivals thinned to ${o.scale}, every capacity (real and declared) times ${o.scale}, so every utilisation is the scenario's (charts show rates in the scenario's units). Overload window: ${fmt(over.from, 0)}&ndash;${fmt(over.to, 0)} s.`;
   results.modelNote = `Service time: concurrency / capacity per request, log-normal noise (&sigma; 0.25), queued in arrival order beyond the concurrency. WAN model: each region has its own loopback address; a call to another region goes through a user-space TCP relay on the caller's address that holds every chunk for half the round trip in each direction (connections are kept alive, so a call pays one round trip). Times are wall-clock on a shared machine. Controller flags: <code>${(results.policies[o.policies[0]].controllerArgs || []).join(' ').replace(/--port-file \S+/, '--port-file …').replace(/--routing \S+/, '--routing local|waterfall|slate').replace(/--regions-file \S+/, '--regions-file regions.txt')}</code>.`;
   say('');
   for (const t of targets) say(`  ${t.ok ? 'met ' : 'MISSED'}  ${t.text}`);
