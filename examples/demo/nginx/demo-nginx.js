@@ -192,14 +192,15 @@ http {
   access_log off;
   client_body_temp_path ${t}/body; proxy_temp_path ${t}/proxy; fastcgi_temp_path ${t}/fcgi;
   uwsgi_temp_path ${t}/uwsgi; scgi_temp_path ${t}/scgi;
-  slate_zone slate 1m;
+  slate_zone slate 2m;
   slate_service ${svc};
   slate_region ${region};
   slate_pod ${svc}-${region};
   slate_controller 127.0.0.1:${ctlPort};
   slate_report_period 500ms;
   slate_rules_ttl 30s;
-  slate_trace_sampling 0.3;
+  slate_trace_sampling 1;
+  slate_max_spans 2048;
   proxy_http_version 1.1;
   proxy_set_header Connection "";
   proxy_read_timeout 300s;
