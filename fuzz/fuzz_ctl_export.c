@@ -1,5 +1,5 @@
 /*
- * Fuzzes the controller's exports (shims/controller/ctl_export.c) with names
+ * Fuzzes the controller's exports (shims/controller/publish/ctl_export.c) with names
  * that pass the door (slate_name_check), built from the input bytes:
  *
  *   - every derived name is valid: object names DNS-1123 subdomains, subsets
