@@ -245,6 +245,7 @@ async function runPolicy({ o, p, arr, metrics, say, procsOut }) {
   const failures = [];
   const ctl = new Controller({ binary: o.controller, routing: POLICIES[p].routing, dir: path.join(dir, 'controller'),
     regionsFile: scaledRegionsFile(o.scale), args: controllerArgs(D) });
+  procsOut.push({ killNow: () => { if (ctl.proc && !ctl.exited) ctl.proc.kill('SIGKILL'); } });
   const out = { ctl, failures, timeline: [], solves: [], ctlMetrics: [], errors: 0, bad: 0, maxLateMs: 0, hops: {}, wan: [] };
   try {
     await ctl.start();
