@@ -15,7 +15,8 @@
 // so the load generator sees the whole tree. `scale` runs the scenario at a
 // fraction of its rates: capacity mu * scale.
 //
-//   node backend.js '<JSON {service, region, host, port, concurrency, t0, seed, out: {callee: {host, port}}}>'
+//   node backend.js '<JSON {service, region, host, port, concurrency, scale, dir, seed, out: {callee: {host, port}}}>'
+// (dir, the run's directory, only names the process for pgrep)
 
 const http = require('http');
 const scenario = require('../scenario.js');

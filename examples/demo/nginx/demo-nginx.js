@@ -278,7 +278,7 @@ async function runPolicy({ o, p, arr, metrics, say, procsOut }) {
         }
       }
     }
-    await procs.spawn('wan relay', process.execPath, [path.join(__dirname, 'relay.js'), JSON.stringify(routes)],
+    await procs.spawn('wan relay', process.execPath, [path.join(__dirname, 'relay.js'), JSON.stringify(routes), dir],
       path.join(dir, 'relay.log'), { ready: 'ready' });
 
     // Service instances and their nginx sidecars.
@@ -289,7 +289,7 @@ async function runPolicy({ o, p, arr, metrics, say, procsOut }) {
         const outTo = {};
         for (const c of SERVICES[svc].calls) outTo[c.service] = { host: REGION_ADDR[r], port: ports.outbound[svc][r][c.service] };
         const cfg = { service: svc, region: r, host: REGION_ADDR[r], port: ports.backend[svc][r],
-          concurrency: o.concurrency, scale: o.scale, seed: o.seed * 1000 + (++k), out: outTo };
+          concurrency: o.concurrency, scale: o.scale, dir, seed: o.seed * 1000 + (++k), out: outTo };
         starting.push(procs.spawn(`${svc}@${r} service`, process.execPath, [path.join(__dirname, 'backend.js'), JSON.stringify(cfg)],
           path.join(dir, `${svc}-${r}.log`), { ready: 'ready' }));
         const ndir = path.join(dir, `nginx-${svc}-${r}`);

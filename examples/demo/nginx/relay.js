@@ -8,7 +8,7 @@
 // delayed: the nginx upstreams keep connections alive, so a call pays one
 // round trip, as a call on a warm connection across a WAN does.
 //
-//   node relay.js '<JSON [{listenHost, listenPort, toHost, toPort, oneWayMs}]>'
+//   node relay.js '<JSON [{listenHost, listenPort, toHost, toPort, oneWayMs}]>' [run dir]
 // Prints "ready" once every route listens.
 
 const net = require('net');
