@@ -87,13 +87,22 @@ function parseArgs(argv) {
   return o;
 }
 
-/** A free port on `host` (bound and released; the process that needs it binds it right after). */
-function freePort(host) {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, host, () => { const p = s.address().port; s.close(() => resolve(p)); });
-  });
+/**
+ * Free ports: each is bound and held until release(), so no two of a run's
+ * ports are the same; the process that needs one binds it right after.
+ */
+class PortPool {
+  constructor() { this.held = []; }
+
+  take(host) {
+    return new Promise((resolve, reject) => {
+      const s = net.createServer();
+      s.once('error', reject);
+      s.listen(0, host, () => { this.held.push(s); resolve(s.address().port); });
+    });
+  }
+
+  release() { return Promise.all(this.held.splice(0).map((s) => new Promise((r) => s.close(r)))); }
 }
 
 function httpGet(host, port, p, timeoutMs = 3000) {
@@ -253,6 +262,8 @@ async function runPolicy({ o, p, arr, metrics, say, procsOut }) {
 
     // Ports: per (service, region) its nginx inbound, its service, one outbound per callee;
     // per (caller region, callee region, callee) a relay on the caller region's address.
+    const pool = new PortPool();
+    const freePort = (host) => pool.take(host);
     const ports = { inbound: {}, backend: {}, outbound: {}, relay: {} };
     for (const svc of Object.keys(SERVICES)) {
       ports.inbound[svc] = {}; ports.backend[svc] = {}; ports.outbound[svc] = {};
@@ -278,6 +289,7 @@ async function runPolicy({ o, p, arr, metrics, say, procsOut }) {
         }
       }
     }
+    await pool.release();
     await procs.spawn('wan relay', process.execPath, [path.join(__dirname, 'relay.js'), JSON.stringify(routes), dir],
       path.join(dir, 'relay.log'), { ready: 'ready' });
 
@@ -311,7 +323,7 @@ async function runPolicy({ o, p, arr, metrics, say, procsOut }) {
           ok = await httpGet(REGION_ADDR[r], ports.inbound[svc][r], '/slate-status', 1000).then((x) => x.status === 200, () => false);
           if (!ok) await sleep(50);
         }
-        if (!ok) throw new Error(`nginx ${svc}@${r} did not answer on ${REGION_ADDR[r]}:${ports.inbound[svc][r]}`);
+        if (!ok) throw new Error(`nginx ${svc}@${r} did not answer on ${REGION_ADDR[r]}:${ports.inbound[svc][r]}; see ${path.join(dir, `nginx-${svc}-${r}`)}`);
       }
     }
     // The WAN model is wired: a status request through every relay takes at least its round trip.
