@@ -109,10 +109,12 @@ slate_status slate_ruleset_add(slate_ruleset_builder_t *b, uint64_t key, int kin
     if (tsize > b->cap - b->tables_at)
         return SLATE_ENOSPC;
     uint8_t *t = b->buf + b->tables_at;
-    if (slate_sampler_init(t, tsize, n) != SLATE_OK)
+    slate_status st = slate_sampler_init(t, tsize, n);
+    if (st != SLATE_OK)
         return SLATE_EVALUE;
-    if (slate_sampler_compile_u32(t, tsize, regions, weights, n) != SLATE_OK)
-        return SLATE_EVALUE;
+    st = slate_sampler_compile_u32(t, tsize, regions, weights, n);
+    if (st != SLATE_OK)
+        return st; /* the sampler's reason: SLATE_EDUPLICATE, SLATE_EWEIGHT_ZERO, ... */
     uint8_t *e = b->buf + index_at(b->buf) + SLATE_RULESET_INDEX * (size_t)b->n_rules;
     memset(e, 0, SLATE_RULESET_INDEX);
     slate_wire_put_le64(e, key);
@@ -429,6 +431,10 @@ static slate_status collect(const slate_routing_rules_t *rr,
             if (!printable(rg, SLATE_RULESET_MAX_REGION_NAME))
                 return reject(why, SLATE_EVALUE,
                               "a target region is empty, too long or not printable");
+            for (size_t u = 0; u < t; u++)
+                if (rg.len == ru->targets[u].region.len &&
+                    memcmp(rg.ptr, ru->targets[u].region.ptr, rg.len) == 0)
+                    return reject(why, SLATE_EDUPLICATE, "a rule names a region twice");
             if (region_id(s, n_regions, rg) == n_regions) {
                 if (n_regions >= nr_cap)
                     return reject(why, SLATE_ETOOMANY, "more regions than max_regions");
@@ -561,8 +567,8 @@ slate_status slate_ruleset_compile(const slate_routing_rules_t *rr,
             st = slate_ruleset_add(&b, s.refs[i].key, s.refs[i].kind, s.ids, s.wts, n);
             if (st != SLATE_OK)
                 return reject(why, st,
-                              st == SLATE_EVALUE ? "a rule names a region twice"
-                                                 : "a rule does not compile");
+                              st == SLATE_EDUPLICATE ? "a rule names a region twice"
+                                                     : "a rule does not compile");
         }
         i = j;
     }

@@ -148,9 +148,9 @@ static void test_rules_builder_errors(void **state)
     assert_int_equal(slate_ruleset_begin(&b, buf, sizeof buf, ok, 2, 0, 1, 1, 0, 0), SLATE_OK);
     uint16_t ids[2] = {0, 1};
     uint32_t zero[2] = {0, 0}, w[2] = {1, 1};
-    assert_int_equal(slate_ruleset_add(&b, 5, SLATE_RULE_EXACT, ids, zero, 2), SLATE_EVALUE);
+    assert_int_equal(slate_ruleset_add(&b, 5, SLATE_RULE_EXACT, ids, zero, 2), SLATE_EWEIGHT_ZERO);
     uint16_t twice[2] = {1, 1};
-    assert_int_equal(slate_ruleset_add(&b, 5, SLATE_RULE_EXACT, twice, w, 2), SLATE_EVALUE);
+    assert_int_equal(slate_ruleset_add(&b, 5, SLATE_RULE_EXACT, twice, w, 2), SLATE_EDUPLICATE);
     uint16_t unknown[1] = {2};
     assert_int_equal(slate_ruleset_add(&b, 5, SLATE_RULE_EXACT, unknown, w, 1), SLATE_ERANGE);
     assert_int_equal(slate_ruleset_add(&b, 5, SLATE_RULE_EXACT, ids, w, 2), SLATE_OK);
@@ -379,11 +379,11 @@ static void test_compile_rejects_with_a_reason(void **state)
         size_t n;
         slate_status want;
     } cases[] = {
-        {"", "GET", we, w2, 2, SLATE_EVALUE},      /* no destination */
-        {"be", "GET", we, w2, 0, SLATE_EVALUE},    /* no targets */
-        {"be", "GET", twice, w2, 2, SLATE_EVALUE}, /* a region twice */
-        {"be", "GET", bad, w1, 1, SLATE_EVALUE},   /* not a region name */
-        {"be", "GET", many, w5, 5, SLATE_EVALUE},  /* more targets than max_regions */
+        {"", "GET", we, w2, 2, SLATE_EVALUE},          /* no destination */
+        {"be", "GET", we, w2, 0, SLATE_EVALUE},        /* no targets */
+        {"be", "GET", twice, w2, 2, SLATE_EDUPLICATE}, /* a region twice */
+        {"be", "GET", bad, w1, 1, SLATE_EVALUE},       /* not a region name */
+        {"be", "GET", many, w5, 5, SLATE_EVALUE},      /* more targets than max_regions */
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         msg_t m;

@@ -131,10 +131,11 @@ SLATE_API SLATE_NODISCARD slate_status slate_ruleset_begin(slate_ruleset_builder
  *
  * Keys must be added in strictly increasing order (sort first). A failed
  * add leaves the builder as it was.
- * @return SLATE_OK; SLATE_EDUPLICATE (the previous key again); SLATE_EINVAL
- *         (a smaller key, or an unknown kind); SLATE_ERANGE (an unknown
- *         region id); SLATE_EVALUE (weights the sampler refuses: none, all
- *         zero, a region twice); SLATE_ENOSPC (the buffer is full);
+ * @return SLATE_OK; SLATE_EDUPLICATE (the previous key again, or a region
+ *         id twice); SLATE_EINVAL (a smaller key, or an unknown kind);
+ *         SLATE_ERANGE (an unknown region id); SLATE_EVALUE (no pairs, or
+ *         more than the sampler takes); SLATE_EWEIGHT_ZERO (every weight
+ *         zero); SLATE_ENOSPC (the buffer is full);
  *         SLATE_ETOOMANY (more rules than declared, or after a failure).
  *         Cost: O(n).
  */
@@ -202,7 +203,8 @@ typedef double (*slate_caller_rate_fn)(void *ctx, slate_str_t src_method, slate_
 typedef struct slate_ruleset_compile_params {
     const char *service; /**< the proxy's service (rules for other callers are left out) */
     const char *region;  /**< the proxy's region: region id 0 of the ruleset */
-    size_t max_regions;  /**< regions a ruleset may name besides the local one */
+    size_t max_regions;  /**< most targets one rule may name; the ruleset names at most
+                              max_regions + 1 regions (the local one too) */
     size_t max_rules;    /**< rules kept for this proxy */
     size_t max_name;     /**< longest destination service name */
     size_t max_method;   /**< longest method */
@@ -230,9 +232,11 @@ SLATE_API size_t slate_ruleset_compile_scratch(size_t n_rules, size_t max_region
  * @param why receives a static one-line reason on a rejection (may be NULL).
  * @return SLATE_OK; SLATE_ENOSPC (out too small; *len set); SLATE_EINVAL
  *         (NULL arguments or short scratch); SLATE_EVALUE (a rule is
- *         malformed: empty or long names, no targets, a region twice, two
- *         caller-agnostic rules for one destination); SLATE_ETOOMANY (more
- *         rules or regions than the limits).
+ *         malformed: empty or long names, no targets, two caller-agnostic
+ *         rules for one destination); SLATE_EDUPLICATE (a rule names a region
+ *         twice); SLATE_ETOOMANY (more rules or regions than the limits).
+ *         A rule whose weights are all zero draws nothing: its destination
+ *         routes locally (no error).
  * Cost: O(r log r + r x t) for r kept rules of t targets, plus the
  * caller_rate calls.
  */

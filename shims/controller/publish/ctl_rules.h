@@ -34,6 +34,7 @@ typedef struct ctl_rule {
     char *src_service; /* the calling service this rule is answered to ("" = any) */
     ctl_target_t *targets;
     uint32_t n_targets;
+    uint64_t relayed_ns; /* cluster role: when the upstream last answered this rule (0: n/a) */
 } ctl_rule_t;
 
 #define CTL_RULES_CACHE 1024

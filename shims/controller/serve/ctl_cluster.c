@@ -466,6 +466,50 @@ out:
     return rc;
 }
 
+static bool same_caller(const ctl_rule_t *a, const ctl_rule_t *b)
+{
+    return strcmp(a->src_region, b->src_region) == 0 && strcmp(a->src_service, b->src_service) == 0;
+}
+
+/*
+ * The upstream answers a batch with the rules of the callers in that batch
+ * only. A caller whose reports missed this forward (its pods report on
+ * another phase than the forward period) keeps the rules it was last
+ * answered, until they are older than their time to live; then it routes
+ * locally until it reports again. O(rules in force x rules answered).
+ */
+static void carry_over(struct ctl_cluster *c, ctl_rules_t *merged)
+{
+    uint64_t now = ctl_now_ns();
+    for (size_t i = 0; i < merged->n_rules; i++)
+        merged->rules[i].relayed_ns = now;
+    ctl_rules_t *cur = ctl_publisher_rules(&c->app->pub);
+    uint64_t ttl = merged->ttl_ns ? merged->ttl_ns : c->app->cfg.rules_ttl_ms * 1000000ull;
+    for (size_t i = 0; cur && i < cur->n_rules; i++) {
+        const ctl_rule_t *ru = &cur->rules[i];
+        if (ru->relayed_ns == 0 || now - ru->relayed_ns >= ttl)
+            continue; /* too old: the caller routes locally until it reports again */
+        bool answered = false;
+        for (size_t k = 0; k < merged->n_rules && !answered; k++)
+            answered = merged->rules[k].relayed_ns == now && same_caller(&merged->rules[k], ru);
+        if (answered)
+            continue;
+        const char *regions[CTL_MAX_REGION_SLOTS];
+        uint32_t weights[CTL_MAX_REGION_SLOTS];
+        uint32_t nt = ru->n_targets < CTL_MAX_REGION_SLOTS ? ru->n_targets : CTL_MAX_REGION_SLOTS;
+        for (uint32_t t = 0; t < nt; t++) {
+            regions[t] = ru->targets[t].region;
+            weights[t] = ru->targets[t].weight;
+        }
+        size_t before = merged->n_rules;
+        if (ctl_rules_add(merged, ru->src_region, ru->dst_service, ru->method, ru->path,
+                          ru->src_service, regions, weights, nt) == 0 &&
+            merged->n_rules > before)
+            merged->rules[merged->n_rules - 1].relayed_ns = ru->relayed_ns;
+    }
+    ctl_rules_unref(cur);
+}
+
 /* Applies the upstream's answer: delimited RoutingRules (one for the whole
  * batch; older global controllers sent one per forwarded service). */
 static int apply_answer(struct ctl_cluster *c, const ctl_buf_t *body)
@@ -517,6 +561,7 @@ static int apply_answer(struct ctl_cluster *c, const ctl_buf_t *body)
     if (!merged)
         return 0;
     ctl_app_t *app = c->app;
+    carry_over(c, merged);
     uint64_t version = merged->version;
     if (ctl_publisher_relay(&app->pub, merged))
         ctl_log(CTL_LOG_INFO, "relaying rules v%" PRIu64 " from %s", version, app->cfg.upstream);

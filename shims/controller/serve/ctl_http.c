@@ -457,6 +457,7 @@ static void json_solve(ctl_app_t *app, ctl_json_t *j)
     ctl_json_obj(j);
     ctl_json_ku64(j, "columns", s.columns);
     ctl_json_ku64(j, "rows", s.rows);
+    ctl_json_ku64(j, "nonzeros", s.nonzeros);
     ctl_json_ku64(j, "iterations", s.iterations);
     ctl_json_obj_end(j);
     ctl_json_key(j, "problem");

@@ -289,6 +289,7 @@ static bool step_solve(round_t *rd)
         S->stats.solve_ms = ss->solve_ms;
         S->stats.columns = ss->columns;
         S->stats.rows = ss->rows;
+        S->stats.nonzeros = ss->nonzeros;
         S->stats.iterations = ss->iterations;
     }
     pthread_mutex_unlock(&S->mu);

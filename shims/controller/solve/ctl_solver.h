@@ -32,7 +32,7 @@ typedef struct ctl_solve_stats {
     double measured_latency_ms;
     double shift; /* largest fraction of traffic moved in one row */
     double build_ms, solve_ms, total_ms;
-    unsigned columns, rows, iterations;
+    unsigned columns, rows, nonzeros, iterations;
     unsigned classes, endpoints, edges, regions, services;
     int guard_active;
     int cooldown;
