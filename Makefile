@@ -6,6 +6,9 @@
 #                 short libFuzzer run of every fuzz target over its corpus
 #   make          build the library, tests and tools
 #   make bench    build and run the benchmarks
+#   make bench-instructions  instructions per request of the wasm filter's
+#                 request path and of a no-op module (callgrind; PROFILE=1
+#                 adds the filter's per-function profile)
 #   make demo     build the controller and the wasm data plane, then run the
 #                 three-region demo (DURATION seconds of load, default 60) and
 #                 write $(BUILD)/demo/report.html
@@ -22,7 +25,7 @@ DURATION   ?= 60
 
 CMAKE_FLAGS ?=
 
-.PHONY: all deps configure build test test-unit test-san bench bench-nginx demo install format clean
+.PHONY: all deps configure build test test-unit test-san bench bench-instructions bench-nginx demo install format clean
 
 all: build
 
@@ -49,6 +52,10 @@ test: test-unit test-san
 
 bench: build
 	sh scripts/bench.sh $(BUILD)
+
+bench-instructions: configure
+	cmake --build $(BUILD) -j $(JOBS) --target wasm_native_filter wasm_native_noop
+	sh bench/wasm_native/wasm_instructions.sh $(BUILD)/bench $(if $(PROFILE),--profile)
 
 bench-nginx: configure
 	cmake --build $(BUILD) -j $(JOBS) --target ngx_http_slate_module

@@ -16,12 +16,15 @@
 #   SLATE_WASM_LINK_FLAGS     link flags of a proxy-wasm reactor (a list)
 #   slate_add_wasm_module(<name> SOURCES <src>... [INCLUDES <dir>...] [SYSTEM_INCLUDES <dir>...]
 #                         [DEFINES <def>...] [EXPORTS <sym>...] [DEPENDS <file>...]
-#                         [BUDGET <bytes>])
+#                         [BUDGET <bytes>] [STACK <bytes>])
 #     builds <binary dir>/<name>.wasm (target <name>, part of ALL): every
 #     source compiled and linked in one clang invocation with -Oz and LTO,
 #     a reactor (exports _initialize, no _start), stripped, only the
 #     export_name()-marked functions plus EXPORTS exported. After linking it
 #     prints the size and fails when the module is larger than BUDGET.
+#     STACK sets the shadow stack's size (default 131072) and puts the stack
+#     first in linear memory (--stack-first), so that an overflow traps (an
+#     access below address 0) instead of overwriting the module's data.
 include_guard(GLOBAL)
 
 set(WASI_SDK_PREFIX "$ENV{WASI_SDK_PREFIX}" CACHE PATH "wasi-sdk install prefix (empty: use Debian's clang + wasi-libc)")
@@ -57,7 +60,7 @@ set(SLATE_WASM_COMPILE_FLAGS ${_slate_wasm_flags})
 # A reactor: crt1-reactor.o provides _initialize (static constructors); the
 # host calls it once, then the proxy_on_* callbacks. No _start, no main.
 set(SLATE_WASM_LINK_FLAGS -mexec-model=reactor -Wl,--no-entry -Wl,--strip-all
-    -Wl,--gc-sections -Wl,-z,stack-size=131072)
+    -Wl,--gc-sections)
 if(_slate_wasm_ld_dir)
   # Let clang find wasm-ld next to where it was found (Debian: /usr/bin).
   list(APPEND SLATE_WASM_LINK_FLAGS "-B${_slate_wasm_ld_dir}")
@@ -68,7 +71,7 @@ message(STATUS "wasm32-wasi modules: ${_slate_wasm_where}")
 set(_slate_wasm_module_dir "${CMAKE_CURRENT_LIST_DIR}")
 
 function(slate_add_wasm_module name)
-  cmake_parse_arguments(W "" "BUDGET" "SOURCES;INCLUDES;SYSTEM_INCLUDES;DEFINES;EXPORTS;DEPENDS" ${ARGN})
+  cmake_parse_arguments(W "" "BUDGET;STACK" "SOURCES;INCLUDES;SYSTEM_INCLUDES;DEFINES;EXPORTS;DEPENDS" ${ARGN})
   set(out "${CMAKE_CURRENT_BINARY_DIR}/${name}.wasm")
   # -mbulk-memory: memcpy/memset become memory.copy/fill instructions (every
   # proxy-wasm runtime in use supports the bulk-memory proposal: V8, wasmtime,
@@ -84,7 +87,11 @@ function(slate_add_wasm_module name)
   foreach(def ${W_DEFINES})
     list(APPEND flags "-D${def}")
   endforeach()
-  set(link ${SLATE_WASM_LINK_FLAGS})
+  if(W_STACK)
+    set(link ${SLATE_WASM_LINK_FLAGS} "-Wl,-z,stack-size=${W_STACK}" -Wl,--stack-first)
+  else()
+    set(link ${SLATE_WASM_LINK_FLAGS} -Wl,-z,stack-size=131072)
+  endif()
   foreach(sym ${W_EXPORTS})
     list(APPEND link "-Wl,--export=${sym}")
   endforeach()

@@ -16,6 +16,8 @@
  */
 #include "slate/codec.h"
 
+#include "wire.h"
+
 #include <string.h>
 
 #define CHECK SLATE_NODISCARD
@@ -371,16 +373,6 @@ static slate_status fail(dec_t *d, slate_status st, const char *const *names, ui
     return st;
 }
 
-/* A little-endian 64-bit word loaded with memcpy, in host order. */
-static inline uint64_t le64_host(uint64_t w)
-{
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
-    return __builtin_bswap64(w);
-#else
-    return w;
-#endif
-}
-
 static CHECK slate_status rd_varint_slow(dec_t *d, const uint8_t **pp, const uint8_t *end,
                                          uint64_t *out)
 {
@@ -391,7 +383,7 @@ static CHECK slate_status rd_varint_slow(dec_t *d, const uint8_t **pp, const uin
          * 8 bytes are read at once, the 9th and 10th one by one. */
         uint64_t w;
         memcpy(&w, p, 8);
-        w = le64_host(w);
+        w = slate_wire_le64_host(w);
         uint64_t stops = ~w & 0x8080808080808080ull;
         unsigned nb = stops ? (unsigned)__builtin_ctzll(stops) / 8u + 1u : 8u; /* bytes used */
         uint64_t x = nb == 8 ? w : w & ((1ull << (8 * nb)) - 1);
@@ -1715,4 +1707,48 @@ slate_status slate_routing_rules_encode(const slate_routing_rules_t *m, uint8_t 
     enc_t e;
     enc_init(&e, buf, cap, err, "RoutingRules");
     return enc_finish(&e, enc_rules(&e, m), cap, len, "RoutingRules");
+}
+
+/* ------------------------------------------------------------------------- */
+/* Delimited streams */
+
+slate_status slate_delimited_next(const uint8_t *buf, size_t len, size_t *pos, const uint8_t **msg,
+                                  size_t *msg_len)
+{
+    if (!pos || !msg || !msg_len || (!buf && len > 0) || *pos > len)
+        return SLATE_EINVAL;
+    if (*pos == len)
+        return SLATE_EEMPTY;
+    uint64_t n = 0;
+    int truncated = 0;
+    size_t k = slate_wire_get_varint(buf + *pos, len - *pos, &n, &truncated);
+    if (k == 0)
+        return truncated ? SLATE_ETRUNCATED : SLATE_EVARINT;
+    if (n > len - *pos - k)
+        return SLATE_ELENGTH;
+    *msg = buf + *pos + k;
+    *msg_len = (size_t)n;
+    *pos += k + (size_t)n;
+    return SLATE_OK;
+}
+
+size_t slate_delimited_prefix(size_t msg_len, uint8_t out[SLATE_DELIMITED_PREFIX_MAX])
+{
+    return slate_wire_put_varint(out, (uint64_t)msg_len);
+}
+
+slate_status slate_delimited_put(uint8_t *out, size_t cap, size_t *pos, const uint8_t *msg,
+                                 size_t msg_len)
+{
+    if (!out || !pos || (!msg && msg_len > 0) || *pos > cap)
+        return SLATE_EINVAL;
+    uint8_t pre[SLATE_DELIMITED_PREFIX_MAX];
+    size_t k = slate_wire_put_varint(pre, (uint64_t)msg_len);
+    if (k > cap - *pos || msg_len > cap - *pos - k)
+        return SLATE_ENOSPC;
+    memcpy(out + *pos, pre, k);
+    if (msg_len)
+        memcpy(out + *pos + k, msg, msg_len);
+    *pos += k + msg_len;
+    return SLATE_OK;
 }

@@ -16,38 +16,68 @@
 #define XXH_INLINE_ALL
 #include <xxhash.h>
 
+#include "hash.h"
+
 /* Canonical string: three u16 lengths plus the bounded fields. */
 #define KEY_BUF (2 + SLATE_KEY_MAX_NAME + 2 + SLATE_KEY_MAX_NAME + 2 + SLATE_KEY_MAX_PATH)
 _Static_assert(SLATE_KEY_MAX_NAME <= 0xffffu && SLATE_KEY_MAX_PATH <= 0xffffu,
                "lengths fit the u16 prefixes");
+
+/* ------------------------------------------------------------------------- */
+/* Byte classes: the per-request parsers below take one table lookup per byte. */
+
+enum {
+    C_DIGIT = 1,   /* 0-9 */
+    C_HEX = 2,     /* 0-9 a-f A-F */
+    C_ALPHA = 4,   /* a-z A-Z */
+    C_TOKEN = 8,   /* 0-9 a-z A-Z _ - */
+    C_ESCAPE = 16, /* escaped in a normalised path (see below) */
+    C_QUERY = 32,  /* ? # : where the query string or the fragment starts */
+    C_SLASH = 64,  /* / */
+    C_NUL = 128,   /* NUL */
+};
+
+static const unsigned char byte_class[256] = {
+    144, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16,
+    16,  16, 16, 16, 16, 16, 16, 16, 16, 0,  16, 32, 0,  0,  0,  0,  0,  0,  0,  0,  16, 8,  0,  64,
+    11,  11, 11, 11, 11, 11, 11, 11, 11, 11, 0,  0,  0,  0,  0,  32, 0,  14, 14, 14, 14, 14, 14, 12,
+    12,  12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 0,  16, 0,  0,  8,
+    0,   14, 14, 14, 14, 14, 14, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12,
+    12,  12, 12, 0,  0,  0,  0,  16, 0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,
+    0,   0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,
+    0,   0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,
+    0,   0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,
+    0,   0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,
+    0,   0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,
+};
+
+/* Value of a hex digit (either case), 16 for any other byte. */
+static const unsigned char hex_value[256] = {
+    16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16,
+    16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16,
+    0,  1,  2,  3,  4,  5,  6,  7,  8,  9,  16, 16, 16, 16, 16, 16, 16, 10, 11, 12, 13, 14, 15, 16,
+    16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16,
+    16, 10, 11, 12, 13, 14, 15, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16,
+    16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16,
+    16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16,
+    16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16,
+    16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16,
+    16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16,
+    16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16,
+};
 
 size_t slate_path_len(const char *path, size_t len)
 {
     if (!path)
         return 0;
     for (size_t i = 0; i < len; i++)
-        if (path[i] == '?' || path[i] == '#')
+        if (byte_class[(unsigned char)path[i]] & C_QUERY)
             return i;
     return len;
 }
 
 /* ------------------------------------------------------------------------- */
 /* Path normalisation.                                                        */
-
-static int is_digit(unsigned char c)
-{
-    return c >= '0' && c <= '9';
-}
-
-static int is_hex(unsigned char c)
-{
-    return is_digit(c) || ((c | 0x20) >= 'a' && (c | 0x20) <= 'f');
-}
-
-static int is_alpha(unsigned char c)
-{
-    return (c | 0x20) >= 'a' && (c | 0x20) <= 'z';
-}
 
 static int is_uuid(const unsigned char *s, size_t n)
 {
@@ -57,43 +87,31 @@ static int is_uuid(const unsigned char *s, size_t n)
         if (i == 8 || i == 13 || i == 18 || i == 23) {
             if (s[i] != '-')
                 return 0;
-        } else if (!is_hex(s[i])) {
+        } else if (!(byte_class[s[i]] & C_HEX)) {
             return 0;
         }
     }
     return 1;
 }
 
-/* The id rules of slate_path_normalize(), over one segment. */
-static int looks_like_id(const unsigned char *s, size_t n)
+/* The id rules of slate_path_normalize(), over one segment of n bytes whose
+ * classes ANDed are `all` and ORed are `any`. */
+static int looks_like_id(const unsigned char *s, size_t n, unsigned all, unsigned any)
 {
     if (n == 0)
         return 0;
-    int all_digit = 1, all_hex = 1, all_token = 1, any_digit = 0, any_alpha = 0;
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = s[i];
-        int d = is_digit(c), a = is_alpha(c);
-        all_digit &= d;
-        all_hex &= is_hex(c);
-        all_token &= d | a | (c == '_') | (c == '-');
-        any_digit |= d;
-        any_alpha |= a;
-    }
-    if (all_digit)
+    if (all & C_DIGIT)
         return 1;
     if (is_uuid(s, n))
         return 1;
-    if (all_hex && n >= 12 && any_digit)
+    if ((all & C_HEX) && n >= 12 && (any & C_DIGIT))
         return 1;
-    return all_token && n >= 20 && any_digit && any_alpha;
+    return (all & C_TOKEN) && n >= 20 && (any & C_DIGIT) && (any & C_ALPHA);
 }
 
-/* Bytes that would break the text formats paths travel in (SLATE's space-
- * and comma-separated bodies, YAML, Prometheus labels, JSON). */
-static int needs_escape(unsigned char c)
-{
-    return c <= 0x20 || c == ',' || c == '"' || c == '\\' || c == 0x7f;
-}
+/* C_ESCAPE marks the bytes that would break the text formats paths travel in
+ * (SLATE's space- and comma-separated bodies, YAML, Prometheus labels, JSON):
+ * bytes up to 0x20, ',', '"', '\\' and 0x7f. */
 
 #define PATH_MARK_LEN (sizeof(SLATE_PATH_TRUNC_MARK) - 1)
 /* A cut keeps segments that end at or before this, so the marker fits after. */
@@ -108,17 +126,23 @@ slate_status slate_path_normalize(const char *path, size_t len, char *out, size_
         return SLATE_EINVAL;
     /* "" for NULL: no pointer arithmetic on a null pointer below. */
     const unsigned char *p = (const unsigned char *)(path ? path : "");
-    size_t end = 0;
-    while (end < len && p[end] != '?' && p[end] != '#' && p[end] != '\0')
-        end++;
     /* Built in a local buffer so that out is untouched on SLATE_ENOSPC. */
     char buf[SLATE_KEY_MAX_PATH];
     size_t o = 0, keep = 0;
-    size_t i = (end > 0 && p[0] == '/') ? 1 : 0;
+    size_t i = (len > 0 && p[0] == '/') ? 1 : 0;
     for (;;) {
+        /* One pass over the segment: where it ends, and its bytes' classes.
+         * The path ends at the first '?', '#' or NUL. */
         size_t seg_end = i;
-        while (seg_end < end && p[seg_end] != '/')
+        unsigned all = 0xff, any = 0, c = 0;
+        while (seg_end < len) {
+            c = byte_class[p[seg_end]];
+            if (c & (C_SLASH | C_QUERY | C_NUL))
+                break;
+            all &= c;
+            any |= c;
             seg_end++;
+        }
         const unsigned char *seg = p + i;
         size_t n = seg_end - i;
         if (o <= PATH_KEEP)
@@ -126,28 +150,33 @@ slate_status slate_path_normalize(const char *path, size_t len, char *out, size_
         if (o + 1 > SLATE_KEY_MAX_PATH)
             goto cut;
         buf[o++] = '/';
-        if (looks_like_id(seg, n)) {
+        if (looks_like_id(seg, n, all, any)) {
             if (o + 4 > SLATE_KEY_MAX_PATH)
                 goto cut;
             memcpy(buf + o, "{id}", 4);
             o += 4;
+        } else if (!(any & C_ESCAPE)) {
+            if (o + n > SLATE_KEY_MAX_PATH)
+                goto cut;
+            memcpy(buf + o, seg, n);
+            o += n;
         } else {
             for (size_t k = 0; k < n; k++) {
-                unsigned char c = seg[k];
-                if (!needs_escape(c)) {
+                unsigned char b = seg[k];
+                if (!(byte_class[b] & C_ESCAPE)) {
                     if (o + 1 > SLATE_KEY_MAX_PATH)
                         goto cut;
-                    buf[o++] = (char)c;
+                    buf[o++] = (char)b;
                 } else {
                     if (o + 3 > SLATE_KEY_MAX_PATH)
                         goto cut;
                     buf[o++] = '%';
-                    buf[o++] = hexd[c >> 4];
-                    buf[o++] = hexd[c & 15];
+                    buf[o++] = hexd[b >> 4];
+                    buf[o++] = hexd[b & 15];
                 }
             }
         }
-        if (seg_end >= end)
+        if (seg_end >= len || !(c & C_SLASH))
             goto done;
         i = seg_end + 1;
     }
@@ -173,9 +202,14 @@ static unsigned char *put_field(unsigned char *p, const char *s, size_t n, int l
     p[0] = (unsigned char)n;
     p[1] = (unsigned char)(n >> 8);
     p += 2;
+    if (!lower) {
+        if (n)
+            memcpy(p, s, n);
+        return p + n;
+    }
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)s[i];
-        if (lower && c >= 'A' && c <= 'Z')
+        if (c >= 'A' && c <= 'Z')
             c = (unsigned char)(c + ('a' - 'A'));
         p[i] = c;
     }
@@ -211,15 +245,46 @@ slate_status slate_endpoint_key(const char *service, size_t service_len, const c
     return SLATE_OK;
 }
 
-/* Value of a hex digit (either case), or -1. (c | 0x20) maps 'A'..'F' onto
- * 'a'..'f' and no other byte into that range. */
-static int hexval(unsigned char c)
+/* Eight bytes as a little-endian u64 (byte 0 lowest): one load where the
+ * compiler can tell the byte order. */
+static uint64_t load_le64(const unsigned char *p)
 {
-    unsigned d = (unsigned)c - '0';
-    if (d < 10)
-        return (int)d;
-    d = (unsigned)(c | 0x20) - 'a';
-    return d < 6 ? (int)d + 10 : -1;
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    uint64_t x;
+    memcpy(&x, p, 8);
+    return x;
+#else
+    uint64_t x = 0;
+    for (int i = 0; i < 8; i++)
+        x |= (uint64_t)p[i] << (8 * i);
+    return x;
+#endif
+}
+
+#define BYTES8(b) (0x0101010101010101ull * (b))
+
+/* Eight hex digits at once (SWAR), the first one most significant. Each
+ * byte's high bit is set in *bad unless it is a hex digit of either case.
+ * Bytes are compared in 7 bits (a byte >= 0x80 is bad anyway), so the sums
+ * below never carry into the next byte. */
+static uint32_t hex8(uint64_t x, uint64_t *bad)
+{
+    const uint64_t high = BYTES8(0x80);
+    uint64_t x7 = x & BYTES8(0x7f);
+    uint64_t digit = (x7 + BYTES8(0x80 - '0')) & ~(x7 + BYTES8(0x80 - '9' - 1)) & high;
+    uint64_t lower = x7 | BYTES8(0x20);
+    uint64_t alpha = (lower + BYTES8(0x80 - 'a')) & ~(lower + BYTES8(0x80 - 'f' - 1)) & high;
+    *bad |= (x & high) | ((digit | alpha) ^ high);
+    uint64_t v = (x & BYTES8(0x0f)) + (alpha >> 7) * 9; /* each byte its digit's value */
+    v = ((v << 4) | (v >> 8)) & 0x00ff00ff00ff00ffull;  /* pairs of digits */
+    v = ((v << 8) | (v >> 16)) & 0x0000ffff0000ffffull; /* fours */
+    return (uint32_t)((v << 16) | (v >> 32));           /* eight */
+}
+
+static uint64_t hex16(const unsigned char *s, uint64_t *bad)
+{
+    uint64_t a = hex8(load_le64(s), bad);
+    return (a << 32) | hex8(load_le64(s + 8), bad);
 }
 
 static int is_lowerhex(unsigned char c)
@@ -236,33 +301,57 @@ slate_status slate_trace_id_parse(const char *hex, size_t len, slate_trace_id_t 
     /* The last 16 digits make lo, the ones before them hi (per-request path:
      * no 128-bit shift per digit). */
     uint64_t hi = 0, lo = 0;
+    if (len == 16 || len == 32) {
+        /* The lengths B3 and W3C use: sixteen digits at a time. */
+        const unsigned char *u = (const unsigned char *)hex;
+        uint64_t bad8 = 0;
+        if (len == 32) {
+            hi = hex16(u, &bad8);
+            u += 16;
+        }
+        lo = hex16(u, &bad8);
+        if (bad8 || (hi | lo) == 0)
+            return SLATE_ETRACEID;
+        out->hi = hi;
+        out->lo = lo;
+        return SLATE_OK;
+    }
+    unsigned bad = 0; /* bit 4 set by any non-hex byte (value 16) */
     size_t split = len > 16 ? len - 16 : 0, i = 0;
     for (; i < split; i++) {
-        int v = hexval((unsigned char)hex[i]);
-        if (v < 0)
-            return SLATE_ETRACEID;
-        hi = (hi << 4) | (uint64_t)v;
+        unsigned v = hex_value[(unsigned char)hex[i]];
+        bad |= v;
+        hi = (hi << 4) | (v & 15);
     }
     for (; i < len; i++) {
-        int v = hexval((unsigned char)hex[i]);
-        if (v < 0)
-            return SLATE_ETRACEID;
-        lo = (lo << 4) | (uint64_t)v;
+        unsigned v = hex_value[(unsigned char)hex[i]];
+        bad |= v;
+        lo = (lo << 4) | (v & 15);
     }
-    if ((hi | lo) == 0)
+    if ((bad & 16) || (hi | lo) == 0)
         return SLATE_ETRACEID;
     out->hi = hi;
     out->lo = lo;
     return SLATE_OK;
 }
 
+static void store_be64(unsigned char *b, uint64_t v)
+{
+    b[0] = (unsigned char)(v >> 56);
+    b[1] = (unsigned char)(v >> 48);
+    b[2] = (unsigned char)(v >> 40);
+    b[3] = (unsigned char)(v >> 32);
+    b[4] = (unsigned char)(v >> 24);
+    b[5] = (unsigned char)(v >> 16);
+    b[6] = (unsigned char)(v >> 8);
+    b[7] = (unsigned char)v;
+}
+
 uint64_t slate_trace_hash(const slate_trace_id_t *id)
 {
     unsigned char b[16];
-    for (int i = 0; i < 8; i++) {
-        b[i] = (unsigned char)(id->hi >> (56 - 8 * i));
-        b[8 + i] = (unsigned char)(id->lo >> (56 - 8 * i));
-    }
+    store_be64(b, id->hi);
+    store_be64(b + 8, id->lo);
     return XXH3_64bits(b, sizeof b);
 }
 
@@ -364,7 +453,8 @@ slate_status slate_traceparent_parse(const char *s, size_t len, slate_trace_ctx_
     if (!all_lowerhex(s, 2) || !all_lowerhex(s + 3, 32) || !all_lowerhex(s + 36, 16) ||
         !all_lowerhex(s + 53, 2))
         return fail(out, SLATE_EINVAL);
-    uint8_t version = (uint8_t)(hexval((unsigned char)s[0]) << 4 | hexval((unsigned char)s[1]));
+    uint8_t version =
+        (uint8_t)(hex_value[(unsigned char)s[0]] << 4 | hex_value[(unsigned char)s[1]]);
     if (version == 0xff)
         return fail(out, SLATE_EINVAL);
     if (version == 0 ? len != 55 : (len > 55 && s[55] != '-'))
@@ -373,7 +463,7 @@ slate_status slate_traceparent_parse(const char *s, size_t len, slate_trace_ctx_
         return fail(out, SLATE_ETRACEID);
     memset(out, 0, sizeof *out);
     out->version = version;
-    out->flags = (uint8_t)(hexval((unsigned char)s[53]) << 4 | hexval((unsigned char)s[54]));
+    out->flags = (uint8_t)(hex_value[(unsigned char)s[53]] << 4 | hex_value[(unsigned char)s[54]]);
     out->trace_id = s + 3;
     out->trace_id_len = 32;
     out->span_id = s + 36;
@@ -452,4 +542,14 @@ slate_status slate_b3_parse(const char *s, size_t len, slate_trace_ctx_t *out)
         return fail(out, SLATE_ETRACEID);
     out->flags = out->sampled == 1 ? 1 : 0;
     return SLATE_OK;
+}
+
+uint64_t slate_hash64(const void *p, size_t n)
+{
+    return XXH3_64bits(p, n);
+}
+
+uint64_t slate_hash64_seed(const void *p, size_t n, uint64_t seed)
+{
+    return XXH3_64bits_withSeed(p, n, seed);
 }

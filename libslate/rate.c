@@ -11,6 +11,7 @@
  * loads and stores on little-endian machines, including wasm32).
  */
 #include "slate/rate.h"
+#include "wire.h"
 
 #include <string.h>
 
@@ -75,50 +76,6 @@ _Static_assert((uint64_t)OFF_BUCKETS + 4ull * SLATE_RATE_MAX_BUCKETS + 4 <= SIZE
                "the largest region fits in size_t");
 /* The total is the sum of at most MAX_BUCKETS saturating u32 buckets: it cannot overflow. */
 _Static_assert((uint64_t)SLATE_RATE_MAX_BUCKETS <= UINT64_MAX / UINT32_MAX, "total fits in u64");
-
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
-#define LE16(x) __builtin_bswap16(x)
-#define LE32(x) __builtin_bswap32(x)
-#define LE64(x) __builtin_bswap64(x)
-#else
-#define LE16(x) (x)
-#define LE32(x) (x)
-#define LE64(x) (x)
-#endif
-
-static inline uint16_t ld16(const unsigned char *p)
-{
-    uint16_t v;
-    memcpy(&v, p, sizeof v);
-    return LE16(v);
-}
-static inline uint32_t ld32(const unsigned char *p)
-{
-    uint32_t v;
-    memcpy(&v, p, sizeof v);
-    return LE32(v);
-}
-static inline uint64_t ld64(const unsigned char *p)
-{
-    uint64_t v;
-    memcpy(&v, p, sizeof v);
-    return LE64(v);
-}
-static inline void st16(unsigned char *p, uint16_t v)
-{
-    v = LE16(v);
-    memcpy(p, &v, sizeof v);
-}
-static inline void st32(unsigned char *p, uint32_t v)
-{
-    v = LE32(v);
-    memcpy(p, &v, sizeof v);
-}
-static inline void st64(unsigned char *p, uint64_t v)
-{
-    v = LE64(v);
-    memcpy(p, &v, sizeof v);
-}
 
 static inline uint64_t sat_add64(uint64_t a, uint64_t b)
 {
@@ -190,15 +147,15 @@ slate_status slate_rate_init(void *mem, size_t len, const slate_rate_params_t *p
         return SLATE_ENOSPC;
     unsigned char *p = mem;
     memset(p, 0, size);
-    st32(p + OFF_MAGIC, SLATE_RATE_MAGIC);
-    st16(p + OFF_VERSION, SLATE_RATE_VERSION);
-    st16(p + OFF_HEADER_SIZE, SLATE_RATE_HEADER_SIZE);
-    st32(p + OFF_NBUCKETS, n);
-    st32(p + OFF_HEAD_SLOT, 0);
-    st64(p + OFF_RESOLUTION, params->resolution_ns);
-    st64(p + OFF_WINDOW, params->window_ns);
-    st64(p + OFF_BACKJUMP, params->max_backjump_ns);
-    st64(p + OFF_REGION_SIZE, size);
+    slate_wire_put_le32(p + OFF_MAGIC, SLATE_RATE_MAGIC);
+    slate_wire_put_le16(p + OFF_VERSION, SLATE_RATE_VERSION);
+    slate_wire_put_le16(p + OFF_HEADER_SIZE, SLATE_RATE_HEADER_SIZE);
+    slate_wire_put_le32(p + OFF_NBUCKETS, n);
+    slate_wire_put_le32(p + OFF_HEAD_SLOT, 0);
+    slate_wire_put_le64(p + OFF_RESOLUTION, params->resolution_ns);
+    slate_wire_put_le64(p + OFF_WINDOW, params->window_ns);
+    slate_wire_put_le64(p + OFF_BACKJUMP, params->max_backjump_ns);
+    slate_wire_put_le64(p + OFF_REGION_SIZE, size);
     return SLATE_OK;
 }
 
@@ -211,42 +168,43 @@ slate_status slate_rate_validate(const void *mem, size_t len)
     if (len < SLATE_RATE_HEADER_SIZE)
         return SLATE_ENOSPC;
     const unsigned char *p = mem;
-    if (ld32(p + OFF_MAGIC) != SLATE_RATE_MAGIC)
+    if (slate_wire_get_le32(p + OFF_MAGIC) != SLATE_RATE_MAGIC)
         return SLATE_EBADMAGIC;
-    if (ld16(p + OFF_VERSION) != SLATE_RATE_VERSION)
+    if (slate_wire_get_le16(p + OFF_VERSION) != SLATE_RATE_VERSION)
         return SLATE_EBADVERSION;
-    if (ld16(p + OFF_HEADER_SIZE) != SLATE_RATE_HEADER_SIZE)
+    if (slate_wire_get_le16(p + OFF_HEADER_SIZE) != SLATE_RATE_HEADER_SIZE)
         return SLATE_EBADSIZE;
-    uint32_t n = ld32(p + OFF_NBUCKETS);
-    slate_rate_params_t params = {ld64(p + OFF_WINDOW), ld64(p + OFF_RESOLUTION),
-                                  ld64(p + OFF_BACKJUMP)};
+    uint32_t n = slate_wire_get_le32(p + OFF_NBUCKETS);
+    slate_rate_params_t params = {slate_wire_get_le64(p + OFF_WINDOW),
+                                  slate_wire_get_le64(p + OFF_RESOLUTION),
+                                  slate_wire_get_le64(p + OFF_BACKJUMP)};
     if (n == 0 || slate_rate_check_params(&params) != SLATE_OK ||
         params.window_ns / params.resolution_ns != n)
         return SLATE_EBADSIZE;
-    uint64_t size = ld64(p + OFF_REGION_SIZE);
+    uint64_t size = slate_wire_get_le64(p + OFF_REGION_SIZE);
     if (size != region_size(n) || size > len)
         return SLATE_EBADSIZE;
     /* The layout is consistent and inside len; now the contents. */
-    uint64_t head = ld64(p + OFF_HEAD);
+    uint64_t head = slate_wire_get_le64(p + OFF_HEAD);
     if (head > UINT64_MAX / params.resolution_ns)
         return SLATE_ECORRUPT; /* no time t gives this tick */
-    uint32_t hs = ld32(p + OFF_HEAD_SLOT);
+    uint32_t hs = slate_wire_get_le32(p + OFF_HEAD_SLOT);
     if (hs != head % n)
         return SLATE_ECORRUPT;
-    if (ld64(p + OFF_RESERVED) != 0)
+    if (slate_wire_get_le64(p + OFF_RESERVED) != 0)
         return SLATE_ECORRUPT;
     for (size_t i = OFF_BUCKETS + 4u * (size_t)n; i < size; i++)
         if (p[i] != 0)
             return SLATE_ECORRUPT;
     uint64_t sum = 0;
     for (uint32_t i = 0; i < n; i++) {
-        uint32_t b = ld32(cbucket_at(p, i));
+        uint32_t b = slate_wire_get_le32(cbucket_at(p, i));
         /* While H < N - 1, buckets H+1 .. N-1 stand for ticks before 0. */
         if (b != 0 && head < n - 1u && i > head)
             return SLATE_ECORRUPT;
         sum += b;
     }
-    if (sum != ld64(p + OFF_TOTAL))
+    if (sum != slate_wire_get_le64(p + OFF_TOTAL))
         return SLATE_ECORRUPT;
     return SLATE_OK;
 }
@@ -268,7 +226,7 @@ static uint64_t sum_range(const unsigned char *p, uint32_t from, uint32_t n)
         s3 += (x[3] & 0xffffffffu) + (x[3] >> 32);
     }
     for (; i < n; i++)
-        s0 += ld32(b + 4 * i);
+        s0 += slate_wire_get_le32(b + 4 * i);
     return s0 + s1 + s2 + s3;
 }
 
@@ -298,25 +256,25 @@ static uint64_t advance(unsigned char *p, uint32_t n, uint64_t head, uint32_t hs
         hs = (uint32_t)(k % n);
     } else if (d <= 8) {
         /* A few ticks (the usual case): step through them. */
-        total = ld64(p + OFF_TOTAL);
+        total = slate_wire_get_le64(p + OFF_TOTAL);
         for (uint32_t j = 0; j < (uint32_t)d; j++) {
             hs = hs + 1u == n ? 0u : hs + 1u;
             unsigned char *b = bucket_at(p, hs);
-            total -= ld32(b);
-            st32(b, 0);
+            total -= slate_wire_get_le32(b);
+            slate_wire_put_le32(b, 0);
         }
     } else {
         /* Many ticks: at most two contiguous runs, summed and cleared in bulk. */
         uint32_t dd = (uint32_t)d;
         uint32_t first = hs + 1u == n ? 0u : hs + 1u;
         uint32_t run = n - first < dd ? n - first : dd;
-        total = ld64(p + OFF_TOTAL) - sum_after(p, n, hs, dd);
+        total = slate_wire_get_le64(p + OFF_TOTAL) - sum_after(p, n, hs, dd);
         memset(p + OFF_BUCKETS + 4u * (size_t)first, 0, 4u * (size_t)run);
         memset(p + OFF_BUCKETS, 0, 4u * (size_t)(dd - run));
         hs = hs + dd - (hs + dd >= n ? n : 0u); /* hs < n and dd < n: no overflow */
     }
-    st64(p + OFF_HEAD, k);
-    st32(p + OFF_HEAD_SLOT, hs);
+    slate_wire_put_le64(p + OFF_HEAD, k);
+    slate_wire_put_le32(p + OFF_HEAD_SLOT, hs);
     *new_hs = hs;
     return total;
 }
@@ -325,36 +283,38 @@ static uint64_t advance(unsigned char *p, uint32_t n, uint64_t head, uint32_t hs
 static inline slate_status bucket_add(unsigned char *p, uint32_t slot, uint64_t n)
 {
     unsigned char *b = bucket_at(p, slot);
-    uint32_t v = ld32(b);
+    uint32_t v = slate_wire_get_le32(b);
     uint64_t room = UINT32_MAX - v;
     uint64_t put = n < room ? n : room;
-    st32(b, v + (uint32_t)put);
-    st64(p + OFF_TOTAL, ld64(p + OFF_TOTAL) + put);
+    slate_wire_put_le32(b, v + (uint32_t)put);
+    slate_wire_put_le64(p + OFF_TOTAL, slate_wire_get_le64(p + OFF_TOTAL) + put);
     if (put == n)
         return SLATE_OK;
-    st64(p + OFF_SATURATED, sat_add64(ld64(p + OFF_SATURATED), n - put));
+    slate_wire_put_le64(p + OFF_SATURATED,
+                        sat_add64(slate_wire_get_le64(p + OFF_SATURATED), n - put));
     return SLATE_EOVERFLOW;
 }
 
 /* Everything off the fast path of add: a tick other than the head's. */
 static slate_status add_slow(unsigned char *p, uint64_t now_ns, uint64_t n)
 {
-    uint64_t res = ld64(p + OFF_RESOLUTION);
-    uint64_t head = ld64(p + OFF_HEAD);
-    uint32_t hs = ld32(p + OFF_HEAD_SLOT);
+    uint64_t res = slate_wire_get_le64(p + OFF_RESOLUTION);
+    uint64_t head = slate_wire_get_le64(p + OFF_HEAD);
+    uint32_t hs = slate_wire_get_le32(p + OFF_HEAD_SLOT);
     uint64_t start = head * res;
-    uint32_t nb = ld32(p + OFF_NBUCKETS);
+    uint32_t nb = slate_wire_get_le32(p + OFF_NBUCKETS);
     /* The next tick, also without a division (the common case below ~1 arrival per tick). */
     uint64_t k = now_ns >= start && now_ns - start - res < res ? head + 1 : now_ns / res;
     if (k > head) {
         /* The new head's bucket is empty: set it, and the total, in one go. */
         uint64_t total = advance(p, nb, head, hs, k, &hs);
         uint64_t put = n < UINT32_MAX ? n : UINT32_MAX;
-        st32(bucket_at(p, hs), (uint32_t)put);
-        st64(p + OFF_TOTAL, total + put);
+        slate_wire_put_le32(bucket_at(p, hs), (uint32_t)put);
+        slate_wire_put_le64(p + OFF_TOTAL, total + put);
         if (put == n)
             return SLATE_OK;
-        st64(p + OFF_SATURATED, sat_add64(ld64(p + OFF_SATURATED), n - put));
+        slate_wire_put_le64(p + OFF_SATURATED,
+                            sat_add64(slate_wire_get_le64(p + OFF_SATURATED), n - put));
         return SLATE_EOVERFLOW;
     }
     uint64_t lag = head - k;
@@ -362,16 +322,16 @@ static slate_status add_slow(unsigned char *p, uint64_t now_ns, uint64_t n)
         uint32_t l = (uint32_t)lag;
         return bucket_add(p, hs >= l ? hs - l : hs + nb - l, n);
     }
-    if (lag <= ld64(p + OFF_BACKJUMP) / res) {
-        st64(p + OFF_LATE, sat_add64(ld64(p + OFF_LATE), n));
+    if (lag <= slate_wire_get_le64(p + OFF_BACKJUMP) / res) {
+        slate_wire_put_le64(p + OFF_LATE, sat_add64(slate_wire_get_le64(p + OFF_LATE), n));
         return SLATE_ELATE;
     }
     /* A clock reset: forget everything and re-base at k. */
     memset(p + OFF_BUCKETS, 0, 4u * (size_t)nb);
-    st64(p + OFF_TOTAL, 0);
-    st64(p + OFF_HEAD, k);
-    st32(p + OFF_HEAD_SLOT, (uint32_t)(k % nb));
-    st64(p + OFF_RESETS, sat_add64(ld64(p + OFF_RESETS), 1));
+    slate_wire_put_le64(p + OFF_TOTAL, 0);
+    slate_wire_put_le64(p + OFF_HEAD, k);
+    slate_wire_put_le32(p + OFF_HEAD_SLOT, (uint32_t)(k % nb));
+    slate_wire_put_le64(p + OFF_RESETS, sat_add64(slate_wire_get_le64(p + OFF_RESETS), 1));
     return bucket_add(p, (uint32_t)(k % nb), n);
 }
 
@@ -381,12 +341,13 @@ static inline slate_status add_impl(slate_rate_t *r, uint64_t now_ns, uint64_t n
     unsigned char *p = (unsigned char *)r;
     if (!p)
         return SLATE_EINVAL;
-    if (ld32(p + OFF_MAGIC) != SLATE_RATE_MAGIC)
+    if (slate_wire_get_le32(p + OFF_MAGIC) != SLATE_RATE_MAGIC)
         return SLATE_EBADMAGIC;
-    uint64_t res = ld64(p + OFF_RESOLUTION);
-    uint64_t start = ld64(p + OFF_HEAD) * res; /* head <= UINT64_MAX / res (validated) */
+    uint64_t res = slate_wire_get_le64(p + OFF_RESOLUTION);
+    uint64_t start =
+        slate_wire_get_le64(p + OFF_HEAD) * res; /* head <= UINT64_MAX / res (validated) */
     if (now_ns >= start && now_ns - start < res)
-        return bucket_add(p, ld32(p + OFF_HEAD_SLOT), n);
+        return bucket_add(p, slate_wire_get_le32(p + OFF_HEAD_SLOT), n);
     return add_slow(p, now_ns, n);
 }
 
@@ -403,24 +364,24 @@ slate_status slate_rate_add_n(slate_rate_t *r, uint64_t now_ns, uint64_t n)
 /* The count of a region whose magic has been checked. */
 static uint64_t count_at(const unsigned char *p, uint64_t now_ns)
 {
-    uint64_t res = ld64(p + OFF_RESOLUTION);
-    uint64_t head = ld64(p + OFF_HEAD);
-    uint64_t total = ld64(p + OFF_TOTAL);
+    uint64_t res = slate_wire_get_le64(p + OFF_RESOLUTION);
+    uint64_t head = slate_wire_get_le64(p + OFF_HEAD);
+    uint64_t total = slate_wire_get_le64(p + OFF_TOTAL);
     uint64_t start = head * res;
     if (now_ns < start || now_ns - start < res)
         return total; /* at or behind the head: the count as of the head */
-    uint32_t nb = ld32(p + OFF_NBUCKETS);
+    uint32_t nb = slate_wire_get_le32(p + OFF_NBUCKETS);
     uint64_t d = now_ns / res - head;
     if (d >= nb)
         return 0;
     /* Subtract the ticks that will have left the window d ticks from now. */
-    return total - sum_after(p, nb, ld32(p + OFF_HEAD_SLOT), (uint32_t)d);
+    return total - sum_after(p, nb, slate_wire_get_le32(p + OFF_HEAD_SLOT), (uint32_t)d);
 }
 
 uint64_t slate_rate_count(const slate_rate_t *r, uint64_t now_ns)
 {
     const unsigned char *p = (const unsigned char *)r;
-    if (!p || ld32(p + OFF_MAGIC) != SLATE_RATE_MAGIC)
+    if (!p || slate_wire_get_le32(p + OFF_MAGIC) != SLATE_RATE_MAGIC)
         return 0;
     return count_at(p, now_ns);
 }
@@ -428,9 +389,9 @@ uint64_t slate_rate_count(const slate_rate_t *r, uint64_t now_ns)
 double slate_rate_per_second(const slate_rate_t *r, uint64_t now_ns)
 {
     const unsigned char *p = (const unsigned char *)r;
-    if (!p || ld32(p + OFF_MAGIC) != SLATE_RATE_MAGIC)
+    if (!p || slate_wire_get_le32(p + OFF_MAGIC) != SLATE_RATE_MAGIC)
         return 0.0;
-    return (double)count_at(p, now_ns) * (1e9 / (double)ld64(p + OFF_WINDOW));
+    return (double)count_at(p, now_ns) * (1e9 / (double)slate_wire_get_le64(p + OFF_WINDOW));
 }
 
 slate_status slate_rate_merge(slate_rate_t *dst, const slate_rate_t *src)
@@ -439,20 +400,23 @@ slate_status slate_rate_merge(slate_rate_t *dst, const slate_rate_t *src)
     const unsigned char *s = (const unsigned char *)src;
     if (!d || !s)
         return SLATE_EINVAL;
-    if (ld32(d + OFF_MAGIC) != SLATE_RATE_MAGIC || ld32(s + OFF_MAGIC) != SLATE_RATE_MAGIC)
+    if (slate_wire_get_le32(d + OFF_MAGIC) != SLATE_RATE_MAGIC ||
+        slate_wire_get_le32(s + OFF_MAGIC) != SLATE_RATE_MAGIC)
         return SLATE_EBADMAGIC;
-    uint32_t n = ld32(d + OFF_NBUCKETS);
-    if (n != ld32(s + OFF_NBUCKETS) || ld64(d + OFF_RESOLUTION) != ld64(s + OFF_RESOLUTION))
+    uint32_t n = slate_wire_get_le32(d + OFF_NBUCKETS);
+    if (n != slate_wire_get_le32(s + OFF_NBUCKETS) ||
+        slate_wire_get_le64(d + OFF_RESOLUTION) != slate_wire_get_le64(s + OFF_RESOLUTION))
         return SLATE_EMISMATCH;
     /* Read everything of src first: dst may be src. */
-    uint64_t hsrc = ld64(s + OFF_HEAD);
-    uint32_t ssrc = ld32(s + OFF_HEAD_SLOT);
-    uint64_t late = ld64(s + OFF_LATE), resets = ld64(s + OFF_RESETS);
-    uint64_t sat = ld64(s + OFF_SATURATED);
-    uint64_t hdst = ld64(d + OFF_HEAD);
+    uint64_t hsrc = slate_wire_get_le64(s + OFF_HEAD);
+    uint32_t ssrc = slate_wire_get_le32(s + OFF_HEAD_SLOT);
+    uint64_t late = slate_wire_get_le64(s + OFF_LATE), resets = slate_wire_get_le64(s + OFF_RESETS);
+    uint64_t sat = slate_wire_get_le64(s + OFF_SATURATED);
+    uint64_t hdst = slate_wire_get_le64(d + OFF_HEAD);
     if (hsrc > hdst) {
         uint32_t hs;
-        st64(d + OFF_TOTAL, advance(d, n, hdst, ld32(d + OFF_HEAD_SLOT), hsrc, &hs));
+        slate_wire_put_le64(d + OFF_TOTAL,
+                            advance(d, n, hdst, slate_wire_get_le32(d + OFF_HEAD_SLOT), hsrc, &hs));
         hdst = hsrc;
     }
     slate_status st = SLATE_OK;
@@ -461,15 +425,15 @@ slate_status slate_rate_merge(slate_rate_t *dst, const slate_rate_t *src)
         /* src's ticks (hdst - n, hsrc]: tick k is bucket k mod n in both regions. */
         uint32_t slot = ssrc;
         for (uint32_t j = 0; j < n - (uint32_t)lag; j++) {
-            uint32_t v = ld32(cbucket_at(s, slot));
+            uint32_t v = slate_wire_get_le32(cbucket_at(s, slot));
             if (v != 0 && bucket_add(d, slot, v) != SLATE_OK)
                 st = SLATE_EOVERFLOW;
             slot = slot == 0 ? n - 1u : slot - 1u;
         }
     }
-    st64(d + OFF_LATE, sat_add64(ld64(d + OFF_LATE), late));
-    st64(d + OFF_RESETS, sat_add64(ld64(d + OFF_RESETS), resets));
-    st64(d + OFF_SATURATED, sat_add64(ld64(d + OFF_SATURATED), sat));
+    slate_wire_put_le64(d + OFF_LATE, sat_add64(slate_wire_get_le64(d + OFF_LATE), late));
+    slate_wire_put_le64(d + OFF_RESETS, sat_add64(slate_wire_get_le64(d + OFF_RESETS), resets));
+    slate_wire_put_le64(d + OFF_SATURATED, sat_add64(slate_wire_get_le64(d + OFF_SATURATED), sat));
     return st;
 }
 
@@ -484,11 +448,11 @@ slate_status slate_rate_sum(const slate_rate_t *const *rates, size_t n, uint64_t
         const unsigned char *p = (const unsigned char *)rates[i];
         if (!p)
             return SLATE_EINVAL;
-        if (ld32(p + OFF_MAGIC) != SLATE_RATE_MAGIC)
+        if (slate_wire_get_le32(p + OFF_MAGIC) != SLATE_RATE_MAGIC)
             return SLATE_EBADMAGIC;
         const unsigned char *p0 = (const unsigned char *)rates[0];
-        if (ld32(p + OFF_NBUCKETS) != ld32(p0 + OFF_NBUCKETS) ||
-            ld64(p + OFF_RESOLUTION) != ld64(p0 + OFF_RESOLUTION))
+        if (slate_wire_get_le32(p + OFF_NBUCKETS) != slate_wire_get_le32(p0 + OFF_NBUCKETS) ||
+            slate_wire_get_le64(p + OFF_RESOLUTION) != slate_wire_get_le64(p0 + OFF_RESOLUTION))
             return SLATE_EMISMATCH;
     }
     uint64_t sum = 0;
@@ -503,17 +467,17 @@ slate_status slate_rate_info(const slate_rate_t *r, slate_rate_info_t *out)
     const unsigned char *p = (const unsigned char *)r;
     if (!p || !out)
         return SLATE_EINVAL;
-    if (ld32(p + OFF_MAGIC) != SLATE_RATE_MAGIC)
+    if (slate_wire_get_le32(p + OFF_MAGIC) != SLATE_RATE_MAGIC)
         return SLATE_EBADMAGIC;
     memset(out, 0, sizeof *out);
-    out->params.window_ns = ld64(p + OFF_WINDOW);
-    out->params.resolution_ns = ld64(p + OFF_RESOLUTION);
-    out->params.max_backjump_ns = ld64(p + OFF_BACKJUMP);
-    out->buckets = ld32(p + OFF_NBUCKETS);
-    out->head_tick = ld64(p + OFF_HEAD);
-    out->total = ld64(p + OFF_TOTAL);
-    out->late = ld64(p + OFF_LATE);
-    out->resets = ld64(p + OFF_RESETS);
-    out->saturated = ld64(p + OFF_SATURATED);
+    out->params.window_ns = slate_wire_get_le64(p + OFF_WINDOW);
+    out->params.resolution_ns = slate_wire_get_le64(p + OFF_RESOLUTION);
+    out->params.max_backjump_ns = slate_wire_get_le64(p + OFF_BACKJUMP);
+    out->buckets = slate_wire_get_le32(p + OFF_NBUCKETS);
+    out->head_tick = slate_wire_get_le64(p + OFF_HEAD);
+    out->total = slate_wire_get_le64(p + OFF_TOTAL);
+    out->late = slate_wire_get_le64(p + OFF_LATE);
+    out->resets = slate_wire_get_le64(p + OFF_RESETS);
+    out->saturated = slate_wire_get_le64(p + OFF_SATURATED);
     return SLATE_OK;
 }

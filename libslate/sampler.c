@@ -11,12 +11,12 @@
  * and the whole new table sits in a stack buffer; then it copies it in one go.
  */
 #include "slate/sampler.h"
+#include "wire.h"
 
 #include <math.h>
 #include <string.h>
 
-#define XXH_INLINE_ALL
-#include <xxhash.h>
+#include "hash.h"
 
 /* Header field offsets (see the layout table in sampler.h). */
 enum {
@@ -38,67 +38,26 @@ _Static_assert(SLATE_SAMPLER_MAX_REGIONS <= 0xffffu, "count fits the uint16 fiel
 /* One column's mass when full: 2^32. */
 #define COLUMN ((uint64_t)1 << 32)
 
-/* ---- little-endian byte access, alignment-free ---- */
-
-static inline uint16_t ld16(const unsigned char *p)
-{
-    return (uint16_t)(p[0] | (p[1] << 8));
-}
-
-static inline uint32_t ld32(const unsigned char *p)
-{
-    return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24);
-}
-
-static inline uint64_t ld64(const unsigned char *p)
-{
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-    uint64_t v;
-    memcpy(&v, p, sizeof v);
-    return v;
-#else
-    return (uint64_t)ld32(p) | ((uint64_t)ld32(p + 4) << 32);
-#endif
-}
-
-static void st16(unsigned char *p, uint16_t v)
-{
-    p[0] = (unsigned char)v;
-    p[1] = (unsigned char)(v >> 8);
-}
-
-static void st32(unsigned char *p, uint32_t v)
-{
-    for (int i = 0; i < 4; i++)
-        p[i] = (unsigned char)(v >> (8 * i));
-}
-
-static void st64(unsigned char *p, uint64_t v)
-{
-    for (int i = 0; i < 8; i++)
-        p[i] = (unsigned char)(v >> (8 * i));
-}
-
 static uint64_t table_checksum(const unsigned char *t, size_t capacity)
 {
-    uint64_t seed = XXH3_64bits(t, OFF_CHECKSUM);
-    return XXH3_64bits_withSeed(t + SLATE_SAMPLER_HEADER_SIZE, SLATE_SAMPLER_ENTRY_SIZE * capacity,
-                                seed);
+    uint64_t seed = slate_hash64(t, OFF_CHECKSUM);
+    return slate_hash64_seed(t + SLATE_SAMPLER_HEADER_SIZE, SLATE_SAMPLER_ENTRY_SIZE * capacity,
+                             seed);
 }
 
 /* Write a complete header (with checksum) for entries already in place. */
 static void write_header(unsigned char *t, size_t capacity, size_t count)
 {
-    st32(t + OFF_MAGIC, SLATE_SAMPLER_MAGIC);
-    st16(t + OFF_VERSION, SLATE_SAMPLER_VERSION);
-    st16(t + OFF_HEADER_SIZE, SLATE_SAMPLER_HEADER_SIZE);
-    st16(t + OFF_CAPACITY, (uint16_t)capacity);
-    st16(t + OFF_COUNT, (uint16_t)count);
-    st16(t + OFF_ENTRY_SIZE, SLATE_SAMPLER_ENTRY_SIZE);
-    st16(t + OFF_RESERVED0, 0);
-    st32(t + OFF_TOTAL, (uint32_t)SLATE_SAMPLER_SIZE(capacity));
-    st32(t + OFF_RESERVED1, 0);
-    st64(t + OFF_CHECKSUM, table_checksum(t, capacity));
+    slate_wire_put_le32(t + OFF_MAGIC, SLATE_SAMPLER_MAGIC);
+    slate_wire_put_le16(t + OFF_VERSION, SLATE_SAMPLER_VERSION);
+    slate_wire_put_le16(t + OFF_HEADER_SIZE, SLATE_SAMPLER_HEADER_SIZE);
+    slate_wire_put_le16(t + OFF_CAPACITY, (uint16_t)capacity);
+    slate_wire_put_le16(t + OFF_COUNT, (uint16_t)count);
+    slate_wire_put_le16(t + OFF_ENTRY_SIZE, SLATE_SAMPLER_ENTRY_SIZE);
+    slate_wire_put_le16(t + OFF_RESERVED0, 0);
+    slate_wire_put_le32(t + OFF_TOTAL, (uint32_t)SLATE_SAMPLER_SIZE(capacity));
+    slate_wire_put_le32(t + OFF_RESERVED1, 0);
+    slate_wire_put_le64(t + OFF_CHECKSUM, table_checksum(t, capacity));
 }
 
 /* The O(1) header checks shared by compile and validate. */
@@ -107,19 +66,21 @@ static slate_status check_header(const unsigned char *t, size_t len, size_t *cap
 {
     if (len < SLATE_SAMPLER_HEADER_SIZE)
         return SLATE_ENOSPC;
-    if (ld32(t + OFF_MAGIC) != SLATE_SAMPLER_MAGIC)
+    if (slate_wire_get_le32(t + OFF_MAGIC) != SLATE_SAMPLER_MAGIC)
         return SLATE_EBADMAGIC;
-    if (ld16(t + OFF_VERSION) != SLATE_SAMPLER_VERSION)
+    if (slate_wire_get_le16(t + OFF_VERSION) != SLATE_SAMPLER_VERSION)
         return SLATE_EBADVERSION;
-    size_t cap = ld16(t + OFF_CAPACITY);
-    if (ld16(t + OFF_HEADER_SIZE) != SLATE_SAMPLER_HEADER_SIZE ||
-        ld16(t + OFF_ENTRY_SIZE) != SLATE_SAMPLER_ENTRY_SIZE || cap == 0 ||
-        cap > SLATE_SAMPLER_MAX_REGIONS || ld32(t + OFF_TOTAL) != SLATE_SAMPLER_SIZE(cap))
+    size_t cap = slate_wire_get_le16(t + OFF_CAPACITY);
+    if (slate_wire_get_le16(t + OFF_HEADER_SIZE) != SLATE_SAMPLER_HEADER_SIZE ||
+        slate_wire_get_le16(t + OFF_ENTRY_SIZE) != SLATE_SAMPLER_ENTRY_SIZE || cap == 0 ||
+        cap > SLATE_SAMPLER_MAX_REGIONS ||
+        slate_wire_get_le32(t + OFF_TOTAL) != SLATE_SAMPLER_SIZE(cap))
         return SLATE_EBADSIZE;
     if (len < SLATE_SAMPLER_SIZE(cap))
         return SLATE_ENOSPC;
-    size_t cnt = ld16(t + OFF_COUNT);
-    if (cnt > cap || ld16(t + OFF_RESERVED0) != 0 || ld32(t + OFF_RESERVED1) != 0)
+    size_t cnt = slate_wire_get_le16(t + OFF_COUNT);
+    if (cnt > cap || slate_wire_get_le16(t + OFF_RESERVED0) != 0 ||
+        slate_wire_get_le32(t + OFF_RESERVED1) != 0)
         return SLATE_ECORRUPT;
     *capacity = cap;
     *count = cnt;
@@ -250,9 +211,9 @@ static slate_status compile(void *mem, size_t len, const uint16_t *regions, cons
         size_t s = small[--ns];
         size_t l = large[nl - 1];
         unsigned char *e = t + SLATE_SAMPLER_HEADER_SIZE + SLATE_SAMPLER_ENTRY_SIZE * s;
-        st32(e, (uint32_t)m[s]);
-        st16(e + 4, regions[s]);
-        st16(e + 6, regions[l]);
+        slate_wire_put_le32(e, (uint32_t)m[s]);
+        slate_wire_put_le16(e + 4, regions[s]);
+        slate_wire_put_le16(e + 6, regions[l]);
         m[l] -= COLUMN - m[s];
         if (m[l] < COLUMN) {
             nl--;
@@ -264,9 +225,9 @@ static slate_status compile(void *mem, size_t len, const uint16_t *regions, cons
     while (nl > 0 || ns > 0) {
         size_t i = nl > 0 ? large[--nl] : small[--ns];
         unsigned char *e = t + SLATE_SAMPLER_HEADER_SIZE + SLATE_SAMPLER_ENTRY_SIZE * i;
-        st32(e, 0xffffffffu);
-        st16(e + 4, regions[i]);
-        st16(e + 6, regions[i]);
+        slate_wire_put_le32(e, 0xffffffffu);
+        slate_wire_put_le16(e + 4, regions[i]);
+        slate_wire_put_le16(e + 6, regions[i]);
     }
     write_header(t, cap, n);
     memcpy(mem, t, SLATE_SAMPLER_SIZE(cap));
@@ -292,11 +253,12 @@ slate_status slate_sampler_compile_u32(void *mem, size_t len, const uint16_t *re
 uint16_t slate_sampler_draw(const void *table, uint64_t value)
 {
     const unsigned char *t = table;
-    uint32_t n = ld16(t + OFF_COUNT);
+    uint32_t n = slate_wire_get_le16(t + OFF_COUNT);
     if (n == 0)
         return SLATE_REGION_NONE;
     uint32_t col = (uint32_t)(((value >> 32) * n) >> 32);
-    uint64_t e = ld64(t + SLATE_SAMPLER_HEADER_SIZE + (size_t)SLATE_SAMPLER_ENTRY_SIZE * col);
+    uint64_t e =
+        slate_wire_get_le64(t + SLATE_SAMPLER_HEADER_SIZE + (size_t)SLATE_SAMPLER_ENTRY_SIZE * col);
     uint32_t threshold = (uint32_t)e;
     return (uint32_t)value < threshold ? (uint16_t)(e >> 32) : (uint16_t)(e >> 48);
 }
@@ -310,20 +272,20 @@ slate_status slate_sampler_validate(const void *mem, size_t len)
     slate_status st = check_header(t, len, &cap, &count);
     if (st != SLATE_OK)
         return st;
-    if (ld64(t + OFF_CHECKSUM) != table_checksum(t, cap))
+    if (slate_wire_get_le64(t + OFF_CHECKSUM) != table_checksum(t, cap))
         return SLATE_ECORRUPT;
     id_set ids;
     memset(&ids, 0, sizeof ids);
     const unsigned char *e = t + SLATE_SAMPLER_HEADER_SIZE;
     for (size_t i = 0; i < count; i++) {
-        uint16_t r = ld16(e + SLATE_SAMPLER_ENTRY_SIZE * i + 4);
+        uint16_t r = slate_wire_get_le16(e + SLATE_SAMPLER_ENTRY_SIZE * i + 4);
         if (r == SLATE_REGION_NONE || id_set_add(&ids, r))
             return SLATE_ECORRUPT;
     }
     for (size_t i = 0; i < count; i++) {
         const unsigned char *c = e + SLATE_SAMPLER_ENTRY_SIZE * i;
         /* Every alias must be a region of the table. */
-        if (!id_set_has(&ids, ld16(c + 6)))
+        if (!id_set_has(&ids, slate_wire_get_le16(c + 6)))
             return SLATE_ECORRUPT;
     }
     for (size_t i = count * SLATE_SAMPLER_ENTRY_SIZE; i < cap * SLATE_SAMPLER_ENTRY_SIZE; i++)
@@ -334,34 +296,34 @@ slate_status slate_sampler_validate(const void *mem, size_t len)
 
 size_t slate_sampler_count(const void *table)
 {
-    return ld16((const unsigned char *)table + OFF_COUNT);
+    return slate_wire_get_le16((const unsigned char *)table + OFF_COUNT);
 }
 
 size_t slate_sampler_capacity(const void *table)
 {
-    return ld16((const unsigned char *)table + OFF_CAPACITY);
+    return slate_wire_get_le16((const unsigned char *)table + OFF_CAPACITY);
 }
 
 uint16_t slate_sampler_region(const void *table, size_t i)
 {
     const unsigned char *t = table;
-    if (i >= ld16(t + OFF_COUNT))
+    if (i >= slate_wire_get_le16(t + OFF_COUNT))
         return SLATE_REGION_NONE;
-    return ld16(t + SLATE_SAMPLER_HEADER_SIZE + SLATE_SAMPLER_ENTRY_SIZE * i + 4);
+    return slate_wire_get_le16(t + SLATE_SAMPLER_HEADER_SIZE + SLATE_SAMPLER_ENTRY_SIZE * i + 4);
 }
 
 double slate_sampler_probability(const void *table, uint16_t region)
 {
     const unsigned char *t = table;
-    size_t n = ld16(t + OFF_COUNT);
+    size_t n = slate_wire_get_le16(t + OFF_COUNT);
     if (n == 0 || region == SLATE_REGION_NONE)
         return 0.0;
     /* Sum the mass in units of 2^-32 of a column; at most n * 2^32 < 2^41. */
     uint64_t mass = 0;
     for (size_t i = 0; i < n; i++) {
         const unsigned char *c = t + SLATE_SAMPLER_HEADER_SIZE + SLATE_SAMPLER_ENTRY_SIZE * i;
-        uint32_t thr = ld32(c);
-        uint16_t own = ld16(c + 4), alias = ld16(c + 6);
+        uint32_t thr = slate_wire_get_le32(c);
+        uint16_t own = slate_wire_get_le16(c + 4), alias = slate_wire_get_le16(c + 6);
         /* A full column (alias == own) adds thr + (2^32 - thr) = 2^32. */
         if (own == region)
             mass += thr;

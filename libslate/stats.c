@@ -77,34 +77,63 @@ void slate_stats_init(slate_stats_t *s)
         memset(s, 0, sizeof *s);
 }
 
-void slate_stats_add(slate_stats_t *s, uint64_t value_ns)
+/* The moments' update, shared by slate_stats_add() and slate_moments_add() so
+ * that both give the same bits. Returns 0 (and changes nothing) when count is
+ * saturated: nothing more can be represented consistently. */
+static int moments_add(uint64_t *count, uint64_t *sum_ns, uint64_t *min_ns, uint64_t *max_ns,
+                       double *mean_ns, double *m2, uint64_t value_ns)
 {
-    if (!s)
-        return;
-    if (s->count == UINT64_MAX)
-        return; /* saturated: nothing more can be represented consistently */
+    if (*count == UINT64_MAX)
+        return 0;
     double x = (double)value_ns;
-    if (s->count == 0) {
-        s->min_ns = s->max_ns = value_ns;
-        s->mean_ns = x;
-        s->m2 = 0.0;
+    if (*count == 0) {
+        *min_ns = *max_ns = value_ns;
+        *mean_ns = x;
+        *m2 = 0.0;
     } else {
-        if (value_ns < s->min_ns)
-            s->min_ns = value_ns;
-        if (value_ns > s->max_ns)
-            s->max_ns = value_ns;
+        if (value_ns < *min_ns)
+            *min_ns = value_ns;
+        if (value_ns > *max_ns)
+            *max_ns = value_ns;
         /* Multiplying by the reciprocal keeps the division off the chain of
          * dependent updates to the mean (it depends only on the count). */
-        double inv = 1.0 / (double)(s->count + 1);
-        double delta = x - s->mean_ns;
-        s->mean_ns += delta * inv;
-        s->m2 += delta * (x - s->mean_ns);
+        double inv = 1.0 / (double)(*count + 1);
+        double delta = x - *mean_ns;
+        *mean_ns += delta * inv;
+        *m2 += delta * (x - *mean_ns);
     }
-    s->count++;
-    s->sum_ns = sat_add(s->sum_ns, value_ns);
+    (*count)++;
+    *sum_ns = sat_add(*sum_ns, value_ns);
+    return 1;
+}
+
+void slate_stats_add(slate_stats_t *s, uint64_t value_ns)
+{
+    if (!s ||
+        !moments_add(&s->count, &s->sum_ns, &s->min_ns, &s->max_ns, &s->mean_ns, &s->m2, value_ns))
+        return;
     uint32_t *h = &s->hist[slate_hist_bucket(value_ns)];
     if (*h != UINT32_MAX)
         (*h)++;
+}
+
+void slate_moments_add(slate_moments_t *m, uint64_t value_ns)
+{
+    if (m)
+        (void)moments_add(&m->count, &m->sum_ns, &m->min_ns, &m->max_ns, &m->mean_ns, &m->m2,
+                          value_ns);
+}
+
+void slate_stats_set_moments(slate_stats_t *s, const slate_moments_t *m)
+{
+    if (!s || !m)
+        return;
+    s->count = m->count;
+    s->sum_ns = m->sum_ns;
+    s->min_ns = m->min_ns;
+    s->max_ns = m->max_ns;
+    s->mean_ns = m->mean_ns;
+    s->m2 = m->m2;
 }
 
 void slate_stats_merge(slate_stats_t *dst, const slate_stats_t *src)

@@ -8,7 +8,7 @@ PACKAGES="cmake make gcc clang lld clang-format binutils pkgconf libcmocka-dev l
 wasi-libc libclang-rt-14-dev-wasm32 libclang-rt-14-dev \
 libmicrohttpd-dev libgnutls28-dev openssl coinor-libclp-dev glpk-utils \
 protobuf-compiler protobuf-c-compiler libprotobuf-c-dev nanopb libnanopb-dev \
-nginx nginx-dev libpcre2-dev libssl-dev zlib1g-dev wrk python3 python3-yaml"
+nginx nginx-dev libpcre2-dev libssl-dev zlib1g-dev wrk python3 python3-yaml valgrind"
 
 missing=""
 for p in $PACKAGES; do

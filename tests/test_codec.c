@@ -1317,6 +1317,63 @@ static void test_limits_default(void **state)
     assert_int_equal(e.len, 0);
 }
 
+/* Delimited streams: framing, the end, and every malformed prefix. */
+static void test_delimited_stream(void **state)
+{
+    (void)state;
+    uint8_t buf[64];
+    size_t pos = 0;
+    const uint8_t a[] = {0x0a, 0x01, 'x'};
+    uint8_t big[200];
+    memset(big, 0x20, sizeof(big));
+    assert_int_equal(slate_delimited_put(buf, sizeof(buf), &pos, a, sizeof(a)), SLATE_OK);
+    assert_int_equal(slate_delimited_put(buf, sizeof(buf), &pos, NULL, 0), SLATE_OK);
+    assert_int_equal(pos, 5);
+    /* does not fit: nothing written */
+    assert_int_equal(slate_delimited_put(buf, sizeof(buf), &pos, big, sizeof(big)), SLATE_ENOSPC);
+    assert_int_equal(pos, 5);
+    uint8_t pre[SLATE_DELIMITED_PREFIX_MAX];
+    assert_int_equal(slate_delimited_prefix(200, pre), 2);
+    assert_int_equal(pre[0], 0xc8);
+    assert_int_equal(pre[1], 0x01);
+    assert_int_equal(slate_delimited_prefix(SIZE_MAX, pre), sizeof(size_t) == 8 ? 10 : 5);
+
+    size_t r = 0, len = 99;
+    const uint8_t *msg = NULL;
+    assert_int_equal(slate_delimited_next(buf, pos, &r, &msg, &len), SLATE_OK);
+    assert_int_equal(len, 3);
+    assert_memory_equal(msg, a, 3);
+    assert_int_equal(slate_delimited_next(buf, pos, &r, &msg, &len), SLATE_OK);
+    assert_int_equal(len, 0);
+    assert_int_equal(slate_delimited_next(buf, pos, &r, &msg, &len), SLATE_EEMPTY);
+    assert_int_equal(r, pos);
+
+    const uint8_t trunc[] = {0x80};
+    const uint8_t past[] = {0x05, 'a', 'b'};
+    const uint8_t over[] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x02};
+    const uint8_t eleven[] = {0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x00};
+    struct {
+        const uint8_t *p;
+        size_t n;
+        slate_status want;
+    } bad[] = {{trunc, sizeof(trunc), SLATE_ETRUNCATED},
+               {past, sizeof(past), SLATE_ELENGTH},
+               {over, sizeof(over), SLATE_EVARINT},
+               {eleven, sizeof(eleven), SLATE_EVARINT}};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        r = 0;
+        msg = NULL;
+        assert_int_equal(slate_delimited_next(bad[i].p, bad[i].n, &r, &msg, &len), bad[i].want);
+        assert_int_equal(r, 0); /* nothing consumed */
+        assert_null(msg);
+    }
+    r = 4;
+    assert_int_equal(slate_delimited_next(past, sizeof(past), &r, &msg, &len), SLATE_EINVAL);
+    assert_int_equal(slate_delimited_next(NULL, 0, &r, &msg, &len), SLATE_EINVAL);
+    r = 0;
+    assert_int_equal(slate_delimited_next(NULL, 0, &r, &msg, &len), SLATE_EEMPTY);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1339,6 +1396,7 @@ int main(void)
         cmocka_unit_test(test_limits_default),
         cmocka_unit_test(test_varint_widths),
         cmocka_unit_test(test_utf8_positions),
+        cmocka_unit_test(test_delimited_stream),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

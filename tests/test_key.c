@@ -191,6 +191,34 @@ static slate_trace_id_t parse_ok(const char *hex, size_t len)
     return id;
 }
 
+/* slate_path_len() at every length up to 40 with '?' or '#' (or a near miss)
+ * at every position, against a bytewise scan. */
+static void test_path_len_model(void **state)
+{
+    (void)state;
+    const unsigned char probes[] = {'?', '#', '/', 'a', 0x3e, 0x22, 0x24, 0x40, 0xbf, 0xa3, 0};
+    char buf[40];
+    for (size_t n = 0; n <= sizeof buf; n++) {
+        for (size_t pos = 0; pos < n; pos++) {
+            for (size_t k = 0; k < sizeof probes; k++) {
+                for (size_t i = 0; i < n; i++)
+                    buf[i] = (char)('a' + i % 26);
+                buf[pos] = (char)probes[k];
+                if (pos + 3 < n)
+                    buf[pos + 3] = '#';
+                size_t want = n;
+                for (size_t i = 0; i < n; i++) {
+                    if (buf[i] == '?' || buf[i] == '#') {
+                        want = i;
+                        break;
+                    }
+                }
+                assert_int_equal(slate_path_len(buf, n), want);
+            }
+        }
+    }
+}
+
 static void test_trace_id_parse(void **state)
 {
     (void)state;
@@ -906,6 +934,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_path_len),
+        cmocka_unit_test(test_path_len_model),
         cmocka_unit_test(test_known_keys),
         cmocka_unit_test(test_query_fragment_and_case),
         cmocka_unit_test(test_fields_are_unambiguous),

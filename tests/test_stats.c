@@ -464,6 +464,38 @@ static void test_saturation(void **state)
     free(t);
 }
 
+/* slate_moments_add() gives the moments of slate_stats_add() bit for bit, and
+ * a histogram kept apart makes the same stats (a window of buckets, as the
+ * data plane keeps per endpoint). */
+static void test_moments_match_stats(void **state)
+{
+    (void)state;
+    slate_stats_t *s = new_stats(), *t = new_stats();
+    slate_moments_t m;
+    memset(&m, 0, sizeof m);
+    uint64_t x = 0x2545f4914f6cdd1du;
+    for (int i = 0; i < 20000; i++) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        uint64_t v = i % 100 == 0 ? x : 1000 + x % 50000000u; /* some far out of range */
+        slate_stats_add(s, v);
+        slate_moments_add(&m, v);
+        t->hist[slate_hist_bucket(v)]++;
+    }
+    slate_stats_set_moments(t, &m);
+    assert_memory_equal(s, t, sizeof *s);
+    assert_int_equal(slate_stats_validate(t), SLATE_OK);
+    /* a saturated count takes no more samples, as in slate_stats_add() */
+    m.count = UINT64_MAX;
+    slate_moments_t before = m;
+    slate_moments_add(&m, 7);
+    assert_memory_equal(&m, &before, sizeof m);
+    slate_moments_add(NULL, 7);
+    slate_stats_set_moments(NULL, &m);
+    slate_stats_set_moments(t, NULL);
+    free(s);
+    free(t);
+}
+
 /* ---- validation ---------------------------------------------------------- */
 
 static void test_validate(void **state)
@@ -543,6 +575,7 @@ int main(void)
         cmocka_unit_test(test_empty_and_single),
         cmocka_unit_test(test_merge_parts_equals_whole),
         cmocka_unit_test(test_saturation),
+        cmocka_unit_test(test_moments_match_stats),
         cmocka_unit_test(test_validate),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,11 +1,11 @@
 /*
  * Tests of the data plane's pure C parts, compiled natively: the plugin
- * configuration parser, the worker batch layout, the published-rules blob and
- * the hash map. (The modules themselves are tested in the wasm host by
- * the JavaScript tests in shims/wasm/tests.)
+ * configuration parser, the worker batch layout and the hash map (the
+ * published rules are the core's ruleset: tests/test_ruleset.c). (The modules themselves are tested
+ * in the wasm host by the JavaScript tests in shims/wasm/tests.)
  *
  * With SLATE_WASM_CORPUS_OUT=<dir> set, it also writes the fuzz seeds of
- * fuzz_wasm_config, fuzz_wasm_batch and fuzz_wasm_rules into <dir>/<target>/,
+ * fuzz_wasm_config and fuzz_wasm_batch into <dir>/<target>/,
  * from the real encodings it builds here.
  * SPDX-License-Identifier: Apache-2.0
  */
@@ -23,7 +23,6 @@
 #include "../shims/wasm/batch.c"
 #include "../shims/wasm/config.c"
 #include "../shims/wasm/map.c"
-#include "../shims/wasm/rules.c"
 #include "slate/key.h"
 #include "slate/sampler.h"
 #include "slate/stats.h"
@@ -417,157 +416,6 @@ static void test_stats_check_matches_core(void **state)
 /* ------------------------------------------------------------------------- */
 /* Published rules.                                                           */
 
-static uint64_t key3(const char *s, const char *m, const char *p)
-{
-    uint64_t k = 0;
-    assert_int_equal(slate_endpoint_key(s, strlen(s), m, strlen(m), p, strlen(p), &k, NULL),
-                     SLATE_OK);
-    return k;
-}
-
-static size_t build_rules(uint8_t *buf, size_t cap)
-{
-    const char *regions[] = {"us-west-1", "us-east-1", "eu-west-1"};
-    struct rule_in {
-        uint64_t key;
-        int kind;
-        uint16_t ids[3];
-        uint32_t w[3];
-        size_t n;
-    } r[] = {
-        {key3("cart", "GET", "/cart"), SW_KIND_EXACT, {0, 1, 2}, {50, 30, 20}, 3},
-        {key3("cart", "", ""), SW_KIND_ANY, {1}, {1}, 1},
-        {key3("cart", "POST", ""), SW_KIND_ANY_PATH, {2, 0}, {1, 3}, 2},
-        {key3("ads", "", "/ad"), SW_KIND_ANY_METHOD, {0, 2}, {0, 5}, 2},
-    };
-    size_t n = sizeof r / sizeof r[0];
-    /* Sort by key, as the reporter does. */
-    for (size_t i = 1; i < n; i++)
-        for (size_t j = i; j > 0 && r[j].key < r[j - 1].key; j--) {
-            struct rule_in t = r[j];
-            r[j] = r[j - 1];
-            r[j - 1] = t;
-        }
-    sw_rules_builder_t b;
-    assert_int_equal(sw_rules_begin(&b, buf, cap, regions, 3, 0, 8, 42, 1000, 5000), SW_RULES_OK);
-    for (size_t i = 0; i < n; i++)
-        assert_int_equal(sw_rules_add(&b, r[i].key, r[i].kind, r[i].ids, r[i].w, r[i].n),
-                         SW_RULES_OK);
-    /* Out of order and duplicate keys are refused without changing the blob. */
-    assert_int_equal(sw_rules_add(&b, r[0].key, SW_KIND_EXACT, r[0].ids, r[0].w, 1),
-                     r[0].key == r[n - 1].key ? SW_RULES_DUPLICATE : SW_RULES_ORDER);
-    assert_int_equal(sw_rules_add(&b, r[n - 1].key, SW_KIND_EXACT, r[0].ids, r[0].w, 1),
-                     SW_RULES_DUPLICATE);
-    size_t len = 0;
-    assert_int_equal(sw_rules_finish(&b, &len), SW_RULES_OK);
-    return len;
-}
-
-static void test_rules_build_find_draw(void **state)
-{
-    (void)state;
-    static uint8_t buf[8192];
-    size_t len = build_rules(buf, sizeof buf);
-    write_seed("fuzz_wasm_rules", "four_rules.bin", buf, len);
-    assert_int_equal(len, sw_rules_size(3, 4, 3 + 1 + 2 + 2));
-    assert_int_equal(sw_rules_validate(buf, len), SW_RULES_OK);
-    sw_rules_info_t info;
-    sw_rules_info(buf, &info);
-    assert_int_equal(info.version, 42);
-    assert_int_equal(info.expiry_ns, 5000);
-    assert_int_equal(info.n_rules, 4);
-    assert_int_equal(info.n_regions, 3);
-    assert_int_equal(info.flags, 0xf);
-    assert_string_equal(sw_rules_region_name(buf, 2), "eu-west-1");
-    assert_null(sw_rules_region_name(buf, 3));
-    const void *t = sw_rules_find(buf, key3("cart", "GET", "/cart"));
-    assert_non_null(t);
-    assert_true(fabs(slate_sampler_probability(t, 0) - 0.5) < 1e-6);
-    assert_true(fabs(slate_sampler_probability(t, 2) - 0.2) < 1e-6);
-    t = sw_rules_find(buf, key3("ads", "", "/ad"));
-    assert_non_null(t);
-    assert_true(slate_sampler_probability(t, 0) == 0.0);
-    assert_null(sw_rules_find(buf, key3("cart", "GET", "/other")));
-    /* Draws hit the weights. */
-    slate_rng_t rng;
-    slate_rng_seed(&rng, 1);
-    unsigned counts[3] = {0};
-    t = sw_rules_find(buf, key3("cart", "GET", "/cart"));
-    for (int i = 0; i < 100000; i++)
-        counts[slate_sampler_draw(t, slate_rng_next(&rng))]++;
-    double x2 = 0, w[3] = {0.5, 0.3, 0.2};
-    for (int i = 0; i < 3; i++)
-        x2 += pow(counts[i] - 1e5 * w[i], 2) / (1e5 * w[i]);
-    assert_true(x2 < 13.816);
-
-    /* An empty rule set is valid too. */
-    sw_rules_builder_t b;
-    const char *regions[] = {"us-west-1"};
-    assert_int_equal(sw_rules_begin(&b, buf, sizeof buf, regions, 1, 0, 0, 1, 0, 0), SW_RULES_OK);
-    assert_int_equal(sw_rules_finish(&b, &len), SW_RULES_OK);
-    assert_int_equal(sw_rules_validate(buf, len), SW_RULES_OK);
-    write_seed("fuzz_wasm_rules", "empty.bin", buf, len);
-    assert_null(sw_rules_find(buf, 123));
-}
-
-static void test_rules_builder_errors(void **state)
-{
-    (void)state;
-    static uint8_t buf[4096];
-    sw_rules_builder_t b;
-    const char *dup[] = {"a", "a"};
-    assert_int_equal(sw_rules_begin(&b, buf, sizeof buf, dup, 2, 0, 1, 1, 0, 0),
-                     SW_RULES_BAD_REGION);
-    const char *sp[] = {"a b"};
-    assert_int_equal(sw_rules_begin(&b, buf, sizeof buf, sp, 1, 0, 1, 1, 0, 0),
-                     SW_RULES_BAD_REGION);
-    const char *ok[] = {"a", "b"};
-    assert_int_equal(sw_rules_begin(&b, buf, 10, ok, 2, 0, 1, 1, 0, 0), SW_RULES_NOSPACE);
-    assert_int_equal(sw_rules_begin(&b, buf, sizeof buf, ok, 2, 5, 1, 1, 0, 0),
-                     SW_RULES_BAD_REGION);
-    assert_int_equal(sw_rules_begin(&b, buf, sizeof buf, ok, 2, 0, 1, 1, 0, 0), SW_RULES_OK);
-    uint16_t ids[2] = {0, 1};
-    uint32_t zero[2] = {0, 0}, w[2] = {1, 1};
-    assert_int_equal(sw_rules_add(&b, 5, SW_KIND_EXACT, ids, zero, 2), SW_RULES_WEIGHTS);
-    uint16_t twice[2] = {1, 1};
-    assert_int_equal(sw_rules_add(&b, 5, SW_KIND_EXACT, twice, w, 2), SW_RULES_WEIGHTS);
-    uint16_t unknown[1] = {2};
-    assert_int_equal(sw_rules_add(&b, 5, SW_KIND_EXACT, unknown, w, 1), SW_RULES_TABLE);
-    assert_int_equal(sw_rules_add(&b, 5, SW_KIND_EXACT, ids, w, 2), SW_RULES_OK);
-    assert_int_equal(sw_rules_add(&b, 6, SW_KIND_EXACT, ids, w, 2), SW_RULES_COUNT);
-}
-
-static void test_rules_rejects(void **state)
-{
-    (void)state;
-    static uint8_t buf[8192], bad[8192];
-    size_t len = build_rules(buf, sizeof buf);
-    for (size_t cut = 0; cut < len; cut++) {
-        uint8_t *exact = malloc(cut ? cut : 1);
-        memcpy(exact, buf, cut);
-        assert_int_not_equal(sw_rules_validate(exact, cut), SW_RULES_OK);
-        free(exact);
-    }
-    memcpy(bad, buf, len);
-    bad[0] ^= 1;
-    assert_int_equal(sw_rules_validate(bad, len), SW_RULES_MAGIC_ERR);
-    memcpy(bad, buf, len);
-    bad[len - 1] ^= 1;
-    assert_int_equal(sw_rules_validate(bad, len), SW_RULES_CHECKSUM);
-    /* Every bit flip is rejected (the checksum covers everything after the
-     * header, the header fields are checked one by one) or, for a flip in
-     * the version, times or the checksum's own seed bytes, still valid. */
-    for (size_t i = 0; i < len; i++) {
-        for (int b = 0; b < 8; b++) {
-            memcpy(bad, buf, len);
-            bad[i] ^= (uint8_t)(1u << b);
-            sw_rules_err e = sw_rules_validate(bad, len);
-            if (i >= SW_RULES_HEADER)
-                assert_int_not_equal(e, SW_RULES_OK);
-        }
-    }
-}
-
 /* ------------------------------------------------------------------------- */
 /* Hash map against a reference model.                                        */
 
@@ -617,9 +465,6 @@ int main(void)
         cmocka_unit_test(test_batch_full_buffer),
         cmocka_unit_test(test_batch_rejects),
         cmocka_unit_test(test_stats_check_matches_core),
-        cmocka_unit_test(test_rules_build_find_draw),
-        cmocka_unit_test(test_rules_builder_errors),
-        cmocka_unit_test(test_rules_rejects),
         cmocka_unit_test(test_map_model),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

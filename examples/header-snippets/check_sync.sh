@@ -10,8 +10,10 @@
 set -eu
 inc=$1
 here=$2
-# Blocks that are not C (wire text), as "<header> <n>".
-NOT_C="legacy.h 1
+# Blocks that are not compilable C (wire text, sketches with "..."), as "<header> <n>".
+NOT_C="failover.h 1
+identity.h 1
+legacy.h 1
 legacy.h 2
 legacy.h 3"
 

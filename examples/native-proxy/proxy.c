@@ -83,8 +83,8 @@ int proxy_init(proxy_t *p, const proxy_config_t *cfg, uint64_t now_ns)
 
 static void ruleset_free(ruleset_t *rs)
 {
-    for (size_t i = 0; rs != NULL && i < rs->n_routes; i++)
-        free(rs->routes[i].table);
+    if (rs != NULL)
+        free(rs->blob);
     free(rs);
 }
 
@@ -223,36 +223,44 @@ void proxy_on_response(proxy_t *p, const proxy_request_t *req, uint64_t now_ns)
 /* ------------------------------------------------------------------------- */
 /* Routing outbound calls                                                    */
 
-const void *proxy_route_table(const proxy_t *p, const char *service, const char *method,
-                              const char *path, uint64_t now_ns)
+/* The rules in force, or NULL when there are none or the controller stopped refreshing them. */
+static const ruleset_t *live_rules(const proxy_t *p, uint64_t now_ns)
 {
     const ruleset_t *rs = p->rules;
-    /* No rules yet, or rules the controller stopped refreshing: route locally. */
-    if (rs == NULL || (rs->expires_ns != 0 && now_ns >= rs->expires_ns))
-        return NULL;
-    /* Most specific first; an empty method or path in a rule means "any". */
-    const char *methods[4] = {method, method, "", ""};
-    const char *paths[4] = {path, "", path, ""};
-    for (int i = 0; i < 4; i++) {
-        uint64_t key;
-        if (key_of(service, methods[i], paths[i], &key) != SLATE_OK)
-            return NULL;
-        for (size_t r = 0; r < rs->n_routes; r++)
-            if (rs->routes[r].key == key)
-                return rs->routes[r].table;
-    }
-    return NULL;
+    return rs == NULL || (rs->expires_ns != 0 && now_ns >= rs->expires_ns) ? NULL : rs;
 }
 
 uint16_t proxy_route(proxy_t *p, const char *service, const char *method, const char *path,
                      uint64_t now_ns)
 {
-    const void *table = proxy_route_table(p, service, method, path, now_ns);
-    if (table == NULL)
+    const ruleset_t *rs = live_rules(p, now_ns);
+    char norm[SLATE_PATH_NORM_CAP];
+    size_t nl = 0;
+    if (rs == NULL || slate_path_normalize(path, strlen(path), norm, sizeof norm, &nl) != SLATE_OK)
         return p->cfg.local_region;
-    /* O(1), no floating point; published tables always hold at least one region. */
-    uint16_t region = slate_sampler_draw(table, slate_rng_next(&p->rng));
-    return region == SLATE_REGION_NONE ? p->cfg.local_region : region;
+    /* most specific rule first (exact, any path, any method, any); O(log rules) */
+    uint16_t id = slate_ruleset_route(rs->blob, service, strlen(service), method, strlen(method),
+                                      norm, nl, NULL, slate_rng_next(&p->rng));
+    return id == SLATE_RULESET_NO_REGION ? p->cfg.local_region : rs->cfg_region[id];
+}
+
+double proxy_route_share(const proxy_t *p, const char *service, const char *method,
+                         const char *path, uint16_t region, uint64_t now_ns)
+{
+    const ruleset_t *rs = live_rules(p, now_ns);
+    uint64_t key;
+    const void *t = NULL;
+    if (rs != NULL && key_of(service, method, path, &key) == SLATE_OK)
+        t = slate_ruleset_find(rs->blob, key);
+    if (t == NULL)
+        return region == p->cfg.local_region ? 1.0 : 0.0;
+    double share = 0;
+    for (size_t i = 0; i < slate_sampler_count(t); i++) {
+        uint16_t id = slate_sampler_region(t, i);
+        if (rs->cfg_region[id] == region)
+            share += slate_sampler_probability(t, id);
+    }
+    return share;
 }
 
 void proxy_on_outbound_done(proxy_t *p, const char *service, const char *method, const char *path,
@@ -398,83 +406,43 @@ static uint16_t region_id(const proxy_t *p, slate_str_t name)
     return SLATE_REGION_NONE;
 }
 
-/* What a failed compile means. All of these are the controller's mistakes
- * (integer weights cannot be NaN, infinite or negative); anything else would
- * be a bug here. */
-static const char *compile_error(slate_status st)
-{
-    switch (st) {
-    case SLATE_EEMPTY:
-        return "the rule has no targets";
-    case SLATE_EWEIGHT_ZERO:
-        return "every weight is zero: nowhere to send calls";
-    case SLATE_EDUPLICATE:
-        return "a region is listed twice";
-    case SLATE_ETOOMANY:
-        return "more targets than this proxy knows regions";
-    default:
-        return slate_strerror(st);
-    }
-}
-
-/* Compile the rules for this proxy's region into `next`; nothing is published here. */
+/* Compile the rules for this proxy's region into `next` with the core; nothing
+ * is published here. Every region the rules name must be one this proxy knows. */
 static slate_status compile_rules(proxy_t *p, const slate_routing_rules_t *rr, ruleset_t *next)
 {
-    for (size_t i = 0; i < rr->n_rules; i++) {
-        const slate_rule_t *r = &rr->rules[i];
-        /* The controller may send every region's rules; this proxy enforces its own. */
-        if (!str_is(r->src_region, p->cfg.regions[p->cfg.local_region]))
-            continue;
-        if (r->src_service.len != 0 && !str_is(r->src_service, p->cfg.service))
-            continue;
-        if (r->src_method.len != 0 || r->src_path.len != 0) {
-            /* Per-caller-endpoint rules (SLATE's legacy ones) need the inbound endpoint
-             * in the route key; this example routes by destination only. */
-            printf("proxy: rules[%zu]: per-caller rule ignored\n", i);
-            continue;
+    slate_ruleset_compile_params_t cp = {
+        .service = p->cfg.service,
+        .region = p->cfg.regions[p->cfg.local_region],
+        .max_regions = p->cfg.n_regions,
+        .max_rules = PROXY_MAX_ROUTES,
+        .max_name = SLATE_KEY_MAX_NAME,
+        .max_method = SLATE_KEY_MAX_NAME,
+        .max_path = SLATE_KEY_MAX_PATH,
+        .caller_rate = NULL, /* rules per calling endpoint mix equally here */
+    };
+    size_t slen = slate_ruleset_compile_scratch(rr->n_rules, cp.max_regions);
+    void *scratch = malloc(slen);
+    if (scratch == NULL)
+        return SLATE_ENOSPC;
+    const char *why = NULL;
+    slate_status st = slate_ruleset_compile(rr, &cp, scratch, slen, NULL, 0, &next->len, &why);
+    if (st == SLATE_ENOSPC && (next->blob = malloc(next->len)) != NULL)
+        st = slate_ruleset_compile(rr, &cp, scratch, slen, next->blob, next->len, &next->len, &why);
+    free(scratch);
+    if (st != SLATE_OK) {
+        printf("proxy: rules rejected: %s: %s\n", slate_status_name(st), why ? why : "");
+        return st;
+    }
+    slate_ruleset_info_t info;
+    slate_ruleset_info(next->blob, &info);
+    for (uint16_t id = 0; id < info.n_regions; id++) {
+        const char *name = slate_ruleset_region_name(next->blob, id);
+        uint16_t cfg = region_id(p, slate_str(name));
+        if (cfg == SLATE_REGION_NONE) {
+            printf("proxy: rules name unknown region \"%s\"\n", name);
+            return SLATE_ERANGE;
         }
-        if (next->n_routes == PROXY_MAX_ROUTES || r->n_targets > SLATE_SAMPLER_MAX_REGIONS) {
-            printf("proxy: rules[%zu]: more routes or targets than this proxy holds\n", i);
-            return SLATE_ETOOMANY;
-        }
-        route_t *rt = &next->routes[next->n_routes];
-        slate_status st =
-            slate_endpoint_key(r->dst_service.ptr, r->dst_service.len, r->method.ptr, r->method.len,
-                               r->path.ptr, r->path.len, &rt->key, NULL);
-        if (st != SLATE_OK) {
-            printf("proxy: rules[%zu]: destination name too long\n", i);
-            return st;
-        }
-        for (size_t j = 0; j < next->n_routes; j++)
-            if (next->routes[j].key == rt->key) {
-                printf("proxy: rules[%zu]: a second rule for the same destination\n", i);
-                return SLATE_EDUPLICATE;
-            }
-        /* The sampler draws small integer ids; the names stay on this side. */
-        uint16_t ids[SLATE_SAMPLER_MAX_REGIONS];
-        uint32_t weights[SLATE_SAMPLER_MAX_REGIONS];
-        for (size_t t = 0; t < r->n_targets; t++) {
-            ids[t] = region_id(p, r->targets[t].region);
-            weights[t] = r->targets[t].weight;
-            if (ids[t] == SLATE_REGION_NONE) {
-                printf("proxy: rules[%zu]: unknown region \"%.*s\"\n", i,
-                       (int)r->targets[t].region.len, r->targets[t].region.ptr);
-                return SLATE_ERANGE;
-            }
-        }
-        rt->table_len = slate_sampler_size(p->cfg.n_regions);
-        if ((rt->table = malloc(rt->table_len)) == NULL)
-            return SLATE_ENOSPC;
-        next->n_routes++; /* owned by `next` from here on, freed with it */
-        st = slate_sampler_init(rt->table, rt->table_len, p->cfg.n_regions);
-        if (st == SLATE_OK)
-            st = slate_sampler_compile_u32(rt->table, rt->table_len, ids, weights, r->n_targets);
-        if (st != SLATE_OK) {
-            printf("proxy: rules[%zu] (%.*s %.*s %.*s): %s: %s\n", i, (int)r->dst_service.len,
-                   r->dst_service.ptr, (int)r->method.len, r->method.ptr, (int)r->path.len,
-                   r->path.ptr, slate_status_name(st), compile_error(st));
-            return st;
-        }
+        next->cfg_region[id] = cfg;
     }
     return SLATE_OK;
 }
@@ -549,7 +517,9 @@ slate_status proxy_apply_rules(proxy_t *p, const uint8_t *buf, size_t len, uint6
      * store (or, in proxy-wasm, the tables copied through shared data with a version). */
     ruleset_free(p->rules);
     p->rules = next;
-    printf("proxy: rules version %llu in force (%zu routes)\n", (unsigned long long)next->version,
-           next->n_routes);
+    slate_ruleset_info_t info;
+    slate_ruleset_info(next->blob, &info);
+    printf("proxy: rules version %llu in force (%u routes)\n", (unsigned long long)next->version,
+           (unsigned)info.n_rules);
     return SLATE_OK;
 }

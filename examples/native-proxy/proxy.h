@@ -46,18 +46,15 @@ typedef struct outbound {
     char service[PROXY_NAME_CAP], method[PROXY_NAME_CAP], path[PROXY_PATH_CAP];
 } outbound_t;
 
-/* Compiled rules: one sampler table per destination endpoint. */
-typedef struct route {
-    uint64_t key; /* of the destination endpoint; empty method or path = any */
-    void *table;  /* slate_sampler_size(number of regions) bytes */
-    size_t table_len;
-} route_t;
-
+/* The rules in force: the core's compiled ruleset (slate/ruleset.h), the
+ * same one the wasm data plane and the nginx module use, and the map from its
+ * region ids to this proxy's. */
 typedef struct ruleset {
     uint64_t version;
-    uint64_t expires_ns; /* 0 = never */
-    size_t n_routes;
-    route_t routes[PROXY_MAX_ROUTES];
+    uint64_t expires_ns; /* on this proxy's clock; 0 = never */
+    uint8_t *blob;       /* slate_ruleset_compile()'s output */
+    size_t len;
+    uint16_t cfg_region[SLATE_SAMPLER_MAX_REGIONS]; /* ruleset region id -> config region id */
 } ruleset_t;
 
 /* What the proxy remembers between a request's arrival and its response. */
@@ -118,9 +115,10 @@ void proxy_on_response(proxy_t *p, const proxy_request_t *req, uint64_t now_ns);
 /* The region an outbound call goes to (the value of x-slate-routeto). */
 uint16_t proxy_route(proxy_t *p, const char *service, const char *method, const char *path,
                      uint64_t now_ns);
-/* The compiled table a call to this endpoint draws from, or NULL (local). */
-const void *proxy_route_table(const proxy_t *p, const char *service, const char *method,
-                              const char *path, uint64_t now_ns);
+/* The share of calls to this endpoint the rules in force send to `region`
+ * (a config region id): 1 for the local region without rules. */
+double proxy_route_share(const proxy_t *p, const char *service, const char *method,
+                         const char *path, uint16_t region, uint64_t now_ns);
 /* An outbound call completed after `latency_ns`, served by `region`. */
 void proxy_on_outbound_done(proxy_t *p, const char *service, const char *method, const char *path,
                             uint16_t region, uint64_t latency_ns);

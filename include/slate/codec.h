@@ -470,6 +470,53 @@ SLATE_API SLATE_NODISCARD slate_status slate_latency_to_stats(const slate_latenc
 
 /**@}*/
 
+/* ------------------------------------------------------------------------- */
+/** @name Delimited streams
+ * Several messages in one buffer, each preceded by its byte count as a
+ * varint: protobuf's writeDelimitedTo / parseDelimitedFrom framing (nanopb's
+ * PB_ENCODE_DELIMITED). The controller's report batches (`/v1/reports`) and
+ * their answers use it. These functions frame and unframe only; decode each
+ * message with its own decoder.
+ */
+/**@{*/
+
+/** The most bytes a length prefix takes (a 64-bit varint). */
+#define SLATE_DELIMITED_PREFIX_MAX 10u
+
+/**
+ * @brief The next message of a delimited stream `buf[0..len)`, from `*pos`.
+ *
+ * On SLATE_OK, `*msg` and `*msg_len` are the message's bytes (inside buf,
+ * not decoded) and `*pos` is just past them. Nothing is written otherwise.
+ * @return SLATE_OK; SLATE_EEMPTY at the end of the stream (`*pos == len`);
+ *         SLATE_ETRUNCATED (the stream ends inside a length prefix);
+ *         SLATE_EVARINT (a prefix longer than 10 bytes or above 2^64);
+ *         SLATE_ELENGTH (a prefix points past the end of the stream);
+ *         SLATE_EINVAL (NULL pointer, or `*pos > len`).
+ * Cost: O(1).
+ */
+SLATE_API SLATE_NODISCARD slate_status slate_delimited_next(const uint8_t *buf, size_t len,
+                                                            size_t *pos, const uint8_t **msg,
+                                                            size_t *msg_len);
+
+/**
+ * @brief Writes the length prefix of a message of `msg_len` bytes into `out`.
+ * @return the prefix's size, 1 to SLATE_DELIMITED_PREFIX_MAX. Cost: O(1).
+ */
+SLATE_API size_t slate_delimited_prefix(size_t msg_len, uint8_t out[SLATE_DELIMITED_PREFIX_MAX]);
+
+/**
+ * @brief Appends one message with its length prefix at `out + *pos` (room
+ * `cap` in all) and advances `*pos`.
+ * @return SLATE_OK; SLATE_ENOSPC (does not fit: nothing written);
+ *         SLATE_EINVAL (NULL pointer, or `*pos > cap`).
+ * Cost: O(msg_len).
+ */
+SLATE_API SLATE_NODISCARD slate_status slate_delimited_put(uint8_t *out, size_t cap, size_t *pos,
+                                                           const uint8_t *msg, size_t msg_len);
+
+/**@}*/
+
 #ifdef __cplusplus
 }
 #endif

@@ -18,6 +18,7 @@
 #include "slate/rate.h"
 #include "slate/stats.h"
 #include "slate/sampler.h"
+#include "slate/ruleset.h"
 #include "slate/failover.h"
 #include "slate/key.h"
 #include "slate/name.h"

@@ -85,6 +85,33 @@ SLATE_API void slate_stats_init(slate_stats_t *s);
 SLATE_API void slate_stats_add(slate_stats_t *s, uint64_t value_ns);
 
 /**
+ * The moments of slate_stats_t without its histogram: for a caller that keeps
+ * the histogram some other way (say, only over the buckets that have counts)
+ * and adds slate_hist_bucket() of each sample to it. Zero it to start.
+ */
+typedef struct slate_moments {
+    uint64_t count;  /**< number of samples */
+    uint64_t sum_ns; /**< sum of samples, saturating */
+    uint64_t min_ns; /**< smallest sample (0 when empty) */
+    uint64_t max_ns; /**< largest sample (0 when empty) */
+    double mean_ns;  /**< running mean (Welford) */
+    double m2;       /**< sum of squared deviations from the mean, ns^2 (Welford) */
+} slate_moments_t;
+
+/**
+ * @brief Record one sample in the moments alone: exactly what
+ *        slate_stats_add() does to the same fields, bit for bit. A count at
+ *        UINT64_MAX takes no more samples. Cost: O(1), no libm call.
+ */
+SLATE_API void slate_moments_add(slate_moments_t *m, uint64_t value_ns);
+
+/**
+ * @brief Copy the moments into the same fields of `s` (its histogram is left
+ *        as it is: the caller fills it). Cost: O(1).
+ */
+SLATE_API void slate_stats_set_moments(slate_stats_t *s, const slate_moments_t *m);
+
+/**
  * @brief Add the statistics of `src` into `dst` (Chan et al.'s parallel update).
  *
  * Merging the statistics of the parts of a sample equals the statistics of the

@@ -14,7 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "ctl_app.h"
+#include "ctl_serve.h"
 #include "ctl_log.h"
 #include "ctl_persist.h"
 #include "slate/version.h"
@@ -73,19 +73,13 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
 
     ctl_metrics_init(&app.metrics);
-    pthread_mutex_init(&app.rules_mu, NULL);
-    pthread_mutex_init(&app.solve_mu, NULL);
-    pthread_mutex_init(&app.export_mu, NULL);
-    pthread_cond_init(&app.export_cv, NULL);
+    ctl_publisher_init(&app.pub, &app.cfg, &app.metrics);
     pthread_mutex_init(&app.wake_mu, NULL);
     pthread_cond_init(&app.wake_cv, NULL);
     atomic_init(&app.stopping, false);
     app.started_ns = ctl_mono_ns();
-    ctl_debounce_init(&app.debounce, app.cfg.debounce_quiet_ms * 1000000ull,
-                      app.cfg.debounce_max_ms * 1000000ull, app.cfg.debounce_max_changes);
 
     int rc = 1;
-    atomic_init(&app.persist_failing, false);
     if (app.cfg.state_dir[0]) {
         /* A state directory that cannot take a write fails now, not at every publish. */
         if (ctl_persist_check_dir(app.cfg.state_dir, err, sizeof(err)) != 0) {
@@ -121,7 +115,7 @@ int main(int argc, char **argv)
             goto out;
         }
     }
-    ctl_app_restore(&app);
+    ctl_publisher_restore(&app.pub);
     if (ctl_http_start(&app) != 0)
         goto out;
     ctl_log(CTL_LOG_INFO, "slate-controller %s (%s role) listening on %s port %u",
@@ -142,9 +136,14 @@ int main(int argc, char **argv)
     }
     ctl_log(CTL_LOG_INFO, "admin listener (state, metrics, health) on %s port %u",
             app.cfg.admin_listen, app.admin_port);
-    if (ctl_export_start(&app) != 0)
+    if (ctl_publisher_start_exports(&app.pub) != 0)
         goto out;
-    if (app.cfg.role == CTL_ROLE_GLOBAL ? ctl_solver_start(&app) != 0
+    if (app.cfg.role == CTL_ROLE_GLOBAL &&
+        !(app.solver = ctl_solver_create(&app.cfg, app.state, &app.pub, &app.metrics))) {
+        ctl_log(CTL_LOG_ERROR, "cannot create the solver (out of memory)");
+        goto out;
+    }
+    if (app.cfg.role == CTL_ROLE_GLOBAL ? ctl_solver_start(app.solver) != 0
                                         : ctl_cluster_start(&app) != 0) {
         ctl_log(CTL_LOG_ERROR, "cannot start the background thread");
         goto out;
@@ -161,18 +160,15 @@ int main(int argc, char **argv)
 out:
     ctl_http_stop(&app);
     ctl_app_stop_threads(&app);
-    ctl_solver_cleanup();
-    pthread_mutex_lock(&app.rules_mu);
-    ctl_rules_t *cur = app.current, *prev = app.previous;
-    app.current = app.previous = NULL;
-    pthread_mutex_unlock(&app.rules_mu);
+    ctl_solver_free(app.solver);
+    ctl_rules_t *cur = ctl_publisher_rules(&app.pub);
     if (rc == 0 && cur)
         ctl_log(CTL_LOG_INFO, "rules v%" PRIu64 " in force at shutdown%s", cur->version,
-                !app.rules_path[0]                  ? ""
-                : atomic_load(&app.persist_failing) ? " (NOT persisted: the last write failed)"
-                                                    : " (persisted)");
+                !app.pub.rules_path[0]                  ? ""
+                : atomic_load(&app.pub.persist_failing) ? " (NOT persisted: the last write failed)"
+                                                        : " (persisted)");
     ctl_rules_unref(cur);
-    ctl_rules_unref(prev);
+    ctl_publisher_destroy(&app.pub); /* flushes a pending export */
     ctl_state_free(app.state);
     ctl_cluster_free(app.cluster);
     free(app.regions);

@@ -29,14 +29,15 @@
 
 #include "slate/codec.h"
 #include "slate/key.h"
+#include "slate/ruleset.h"
 #include "slate/sampler.h"
 #include "slate/stats.h"
 
 #define SLATE_NGX_MAGIC         0x4e474c53u /* "SLGN" */
-#define SLATE_NGX_VERSION       1u
-#define SLATE_NGX_NAME_CAP      64u /* service, region and method names, NUL included */
-#define SLATE_NGX_METHOD_CAP    16u /* HTTP method, NUL included */
-#define SLATE_NGX_MAX_REGIONS   32u /* regions a zone can name */
+#define SLATE_NGX_VERSION       2u          /* 2: the rules are a core ruleset */
+#define SLATE_NGX_NAME_CAP      64u         /* service, region and method names, NUL included */
+#define SLATE_NGX_METHOD_CAP    16u         /* HTTP method, NUL included */
+#define SLATE_NGX_MAX_REGIONS   32u         /* regions a zone can name */
 #define SLATE_NGX_TRACE_CAP     33u
 #define SLATE_NGX_SPAN_ID_CAP   17u
 #define SLATE_NGX_LEASE_PERIODS 3 /* a lease not renewed for this many periods is free */
@@ -83,13 +84,6 @@ typedef struct {
 } slate_ngx_span_t;
 
 typedef struct {
-    char dst[SLATE_NGX_NAME_CAP];
-    char method[SLATE_NGX_METHOD_CAP];
-    char path[SLATE_PATH_NORM_CAP];
-    unsigned char table[SLATE_SAMPLER_SIZE(SLATE_NGX_MAX_REGIONS)];
-} slate_ngx_rule_t;
-
-typedef struct {
     uint32_t magic, version;
     uint32_t max_endpoints, max_rules, max_spans, reserved;
     /* lease */
@@ -102,7 +96,8 @@ typedef struct {
     uint64_t rules_version;
     ngx_msec_t rules_expire; /* 0 = no rules */
     uint64_t rules_received;
-    uint32_t n_regions, n_rules;
+    uint32_t ruleset_len; /* bytes of the compiled ruleset (ruleset.h); 0 = none */
+    uint32_t n_regions;   /* regions outbound calls were measured in (grows) */
     char regions[SLATE_NGX_MAX_REGIONS][SLATE_NGX_NAME_CAP];
     /* health */
     uint64_t reports_ok;
@@ -112,7 +107,8 @@ typedef struct {
     /* measurements */
     uint64_t endpoints_overflowed, spans_dropped;
     uint32_t n_spans, reserved2;
-    /* followed by: rules[max_rules], endpoints[max_endpoints], spans[max_spans] */
+    /* followed by: the ruleset area (slate_ngx_ruleset_cap(max_rules) bytes),
+     * endpoints[max_endpoints], spans[max_spans] */
 } slate_ngx_shm_t;
 
 /* ---- configuration ---- */
@@ -145,7 +141,7 @@ typedef struct {
 typedef struct {
     uint64_t start_mono_ns, start_real_ns;
     uint64_t in_key, out_key;
-    ngx_int_t region; /* chosen region id, -1 = not drawn */
+    ngx_int_t region; /* chosen region's id in the zone's region list, -1 = not drawn */
     unsigned counted : 1;
     unsigned traced : 1;
     double rps_at_arrival;
@@ -272,13 +268,19 @@ static uint64_t slate_ngx_clock(clockid_t id)
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-static slate_ngx_rule_t *slate_ngx_rules(slate_ngx_shm_t *sh)
+/* The ruleset area: room for max_rules destinations over every region, 8-aligned. */
+static size_t slate_ngx_ruleset_cap(ngx_uint_t rules)
 {
-    return (slate_ngx_rule_t *)(void *)(sh + 1);
+    size_t n = slate_ruleset_size(SLATE_NGX_MAX_REGIONS, rules, rules * SLATE_NGX_MAX_REGIONS);
+    return (n + 7u) & ~(size_t)7u;
+}
+static uint8_t *slate_ngx_ruleset(slate_ngx_shm_t *sh)
+{
+    return (uint8_t *)(void *)(sh + 1);
 }
 static slate_ngx_ep_t *slate_ngx_eps(slate_ngx_shm_t *sh)
 {
-    return (slate_ngx_ep_t *)(void *)(slate_ngx_rules(sh) + sh->max_rules);
+    return (slate_ngx_ep_t *)(void *)(slate_ngx_ruleset(sh) + slate_ngx_ruleset_cap(sh->max_rules));
 }
 static slate_ngx_span_t *slate_ngx_spans(slate_ngx_shm_t *sh)
 {
@@ -287,8 +289,8 @@ static slate_ngx_span_t *slate_ngx_spans(slate_ngx_shm_t *sh)
 
 static size_t slate_ngx_shm_need(ngx_uint_t eps, ngx_uint_t rules, ngx_uint_t spans)
 {
-    return sizeof(slate_ngx_shm_t) + rules * sizeof(slate_ngx_rule_t) +
-           eps * sizeof(slate_ngx_ep_t) + spans * sizeof(slate_ngx_span_t);
+    return sizeof(slate_ngx_shm_t) + slate_ngx_ruleset_cap(rules) + eps * sizeof(slate_ngx_ep_t) +
+           spans * sizeof(slate_ngx_span_t);
 }
 
 /* Copies at most cap-1 bytes and a NUL; returns the copied length. */
@@ -359,10 +361,6 @@ static ngx_int_t slate_ngx_shm_init(ngx_shm_zone_t *shm_zone, void *data)
     sh->max_endpoints = (uint32_t)conf->max_endpoints;
     sh->max_rules = (uint32_t)conf->max_rules;
     sh->max_spans = (uint32_t)conf->max_spans;
-    slate_ngx_rule_t *rules = slate_ngx_rules(sh);
-    for (ngx_uint_t i = 0; i < conf->max_rules; i++) {
-        (void)slate_sampler_init(rules[i].table, sizeof rules[i].table, SLATE_NGX_MAX_REGIONS);
-    }
     for (ngx_uint_t i = 0; i < conf->max_endpoints; i++) {
         slate_stats_init(&slate_ngx_eps(sh)[i].stats);
     }
@@ -606,25 +604,33 @@ static ngx_int_t slate_ngx_status_handler(ngx_http_request_t *r)
         sh->rules_expire != 0 && (ngx_msec_int_t)(sh->rules_expire - now) > 0 ? "true" : "false",
         sh->rules_expire ? (int64_t)(ngx_msec_int_t)(sh->rules_expire - now) : (int64_t)0,
         sh->endpoints_overflowed, sh->spans_dropped, sizeof(slate_ngx_shm_t),
-        sizeof(slate_ngx_ep_t), sizeof(slate_ngx_rule_t), sizeof(slate_ngx_span_t));
+        sizeof(slate_ngx_ep_t), slate_ngx_ruleset_cap(2) - slate_ngx_ruleset_cap(1),
+        sizeof(slate_ngx_span_t));
     for (int k = 0; k < SLATE_FAIL_KINDS; k++) {
         p = ngx_slprintf(p, end, "%s\"%s\":%uL", k ? "," : "", slate_fail_names[k], sh->fail[k]);
     }
     p = ngx_slprintf(p, end, "},\"rules\":[");
-    slate_ngx_rule_t *rules = slate_ngx_rules(sh);
-    for (uint32_t i = 0; i < sh->n_rules; i++) {
-        p = ngx_slprintf(p, end,
-                         "%s{\"dst_service\":\"%s\",\"method\":\"%s\",\"path\":\"%s\","
-                         "\"weights\":{",
-                         i ? "," : "", rules[i].dst, rules[i].method, rules[i].path);
-        size_t n = slate_sampler_count(rules[i].table);
-        for (size_t j = 0; j < n; j++) {
-            uint16_t id = slate_sampler_region(rules[i].table, j);
-            p = ngx_slprintf(p, end, "%s\"%s\":%.6f", j ? "," : "",
-                             id < sh->n_regions ? sh->regions[id] : "?",
-                             slate_sampler_probability(rules[i].table, id));
+    /* the ruleset's destinations by key (the names are hashed into it) */
+    if (sh->ruleset_len) {
+        const uint8_t *rs = slate_ngx_ruleset(sh);
+        slate_ruleset_info_t info;
+        slate_ruleset_info(rs, &info);
+        size_t idx = SLATE_RULESET_HEADER + SLATE_RULESET_REGION * (size_t)info.n_regions;
+        for (uint32_t i = 0; i < info.n_rules; i++) {
+            const uint8_t *e = rs + idx + SLATE_RULESET_INDEX * (size_t)i;
+            uint64_t key = 0;
+            ngx_memcpy(&key, e, sizeof key); /* little-endian hosts: nginx-dev builds on them */
+            const void *t = slate_ruleset_find(rs, key);
+            p = ngx_slprintf(p, end, "%s{\"key\":\"%016xL\",\"weights\":{", i ? "," : "", key);
+            size_t n = t ? slate_sampler_count(t) : 0;
+            for (size_t j = 0; j < n; j++) {
+                uint16_t id = slate_sampler_region(t, j);
+                const char *name = slate_ruleset_region_name(rs, id);
+                p = ngx_slprintf(p, end, "%s\"%s\":%.6f", j ? "," : "", name ? name : "?",
+                                 slate_sampler_probability(t, id));
+            }
+            p = ngx_slprintf(p, end, "}}");
         }
-        p = ngx_slprintf(p, end, "}}");
     }
     p = ngx_slprintf(p, end, "],\"endpoints\":[");
     slate_ngx_ep_t *eps = slate_ngx_eps(sh);
@@ -1022,34 +1028,42 @@ static ngx_int_t slate_ngx_region_variable(ngx_http_request_t *r, ngx_http_varia
     }
     size_t len = 0;
     ngx_msec_t now = ngx_current_msec;
+    /* the path as the controller keys rules, computed outside the lock */
+    char path[SLATE_PATH_NORM_CAP];
+    size_t plen = 0;
+    if (ctx->region < 0 && slate_path_normalize((const char *)r->uri.data, r->uri.len, path,
+                                                sizeof path, &plen) != SLATE_OK) {
+        plen = 0;
+    }
     ngx_shmtx_lock(&z->shpool->mutex);
     slate_ngx_shm_t *sh = z->sh;
     if (ctx->region < 0) {
-        ctx->region = 0; /* id 0 is always the local region */
-        if (sh->rules_expire != 0 && (ngx_msec_int_t)(sh->rules_expire - now) > 0) {
-            slate_ngx_rule_t *rules = slate_ngx_rules(sh);
-            for (uint32_t i = 0; i < sh->n_rules; i++) {
-                if (ngx_strlen(rules[i].dst) != lcf->route.len ||
-                    ngx_strncmp(rules[i].dst, lcf->route.data, lcf->route.len) != 0) {
-                    continue;
-                }
-                if (rules[i].method[0] &&
-                    (ngx_strlen(rules[i].method) != r->method_name.len ||
-                     ngx_strncmp(rules[i].method, r->method_name.data, r->method_name.len))) {
-                    continue;
-                }
-                if (rules[i].path[0]) {
-                    size_t pl = ngx_strlen(rules[i].path);
-                    if (r->uri.len < pl || ngx_strncmp(rules[i].path, r->uri.data, pl) != 0 ||
-                        (r->uri.len > pl && r->uri.data[pl] != '?')) {
-                        continue;
-                    }
-                }
-                uint16_t id = slate_sampler_draw(rules[i].table, slate_rng_next(&slate_rng));
-                if (id != SLATE_REGION_NONE && id < sh->n_regions) {
-                    ctx->region = id;
-                }
-                break;
+        ctx->region = 0; /* id 0 of the zone's list is always the local region */
+        if (sh->n_regions == 0) {
+            slate_ngx_cpy(sh->regions[0], SLATE_NGX_NAME_CAP, mcf->region.data, mcf->region.len);
+            sh->n_regions = 1;
+        }
+        if (sh->ruleset_len && sh->rules_expire != 0 &&
+            (ngx_msec_int_t)(sh->rules_expire - now) > 0) {
+            const uint8_t *rs = slate_ngx_ruleset(sh);
+            uint16_t id = slate_ruleset_route(rs, (const char *)lcf->route.data, lcf->route.len,
+                                              (const char *)r->method_name.data, r->method_name.len,
+                                              path, plen, NULL, slate_rng_next(&slate_rng));
+            const char *chosen =
+                id == SLATE_RULESET_NO_REGION ? NULL : slate_ruleset_region_name(rs, id);
+            /* the chosen region's place in the zone's list, where outbound
+             * calls are measured per region */
+            uint32_t k = 0;
+            while (chosen && k < sh->n_regions && ngx_strcmp(sh->regions[k], chosen) != 0) {
+                k++;
+            }
+            if (chosen && k == sh->n_regions && k < SLATE_NGX_MAX_REGIONS) {
+                slate_ngx_cpy(sh->regions[k], SLATE_NGX_NAME_CAP, (const u_char *)chosen,
+                              ngx_strlen(chosen));
+                sh->n_regions++;
+            }
+            if (chosen && k < sh->n_regions) {
+                ctx->region = (ngx_int_t)k;
             }
         }
     }
@@ -1137,8 +1151,7 @@ static const char *slate_ngx_store_rules(slate_ngx_exchange_t *ex, slate_ngx_zon
     rr.cap_targets = rr.cap_rules * SLATE_NGX_MAX_REGIONS;
     rr.rules = ngx_palloc(ex->pool, rr.cap_rules * sizeof *rr.rules);
     rr.targets = ngx_palloc(ex->pool, rr.cap_targets * sizeof *rr.targets);
-    slate_ngx_rule_t *fresh = ngx_pcalloc(ex->pool, mcf->max_rules * sizeof *fresh);
-    if (rr.rules == NULL || rr.targets == NULL || fresh == NULL) {
+    if (rr.rules == NULL || rr.targets == NULL) {
         return "out of memory";
     }
     slate_codec_error_t err;
@@ -1150,76 +1163,32 @@ static const char *slate_ngx_store_rules(slate_ngx_exchange_t *ex, slate_ngx_zon
         }
         return msg != NULL ? msg : "RoutingRules do not decode";
     }
-    /* region names: id 0 is the local region; the table only grows */
-    char(*regions)[SLATE_NGX_NAME_CAP] =
-        ngx_palloc(ex->pool, SLATE_NGX_MAX_REGIONS * SLATE_NGX_NAME_CAP);
-    if (regions == NULL) {
+    /* the core compiles the rules of this proxy (region, service) */
+    char service[SLATE_NGX_NAME_CAP], region[SLATE_NGX_NAME_CAP];
+    slate_ngx_cpy(service, sizeof service, mcf->service.data, mcf->service.len);
+    slate_ngx_cpy(region, sizeof region, mcf->region.data, mcf->region.len);
+    slate_ruleset_compile_params_t cp = {
+        .service = service,
+        .region = region,
+        .max_regions = SLATE_NGX_MAX_REGIONS - 1,
+        .max_rules = mcf->max_rules,
+        .max_name = SLATE_NGX_NAME_CAP - 1,
+        .max_method = SLATE_NGX_METHOD_CAP - 1,
+        .max_path = SLATE_PATH_NORM_CAP - 1,
+        .caller_rate = NULL, /* caller-specific rules of one destination mix equally */
+    };
+    size_t slen = slate_ruleset_compile_scratch(rr.n_rules, cp.max_regions);
+    size_t cap = slate_ngx_ruleset_cap(mcf->max_rules);
+    void *scratch = ngx_palloc(ex->pool, slen);
+    uint8_t *fresh = ngx_palloc(ex->pool, cap);
+    if (scratch == NULL || fresh == NULL) {
         return "out of memory";
     }
-    uint32_t n_regions;
-    ngx_shmtx_lock(&z->shpool->mutex);
-    n_regions = z->sh->n_regions;
-    memcpy(regions, z->sh->regions, (size_t)n_regions * SLATE_NGX_NAME_CAP);
-    ngx_shmtx_unlock(&z->shpool->mutex);
-    if (n_regions == 0) {
-        slate_ngx_cpy(regions[0], SLATE_NGX_NAME_CAP, mcf->region.data, mcf->region.len);
-        n_regions = 1;
-    }
-    uint32_t n_fresh = 0;
-    for (size_t i = 0; i < rr.n_rules; i++) {
-        const slate_rule_t *rule = &rr.rules[i];
-        if (rule->src_region.len &&
-            (rule->src_region.len != mcf->region.len ||
-             ngx_strncmp(rule->src_region.ptr, mcf->region.data, mcf->region.len) != 0)) {
-            continue;
-        }
-        if (rule->src_service.len &&
-            (rule->src_service.len != mcf->service.len ||
-             ngx_strncmp(rule->src_service.ptr, mcf->service.data, mcf->service.len) != 0)) {
-            continue;
-        }
-        if (n_fresh == mcf->max_rules) {
-            return "more rules than slate_max_rules";
-        }
-        if (rule->dst_service.len == 0 || rule->dst_service.len >= SLATE_NGX_NAME_CAP ||
-            rule->method.len >= SLATE_NGX_METHOD_CAP || rule->path.len >= SLATE_PATH_NORM_CAP ||
-            rule->n_targets == 0 || rule->n_targets > SLATE_NGX_MAX_REGIONS) {
-            return "a rule's destination, method, path or target count is out of range";
-        }
-        slate_ngx_rule_t *nr = &fresh[n_fresh];
-        slate_ngx_cpy(nr->dst, sizeof nr->dst, (const u_char *)rule->dst_service.ptr,
-                      rule->dst_service.len);
-        slate_ngx_cpy(nr->method, sizeof nr->method, (const u_char *)rule->method.ptr,
-                      rule->method.len);
-        slate_ngx_cpy(nr->path, sizeof nr->path, (const u_char *)rule->path.ptr, rule->path.len);
-        uint16_t ids[SLATE_NGX_MAX_REGIONS];
-        uint32_t weights[SLATE_NGX_MAX_REGIONS];
-        for (size_t t = 0; t < rule->n_targets; t++) {
-            const slate_str_t *rn = &rule->targets[t].region;
-            if (rn->len == 0 || rn->len >= SLATE_NGX_NAME_CAP) {
-                return "a target region name is empty or too long";
-            }
-            uint32_t id = 0;
-            while (id < n_regions && (ngx_strlen(regions[id]) != rn->len ||
-                                      ngx_strncmp(regions[id], rn->ptr, rn->len) != 0)) {
-                id++;
-            }
-            if (id == n_regions) {
-                if (n_regions == SLATE_NGX_MAX_REGIONS) {
-                    return "more than 32 regions";
-                }
-                slate_ngx_cpy(regions[n_regions++], SLATE_NGX_NAME_CAP, (const u_char *)rn->ptr,
-                              rn->len);
-            }
-            ids[t] = (uint16_t)id;
-            weights[t] = rule->targets[t].weight;
-        }
-        if (slate_sampler_init(nr->table, sizeof nr->table, SLATE_NGX_MAX_REGIONS) != SLATE_OK ||
-            slate_sampler_compile_u32(nr->table, sizeof nr->table, ids, weights, rule->n_targets) !=
-                SLATE_OK) {
-            return "a rule's weights do not compile (duplicate region or all zero)";
-        }
-        n_fresh++;
+    size_t fresh_len = 0;
+    const char *why = NULL;
+    st = slate_ruleset_compile(&rr, &cp, scratch, slen, fresh, cap, &fresh_len, &why);
+    if (st != SLATE_OK) {
+        return why != NULL ? why : "the rules do not compile";
     }
     ngx_msec_t ttl = mcf->ttl;
     if (rr.ttl_ns != 0 && rr.ttl_ns / 1000000u < ttl) {
@@ -1230,10 +1199,8 @@ static const char *slate_ngx_store_rules(slate_ngx_exchange_t *ex, slate_ngx_zon
     }
     ngx_shmtx_lock(&z->shpool->mutex);
     slate_ngx_shm_t *sh = z->sh;
-    memcpy(sh->regions, regions, (size_t)n_regions * SLATE_NGX_NAME_CAP);
-    sh->n_regions = n_regions;
-    memcpy(slate_ngx_rules(sh), fresh, (size_t)n_fresh * sizeof *fresh);
-    sh->n_rules = n_fresh;
+    memcpy(slate_ngx_ruleset(sh), fresh, fresh_len);
+    sh->ruleset_len = (uint32_t)fresh_len;
     sh->rules_version = rr.version;
     sh->rules_expire = ngx_current_msec + ttl;
     if (sh->rules_expire == 0) {

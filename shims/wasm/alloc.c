@@ -6,54 +6,99 @@
  * linear memory, replacing wasi-libc's dlmalloc (about 12 KiB of code) to keep
  * the module within its size budget.
  *
- * Design: segregated power-of-two size classes with one free list each, fed by
- * a bump pointer that grows the memory with memory.grow. A block is a 16-byte
+ * Design: segregated size classes with one free list each, fed by a bump
+ * pointer that grows the memory with memory.grow. The classes are 32, 48 and
+ * 64 bytes, then four per doubling (80, 96, 112, 128, 160, ...), so a block
+ * wastes at most a fifth of itself (a third below 64 bytes): a worker's
+ * endpoint records and rate estimators (about 5 KiB and 4 KiB plus the
+ * header) take 6 and 5 KiB blocks, not 8. A block is a 16-byte
  * header (its class) followed by the caller's bytes, so every pointer is
  * 16-byte aligned (max_align_t on wasm32). Freed blocks go back to their
  * class's list and are reused by allocations of the same class; memory is
  * never returned to the host (wasm memory cannot shrink). The data plane's
  * allocations are few and recur in the same sizes (header maps, queue items,
- * report buffers), so the waste of rounding up is bounded by half of the live
- * memory. A VM is single-threaded, so no locking.
+ * report buffers). A VM is single-threaded, so no locking.
  */
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 
+#if defined(__wasm__) || defined(SW_ALLOC_NATIVE)
+
+/* Linear memory. SW_ALLOC_NATIVE (the native build of bench/wasm_native,
+ * which renames malloc & co. for the module's sources) runs the same
+ * allocator over a static arena standing for it, so that instruction counts
+ * include this allocator rather than the C library's. */
 #if defined(__wasm__)
+extern unsigned char __heap_base;
+#define MEM_BASE    ((uintptr_t)0)
+#define HEAP_BASE   ((uintptr_t)&__heap_base)
+#define MEM_PAGES() ((size_t)__builtin_wasm_memory_size(0))
+#define MEM_GROW(n) __builtin_wasm_memory_grow(0, (n))
+#else
+static unsigned char arena[256u * 65536u] __attribute__((aligned(16)));
+static size_t arena_pages = 1;
+static size_t arena_grow(size_t n)
+{
+    if (n > sizeof arena / 65536u - arena_pages)
+        return (size_t)-1;
+    size_t old = arena_pages;
+    arena_pages += n;
+    return old;
+}
+#define MEM_BASE    ((uintptr_t)arena)
+#define HEAP_BASE   ((uintptr_t)arena)
+#define MEM_PAGES() arena_pages
+#define MEM_GROW(n) arena_grow(n)
+#endif
 
 void *malloc(size_t n);
 void free(void *p);
 void *calloc(size_t n, size_t size);
 void *realloc(void *p, size_t n);
 
-#define HDR       16u
-#define MIN_CLASS 5u  /* 32-byte blocks */
-#define MAX_CLASS 31u /* 2 GiB blocks */
+#define HDR 16u
+/* Class c holds blocks of (5 + (c & 3)) << ((c >> 2) - 2) bytes: in the
+ * doubling (2^k, 2^(k+1)] with k = c >> 2, the (c & 3) + 1-th quarter. Every
+ * size used is a multiple of 16, the largest 2^31 (class 123). */
+#define MAX_BLOCK ((size_t)1 << 31)
+#define N_CLASSES 124u
 
-extern unsigned char __heap_base;
-
-static void *free_list[MAX_CLASS + 1];
+static void *free_list[N_CLASSES];
 static uintptr_t heap_at, heap_end;
 
+static size_t class_size(unsigned c)
+{
+    return (size_t)(5u + (c & 3u)) << ((c >> 2) - 2u);
+}
+
+/* The smallest class whose blocks hold n bytes (17 <= n <= MAX_BLOCK). */
 static unsigned class_of(size_t n)
 {
-    unsigned c = MIN_CLASS;
-    while (c <= MAX_CLASS && ((size_t)1 << c) < n)
-        c++;
-    return c;
+    if (n <= 32)
+        return (4u << 2) | 3u; /* 32 */
+    if (n <= 48)
+        return (5u << 2) | 1u; /* 48 */
+    if (n <= 64)
+        return (5u << 2) | 3u; /* 64 */
+    unsigned k = 6;
+    while (((size_t)1 << (k + 1)) < n)
+        k++;
+    size_t step = (size_t)1 << (k - 2);
+    unsigned q = (unsigned)((n - ((size_t)1 << k) + step - 1) / step); /* 1..4 */
+    return (k << 2) | (q - 1u);
 }
 
 static unsigned char *grab(size_t size)
 {
     if (!heap_at) {
-        heap_at = ((uintptr_t)&__heap_base + (HDR - 1)) & ~(uintptr_t)(HDR - 1);
-        heap_end = (uintptr_t)__builtin_wasm_memory_size(0) * 65536u;
+        heap_at = (HEAP_BASE + (HDR - 1)) & ~(uintptr_t)(HDR - 1);
+        heap_end = MEM_BASE + MEM_PAGES() * 65536u;
     }
     if (heap_end < heap_at || heap_end - heap_at < size) {
         size_t need = size - (heap_end > heap_at ? heap_end - heap_at : 0);
         size_t pages = (need + 65535u) / 65536u;
-        if (__builtin_wasm_memory_grow(0, pages) == (size_t)-1)
+        if (MEM_GROW(pages) == (size_t)-1)
             return NULL;
         heap_end += pages * 65536u;
     }
@@ -64,14 +109,14 @@ static unsigned char *grab(size_t size)
 
 void *malloc(size_t n)
 {
-    if (n > ((size_t)1 << MAX_CLASS) - HDR)
+    if (n > MAX_BLOCK - HDR)
         return NULL;
     unsigned c = class_of(n + HDR);
     unsigned char *b = free_list[c];
     if (b) {
         memcpy(&free_list[c], b + HDR, sizeof(void *));
     } else {
-        b = grab((size_t)1 << c);
+        b = grab(class_size(c));
         if (!b)
             return NULL;
         memcpy(b, &c, sizeof c);
@@ -106,7 +151,7 @@ void *realloc(void *p, size_t n)
         return malloc(n);
     unsigned c;
     memcpy(&c, (unsigned char *)p - HDR, sizeof c);
-    size_t have = ((size_t)1 << c) - HDR;
+    size_t have = class_size(c) - HDR;
     if (n <= have)
         return p;
     void *q = malloc(n);
@@ -117,4 +162,4 @@ void *realloc(void *p, size_t n)
     return q;
 }
 
-#endif /* __wasm__ */
+#endif /* __wasm__ || SW_ALLOC_NATIVE */

@@ -14,59 +14,41 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "wire.h"
+
+/* The core's one copy of the byte rules (libslate/wire.h), under the
+ * shim's short names. */
 static inline uint16_t sw_ld16(const void *p)
 {
-    const uint8_t *b = (const uint8_t *)p;
-    return (uint16_t)(b[0] | (b[1] << 8));
+    return slate_wire_get_le16(p);
 }
-
 static inline uint32_t sw_ld32(const void *p)
 {
-    const uint8_t *b = (const uint8_t *)p;
-    return (uint32_t)b[0] | ((uint32_t)b[1] << 8) | ((uint32_t)b[2] << 16) | ((uint32_t)b[3] << 24);
+    return slate_wire_get_le32(p);
 }
-
 static inline uint64_t sw_ld64(const void *p)
 {
-    const uint8_t *b = (const uint8_t *)p;
-    return (uint64_t)sw_ld32(b) | ((uint64_t)sw_ld32(b + 4) << 32);
+    return slate_wire_get_le64(p);
 }
-
 static inline double sw_ldf64(const void *p)
 {
-    uint64_t u = sw_ld64(p);
-    double d;
-    memcpy(&d, &u, sizeof d);
-    return d;
+    return slate_wire_get_f64(p);
 }
-
 static inline void sw_st16(void *p, uint16_t v)
 {
-    uint8_t *b = (uint8_t *)p;
-    b[0] = (uint8_t)v;
-    b[1] = (uint8_t)(v >> 8);
+    slate_wire_put_le16(p, v);
 }
-
 static inline void sw_st32(void *p, uint32_t v)
 {
-    uint8_t *b = (uint8_t *)p;
-    b[0] = (uint8_t)v;
-    b[1] = (uint8_t)(v >> 8);
-    b[2] = (uint8_t)(v >> 16);
-    b[3] = (uint8_t)(v >> 24);
+    slate_wire_put_le32(p, v);
 }
-
 static inline void sw_st64(void *p, uint64_t v)
 {
-    sw_st32(p, (uint32_t)v);
-    sw_st32((uint8_t *)p + 4, (uint32_t)(v >> 32));
+    slate_wire_put_le64(p, v);
 }
-
 static inline void sw_stf64(void *p, double d)
 {
-    uint64_t u;
-    memcpy(&u, &d, sizeof u);
-    sw_st64(p, u);
+    slate_wire_put_f64(p, d);
 }
 
 /**

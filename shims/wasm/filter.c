@@ -19,13 +19,25 @@
 #include "bytes.h"
 #include "map.h"
 #include "module.h"
-#include "rules.h"
+#include "slate/ruleset.h"
 #include "slate/key.h"
 #include "slate/rate.h"
 #include "slate/sampler.h"
 #include "slate/stats.h"
 
 #define SW_NONE 0xffffffffu
+
+/* Latency statistics since the last successful flush: slate_stats_t's
+ * moments, and its histogram only over the buckets that have counts, a
+ * window [lo, lo + n) that widens when a sample falls outside it. A tuple's
+ * latencies span few of the 1,160 buckets, so this is a few hundred bytes
+ * where a slate_stats_t is 4.6 KiB. lat_stats() rebuilds the slate_stats_t
+ * for a batch. */
+typedef struct sw_lat {
+    slate_moments_t m;
+    uint32_t *hist;
+    uint16_t lo, n;
+} sw_lat_t;
 
 enum { DIR_NONE = 0, DIR_IN = 1, DIR_OUT = 2 };
 
@@ -40,7 +52,7 @@ typedef struct sw_ep {
     char method[SW_MAX_METHOD];
     char path[SW_MAX_PATH];
     slate_rate_t *rate;
-    slate_stats_t stats; /* completions since the last successful flush */
+    sw_lat_t lat; /* completions since the last successful flush */
 } sw_ep_t;
 
 typedef struct sw_ob {
@@ -52,7 +64,7 @@ typedef struct sw_ob {
     char method[SW_MAX_METHOD];
     char path[SW_MAX_PATH];
     char region[SW_MAX_NAME];
-    slate_stats_t stats;
+    sw_lat_t lat;
 } sw_ob_t;
 
 typedef struct sw_span_rec {
@@ -74,15 +86,16 @@ typedef struct sw_filter {
     sw_ob_t **obs;
     uint32_t n_obs;
     sw_map_t ob_map;
-    /* Sampled spans completed since the last successful flush. */
+    /* Sampled spans completed since the last successful flush (the array
+     * grows up to max_spans_per_tick as spans come). */
     sw_span_rec_t *spans;
-    uint32_t n_spans;
+    uint32_t n_spans, spans_cap;
     /* Loss counters since the last successful flush. */
     uint64_t spans_dropped, endpoints_overflowed, outbound_overflowed, late_stamps, saturated;
     /* Rules: the validated blob copied from shared data, and its version record's cas. */
     uint8_t *blob;
     size_t blob_len;
-    sw_rules_info_t info;
+    slate_ruleset_info_t info;
     uint64_t expiry_ns;
     uint32_t version_cas;
     slate_rng_t rng;
@@ -90,7 +103,8 @@ typedef struct sw_filter {
     uint32_t queue;
     int queue_ok;
     int logged_queue, logged_rules;
-    uint8_t *batch;
+    uint8_t *batch; /* grows on demand up to max_batch_bytes (batch_grow()) */
+    size_t batch_cap;
     uint32_t *batch_eps, *batch_obs;
 } sw_filter_t;
 
@@ -111,6 +125,9 @@ static sw_map_t stream_map;
 static sw_stream_t *slots;
 static uint32_t *free_slots;
 static uint32_t n_slots, n_free;
+/* The stream looked up last (id 0: none): a stream's callbacks come one after
+ * another, so most lookups are answered here without the map. */
+static uint32_t last_id, last_slot;
 
 /* ------------------------------------------------------------------------- */
 /* Configuration.                                                             */
@@ -128,11 +145,9 @@ int sw_role_configure(sw_root_t *r)
     f->rate_size = slate_rate_size(NULL);
     f->eps = calloc(c->max_endpoints, sizeof *f->eps);
     f->obs = calloc(c->max_outbound, sizeof *f->obs);
-    f->spans = calloc(c->max_spans_per_tick ? c->max_spans_per_tick : 1, sizeof *f->spans);
-    f->batch = malloc(c->max_batch_bytes);
     f->batch_eps = calloc(c->max_endpoints, sizeof *f->batch_eps);
     f->batch_obs = calloc(c->max_outbound, sizeof *f->batch_obs);
-    if (!f->eps || !f->obs || !f->spans || !f->batch || !f->batch_eps || !f->batch_obs ||
+    if (!f->eps || !f->obs || !f->batch_eps || !f->batch_obs ||
         !sw_map_reserve(&f->ep_map, c->max_endpoints) ||
         !sw_map_reserve(&f->ob_map, c->max_outbound)) {
         sw_log(PROXY_LOG_ERROR, "out of memory configuring the filter", NULL, NULL);
@@ -154,6 +169,68 @@ int sw_role_configure(sw_root_t *r)
 }
 
 /* ------------------------------------------------------------------------- */
+/* Latency statistics (sw_lat_t).                                             */
+
+/* Widens the window to hold bucket b, with room to spare on the side it grew
+ * (at least 8 buckets, or half the new width). Returns 0 when out of memory. */
+static int lat_widen(sw_lat_t *l, uint32_t b)
+{
+    uint32_t lo = l->n ? l->lo : b, hi = l->n ? (uint32_t)l->lo + l->n : b + 1;
+    if (b < lo)
+        lo = b;
+    if (b >= hi)
+        hi = b + 1;
+    uint32_t slack = (hi - lo) / 2 > 8 ? (hi - lo) / 2 : 8;
+    if (!l->n || b < l->lo)
+        lo = lo > slack ? lo - slack : 0;
+    if (!l->n || b >= (uint32_t)l->lo + l->n)
+        hi = hi + slack < SLATE_HIST_BUCKETS ? hi + slack : SLATE_HIST_BUCKETS;
+    uint32_t *h = calloc(hi - lo, sizeof *h);
+    if (!h)
+        return 0;
+    if (l->n)
+        memcpy(h + (l->lo - lo), l->hist, l->n * sizeof *h);
+    free(l->hist);
+    l->hist = h;
+    l->lo = (uint16_t)lo;
+    l->n = (uint16_t)(hi - lo);
+    return 1;
+}
+
+static void lat_add(sw_filter_t *f, sw_lat_t *l, uint64_t v)
+{
+    slate_moments_add(&l->m, v);
+    uint32_t b = slate_hist_bucket(v);
+    if ((b < l->lo || b >= (uint32_t)l->lo + l->n) && !lat_widen(l, b)) {
+        f->saturated++; /* out of memory: counted, not in the histogram */
+        return;
+    }
+    uint32_t *c = &l->hist[b - l->lo];
+    if (*c != UINT32_MAX)
+        (*c)++;
+}
+
+/* Empty again; the window keeps its buckets for the next interval. */
+static void lat_reset(sw_lat_t *l)
+{
+    memset(&l->m, 0, sizeof l->m);
+    if (l->n)
+        memset(l->hist, 0, l->n * sizeof *l->hist);
+}
+
+/* The statistics as a slate_stats_t, for the batch writer: in one buffer
+ * that the next call overwrites (the VM is single-threaded). */
+static const slate_stats_t *lat_stats(const sw_lat_t *l)
+{
+    static slate_stats_t s;
+    slate_stats_init(&s);
+    slate_stats_set_moments(&s, &l->m);
+    if (l->n)
+        memcpy(s.hist + l->lo, l->hist, l->n * sizeof *l->hist);
+    return &s;
+}
+
+/* ------------------------------------------------------------------------- */
 /* Tables.                                                                    */
 
 static long ep_find_or_add(sw_root_t *r, const char *method, size_t ml, const char *path, size_t pl)
@@ -162,7 +239,7 @@ static long ep_find_or_add(sw_root_t *r, const char *method, size_t ml, const ch
     uint64_t key;
     if (ml == 0 || ml > SW_MAX_METHOD)
         return -1;
-    size_t stripped = slate_path_len(path, pl);
+    size_t stripped = pl; /* a normalised path has no query string */
     if (stripped > SW_MAX_PATH)
         stripped = SW_MAX_PATH;
     if (slate_endpoint_key(r->cfg.service, strlen(r->cfg.service), method, ml, path, pl, &key,
@@ -187,25 +264,24 @@ static long ep_find_or_add(sw_root_t *r, const char *method, size_t ml, const ch
     memcpy(e->method, method, ml);
     e->pl = (uint16_t)stripped;
     memcpy(e->path, path, stripped);
-    slate_stats_init(&e->stats);
     f->eps[f->n_eps] = e;
     sw_map_put(&f->ep_map, key, f->n_eps);
     return f->n_eps++;
 }
 
-static long ob_find_or_add(sw_root_t *r, const char *svc, size_t sl, const char *method, size_t ml,
-                           const char *path, size_t pl, const char *region, size_t rl)
+/* An outbound tuple; `ekey` is slate_endpoint_key() of (svc, method, path),
+ * path normalised. */
+static long ob_find_or_add(sw_root_t *r, uint64_t ekey, const char *svc, size_t sl,
+                           const char *method, size_t ml, const char *path, size_t pl,
+                           const char *region, size_t rl)
 {
     sw_filter_t *f = r->filter;
-    uint64_t key;
     if (sl == 0 || sl > SW_MAX_NAME || ml == 0 || ml > SW_MAX_METHOD || rl == 0 || rl > SW_MAX_NAME)
         return -1;
-    size_t stripped = slate_path_len(path, pl);
+    size_t stripped = pl; /* a normalised path has no query string */
     if (stripped > SW_MAX_PATH)
         stripped = SW_MAX_PATH;
-    if (slate_endpoint_key(svc, sl, method, ml, path, pl, &key, NULL) != SLATE_OK)
-        return -1;
-    key = sw_map_key(sw_hash64(region, rl, key));
+    uint64_t key = sw_map_key(sw_hash64(region, rl, ekey));
     long i = sw_map_get(&f->ob_map, key);
     if (i >= 0)
         return i;
@@ -223,7 +299,6 @@ static long ob_find_or_add(sw_root_t *r, const char *svc, size_t sl, const char 
     memcpy(o->path, path, stripped);
     o->rl = (uint8_t)rl;
     memcpy(o->region, region, rl);
-    slate_stats_init(&o->stats);
     f->obs[f->n_obs] = o;
     sw_map_put(&f->ob_map, key, f->n_obs);
     return f->n_obs++;
@@ -234,14 +309,20 @@ static long ob_find_or_add(sw_root_t *r, const char *svc, size_t sl, const char 
 
 static sw_stream_t *stream_get(uint32_t id)
 {
+    if (id && id == last_id)
+        return &slots[last_slot];
     long i = sw_map_get(&stream_map, id);
-    return i < 0 ? NULL : &slots[i];
+    if (i < 0)
+        return NULL;
+    last_id = id;
+    last_slot = (uint32_t)i;
+    return &slots[i];
 }
 
 void sw_role_stream_create(uint32_t id, sw_root_t *root)
 {
     if (!n_free) {
-        uint32_t cap = n_slots ? n_slots * 2 : 64;
+        uint32_t cap = n_slots ? n_slots * 2 : 16;
         sw_stream_t *ns = realloc(slots, cap * sizeof *ns);
         if (!ns)
             return;
@@ -261,6 +342,8 @@ void sw_role_stream_create(uint32_t id, sw_root_t *root)
     }
     sw_stream_t *s = &slots[slot];
     memset(s, 0, sizeof *s);
+    last_id = id;
+    last_slot = slot;
     s->id = id;
     s->root = root;
     s->idx = SW_NONE;
@@ -270,6 +353,8 @@ static void stream_release(sw_stream_t *s)
 {
     free_slots[n_free++] = (uint32_t)(s - slots);
     sw_map_del(&stream_map, s->id);
+    if (s->id == last_id)
+        last_id = 0;
     s->id = 0;
 }
 
@@ -440,34 +525,19 @@ static size_t authority_service(const char *a, size_t n, char *out)
     return (k < n && a[k] != ':' && a[k] != '.') ? 0 : k;
 }
 
-static const char *route(sw_root_t *r, const char *svc, size_t sl, const char *method, size_t ml,
-                         const char *path, size_t pl, uint64_t now)
+/* `exact` is slate_endpoint_key() of (svc, method, path), the first key
+ * tried, or NULL when that key cannot be made. */
+static const char *route(sw_root_t *r, const uint64_t *exact, const char *svc, size_t sl,
+                         const char *method, size_t ml, const char *path, size_t pl, uint64_t now)
 {
     sw_filter_t *f = r->filter;
     if (f->blob && (f->expiry_ns == 0 || now < f->expiry_ns)) {
-        static const struct {
-            uint16_t flag;
-            int m, p;
-        } kinds[4] = {{1u << SW_KIND_EXACT, 1, 1},
-                      {1u << SW_KIND_ANY_PATH, 1, 0},
-                      {1u << SW_KIND_ANY_METHOD, 0, 1},
-                      {1u << SW_KIND_ANY, 0, 0}};
-        for (int k = 0; k < 4; k++) {
-            uint64_t key;
-            if (!(f->info.flags & kinds[k].flag))
-                continue;
-            if (slate_endpoint_key(svc, sl, method, kinds[k].m ? ml : 0, path, kinds[k].p ? pl : 0,
-                                   &key, NULL) != SLATE_OK)
-                continue;
-            const void *t = sw_rules_find(f->blob, key);
-            if (t) {
-                uint16_t id = slate_sampler_draw(t, slate_rng_next(&f->rng));
-                const char *name = sw_rules_region_name(f->blob, id);
-                if (name)
-                    return name;
-                break;
-            }
-        }
+        uint16_t id = slate_ruleset_route(f->blob, svc, sl, method, ml, path, pl, exact,
+                                          slate_rng_next(&f->rng));
+        const char *name =
+            id == SLATE_RULESET_NO_REGION ? NULL : slate_ruleset_region_name(f->blob, id);
+        if (name)
+            return name;
     }
     return r->cfg.route_local_when_no_rules ? r->cfg.region : NULL;
 }
@@ -491,7 +561,11 @@ static void outbound_start(sw_stream_t *s, uint64_t now)
     }
     char np[SLATE_PATH_NORM_CAP];
     size_t npl = norm_path(&p, np);
-    const char *region = route(r, svc, sl, (const char *)m.p, m.n, np, npl, now);
+    uint64_t key;
+    const uint64_t *exact =
+        slate_endpoint_key(svc, sl, (const char *)m.p, m.n, np, npl, &key, NULL) == SLATE_OK ? &key
+                                                                                             : NULL;
+    const char *region = route(r, exact, svc, sl, (const char *)m.p, m.n, np, npl, now);
     if (region) {
         size_t rl = strlen(region);
         proxy_replace_header_map_value(PROXY_MAP_HTTP_REQUEST_HEADERS, r->cfg.routing_header,
@@ -499,7 +573,9 @@ static void outbound_start(sw_stream_t *s, uint64_t now)
     } else {
         region = r->cfg.region; /* unset header: the mesh routes; count it as local */
     }
-    long o = ob_find_or_add(r, svc, sl, (const char *)m.p, m.n, np, npl, region, strlen(region));
+    long o = exact ? ob_find_or_add(r, key, svc, sl, (const char *)m.p, m.n, np, npl, region,
+                                    strlen(region))
+                   : -1;
     hfree(&m);
     hfree(&p);
     if (o < 0) {
@@ -533,6 +609,22 @@ proxy_action_t sw_stream_request_body(uint32_t id, size_t body_size)
     return PROXY_ACTION_CONTINUE;
 }
 
+/* Room for one more span: the array doubles, from 8, up to max_spans_per_tick. */
+static int spans_room(sw_filter_t *f, const sw_root_t *r)
+{
+    if (f->n_spans < f->spans_cap)
+        return 1;
+    uint32_t cap = f->spans_cap ? f->spans_cap * 2 : 8;
+    if (cap > r->cfg.max_spans_per_tick)
+        cap = r->cfg.max_spans_per_tick;
+    sw_span_rec_t *sp = realloc(f->spans, cap * sizeof *sp);
+    if (!sp)
+        return 0;
+    f->spans = sp;
+    f->spans_cap = cap;
+    return f->n_spans < cap;
+}
+
 void sw_stream_finish(uint32_t id)
 {
     sw_stream_t *s = stream_get(id);
@@ -546,11 +638,11 @@ void sw_stream_finish(uint32_t id)
     uint64_t lat = now > s->start_ns ? now - s->start_ns : 0;
     if (s->dir == DIR_IN) {
         sw_ep_t *ep = f->eps[s->idx];
-        slate_stats_add(&ep->stats, lat);
+        lat_add(f, &ep->lat, lat);
         if (ep->in_flight)
             ep->in_flight--;
         if (s->sampled) {
-            if (f->n_spans < s->root->cfg.max_spans_per_tick) {
+            if (f->n_spans < s->root->cfg.max_spans_per_tick && spans_room(f, s->root)) {
                 sw_span_rec_t *sp = &f->spans[f->n_spans++];
                 sp->ep = s->idx;
                 sp->tl = s->tl;
@@ -570,7 +662,7 @@ void sw_stream_finish(uint32_t id)
         }
     } else if (s->dir == DIR_OUT) {
         sw_ob_t *o = f->obs[s->idx];
-        slate_stats_add(&o->stats, lat);
+        lat_add(f, &o->lat, lat);
         o->requests++;
     }
 }
@@ -617,16 +709,16 @@ static void refresh_rules(sw_root_t *r)
         free(b);
         return;
     }
-    sw_rules_err e = sw_rules_validate(b, bl);
-    if (e != SW_RULES_OK) {
+    slate_status e = slate_ruleset_validate(b, bl);
+    if (e != SLATE_OK) {
         if (!f->logged_rules)
-            sw_log(PROXY_LOG_WARN, "published rules rejected: ", sw_rules_err_name(e), NULL);
+            sw_log(PROXY_LOG_WARN, "published rules rejected: ", slate_status_name(e), NULL);
         f->logged_rules = 1;
         free(b);
         return;
     }
-    sw_rules_info_t info;
-    sw_rules_info(b, &info);
+    slate_ruleset_info_t info;
+    slate_ruleset_info(b, &info);
     if (info.version != version || info.checksum != checksum) {
         /* The reporter published newer rules between the two reads; take them
          * next tick with their own record. */
@@ -682,7 +774,7 @@ static int send_batch(sw_root_t *r, sw_batch_writer_t *w, uint32_t n_eps, uint32
     for (uint32_t i = 0; i < n_eps; i++) {
         sw_ep_t *e = f->eps[f->batch_eps[i]];
         e->requests = 0;
-        slate_stats_init(&e->stats);
+        lat_reset(&e->lat);
         e->sent_count = slate_rate_count(e->rate, now);
         e->sent_in_flight = e->in_flight;
         e->ever_sent = 1;
@@ -690,9 +782,37 @@ static int send_batch(sw_root_t *r, sw_batch_writer_t *w, uint32_t n_eps, uint32
     for (uint32_t i = 0; i < n_obs; i++) {
         sw_ob_t *o = f->obs[f->batch_obs[i]];
         o->requests = 0;
-        slate_stats_init(&o->stats);
+        lat_reset(&o->lat);
     }
     *spans_from += w->n_spans;
+    return 1;
+}
+
+/* The batch buffer starts at a few KiB and doubles up to max_batch_bytes
+ * when an entry does not fit: most flushes are small, and a worker should
+ * not hold the largest batch it may ever send. The sizes fill the module
+ * allocator's power-of-two blocks (16-byte header). Updates the writer w
+ * (may be NULL) to the moved buffer; returns 0 when it cannot grow. */
+#define SW_BATCH_FIRST (8192u - 16u)
+
+static int batch_grow(sw_root_t *r, sw_batch_writer_t *w)
+{
+    sw_filter_t *f = r->filter;
+    size_t max = r->cfg.max_batch_bytes;
+    if (f->batch_cap >= max)
+        return 0;
+    size_t cap = f->batch_cap ? (f->batch_cap + 16u) * 2u - 16u : SW_BATCH_FIRST;
+    if (cap > max)
+        cap = max;
+    uint8_t *b = realloc(f->batch, cap);
+    if (!b)
+        return 0;
+    f->batch = b;
+    f->batch_cap = cap;
+    if (w) {
+        w->buf = b;
+        w->cap = cap;
+    }
     return 1;
 }
 
@@ -711,41 +831,47 @@ static void flush(sw_root_t *r, uint64_t now)
         }
         f->queue_ok = 1;
     }
+    if (!f->batch && !batch_grow(r, NULL))
+        return; /* out of memory: the measurements wait for the next tick */
     f->seq++;
     sw_batch_writer_t w;
     uint32_t n_eps = 0, n_obs = 0, spans_from = 0;
     int first = 1, ok = 1, any = 0;
-    sw_batch_begin(&w, f->batch, r->cfg.max_batch_bytes);
+    sw_batch_begin(&w, f->batch, f->batch_cap);
 
     for (uint32_t i = 0; ok && i < f->n_eps; i++) {
         sw_ep_t *e = f->eps[i];
         slate_rate_add_n(e->rate, now, 0); /* move the window to now */
         uint64_t count = slate_rate_count(e->rate, now);
-        if (!e->requests && !e->stats.count && e->ever_sent && count == e->sent_count &&
+        if (!e->requests && !e->lat.m.count && e->ever_sent && count == e->sent_count &&
             e->in_flight == e->sent_in_flight)
             continue;
         while (!sw_batch_add_inbound(&w, S(e->method, e->ml), S(e->path, e->pl), e->requests, count,
-                                     e->in_flight, &e->stats)) {
+                                     e->in_flight, lat_stats(&e->lat))) {
+            if (batch_grow(r, &w))
+                continue;
             if (w.n_inbound == 0 || !(ok = send_batch(r, &w, n_eps, 0, &spans_from, first, now)))
                 break;
             first = 0, any = 1, n_eps = 0;
-            sw_batch_begin(&w, f->batch, r->cfg.max_batch_bytes);
+            sw_batch_begin(&w, f->batch, f->batch_cap);
         }
         if (ok)
             f->batch_eps[n_eps++] = i;
     }
     for (uint32_t i = 0; ok && i < f->n_obs; i++) {
         sw_ob_t *o = f->obs[i];
-        if (!o->requests && !o->stats.count)
+        if (!o->requests && !o->lat.m.count)
             continue;
         while (!sw_batch_add_outbound(&w, S(o->service, o->sl), S(o->method, o->ml),
                                       S(o->path, o->pl), S(o->region, o->rl), o->requests,
-                                      &o->stats)) {
+                                      lat_stats(&o->lat))) {
+            if (batch_grow(r, &w))
+                continue;
             if (w.n_inbound + w.n_outbound == 0 ||
                 !(ok = send_batch(r, &w, n_eps, n_obs, &spans_from, first, now)))
                 break;
             first = 0, any = 1, n_eps = n_obs = 0;
-            sw_batch_begin(&w, f->batch, r->cfg.max_batch_bytes);
+            sw_batch_begin(&w, f->batch, f->batch_cap);
         }
         if (ok)
             f->batch_obs[n_obs++] = i;
@@ -757,11 +883,13 @@ static void flush(sw_root_t *r, uint64_t now)
                                   S(sp->parent, sp->pl), S(e->method, e->ml), S(e->path, e->pl),
                                   sp->start_ns, sp->end_ns, sp->body_size, sp->arrival_count,
                                   sp->arrival_in_flight)) {
+            if (batch_grow(r, &w))
+                continue;
             if (w.n_inbound + w.n_outbound + w.n_spans == 0 ||
                 !(ok = send_batch(r, &w, n_eps, n_obs, &spans_from, first, now)))
                 break;
             first = 0, any = 1, n_eps = n_obs = 0;
-            sw_batch_begin(&w, f->batch, r->cfg.max_batch_bytes);
+            sw_batch_begin(&w, f->batch, f->batch_cap);
         }
     }
     if (ok && (w.n_inbound + w.n_outbound + w.n_spans > 0 || !any))

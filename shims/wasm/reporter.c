@@ -25,7 +25,7 @@
 #include "bytes.h"
 #include "map.h"
 #include "module.h"
-#include "rules.h"
+#include "slate/ruleset.h"
 #include "slate/codec.h"
 #include "slate/key.h"
 #include "slate/stats.h"
@@ -112,7 +112,7 @@ typedef struct sw_reporter {
     uint32_t n_spans;
     slate_drops_t drops;
     uint32_t queue;
-    int queue_ok;
+    int queue_ok, queue_logged;
     /* Lease. */
     int lease_held, leader;
     /* The report in flight. */
@@ -170,11 +170,6 @@ int sw_role_configure(sw_root_t *r)
         sw_log(PROXY_LOG_ERROR, "out of memory configuring the reporter", NULL, NULL);
         return 0;
     }
-    if (proxy_register_shared_queue(p->names.queue, strlen(p->names.queue), &p->queue) ==
-        PROXY_RESULT_OK)
-        p->queue_ok = 1;
-    else
-        sw_log(PROXY_LOG_ERROR, "cannot register the queue ", p->names.queue, NULL);
     r->reporter = p;
     if (r->cfg.pod[0] == '\0') {
         /* Istio puts the pod name in the node metadata; fall back to the node id. */
@@ -677,10 +672,29 @@ static void post_report(sw_root_t *r, uint64_t now)
     p->call_sent_ns = now;
 }
 
+/* The workers' queue is registered on the first tick, not in
+ * proxy_on_configure: Envoy configures each plugin once in a throwaway
+ * "canary" VM before the real ones, and a registration there would send the
+ * queue's notifications to a VM about to be destroyed. Until it is
+ * registered the workers keep their measurements (filter.c). */
+static void queue_register(sw_reporter_t *p)
+{
+    if (p->queue_ok)
+        return;
+    if (proxy_register_shared_queue(p->names.queue, strlen(p->names.queue), &p->queue) ==
+        PROXY_RESULT_OK) {
+        p->queue_ok = 1;
+    } else if (!p->queue_logged) {
+        sw_log(PROXY_LOG_ERROR, "cannot register the queue ", p->names.queue, NULL);
+        p->queue_logged = 1;
+    }
+}
+
 void sw_role_tick(sw_root_t *r)
 {
     sw_reporter_t *p = r->reporter;
     uint64_t now = sw_now();
+    queue_register(p);
     p->leader = lease_renew(r, now);
     if (!p->lease_held)
         return;
@@ -707,65 +721,18 @@ void sw_role_tick(sw_root_t *r)
 /* ------------------------------------------------------------------------- */
 /* Rules.                                                                     */
 
-static int str_eq(slate_str_t a, const char *b)
+/* Rate of the calling endpoints a caller-specific rule names (empty method
+ * or path: any), for slate_ruleset_compile()'s mixing. */
+static double caller_rate(void *ctx, slate_str_t src_method, slate_str_t src_path)
 {
-    size_t n = strlen(b);
-    return a.len == n && (n == 0 || memcmp(a.ptr, b, n) == 0);
-}
-
-static int name_ok(slate_str_t s, size_t max)
-{
-    if (s.len == 0 || s.len > max)
-        return 0;
-    for (size_t i = 0; i < s.len; i++)
-        if ((unsigned char)s.ptr[i] < 0x21 || (unsigned char)s.ptr[i] > 0x7e)
-            return 0;
-    return 1;
-}
-
-typedef struct rule_ref {
-    uint64_t key;
-    uint32_t rule;
-    uint8_t kind, agnostic;
-} rule_ref_t;
-
-/* Orders by key, caller-agnostic rules first within a key. */
-static int ref_before(const rule_ref_t *x, const rule_ref_t *y)
-{
-    return x->key != y->key ? x->key < y->key : x->agnostic > y->agnostic;
-}
-
-/* Shell sort (Ciura's gaps): small code, O(n^1.3) on the few thousand rules
- * a response may hold. */
-static void sort_refs(rule_ref_t *a, size_t n)
-{
-    static const size_t gaps[] = {701, 301, 132, 57, 23, 10, 4, 1};
-    for (size_t g = 0; g < sizeof gaps / sizeof gaps[0]; g++) {
-        size_t gap = gaps[g];
-        for (size_t i = gap; i < n; i++) {
-            rule_ref_t t = a[i];
-            size_t j = i;
-            while (j >= gap && ref_before(&t, &a[j - gap])) {
-                a[j] = a[j - gap];
-                j -= gap;
-            }
-            a[j] = t;
-        }
-    }
-}
-
-/* Rate of the caller endpoint a rule names (for merging caller-specific rules). */
-static double src_rate(sw_root_t *r, const slate_rule_t *ru)
-{
-    sw_reporter_t *p = r->reporter;
+    sw_reporter_t *p = ((sw_root_t *)ctx)->reporter;
     double sum = 0;
     for (uint32_t i = 0; i < p->n_eps; i++) {
         rp_ep_t *e = p->eps[i];
-        if (ru->src_method.len &&
-            !(ru->src_method.len == e->ml && memcmp(ru->src_method.ptr, e->method, e->ml) == 0))
+        if (src_method.len &&
+            !(src_method.len == e->ml && memcmp(src_method.ptr, e->method, e->ml) == 0))
             continue;
-        if (ru->src_path.len &&
-            !(ru->src_path.len == e->pl && memcmp(ru->src_path.ptr, e->path, e->pl) == 0))
+        if (src_path.len && !(src_path.len == e->pl && memcmp(src_path.ptr, e->path, e->pl) == 0))
             continue;
         double rt;
         uint64_t fl;
@@ -802,173 +769,46 @@ static uint64_t expiry_of(sw_root_t *r, const slate_routing_rules_t *rr, uint64_
     return e;
 }
 
-/* Validates, compiles and publishes decoded rules. Returns a static reason on rejection. */
+/* Validates, compiles (the core's slate_ruleset_compile()) and publishes
+ * decoded rules. Returns a static reason on rejection. */
 static const char *apply_rules(sw_root_t *r, const slate_routing_rules_t *rr, uint64_t now)
 {
     sw_reporter_t *p = r->reporter;
     const sw_config_t *c = &r->cfg;
     const char *why = NULL;
-    size_t n_regions_cap = (size_t)c->max_regions + 1;
-    const char **regions = calloc(n_regions_cap, sizeof *regions);
-    char *region_store = calloc(n_regions_cap, SW_RULES_MAX_REGION_NAME + 1);
-    rule_ref_t *refs = calloc(rr->n_rules ? rr->n_rules : 1, sizeof *refs);
-    uint16_t *ids = calloc(n_regions_cap, sizeof *ids);
-    double *mix = calloc(n_regions_cap, sizeof *mix);
-    uint32_t *wts = calloc(n_regions_cap, sizeof *wts);
+    slate_ruleset_compile_params_t cp = {
+        .service = c->service,
+        .region = c->region,
+        .max_regions = c->max_regions,
+        .max_rules = c->max_rules,
+        .max_name = SW_MAX_NAME,
+        .max_method = SW_MAX_METHOD,
+        .max_path = SW_MAX_PATH,
+        .caller_rate = caller_rate,
+        .ctx = r,
+    };
+    size_t slen = slate_ruleset_compile_scratch(rr->n_rules, c->max_regions);
+    void *scratch = malloc(slen);
     uint8_t *blob = NULL;
-    if (!regions || !region_store || !refs || !ids || !mix || !wts) {
-        why = "out of memory";
-        goto out;
-    }
-    size_t n_regions = 1, n_refs = 0;
-    regions[0] = c->region;
-    for (size_t i = 0; i < rr->n_rules; i++) {
-        const slate_rule_t *ru = &rr->rules[i];
-        if (!str_eq(ru->src_region, c->region))
-            continue;
-        if (ru->src_service.len && !str_eq(ru->src_service, c->service))
-            continue;
-        if (!name_ok(ru->dst_service, SW_MAX_NAME) || ru->method.len > SW_MAX_METHOD ||
-            ru->path.len > SW_MAX_PATH) {
-            why = "a rule's destination is empty or too long";
-            goto out;
-        }
-        if (ru->n_targets == 0 || ru->n_targets > c->max_regions) {
-            why = "a rule has no targets or more than limits.max_regions";
-            goto out;
-        }
-        for (size_t t = 0; t < ru->n_targets; t++) {
-            slate_str_t rg = ru->targets[t].region;
-            if (!name_ok(rg, SW_RULES_MAX_REGION_NAME)) {
-                why = "a target region is empty, too long or not printable";
-                goto out;
-            }
-            size_t k = 0;
-            while (k < n_regions && !str_eq(rg, regions[k]))
-                k++;
-            if (k == n_regions) {
-                if (n_regions >= n_regions_cap) {
-                    why = "more regions than limits.max_regions";
-                    goto out;
-                }
-                char *dst = region_store + (SW_RULES_MAX_REGION_NAME + 1) * n_regions;
-                memcpy(dst, rg.ptr, rg.len);
-                regions[n_regions++] = dst;
-            }
-        }
-        if (n_refs >= c->max_rules) {
-            why = "more rules than limits.max_rules";
-            goto out;
-        }
-        rule_ref_t *x = &refs[n_refs++];
-        uint64_t key;
-        if (slate_endpoint_key(ru->dst_service.ptr, ru->dst_service.len, ru->method.ptr,
-                               ru->method.len, ru->path.ptr, ru->path.len, &key,
-                               NULL) != SLATE_OK) {
-            why = "a rule's destination cannot be keyed";
-            goto out;
-        }
-        x->key = key;
-        x->rule = (uint32_t)i;
-        x->kind = (uint8_t)(ru->method.len ? (ru->path.len ? SW_KIND_EXACT : SW_KIND_ANY_PATH)
-                                           : (ru->path.len ? SW_KIND_ANY_METHOD : SW_KIND_ANY));
-        x->agnostic = !ru->src_method.len && !ru->src_path.len;
-    }
-    sort_refs(refs, n_refs);
-
-    /* Size: one table per distinct key, sized by the regions it may draw. */
-    size_t n_keys = 0, total_targets = 0;
-    for (size_t i = 0; i < n_refs; i++)
-        if (i == 0 || refs[i].key != refs[i - 1].key)
-            n_keys++, total_targets += n_regions;
-    size_t cap = sw_rules_size(n_regions, n_keys, total_targets);
-    blob = malloc(cap);
-    if (!blob) {
-        why = "out of memory";
-        goto out;
-    }
-    sw_rules_builder_t b;
-    sw_rules_err e =
-        sw_rules_begin(&b, blob, cap, regions, n_regions, 0, n_keys, rr->version, rr->generated_ns,
-                       rr->ttl_ns ? rr->generated_ns + rr->ttl_ns : 0);
-    if (e != SW_RULES_OK) {
-        why = sw_rules_err_name(e);
-        goto out;
-    }
-    for (size_t i = 0; i < n_refs;) {
-        size_t j = i + 1;
-        while (j < n_refs && refs[j].key == refs[i].key)
-            j++;
-        memset(mix, 0, n_regions * sizeof *mix);
-        size_t use_to = j;
-        if (refs[i].agnostic) {
-            if (j > i + 1 && refs[i + 1].agnostic) {
-                why = "two rules for the same destination";
-                goto out;
-            }
-            use_to = i + 1; /* a caller-agnostic rule wins over caller-specific ones */
-        }
-        /* Mix the group's rules: each normalised, weighted by its caller's rate. */
-        double total_rate = 0;
-        for (size_t k = i; k < use_to; k++)
-            total_rate += refs[i].agnostic ? 1.0 : src_rate(r, &rr->rules[refs[k].rule]);
-        for (size_t k = i; k < use_to; k++) {
-            const slate_rule_t *ru = &rr->rules[refs[k].rule];
-            double share = refs[i].agnostic ? 1.0
-                           : total_rate > 0 ? src_rate(r, ru) / total_rate
-                                            : 1.0 / (double)(use_to - i);
-            double sum = 0;
-            for (size_t t = 0; t < ru->n_targets; t++)
-                sum += ru->targets[t].weight;
-            if (sum <= 0)
-                continue; /* all-zero rule: invalid, the destination routes locally */
-            for (size_t t = 0; t < ru->n_targets; t++) {
-                size_t id = 0;
-                while (!str_eq(ru->targets[t].region, regions[id]))
-                    id++;
-                mix[id] += share * ru->targets[t].weight / sum;
-            }
-        }
-        size_t n = 0;
-        double mx = 0;
-        for (size_t k = 0; k < n_regions; k++)
-            if (mix[k] > mx)
-                mx = mix[k];
-        if (refs[i].agnostic) {
-            /* One rule: keep its exact integer weights; duplicates are an error. */
-            const slate_rule_t *ru = &rr->rules[refs[i].rule];
-            for (size_t t = 0; t < ru->n_targets; t++) {
-                size_t id = 0;
-                while (!str_eq(ru->targets[t].region, regions[id]))
-                    id++;
-                ids[n] = (uint16_t)id;
-                wts[n++] = ru->targets[t].weight;
-            }
-        } else {
-            for (size_t k = 0; k < n_regions; k++) {
-                if (mix[k] <= 0)
-                    continue;
-                ids[n] = (uint16_t)k;
-                wts[n++] = (uint32_t)llround(mix[k] / mx * 1e9);
-            }
-        }
-        if (mx > 0) {
-            e = sw_rules_add(&b, refs[i].key, refs[i].kind, ids, wts, n);
-            if (e != SW_RULES_OK) {
-                why = e == SW_RULES_WEIGHTS ? "a rule names a region twice" : sw_rules_err_name(e);
-                goto out;
-            }
-        }
-        i = j;
-    }
     size_t len = 0;
-    e = sw_rules_finish(&b, &len);
-    if (e != SW_RULES_OK) {
-        why = sw_rules_err_name(e);
+    if (!scratch) {
+        why = "out of memory";
         goto out;
     }
-    sw_rules_info_t info;
-    sw_rules_info(blob, &info);
+    slate_status st = slate_ruleset_compile(rr, &cp, scratch, slen, NULL, 0, &len, &why);
+    if (st == SLATE_ENOSPC) {
+        blob = malloc(len);
+        if (!blob) {
+            why = "out of memory";
+            goto out;
+        }
+        st = slate_ruleset_compile(rr, &cp, scratch, slen, blob, len, &len, &why);
+    }
+    if (st != SLATE_OK)
+        goto out;
+    why = NULL;
+    slate_ruleset_info_t info;
+    slate_ruleset_info(blob, &info);
     uint64_t expiry = expiry_of(r, rr, now);
     if (proxy_set_shared_data(p->names.rules, strlen(p->names.rules), blob, len, 0) !=
             PROXY_RESULT_OK ||
@@ -991,12 +831,7 @@ static const char *apply_rules(sw_root_t *r, const slate_routing_rules_t *rr, ui
         sb_log(&s, PROXY_LOG_INFO);
     }
 out:
-    free(regions);
-    free(region_store);
-    free(refs);
-    free(ids);
-    free(mix);
-    free(wts);
+    free(scratch);
     free(blob);
     return why;
 }

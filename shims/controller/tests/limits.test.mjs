@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import {
   check, encReport, finish, flatLatency, getJSON, parseArgs, parseMetrics, metric, request,
-  startController,
+  sleep, startController,
 } from './lib.mjs';
 
 const args = parseArgs();
@@ -111,5 +111,34 @@ await ctl.stop('SIGTERM');
     'every real service that reported next has its own entry');
   check(!st.services.some((s) => s.name === '~overflow'), 'nothing went to the overflow service');
   await big.stop('SIGTERM');
+}
+// Names that stop reporting leave the tables after table-ttl-s: a flood of
+// junk services fills max-services, the real service lands in the overflow
+// bucket, and once the junk has been silent for the TTL the real service
+// gets its own entry back.
+{
+  const aging = await startController(args.controller, args.workdir, 'aging', [
+    '--solve-period-ms', '200', '--max-services', '8', '--table-ttl-s', '1']);
+  const post = (service, region) => request(aging.port, { method: 'POST', path: '/v1/report',
+    body: encReport({ service, region, pod: 'p', interval_ns: 1e9, inbound: [ep('/x')] }) });
+  for (let k = 0; k < 8; k++) check((await post(`junk${k}`, `junkland${k}`)).status === 200, `junk ${k} accepted`);
+  check((await post('real', 'west')).status === 200, 'the real service reports');
+  let st = await getJSON(aging.port, '/v1/state');
+  check(!st.services.some((s) => s.name === 'real') && st.services.some((s) => s.name === '~overflow'),
+    'with the table full of junk, the real service is in the overflow bucket');
+  let back = false;
+  for (let i = 0; i < 40 && !back; i++) {
+    await sleep(100);
+    check((await post('real', 'west')).status === 200, 'the real service keeps reporting');
+    st = await getJSON(aging.port, '/v1/state');
+    back = st.services.some((s) => s.name === 'real');
+  }
+  check(back, 'after the junk was silent for table-ttl-s, the real service has its own entry');
+  check(!st.services.some((s) => /^junk/.test(s.name)) && !st.regions.some((r) => /^junkland/.test(r.name)),
+    `the junk services and regions left the tables (${st.services.map((s) => s.name)}; ${st.regions.map((r) => r.name)})`);
+  const m = parseMetrics((await request(aging.port, { path: '/metrics' })).body.toString());
+  check(metric(m, 'slate_controller_retired_total', { kind: 'service' }) === 8, `8 services retired (${metric(m, 'slate_controller_retired_total', { kind: 'service' })})`);
+  check(metric(m, 'slate_controller_retired_total', { kind: 'region' }) >= 7, `the junk regions retired (${metric(m, 'slate_controller_retired_total', { kind: 'region' })})`);
+  await aging.stop('SIGTERM');
 }
 finish();

@@ -176,7 +176,7 @@ check(converged, `routing converged toward the optimum in capped steps (${steps}
 {
   await sleep(1300);
   const yamlPath = path.join(exportDir, 'istio', 'backend.yaml');
-  const envoyPath = path.join(exportDir, 'envoy', 'backend.west.json');
+  const envoyPath = path.join(exportDir, 'envoy', 'backend@west.json');
   check(fs.existsSync(yamlPath), 'Istio export written');
   if (fs.existsSync(yamlPath)) {
     const y = fs.readFileSync(yamlPath, 'utf8');
@@ -185,8 +185,8 @@ check(converged, `routing converged toward the optimum in capped steps (${steps}
     const vs = docs.filter((d) => /kind: VirtualService/.test(d));
     check(vs.length === 2 && vs.every((d) => !/^ {2}hosts:/m.test(d)),
       'two delegate VirtualServices, no hosts (they join the user\'s VirtualService)');
-    check(/name: backend-slate\n/.test(vs[0]) && /name: backend-slate-weights\n/.test(vs[1]), 'delegate names');
-    check(!/sourceLabels/.test(vs[0]) && !/name: default/.test(y), 'header delegate: header routes only, no catch-all');
+    check(/name: "backend\.slate"\n/.test(vs[0]) && /name: "backend\.slate-weights"\n/.test(vs[1]), 'delegate names <service>.slate and <service>.slate-weights');
+    check(!/sourceLabels/.test(vs[0]) && !/name: "?default/.test(y), 'header delegate: header routes only, no catch-all');
     check(/x-slate-routeto:\n\s+exact: "east"/.test(vs[0]), 'header match to a per-region subset');
     check((y.match(/outlierDetection:/g) || []).length >= 2, 'outlier detection on the host and the subsets');
     // Read as Kubernetes reads it: every object of a kind and version Istio

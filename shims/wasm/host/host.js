@@ -760,6 +760,15 @@ class Vm {
     return pending;
   }
 
+  /**
+   * Destroys the VM as proxy-wasm-cpp-host kills a canary: no further
+   * callback of any kind (ticks, queue notifications, HTTP answers).
+   */
+  kill() {
+    for (const root of this.roots) this.host._setTick(root, 0);
+    this.killed = true;
+  }
+
   /** The root context with the given root id (or the first one). */
   root(rootId) {
     if (rootId === undefined) return this.roots[0];
@@ -788,7 +797,7 @@ class Vm {
   // -- calls into the module ------------------------------------------------
 
   _invoke(ctx, name, args) {
-    if (this.failed) return undefined;
+    if (this.failed || this.killed) return undefined;
     const fn = this.exports[name];
     if (typeof fn !== 'function') return undefined;
     const prevCur = this.current, prevEff = this.effectiveId;
@@ -2102,6 +2111,7 @@ const DEFAULT_OPTIONS = {
   httpRealTimeoutMs: 10000,
   httpMaxResponseBytes: 64 * 1024 * 1024,
   streamEndOrder: 'envoy',
+  canary: false,
   chaos: {},
 };
 
@@ -2137,6 +2147,7 @@ class Host extends EventEmitter {
     this.vms = [];
     this.workers = [];
     this.singletons = [];
+    this.canaries = [];
     this.logs = [];
     this.events = [];
     this.sharedData = new SharedData(this);
@@ -2188,7 +2199,9 @@ class Host extends EventEmitter {
       delay = Math.round(this.rng.next() * toNs(this.chaos.startSpreadNs));
     }
     const roots = opts.roots || [{ rootId: opts.rootId ?? '', configuration: opts.configuration, name: opts.pluginName }];
+    const canary = opts.canary ?? this.options.canary;
     const start = () => {
+      if (canary) this._runCanary(opts, roots);
       vm._start();
       for (const r of roots) vm.addRoot(r);
       this._emit('vm_started', { vm: vm.name });
@@ -2198,11 +2211,35 @@ class Host extends EventEmitter {
     return vm;
   }
 
-  /** Adds n worker VMs with the same options; returns them. */
+  /** Adds n worker VMs with the same options; returns them. With the canary
+   * option, one canary configures the plugins before the first worker. */
   addWorkers(n, opts) {
     const out = [];
-    for (let i = 0; i < n; i++) out.push(this.addVm(Object.assign({}, opts, { kind: 'worker' })));
+    const canary = opts.canary ?? this.options.canary;
+    for (let i = 0; i < n; i++) {
+      out.push(this.addVm(Object.assign({}, opts, { kind: 'worker', canary: canary && i === 0 })));
+    }
     return out;
+  }
+
+  /**
+   * Envoy's host library (proxy-wasm-cpp-host createWasm) configures each
+   * plugin once in a throwaway clone of the VM, the "canary", before the real
+   * VMs, and kills it: whatever proxy_on_configure does there must be
+   * harmless. Runs on_context_create, on_vm_start and on_configure of the
+   * plugins in a new VM of the same module and vm_id, then kills it. The VM
+   * stays in host.canaries (its logs and hostcall counts) and never runs again.
+   */
+  _runCanary(opts, roots) {
+    const vm = new Vm(this, Object.assign({}, opts, { kind: 'canary', index: this.canaries.length,
+      name: `canary-${this.canaries.length}`, clockSkewNs: 0 }));
+    this.canaries.push(vm);
+    vm._start();
+    let configured = true;
+    for (const r of roots) configured = vm.addRoot(r).configured && configured;
+    vm.kill();
+    this._emit('canary', { vm: vm.name, configured });
+    return vm;
   }
 
   /** Adds the singleton service VM (Envoy bootstrap wasm service, singleton: true). */

@@ -146,7 +146,7 @@ test('subset labels are the exporter\'s: topology.kubernetes.io/region', () => {
         const host = o.spec.hosts[0].split('.')[0];
         const d = o.spec.http.filter((r) => r.delegate);
         assert.equal(d.length, 1, 'one delegate route');
-        assert.equal(d[0].delegate.name, `${host}-slate`, "the exporter's delegate name");
+        assert.equal(d[0].delegate.name, `${host}.slate`, "the exporter's delegate name");
         assert.equal(o.spec.http.indexOf(d[0]), 0, 'the delegate route first');
       }
     }

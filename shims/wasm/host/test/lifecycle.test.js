@@ -83,6 +83,28 @@ test('spec end order is available: on_done, on_log, on_delete', () => {
   assert.deepEqual(tail.map((m) => m.split(' ')[0]), ['on_done', 'on_log', 'on_delete']);
 });
 
+test('canary: each plugin is configured once in a throwaway VM first, which never runs again', () => {
+  const host = new Host({ canary: true });
+  const events = [];
+  host.on('canary', (e) => events.push(e));
+  const [a, b] = host.addWorkers(2, { module: plugin('probe'), rootId: 'r',
+    configuration: 'tick=10 queue=q' });
+  assert.equal(host.canaries.length, 1, 'one canary per addWorkers, before the first worker');
+  const c = host.canaries[0];
+  assert.deepEqual(events.map((e) => [e.vm, e.configured]), [[c.name, true]]);
+  assert.ok(!host.workers.includes(c) && !host.vms.includes(c));
+  assert.deepEqual(c.logs.map((l) => l.message.split(' ')[0]).slice(0, 3),
+    ['context_create', 'vm_start', 'configure']);
+  assert.equal(c.killed, true);
+  // The canary registered the queue first; the workers registered it after,
+  // so its notifications reach the last registrant, never the canary.
+  assert.equal(host.queues.get('', 'q').owner.vm, b);
+  host.advance(50e6);
+  assert.equal(lines(c, 'tick').length, 0, 'a killed canary gets no tick');
+  assert.equal(lines(a, 'tick').length, 5);
+  assert.equal(c.stats.callbacks.proxy_on_tick || 0, 0);
+});
+
 test('header maps: get/add/replace/remove/size/pairs round trip', () => {
   const host = new Host();
   const vm = host.addVm({ module: plugin('probe'), rootId: 'r' });

@@ -1,0 +1,180 @@
+/*
+ * libslate - service-layer traffic engineering for service meshes.
+ * SPDX-License-Identifier: Apache-2.0
+ *
+ * A native stand-in for the proxy-wasm host: the hostcalls the data plane's
+ * modules import, implemented in plain C over one request's header maps, a
+ * small shared-data store and a clock the driver sets. It lets the modules'
+ * C run natively, under callgrind, so that the instructions of their request
+ * path are counted deterministically. Values returned to the module are
+ * allocated through host_module_malloc(), the module's allocator, as a real
+ * host calls the module's exported malloc.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "host_stub.h"
+
+stub_host_t stub;
+
+/* Noinline: the instruction count attributes it to the module (see
+ * wasm_instructions.sh), as the host's call into the module's malloc is. */
+__attribute__((noinline)) void *host_module_malloc(size_t n)
+{
+    return malloc(n ? n : 1);
+}
+
+static proxy_status_t out_bytes(const void *p, size_t n, uint8_t **data, size_t *size)
+{
+    uint8_t *b = host_module_malloc(n);
+    if (!b)
+        return PROXY_RESULT_INTERNAL_FAILURE;
+    if (n)
+        memcpy(b, p, n);
+    *data = b;
+    *size = n;
+    return PROXY_RESULT_OK;
+}
+
+static stub_map_t *map_of(proxy_map_type_t t)
+{
+    if (t == PROXY_MAP_HTTP_REQUEST_HEADERS)
+        return stub.request;
+    if (t == PROXY_MAP_HTTP_RESPONSE_HEADERS)
+        return stub.response;
+    return NULL;
+}
+
+static long map_find(const stub_map_t *m, const char *k, size_t kn)
+{
+    for (size_t i = 0; i < m->n; i++)
+        if (m->h[i].kn == kn && memcmp(m->h[i].k, k, kn) == 0)
+            return (long)i;
+    return -1;
+}
+
+proxy_status_t proxy_log(proxy_log_level_t log_level, const char *message_data, size_t message_size)
+{
+    (void)log_level;
+    (void)message_data;
+    (void)message_size;
+    stub.logs++;
+    return PROXY_RESULT_OK;
+}
+
+proxy_status_t proxy_get_current_time_nanoseconds(uint64_t *return_time)
+{
+    *return_time = stub.now_ns;
+    return PROXY_RESULT_OK;
+}
+
+proxy_status_t proxy_set_tick_period_milliseconds(uint32_t tick_period)
+{
+    stub.tick_ms = tick_period;
+    return PROXY_RESULT_OK;
+}
+
+proxy_status_t proxy_get_buffer_bytes(proxy_buffer_type_t buffer_id, size_t start, size_t max_size,
+                                      uint8_t **return_value_data, size_t *return_value_size)
+{
+    if (buffer_id != PROXY_BUFFER_PLUGIN_CONFIGURATION)
+        return PROXY_RESULT_NOT_FOUND;
+    size_t len = strlen(stub.configuration);
+    if (start > len)
+        return PROXY_RESULT_BAD_ARGUMENT;
+    if (max_size > len - start)
+        max_size = len - start;
+    return out_bytes(stub.configuration + start, max_size, return_value_data, return_value_size);
+}
+
+proxy_status_t proxy_get_property(const char *path_data, size_t path_size,
+                                  uint8_t **return_value_data, size_t *return_value_size)
+{
+    (void)path_data;
+    (void)path_size;
+    (void)return_value_data;
+    (void)return_value_size;
+    return PROXY_RESULT_NOT_FOUND;
+}
+
+proxy_status_t proxy_get_header_map_value(proxy_map_type_t map_id, const char *key_data,
+                                          size_t key_size, uint8_t **return_value_data,
+                                          size_t *return_value_size)
+{
+    stub_map_t *m = map_of(map_id);
+    if (!m)
+        return PROXY_RESULT_BAD_ARGUMENT;
+    long i = map_find(m, key_data, key_size);
+    if (i < 0)
+        return PROXY_RESULT_NOT_FOUND;
+    return out_bytes(m->h[i].v, m->h[i].vn, return_value_data, return_value_size);
+}
+
+proxy_status_t proxy_replace_header_map_value(proxy_map_type_t map_id, const char *key_data,
+                                              size_t key_size, const uint8_t *value_data,
+                                              size_t value_size)
+{
+    stub_map_t *m = map_of(map_id);
+    if (!m || key_size > STUB_MAX_TEXT || value_size > STUB_MAX_TEXT)
+        return PROXY_RESULT_BAD_ARGUMENT;
+    long i = map_find(m, key_data, key_size);
+    if (i < 0) {
+        if (m->n >= STUB_MAX_HEADERS)
+            return PROXY_RESULT_BAD_ARGUMENT;
+        i = (long)m->n++;
+        memcpy(m->h[i].kbuf, key_data, key_size);
+        m->h[i].k = m->h[i].kbuf;
+        m->h[i].kn = key_size;
+    }
+    memcpy(m->h[i].vbuf, value_data, value_size);
+    m->h[i].v = m->h[i].vbuf;
+    m->h[i].vn = value_size;
+    stub.replaced++;
+    return PROXY_RESULT_OK;
+}
+
+proxy_status_t proxy_get_shared_data(const char *key_data, size_t key_size,
+                                     uint8_t **return_value_data, size_t *return_value_size,
+                                     uint32_t *return_cas)
+{
+    for (size_t i = 0; i < stub.n_shared; i++) {
+        stub_shared_t *e = &stub.shared[i];
+        if (strlen(e->key) == key_size && memcmp(e->key, key_data, key_size) == 0) {
+            *return_cas = e->cas;
+            return out_bytes(e->value, e->len, return_value_data, return_value_size);
+        }
+    }
+    return PROXY_RESULT_NOT_FOUND;
+}
+
+proxy_status_t proxy_resolve_shared_queue(const char *vm_id_data, size_t vm_id_size,
+                                          const char *name_data, size_t name_size,
+                                          uint32_t *return_queue_id)
+{
+    (void)vm_id_data;
+    (void)vm_id_size;
+    (void)name_data;
+    (void)name_size;
+    *return_queue_id = 1;
+    return PROXY_RESULT_OK;
+}
+
+proxy_status_t proxy_enqueue_shared_queue(uint32_t queue_id, const uint8_t *value_data,
+                                          size_t value_size)
+{
+    (void)queue_id;
+    (void)value_data;
+    stub.enqueued_bytes += value_size;
+    return PROXY_RESULT_OK;
+}
+
+wasi_errno_t wasi_random_get(uint8_t *buffer, size_t buffer_size)
+{
+    for (size_t i = 0; i < buffer_size; i++) {
+        stub.rand_state ^= stub.rand_state << 13;
+        stub.rand_state ^= stub.rand_state >> 7;
+        stub.rand_state ^= stub.rand_state << 17;
+        buffer[i] = (uint8_t)stub.rand_state;
+    }
+    return WASI_ERRNO_SUCCESS;
+}

@@ -1,0 +1,223 @@
+/*
+ * slate-controller: decode scratch and the preparation of a report outside the lock:
+ * decode arrays, normalised paths, keys.
+ * SPDX-License-Identifier: Apache-2.0
+ */
+#define _POSIX_C_SOURCE 200809L
+#include "ctl_state_internal.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define XXH_INLINE_ALL
+#include <xxhash.h>
+
+ctl_scratch_t *ctl_scratch_create(void)
+{
+    ctl_scratch_t *sc = calloc(1, sizeof(*sc));
+    if (!sc)
+        return NULL;
+    ctl_buf_init(&sc->arena, 0);
+    sc->paths = calloc(PATH_CACHE, sizeof(path_cache_ent));
+    if (!sc->paths) {
+        free(sc);
+        return NULL;
+    }
+    return sc;
+}
+
+void ctl_scratch_free(ctl_scratch_t *sc)
+{
+    if (!sc)
+        return;
+    free(sc->inbound);
+    free(sc->outbound);
+    free(sc->spans);
+    free(sc->loads);
+    free(sc->pin);
+    free(sc->pout);
+    free(sc->pspan);
+    free(sc->paths);
+    ctl_buf_free(&sc->arena);
+    free(sc);
+}
+
+/* Grows *arr to hold n elements of size sz; false on allocation failure. */
+static bool grow(void **arr, size_t *cap, size_t n, size_t sz)
+{
+    if (n <= *cap)
+        return true;
+    size_t c = *cap ? *cap : 16;
+    while (c < n)
+        c *= 2;
+    void *p = realloc(*arr, c * sz);
+    if (!p)
+        return false;
+    *arr = p;
+    *cap = c;
+    return true;
+}
+
+/* Clears the scratch report and lends it the scratch arrays at their present
+ * capacities, ready for one decode. */
+static slate_load_report_t *scratch_lend(ctl_scratch_t *sc)
+{
+    slate_load_report_t *r = &sc->rep;
+    memset(r, 0, sizeof(*r));
+    r->inbound = sc->inbound;
+    r->cap_inbound = sc->cap_inbound;
+    r->outbound = sc->outbound;
+    r->cap_outbound = sc->cap_outbound;
+    r->spans = sc->spans;
+    r->cap_spans = sc->cap_spans;
+    r->span_loads = sc->loads;
+    r->cap_span_loads = sc->cap_loads;
+    return r;
+}
+
+/* Judges one decode into the lent arrays, whose status is *st. True: the
+ * arrays were short and have grown, so decode again. False: *st is final
+ * (SLATE_OK with *out set, the decoder's error, or SLATE_ENOSPC when growing
+ * failed). */
+static bool scratch_retry(ctl_scratch_t *sc, slate_status *st, slate_load_report_t **out)
+{
+    slate_load_report_t *r = &sc->rep;
+    /* A NULL array only counts: decode again once every array has room. */
+    bool stored = (r->n_inbound == 0 || r->inbound) && (r->n_outbound == 0 || r->outbound) &&
+                  (r->n_spans == 0 || r->spans) && (r->n_span_loads == 0 || r->span_loads);
+    if (*st == SLATE_OK && stored) {
+        *out = r;
+        return false;
+    }
+    if (*st != SLATE_ENOSPC && *st != SLATE_OK)
+        return false;
+    /* Arrays short: every n_* is the count needed; grow and decode again. */
+    if (!grow((void **)&sc->inbound, &sc->cap_inbound, r->n_inbound, sizeof(slate_inbound_t)) ||
+        !grow((void **)&sc->outbound, &sc->cap_outbound, r->n_outbound, sizeof(slate_outbound_t)) ||
+        !grow((void **)&sc->spans, &sc->cap_spans, r->n_spans, sizeof(slate_span_t)) ||
+        !grow((void **)&sc->loads, &sc->cap_loads, r->n_span_loads,
+              sizeof(slate_endpoint_load_t))) {
+        *st = SLATE_ENOSPC;
+        return false;
+    }
+    return true;
+}
+
+slate_status ctl_scratch_decode(ctl_scratch_t *sc, const uint8_t *buf, size_t len,
+                                const slate_codec_limits_t *lim, slate_codec_error_t *err,
+                                slate_load_report_t **out)
+{
+    for (int attempt = 0; attempt < 3; attempt++) {
+        slate_load_report_t *r = scratch_lend(sc);
+        slate_status st = slate_load_report_decode(r, buf, len, lim, err);
+        if (!scratch_retry(sc, &st, out))
+            return st;
+    }
+    return SLATE_ENOSPC;
+}
+
+slate_status ctl_scratch_decode_legacy(ctl_scratch_t *sc, bool latency, const char *body,
+                                       size_t len, const slate_codec_limits_t *lim,
+                                       slate_codec_error_t *err, slate_str_t service,
+                                       slate_str_t region, slate_load_report_t **out)
+{
+    for (int attempt = 0; attempt < 3; attempt++) {
+        slate_load_report_t *r = scratch_lend(sc);
+        r->service = service;
+        r->region = region;
+        slate_status st = latency ? slate_legacy_latency_decode(r, body, len, lim, err)
+                                  : slate_legacy_proxyload_decode(r, NULL, body, len, lim, err);
+        if (!scratch_retry(sc, &st, out))
+            return st;
+    }
+    return SLATE_ENOSPC;
+}
+
+/* ------------------------------------------------------------------------- */
+/* Intake */
+
+static bool prep_endpoint(ctl_scratch_t *sc, slate_str_t service, slate_str_t method,
+                          slate_str_t path, prep_ep *out)
+{
+    const char *raw = path.ptr ? path.ptr : "";
+    uint64_t h = XXH3_64bits(raw, path.len) | 1;
+    /* Two-way sets, the most recently filled way first: two hot paths that
+     * share a set no longer evict each other on every report. */
+    path_cache_ent *set = &sc->paths[(h % (PATH_CACHE / 2)) * 2];
+    path_cache_ent *pc = set;
+    if (pc->hash != h || pc->raw_len != path.len) {
+        pc = &set[1];
+        if (pc->hash != h || pc->raw_len != path.len) {
+            if (set[0].hash)
+                set[1] = set[0];
+            pc = set;
+            size_t nl = 0;
+            if (slate_path_normalize(raw, path.len, pc->norm, sizeof(pc->norm), &nl) != SLATE_OK)
+                return false; /* cannot happen: the buffer holds any result */
+            pc->norm_len = (uint32_t)nl;
+            pc->hash = h;
+            pc->raw_len = (uint32_t)path.len;
+        }
+    }
+    const char *norm = pc->norm;
+    size_t n = pc->norm_len;
+    out->path_off = (uint32_t)sc->arena.len;
+    out->path_len = (uint32_t)n;
+    ctl_buf_append(&sc->arena, norm, n);
+    /* the core's endpoint key, as the data plane computes it; names passed
+     * the intake's door, so it cannot refuse them */
+    if (slate_endpoint_key(service.ptr, service.len, method.ptr, method.len, norm, n, &out->key,
+                           NULL) != SLATE_OK)
+        return false;
+    return !sc->arena.failed;
+}
+
+int ls_prepare(ctl_scratch_t *sc, const slate_load_report_t *rep, uint32_t max_spans)
+{
+    ctl_buf_reset(&sc->arena);
+    size_t n_spans = rep->n_spans < max_spans ? rep->n_spans : max_spans;
+    if (!grow((void **)&sc->pin, &sc->cap_pin, rep->n_inbound, sizeof(prep_ep)) ||
+        !grow((void **)&sc->pout, &sc->cap_pout, rep->n_outbound, sizeof(prep_out)) ||
+        !grow((void **)&sc->pspan, &sc->cap_pspan, n_spans, sizeof(prep_span)))
+        return -1;
+    for (size_t i = 0; i < rep->n_inbound; i++)
+        if (!prep_endpoint(sc, rep->service, rep->inbound[i].method, rep->inbound[i].path,
+                           &sc->pin[i]))
+            return -1;
+    for (size_t i = 0; i < rep->n_outbound; i++) {
+        const slate_outbound_t *o = &rep->outbound[i];
+        prep_out *p = &sc->pout[i];
+        p->svc_key = ls_name_key(o->dst_service.ptr, o->dst_service.len);
+        p->region_key = ls_region_key(o->dst_region.ptr, o->dst_region.len);
+        if (!prep_endpoint(sc, o->dst_service, o->method, o->path, &p->ep))
+            return -1;
+    }
+    for (size_t i = 0; i < n_spans; i++) {
+        const slate_span_t *sp = &rep->spans[i];
+        prep_span *p = &sc->pspan[i];
+        if (!prep_endpoint(sc, rep->service, sp->method, sp->path, &p->ep))
+            return -1;
+        p->self_key =
+            ls_span_key(sp->trace_id.ptr, sp->trace_id.len, sp->span_id.ptr, sp->span_id.len);
+        p->parent_key = ls_span_key(sp->trace_id.ptr, sp->trace_id.len, sp->parent_span_id.ptr,
+                                    sp->parent_span_id.len);
+        /* The span's own endpoint among its load-at-arrival entries. */
+        p->pod_rps = NAN;
+        for (size_t k = 0; k < sp->n_load && sp->load; k++) {
+            const slate_endpoint_load_t *ld = &sp->load[k];
+            if (ld->method.len == sp->method.len && ld->path.len == sp->path.len &&
+                (ld->method.len == 0 ||
+                 memcmp(ld->method.ptr, sp->method.ptr, ld->method.len) == 0) &&
+                (ld->path.len == 0 || memcmp(ld->path.ptr, sp->path.ptr, ld->path.len) == 0)) {
+                p->pod_rps = ld->rps;
+                break;
+            }
+        }
+    }
+    return 0;
+}

@@ -1,0 +1,226 @@
+/*
+ * slate-controller: time-stitching: the span ring, its hash indexes, and the
+ * call-graph edges and self times it yields.
+ * SPDX-License-Identifier: Apache-2.0
+ */
+#define _POSIX_C_SOURCE 200809L
+#include "ctl_state_internal.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define XXH_INLINE_ALL
+#include <xxhash.h>
+
+/* ------------------------------------------------------------------------- */
+/* Time-stitching */
+
+uint32_t ls_bucket_of(const ctl_state_t *s, uint64_t key)
+{
+    return (uint32_t)(key ^ (key >> 29)) & s->bucket_mask;
+}
+
+static uint32_t waiting_bit(const ctl_state_t *s, uint64_t key)
+{
+    return (uint32_t)(key >> 32 ^ key * 0x9E3779B97F4A7C15ull >> 40) & s->waiting_mask;
+}
+
+uint32_t ls_recv_ms_of(const ctl_state_t *s, uint64_t now_ns)
+{
+    return now_ns > s->created_ns ? (uint32_t)((now_ns - s->created_ns) / 1000000u) : 0;
+}
+
+/* The next live link of a chain: older than `seq_prev` and still in bucket b. */
+static bool link_live(const ctl_state_t *s, uint32_t i, uint32_t b, bool by_parent, bool first,
+                      uint32_t seq_prev)
+{
+    if (i == NIL)
+        return false;
+    const span_ent *e = &s->ring[i];
+    if (!(e->flags & SPAN_USED))
+        return false;
+    if (by_parent && !(e->flags & SPAN_WAITING))
+        return false;
+    if (ls_bucket_of(s, by_parent ? e->parent_key : e->self_key) != b)
+        return false;
+    return first || (int32_t)(seq_prev - e->seq) > 0;
+}
+
+uint32_t ls_span_find(ctl_state_t *s, uint64_t self_key)
+{
+    uint32_t b = ls_bucket_of(s, self_key);
+    bool first = true;
+    uint32_t prev = 0;
+    for (uint32_t i = s->self_heads[b]; link_live(s, i, b, false, first, prev);
+         i = s->ring[i].next_self) {
+        if (s->ring[i].self_key == self_key)
+            return i;
+        prev = s->ring[i].seq;
+        first = false;
+    }
+    return NIL;
+}
+
+double ls_ns_to_ms(double ns)
+{
+    return ns / 1e6;
+}
+
+/* A span leaves the table: its exclusive time becomes a model sample. */
+static void span_finalize(ctl_state_t *s, uint32_t idx)
+{
+    span_ent *sp = &s->ring[idx];
+    uint32_t child = sp->child_ns < sp->dur_ns ? sp->child_ns : sp->dur_ns;
+    double xt_ms = ls_ns_to_ms((double)(sp->dur_ns - child));
+    cell_ent *c = s->eps[sp->ep].cells[sp->region];
+    if (c) {
+        c->w_xt_sum_ms += xt_ms;
+        c->w_xt_n++;
+        c->seen_spans = true;
+        /* A model gets samples of one kind: window means taken before the
+         * first span arrived were total latency, not self time. */
+        if (c->model_window)
+            ls_cell_model_reset(s, c);
+        if (isfinite(sp->load_rps))
+            (void)slate_opt_model_add(&c->model, (double)sp->load_rps, xt_ms);
+    }
+    sp->flags = 0;
+}
+
+static void span_evict_oldest(ctl_state_t *s)
+{
+    uint32_t tail = (s->ring_head + s->ring_cap - s->ring_count) % s->ring_cap;
+    if (s->ring[tail].flags & SPAN_USED)
+        span_finalize(s, tail);
+    s->ring_count--;
+}
+
+void ls_spans_expire(ctl_state_t *s, uint64_t now_ns)
+{
+    uint32_t now_ms = ls_recv_ms_of(s, now_ns);
+    uint32_t horizon = (uint32_t)s->cfg.stitch_window_ms;
+    while (s->ring_count > 0) {
+        uint32_t tail = (s->ring_head + s->ring_cap - s->ring_count) % s->ring_cap;
+        if (now_ms - s->ring[tail].recv_ms < horizon)
+            break;
+        span_evict_oldest(s);
+    }
+}
+
+static uint32_t sat32(uint64_t v)
+{
+    return v > UINT32_MAX ? UINT32_MAX : (uint32_t)v;
+}
+
+static void stitch(ctl_state_t *s, span_ent *parent, span_ent *child)
+{
+    child->flags |= SPAN_PARENT_FOUND;
+    if (parent->ep == child->ep)
+        return;
+    parent->child_ns = sat32((uint64_t)parent->child_ns + child->dur_ns);
+    edge_ent *e = ls_edge_get(s, parent->ep, child->ep);
+    if (e) {
+        e->count += 1;
+        e->bytes += (double)child->body;
+        e->total++;
+    }
+    atomic_fetch_add(&s->m->spans_stitched, 1);
+}
+
+void ls_span_insert(ctl_state_t *s, const slate_span_t *in, const prep_span *p, uint32_t ep,
+                    uint32_t region, double load_rps, double dur_scale, uint64_t now_ns)
+{
+    uint32_t now_ms = ls_recv_ms_of(s, now_ns);
+    if (s->ring_count == s->ring_cap) {
+        uint32_t tail = (s->ring_head + s->ring_cap - s->ring_count) % s->ring_cap;
+        if (now_ms - s->ring[tail].recv_ms < (uint32_t)s->cfg.stitch_window_ms)
+            atomic_fetch_add(&s->m->overflow[CTL_OVF_SPAN_EVICT], 1);
+        span_evict_oldest(s);
+    }
+    uint32_t idx = s->ring_head;
+    s->ring_head = (s->ring_head + 1) % s->ring_cap;
+    s->ring_count++;
+    span_ent *sp = &s->ring[idx];
+    memset(sp, 0, sizeof(*sp));
+    sp->self_key = p->self_key;
+    sp->parent_key = p->parent_key;
+    sp->start_ns = in->start_ns;
+    uint64_t dur = in->end_ns > in->start_ns ? in->end_ns - in->start_ns : 0;
+    sp->dur_ns = sat32(dur_scale < 1 ? (uint64_t)((double)dur * dur_scale) : dur);
+    sp->seq = ++s->seq;
+    sp->recv_ms = now_ms;
+    sp->load_rps = (float)load_rps;
+    sp->body = sat32(in->body_size);
+    sp->ep = ep;
+    sp->region = (uint8_t)region;
+    sp->flags = SPAN_USED;
+    /* From its first span on, the endpoint's model is of self time: windows
+     * that close before the span is stitched must not feed it total latency. */
+    cell_ent *cell = s->eps[ep].cells[region];
+    if (cell)
+        cell->seen_spans = true;
+    uint32_t sb = ls_bucket_of(s, sp->self_key);
+    sp->next_self = s->self_heads[sb];
+    s->self_heads[sb] = idx;
+    sp->next_parent = NIL;
+    s->eps[ep].spans_seen += 1;
+    s->eps[ep].spans_total++;
+    /* Its parent may already be here; otherwise it waits for it. */
+    if (sp->parent_key) {
+        uint32_t pi = ls_span_find(s, sp->parent_key);
+        if (pi != NIL && pi != idx) {
+            stitch(s, &s->ring[pi], sp);
+        } else {
+            uint32_t pb = ls_bucket_of(s, sp->parent_key);
+            sp->flags |= SPAN_WAITING;
+            sp->next_parent = s->parent_heads[pb];
+            s->parent_heads[pb] = idx;
+            uint32_t w = waiting_bit(s, sp->parent_key);
+            s->waiting[w >> 6] |= 1ull << (w & 63);
+        }
+    }
+    /* Its children may already be here, waiting (the filter says when to look). */
+    uint32_t w = waiting_bit(s, sp->self_key);
+    if (s->waiting[w >> 6] & (1ull << (w & 63))) {
+        bool first = true;
+        uint32_t prev = 0;
+        for (uint32_t ci = s->parent_heads[sb]; link_live(s, ci, sb, true, first, prev);
+             ci = s->ring[ci].next_parent) {
+            span_ent *c = &s->ring[ci];
+            if (ci != idx && c->parent_key == sp->self_key && !(c->flags & SPAN_PARENT_FOUND))
+                stitch(s, sp, c);
+            prev = c->seq;
+            first = false;
+        }
+    }
+}
+
+/* Rebuilds the waiting filter from the spans still waiting (stale bits go). */
+void ls_waiting_rebuild(ctl_state_t *s)
+{
+    memset(s->waiting, 0, ((size_t)s->waiting_mask + 1) / 8);
+    for (uint32_t k = 0; k < s->ring_count; k++) {
+        const span_ent *e = &s->ring[(s->ring_head + s->ring_cap - 1 - k) % s->ring_cap];
+        if ((e->flags & (SPAN_USED | SPAN_WAITING | SPAN_PARENT_FOUND)) ==
+            (SPAN_USED | SPAN_WAITING)) {
+            uint32_t w = waiting_bit(s, e->parent_key);
+            s->waiting[w >> 6] |= 1ull << (w & 63);
+        }
+    }
+}
+
+/* Prefetches the index heads a report's spans will touch, before the lock. */
+void ls_spans_prefetch(const ctl_state_t *s, const prep_span *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        __builtin_prefetch(&s->self_heads[ls_bucket_of(s, p[i].self_key)]);
+        if (p[i].parent_key)
+            __builtin_prefetch(&s->self_heads[ls_bucket_of(s, p[i].parent_key)]);
+        __builtin_prefetch(&s->waiting[waiting_bit(s, p[i].self_key) >> 6]);
+    }
+}

@@ -1,0 +1,338 @@
+/*
+ * slate-controller: the learning state's insides, shared by its files
+ * (ctl_state.h is its face; no other module includes this header).
+ *
+ *   ctl_scratch.c   decode scratch and report preparation (no lock)
+ *   ctl_registry.c  the tables and their lookups
+ *   ctl_pods.c      per-pod plausibility (rate, drops, share cap)
+ *   ctl_spans.c     time-stitching of spans into the call graph
+ *   ctl_state.c     ingest and lifecycle
+ *   ctl_window.c    window close and the solver's snapshot
+ *   ctl_views.c     JSON and Prometheus views
+ *
+ * Every ls_ function runs under the state's lock except those of
+ * ctl_scratch.c, which touch only the caller's scratch.
+ * SPDX-License-Identifier: Apache-2.0
+ */
+#ifndef CTL_STATE_INTERNAL_H
+#define CTL_STATE_INTERNAL_H
+
+#include "ctl_state.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ctl_log.h"
+#include "ctl_map.h"
+#include "ctl_moments.h"
+#include "slate/key.h"
+#include "slate/legacy.h"
+
+#define NIL             UINT32_MAX
+#define SLOTS           CTL_MAX_REGION_SLOTS
+#define HIST_LEN        16
+#define OVERFLOW_NAME   "~overflow"
+#define OVERFLOW_METHOD "*"
+#define OVERFLOW_PATH   "{overflow}"
+/* Half-life of the call-graph counts, seconds. */
+#define GRAPH_HALF_LIFE_S 60.0
+/* Edges whose ratio is below this are noise and do not make a child "called". */
+#define MIN_RATIO 0.01
+/* Smoothing of measured network latency. */
+#define NET_ALPHA 0.3
+/* At most this many models are exposed as labelled series in /metrics. */
+#define MAX_MODEL_SERIES 1000
+
+/* ------------------------------------------------------------------------- */
+/* Entities */
+
+typedef struct hist_pt {
+    uint64_t t_ns;
+    double load_rps;
+    double latency_ms; /* NaN: none */
+    double xt_ms;      /* NaN: none */
+    uint64_t requests;
+} hist_pt;
+
+typedef struct cell_ent {
+    /* current window */
+    uint64_t w_requests;
+    uint64_t w_inflight_sum;
+    uint32_t w_reports;
+    ctl_moments_t w_lat;
+    double w_xt_sum_ms;
+    uint32_t w_xt_n;
+    /* last closed window */
+    uint64_t requests;
+    double load_rps;
+    double latency_ms;
+    double in_flight;
+    double xt_ms;
+    bool seen_spans;   /* spans of this endpoint arrived: its model is of self time */
+    bool model_window; /* the model holds window means (total latency), not spans */
+    hist_pt hist[HIST_LEN];
+    uint32_t hist_n, hist_pos;
+    slate_opt_model_t model;
+    slate_opt_fit_t fit;
+    bool fit_valid;
+} cell_ent;
+
+typedef struct ep_ent {
+    uint32_t svc;
+    uint64_t touched_ns; /* last report naming it (inbound, outbound or span) */
+    char *method;
+    char *path;
+    uint64_t key;
+    bool overflow;
+    bool has_children;
+    double spans_seen; /* decayed: denominator of calls per request */
+    uint64_t spans_total;
+    cell_ent *cells[SLOTS];
+} ep_ent;
+
+/* Pods seen per (service, region), to scale a pod's load to the region's. */
+#define CTL_MAX_PODS 256
+struct pod_seen {
+    uint64_t key;
+    uint64_t last_ns;
+    double tokens;      /* report-rate bucket (pod-reports-per-s, burst twice that) */
+    uint64_t refill_ns; /* when the bucket was last refilled */
+    double rps;         /* its last report's load, requests/s, after the share cap; <0 unknown */
+    double lat_ms;      /* its last report's mean inbound latency, after the cap; <0 unknown */
+    uint64_t seq;       /* its last report's sequence; 0 none yet */
+    uint64_t drops[CTL_N_DROPS]; /* its last report's Drops counters (cumulative) */
+};
+
+typedef struct svc_ent {
+    char *name;
+    uint64_t touched_ns; /* last report naming it (as reporter or destination) */
+    uint64_t key;
+    bool overflow;
+    uint32_t n_eps;
+    uint32_t overflow_ep;
+    uint64_t reports;
+    uint64_t last_seen_ns[SLOTS];
+    uint32_t w_reports[SLOTS];
+    double w_interval_s[SLOTS];
+    double last_interval_s[SLOTS];
+    double pods[SLOTS];
+    double capacity[SLOTS];
+    struct pod_seen *pods_seen[SLOTS]; /* lazily, CTL_MAX_PODS each */
+    uint64_t drops[CTL_N_DROPS];       /* its proxies' Drops, summed deltas */
+    uint64_t restarts;                 /* its proxies' restarts (sequence fell) */
+} svc_ent;
+
+typedef struct outcell {
+    uint32_t caller_svc;
+    uint32_t dst_ep;
+    uint8_t caller_region;
+    uint8_t dst_region;
+    uint64_t w_requests;
+    ctl_moments_t w_lat;
+    uint64_t requests;
+    double load_rps;
+    double latency_ms;
+} outcell;
+
+typedef struct edge_ent {
+    uint32_t parent, child;
+    double count;   /* decayed matched children */
+    double bytes;   /* decayed sum of their body sizes */
+    uint64_t total; /* all-time matched children */
+} edge_ent;
+
+enum { SPAN_USED = 1, SPAN_PARENT_FOUND = 2, SPAN_WAITING = 4 };
+
+/*
+ * One held span: 64 bytes, one cache line. The table is a ring (FIFO) with
+ * two chained hash indexes, by own key and (for spans whose parent had not
+ * arrived) by parent key. Chains are newest-first and entries leave in FIFO
+ * order, so an entry is never unlinked: a chain ends at the first link that
+ * is unused, belongs to another bucket, or is not older than the one before
+ * it (its slot was reused by a newer span).
+ */
+typedef struct span_ent {
+    uint64_t self_key;
+    uint64_t parent_key; /* 0: root */
+    uint64_t start_ns;
+    uint32_t dur_ns;   /* saturating */
+    uint32_t child_ns; /* sum of matched children's durations, saturating */
+    uint32_t seq;      /* insertion number (wraps; compared by difference) */
+    uint32_t recv_ms;  /* arrival at the controller, ms since the state started */
+    float load_rps;    /* region-wide load of its endpoint at arrival; NaN: unknown */
+    uint32_t body;     /* request body size, saturating */
+    uint32_t next_self, next_parent;
+    uint32_t ep;
+    uint8_t region;
+    uint8_t flags;
+    uint8_t pad_[2];
+} span_ent;
+_Static_assert(sizeof(span_ent) == 64, "span_ent is one cache line");
+
+struct ctl_state {
+    pthread_mutex_t mu;
+    ctl_config_t cfg;
+    ctl_metrics_t *m;
+
+    uint32_t max_regions; /* real regions; the overflow region is slot max_regions */
+    uint32_t n_regions;
+    bool overflow_region_used;
+    char *region_names[SLOTS];
+    uint64_t region_keys[SLOTS];
+    uint64_t region_touched_ns[SLOTS]; /* last report naming it */
+    uint32_t pinned_regions;           /* the regions file's: never retired (indices below) */
+    uint64_t now_ns;                   /* the time of the report being merged */
+    uint64_t layout_gen;               /* +1 whenever retiring moved entries to new indices */
+
+    svc_ent *svcs;
+    uint32_t n_svcs, cap_svcs;
+    uint32_t overflow_svc;
+    ctl_map_t svc_map;
+
+    ep_ent *eps;
+    uint32_t n_eps, cap_eps, max_eps;
+    ctl_map_t ep_map;
+
+    outcell *outs;
+    uint32_t n_outs;
+    ctl_map_t out_map;
+
+    edge_ent *edges;
+    uint32_t n_edges;
+    ctl_map_t edge_map;
+
+    span_ent *ring;
+    uint32_t ring_cap, ring_head, ring_count;
+    uint32_t seq;
+    uint32_t *self_heads, *parent_heads;
+    uint64_t *waiting;     /* filter: bit h(k) set when a span may be waiting for parent k */
+    uint32_t waiting_mask; /* bits - 1 */
+    uint32_t bucket_mask;
+    uint64_t created_ns;
+
+    bool have_file;
+    double file_rtt[SLOTS][SLOTS];
+    double file_price[SLOTS][SLOTS];
+    double est_rtt[SLOTS][SLOTS];
+    bool est_known[SLOTS][SLOTS];
+    ctl_regions_file_t *rf;
+
+    uint64_t window_start_ns;
+    uint64_t windows;
+    double last_window_s;
+    uint64_t reports_total;
+    /* New entries the report being merged may still create (its share of each table). */
+    uint32_t claim_svcs, claim_regions, claim_eps;
+};
+
+/* ------------------------------------------------------------------------- */
+/* Scratch: decode arrays and prepared keys, per HTTP thread */
+
+typedef struct prep_ep {
+    uint64_t key;
+    uint32_t path_off;
+    uint32_t path_len;
+} prep_ep;
+
+typedef struct prep_out {
+    prep_ep ep;
+    uint64_t svc_key;
+    uint64_t region_key;
+} prep_out;
+
+typedef struct prep_span {
+    prep_ep ep;
+    uint64_t self_key;
+    uint64_t parent_key;
+    double pod_rps; /* the proxy's rate for this span's endpoint at arrival; NaN: none */
+} prep_span;
+
+/* A per-thread cache of normalised paths: reports repeat the same paths. */
+#define PATH_CACHE 512
+typedef struct path_cache_ent {
+    uint64_t hash; /* of the raw path; 0 = empty */
+    uint32_t raw_len;
+    uint32_t norm_len;
+    char norm[SLATE_PATH_NORM_CAP];
+} path_cache_ent;
+
+struct ctl_scratch {
+    path_cache_ent *paths;
+    slate_load_report_t rep;
+    slate_inbound_t *inbound;
+    size_t cap_inbound;
+    slate_outbound_t *outbound;
+    size_t cap_outbound;
+    slate_span_t *spans;
+    size_t cap_spans;
+    slate_endpoint_load_t *loads;
+    size_t cap_loads;
+
+    ctl_buf_t arena;
+    prep_ep *pin;
+    size_t cap_pin;
+    prep_out *pout;
+    size_t cap_pout;
+    prep_span *pspan;
+    size_t cap_pspan;
+};
+
+/* ctl_pods.c */
+bool ls_pod_take_token(const ctl_config_t *cfg, struct pod_seen *p, uint64_t now_ns);
+double ls_pods_live(const svc_ent *sv, uint32_t r, uint64_t now_ns);
+struct pod_seen *ls_note_pod(svc_ent *sv, uint32_t r, uint64_t key, uint64_t now_ns, double burst);
+uint64_t ls_scale_count(uint64_t n, double k);
+void ls_merge_scaled(ctl_moments_t *d, const slate_latency_t *l, double req, double lat);
+void ls_pod_drops(ctl_state_t *s, svc_ent *sv, struct pod_seen *pod,
+                  const slate_load_report_t *rep);
+void ls_pod_share(ctl_state_t *s, const svc_ent *sv, uint32_t r, struct pod_seen *me,
+                  const slate_load_report_t *rep, uint64_t now_ns, double *req_scale,
+                  double *lat_scale, double *lat_weight);
+
+/* ctl_registry.c */
+cell_ent *ls_cell_get(ctl_state_t *s, uint32_t ep, uint32_t region);
+edge_ent *ls_edge_get(ctl_state_t *s, uint32_t parent, uint32_t child);
+uint32_t ls_endpoint_find(ctl_state_t *s, uint32_t svc, const char *method, size_t mlen,
+                          const char *path, size_t plen, uint64_t key);
+uint32_t ls_outcell_find(ctl_state_t *s, uint32_t caller_svc, uint32_t caller_region,
+                         uint32_t dst_ep, uint32_t dst_region);
+uint32_t ls_region_find(ctl_state_t *s, const char *name, size_t n, uint64_t key, bool create);
+uint32_t ls_service_find(ctl_state_t *s, const char *name, size_t n, uint64_t key);
+uint64_t ls_name_key(const char *p, size_t n);
+uint64_t ls_region_key(const char *p, size_t n);
+uint64_t ls_span_key(const char *trace, size_t tlen, const char *span, size_t slen);
+void ls_cell_model_reset(const ctl_state_t *s, cell_ent *c);
+
+/* ctl_scratch.c */
+int ls_prepare(ctl_scratch_t *sc, const slate_load_report_t *rep, uint32_t max_spans);
+
+/* ctl_spans.c */
+double ls_ns_to_ms(double ns);
+uint32_t ls_bucket_of(const ctl_state_t *s, uint64_t key);
+uint32_t ls_recv_ms_of(const ctl_state_t *s, uint64_t now_ns);
+uint32_t ls_span_find(ctl_state_t *s, uint64_t self_key);
+void ls_span_insert(ctl_state_t *s, const slate_span_t *in, const prep_span *p, uint32_t ep,
+                    uint32_t region, double load_rps, double dur_scale, uint64_t now_ns);
+void ls_spans_expire(ctl_state_t *s, uint64_t now_ns);
+void ls_spans_prefetch(const ctl_state_t *s, const prep_span *p, size_t n);
+void ls_waiting_rebuild(ctl_state_t *s);
+
+uint64_t ls_outcell_key(uint32_t caller_svc, uint32_t caller_region, uint32_t dst_ep,
+                        uint32_t dst_region);
+uint64_t ls_edge_key(uint32_t parent, uint32_t child);
+
+/* ctl_aging.c */
+uint32_t ls_age_out(ctl_state_t *s, uint64_t now_ns);
+
+/* ctl_window.c */
+double ls_edge_ratio(const ctl_state_t *s, const edge_ent *e);
+double ls_network_rtt(const ctl_state_t *s, uint32_t a, uint32_t b);
+uint32_t ls_slot_count(const ctl_state_t *s);
+uint32_t ls_slot_index(const ctl_state_t *s, uint32_t i);
+
+#endif
