@@ -92,3 +92,15 @@ test('zero keys route by the rules like explicit ones (the identity names the sh
   void TestController;
   void MS;
 });
+
+test("the once-per-proxy marker written in configure is harmless in Envoy's canary VM", () => {
+  // Missing service: the canary configures first, logs the line and sets the
+  // marker; the four real workers see the same line there and stay quiet.
+  const host = new Host({ properties: node({ labels: {}, workload: null }), canary: true });
+  const vms = host.addWorkers(4, { module: FILTER, rootId: 'r', configuration: '{}', vmId: '' });
+  const needle = /no service for this proxy/;
+  const lines = [...host.canaries, ...vms].flatMap((vm) => vm.logs.filter((l) => needle.test(l.message)));
+  assert.equal(host.canaries.length, 1);
+  assert.equal(lines.length, 1, 'one line for the proxy, canary included');
+  for (const vm of vms) assert.equal(outboundCall(vm), undefined, 'off: no routing header');
+});
