@@ -12,6 +12,11 @@
 #   make demo     build the controller and the wasm data plane, then run the
 #                 three-region demo (DURATION seconds of load, default 60) and
 #                 write $(BUILD)/demo/report.html
+#   make demo-nginx  the same three regions and policies on real processes:
+#                 nginx with the module on every hop, a real HTTP server per
+#                 service instance, a delaying TCP relay as the WAN (DURATION
+#                 seconds per policy, run one after the other); writes
+#                 $(BUILD)/demo-nginx/report.html
 #   make bench-nginx  nginx with and without the module, side by side (wrk)
 #   make install  install into PREFIX (default /usr/local)
 #   make format   clang-format every C source in place
@@ -25,7 +30,7 @@ DURATION   ?= 60
 
 CMAKE_FLAGS ?=
 
-.PHONY: all deps configure build test test-unit test-san bench bench-instructions bench-nginx demo install format clean
+.PHONY: all deps configure build test test-unit test-san bench bench-instructions bench-nginx demo demo-nginx install format clean
 
 all: build
 
@@ -67,6 +72,14 @@ demo: configure
 	    --controller $(BUILD)/shims/controller/slate-controller \
 	    --wasm-dir $(BUILD)/shims/wasm \
 	    --out $(BUILD)/demo/report.html
+
+demo-nginx: configure
+	cmake --build $(BUILD) -j $(JOBS) --target slate-controller ngx_http_slate_module
+	node examples/demo/nginx/demo-nginx.js --duration $(DURATION) \
+	    --nginx /usr/sbin/nginx \
+	    --module $(BUILD)/shims/nginx/ngx_http_slate_module.so \
+	    --controller $(BUILD)/shims/controller/slate-controller \
+	    --out $(BUILD)/demo-nginx/report.html
 
 install: build
 	cmake --install $(BUILD) --prefix $(PREFIX)

@@ -18,23 +18,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "seed_out.h"
 #include "slate/key.h"
 #include "slate/ruleset.h"
 #include "slate/sampler.h"
-
-static void write_seed(const char *target, const char *name, const void *data, size_t len)
-{
-    const char *dir = getenv("SLATE_WASM_CORPUS_OUT");
-    if (!dir)
-        return;
-    char path[1024];
-    snprintf(path, sizeof path, "%s/%s/%s", dir, target, name);
-    FILE *f = fopen(path, "wb");
-    if (!f)
-        return;
-    fwrite(data, 1, len, f);
-    fclose(f);
-}
 
 /* ------------------------------------------------------------------------- */
 /* Building, validating, finding */

@@ -23,23 +23,10 @@
 #include "../shims/wasm/batch.c"
 #include "../shims/wasm/config.c"
 #include "../shims/wasm/map.c"
+#include "seed_out.h"
 #include "slate/key.h"
 #include "slate/sampler.h"
 #include "slate/stats.h"
-
-static void write_seed(const char *target, const char *name, const void *data, size_t len)
-{
-    const char *dir = getenv("SLATE_WASM_CORPUS_OUT");
-    if (!dir)
-        return;
-    char path[1024];
-    snprintf(path, sizeof path, "%s/%s/%s", dir, target, name);
-    FILE *f = fopen(path, "wb");
-    if (!f)
-        return;
-    fwrite(data, 1, len, f);
-    fclose(f);
-}
 
 /* ------------------------------------------------------------------------- */
 /* Configuration.                                                             */
@@ -67,7 +54,7 @@ static void test_config_defaults(void **state)
     assert_int_equal(c.rules_ttl_ms, 30000);
     assert_true(c.trace_sampling_rate == 0.01);
     assert_string_equal(c.routing_header, "x-slate-routeto");
-    assert_int_equal(c.route_local_when_no_rules, 1);
+    assert_int_equal(c.route_local_when_no_rules, 0);
     assert_string_equal(c.controller_path, "/v1/report");
     assert_int_equal(c.max_endpoints, 64);
     assert_int_equal(c.max_batch_bytes, 65536);
@@ -129,6 +116,22 @@ static void test_config_escapes(void **state)
     assert_string_equal(c.service, "fe");
 }
 
+/* No configuration, or one without service and region, is accepted: both
+ * stay empty and are taken from the proxy when the plugin starts. */
+static void test_config_identity_optional(void **state)
+{
+    (void)state;
+    static const char *const ok[] = {"", "   ", "{}", "{\"region\":\"r\"}", "{\"service\":\"s\"}"};
+    for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
+        sw_config_t c;
+        sw_config_error_t e;
+        assert_int_equal(sw_config_parse(&c, ok[i], strlen(ok[i]), SW_ROLE_FILTER, &e), SW_CFG_OK);
+        assert_int_equal(e.code, SW_CFG_OK);
+        assert_string_equal(c.service, i == 4 ? "s" : "");
+        assert_string_equal(c.region, i == 3 ? "r" : "");
+    }
+}
+
 /* Each bad configuration fails with the expected error and key. */
 static void test_config_errors(void **state)
 {
@@ -138,11 +141,7 @@ static void test_config_errors(void **state)
         sw_config_err code;
         const char *key;
     } cases[] = {
-        {"", SW_CFG_MISSING, "service"},
-        {"   ", SW_CFG_MISSING, "service"},
         {"[]", SW_CFG_NOT_OBJECT, ""},
-        {"{\"region\":\"r\"}", SW_CFG_MISSING, "service"},
-        {"{\"service\":\"s\"}", SW_CFG_MISSING, "region"},
         {"{\"service\":\"s\",\"region\":\"r\",\"x\":1}", SW_CFG_UNKNOWN_KEY, "x"},
         {"{\"service\":\"s\",\"service\":\"s\",\"region\":\"r\"}", SW_CFG_DUPLICATE_KEY, "service"},
         {"{\"service\":1,\"region\":\"r\"}", SW_CFG_TYPE, "service"},
@@ -456,15 +455,11 @@ static void test_map_model(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_config_defaults),
-        cmocka_unit_test(test_config_every_key),
-        cmocka_unit_test(test_config_escapes),
-        cmocka_unit_test(test_config_errors),
-        cmocka_unit_test(test_config_range_reports_bounds),
-        cmocka_unit_test(test_batch_round_trip),
-        cmocka_unit_test(test_batch_full_buffer),
-        cmocka_unit_test(test_batch_rejects),
-        cmocka_unit_test(test_stats_check_matches_core),
+        cmocka_unit_test(test_config_defaults),  cmocka_unit_test(test_config_every_key),
+        cmocka_unit_test(test_config_escapes),   cmocka_unit_test(test_config_identity_optional),
+        cmocka_unit_test(test_config_errors),    cmocka_unit_test(test_config_range_reports_bounds),
+        cmocka_unit_test(test_batch_round_trip), cmocka_unit_test(test_batch_full_buffer),
+        cmocka_unit_test(test_batch_rejects),    cmocka_unit_test(test_stats_check_matches_core),
         cmocka_unit_test(test_map_model),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

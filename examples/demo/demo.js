@@ -365,4 +365,4 @@ if (require.main === module) {
   main().catch((e) => { process.stderr.write(`demo: ${e.stack || e.message}\n`); process.exit(2); });
 }
 
-module.exports = { parseArgs, evaluateTargets, printTable, controllerArgs, SHIPPED_CONF };
+module.exports = { parseArgs, evaluateTargets, printTable, controllerArgs, fmt, POLICIES, SHIPPED_CONF };

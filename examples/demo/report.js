@@ -274,8 +274,8 @@ td:first-child,th:first-child,td:nth-child(2){text-align:left}tr.overload td{bac
 table.svc td:last-child,table.svc th:last-child{text-align:left}li.ok{color:#1d6b2f}li.miss{color:#a32020}.note{color:#555;font-size:13px}
 svg{max-width:100%;height:auto}code{background:#f3f3f3;padding:1px 4px;border-radius:3px}
 </style></head><body>
-<h1>libslate demo</h1>
-<p class="note">${results.duration} s load trace, seed ${results.seed}; ${ps.map((p) => esc(policies[p].label)).join(', ')} run side by side on the same arrivals, each with its own <code>slate-controller</code>; the data plane is the libslate proxy-wasm module (${esc(String(o.workers))} worker VMs and a reporter per sidecar) in the test host. Overload window: ${num(over.from, 0)}&ndash;${num(over.to, 0)} s.</p>
+<h1>${esc(results.title || 'libslate demo')}</h1>
+${results.setupNote ? `<p class="note">${results.setupNote}</p>` : `<p class="note">${results.duration} s load trace, seed ${results.seed}; ${ps.map((p) => esc(policies[p].label)).join(', ')} run side by side on the same arrivals, each with its own <code>slate-controller</code>; the data plane is the libslate proxy-wasm module (${esc(String(o.workers))} worker VMs and a reporter per sidecar) in the test host. Overload window: ${num(over.from, 0)}&ndash;${num(over.to, 0)} s.</p>`}
 <h2>Results</h2>
 ${summaryTable(results, policies)}
 <ul>${targets}${failures}</ul>
@@ -294,7 +294,7 @@ ${routing.join('\n')}
 <h2>Setup</h2>
 <table><thead><tr><th>RTT, egress</th>${scenario.REGIONS.map((r) => `<th>${r}</th>`).join('')}</tr></thead><tbody>${rttRows}</tbody></table>
 <table class="svc"><thead><tr><th>service</th><th>base ms</th><th>serves rps</th><th>declared rps</th><th>calls (request / response)</th></tr></thead><tbody>${svcRows}</tbody></table>
-<p class="note">Service time = base &times; 1/(1&minus;&rho;) up to &rho; = 0.9, then along its tangent (capped at 60&times;), &rho; = load over the last second / capacity, with log-normal noise (&sigma; 0.25). Time model: one virtual clock for every sidecar, paced to the wall clock because the controllers are real daemons on their own clock (at most ${num(results.maxLagMs, 0)} ms behind). Controller flags: <code>${esc(ctlArgs)}</code>.</p>
+${results.modelNote ? `<p class="note">${results.modelNote}</p>` : `<p class="note">Service time = base &times; 1/(1&minus;&rho;) up to &rho; = 0.9, then along its tangent (capped at 60&times;), &rho; = load over the last second / capacity, with log-normal noise (&sigma; 0.25). Time model: one virtual clock for every sidecar, paced to the wall clock because the controllers are real daemons on their own clock (at most ${num(results.maxLagMs, 0)} ms behind). Controller flags: <code>${esc(ctlArgs)}</code>.</p>`}
 </body></html>
 `;
 }

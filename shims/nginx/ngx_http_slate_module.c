@@ -944,11 +944,13 @@ static ngx_int_t slate_ngx_log_handler(ngx_http_request_t *r)
     slate_ngx_span_t span;
     int want_span = 0;
     if (ctx->counted && z->sh->max_spans > 0 && mcf->trace_rate > 0.0) {
-        double u = (double)(slate_rng_next(&slate_rng) >> 11) * 0x1.0p-53;
-        if (u < mcf->trace_rate) {
-            ngx_str_t tid = slate_ngx_hex_header(r, "x-b3-traceid", SLATE_NGX_TRACE_CAP);
+        /* The decision is the trace id's (slate_trace_sampled(), key.h): every
+         * hop of a trace samples alike, as the wasm filter does, so the
+         * controller's calls per request are the call graph's real ones. */
+        ngx_str_t tid = slate_ngx_hex_header(r, "x-b3-traceid", SLATE_NGX_TRACE_CAP);
+        if (tid.len && slate_trace_sampled((const char *)tid.data, tid.len, mcf->trace_rate) == 1) {
             ngx_str_t sid = slate_ngx_hex_header(r, "x-b3-spanid", SLATE_NGX_SPAN_ID_CAP);
-            if (tid.len && sid.len) {
+            if (sid.len) {
                 ngx_memzero(&span, sizeof span);
                 ngx_str_t pid = slate_ngx_hex_header(r, "x-b3-parentspanid", SLATE_NGX_SPAN_ID_CAP);
                 slate_ngx_cpy(span.trace_id, sizeof span.trace_id, tid.data, tid.len);

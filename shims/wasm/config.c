@@ -80,7 +80,7 @@ void sw_config_defaults(sw_config_t *cfg)
     cfg->role = SW_ROLE_FILTER;
     cfg->direction = SW_DIR_AUTO;
     cfg->protocol = SW_PROTO_PROTOBUF;
-    cfg->route_local_when_no_rules = 1;
+    cfg->route_local_when_no_rules = 0;
     memcpy(cfg->routing_header, "x-slate-routeto", sizeof "x-slate-routeto");
     cfg->tick_ms = 1000;
     cfg->http_timeout_ms = 500;
@@ -627,8 +627,10 @@ sw_config_err sw_config_parse(sw_config_t *cfg, const char *json, size_t size, i
         p.n = 0;
     skip_ws(&p);
     if (p.n == 0 || p.i == p.n) {
-        cfg_fail(&p, SW_CFG_MISSING, "service", "empty configuration; \"service\" is required");
-        return err->code;
+        /* No configuration (an Istio WasmPlugin without pluginConfig): every
+         * default; the service and region come from the proxy (module.c, slate/identity.h). */
+        *cfg = tmp;
+        return SW_CFG_OK;
     }
     if (peek(&p) != '{') {
         cfg_fail(&p, SW_CFG_NOT_OBJECT, NULL, "the configuration must be a JSON object");
@@ -641,15 +643,8 @@ sw_config_err sw_config_parse(sw_config_t *cfg, const char *json, size_t size, i
         cfg_fail(&p, SW_CFG_SYNTAX, NULL, "text after the configuration object");
         return err->code;
     }
-    /* Cross-key rules. */
-    if (tmp.service[0] == '\0') {
-        cfg_fail(&p, SW_CFG_MISSING, "service", "required");
-        return err->code;
-    }
-    if (tmp.region[0] == '\0') {
-        cfg_fail(&p, SW_CFG_MISSING, "region", "required");
-        return err->code;
-    }
+    /* Cross-key rules. An absent service or region is learnt from the proxy
+     * when the plugin starts (module.c, slate/identity.h). */
     if (tmp.role == SW_ROLE_REPORTER && tmp.controller_cluster[0] == '\0') {
         cfg_fail(&p, SW_CFG_MISSING, "controller_cluster", "required when role is \"reporter\"");
         return err->code;

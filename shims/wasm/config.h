@@ -19,14 +19,18 @@
  * reported. Bounds: input at most SW_CONFIG_MAX_INPUT bytes, nesting at most
  * SW_CONFIG_MAX_DEPTH, so the work is O(input length).
  *
- * Keys, types and defaults (README.md has the same table):
+ * Keys, types and defaults (README.md has the same table). An absent service,
+ * region or pod is taken from the proxy when the plugin starts: service from
+ * the node metadata's label app, then label app.kubernetes.io/name, then
+ * WORKLOAD_NAME; region from the node's locality; pod from the metadata's
+ * NAME, then the node id (slate/identity.h checks each candidate).
  *
  * | key                          | type    | default                 | range            |
  * |------------------------------|---------|-------------------------|------------------|
  * | role                         | string  | the module's own role   | filter, reporter |
- * | service                      | string  | required                | 1..63 bytes      |
- * | region                       | string  | required                | 1..63 bytes      |
- * | pod                          | string  | ""                      | 0..63 bytes      |
+ * | service                      | string  | from the proxy (below)  | 1..63 bytes      |
+ * | region                       | string  | from the proxy (below)  | 1..63 bytes      |
+ * | pod                          | string  | from the proxy (below)  | 0..63 bytes      |
  * | vm_id                        | string  | ""                      | 0..63 bytes      |
  * | direction                    | string  | "auto"                  | auto, inbound, outbound |
  * | protocol                     | string  | "protobuf"              | protobuf, slate-legacy |
@@ -39,7 +43,7 @@
  * | | trace_sampling_rate          | number  | 0.01                    | 0..1             | |
  * rules_ttl_ms                 | integer | 30000                   | 1..86400000      | |
  * routing_header               | string  | "x-slate-routeto"       | 1..63, lowercase token | |
- * route_local_when_no_rules    | boolean | true                    |                  | |
+ * route_local_when_no_rules    | boolean | false                   |                  | |
  * limits.max_endpoints         | integer | 64                      | 1..4096          | |
  * limits.max_outbound          | integer | 64                      | 1..4096          | |
  * limits.max_spans_per_tick    | integer | 128                     | 0..65536         | |
@@ -120,7 +124,7 @@ typedef struct sw_config_error {
     uint32_t lo, hi;       /**< for SW_CFG_RANGE on an integer key: its allowed range */
 } sw_config_error_t;
 
-/** @brief Fill `cfg` with every default (service and region empty). O(1). */
+/** @brief Fill `cfg` with every default (service and region empty: the proxy's). O(1). */
 void sw_config_defaults(sw_config_t *cfg);
 
 /**
@@ -130,8 +134,8 @@ void sw_config_defaults(sw_config_t *cfg);
  * each module binary passes its own. On success `cfg` holds the settings
  * (defaults for absent keys) and `err->code` is SW_CFG_OK. On failure `cfg` is
  * left as the defaults, `err` names the key and the reason, and the return
- * value is the error code. An empty input (size 0) is rejected as
- * SW_CFG_MISSING for "service". O(size).
+ * value is the error code. An empty input (size 0, or only white space) is
+ * every default. O(size).
  */
 sw_config_err sw_config_parse(sw_config_t *cfg, const char *json, size_t size, int default_role,
                               sw_config_error_t *err);

@@ -11,6 +11,7 @@
 
 #include "bytes.h"
 #include "module.h"
+#include "slate/identity.h"
 
 /* ------------------------------------------------------------------------- */
 /* Root contexts of this VM.                                                  */
@@ -248,6 +249,123 @@ static void log_config_error(const sw_config_error_t *e)
     sb_log(&s, PROXY_LOG_ERROR);
 }
 
+/* ------------------------------------------------------------------------- */
+/* Identity: the service, region and pod this proxy reports and routes as.    */
+
+/* Reads a property into out[cap]; an absent or oversized one is "" (length 0). */
+static size_t prop(const char *path, size_t path_len, char *out, size_t cap)
+{
+    long n = sw_property(path, path_len, out, cap);
+    if (n < 0) {
+        out[0] = '\0';
+        return 0;
+    }
+    return (size_t)n;
+}
+
+/* Fills an empty cfg field from the first valid candidate; returns the
+ * status of slate_identity_pick() and the first bad candidate's index. */
+__attribute__((noinline)) static slate_status
+pick(slate_name_kind kind, char *field, size_t cap, const char *const *paths,
+     const size_t *path_lens, size_t n, char (*store)[SW_NAME_CAP], size_t *bad, const char **why)
+{
+    const char *vals[5];
+    size_t lens[5];
+    vals[0] = field;
+    lens[0] = strlen(field);
+    for (size_t i = 0; i < n; i++) {
+        lens[i + 1] = prop(paths[i], path_lens[i], store[i], SW_NAME_CAP);
+        vals[i + 1] = store[i];
+    }
+    size_t at = 0;
+    slate_status st = slate_identity_pick(kind, vals, lens, n + 1, &at, why);
+    if (st == SLATE_OK && at > 0)
+        memcpy(field, vals[at], lens[at] + 1 <= cap ? lens[at] + 1 : cap);
+    *bad = at;
+    return st;
+}
+
+/* Explicit keys win; then, as Istio's injector and Envoy describe the proxy:
+ * service = label app, label app.kubernetes.io/name, workload name;
+ * region = the node's locality; pod = node metadata NAME, then the node id.
+ * Returns 1 when service and region are known; else logs why, once per
+ * proxy (a shared-data marker), and returns 0. */
+static int identity_resolve(sw_config_t *c)
+{
+    static const char *const svc_paths[3] = {"node\0metadata\0LABELS\0app",
+                                             "node\0metadata\0LABELS\0app.kubernetes.io/name",
+                                             "node\0metadata\0WORKLOAD_NAME"};
+    static const size_t svc_lens[3] = {sizeof("node\0metadata\0LABELS\0app") - 1,
+                                       sizeof("node\0metadata\0LABELS\0app.kubernetes.io/name") - 1,
+                                       sizeof("node\0metadata\0WORKLOAD_NAME") - 1};
+    static const char *const reg_paths[1] = {"node\0locality\0region"};
+    static const size_t reg_lens[1] = {sizeof("node\0locality\0region") - 1};
+    static const char *const pod_paths[2] = {"node\0metadata\0NAME", "node\0id"};
+    static const size_t pod_lens[2] = {sizeof("node\0metadata\0NAME") - 1, sizeof("node\0id") - 1};
+    static const char *const svc_names[4] = {"key 'service'", "label 'app'",
+                                             "label 'app.kubernetes.io/name'", "the workload name"};
+    static const char *const reg_names[2] = {"key 'region'", "the node's locality region"};
+    char store[3][SW_NAME_CAP];
+    size_t bad = 0;
+    const char *why = "";
+    const char *missing = NULL, *what = NULL;
+    slate_status st = pick(SLATE_NAME_SERVICE, c->service, sizeof c->service, svc_paths, svc_lens,
+                           3, store, &bad, &why);
+    if (st != SLATE_OK) {
+        missing = "service";
+        what = st == SLATE_ENAME ? svc_names[bad] : NULL;
+    } else {
+        st = pick(SLATE_NAME_REGION, c->region, sizeof c->region, reg_paths, reg_lens, 1, store,
+                  &bad, &why);
+        if (st != SLATE_OK) {
+            missing = "region";
+            what = st == SLATE_ENAME ? reg_names[bad] : NULL;
+        }
+    }
+    if (!missing) {
+        size_t pb = 0;
+        const char *pw = "";
+        if (pick(SLATE_NAME_POD, c->pod, sizeof c->pod, pod_paths, pod_lens, 2, store, &pb, &pw) !=
+            SLATE_OK)
+            c->pod[0] = '\0';
+        return 1;
+    }
+    sw_sb_t s;
+    sb_init(&s);
+    sb_str(&s, "slate: no ");
+    sb_str(&s, missing);
+    sb_str(&s, " for this proxy: ");
+    if (what) {
+        sb_str(&s, what);
+        sb_str(&s, " is invalid (");
+        sb_str(&s, why);
+        sb_str(&s, ")");
+    } else if (missing[0] == 's') {
+        sb_str(&s, "set 'service' or label the workload app");
+    } else {
+        sb_str(&s, "set 'region' or label the node topology.kubernetes.io/region");
+    }
+    sb_str(&s, "; slate stays off in this proxy");
+    /* Log once per proxy, not once per worker VM: the shared-data marker
+     * holds the last line logged, and a VM logs only a different line. This
+     * runs in proxy_on_configure, so Envoy's throwaway canary VM runs it
+     * too; that is harmless when repeated: the write is idempotent (same
+     * key, same value), the canary's line is the one the proxy shows, and a
+     * new configuration with another reason still logs its own line. */
+    static const char marker[] = "slate.identity.missing";
+    uint8_t *v = NULL;
+    size_t vn = 0;
+    uint32_t cas = 0;
+    proxy_status_t got = proxy_get_shared_data(marker, sizeof marker - 1, &v, &vn, &cas);
+    int same = got == PROXY_RESULT_OK && vn == s.n && (vn == 0 || memcmp(v, s.buf, vn) == 0);
+    free(v);
+    if (!same) {
+        proxy_set_shared_data(marker, sizeof marker - 1, (const uint8_t *)s.buf, s.n, 0);
+        sb_log(&s, PROXY_LOG_WARN);
+    }
+    return 0;
+}
+
 uint32_t proxy_on_configure(uint32_t plugin_context_id, size_t plugin_configuration_size)
 {
     sw_root_t *r = root_find(plugin_context_id);
@@ -288,6 +406,8 @@ uint32_t proxy_on_configure(uint32_t plugin_context_id, size_t plugin_configurat
                NULL);
         return 0;
     }
+    if (!identity_resolve(&r->cfg))
+        return 1; /* started, but off: not configured, so no streams, no ticks */
     if (!sw_role_configure(r))
         return 0;
     r->configured = 1;

@@ -329,13 +329,15 @@ test.after(async () => {
 });
 
 test('protobuf: reports arrive once per tick per proxy; the controller spills west -> east; every worker follows', async (t) => {
-  // Run until the answer to frontend-west carries a rule that spills east,
-  // and the workers have had a tick to pick it up.
+  // Run until the answer to frontend-west carries a rule that spills east by
+  // about the backend's excess (a first spill computed from a window the
+  // slow, loaded machine only half measured may be smaller), and the workers
+  // have had a tick to pick it up.
   let spill = null;
   for (let i = 0; i < 40 && !spill; i++) {
     await advance(TICK_MS);
     const w = rulesInForce(fe.west);
-    if (w && w.weights.east > 0) spill = w;
+    if (w && w.weights.east > 0.2) spill = w;
   }
   assert.ok(spill, `the controller published a rule sending part of west's calls east\n${ctl.logTail()}`);
   noTraps();

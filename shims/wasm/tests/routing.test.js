@@ -91,8 +91,8 @@ test('rules keyed by method or path wildcards apply, most specific first', async
     assert.equal(outboundCall(w, { ':path': '/items' }), 'us-east-1');
     assert.equal(outboundCall(w, { ':method': 'POST', ':path': '/cart' }), 'ap-south-1');
     assert.equal(outboundCall(w, { ':authority': 'CART.default.svc.cluster.local:8080' }), 'eu-west-1');
-    assert.equal(outboundCall(w, { ':authority': 'other' }), 'us-west-1', 'no rule: local');
-    assert.equal(outboundCall(w, { ':authority': 'zero' }), 'us-west-1', 'all-zero rule: local');
+    assert.equal(outboundCall(w, { ':authority': 'other' }), undefined, 'no rule: no header');
+    assert.equal(outboundCall(w, { ':authority': 'zero' }), undefined, 'all-zero rule: no header');
   } finally {
     await env.close();
   }
@@ -129,8 +129,8 @@ test('a rule change reaches every worker within one tick', async () => {
   }
 });
 
-test('rules past their time to live fall back to local routing', async () => {
-  const env = await outboundEnv({ reporter: { rules_ttl_ms: 2000 } });
+test('rules past their time to live: no header, or the local region with route_local_when_no_rules', async () => {
+  const env = await outboundEnv({ reporter: { rules_ttl_ms: 2000 }, filter: { route_local_when_no_rules: true } });
   const { host, ctl } = env;
   try {
     ctl.rules = { version: 1, rules: [rule([{ region: 'eu-west-1', weight: 1 }])] };
@@ -148,8 +148,8 @@ test('rules past their time to live fall back to local routing', async () => {
   }
 });
 
-test("the controller's ttl_ns bounds the rules too; without rules the header can be left unset", async () => {
-  const env = await outboundEnv({ filter: { route_local_when_no_rules: false } });
+test("the controller's ttl_ns bounds the rules too; without rules no header is written (the default)", async () => {
+  const env = await outboundEnv();
   const { host, ctl } = env;
   try {
     // Rules generated at host time 0.5 s that live 1.5 s: gone at 2 s.
