@@ -20,6 +20,7 @@
 #include "slate/sampler.h"
 #include "slate/ruleset.h"
 #include "slate/failover.h"
+#include "slate/lease.h"
 #include "slate/key.h"
 #include "slate/name.h"
 #include "slate/identity.h"

@@ -29,12 +29,13 @@
 
 #include "slate/codec.h"
 #include "slate/key.h"
+#include "slate/lease.h"
 #include "slate/ruleset.h"
 #include "slate/sampler.h"
 #include "slate/stats.h"
 
 #define SLATE_NGX_MAGIC         0x4e474c53u /* "SLGN" */
-#define SLATE_NGX_VERSION       2u          /* 2: the rules are a core ruleset */
+#define SLATE_NGX_VERSION       3u          /* 3: the lease is a core lease */
 #define SLATE_NGX_NAME_CAP      64u         /* service, region and method names, NUL included */
 #define SLATE_NGX_METHOD_CAP    16u         /* HTTP method, NUL included */
 #define SLATE_NGX_MAX_REGIONS   32u         /* regions a zone can name */
@@ -87,8 +88,7 @@ typedef struct {
     uint32_t magic, version;
     uint32_t max_endpoints, max_rules, max_spans, reserved;
     /* lease */
-    ngx_pid_t lease_pid;
-    ngx_msec_t lease_until;
+    slate_lease_t lease; /* owner: a worker's pid; expiry: ngx_current_msec in ns */
     ngx_msec_t next_tick;
     uint64_t sequence;
     uint64_t tick_start_ns;
@@ -599,8 +599,8 @@ static ngx_int_t slate_ngx_status_handler(ngx_http_request_t *r)
         "\"rules_received\":%uL,\"rules_live\":%s,\"rules_expire_in_ms\":%L,"
         "\"endpoints_overflowed\":%uL,\"spans_dropped\":%uL,\"shm_bytes\":{\"header\":%uz,"
         "\"per_endpoint\":%uz,\"per_rule\":%uz,\"per_span\":%uz},\"failures\":{",
-        &mcf->service, &mcf->region, ngx_pid, sh->lease_pid, sh->sequence, sh->reports_ok,
-        sh->rules_version, sh->rules_received,
+        &mcf->service, &mcf->region, ngx_pid, (ngx_pid_t)sh->lease.owner, sh->sequence,
+        sh->reports_ok, sh->rules_version, sh->rules_received,
         sh->rules_expire != 0 && (ngx_msec_int_t)(sh->rules_expire - now) > 0 ? "true" : "false",
         sh->rules_expire ? (int64_t)(ngx_msec_int_t)(sh->rules_expire - now) : (int64_t)0,
         sh->endpoints_overflowed, sh->spans_dropped, sizeof(slate_ngx_shm_t),
@@ -1570,15 +1570,13 @@ static void slate_ngx_tick(ngx_event_t *ev)
     int mine = 0, report = 0;
     ngx_shmtx_lock(&z->shpool->mutex);
     slate_ngx_shm_t *sh = z->sh;
-    if (sh->lease_pid == ngx_pid || sh->lease_pid == 0 ||
-        (ngx_msec_int_t)(now - sh->lease_until) >= 0) {
-        if (sh->lease_pid != ngx_pid && sh->lease_pid != 0) {
-            mine = 2; /* taken over */
-        } else {
-            mine = 1;
-        }
-        sh->lease_pid = ngx_pid;
-        sh->lease_until = now + mcf->period * SLATE_NGX_LEASE_PERIODS;
+    slate_lease_t lease;
+    slate_lease_result lr =
+        slate_lease_claim(&sh->lease, (uint64_t)ngx_pid, (uint64_t)now * 1000000u,
+                          (uint64_t)mcf->period * SLATE_NGX_LEASE_PERIODS * 1000000u, &lease);
+    if (lr != SLATE_LEASE_HELD) {
+        mine = lr == SLATE_LEASE_TAKEN_OVER ? 2 : 1;
+        sh->lease = lease;
         if (sh->next_tick == 0 || (ngx_msec_int_t)(now - sh->next_tick) >= -5) {
             report = 1;
             sh->next_tick = now + mcf->period;
@@ -1638,8 +1636,9 @@ static void slate_ngx_exit_process(ngx_cycle_t *cycle)
     }
     /* hand the lease on at once: the next worker's tick reports */
     ngx_shmtx_lock(&z->shpool->mutex);
-    if (z->sh->lease_pid == ngx_pid) {
-        z->sh->lease_pid = 0;
+    if (z->sh->lease.owner == (uint64_t)ngx_pid) {
+        z->sh->lease.owner = 0;
+        z->sh->lease.expiry_ns = 0;
     }
     ngx_shmtx_unlock(&z->shpool->mutex);
 }

@@ -51,10 +51,8 @@ void sw_names_init(sw_names_t *n, const char *service);
 #define SW_VERSION_RECORD 32u
 /* magic u32, blob size u32, rules version u64, blob checksum u64, expiry_ns u64 */
 
-/* ---- Reporter lease ("slate.<service>.reporter"), 24 bytes -------------- */
-#define SW_LEASE_MAGIC  0x4c524c53u /* "SLRL" */
-#define SW_LEASE_RECORD 24u
-/* magic u32, reserved u32, owner u64, expires_ns u64 */
+/* ---- Reporter lease ("slate.<service>.reporter"): a core lease record,
+ * SLATE_LEASE_SIZE bytes (slate/lease.h) ----------------------------------- */
 
 /* ---- Host helpers (module.c) --------------------------------------------- */
 uint64_t sw_now(void);

@@ -28,6 +28,7 @@
 #include "slate/ruleset.h"
 #include "slate/codec.h"
 #include "slate/key.h"
+#include "slate/lease.h"
 #include "slate/stats.h"
 
 #if defined(__has_include)
@@ -209,32 +210,28 @@ static int lease_renew(sw_root_t *r, uint64_t now)
         size_t n = 0;
         uint32_t cas = 0;
         proxy_status_t st = proxy_get_shared_data(key, kl, &v, &n, &cas);
-        uint64_t owner = 0, expires = 0;
-        if (st == PROXY_RESULT_OK && n == SW_LEASE_RECORD && sw_ld32(v) == SW_LEASE_MAGIC) {
-            owner = sw_ld64(v + 8);
-            expires = sw_ld64(v + 16);
-        } else if (st == PROXY_RESULT_NOT_FOUND) {
-            /* Create an expired record unconditionally, then compete with CAS. */
-            uint8_t rec[SW_LEASE_RECORD] = {0};
-            sw_st32(rec, SW_LEASE_MAGIC);
-            free(v);
+        uint8_t rec[SLATE_LEASE_SIZE];
+        slate_lease_t cur, next;
+        /* an unreadable record counts as a free lease, replaced below by CAS */
+        int valid = st == PROXY_RESULT_OK && slate_lease_read(v, n, &cur) == SLATE_OK;
+        free(v);
+        if (st == PROXY_RESULT_NOT_FOUND) {
+            /* Create a free record unconditionally, then compete with CAS. */
+            (void)slate_lease_write(rec, NULL);
             proxy_set_shared_data(key, kl, rec, sizeof rec, 0);
             continue;
         }
-        free(v);
-        if (owner != p->id && expires > now) {
+        slate_lease_result lr = slate_lease_claim(valid ? &cur : NULL, p->id, now, ttl, &next);
+        if (lr == SLATE_LEASE_HELD) {
             p->lease_held = 0;
             return 0; /* another reporter holds it */
         }
-        uint8_t rec[SW_LEASE_RECORD] = {0};
-        sw_st32(rec, SW_LEASE_MAGIC);
-        sw_st64(rec + 8, p->id);
-        sw_st64(rec + 16, now + ttl);
+        (void)slate_lease_write(rec, &next);
         st = proxy_set_shared_data(key, kl, rec, sizeof rec, cas ? cas : 1);
         if (st == PROXY_RESULT_OK) {
             /* A reporter that just took the lease waits one tick before it
              * posts, so a rival that raced it at start-up sees it first. */
-            int was = p->lease_held && owner == p->id;
+            int was = p->lease_held && lr == SLATE_LEASE_RENEWED;
             p->lease_held = 1;
             log_recovered(p, F_LEASE);
             return was;
