@@ -57,6 +57,8 @@
 #include "mesh_gen.h"
 #include "slate/codec.h"
 
+#include "bench_proc.h"
+
 #ifndef SLATE_CONTROLLER_BIN
 #define SLATE_CONTROLLER_BIN "slate-controller"
 #endif
@@ -309,38 +311,6 @@ static void stop_proc(proc_t *p)
         waitpid(p->pid, NULL, 0);
         p->pid = 0;
     }
-}
-
-static long proc_kb(pid_t pid, const char *field)
-{
-    char path[64], line[256];
-    snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-    FILE *f = fopen(path, "r");
-    long v = -1;
-    if (!f)
-        return -1;
-    while (fgets(line, sizeof(line), f))
-        if (strncmp(line, field, strlen(field)) == 0)
-            v = strtol(line + strlen(field) + 1, NULL, 10);
-    fclose(f);
-    return v;
-}
-
-static double proc_cpu_s(pid_t pid)
-{
-    char path[64], b[1024];
-    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return NAN;
-    size_t n = fread(b, 1, sizeof(b) - 1, f);
-    fclose(f);
-    b[n] = '\0';
-    char *p = strrchr(b, ')');
-    unsigned long ut = 0, st = 0;
-    if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) != 2)
-        return NAN;
-    return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
 }
 
 /* ------------------------------------------------------------------------- */

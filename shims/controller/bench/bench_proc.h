@@ -1,0 +1,51 @@
+/*
+ * The controller benchmarks' view of a process they started: its peak or
+ * current memory (a /proc/<pid>/status field, kB) and the CPU seconds it used.
+ * Shared by bench_intake.c and bench_scale.c.
+ * SPDX-License-Identifier: Apache-2.0
+ */
+#ifndef CTL_BENCH_PROC_H
+#define CTL_BENCH_PROC_H
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+/* A kB field of /proc/<pid>/status ("VmHWM:", "VmRSS:"), or -1. */
+static long proc_kb(pid_t pid, const char *field)
+{
+    char path[64], line[256];
+    snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+    FILE *f = fopen(path, "r");
+    long v = -1;
+    if (!f)
+        return -1;
+    while (fgets(line, sizeof(line), f))
+        if (strncmp(line, field, strlen(field)) == 0)
+            v = strtol(line + strlen(field) + 1, NULL, 10);
+    fclose(f);
+    return v;
+}
+
+/* User + system CPU seconds of pid (/proc/<pid>/stat), or NaN. */
+static double proc_cpu_s(pid_t pid)
+{
+    char path[64], b[1024];
+    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return NAN;
+    size_t n = fread(b, 1, sizeof(b) - 1, f);
+    fclose(f);
+    b[n] = '\0';
+    char *p = strrchr(b, ')');
+    unsigned long ut = 0, st = 0;
+    if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) != 2)
+        return NAN;
+    return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+}
+
+#endif
