@@ -15,7 +15,6 @@
 
 #include "slate/ruleset.h"
 #include "slate/sampler.h"
-#include "wire.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -31,11 +30,13 @@ static void use_blob(const uint8_t *blob, size_t len)
         return;
     slate_ruleset_info_t info;
     slate_ruleset_info(blob, &info);
-    size_t idx = SLATE_RULESET_HEADER + SLATE_RULESET_REGION * (size_t)info.n_regions;
+    check(slate_ruleset_entry(blob, info.n_rules, NULL, NULL) == NULL);
     for (size_t i = 0; i < info.n_rules; i++) {
-        uint64_t key = slate_wire_get_le64(blob + idx + SLATE_RULESET_INDEX * i);
+        uint64_t key = 0;
+        int kind = -1;
+        const void *e = slate_ruleset_entry(blob, i, &key, &kind);
         const void *t = slate_ruleset_find(blob, key);
-        check(t != NULL);
+        check(t != NULL && t == e && kind >= SLATE_RULE_EXACT && kind <= SLATE_RULE_ANY);
         for (uint64_t v = 0; v < 8; v++) {
             uint16_t id = slate_sampler_draw(t, v * 0x9e3779b97f4a7c15ull);
             check(slate_ruleset_region_name(blob, id) != NULL);
@@ -43,8 +44,8 @@ static void use_blob(const uint8_t *blob, size_t len)
         if (!slate_ruleset_find(blob, key + 1))
             continue;
         /* key + 1 is indexed: it must be the next entry. */
-        check(i + 1 < info.n_rules &&
-              slate_wire_get_le64(blob + idx + SLATE_RULESET_INDEX * (i + 1)) == key + 1);
+        uint64_t next = 0;
+        check(slate_ruleset_entry(blob, i + 1, &next, NULL) != NULL && next == key + 1);
     }
 }
 

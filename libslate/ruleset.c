@@ -268,6 +268,18 @@ const void *slate_ruleset_find(const uint8_t *blob, uint64_t key)
     return NULL;
 }
 
+const void *slate_ruleset_entry(const uint8_t *blob, size_t i, uint64_t *key, int *kind)
+{
+    if (i >= slate_wire_get_le16(blob + 14))
+        return NULL;
+    const uint8_t *e = blob + index_at(blob) + SLATE_RULESET_INDEX * i;
+    if (key)
+        *key = slate_wire_get_le64(e);
+    if (kind)
+        *kind = slate_wire_get_le16(e + 16);
+    return blob + slate_wire_get_le32(e + 8);
+}
+
 const char *slate_ruleset_region_name(const uint8_t *blob, uint16_t id)
 {
     if (id >= slate_wire_get_le16(blob + 12))

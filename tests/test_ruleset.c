@@ -295,6 +295,14 @@ static void test_compile_keeps_this_proxys_rules(void **state)
     slate_ruleset_info(out, &info);
     assert_int_equal(info.n_rules, 2);
     assert_int_equal(info.version, 7);
+    /* entries in key order, each its key's table */
+    uint64_t k0 = 0, k1 = 0;
+    int kind = -1;
+    assert_non_null(slate_ruleset_entry(out, 0, &k0, &kind));
+    const void *t1 = slate_ruleset_entry(out, 1, &k1, NULL);
+    assert_ptr_equal(t1, slate_ruleset_find(out, k1));
+    assert_true(k0 < k1 && kind >= SLATE_RULE_EXACT && kind <= SLATE_RULE_ANY);
+    assert_null(slate_ruleset_entry(out, 2, &k0, NULL));
     assert_int_equal(info.expiry_ns, 1500);
     assert_string_equal(slate_ruleset_region_name(out, 0), "west"); /* id 0: the proxy's */
     double west = share_of(out, "be", "GET", "/items/{id}", "west");

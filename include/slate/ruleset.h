@@ -173,6 +173,14 @@ SLATE_API void slate_ruleset_info(const uint8_t *blob, slate_ruleset_info_t *inf
  */
 SLATE_API const void *slate_ruleset_find(const uint8_t *blob, uint64_t key);
 
+/**
+ * @brief Entry `i` (in key order) of a validated ruleset: its key, kind
+ *        (SLATE_RULE_*) and sampler table, for listing a ruleset.
+ * @return the table, or NULL when i is not below the number of rules
+ *         (nothing written then). O(1).
+ */
+SLATE_API const void *slate_ruleset_entry(const uint8_t *blob, size_t i, uint64_t *key, int *kind);
+
 /** @brief Name of region `id` of a validated ruleset (NUL-terminated), or NULL. O(1). */
 SLATE_API const char *slate_ruleset_region_name(const uint8_t *blob, uint16_t id);
 

@@ -615,12 +615,9 @@ static ngx_int_t slate_ngx_status_handler(ngx_http_request_t *r)
         const uint8_t *rs = slate_ngx_ruleset(sh);
         slate_ruleset_info_t info;
         slate_ruleset_info(rs, &info);
-        size_t idx = SLATE_RULESET_HEADER + SLATE_RULESET_REGION * (size_t)info.n_regions;
         for (uint32_t i = 0; i < info.n_rules; i++) {
-            const uint8_t *e = rs + idx + SLATE_RULESET_INDEX * (size_t)i;
             uint64_t key = 0;
-            ngx_memcpy(&key, e, sizeof key); /* little-endian hosts: nginx-dev builds on them */
-            const void *t = slate_ruleset_find(rs, key);
+            const void *t = slate_ruleset_entry(rs, i, &key, NULL);
             p = ngx_slprintf(p, end, "%s{\"key\":\"%016xL\",\"weights\":{", i ? "," : "", key);
             size_t n = t ? slate_sampler_count(t) : 0;
             for (size_t j = 0; j < n; j++) {
