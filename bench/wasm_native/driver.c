@@ -141,9 +141,12 @@ static int publish_rules(void)
     sw_st64(version_record + 8, info.version);
     sw_st64(version_record + 16, info.checksum);
     sw_st64(version_record + 24, expiry);
-    stub.shared[0] = (stub_shared_t){"slate.frontend.rules", blob, len, 7};
-    stub.shared[1] =
-        (stub_shared_t){"slate.frontend.rules.version", version_record, sizeof version_record, 8};
+    stub.shared[0] =
+        (stub_shared_t){.key = "slate.frontend.rules", .value = blob, .len = len, .cas = 7};
+    stub.shared[1] = (stub_shared_t){.key = "slate.frontend.rules.version",
+                                     .value = version_record,
+                                     .len = sizeof version_record,
+                                     .cas = 8};
     stub.n_shared = 2;
     return 1;
 }

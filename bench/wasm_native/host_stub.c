@@ -147,18 +147,34 @@ proxy_status_t proxy_get_shared_data(const char *key_data, size_t key_size,
     return PROXY_RESULT_NOT_FOUND;
 }
 
-/* Only the once-per-proxy identity log writes shared data, at configure
- * time and only when the configuration names no service or region; the
- * benchmark's configuration names both, so a write is refused. */
+/* As Envoy's host: cas 0 always writes, another cas must be the key's current
+ * one (else CAS_MISMATCH), and every write gives the key a new cas. Values
+ * are small here (the identity log marker); longer ones are refused. */
 proxy_status_t proxy_set_shared_data(const char *key_data, size_t key_size,
                                      const uint8_t *value_data, size_t value_size, uint32_t cas)
 {
-    (void)key_data;
-    (void)key_size;
-    (void)value_data;
-    (void)value_size;
-    (void)cas;
-    return PROXY_RESULT_UNIMPLEMENTED;
+    stub_shared_t *e = NULL;
+    for (size_t i = 0; i < stub.n_shared && !e; i++)
+        if (strlen(stub.shared[i].key) == key_size &&
+            memcmp(stub.shared[i].key, key_data, key_size) == 0)
+            e = &stub.shared[i];
+    if (e && cas != 0 && cas != e->cas)
+        return PROXY_RESULT_CAS_MISMATCH;
+    if (!e) {
+        if (stub.n_shared == STUB_MAX_SHARED || key_size >= sizeof e->key)
+            return PROXY_RESULT_INTERNAL_FAILURE;
+        e = &stub.shared[stub.n_shared++];
+        memset(e, 0, sizeof *e);
+        memcpy(e->key, key_data, key_size);
+    }
+    if (value_size > sizeof e->own)
+        return PROXY_RESULT_BAD_ARGUMENT;
+    if (value_size)
+        memcpy(e->own, value_data, value_size);
+    e->value = e->own;
+    e->len = value_size;
+    e->cas++;
+    return PROXY_RESULT_OK;
 }
 
 proxy_status_t proxy_resolve_shared_queue(const char *vm_id_data, size_t vm_id_size,

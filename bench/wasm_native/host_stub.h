@@ -15,7 +15,7 @@
 
 #define STUB_MAX_HEADERS 24u
 #define STUB_MAX_TEXT    128u
-#define STUB_MAX_SHARED  4u
+#define STUB_MAX_SHARED  8u
 
 typedef struct stub_header {
     const char *k, *v;
@@ -30,9 +30,10 @@ typedef struct stub_map {
 
 typedef struct stub_shared {
     char key[64];
-    const uint8_t *value;
+    const uint8_t *value; /* the driver's bytes, or `own` once the module wrote the key */
     size_t len;
     uint32_t cas;
+    uint8_t own[256];
 } stub_shared_t;
 
 typedef struct stub_host {
