@@ -243,8 +243,6 @@ static bool step_build(round_t *rd)
     S->stats.classes = p ? slate_opt_n_classes(p) : 0;
     S->stats.edges = p ? slate_opt_n_edges(p) : 0;
     S->stats.last_status = st;
-    S->stats.guard_active = rd->S->guard.active;
-    S->stats.cooldown = rd->S->cooldown;
     pthread_mutex_unlock(&S->mu);
     if (st == SLATE_EEMPTY) {
         atomic_fetch_add(&S->m->solves_skipped, 1);
@@ -459,26 +457,18 @@ void ctl_solver_round(ctl_solver_t *S, uint64_t now_ns)
     if (!step_snapshot(&rd))
         return;
     step_adopt(&rd);
-    if (step_guard(&rd)) {
-        ctl_solve_input_free(rd.in);
-        return;
-    }
-    if (step_build(&rd) && step_solve(&rd)) {
+    if (!step_guard(&rd) && step_build(&rd) && step_solve(&rd)) {
         step_compare(&rd);
         if (step_decide(&rd))
             step_apply(&rd);
-        free(rd.current.v);
-        free(rd.proposal.v);
-        pthread_mutex_lock(&S->mu);
-        S->stats.guard_active = rd.S->guard.active;
-        S->stats.cooldown = rd.S->cooldown;
-        pthread_mutex_unlock(&S->mu);
-    } else if (rd.b.p) {
-        pthread_mutex_lock(&S->mu);
-        S->stats.guard_active = rd.S->guard.active;
-        S->stats.cooldown = rd.S->cooldown;
-        pthread_mutex_unlock(&S->mu);
     }
+    /* what the guard and the cooldown are now, whichever step ended the round */
+    pthread_mutex_lock(&S->mu);
+    S->stats.guard_active = S->guard.active;
+    S->stats.cooldown = S->cooldown;
+    pthread_mutex_unlock(&S->mu);
+    free(rd.current.v);
+    free(rd.proposal.v);
     slate_opt_result_free(rd.target);
     slate_opt_result_free(rd.local);
     ctl_problem_free(&rd.b);
