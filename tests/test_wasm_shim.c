@@ -364,7 +364,7 @@ static void test_batch_rejects(void **state)
     assert_int_equal(sw_batch_open(bad, len, &h, &r, &scratch), SW_BATCH_STATS);
     /* A control character in the first method. */
     memcpy(bad, buf, len);
-    size_t first_size = sw_ld32(buf + SW_BATCH_HEADER);
+    size_t first_size = slate_wire_get_le32(buf + SW_BATCH_HEADER);
     bad[SW_BATCH_HEADER + first_size - 5 - 3] = '\n';
     assert_int_equal(sw_batch_open(bad, len, &h, &r, &scratch), SW_BATCH_STRING);
     /* One more entry claimed than present. */

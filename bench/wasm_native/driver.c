@@ -136,11 +136,11 @@ static int publish_rules(void)
         return 0;
     slate_ruleset_info_t info;
     slate_ruleset_info(blob, &info);
-    sw_st32(version_record, SW_VERSION_MAGIC);
-    sw_st32(version_record + 4, (uint32_t)len);
-    sw_st64(version_record + 8, info.version);
-    sw_st64(version_record + 16, info.checksum);
-    sw_st64(version_record + 24, expiry);
+    slate_wire_put_le32(version_record, SW_VERSION_MAGIC);
+    slate_wire_put_le32(version_record + 4, (uint32_t)len);
+    slate_wire_put_le64(version_record + 8, info.version);
+    slate_wire_put_le64(version_record + 16, info.checksum);
+    slate_wire_put_le64(version_record + 24, expiry);
     stub.shared[0] =
         (stub_shared_t){.key = "slate.frontend.rules", .value = blob, .len = len, .cas = 7};
     stub.shared[1] = (stub_shared_t){.key = "slate.frontend.rules.version",

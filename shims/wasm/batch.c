@@ -50,16 +50,16 @@ static size_t put_stats(uint8_t *p, const slate_stats_t *s)
 {
     uint32_t off, len;
     hist_span(s, &off, &len);
-    sw_st64(p, s->count);
-    sw_st64(p + 8, s->sum_ns);
-    sw_st64(p + 16, s->min_ns);
-    sw_st64(p + 24, s->max_ns);
-    sw_stf64(p + 32, s->mean_ns);
-    sw_stf64(p + 40, s->m2);
-    sw_st16(p + 48, (uint16_t)off);
-    sw_st16(p + 50, (uint16_t)len);
+    slate_wire_put_le64(p, s->count);
+    slate_wire_put_le64(p + 8, s->sum_ns);
+    slate_wire_put_le64(p + 16, s->min_ns);
+    slate_wire_put_le64(p + 24, s->max_ns);
+    slate_wire_put_f64(p + 32, s->mean_ns);
+    slate_wire_put_f64(p + 40, s->m2);
+    slate_wire_put_le16(p + 48, (uint16_t)off);
+    slate_wire_put_le16(p + 50, (uint16_t)len);
     for (uint32_t i = 0; i < len; i++)
-        sw_st32(p + STATS_FIXED + 4u * i, s->hist[off + i]);
+        slate_wire_put_le32(p + STATS_FIXED + 4u * i, s->hist[off + i]);
     return STATS_FIXED + 4u * (size_t)len;
 }
 
@@ -68,17 +68,17 @@ void sw_stats_block_load(const uint8_t *b, size_t len, slate_stats_t *s)
     memset(s, 0, sizeof *s);
     if (len < STATS_FIXED)
         return;
-    s->count = sw_ld64(b);
-    s->sum_ns = sw_ld64(b + 8);
-    s->min_ns = sw_ld64(b + 16);
-    s->max_ns = sw_ld64(b + 24);
-    s->mean_ns = sw_ldf64(b + 32);
-    s->m2 = sw_ldf64(b + 40);
-    uint32_t off = sw_ld16(b + 48), n = sw_ld16(b + 50);
+    s->count = slate_wire_get_le64(b);
+    s->sum_ns = slate_wire_get_le64(b + 8);
+    s->min_ns = slate_wire_get_le64(b + 16);
+    s->max_ns = slate_wire_get_le64(b + 24);
+    s->mean_ns = slate_wire_get_f64(b + 32);
+    s->m2 = slate_wire_get_f64(b + 40);
+    uint32_t off = slate_wire_get_le16(b + 48), n = slate_wire_get_le16(b + 50);
     if (off > SLATE_HIST_BUCKETS || n > SLATE_HIST_BUCKETS - off || STATS_FIXED + 4u * n > len)
         return;
     for (uint32_t i = 0; i < n; i++)
-        s->hist[off + i] = sw_ld32(b + STATS_FIXED + 4u * i);
+        s->hist[off + i] = slate_wire_get_le32(b + STATS_FIXED + 4u * i);
 }
 
 int sw_batch_begin(sw_batch_writer_t *w, uint8_t *buf, size_t cap)
@@ -110,12 +110,12 @@ int sw_batch_add_inbound(sw_batch_writer_t *w, sw_str_t method, sw_str_t path, u
     if (need > w->cap - w->len)
         return 0;
     uint8_t *p = w->buf + w->len;
-    sw_st32(p, (uint32_t)need);
-    sw_st16(p + 4, (uint16_t)method.n);
-    sw_st16(p + 6, (uint16_t)path.n);
-    sw_st64(p + 8, requests);
-    sw_st64(p + 16, window_count);
-    sw_st64(p + 24, in_flight);
+    slate_wire_put_le32(p, (uint32_t)need);
+    slate_wire_put_le16(p + 4, (uint16_t)method.n);
+    slate_wire_put_le16(p + 6, (uint16_t)path.n);
+    slate_wire_put_le64(p + 8, requests);
+    slate_wire_put_le64(p + 16, window_count);
+    slate_wire_put_le64(p + 24, in_flight);
     size_t at = IN_FIXED + put_stats(p + IN_FIXED, st);
     put_str(p, &at, method);
     put_str(p, &at, path);
@@ -136,12 +136,12 @@ int sw_batch_add_outbound(sw_batch_writer_t *w, sw_str_t service, sw_str_t metho
     if (need > w->cap - w->len)
         return 0;
     uint8_t *p = w->buf + w->len;
-    sw_st32(p, (uint32_t)need);
-    sw_st16(p + 4, (uint16_t)service.n);
-    sw_st16(p + 6, (uint16_t)method.n);
-    sw_st16(p + 8, (uint16_t)path.n);
-    sw_st16(p + 10, (uint16_t)region.n);
-    sw_st64(p + 12, requests);
+    slate_wire_put_le32(p, (uint32_t)need);
+    slate_wire_put_le16(p + 4, (uint16_t)service.n);
+    slate_wire_put_le16(p + 6, (uint16_t)method.n);
+    slate_wire_put_le16(p + 8, (uint16_t)path.n);
+    slate_wire_put_le16(p + 10, (uint16_t)region.n);
+    slate_wire_put_le64(p + 12, requests);
     size_t at = OUT_FIXED + put_stats(p + OUT_FIXED, st);
     put_str(p, &at, service);
     put_str(p, &at, method);
@@ -165,18 +165,18 @@ int sw_batch_add_span(sw_batch_writer_t *w, sw_str_t trace_id, sw_str_t span_id,
     if (need > w->cap - w->len)
         return 0;
     uint8_t *p = w->buf + w->len;
-    sw_st32(p, (uint32_t)need);
+    slate_wire_put_le32(p, (uint32_t)need);
     p[4] = (uint8_t)trace_id.n;
     p[5] = (uint8_t)span_id.n;
     p[6] = (uint8_t)parent_id.n;
     p[7] = 0;
-    sw_st16(p + 8, (uint16_t)method.n);
-    sw_st16(p + 10, (uint16_t)path.n);
-    sw_st64(p + 12, start_ns);
-    sw_st64(p + 20, end_ns);
-    sw_st64(p + 28, body_size);
-    sw_st64(p + 36, arrival_count);
-    sw_st64(p + 44, arrival_in_flight);
+    slate_wire_put_le16(p + 8, (uint16_t)method.n);
+    slate_wire_put_le16(p + 10, (uint16_t)path.n);
+    slate_wire_put_le64(p + 12, start_ns);
+    slate_wire_put_le64(p + 20, end_ns);
+    slate_wire_put_le64(p + 28, body_size);
+    slate_wire_put_le64(p + 36, arrival_count);
+    slate_wire_put_le64(p + 44, arrival_in_flight);
     size_t at = SPAN_FIXED;
     put_str(p, &at, trace_id);
     put_str(p, &at, span_id);
@@ -194,22 +194,22 @@ size_t sw_batch_finish(sw_batch_writer_t *w, const sw_batch_head_t *h)
     if (!p)
         return 0;
     memset(p, 0, SW_BATCH_HEADER);
-    sw_st32(p, SW_BATCH_MAGIC);
-    sw_st16(p + 4, SW_BATCH_VERSION);
-    sw_st16(p + 6, SW_BATCH_HEADER);
-    sw_st32(p + 8, (uint32_t)w->len);
-    sw_st16(p + 12, w->n_inbound);
-    sw_st16(p + 14, w->n_outbound);
-    sw_st16(p + 16, w->n_spans);
-    sw_st64(p + 24, h->worker_id);
-    sw_st64(p + 32, h->seq);
-    sw_st64(p + 40, h->time_ns);
-    sw_st64(p + 48, h->window_ns);
-    sw_st64(p + 56, h->spans_dropped);
-    sw_st64(p + 64, h->endpoints_overflowed);
-    sw_st64(p + 72, h->outbound_overflowed);
-    sw_st64(p + 80, h->late_stamps);
-    sw_st64(p + 88, h->counters_saturated);
+    slate_wire_put_le32(p, SW_BATCH_MAGIC);
+    slate_wire_put_le16(p + 4, SW_BATCH_VERSION);
+    slate_wire_put_le16(p + 6, SW_BATCH_HEADER);
+    slate_wire_put_le32(p + 8, (uint32_t)w->len);
+    slate_wire_put_le16(p + 12, w->n_inbound);
+    slate_wire_put_le16(p + 14, w->n_outbound);
+    slate_wire_put_le16(p + 16, w->n_spans);
+    slate_wire_put_le64(p + 24, h->worker_id);
+    slate_wire_put_le64(p + 32, h->seq);
+    slate_wire_put_le64(p + 40, h->time_ns);
+    slate_wire_put_le64(p + 48, h->window_ns);
+    slate_wire_put_le64(p + 56, h->spans_dropped);
+    slate_wire_put_le64(p + 64, h->endpoints_overflowed);
+    slate_wire_put_le64(p + 72, h->outbound_overflowed);
+    slate_wire_put_le64(p + 80, h->late_stamps);
+    slate_wire_put_le64(p + 88, h->counters_saturated);
     return w->len;
 }
 
@@ -275,7 +275,7 @@ static size_t stats_len(const uint8_t *b, size_t avail)
 {
     if (avail < STATS_FIXED)
         return 0;
-    uint32_t off = sw_ld16(b + 48), n = sw_ld16(b + 50);
+    uint32_t off = slate_wire_get_le16(b + 48), n = slate_wire_get_le16(b + 50);
     if (off > SLATE_HIST_BUCKETS || n > SLATE_HIST_BUCKETS - off)
         return 0;
     size_t len = STATS_FIXED + 4u * (size_t)n;
@@ -291,17 +291,17 @@ static sw_batch_err parse_item(sw_batch_reader_t *r, int kind, sw_batch_item_t *
     if (left < 4)
         return SW_BATCH_SHORT;
     const uint8_t *e = r->buf + r->off;
-    size_t esize = sw_ld32(e);
+    size_t esize = slate_wire_get_le32(e);
     if (esize > left)
         return SW_BATCH_SHORT;
     size_t at;
     if (kind == SW_ITEM_INBOUND) {
         if (esize < IN_FIXED)
             return SW_BATCH_SIZE;
-        size_t ml = sw_ld16(e + 4), pl = sw_ld16(e + 6);
-        it->requests = sw_ld64(e + 8);
-        it->window_count = sw_ld64(e + 16);
-        it->in_flight = sw_ld64(e + 24);
+        size_t ml = slate_wire_get_le16(e + 4), pl = slate_wire_get_le16(e + 6);
+        it->requests = slate_wire_get_le64(e + 8);
+        it->window_count = slate_wire_get_le64(e + 16);
+        it->in_flight = slate_wire_get_le64(e + 24);
         size_t sl = stats_len(e + IN_FIXED, esize - IN_FIXED);
         if (!sl)
             return SW_BATCH_STATS;
@@ -314,8 +314,9 @@ static sw_batch_err parse_item(sw_batch_reader_t *r, int kind, sw_batch_item_t *
     } else if (kind == SW_ITEM_OUTBOUND) {
         if (esize < OUT_FIXED)
             return SW_BATCH_SIZE;
-        size_t sv = sw_ld16(e + 4), ml = sw_ld16(e + 6), pl = sw_ld16(e + 8), rl = sw_ld16(e + 10);
-        it->requests = sw_ld64(e + 12);
+        size_t sv = slate_wire_get_le16(e + 4), ml = slate_wire_get_le16(e + 6),
+               pl = slate_wire_get_le16(e + 8), rl = slate_wire_get_le16(e + 10);
+        it->requests = slate_wire_get_le64(e + 12);
         size_t sl = stats_len(e + OUT_FIXED, esize - OUT_FIXED);
         if (!sl)
             return SW_BATCH_STATS;
@@ -334,12 +335,13 @@ static sw_batch_err parse_item(sw_batch_reader_t *r, int kind, sw_batch_item_t *
             return SW_BATCH_SIZE;
         if (e[7] != 0)
             return SW_BATCH_VALUE;
-        size_t tl = e[4], sl = e[5], pl = e[6], ml = sw_ld16(e + 8), ph = sw_ld16(e + 10);
-        it->start_ns = sw_ld64(e + 12);
-        it->end_ns = sw_ld64(e + 20);
-        it->body_size = sw_ld64(e + 28);
-        it->arrival_count = sw_ld64(e + 36);
-        it->arrival_in_flight = sw_ld64(e + 44);
+        size_t tl = e[4], sl = e[5], pl = e[6], ml = slate_wire_get_le16(e + 8),
+               ph = slate_wire_get_le16(e + 10);
+        it->start_ns = slate_wire_get_le64(e + 12);
+        it->end_ns = slate_wire_get_le64(e + 20);
+        it->body_size = slate_wire_get_le64(e + 28);
+        it->arrival_count = slate_wire_get_le64(e + 36);
+        it->arrival_in_flight = slate_wire_get_le64(e + 44);
         if (it->end_ns < it->start_ns)
             return SW_BATCH_VALUE;
         at = SPAN_FIXED;
@@ -370,26 +372,27 @@ sw_batch_err sw_batch_open(const uint8_t *buf, size_t len, sw_batch_head_t *h, s
     memset(r, 0, sizeof *r);
     if (!buf || len < SW_BATCH_HEADER)
         return SW_BATCH_SHORT;
-    if (sw_ld32(buf) != SW_BATCH_MAGIC)
+    if (slate_wire_get_le32(buf) != SW_BATCH_MAGIC)
         return SW_BATCH_MAGIC_ERR;
-    if (sw_ld16(buf + 4) != SW_BATCH_VERSION || sw_ld16(buf + 6) != SW_BATCH_HEADER)
+    if (slate_wire_get_le16(buf + 4) != SW_BATCH_VERSION ||
+        slate_wire_get_le16(buf + 6) != SW_BATCH_HEADER)
         return SW_BATCH_VERSION_ERR;
-    if (sw_ld32(buf + 8) != len)
+    if (slate_wire_get_le32(buf + 8) != len)
         return SW_BATCH_SIZE;
-    if (sw_ld16(buf + 18) != 0 || sw_ld32(buf + 20) != 0)
+    if (slate_wire_get_le16(buf + 18) != 0 || slate_wire_get_le32(buf + 20) != 0)
         return SW_BATCH_VALUE;
-    h->n_inbound = sw_ld16(buf + 12);
-    h->n_outbound = sw_ld16(buf + 14);
-    h->n_spans = sw_ld16(buf + 16);
-    h->worker_id = sw_ld64(buf + 24);
-    h->seq = sw_ld64(buf + 32);
-    h->time_ns = sw_ld64(buf + 40);
-    h->window_ns = sw_ld64(buf + 48);
-    h->spans_dropped = sw_ld64(buf + 56);
-    h->endpoints_overflowed = sw_ld64(buf + 64);
-    h->outbound_overflowed = sw_ld64(buf + 72);
-    h->late_stamps = sw_ld64(buf + 80);
-    h->counters_saturated = sw_ld64(buf + 88);
+    h->n_inbound = slate_wire_get_le16(buf + 12);
+    h->n_outbound = slate_wire_get_le16(buf + 14);
+    h->n_spans = slate_wire_get_le16(buf + 16);
+    h->worker_id = slate_wire_get_le64(buf + 24);
+    h->seq = slate_wire_get_le64(buf + 32);
+    h->time_ns = slate_wire_get_le64(buf + 40);
+    h->window_ns = slate_wire_get_le64(buf + 48);
+    h->spans_dropped = slate_wire_get_le64(buf + 56);
+    h->endpoints_overflowed = slate_wire_get_le64(buf + 64);
+    h->outbound_overflowed = slate_wire_get_le64(buf + 72);
+    h->late_stamps = slate_wire_get_le64(buf + 80);
+    h->counters_saturated = slate_wire_get_le64(buf + 88);
 
     /* Validate every item before the caller sees any. */
     sw_batch_reader_t v = {buf, len, SW_BATCH_HEADER, h->n_inbound, h->n_outbound, h->n_spans};

@@ -4,8 +4,8 @@
  */
 /**
  * @file bytes.h
- * @brief Little-endian loads and stores at any alignment, for the shared
- *        layouts of the data plane (batches, published rules).
+ * @brief The shim's byte helpers: the little-endian loads and stores are the
+ *        core's (libslate/wire.h, included here); the hash is the shim's own.
  */
 #ifndef SLATE_WASM_BYTES_H
 #define SLATE_WASM_BYTES_H
@@ -15,41 +15,6 @@
 #include <string.h>
 
 #include "wire.h"
-
-/* The core's one copy of the byte rules (libslate/wire.h), under the
- * shim's short names. */
-static inline uint16_t sw_ld16(const void *p)
-{
-    return slate_wire_get_le16(p);
-}
-static inline uint32_t sw_ld32(const void *p)
-{
-    return slate_wire_get_le32(p);
-}
-static inline uint64_t sw_ld64(const void *p)
-{
-    return slate_wire_get_le64(p);
-}
-static inline double sw_ldf64(const void *p)
-{
-    return slate_wire_get_f64(p);
-}
-static inline void sw_st16(void *p, uint16_t v)
-{
-    slate_wire_put_le16(p, v);
-}
-static inline void sw_st32(void *p, uint32_t v)
-{
-    slate_wire_put_le32(p, v);
-}
-static inline void sw_st64(void *p, uint64_t v)
-{
-    slate_wire_put_le64(p, v);
-}
-static inline void sw_stf64(void *p, double d)
-{
-    slate_wire_put_f64(p, d);
-}
 
 /**
  * A 64-bit hash of bytes for the module's own tables and checksums: FNV-1a

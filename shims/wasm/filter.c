@@ -368,7 +368,7 @@ static int decide_direction(sw_root_t *r)
     size_t n = 0;
     int dir = DIR_IN;
     if (proxy_get_property("listener_direction", 18, &v, &n) == PROXY_RESULT_OK && n == 8 &&
-        sw_ld64(v) == 2)
+        slate_wire_get_le64(v) == 2)
         dir = DIR_OUT;
     free(v);
     return dir;
@@ -690,11 +690,13 @@ static void refresh_rules(sw_root_t *r)
         free(v);
         return;
     }
-    if (cas == f->version_cas || n != SW_VERSION_RECORD || sw_ld32(v) != SW_VERSION_MAGIC) {
+    if (cas == f->version_cas || n != SW_VERSION_RECORD ||
+        slate_wire_get_le32(v) != SW_VERSION_MAGIC) {
         free(v);
         return;
     }
-    uint64_t version = sw_ld64(v + 8), checksum = sw_ld64(v + 16), expiry = sw_ld64(v + 24);
+    uint64_t version = slate_wire_get_le64(v + 8), checksum = slate_wire_get_le64(v + 16),
+             expiry = slate_wire_get_le64(v + 24);
     free(v);
     if (f->blob && f->info.version == version && f->info.checksum == checksum) {
         f->expiry_ns = expiry; /* same rules, refreshed expiry */

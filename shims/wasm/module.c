@@ -41,7 +41,7 @@ uint64_t sw_random64(void)
     uint8_t b[8] = {0};
     if (wasi_random_get(b, sizeof b) != WASI_ERRNO_SUCCESS)
         return sw_now() ^ 0x9e3779b97f4a7c15ull;
-    return sw_ld64(b);
+    return slate_wire_get_le64(b);
 }
 
 void sb_init(sw_sb_t *b)
@@ -98,12 +98,12 @@ size_t sw_pairs_parse(const uint8_t *buf, size_t len, sw_hdr_t *out, size_t cap)
 {
     if (!buf || len < 4)
         return 0;
-    size_t n = sw_ld32(buf);
+    size_t n = slate_wire_get_le32(buf);
     if (n > (len - 4) / 8)
         return 0;
     size_t at = 4 + 8 * n;
     for (size_t i = 0; i < n; i++) {
-        size_t kn = sw_ld32(buf + 4 + 8 * i), vn = sw_ld32(buf + 8 + 8 * i);
+        size_t kn = slate_wire_get_le32(buf + 4 + 8 * i), vn = slate_wire_get_le32(buf + 8 + 8 * i);
         if (kn >= len - at || len - at - kn - 1 <= vn)
             return 0;
         if (i < cap) {
@@ -127,11 +127,11 @@ size_t sw_pairs_size(const sw_hdr_t *h, size_t n)
 
 void sw_pairs_write(const sw_hdr_t *h, size_t n, uint8_t *buf)
 {
-    sw_st32(buf, (uint32_t)n);
+    slate_wire_put_le32(buf, (uint32_t)n);
     size_t at = 4 + 8 * n;
     for (size_t i = 0; i < n; i++) {
-        sw_st32(buf + 4 + 8 * i, (uint32_t)h[i].kn);
-        sw_st32(buf + 8 + 8 * i, (uint32_t)h[i].vn);
+        slate_wire_put_le32(buf + 4 + 8 * i, (uint32_t)h[i].kn);
+        slate_wire_put_le32(buf + 8 + 8 * i, (uint32_t)h[i].vn);
         memcpy(buf + at, h[i].k, h[i].kn);
         at += h[i].kn;
         buf[at++] = 0;

@@ -744,11 +744,11 @@ static int publish_version(sw_reporter_t *p, uint64_t version, uint64_t checksum
                            uint64_t expiry)
 {
     uint8_t rec[SW_VERSION_RECORD];
-    sw_st32(rec, SW_VERSION_MAGIC);
-    sw_st32(rec + 4, (uint32_t)blob_len);
-    sw_st64(rec + 8, version);
-    sw_st64(rec + 16, checksum);
-    sw_st64(rec + 24, expiry);
+    slate_wire_put_le32(rec, SW_VERSION_MAGIC);
+    slate_wire_put_le32(rec + 4, (uint32_t)blob_len);
+    slate_wire_put_le64(rec + 8, version);
+    slate_wire_put_le64(rec + 16, checksum);
+    slate_wire_put_le64(rec + 24, expiry);
     return proxy_set_shared_data(p->names.version, strlen(p->names.version), rec, sizeof rec, 0) ==
            PROXY_RESULT_OK;
 }
