@@ -234,7 +234,9 @@ SLATE_API size_t slate_ruleset_compile_scratch(size_t n_rules, size_t max_region
  * per destination. Region id 0 is the proxy's region. Expiry is the
  * message's generated_ns + ttl_ns (0 when it has no TTL).
  * With `out` NULL or `cap` short, returns SLATE_ENOSPC and the size needed
- * in `*len` (call again with that much).
+ * in `*len` (call again with that much). That sizing pass checks names,
+ * targets and limits; weights are judged while the tables are built, so the
+ * second call may still refuse (SLATE_EDUPLICATE, SLATE_EVALUE, ...).
  * @param scratch at least slate_ruleset_compile_scratch(msg->n_rules, max_regions)
  *        bytes, 8-byte aligned.
  * @param why receives a static one-line reason on a rejection (may be NULL).
