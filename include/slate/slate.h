@@ -19,6 +19,7 @@
 #include "slate/stats.h"
 #include "slate/sampler.h"
 #include "slate/ruleset.h"
+#include "slate/meter.h"
 #include "slate/failover.h"
 #include "slate/lease.h"
 #include "slate/key.h"
