@@ -30,12 +30,13 @@
 #include "slate/codec.h"
 #include "slate/key.h"
 #include "slate/lease.h"
+#include "slate/meter.h"
 #include "slate/ruleset.h"
 #include "slate/sampler.h"
 #include "slate/stats.h"
 
 #define SLATE_NGX_MAGIC         0x4e474c53u /* "SLGN" */
-#define SLATE_NGX_VERSION       3u          /* 3: the lease is a core lease */
+#define SLATE_NGX_VERSION       4u          /* 4: measurements in the core's meter */
 #define SLATE_NGX_NAME_CAP      64u         /* service, region and method names, NUL included */
 #define SLATE_NGX_METHOD_CAP    16u         /* HTTP method, NUL included */
 #define SLATE_NGX_MAX_REGIONS   32u         /* regions a zone can name */
@@ -43,7 +44,6 @@
 #define SLATE_NGX_SPAN_ID_CAP   17u
 #define SLATE_NGX_LEASE_PERIODS 3 /* a lease not renewed for this many periods is free */
 
-enum { SLATE_IN = 1, SLATE_OUT = 2 };
 
 /* Failure kinds of a report exchange; each is counted and logged once per outage. */
 enum {
@@ -61,30 +61,6 @@ static const char *const slate_fail_names[SLATE_FAIL_KINDS] = {"connect",   "tim
 /* ---- shared memory layout (no pointers: every process maps it elsewhere) ---- */
 
 typedef struct {
-    uint64_t key; /* 0 = free slot */
-    uint32_t kind;
-    uint16_t region; /* outbound: destination region id */
-    uint16_t method_len, path_len, dst_len;
-    char method[SLATE_NGX_METHOD_CAP];
-    char path[SLATE_PATH_NORM_CAP];
-    char dst[SLATE_NGX_NAME_CAP];
-    uint64_t requests; /* arrivals (inbound) or completions (outbound) this tick */
-    int64_t in_flight;
-    double last_rps; /* arrival rate of the last tick */
-    slate_stats_t stats;
-} slate_ngx_ep_t;
-
-typedef struct {
-    char trace_id[SLATE_NGX_TRACE_CAP], span_id[SLATE_NGX_SPAN_ID_CAP],
-        parent[SLATE_NGX_SPAN_ID_CAP];
-    char method[SLATE_NGX_METHOD_CAP];
-    char path[SLATE_PATH_NORM_CAP];
-    uint64_t start_ns, end_ns, body_size;
-    double rps;
-    uint64_t in_flight;
-} slate_ngx_span_t;
-
-typedef struct {
     uint32_t magic, version;
     uint32_t max_endpoints, max_rules, max_spans, reserved;
     /* lease */
@@ -97,18 +73,15 @@ typedef struct {
     ngx_msec_t rules_expire; /* 0 = no rules */
     uint64_t rules_received;
     uint32_t ruleset_len; /* bytes of the compiled ruleset (ruleset.h); 0 = none */
-    uint32_t n_regions;   /* regions outbound calls were measured in (grows) */
-    char regions[SLATE_NGX_MAX_REGIONS][SLATE_NGX_NAME_CAP];
+    uint32_t meter_len;   /* bytes of the measurement table (meter.h) */
     /* health */
     uint64_t reports_ok;
     uint64_t fail[SLATE_FAIL_KINDS];
     uint32_t fail_logged; /* bit per kind: logged since the last good answer */
     uint32_t rules_expired_logged;
-    /* measurements */
-    uint64_t endpoints_overflowed, spans_dropped;
-    uint32_t n_spans, reserved2;
     /* followed by: the ruleset area (slate_ngx_ruleset_cap(max_rules) bytes),
-     * endpoints[max_endpoints], spans[max_spans] */
+     * then the core's measurement table (meter.h: max_endpoints inbound and
+     * max_endpoints outbound entries, max_spans spans) */
 } slate_ngx_shm_t;
 
 /* ---- configuration ---- */
@@ -140,8 +113,9 @@ typedef struct {
 
 typedef struct {
     uint64_t start_mono_ns, start_real_ns;
-    uint64_t in_key, out_key;
-    ngx_int_t region; /* chosen region's id in the zone's region list, -1 = not drawn */
+    uint32_t in_id;    /* the inbound entry in the meter, when counted */
+    size_t region_len; /* the region drawn for $slate_region; 0 = not drawn */
+    char region[SLATE_NGX_NAME_CAP];
     unsigned counted : 1;
     unsigned traced : 1;
     double rps_at_arrival;
@@ -278,19 +252,20 @@ static uint8_t *slate_ngx_ruleset(slate_ngx_shm_t *sh)
 {
     return (uint8_t *)(void *)(sh + 1);
 }
-static slate_ngx_ep_t *slate_ngx_eps(slate_ngx_shm_t *sh)
+static slate_meter_t *slate_ngx_meter(slate_ngx_shm_t *sh)
 {
-    return (slate_ngx_ep_t *)(void *)(slate_ngx_ruleset(sh) + slate_ngx_ruleset_cap(sh->max_rules));
+    return (slate_meter_t *)(void *)(slate_ngx_ruleset(sh) + slate_ngx_ruleset_cap(sh->max_rules));
 }
-static slate_ngx_span_t *slate_ngx_spans(slate_ngx_shm_t *sh)
+static slate_meter_limits_t slate_ngx_meter_limits(ngx_uint_t eps, ngx_uint_t spans)
 {
-    return (slate_ngx_span_t *)(void *)(slate_ngx_eps(sh) + sh->max_endpoints);
+    slate_meter_limits_t lim = {(uint32_t)eps, (uint32_t)eps, (uint32_t)spans};
+    return lim;
 }
 
 static size_t slate_ngx_shm_need(ngx_uint_t eps, ngx_uint_t rules, ngx_uint_t spans)
 {
-    return sizeof(slate_ngx_shm_t) + slate_ngx_ruleset_cap(rules) + eps * sizeof(slate_ngx_ep_t) +
-           spans * sizeof(slate_ngx_span_t);
+    slate_meter_limits_t lim = slate_ngx_meter_limits(eps, spans);
+    return sizeof(slate_ngx_shm_t) + slate_ngx_ruleset_cap(rules) + slate_meter_size(&lim);
 }
 
 /* Copies at most cap-1 bytes and a NUL; returns the copied length. */
@@ -345,6 +320,26 @@ static ngx_int_t slate_ngx_shm_init(ngx_shm_zone_t *shm_zone, void *data)
                           &shm_zone->shm.name);
             return NGX_ERROR;
         }
+        /* A reload inherits the zone: check the measurements before trusting
+         * them (old workers may still write, so under the zone's lock). A
+         * table that does not validate is started over; the rules stay. */
+        ngx_shmtx_lock(&z->shpool->mutex);
+        slate_meter_limits_t lim = slate_ngx_meter_limits(sh->max_endpoints, sh->max_spans);
+        size_t mlen = slate_meter_size(&lim);
+        slate_meter_t *m = NULL;
+        if (sh->meter_len != mlen ||
+            slate_meter_attach(slate_ngx_meter(sh), mlen, &m) != SLATE_OK) {
+            sh->meter_len = (uint32_t)mlen;
+            if (slate_meter_init(slate_ngx_meter(sh), mlen, &lim) != SLATE_OK) {
+                ngx_shmtx_unlock(&z->shpool->mutex);
+                return NGX_ERROR;
+            }
+            ngx_log_error(NGX_LOG_ALERT, shm_zone->shm.log, 0,
+                          "slate_zone \"%V\": the measurement table did not validate and was "
+                          "started over; the rules in force are kept",
+                          &shm_zone->shm.name);
+        }
+        ngx_shmtx_unlock(&z->shpool->mutex);
         z->sh = sh;
         return NGX_OK;
     }
@@ -361,8 +356,13 @@ static ngx_int_t slate_ngx_shm_init(ngx_shm_zone_t *shm_zone, void *data)
     sh->max_endpoints = (uint32_t)conf->max_endpoints;
     sh->max_rules = (uint32_t)conf->max_rules;
     sh->max_spans = (uint32_t)conf->max_spans;
-    for (ngx_uint_t i = 0; i < conf->max_endpoints; i++) {
-        slate_stats_init(&slate_ngx_eps(sh)[i].stats);
+    slate_meter_limits_t lim = slate_ngx_meter_limits(conf->max_endpoints, conf->max_spans);
+    sh->meter_len = (uint32_t)slate_meter_size(&lim);
+    if (slate_meter_init(slate_ngx_meter(sh), sh->meter_len, &lim) != SLATE_OK) {
+        ngx_log_error(NGX_LOG_EMERG, shm_zone->shm.log, 0,
+                      "slate_zone \"%V\": cannot lay out the measurement table",
+                      &shm_zone->shm.name);
+        return NGX_ERROR;
     }
     z->shpool->data = sh;
     z->sh = sh;
@@ -583,7 +583,7 @@ static ngx_int_t slate_ngx_status_handler(ngx_http_request_t *r)
         return NGX_HTTP_SERVICE_UNAVAILABLE;
     }
     size_t cap = 1024 + (size_t)z->sh->max_rules * (SLATE_NGX_MAX_REGIONS * 96 + 512) +
-                 (size_t)z->sh->max_endpoints * 600;
+                 (size_t)z->sh->max_endpoints * 2 * 640;
     u_char *buf = ngx_pnalloc(r->pool, cap);
     if (buf == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -592,20 +592,23 @@ static ngx_int_t slate_ngx_status_handler(ngx_http_request_t *r)
     ngx_msec_t now = ngx_current_msec;
     slate_ngx_shm_t *sh = z->sh;
     ngx_shmtx_lock(&z->shpool->mutex);
+    slate_meter_t *m = slate_ngx_meter(sh);
+    const slate_drops_t *drops = slate_meter_drops(m);
     p = ngx_slprintf(
         p, end,
         "{\"service\":\"%V\",\"region\":\"%V\",\"pid\":%P,\"lease_pid\":%P,"
         "\"sequence\":%uL,\"reports_ok\":%uL,\"rules_version\":%uL,"
         "\"rules_received\":%uL,\"rules_live\":%s,\"rules_expire_in_ms\":%L,"
-        "\"endpoints_overflowed\":%uL,\"spans_dropped\":%uL,\"shm_bytes\":{\"header\":%uz,"
+        "\"endpoints_overflowed\":%uL,\"outbound_overflowed\":%uL,\"spans_dropped\":%uL,"
+        "\"shm_bytes\":{\"header\":%uz,\"meter\":%uD,"
         "\"per_endpoint\":%uz,\"per_rule\":%uz,\"per_span\":%uz},\"failures\":{",
         &mcf->service, &mcf->region, ngx_pid, (ngx_pid_t)sh->lease.owner, sh->sequence,
         sh->reports_ok, sh->rules_version, sh->rules_received,
         sh->rules_expire != 0 && (ngx_msec_int_t)(sh->rules_expire - now) > 0 ? "true" : "false",
         sh->rules_expire ? (int64_t)(ngx_msec_int_t)(sh->rules_expire - now) : (int64_t)0,
-        sh->endpoints_overflowed, sh->spans_dropped, sizeof(slate_ngx_shm_t),
-        sizeof(slate_ngx_ep_t), slate_ngx_ruleset_cap(2) - slate_ngx_ruleset_cap(1),
-        sizeof(slate_ngx_span_t));
+        drops->endpoints_overflowed, drops->outbound_overflowed, drops->spans_dropped,
+        sizeof(slate_ngx_shm_t), sh->meter_len, sizeof(slate_meter_entry_t),
+        slate_ngx_ruleset_cap(2) - slate_ngx_ruleset_cap(1), sizeof(slate_meter_span_t));
     for (int k = 0; k < SLATE_FAIL_KINDS; k++) {
         p = ngx_slprintf(p, end, "%s\"%s\":%uL", k ? "," : "", slate_fail_names[k], sh->fail[k]);
     }
@@ -630,22 +633,13 @@ static ngx_int_t slate_ngx_status_handler(ngx_http_request_t *r)
         }
     }
     p = ngx_slprintf(p, end, "],\"endpoints\":[");
-    slate_ngx_ep_t *eps = slate_ngx_eps(sh);
-    int first = 1;
-    for (uint32_t i = 0; i < sh->max_endpoints; i++) {
-        if (eps[i].key == 0) {
-            continue;
-        }
+    for (uint32_t i = 0; i < slate_meter_count(m); i++) {
+        const slate_meter_entry_t *e = slate_meter_entry(m, i);
         p = ngx_slprintf(p, end,
                          "%s{\"kind\":\"%s\",\"method\":\"%s\",\"path\":\"%s\",\"dst\":\"%s\","
-                         "\"region\":\"%s\",\"in_flight\":%L,\"rps\":%.3f}",
-                         first ? "" : ",", eps[i].kind == SLATE_IN ? "in" : "out", eps[i].method,
-                         eps[i].path, eps[i].dst,
-                         eps[i].kind == SLATE_OUT && eps[i].region < sh->n_regions
-                             ? sh->regions[eps[i].region]
-                             : "",
-                         eps[i].in_flight, eps[i].last_rps);
-        first = 0;
+                         "\"region\":\"%s\",\"in_flight\":%uL,\"rps\":%.3f}",
+                         i ? "," : "", e->kind == SLATE_METER_INBOUND ? "in" : "out", e->method,
+                         e->path, e->service, e->region, e->in_flight, e->rate_rps);
     }
     ngx_shmtx_unlock(&z->shpool->mutex);
     p = ngx_slprintf(p, end, "]}\n");
@@ -796,53 +790,21 @@ static char *slate_ngx_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
 
 /* ---- per-request measurement ---- */
 
-/* Finds or adds an endpoint; call with the zone locked. NULL when the table is full. */
-static slate_ngx_ep_t *slate_ngx_ep_get(slate_ngx_shm_t *sh, uint64_t key, uint32_t kind,
-                                        const slate_ngx_ep_t *proto)
+/* The method and normalised path of a request, as the meter and the rules key
+ * them (no lock held). Returns 0 when the method does not fit an entry. */
+static int slate_ngx_describe(ngx_http_request_t *r, char *method, size_t *ml, char *path,
+                              size_t *pl)
 {
-    slate_ngx_ep_t *eps = slate_ngx_eps(sh);
-    uint32_t n = sh->max_endpoints;
-    uint32_t i = (uint32_t)(key % n);
-    for (uint32_t probe = 0; probe < n; probe++, i = (i + 1 == n) ? 0 : i + 1) {
-        if (eps[i].key == key && eps[i].kind == kind) {
-            return &eps[i];
-        }
-        if (eps[i].key == 0) {
-            if (proto == NULL) {
-                return NULL;
-            }
-            memcpy(&eps[i], proto, offsetof(slate_ngx_ep_t, stats));
-            eps[i].key = key;
-            eps[i].kind = kind;
-            return &eps[i];
-        }
+    if (r->method_name.len == 0 || r->method_name.len > SLATE_METER_MAX_METHOD) {
+        return 0;
     }
-    return NULL;
-}
-
-/* Builds the key and the descriptive fields of an endpoint (no lock held). */
-static uint64_t slate_ngx_ep_describe(ngx_http_request_t *r, const ngx_str_t *service,
-                                      uint16_t region, slate_ngx_ep_t *proto)
-{
-    ngx_memzero(proto, offsetof(slate_ngx_ep_t, stats));
-    proto->method_len = (uint16_t)slate_ngx_cpy(proto->method, sizeof proto->method,
-                                                r->method_name.data, r->method_name.len);
-    size_t plen = 0;
-    if (slate_path_normalize((const char *)r->uri.data, r->uri.len, proto->path, sizeof proto->path,
-                             &plen) != SLATE_OK) {
-        plen = slate_ngx_cpy(proto->path, sizeof proto->path, (const u_char *)"/", 1);
+    *ml =
+        slate_ngx_cpy(method, SLATE_METER_MAX_METHOD + 1, r->method_name.data, r->method_name.len);
+    if (slate_path_normalize((const char *)r->uri.data, r->uri.len, path, SLATE_PATH_NORM_CAP,
+                             pl) != SLATE_OK) {
+        *pl = slate_ngx_cpy(path, SLATE_PATH_NORM_CAP, (const u_char *)"/", 1);
     }
-    proto->path_len = (uint16_t)plen;
-    proto->dst_len =
-        (uint16_t)slate_ngx_cpy(proto->dst, sizeof proto->dst, service->data, service->len);
-    proto->region = region;
-    uint64_t key = 0;
-    if (slate_endpoint_key(proto->dst, proto->dst_len, proto->method, proto->method_len,
-                           proto->path, plen, &key, NULL) != SLATE_OK) {
-        key = 1;
-    }
-    key ^= (uint64_t)region * 0x9e3779b97f4a7c15ull;
-    return key ? key : 1;
+    return 1;
 }
 
 static slate_ngx_req_ctx_t *slate_ngx_req_ctx(ngx_http_request_t *r)
@@ -853,7 +815,6 @@ static slate_ngx_req_ctx_t *slate_ngx_req_ctx(ngx_http_request_t *r)
         if (ctx == NULL) {
             return NULL;
         }
-        ctx->region = -1;
         ctx->start_mono_ns = slate_ngx_clock(CLOCK_MONOTONIC);
         ctx->start_real_ns = slate_ngx_clock(CLOCK_REALTIME);
         ngx_http_set_ctx(r, ctx, ngx_http_slate_module);
@@ -876,18 +837,18 @@ static ngx_int_t slate_ngx_arrival_handler(ngx_http_request_t *r)
     if (ctx == NULL || ctx->counted || !lcf->measure) {
         return NGX_DECLINED;
     }
-    slate_ngx_ep_t proto;
-    ctx->in_key = slate_ngx_ep_describe(r, &mcf->service, 0, &proto);
+    char method[SLATE_METER_MAX_METHOD + 1], path[SLATE_PATH_NORM_CAP];
+    size_t ml = 0, pl = 0;
+    if (!slate_ngx_describe(r, method, &ml, path, &pl)) {
+        return NGX_DECLINED;
+    }
     ngx_shmtx_lock(&z->shpool->mutex);
-    slate_ngx_ep_t *ep = slate_ngx_ep_get(z->sh, ctx->in_key, SLATE_IN, &proto);
-    if (ep != NULL) {
-        ep->requests++;
-        ctx->in_flight_at_arrival = (uint64_t)(ep->in_flight > 0 ? ep->in_flight : 0);
-        ep->in_flight++;
-        ctx->rps_at_arrival = ep->last_rps;
+    slate_meter_t *m = slate_ngx_meter(z->sh);
+    uint32_t id;
+    if (slate_meter_inbound(m, method, ml, path, pl, &id) == SLATE_OK &&
+        slate_meter_arrive(m, id, &ctx->rps_at_arrival, &ctx->in_flight_at_arrival) == SLATE_OK) {
+        ctx->in_id = id;
         ctx->counted = 1;
-    } else {
-        z->sh->endpoints_overflowed++;
     }
     ngx_shmtx_unlock(&z->shpool->mutex);
     return NGX_DECLINED;
@@ -924,6 +885,44 @@ static ngx_str_t slate_ngx_hex_header(ngx_http_request_t *r, const char *name, s
     return none;
 }
 
+/* Fills a span of this request when its trace is sampled; returns 1 then. */
+static int slate_ngx_span(ngx_http_request_t *r, slate_ngx_main_conf_t *mcf,
+                          slate_ngx_req_ctx_t *ctx, uint64_t lat, slate_meter_span_t *span)
+{
+    if (mcf->trace_rate <= 0.0) {
+        return 0;
+    }
+    /* The decision is the trace id's (slate_trace_sampled(), key.h): every
+     * hop of a trace samples alike, as the wasm filter does, so the
+     * controller's calls per request are the call graph's real ones. */
+    ngx_str_t tid = slate_ngx_hex_header(r, "x-b3-traceid", SLATE_NGX_TRACE_CAP);
+    if (tid.len == 0 ||
+        slate_trace_sampled((const char *)tid.data, tid.len, mcf->trace_rate) != 1) {
+        return 0;
+    }
+    ngx_str_t sid = slate_ngx_hex_header(r, "x-b3-spanid", SLATE_NGX_SPAN_ID_CAP);
+    if (sid.len == 0) {
+        return 0;
+    }
+    ngx_memzero(span, sizeof *span);
+    ngx_str_t pid = slate_ngx_hex_header(r, "x-b3-parentspanid", SLATE_NGX_SPAN_ID_CAP);
+    span->entry = ctx->in_id;
+    span->trace_len =
+        (uint8_t)slate_ngx_cpy(span->trace_id, sizeof span->trace_id, tid.data, tid.len);
+    span->span_len = (uint8_t)slate_ngx_cpy(span->span_id, sizeof span->span_id, sid.data, sid.len);
+    if (pid.len) {
+        span->parent_len =
+            (uint8_t)slate_ngx_cpy(span->parent_id, sizeof span->parent_id, pid.data, pid.len);
+    }
+    span->start_ns = ctx->start_real_ns;
+    span->end_ns = ctx->start_real_ns + lat;
+    span->body_size =
+        r->headers_in.content_length_n > 0 ? (uint64_t)r->headers_in.content_length_n : 0;
+    span->arrival_rps = ctx->rps_at_arrival;
+    span->arrival_in_flight = ctx->in_flight_at_arrival;
+    return 1;
+}
+
 static ngx_int_t slate_ngx_log_handler(ngx_http_request_t *r)
 {
     slate_ngx_req_ctx_t *ctx = ngx_http_get_module_ctx(r, ngx_http_slate_module);
@@ -938,68 +937,26 @@ static ngx_int_t slate_ngx_log_handler(ngx_http_request_t *r)
     }
     uint64_t now_mono = slate_ngx_clock(CLOCK_MONOTONIC);
     uint64_t lat = now_mono > ctx->start_mono_ns ? now_mono - ctx->start_mono_ns : 0;
-    slate_ngx_span_t span;
-    int want_span = 0;
-    if (ctx->counted && z->sh->max_spans > 0 && mcf->trace_rate > 0.0) {
-        /* The decision is the trace id's (slate_trace_sampled(), key.h): every
-         * hop of a trace samples alike, as the wasm filter does, so the
-         * controller's calls per request are the call graph's real ones. */
-        ngx_str_t tid = slate_ngx_hex_header(r, "x-b3-traceid", SLATE_NGX_TRACE_CAP);
-        if (tid.len && slate_trace_sampled((const char *)tid.data, tid.len, mcf->trace_rate) == 1) {
-            ngx_str_t sid = slate_ngx_hex_header(r, "x-b3-spanid", SLATE_NGX_SPAN_ID_CAP);
-            if (sid.len) {
-                ngx_memzero(&span, sizeof span);
-                ngx_str_t pid = slate_ngx_hex_header(r, "x-b3-parentspanid", SLATE_NGX_SPAN_ID_CAP);
-                slate_ngx_cpy(span.trace_id, sizeof span.trace_id, tid.data, tid.len);
-                slate_ngx_cpy(span.span_id, sizeof span.span_id, sid.data, sid.len);
-                if (pid.len) {
-                    slate_ngx_cpy(span.parent, sizeof span.parent, pid.data, pid.len);
-                }
-                span.start_ns = ctx->start_real_ns;
-                span.end_ns = ctx->start_real_ns + lat;
-                span.body_size = r->headers_in.content_length_n > 0
-                                     ? (uint64_t)r->headers_in.content_length_n
-                                     : 0;
-                span.rps = ctx->rps_at_arrival;
-                span.in_flight = ctx->in_flight_at_arrival;
-                want_span = 1;
-            }
-        }
-    }
-    slate_ngx_ep_t proto;
-    uint64_t out_key = 0;
-    if (lcf->route.len && ctx->region >= 0) {
-        out_key = slate_ngx_ep_describe(r, &lcf->route, (uint16_t)ctx->region, &proto);
-    }
+    slate_meter_span_t span;
+    int want_span = ctx->counted && z->sh->max_spans > 0 && slate_ngx_span(r, mcf, ctx, lat, &span);
+    char method[SLATE_METER_MAX_METHOD + 1], path[SLATE_PATH_NORM_CAP];
+    size_t ml = 0, pl = 0;
+    int outbound =
+        lcf->route.len && ctx->region_len && slate_ngx_describe(r, method, &ml, path, &pl);
     ngx_shmtx_lock(&z->shpool->mutex);
-    slate_ngx_shm_t *sh = z->sh;
+    slate_meter_t *m = slate_ngx_meter(z->sh);
     if (ctx->counted) {
-        slate_ngx_ep_t *ep = slate_ngx_ep_get(sh, ctx->in_key, SLATE_IN, NULL);
-        if (ep != NULL) {
-            ep->in_flight--;
-            slate_stats_add(&ep->stats, lat);
-            if (want_span) {
-                memcpy(span.method, ep->method, sizeof span.method);
-                memcpy(span.path, ep->path, sizeof span.path);
-            }
-        }
+        (void)slate_meter_depart(m, ctx->in_id, lat);
         ctx->counted = 0;
         if (want_span) {
-            if (sh->n_spans < sh->max_spans) {
-                slate_ngx_spans(sh)[sh->n_spans++] = span;
-            } else {
-                sh->spans_dropped++;
-            }
+            (void)slate_meter_add_span(m, &span); /* a full buffer is counted as a drop */
         }
     }
-    if (out_key) {
-        slate_ngx_ep_t *ep = slate_ngx_ep_get(sh, out_key, SLATE_OUT, &proto);
-        if (ep != NULL) {
-            ep->requests++;
-            slate_stats_add(&ep->stats, lat);
-        } else {
-            sh->endpoints_overflowed++;
-        }
+    uint32_t id;
+    if (outbound &&
+        slate_meter_outbound(m, (const char *)lcf->route.data, lcf->route.len, method, ml, path, pl,
+                             ctx->region, ctx->region_len, &id) == SLATE_OK) {
+        (void)slate_meter_complete(m, id, lat);
     }
     ngx_shmtx_unlock(&z->shpool->mutex);
     return NGX_OK;
@@ -1021,61 +978,39 @@ static ngx_int_t slate_ngx_region_variable(ngx_http_request_t *r, ngx_http_varia
     if (ctx == NULL) {
         return NGX_ERROR;
     }
-    u_char *name = ngx_pnalloc(r->pool, SLATE_NGX_NAME_CAP);
-    if (name == NULL) {
-        return NGX_ERROR;
-    }
-    size_t len = 0;
-    ngx_msec_t now = ngx_current_msec;
-    /* the path as the controller keys rules, computed outside the lock */
-    char path[SLATE_PATH_NORM_CAP];
-    size_t plen = 0;
-    if (ctx->region < 0 && slate_path_normalize((const char *)r->uri.data, r->uri.len, path,
-                                                sizeof path, &plen) != SLATE_OK) {
-        plen = 0;
-    }
-    ngx_shmtx_lock(&z->shpool->mutex);
-    slate_ngx_shm_t *sh = z->sh;
-    if (ctx->region < 0) {
-        ctx->region = 0; /* id 0 of the zone's list is always the local region */
-        if (sh->n_regions == 0) {
-            slate_ngx_cpy(sh->regions[0], SLATE_NGX_NAME_CAP, mcf->region.data, mcf->region.len);
-            sh->n_regions = 1;
+    if (ctx->region_len == 0) {
+        /* the path as the controller keys rules, computed outside the lock */
+        char path[SLATE_PATH_NORM_CAP];
+        size_t plen = 0;
+        if (slate_path_normalize((const char *)r->uri.data, r->uri.len, path, sizeof path, &plen) !=
+            SLATE_OK) {
+            plen = 0;
         }
+        ngx_msec_t now = ngx_current_msec;
+        uint64_t draw = slate_rng_next(&slate_rng);
+        ngx_shmtx_lock(&z->shpool->mutex);
+        slate_ngx_shm_t *sh = z->sh;
         if (sh->ruleset_len && sh->rules_expire != 0 &&
             (ngx_msec_int_t)(sh->rules_expire - now) > 0) {
             const uint8_t *rs = slate_ngx_ruleset(sh);
             uint16_t id = slate_ruleset_route(rs, (const char *)lcf->route.data, lcf->route.len,
                                               (const char *)r->method_name.data, r->method_name.len,
-                                              path, plen, NULL, slate_rng_next(&slate_rng));
+                                              path, plen, NULL, draw);
             const char *chosen =
                 id == SLATE_RULESET_NO_REGION ? NULL : slate_ruleset_region_name(rs, id);
-            /* the chosen region's place in the zone's list, where outbound
-             * calls are measured per region */
-            uint32_t k = 0;
-            while (chosen && k < sh->n_regions && ngx_strcmp(sh->regions[k], chosen) != 0) {
-                k++;
-            }
-            if (chosen && k == sh->n_regions && k < SLATE_NGX_MAX_REGIONS) {
-                slate_ngx_cpy(sh->regions[k], SLATE_NGX_NAME_CAP, (const u_char *)chosen,
-                              ngx_strlen(chosen));
-                sh->n_regions++;
-            }
-            if (chosen && k < sh->n_regions) {
-                ctx->region = (ngx_int_t)k;
+            if (chosen != NULL) {
+                ctx->region_len = slate_ngx_cpy(ctx->region, sizeof ctx->region,
+                                                (const u_char *)chosen, ngx_strlen(chosen));
             }
         }
+        ngx_shmtx_unlock(&z->shpool->mutex);
+        if (ctx->region_len == 0) { /* no rule in force: the local region */
+            ctx->region_len =
+                slate_ngx_cpy(ctx->region, sizeof ctx->region, mcf->region.data, mcf->region.len);
+        }
     }
-    if (ctx->region == 0 || (uint32_t)ctx->region >= sh->n_regions) {
-        len = mcf->region.len;
-        ngx_memcpy(name, mcf->region.data, len);
-    } else {
-        len = ngx_strlen(sh->regions[ctx->region]);
-        ngx_memcpy(name, sh->regions[ctx->region], len);
-    }
-    ngx_shmtx_unlock(&z->shpool->mutex);
-    v->data = name;
-    v->len = (unsigned)len;
+    v->data = (u_char *)ctx->region;
+    v->len = (unsigned)ctx->region_len;
     v->valid = 1;
     v->no_cacheable = 0;
     v->not_found = 0;
@@ -1353,125 +1288,64 @@ static const char *slate_ngx_build_report(slate_ngx_exchange_t *ex, slate_ngx_zo
 {
     slate_ngx_main_conf_t *mcf = ex->mcf;
     slate_ngx_shm_t *sh = z->sh;
-    size_t n_eps = sh->max_endpoints, n_sp = sh->max_spans;
-    slate_ngx_ep_t *eps = ngx_palloc(ex->pool, n_eps * sizeof *eps);
-    slate_ngx_span_t *spans = ngx_palloc(ex->pool, (n_sp ? n_sp : 1) * sizeof *spans);
+    slate_meter_t *m = slate_ngx_meter(sh);
+    size_t cap = 2 * (size_t)sh->max_endpoints, n_sp = sh->max_spans;
+    slate_meter_entry_t *eps = ngx_palloc(ex->pool, cap * sizeof *eps);
+    slate_meter_span_t *spans = ngx_palloc(ex->pool, (n_sp ? n_sp : 1) * sizeof *spans);
     if (eps == NULL || spans == NULL) {
         return "out of memory";
     }
-    uint64_t seq, start_ns, overflowed, dropped;
-    uint32_t got_spans;
-    uint32_t n_regions;
-    char(*regions)[SLATE_NGX_NAME_CAP] =
-        ngx_palloc(ex->pool, SLATE_NGX_MAX_REGIONS * SLATE_NGX_NAME_CAP);
-    if (regions == NULL) {
-        return "out of memory";
-    }
-    /* one endpoint per lock hold so requests never wait for the whole table */
-    slate_ngx_ep_t *sheps = slate_ngx_eps(sh);
-    size_t n = 0;
+    uint64_t seq, start_ns;
+    uint32_t n, got_spans;
+    slate_drops_t drops;
     ngx_shmtx_lock(&z->shpool->mutex);
     seq = ++sh->sequence;
     start_ns = sh->tick_start_ns ? sh->tick_start_ns : now_ns - mcf->period * 1000000ull;
     sh->tick_start_ns = now_ns;
-    overflowed = sh->endpoints_overflowed;
-    dropped = sh->spans_dropped;
-    got_spans = sh->n_spans;
-    memcpy(spans, slate_ngx_spans(sh), (size_t)got_spans * sizeof *spans);
-    sh->n_spans = 0;
-    n_regions = sh->n_regions;
-    memcpy(regions, sh->regions, (size_t)n_regions * SLATE_NGX_NAME_CAP);
+    got_spans = slate_meter_take_spans(m, spans, (uint32_t)n_sp);
+    n = slate_meter_count(m);
     ngx_shmtx_unlock(&z->shpool->mutex);
-    double interval_s = (double)(now_ns - start_ns) / 1e9;
-    if (interval_s <= 0.0) {
-        interval_s = (double)mcf->period / 1000.0;
+    uint64_t interval_ns = now_ns > start_ns ? now_ns - start_ns : mcf->period * 1000000ull;
+    /* one entry per lock hold so requests never wait for the whole table;
+     * the entry's rate gauge becomes this interval's arrival rate */
+    if (n > cap) {
+        n = (uint32_t)cap;
     }
-    for (size_t i = 0; i < n_eps; i++) {
+    for (uint32_t i = 0; i < n; i++) {
         ngx_shmtx_lock(&z->shpool->mutex);
-        if (sheps[i].key != 0) {
-            memcpy(&eps[n], &sheps[i], sizeof eps[n]);
-            sheps[i].last_rps = (double)sheps[i].requests / interval_s;
-            sheps[i].requests = 0;
-            slate_stats_init(&sheps[i].stats);
-            n++;
-        }
+        (void)slate_meter_take(m, i, interval_ns, &eps[i]);
         ngx_shmtx_unlock(&z->shpool->mutex);
+    }
+    slate_meter_report_mem_t mem;
+    slate_meter_report_need(eps, n, spans, got_spans, SLATE_METER_LOADS_OWN, &mem);
+    mem.inbound = ngx_pcalloc(ex->pool, (mem.cap_inbound + 1) * sizeof *mem.inbound);
+    mem.outbound = ngx_pcalloc(ex->pool, (mem.cap_outbound + 1) * sizeof *mem.outbound);
+    mem.spans = ngx_pcalloc(ex->pool, (mem.cap_spans + 1) * sizeof *mem.spans);
+    mem.loads = ngx_pcalloc(ex->pool, (mem.cap_loads + 1) * sizeof *mem.loads);
+    if (mem.inbound == NULL || mem.outbound == NULL || mem.spans == NULL || mem.loads == NULL) {
+        return "out of memory";
     }
     slate_load_report_t rep;
     ngx_memzero(&rep, sizeof rep);
+    if (slate_meter_report_from(eps, n, spans, got_spans, SLATE_METER_LOADS_OWN, &mem, &rep) !=
+        SLATE_OK) {
+        return "the report does not build";
+    }
     rep.service = (slate_str_t){(const char *)mcf->service.data, mcf->service.len};
     rep.region = (slate_str_t){(const char *)mcf->region.data, mcf->region.len};
     rep.pod = (slate_str_t){(const char *)mcf->pod.data, mcf->pod.len};
     rep.sequence = seq;
     rep.time_ns = slate_ngx_clock(CLOCK_REALTIME);
-    rep.interval_ns = now_ns - start_ns;
-    rep.inbound = ngx_pcalloc(ex->pool, (n ? n : 1) * sizeof *rep.inbound);
-    rep.outbound = ngx_pcalloc(ex->pool, (n ? n : 1) * sizeof *rep.outbound);
-    rep.spans = ngx_pcalloc(ex->pool, (got_spans ? got_spans : 1) * sizeof *rep.spans);
-    rep.span_loads = ngx_pcalloc(ex->pool, (got_spans ? got_spans : 1) * sizeof *rep.span_loads);
-    if (rep.inbound == NULL || rep.outbound == NULL || rep.spans == NULL ||
-        rep.span_loads == NULL) {
-        return "out of memory";
-    }
-    for (size_t i = 0; i < n; i++) {
-        slate_ngx_ep_t *e = &eps[i];
-        if (e->kind == SLATE_IN) {
-            slate_inbound_t *in = &rep.inbound[rep.n_inbound++];
-            in->method = (slate_str_t){e->method, e->method_len};
-            in->path = (slate_str_t){e->path, e->path_len};
-            in->requests = e->requests;
-            in->rate_rps = (double)e->requests / interval_s;
-            in->in_flight = (uint64_t)(e->in_flight > 0 ? e->in_flight : 0);
-            slate_latency_from_stats(&in->latency, &e->stats);
-        } else if (e->requests > 0) {
-            slate_outbound_t *out = &rep.outbound[rep.n_outbound++];
-            out->dst_service = (slate_str_t){e->dst, e->dst_len};
-            out->method = (slate_str_t){e->method, e->method_len};
-            out->path = (slate_str_t){e->path, e->path_len};
-            const char *rn =
-                e->region < n_regions ? regions[e->region] : (const char *)mcf->region.data;
-            size_t rl = e->region < n_regions ? ngx_strlen(rn) : mcf->region.len;
-            if (e->region == 0) {
-                rn = (const char *)mcf->region.data;
-                rl = mcf->region.len;
-            }
-            out->dst_region = (slate_str_t){rn, rl};
-            out->requests = e->requests;
-            slate_latency_from_stats(&out->latency, &e->stats);
-        }
-    }
-    rep.cap_inbound = rep.n_inbound;
-    rep.cap_outbound = rep.n_outbound;
-    for (uint32_t i = 0; i < got_spans; i++) {
-        slate_ngx_span_t *s = &spans[i];
-        slate_span_t *o = &rep.spans[rep.n_spans++];
-        o->trace_id = slate_str(s->trace_id);
-        o->span_id = slate_str(s->span_id);
-        o->parent_span_id = slate_str(s->parent);
-        o->method = slate_str(s->method);
-        o->path = slate_str(s->path);
-        o->start_ns = s->start_ns;
-        o->end_ns = s->end_ns;
-        o->body_size = s->body_size;
-        slate_endpoint_load_t *l = &rep.span_loads[rep.n_span_loads++];
-        l->method = o->method;
-        l->path = o->path;
-        l->rps = s->rps;
-        l->in_flight = s->in_flight;
-        o->load = l;
-        o->n_load = 1;
-    }
-    rep.cap_spans = rep.n_spans;
-    rep.cap_span_loads = rep.n_span_loads;
-    rep.drops.endpoints_overflowed = overflowed;
-    rep.drops.spans_dropped = dropped;
+    rep.interval_ns = interval_ns;
     ngx_shmtx_lock(&z->shpool->mutex);
-    rep.drops.post_failed_network = sh->fail[SLATE_FAIL_CONNECT];
-    rep.drops.post_failed_timeout = sh->fail[SLATE_FAIL_TIMEOUT];
-    rep.drops.post_failed_status = sh->fail[SLATE_FAIL_STATUS] + sh->fail[SLATE_FAIL_OVERSIZED];
-    rep.drops.post_failed_too_large = sh->fail[SLATE_FAIL_ENCODE];
-    rep.drops.rules_rejected = sh->fail[SLATE_FAIL_BAD_RULES];
+    drops = *slate_meter_drops(m);
+    drops.post_failed_network = sh->fail[SLATE_FAIL_CONNECT];
+    drops.post_failed_timeout = sh->fail[SLATE_FAIL_TIMEOUT];
+    drops.post_failed_status = sh->fail[SLATE_FAIL_STATUS] + sh->fail[SLATE_FAIL_OVERSIZED];
+    drops.post_failed_too_large = sh->fail[SLATE_FAIL_ENCODE];
+    drops.rules_rejected = sh->fail[SLATE_FAIL_BAD_RULES];
     ngx_shmtx_unlock(&z->shpool->mutex);
+    rep.drops = drops;
 
     size_t body_len = 0;
     slate_status st = slate_load_report_encode(&rep, NULL, 0, &body_len, NULL);
