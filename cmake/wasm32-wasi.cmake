@@ -71,7 +71,7 @@ message(STATUS "wasm32-wasi modules: ${_slate_wasm_where}")
 set(_slate_wasm_module_dir "${CMAKE_CURRENT_LIST_DIR}")
 
 function(slate_add_wasm_module name)
-  cmake_parse_arguments(W "" "BUDGET;STACK" "SOURCES;INCLUDES;SYSTEM_INCLUDES;DEFINES;EXPORTS;DEPENDS" ${ARGN})
+  cmake_parse_arguments(W "" "BUDGET;STACK" "SOURCES;INCLUDES;SYSTEM_INCLUDES;DEFINES;EXPORTS;DEPENDS;LINK_FLAGS" ${ARGN})
   set(out "${CMAKE_CURRENT_BINARY_DIR}/${name}.wasm")
   # -mbulk-memory: memcpy/memset become memory.copy/fill instructions (every
   # proxy-wasm runtime in use supports the bulk-memory proposal: V8, wasmtime,
@@ -92,6 +92,7 @@ function(slate_add_wasm_module name)
   else()
     set(link ${SLATE_WASM_LINK_FLAGS} -Wl,-z,stack-size=131072)
   endif()
+  list(APPEND link ${W_LINK_FLAGS})
   foreach(sym ${W_EXPORTS})
     list(APPEND link "-Wl,--export=${sym}")
   endforeach()

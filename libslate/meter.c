@@ -92,50 +92,39 @@ static slate_meter_span_t *spans_of(const meter_hdr_t *h)
 
 /* ---- keys and lookup ---- */
 
-static uint64_t key_of(uint8_t kind, const char *svc, size_t sl, const char *method, size_t ml,
-                       const char *path, size_t pl, const char *region, size_t rl)
+/* An entry's names are one fixed block, from `kind` to the end of `region`,
+ * zero past each name: its hash is the key and one compare finds it. */
+#define NAME_OFF  offsetof(slate_meter_entry_t, kind)
+#define NAME_SIZE (offsetof(slate_meter_entry_t, region) + SLATE_METER_MAX_NAME + 1 - NAME_OFF)
+
+static const uint8_t *names_of(const slate_meter_entry_t *e)
 {
-    uint64_t k = slate_hash64_seed(method, ml, kind);
-    k = slate_hash64_seed(path, pl, k);
-    if (kind == SLATE_METER_OUTBOUND) {
-        k = slate_hash64_seed(svc, sl, k ^ 0x9e3779b97f4a7c15ull);
-        k = slate_hash64_seed(region, rl, k ^ 0xc2b2ae3d27d4eb4full);
-    }
-    return k;
+    return (const uint8_t *)e + NAME_OFF;
 }
 
-static int same(const slate_meter_entry_t *e, uint8_t kind, const char *svc, size_t sl,
-                const char *method, size_t ml, const char *path, size_t pl, const char *region,
-                size_t rl)
+static uint64_t key_of(const slate_meter_entry_t *e)
 {
-    return e->kind == kind && e->method_len == ml && e->path_len == pl && e->service_len == sl &&
-           e->region_len == rl && memcmp(e->method, method, ml) == 0 &&
-           memcmp(e->path, path, pl) == 0 && (sl == 0 || memcmp(e->service, svc, sl) == 0) &&
-           (rl == 0 || memcmp(e->region, region, rl) == 0);
+    return slate_hash64(names_of(e), NAME_SIZE);
 }
 
-/* The slot holding the entry of these names, or the free slot it would go
- * in; -1 when the index is full (cannot happen in a valid table). */
-static long probe(const meter_hdr_t *h, uint64_t key, uint8_t kind, const char *svc, size_t sl,
-                  const char *method, size_t ml, const char *path, size_t pl, const char *region,
-                  size_t rl, uint32_t *found)
+/* The slot holding the entry named like `c` (key set), or the free slot it
+ * would go in; -1 when the index is full (cannot happen in a valid table). */
+static long probe(const meter_hdr_t *h, const slate_meter_entry_t *c, uint32_t *found)
 {
     const uint32_t *idx = index_of(h);
     const slate_meter_entry_t *ents = entries_of(h);
     uint32_t mask = h->index_slots - 1;
-    uint32_t s = (uint32_t)(key ^ (key >> 32)) & mask;
+    uint32_t s = (uint32_t)(c->key ^ (c->key >> 32)) & mask;
     for (uint32_t n = 0; n < h->index_slots; n++, s = (s + 1) & mask) {
         uint32_t v = idx[s];
         if (v == 0) {
             *found = UINT32_MAX;
             return (long)s;
         }
-        if (v - 1 < h->n_entries) {
-            const slate_meter_entry_t *e = &ents[v - 1];
-            if (e->key == key && same(e, kind, svc, sl, method, ml, path, pl, region, rl)) {
-                *found = v - 1;
-                return (long)s;
-            }
+        if (v - 1 < h->n_entries && ents[v - 1].key == c->key &&
+            memcmp(names_of(&ents[v - 1]), names_of(c), NAME_SIZE) == 0) {
+            *found = v - 1;
+            return (long)s;
         }
     }
     *found = UINT32_MAX;
@@ -166,9 +155,22 @@ static slate_status find_or_add(slate_meter_t *m, uint8_t kind, const char *svc,
         (kind == SLATE_METER_OUTBOUND && (sl == 0 || rl == 0)))
         return SLATE_ERANGE;
     meter_hdr_t *h = H(m);
-    uint64_t key = key_of(kind, svc, sl, method, ml, path, pl, region, rl);
+    slate_meter_entry_t c; /* the candidate: its name block and key */
+    memset(&c, 0, offsetof(slate_meter_entry_t, requests));
+    c.kind = kind;
+    c.service_len = (uint8_t)sl;
+    c.method_len = (uint8_t)ml;
+    c.region_len = (uint8_t)rl;
+    c.path_len = (uint16_t)pl;
+    if (sl)
+        memcpy(c.service, svc, sl);
+    memcpy(c.method, method, ml);
+    memcpy(c.path, path, pl);
+    if (rl)
+        memcpy(c.region, region, rl);
+    c.key = key_of(&c);
     uint32_t found;
-    long slot = probe(h, key, kind, svc, sl, method, ml, path, pl, region, rl, &found);
+    long slot = probe(h, &c, &found);
     if (slot < 0)
         return SLATE_ECORRUPT;
     if (found != UINT32_MAX) {
@@ -179,36 +181,22 @@ static slate_status find_or_add(slate_meter_t *m, uint8_t kind, const char *svc,
     if (!printable(method, ml) || !printable(path, pl) || !printable(svc, sl) ||
         !printable(region, rl))
         return SLATE_ERANGE;
-    if (kind == SLATE_METER_INBOUND ? h->n_inbound >= h->max_inbound
-                                    : h->n_outbound >= h->max_outbound) {
-        if (kind == SLATE_METER_INBOUND)
-            h->drops.endpoints_overflowed = sat_add(h->drops.endpoints_overflowed, 1);
-        else
-            h->drops.outbound_overflowed = sat_add(h->drops.outbound_overflowed, 1);
+    uint32_t *have = kind == SLATE_METER_INBOUND ? &h->n_inbound : &h->n_outbound;
+    if (*have >= (kind == SLATE_METER_INBOUND ? h->max_inbound : h->max_outbound)) {
+        uint64_t *lost = kind == SLATE_METER_INBOUND ? &h->drops.endpoints_overflowed
+                                                     : &h->drops.outbound_overflowed;
+        *lost = sat_add(*lost, 1);
         return SLATE_ENOSPC;
     }
     uint32_t nid = h->n_entries;
     slate_meter_entry_t *e = &entries_of(h)[nid];
-    memset(e, 0, offsetof(slate_meter_entry_t, stats));
-    e->key = key;
-    e->kind = kind;
-    e->service_len = (uint8_t)sl;
-    e->method_len = (uint8_t)ml;
-    e->region_len = (uint8_t)rl;
-    e->path_len = (uint16_t)pl;
-    if (sl)
-        memcpy(e->service, svc, sl);
-    memcpy(e->method, method, ml);
-    memcpy(e->path, path, pl);
-    if (rl)
-        memcpy(e->region, region, rl);
+    memcpy(e, &c, offsetof(slate_meter_entry_t, requests));
+    memset((uint8_t *)e + offsetof(slate_meter_entry_t, requests), 0,
+           offsetof(slate_meter_entry_t, stats) - offsetof(slate_meter_entry_t, requests));
     slate_stats_init(&e->stats);
     index_of(h)[slot] = nid + 1;
     h->n_entries = nid + 1;
-    if (kind == SLATE_METER_INBOUND)
-        h->n_inbound++;
-    else
-        h->n_outbound++;
+    (*have)++;
     *id = nid;
     return SLATE_OK;
 }
@@ -275,12 +263,23 @@ static int entry_ok(const meter_hdr_t *h, const slate_meter_entry_t *e)
         return 0;
     if (!isfinite(e->rate_rps) || e->rate_rps < 0.0)
         return 0;
-    if (e->key != key_of(e->kind, e->service, sl, e->method, ml, e->path, pl, e->region, rl))
+    /* names zero past their lengths, so the block compares and hashes alike */
+    for (size_t i = sl; i < sizeof e->service; i++)
+        if (e->service[i])
+            return 0;
+    for (size_t i = ml; i < sizeof e->method; i++)
+        if (e->method[i])
+            return 0;
+    for (size_t i = pl; i < sizeof e->path; i++)
+        if (e->path[i])
+            return 0;
+    for (size_t i = rl; i < sizeof e->region; i++)
+        if (e->region[i])
+            return 0;
+    if (e->reserved != 0 || e->key != key_of(e))
         return 0;
     uint32_t found;
-    if (probe(h, e->key, e->kind, e->service, sl, e->method, ml, e->path, pl, e->region, rl,
-              &found) < 0 ||
-        found != (uint32_t)(e - entries_of(h)))
+    if (probe(h, e, &found) < 0 || found != (uint32_t)(e - entries_of(h)))
         return 0;
     return slate_stats_validate(&e->stats) == SLATE_OK;
 }
@@ -351,8 +350,7 @@ slate_status slate_meter_move(const slate_meter_t *src, void *dst, size_t len,
     for (uint32_t i = 0; i < s->n_entries; i++) {
         const slate_meter_entry_t *e = &se[i];
         uint32_t found;
-        long slot = probe(d, e->key, e->kind, e->service, e->service_len, e->method, e->method_len,
-                          e->path, e->path_len, e->region, e->region_len, &found);
+        long slot = probe(d, e, &found);
         if (slot < 0 || found != UINT32_MAX)
             return SLATE_ECORRUPT; /* a duplicate in src */
         memcpy(&de[i], e, sizeof *e);
@@ -485,7 +483,7 @@ slate_status slate_meter_add(slate_meter_t *m, uint32_t id, uint64_t requests,
                              const slate_stats_t *delta)
 {
     slate_meter_entry_t *e = entry_mut(m, id, 0);
-    if (!e || (delta && slate_stats_validate(delta) != SLATE_OK))
+    if (!e)
         return SLATE_EINVAL;
     e->requests = sat_add(e->requests, requests);
     if (delta)

@@ -587,3 +587,36 @@ slate_status slate_ruleset_compile(const slate_routing_rules_t *rr,
     st = slate_ruleset_finish(&b, len);
     return st == SLATE_OK ? SLATE_OK : reject(why, st, "the ruleset does not close");
 }
+
+/* ---- time to live ---- */
+
+static uint64_t add_sat(uint64_t a, uint64_t b)
+{
+    return a > UINT64_MAX - b ? UINT64_MAX : a + b;
+}
+
+uint64_t slate_rules_expiry(uint64_t generated_ns, uint64_t ttl_ns, uint64_t now_ns,
+                            uint64_t local_ttl_ns)
+{
+    uint64_t e = local_ttl_ns ? add_sat(now_ns, local_ttl_ns) : UINT64_MAX;
+    if (ttl_ns) {
+        uint64_t d = add_sat(generated_ns ? generated_ns : now_ns, ttl_ns);
+        if (d < e)
+            e = d;
+    }
+    if (e < now_ns)
+        e = now_ns;
+    return e ? e : 1;
+}
+
+slate_rules_state slate_rules_state_at(uint64_t expiry_ns, uint64_t now_ns)
+{
+    if (expiry_ns == 0)
+        return SLATE_RULES_NONE;
+    return now_ns < expiry_ns ? SLATE_RULES_LIVE : SLATE_RULES_EXPIRED;
+}
+
+int slate_rules_renews(int held, uint64_t held_version, uint64_t version)
+{
+    return held && held_version == version;
+}

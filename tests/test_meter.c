@@ -150,8 +150,7 @@ static void test_measure_and_take(void **state)
     assert_int_equal(slate_meter_add(m, out, 5, &d), SLATE_OK);
     assert_int_equal(slate_meter_entry(m, out)->requests, 8);
     assert_int_equal(slate_meter_entry(m, out)->stats.count, 4);
-    d.count = 99; /* corrupt: nothing added */
-    assert_int_equal(slate_meter_add(m, out, 5, &d), SLATE_EINVAL);
+    assert_int_equal(slate_meter_add(m, 99, 5, &d), SLATE_EINVAL); /* no such entry */
     assert_int_equal(slate_meter_entry(m, out)->requests, 8);
     /* gauges set by a caller */
     assert_int_equal(slate_meter_set_load(m, in, 12.5, 6), SLATE_OK);

@@ -245,9 +245,12 @@ SLATE_API slate_status slate_meter_complete(slate_meter_t *m, uint32_t id, uint6
 /**
  * @brief Add counts measured elsewhere (say, one worker's batch): `requests`
  *        more and the statistics `delta` (NULL for none) merged in.
- *        Counters saturate.
- * @return SLATE_OK; SLATE_EINVAL (bad id, or `delta` fails
- *         slate_stats_validate(): nothing is added). Cost: O(SLATE_HIST_BUCKETS).
+ *        Counters saturate. `delta` must be statistics slate_stats_validate()
+ *        accepts: whoever decoded them from untrusted bytes checked them
+ *        there (the wasm batch reader does); they are not checked again here,
+ *        which keeps the histogram bound table out of callers that never
+ *        bucket a sample themselves.
+ * @return SLATE_OK; SLATE_EINVAL (bad id). Cost: O(SLATE_HIST_BUCKETS).
  */
 SLATE_API slate_status slate_meter_add(slate_meter_t *m, uint32_t id, uint64_t requests,
                                        const slate_stats_t *delta);

@@ -254,6 +254,45 @@ SLATE_API SLATE_NODISCARD slate_status slate_ruleset_compile(
     const slate_routing_rules_t *msg, const slate_ruleset_compile_params_t *p, void *scratch,
     size_t scratch_len, uint8_t *out, size_t cap, size_t *len, const char **why);
 
+/**
+ * What a proxy does with an outbound call, given the rules it holds: the
+ * one place the data planes decide time to live and fail-static.
+ */
+typedef enum slate_rules_state {
+    SLATE_RULES_NONE = 0,    /**< no rules held: route locally (no routing header) */
+    SLATE_RULES_LIVE = 1,    /**< within their time to live: route by them, also while the
+                                  controller cannot be reached (fail-static) */
+    SLATE_RULES_EXPIRED = 2, /**< past their time to live: route locally */
+} slate_rules_state;
+
+/**
+ * @brief When rules that arrive at `now_ns` stop applying: the earlier of
+ *        now + `local_ttl_ns` (the proxy's own bound; 0 = none) and the
+ *        message's deadline. The deadline is generated_ns + ttl_ns when the
+ *        message says when it was generated (the controller's unix clock:
+ *        `now_ns` must then be unix ns too), now + ttl_ns when it does not,
+ *        none when ttl_ns is 0. Sums saturate. Never returns 0 (0 means "no
+ *        rules held"): rules already past their deadline get now_ns, and
+ *        slate_rules_state_at() finds them expired. Cost: O(1).
+ */
+SLATE_API uint64_t slate_rules_expiry(uint64_t generated_ns, uint64_t ttl_ns, uint64_t now_ns,
+                                      uint64_t local_ttl_ns);
+
+/**
+ * @brief The state of rules expiring at `expiry_ns` (0: none held) at
+ *        `now_ns`: LIVE strictly before the expiry. Cost: O(1).
+ */
+SLATE_API slate_rules_state slate_rules_state_at(uint64_t expiry_ns, uint64_t now_ns);
+
+/**
+ * @brief Whether an answer of `version` only renews the rules held: rules
+ *        are held (`held`) and have that version. The caller then extends
+ *        their expiry (slate_rules_expiry()) and compiles nothing; any other
+ *        version replaces them, lower ones too (a restarted controller
+ *        counts from 1 again). Cost: O(1).
+ */
+SLATE_API int slate_rules_renews(int held, uint64_t held_version, uint64_t version);
+
 #ifdef __cplusplus
 }
 #endif

@@ -38,12 +38,10 @@
 #define SLATE_NGX_MAGIC         0x4e474c53u /* "SLGN" */
 #define SLATE_NGX_VERSION       4u          /* 4: measurements in the core's meter */
 #define SLATE_NGX_NAME_CAP      64u         /* service, region and method names, NUL included */
-#define SLATE_NGX_METHOD_CAP    16u         /* HTTP method, NUL included */
 #define SLATE_NGX_MAX_REGIONS   32u         /* regions a zone can name */
 #define SLATE_NGX_TRACE_CAP     33u
 #define SLATE_NGX_SPAN_ID_CAP   17u
 #define SLATE_NGX_LEASE_PERIODS 3 /* a lease not renewed for this many periods is free */
-
 
 /* Failure kinds of a report exchange; each is counted and logged once per outage. */
 enum {
@@ -70,7 +68,7 @@ typedef struct {
     uint64_t tick_start_ns;
     /* rules */
     uint64_t rules_version;
-    ngx_msec_t rules_expire; /* 0 = no rules */
+    uint64_t rules_expiry_ns; /* unix ns (ruleset.h slate_rules_expiry()); 0 = no rules */
     uint64_t rules_received;
     uint32_t ruleset_len; /* bytes of the compiled ruleset (ruleset.h); 0 = none */
     uint32_t meter_len;   /* bytes of the measurement table (meter.h) */
@@ -234,6 +232,13 @@ static ngx_connection_t slate_tick_conn; /* dummy: timers need ev->data */
 static slate_ngx_exchange_t *slate_busy; /* the exchange in progress, if any */
 
 /* ---- helpers ---- */
+
+/* nginx's cached wall clock (updated once per event loop turn), unix ns */
+static uint64_t slate_ngx_wall_ns(void)
+{
+    ngx_time_t *tp = ngx_timeofday();
+    return (uint64_t)tp->sec * 1000000000u + (uint64_t)tp->msec * 1000000u;
+}
 
 static uint64_t slate_ngx_clock(clockid_t id)
 {
@@ -589,7 +594,7 @@ static ngx_int_t slate_ngx_status_handler(ngx_http_request_t *r)
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
     u_char *p = buf, *end = buf + cap;
-    ngx_msec_t now = ngx_current_msec;
+    uint64_t now = slate_ngx_wall_ns();
     slate_ngx_shm_t *sh = z->sh;
     ngx_shmtx_lock(&z->shpool->mutex);
     slate_meter_t *m = slate_ngx_meter(sh);
@@ -604,8 +609,8 @@ static ngx_int_t slate_ngx_status_handler(ngx_http_request_t *r)
         "\"per_endpoint\":%uz,\"per_rule\":%uz,\"per_span\":%uz},\"failures\":{",
         &mcf->service, &mcf->region, ngx_pid, (ngx_pid_t)sh->lease.owner, sh->sequence,
         sh->reports_ok, sh->rules_version, sh->rules_received,
-        sh->rules_expire != 0 && (ngx_msec_int_t)(sh->rules_expire - now) > 0 ? "true" : "false",
-        sh->rules_expire ? (int64_t)(ngx_msec_int_t)(sh->rules_expire - now) : (int64_t)0,
+        slate_rules_state_at(sh->rules_expiry_ns, now) == SLATE_RULES_LIVE ? "true" : "false",
+        sh->rules_expiry_ns ? ((int64_t)sh->rules_expiry_ns - (int64_t)now) / 1000000 : (int64_t)0,
         drops->endpoints_overflowed, drops->outbound_overflowed, drops->spans_dropped,
         sizeof(slate_ngx_shm_t), sh->meter_len, sizeof(slate_meter_entry_t),
         slate_ngx_ruleset_cap(2) - slate_ngx_ruleset_cap(1), sizeof(slate_meter_span_t));
@@ -986,12 +991,11 @@ static ngx_int_t slate_ngx_region_variable(ngx_http_request_t *r, ngx_http_varia
             SLATE_OK) {
             plen = 0;
         }
-        ngx_msec_t now = ngx_current_msec;
+        uint64_t now = slate_ngx_wall_ns();
         uint64_t draw = slate_rng_next(&slate_rng);
         ngx_shmtx_lock(&z->shpool->mutex);
         slate_ngx_shm_t *sh = z->sh;
-        if (sh->ruleset_len && sh->rules_expire != 0 &&
-            (ngx_msec_int_t)(sh->rules_expire - now) > 0) {
+        if (sh->ruleset_len && slate_rules_state_at(sh->rules_expiry_ns, now) == SLATE_RULES_LIVE) {
             const uint8_t *rs = slate_ngx_ruleset(sh);
             uint16_t id = slate_ruleset_route(rs, (const char *)lcf->route.data, lcf->route.len,
                                               (const char *)r->method_name.data, r->method_name.len,
@@ -1097,6 +1101,21 @@ static const char *slate_ngx_store_rules(slate_ngx_exchange_t *ex, slate_ngx_zon
         }
         return msg != NULL ? msg : "RoutingRules do not decode";
     }
+    uint64_t now = slate_ngx_wall_ns();
+    uint64_t expiry = slate_rules_expiry(rr.generated_ns, rr.ttl_ns, now, mcf->ttl * 1000000ull);
+    ngx_shmtx_lock(&z->shpool->mutex);
+    slate_ngx_shm_t *sh = z->sh;
+    if (slate_rules_renews(sh->ruleset_len != 0, sh->rules_version, rr.version)) {
+        /* the rules in force, again: only their time to live is renewed */
+        sh->rules_expiry_ns = expiry;
+        sh->rules_received++;
+        sh->reports_ok++;
+        sh->fail_logged = 0;
+        sh->rules_expired_logged = 0;
+        ngx_shmtx_unlock(&z->shpool->mutex);
+        return NULL;
+    }
+    ngx_shmtx_unlock(&z->shpool->mutex);
     /* the core compiles the rules of this proxy (region, service) */
     char service[SLATE_NGX_NAME_CAP], region[SLATE_NGX_NAME_CAP];
     slate_ngx_cpy(service, sizeof service, mcf->service.data, mcf->service.len);
@@ -1107,7 +1126,7 @@ static const char *slate_ngx_store_rules(slate_ngx_exchange_t *ex, slate_ngx_zon
         .max_regions = SLATE_NGX_MAX_REGIONS - 1,
         .max_rules = mcf->max_rules,
         .max_name = SLATE_NGX_NAME_CAP - 1,
-        .max_method = SLATE_NGX_METHOD_CAP - 1,
+        .max_method = SLATE_METER_MAX_METHOD,
         .max_path = SLATE_PATH_NORM_CAP - 1,
         .caller_rate = NULL, /* caller-specific rules of one destination mix equally */
     };
@@ -1124,22 +1143,11 @@ static const char *slate_ngx_store_rules(slate_ngx_exchange_t *ex, slate_ngx_zon
     if (st != SLATE_OK) {
         return why != NULL ? why : "the rules do not compile";
     }
-    ngx_msec_t ttl = mcf->ttl;
-    if (rr.ttl_ns != 0 && rr.ttl_ns / 1000000u < ttl) {
-        ttl = (ngx_msec_t)(rr.ttl_ns / 1000000u);
-    }
-    if (ttl == 0) {
-        ttl = 1;
-    }
     ngx_shmtx_lock(&z->shpool->mutex);
-    slate_ngx_shm_t *sh = z->sh;
     memcpy(slate_ngx_ruleset(sh), fresh, fresh_len);
     sh->ruleset_len = (uint32_t)fresh_len;
     sh->rules_version = rr.version;
-    sh->rules_expire = ngx_current_msec + ttl;
-    if (sh->rules_expire == 0) {
-        sh->rules_expire = 1;
-    }
+    sh->rules_expiry_ns = expiry;
     sh->rules_received++;
     sh->reports_ok++;
     sh->fail_logged = 0;
@@ -1453,8 +1461,9 @@ static void slate_ngx_tick(ngx_event_t *ev)
             sh->next_tick = now + mcf->period;
         }
     }
-    int expired_now = sh->rules_expire != 0 && (ngx_msec_int_t)(now - sh->rules_expire) >= 0 &&
-                      !sh->rules_expired_logged;
+    int expired_now =
+        slate_rules_state_at(sh->rules_expiry_ns, slate_ngx_wall_ns()) == SLATE_RULES_EXPIRED &&
+        !sh->rules_expired_logged;
     if (expired_now) {
         sh->rules_expired_logged = 1;
     }

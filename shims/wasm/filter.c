@@ -531,7 +531,7 @@ static const char *route(sw_root_t *r, const uint64_t *exact, const char *svc, s
                          const char *method, size_t ml, const char *path, size_t pl, uint64_t now)
 {
     sw_filter_t *f = r->filter;
-    if (f->blob && (f->expiry_ns == 0 || now < f->expiry_ns)) {
+    if (f->blob && slate_rules_state_at(f->expiry_ns, now) == SLATE_RULES_LIVE) {
         uint16_t id = slate_ruleset_route(f->blob, svc, sl, method, ml, path, pl, exact,
                                           slate_rng_next(&f->rng));
         const char *name =

@@ -23,12 +23,12 @@
 
 #include "batch.h"
 #include "bytes.h"
-#include "map.h"
 #include "module.h"
 #include "slate/ruleset.h"
 #include "slate/codec.h"
 #include "slate/key.h"
 #include "slate/lease.h"
+#include "slate/meter.h"
 #include "slate/stats.h"
 
 #if defined(__has_include)
@@ -59,30 +59,6 @@ enum {
 /** A worker silent for this many ticks is considered gone. */
 #define RP_WORKER_TICKS 3u
 
-typedef struct rp_ep {
-    uint64_t key;
-    uint8_t ml;
-    uint16_t pl;
-    char method[SW_MAX_METHOD];
-    char path[SW_MAX_PATH];
-    uint64_t requests;
-    slate_stats_t stats;
-    double rate;        /* computed at report time */
-    uint64_t in_flight; /* computed at report time */
-} rp_ep_t;
-
-typedef struct rp_ob {
-    uint64_t key;
-    uint64_t requests;
-    uint8_t sl, ml, rl;
-    uint16_t pl;
-    char service[SW_MAX_NAME];
-    char method[SW_MAX_METHOD];
-    char path[SW_MAX_PATH];
-    char region[SW_MAX_NAME];
-    slate_stats_t stats;
-} rp_ob_t;
-
 typedef struct rp_worker {
     uint64_t id;
     uint64_t last_seen_ns; /* reporter clock */
@@ -91,27 +67,17 @@ typedef struct rp_worker {
     uint64_t *count, *in_flight, *seq; /* per endpoint gauges */
 } rp_worker_t;
 
-typedef struct rp_span {
-    uint32_t ep, worker;
-    uint8_t tl, sl, pl;
-    char trace[SW_MAX_ID], span[SW_MAX_ID], parent[SW_MAX_ID];
-    uint64_t start_ns, end_ns, body_size, arrival_count, arrival_in_flight;
-} rp_span_t;
-
 typedef struct sw_reporter {
     sw_names_t names;
     uint64_t id;
-    rp_ep_t **eps;
-    uint32_t n_eps;
-    sw_map_t ep_map;
-    rp_ob_t **obs;
-    uint32_t n_obs;
-    sw_map_t ob_map;
+    /* The core's measurement table (meter.h), grown by doubling up to the
+     * configured limits as endpoints appear. */
+    slate_meter_t *meter;
+    void *meter_mem;
+    uint32_t *span_worker; /* per span of the interval: the worker it came from */
+    uint32_t ids;          /* entries the workers' gauge arrays hold: the limits' sum */
     rp_worker_t *workers;
     uint32_t n_workers;
-    rp_span_t *spans;
-    uint32_t n_spans;
-    slate_drops_t drops;
     uint32_t queue;
     int queue_ok, queue_logged;
     /* Lease. */
@@ -150,8 +116,64 @@ static uint64_t sat_add(uint64_t a, uint64_t b)
     return a + b < a ? UINT64_MAX : a + b;
 }
 
+/* The cumulative drops live in the measurement table. */
+static slate_drops_t *drops(sw_reporter_t *p)
+{
+    return slate_meter_drops(p->meter);
+}
+
 /* ------------------------------------------------------------------------- */
 /* Configuration.                                                             */
+
+/* Makes (or doubles) the measurement table toward the configured limits; one
+ * kind is full when `full` is that kind. The old table's entries are added
+ * again in id order, so ids (and the workers' gauges indexed by them) keep
+ * their meaning. Returns 0 on failure (the old table stays). */
+static int meter_grow(sw_reporter_t *p, const sw_config_t *c, int full)
+{
+    slate_meter_t *old = p->meter;
+    slate_meter_limits_t lim = {c->max_endpoints < 8 ? c->max_endpoints : 8,
+                                c->max_outbound < 8 ? c->max_outbound : 8, c->max_spans_per_tick};
+    if (old) {
+        lim = slate_meter_limits(old);
+        uint32_t *grow = full == SLATE_METER_INBOUND ? &lim.max_inbound : &lim.max_outbound;
+        uint32_t top = full == SLATE_METER_INBOUND ? c->max_endpoints : c->max_outbound;
+        if (*grow >= top)
+            return 0;
+        *grow = *grow * 2 < top ? *grow * 2 : top;
+    }
+    size_t len = slate_meter_size(&lim);
+    void *mem = len ? malloc(len) : NULL; /* alloc.c aligns every block to 16 bytes */
+    if (!mem || slate_meter_init(mem, len, &lim) != SLATE_OK) {
+        free(mem);
+        return 0;
+    }
+    slate_meter_t *m = mem;
+    uint32_t n = old ? slate_meter_count(old) : 0, n_sp = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        const slate_meter_entry_t *e = slate_meter_entry(old, i);
+        uint32_t id = 0;
+        slate_status st =
+            e->kind == SLATE_METER_INBOUND
+                ? slate_meter_inbound(m, e->method, e->method_len, e->path, e->path_len, &id)
+                : slate_meter_outbound(m, e->service, e->service_len, e->method, e->method_len,
+                                       e->path, e->path_len, e->region, e->region_len, &id);
+        if (st != SLATE_OK || id != i ||
+            slate_meter_add(m, id, e->requests, &e->stats) != SLATE_OK) {
+            free(mem);
+            return 0;
+        }
+    }
+    const slate_meter_span_t *sp = old ? slate_meter_spans(old, &n_sp) : NULL;
+    for (uint32_t i = 0; i < n_sp; i++)
+        (void)slate_meter_add_span(m, &sp[i]);
+    if (old)
+        *slate_meter_drops(m) = *slate_meter_drops(old);
+    free(p->meter_mem);
+    p->meter_mem = mem;
+    p->meter = m;
+    return 1;
+}
 
 int sw_role_configure(sw_root_t *r)
 {
@@ -161,13 +183,11 @@ int sw_role_configure(sw_root_t *r)
         return 0;
     sw_names_init(&p->names, c->service);
     p->id = sw_random64() | 1;
-    p->eps = calloc(c->max_endpoints, sizeof *p->eps);
-    p->obs = calloc(c->max_outbound, sizeof *p->obs);
+    p->ids = c->max_endpoints + c->max_outbound;
     p->workers = calloc(c->max_workers, sizeof *p->workers);
-    p->spans = calloc(c->max_spans_per_tick ? c->max_spans_per_tick : 1, sizeof *p->spans);
-    if (!p->eps || !p->obs || !p->workers || !p->spans ||
-        !sw_map_reserve(&p->ep_map, c->max_endpoints) ||
-        !sw_map_reserve(&p->ob_map, c->max_outbound)) {
+    p->span_worker =
+        calloc(c->max_spans_per_tick ? c->max_spans_per_tick : 1, sizeof *p->span_worker);
+    if (!p->workers || !p->span_worker || !meter_grow(p, c, 0)) {
         sw_log(PROXY_LOG_ERROR, "out of memory configuring the reporter", NULL, NULL);
         return 0;
     }
@@ -248,6 +268,11 @@ static int lease_renew(sw_root_t *r, uint64_t now)
 /* ------------------------------------------------------------------------- */
 /* Merging batches.                                                           */
 
+static double window_rate(uint64_t count, uint64_t window_ns)
+{
+    return window_ns ? (double)count * 1e9 / (double)window_ns : 0.0;
+}
+
 static long worker_slot(sw_root_t *r, uint64_t id, uint64_t now)
 {
     sw_reporter_t *p = r->reporter;
@@ -265,15 +290,15 @@ static long worker_slot(sw_root_t *r, uint64_t id, uint64_t now)
     }
     rp_worker_t *w = &p->workers[free_slot];
     if (!w->count) {
-        w->count = calloc(r->cfg.max_endpoints, sizeof *w->count);
-        w->in_flight = calloc(r->cfg.max_endpoints, sizeof *w->in_flight);
-        w->seq = calloc(r->cfg.max_endpoints, sizeof *w->seq);
+        w->count = calloc(p->ids, sizeof *w->count);
+        w->in_flight = calloc(p->ids, sizeof *w->in_flight);
+        w->seq = calloc(p->ids, sizeof *w->seq);
         if (!w->count || !w->in_flight || !w->seq)
             return -1;
     } else {
-        memset(w->count, 0, r->cfg.max_endpoints * sizeof *w->count);
-        memset(w->in_flight, 0, r->cfg.max_endpoints * sizeof *w->in_flight);
-        memset(w->seq, 0, r->cfg.max_endpoints * sizeof *w->seq);
+        memset(w->count, 0, p->ids * sizeof *w->count);
+        memset(w->in_flight, 0, p->ids * sizeof *w->in_flight);
+        memset(w->seq, 0, p->ids * sizeof *w->seq);
     }
     w->id = id;
     w->live = 1;
@@ -281,62 +306,35 @@ static long worker_slot(sw_root_t *r, uint64_t id, uint64_t now)
     return free_slot;
 }
 
-static long rp_ep_find_or_add(sw_root_t *r, sw_str_t m, sw_str_t path)
+/* The meter's entry of a batch item, growing the table when its kind is full
+ * and below the configured limit. -1 when it cannot be tracked (the meter
+ * counted it once; `requests` adds the rest of the item's requests). */
+static long entry_of(sw_reporter_t *p, const sw_config_t *c, const sw_batch_item_t *it, int kind,
+                     uint64_t requests)
 {
-    sw_reporter_t *p = r->reporter;
-    uint64_t key;
-    if (slate_endpoint_key(r->cfg.service, strlen(r->cfg.service), m.p, m.n, path.p, path.n, &key,
-                           NULL) != SLATE_OK)
+    for (;;) {
+        slate_meter_limits_t lim = slate_meter_limits(p->meter);
+        uint32_t have = slate_meter_count_kind(p->meter, (slate_meter_kind)kind);
+        if (have >= (kind == SLATE_METER_INBOUND ? lim.max_inbound : lim.max_outbound) &&
+            meter_grow(p, c, kind))
+            continue;
+        uint32_t id = 0;
+        slate_status st = kind == SLATE_METER_INBOUND
+                              ? slate_meter_inbound(p->meter, it->method.p, it->method.n,
+                                                    it->path.p, it->path.n, &id)
+                              : slate_meter_outbound(p->meter, it->service.p, it->service.n,
+                                                     it->method.p, it->method.n, it->path.p,
+                                                     it->path.n, it->region.p, it->region.n, &id);
+        if (st == SLATE_OK)
+            return (long)id;
+        slate_drops_t *d = slate_meter_drops(p->meter);
+        uint64_t *lost =
+            kind == SLATE_METER_INBOUND ? &d->endpoints_overflowed : &d->outbound_overflowed;
+        /* the meter counted a full table once; a refused name not at all */
+        uint64_t more = st == SLATE_ENOSPC ? (requests ? requests - 1 : 0) : requests;
+        *lost = sat_add(*lost, more);
         return -1;
-    key = sw_map_key(key);
-    long i = sw_map_get(&p->ep_map, key);
-    if (i >= 0)
-        return i;
-    if (p->n_eps >= r->cfg.max_endpoints)
-        return -1;
-    rp_ep_t *e = calloc(1, sizeof *e);
-    if (!e)
-        return -1;
-    e->key = key;
-    e->ml = (uint8_t)m.n;
-    memcpy(e->method, m.p, m.n);
-    e->pl = (uint16_t)path.n;
-    memcpy(e->path, path.p, path.n);
-    slate_stats_init(&e->stats);
-    p->eps[p->n_eps] = e;
-    sw_map_put(&p->ep_map, key, p->n_eps);
-    return p->n_eps++;
-}
-
-static long rp_ob_find_or_add(sw_root_t *r, const sw_batch_item_t *it)
-{
-    sw_reporter_t *p = r->reporter;
-    uint64_t key;
-    if (slate_endpoint_key(it->service.p, it->service.n, it->method.p, it->method.n, it->path.p,
-                           it->path.n, &key, NULL) != SLATE_OK)
-        return -1;
-    key = sw_map_key(sw_hash64(it->region.p, it->region.n, key));
-    long i = sw_map_get(&p->ob_map, key);
-    if (i >= 0)
-        return i;
-    if (p->n_obs >= r->cfg.max_outbound)
-        return -1;
-    rp_ob_t *o = calloc(1, sizeof *o);
-    if (!o)
-        return -1;
-    o->key = key;
-    o->sl = (uint8_t)it->service.n;
-    memcpy(o->service, it->service.p, it->service.n);
-    o->ml = (uint8_t)it->method.n;
-    memcpy(o->method, it->method.p, it->method.n);
-    o->pl = (uint16_t)it->path.n;
-    memcpy(o->path, it->path.p, it->path.n);
-    o->rl = (uint8_t)it->region.n;
-    memcpy(o->region, it->region.p, it->region.n);
-    slate_stats_init(&o->stats);
-    p->obs[p->n_obs] = o;
-    sw_map_put(&p->ob_map, key, p->n_obs);
-    return p->n_obs++;
+    }
 }
 
 static void merge_batch(sw_root_t *r, const uint8_t *buf, size_t len, uint64_t now)
@@ -350,7 +348,7 @@ static void merge_batch(sw_root_t *r, const uint8_t *buf, size_t len, uint64_t n
                  "dropped a malformed worker batch: ", sw_batch_err_name(e), NULL);
         return;
     }
-    slate_drops_t *d = &p->drops;
+    slate_drops_t *d = slate_meter_drops(p->meter);
     d->spans_dropped = sat_add(d->spans_dropped, h.spans_dropped);
     d->endpoints_overflowed = sat_add(d->endpoints_overflowed, h.endpoints_overflowed);
     d->outbound_overflowed = sat_add(d->outbound_overflowed, h.outbound_overflowed);
@@ -364,52 +362,48 @@ static void merge_batch(sw_root_t *r, const uint8_t *buf, size_t len, uint64_t n
     }
     sw_batch_item_t it;
     while (sw_batch_next(&rd, &it)) {
-        if (it.kind == SW_ITEM_INBOUND) {
-            long i = rp_ep_find_or_add(r, it.method, it.path);
-            if (i < 0) {
-                d->endpoints_overflowed = sat_add(d->endpoints_overflowed, it.requests);
+        if (it.kind == SW_ITEM_INBOUND || it.kind == SW_ITEM_OUTBOUND) {
+            int in = it.kind == SW_ITEM_INBOUND;
+            long i = entry_of(p, &r->cfg, &it, in ? SLATE_METER_INBOUND : SLATE_METER_OUTBOUND,
+                              it.requests);
+            if (i < 0)
                 continue;
-            }
-            rp_ep_t *ep = p->eps[i];
-            ep->requests = sat_add(ep->requests, it.requests);
             sw_stats_block_load(it.stats, it.stats_len, &p->scratch);
-            slate_stats_merge(&ep->stats, &p->scratch);
-            if (w >= 0 && h.seq >= p->workers[w].seq[i]) {
+            (void)slate_meter_add(p->meter, (uint32_t)i, it.requests, &p->scratch);
+            if (in && w >= 0 && h.seq >= p->workers[w].seq[i]) {
                 p->workers[w].seq[i] = h.seq;
                 p->workers[w].count[i] = it.window_count;
                 p->workers[w].in_flight[i] = it.in_flight;
             }
-        } else if (it.kind == SW_ITEM_OUTBOUND) {
-            long i = rp_ob_find_or_add(r, &it);
-            if (i < 0) {
-                d->outbound_overflowed = sat_add(d->outbound_overflowed, it.requests);
-                continue;
-            }
-            rp_ob_t *o = p->obs[i];
-            o->requests = sat_add(o->requests, it.requests);
-            sw_stats_block_load(it.stats, it.stats_len, &p->scratch);
-            slate_stats_merge(&o->stats, &p->scratch);
-        } else {
-            long i = rp_ep_find_or_add(r, it.method, it.path);
-            if (i < 0 || p->n_spans >= r->cfg.max_spans_per_tick) {
-                d->spans_dropped = sat_add(d->spans_dropped, 1);
-                continue;
-            }
-            rp_span_t *s = &p->spans[p->n_spans++];
-            s->ep = (uint32_t)i;
-            s->worker = w >= 0 ? (uint32_t)w : UINT32_MAX;
-            s->tl = (uint8_t)it.trace_id.n;
-            memcpy(s->trace, it.trace_id.p, it.trace_id.n);
-            s->sl = (uint8_t)it.span_id.n;
-            memcpy(s->span, it.span_id.p, it.span_id.n);
-            s->pl = (uint8_t)it.parent_id.n;
-            memcpy(s->parent, it.parent_id.p, it.parent_id.n);
-            s->start_ns = it.start_ns;
-            s->end_ns = it.end_ns;
-            s->body_size = it.body_size;
-            s->arrival_count = it.arrival_count;
-            s->arrival_in_flight = it.arrival_in_flight;
+            continue;
         }
+        long i = entry_of(p, &r->cfg, &it, SLATE_METER_INBOUND, 0);
+        if (i < 0) {
+            d = slate_meter_drops(p->meter);
+            d->spans_dropped = sat_add(d->spans_dropped, 1);
+            continue;
+        }
+        /* The span keeps its worker's load at arrival; the report adds the
+         * other workers' gauges (encode_report()). */
+        slate_meter_span_t s;
+        memset(&s, 0, sizeof s);
+        s.entry = (uint32_t)i;
+        s.trace_len = (uint8_t)it.trace_id.n;
+        memcpy(s.trace_id, it.trace_id.p, it.trace_id.n);
+        s.span_len = (uint8_t)it.span_id.n;
+        memcpy(s.span_id, it.span_id.p, it.span_id.n);
+        s.parent_len = (uint8_t)it.parent_id.n;
+        memcpy(s.parent_id, it.parent_id.p, it.parent_id.n);
+        s.start_ns = it.start_ns;
+        s.end_ns = it.end_ns;
+        s.body_size = it.body_size;
+        uint64_t wnd = w >= 0 ? p->workers[w].window_ns : 0;
+        s.arrival_rps = window_rate(it.arrival_count, wnd ? wnd : 1000000000ull);
+        s.arrival_in_flight = it.arrival_in_flight;
+        uint32_t at = 0;
+        (void)slate_meter_spans(p->meter, &at);
+        if (slate_meter_add_span(p->meter, &s) == SLATE_OK)
+            p->span_worker[at] = w >= 0 ? (uint32_t)w : UINT32_MAX;
     }
 }
 
@@ -440,11 +434,6 @@ void sw_role_queue_ready(sw_root_t *r, uint32_t queue_id)
 /* ------------------------------------------------------------------------- */
 /* The report.                                                                */
 
-static double window_rate(uint64_t count, uint64_t window_ns)
-{
-    return window_ns ? (double)count * 1e9 / (double)window_ns : 0.0;
-}
-
 /* Rate and in-flight of endpoint e over the live workers, optionally
  * replacing one worker's gauges by a span's values at arrival. */
 static void endpoint_load(const sw_reporter_t *p, uint32_t e, uint32_t skip_worker, double *rate,
@@ -472,23 +461,11 @@ static void expire_workers(sw_root_t *r, uint64_t now)
             p->workers[w].live = 0;
 }
 
+/* The interval's counters and spans start over; the gauges stay (they are
+ * the workers', set again at every report). */
 static void reset_interval(sw_reporter_t *p)
 {
-    for (uint32_t i = 0; i < p->n_eps; i++) {
-        p->eps[i]->requests = 0;
-        slate_stats_init(&p->eps[i]->stats);
-    }
-    for (uint32_t i = 0; i < p->n_obs; i++) {
-        p->obs[i]->requests = 0;
-        slate_stats_init(&p->obs[i]->stats);
-    }
-    p->n_spans = 0;
-}
-
-static slate_str_t V(const char *s, size_t n)
-{
-    slate_str_t v = {s, n};
-    return v;
+    slate_meter_close(p->meter, 0);
 }
 
 /* Builds the report in caller-provided arrays and encodes it into a malloc'd
@@ -505,83 +482,40 @@ static uint8_t *encode_report(sw_root_t *r, uint64_t now, size_t *out_len)
     rep.sequence = p->sequence + 1;
     rep.time_ns = now;
     rep.interval_ns = now - p->last_report_ns;
-    rep.drops = p->drops;
 
-    size_t n_loads_cap = (size_t)p->n_spans * (p->n_eps ? p->n_eps : 1);
-    slate_inbound_t *in = calloc(p->n_eps ? p->n_eps : 1, sizeof *in);
-    slate_outbound_t *ob = calloc(p->n_obs ? p->n_obs : 1, sizeof *ob);
-    slate_span_t *sp = calloc(p->n_spans ? p->n_spans : 1, sizeof *sp);
-    slate_endpoint_load_t *ld = calloc(n_loads_cap ? n_loads_cap : 1, sizeof *ld);
+    /* The gauges summed over the live workers; each span's own endpoint
+     * counts its worker's load at arrival instead of that worker's gauge. */
+    slate_meter_t *m = p->meter;
+    uint32_t n = slate_meter_count(m), n_sp = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        if (slate_meter_entry(m, i)->kind != SLATE_METER_INBOUND)
+            continue;
+        double rate;
+        uint64_t fl;
+        endpoint_load(p, i, UINT32_MAX, &rate, &fl);
+        (void)slate_meter_set_load(m, i, rate, fl);
+    }
+    slate_meter_span_t *spans = slate_meter_spans_mut(m, &n_sp);
+    for (uint32_t i = 0; i < n_sp; i++) {
+        double rate;
+        uint64_t fl;
+        endpoint_load(p, spans[i].entry, p->span_worker[i], &rate, &fl);
+        spans[i].arrival_rps += rate;
+        spans[i].arrival_in_flight = sat_add(spans[i].arrival_in_flight, fl);
+    }
+    const slate_meter_entry_t *ents = slate_meter_entry(m, 0);
+    slate_meter_report_mem_t mem;
+    slate_meter_report_need(ents, n, spans, n_sp, SLATE_METER_LOADS_ALL, &mem);
+    mem.inbound = calloc(mem.cap_inbound + 1, sizeof *mem.inbound);
+    mem.outbound = calloc(mem.cap_outbound + 1, sizeof *mem.outbound);
+    mem.spans = calloc(mem.cap_spans + 1, sizeof *mem.spans);
+    mem.loads = calloc(mem.cap_loads + 1, sizeof *mem.loads);
     uint8_t *buf = NULL;
-    if (!in || !ob || !sp || !ld)
+    if (!mem.inbound || !mem.outbound || !mem.spans || !mem.loads ||
+        slate_meter_report_from(ents, n, spans, n_sp, SLATE_METER_LOADS_ALL, &mem, &rep) !=
+            SLATE_OK)
         goto out;
-
-    for (uint32_t i = 0; i < p->n_eps; i++) {
-        rp_ep_t *e = p->eps[i];
-        endpoint_load(p, i, UINT32_MAX, &e->rate, &e->in_flight);
-        if (!e->requests && !e->stats.count && e->rate == 0 && !e->in_flight)
-            continue;
-        slate_inbound_t *x = &in[rep.n_inbound++];
-        x->method = V(e->method, e->ml);
-        x->path = V(e->path, e->pl);
-        x->requests = e->requests;
-        x->rate_rps = e->rate;
-        x->in_flight = e->in_flight;
-        slate_latency_from_stats(&x->latency, &e->stats);
-    }
-    rep.inbound = in;
-    for (uint32_t i = 0; i < p->n_obs; i++) {
-        rp_ob_t *o = p->obs[i];
-        if (!o->requests && !o->stats.count)
-            continue;
-        slate_outbound_t *x = &ob[rep.n_outbound++];
-        x->dst_service = V(o->service, o->sl);
-        x->method = V(o->method, o->ml);
-        x->path = V(o->path, o->pl);
-        x->dst_region = V(o->region, o->rl);
-        x->requests = o->requests;
-        slate_latency_from_stats(&x->latency, &o->stats);
-    }
-    rep.outbound = ob;
-    for (uint32_t i = 0; i < p->n_spans; i++) {
-        rp_span_t *s = &p->spans[i];
-        slate_span_t *x = &sp[rep.n_spans++];
-        rp_ep_t *own = p->eps[s->ep];
-        x->trace_id = V(s->trace, s->tl);
-        x->span_id = V(s->span, s->sl);
-        x->parent_span_id = V(s->parent, s->pl);
-        x->method = V(own->method, own->ml);
-        x->path = V(own->path, own->pl);
-        x->start_ns = s->start_ns;
-        x->end_ns = s->end_ns;
-        x->body_size = s->body_size;
-        x->load = &ld[rep.n_span_loads];
-        /* The span's own endpoint: what its worker saw at arrival plus the
-         * other workers' latest gauges; the other endpoints: current totals. */
-        for (uint32_t e = 0; e < p->n_eps; e++) {
-            double rate;
-            uint64_t fl;
-            if (e == s->ep) {
-                endpoint_load(p, e, s->worker, &rate, &fl);
-                uint64_t wnd = s->worker != UINT32_MAX ? p->workers[s->worker].window_ns : 0;
-                rate += window_rate(s->arrival_count, wnd ? wnd : 1000000000ull);
-                fl = sat_add(fl, s->arrival_in_flight);
-            } else {
-                rate = p->eps[e]->rate;
-                fl = p->eps[e]->in_flight;
-                if (rate == 0 && fl == 0)
-                    continue;
-            }
-            slate_endpoint_load_t *l = &ld[rep.n_span_loads++];
-            l->method = V(p->eps[e]->method, p->eps[e]->ml);
-            l->path = V(p->eps[e]->path, p->eps[e]->pl);
-            l->rps = rate;
-            l->in_flight = fl;
-            x->n_load++;
-        }
-    }
-    rep.spans = sp;
-    rep.span_loads = ld;
+    rep.drops = *slate_meter_drops(m);
 
     size_t need = 0;
     slate_status st;
@@ -592,7 +526,7 @@ static uint8_t *encode_report(sw_root_t *r, uint64_t now, size_t *out_len)
 #endif
         st = slate_load_report_encode(&rep, NULL, 0, &need, NULL);
     if ((st != SLATE_OK && st != SLATE_ENOSPC) || need > RP_MAX_REPORT) {
-        p->drops.post_failed_too_large = sat_add(p->drops.post_failed_too_large, 1);
+        drops(p)->post_failed_too_large = sat_add(drops(p)->post_failed_too_large, 1);
         log_kind(p, F_TOO_LARGE, PROXY_LOG_WARN, "a report could not be encoded within limits; ",
                  "its interval is dropped", NULL);
         goto out;
@@ -611,10 +545,10 @@ static uint8_t *encode_report(sw_root_t *r, uint64_t now, size_t *out_len)
         buf = NULL;
     }
 out:
-    free(in);
-    free(ob);
-    free(sp);
-    free(ld);
+    free(mem.inbound);
+    free(mem.outbound);
+    free(mem.spans);
+    free(mem.loads);
     return buf;
 }
 
@@ -658,7 +592,7 @@ static void post_report(sw_root_t *r, uint64_t now)
     free(body);
     p->sequence++;
     if (st != PROXY_RESULT_OK) {
-        p->drops.post_failed_network = sat_add(p->drops.post_failed_network, 1);
+        drops(p)->post_failed_network = sat_add(drops(p)->post_failed_network, 1);
         log_kind(p, F_DISPATCH, PROXY_LOG_WARN, "cannot post a report to cluster ",
                  c->controller_cluster,
                  st == PROXY_RESULT_BAD_ARGUMENT ? " (unknown cluster?)" : " (host refused)");
@@ -708,7 +642,7 @@ void sw_role_tick(sw_root_t *r)
         if (now - p->call_sent_ns <= limit)
             return;
         p->calling = 0;
-        p->drops.post_failed_timeout = sat_add(p->drops.post_failed_timeout, 1);
+        drops(p)->post_failed_timeout = sat_add(drops(p)->post_failed_timeout, 1);
         log_kind(p, F_TIMEOUT, PROXY_LOG_WARN, "report timed out; keeping the last rules", NULL,
                  NULL);
     }
@@ -724,12 +658,15 @@ static double caller_rate(void *ctx, slate_str_t src_method, slate_str_t src_pat
 {
     sw_reporter_t *p = ((sw_root_t *)ctx)->reporter;
     double sum = 0;
-    for (uint32_t i = 0; i < p->n_eps; i++) {
-        rp_ep_t *e = p->eps[i];
-        if (src_method.len &&
-            !(src_method.len == e->ml && memcmp(src_method.ptr, e->method, e->ml) == 0))
+    for (uint32_t i = 0; i < slate_meter_count(p->meter); i++) {
+        const slate_meter_entry_t *e = slate_meter_entry(p->meter, i);
+        if (e->kind != SLATE_METER_INBOUND)
             continue;
-        if (src_path.len && !(src_path.len == e->pl && memcmp(src_path.ptr, e->path, e->pl) == 0))
+        if (src_method.len && !(src_method.len == e->method_len &&
+                                memcmp(src_method.ptr, e->method, e->method_len) == 0))
+            continue;
+        if (src_path.len &&
+            !(src_path.len == e->path_len && memcmp(src_path.ptr, e->path, e->path_len) == 0))
             continue;
         double rt;
         uint64_t fl;
@@ -755,15 +692,8 @@ static int publish_version(sw_reporter_t *p, uint64_t version, uint64_t checksum
 
 static uint64_t expiry_of(sw_root_t *r, const slate_routing_rules_t *rr, uint64_t now)
 {
-    uint64_t e = now + (uint64_t)r->cfg.rules_ttl_ms * 1000000ull;
-    if (rr->ttl_ns && rr->generated_ns) {
-        uint64_t c = rr->generated_ns + rr->ttl_ns;
-        if (c < rr->generated_ns)
-            c = UINT64_MAX;
-        if (c < e)
-            e = c;
-    }
-    return e;
+    return slate_rules_expiry(rr->generated_ns, rr->ttl_ns, now,
+                              (uint64_t)r->cfg.rules_ttl_ms * 1000000ull);
 }
 
 /* Validates, compiles (the core's slate_ruleset_compile()) and publishes
@@ -863,7 +793,7 @@ static const char *handle_rules(sw_root_t *r, const uint8_t *body, size_t len, u
             text_hash == p->legacy_hash && p->have_rules ? p->rules_version : p->rules_version + 1;
         rr.generated_ns = now;
     }
-    if (p->have_rules && rr.version == p->rules_version) {
+    if (slate_rules_renews(p->have_rules, p->rules_version, rr.version)) {
         /* Rules this proxy has: only the time to live is renewed. */
         if (!publish_version(p, p->rules_version, p->rules_checksum, 0, expiry_of(r, &rr, now)))
             log_kind(p, F_PUBLISH, PROXY_LOG_ERROR, "cannot publish rules in shared data", NULL,
@@ -910,11 +840,13 @@ void sw_role_http_response(sw_root_t *r, uint32_t call_id, size_t num_headers, s
     int timed_out = now - p->call_sent_ns >= (uint64_t)c->http_timeout_ms * 1000000ull;
     if (num_headers == 0) {
         if (timed_out) {
-            p->drops.post_failed_timeout = sat_add(p->drops.post_failed_timeout, 1);
+            slate_drops_t *d = slate_meter_drops(p->meter);
+            d->post_failed_timeout = sat_add(d->post_failed_timeout, 1);
             log_kind(p, F_TIMEOUT, PROXY_LOG_WARN, "report timed out; keeping the last rules", NULL,
                      NULL);
         } else {
-            p->drops.post_failed_network = sat_add(p->drops.post_failed_network, 1);
+            slate_drops_t *d = slate_meter_drops(p->meter);
+            d->post_failed_network = sat_add(d->post_failed_network, 1);
             log_kind(p, F_NETWORK, PROXY_LOG_WARN, SW_MSG_UNREACHABLE, NULL, NULL);
         }
         return;
@@ -934,7 +866,8 @@ void sw_role_http_response(sw_root_t *r, uint32_t call_id, size_t num_headers, s
         /* Envoy answers a failed call itself: 504 after the timeout, 503 when
          * it cannot connect. */
         if (status == 504 && timed_out) {
-            p->drops.post_failed_timeout = sat_add(p->drops.post_failed_timeout, 1);
+            slate_drops_t *d = slate_meter_drops(p->meter);
+            d->post_failed_timeout = sat_add(d->post_failed_timeout, 1);
             log_kind(p, F_TIMEOUT, PROXY_LOG_WARN, "report timed out; keeping the last rules", NULL,
                      NULL);
         } else if (status == 503 && body_size > 0 && body_size < 256) {
@@ -947,15 +880,16 @@ void sw_role_http_response(sw_root_t *r, uint32_t call_id, size_t num_headers, s
                 local = 1;
             free(b);
             if (local) {
-                p->drops.post_failed_network = sat_add(p->drops.post_failed_network, 1);
+                slate_drops_t *d = slate_meter_drops(p->meter);
+                d->post_failed_network = sat_add(d->post_failed_network, 1);
                 log_kind(p, F_NETWORK, PROXY_LOG_WARN, SW_MSG_UNREACHABLE, NULL, NULL);
             } else {
-                p->drops.post_failed_status = sat_add(p->drops.post_failed_status, 1);
+                drops(p)->post_failed_status = sat_add(drops(p)->post_failed_status, 1);
                 log_kind(p, F_STATUS, PROXY_LOG_WARN,
                          "controller answered 503; keeping the last rules", NULL, NULL);
             }
         } else {
-            p->drops.post_failed_status = sat_add(p->drops.post_failed_status, 1);
+            drops(p)->post_failed_status = sat_add(drops(p)->post_failed_status, 1);
             char code[4] = {(char)('0' + status / 100 % 10), (char)('0' + status / 10 % 10),
                             (char)('0' + status % 10), 0};
             log_kind(p, F_STATUS, PROXY_LOG_WARN, "controller answered HTTP ", code,
@@ -967,7 +901,7 @@ void sw_role_http_response(sw_root_t *r, uint32_t call_id, size_t num_headers, s
     if (body_size == 0)
         return; /* no rules yet */
     if (body_size > c->max_response_bytes) {
-        p->drops.rules_rejected = sat_add(p->drops.rules_rejected, 1);
+        drops(p)->rules_rejected = sat_add(drops(p)->rules_rejected, 1);
         log_kind(p, F_REJECTED, PROXY_LOG_WARN,
                  "rules rejected: response larger than limits.max_response_bytes", NULL, NULL);
         return;
@@ -978,7 +912,7 @@ void sw_role_http_response(sw_root_t *r, uint32_t call_id, size_t num_headers, s
             PROXY_RESULT_OK ||
         bl != body_size) {
         free(body);
-        p->drops.rules_rejected = sat_add(p->drops.rules_rejected, 1);
+        drops(p)->rules_rejected = sat_add(drops(p)->rules_rejected, 1);
         log_kind(p, F_REJECTED, PROXY_LOG_WARN, "rules rejected: cannot read the response body",
                  NULL, NULL);
         return;
@@ -986,7 +920,7 @@ void sw_role_http_response(sw_root_t *r, uint32_t call_id, size_t num_headers, s
     const char *why = handle_rules(r, body, bl, now);
     free(body);
     if (why) {
-        p->drops.rules_rejected = sat_add(p->drops.rules_rejected, 1);
+        drops(p)->rules_rejected = sat_add(drops(p)->rules_rejected, 1);
         log_kind(p, F_REJECTED, PROXY_LOG_WARN, "rules rejected, keeping the last good ones: ", why,
                  NULL);
         return;
