@@ -423,6 +423,39 @@ static void test_compile_rejects_with_a_reason(void **state)
                      SLATE_RULESET_NO_REGION);
 }
 
+/* Time to live: the earlier of the proxy's bound and the message's deadline;
+ * never 0; live strictly before the expiry; a same version only renews. */
+static void test_rules_time_to_live(void **state)
+{
+    (void)state;
+    const uint64_t S = 1000000000ull;
+    /* local bound only */
+    assert_true(slate_rules_expiry(0, 0, 100 * S, 30 * S) == 130 * S);
+    /* the message's ttl from now when it does not say when it was generated */
+    assert_true(slate_rules_expiry(0, 10 * S, 100 * S, 30 * S) == 110 * S);
+    /* generated + ttl when it does, and the local bound when that is earlier */
+    assert_true(slate_rules_expiry(95 * S, 10 * S, 100 * S, 30 * S) == 105 * S);
+    assert_true(slate_rules_expiry(95 * S, 60 * S, 100 * S, 30 * S) == 130 * S);
+    /* already past its deadline: now, which is expired */
+    uint64_t e = slate_rules_expiry(10 * S, 5 * S, 100 * S, 30 * S);
+    assert_true(e == 100 * S);
+    assert_int_equal(slate_rules_state_at(e, 100 * S), SLATE_RULES_EXPIRED);
+    /* no bound at all: never expires; sums saturate; never 0 */
+    assert_true(slate_rules_expiry(0, 0, 5, 0) == UINT64_MAX);
+    assert_true(slate_rules_expiry(0, 0, UINT64_MAX - 1, 30 * S) == UINT64_MAX);
+    assert_true(slate_rules_expiry(0, 0, 0, 0) != 0);
+    assert_true(slate_rules_expiry(0, 1, 0, 0) == 1);
+    /* states */
+    assert_int_equal(slate_rules_state_at(0, 5), SLATE_RULES_NONE);
+    assert_int_equal(slate_rules_state_at(10, 9), SLATE_RULES_LIVE);
+    assert_int_equal(slate_rules_state_at(10, 10), SLATE_RULES_EXPIRED);
+    /* renewal: only with rules held and the same version (a lower one replaces) */
+    assert_true(slate_rules_renews(1, 7, 7));
+    assert_false(slate_rules_renews(0, 7, 7));
+    assert_false(slate_rules_renews(1, 7, 6));
+    assert_false(slate_rules_renews(1, 7, 8));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -433,6 +466,7 @@ int main(void)
         cmocka_unit_test(test_route_prefers_the_most_specific_rule),
         cmocka_unit_test(test_compile_mixes_callers_by_rate),
         cmocka_unit_test(test_compile_rejects_with_a_reason),
+        cmocka_unit_test(test_rules_time_to_live),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
