@@ -7,7 +7,9 @@
 // 3. `kill -9` of the lease holder: another worker takes the lease over and
 //    the rules survive;
 // 4. a failing controller: failures are counted and logged once, the last
-//    good rules stay until their TTL, then routing is local.
+//    good rules stay until their TTL, then routing is local;
+// 5. slow, oversized and refused answers: each counted by kind while the
+//    last good rules stay live; after the TTL routing is local.
 // SPDX-License-Identifier: Apache-2.0
 import fs from 'node:fs';
 import http from 'node:http';
@@ -33,6 +35,8 @@ const rsrv = http.createServer((req, res) => {
     rulesAuth = req.headers.authorization || '';
     if (rulesMode === 'ok') { res.setHeader('content-type', 'application/x-protobuf'); res.end(RULES); }
     else if (rulesMode === 'garbage') res.end(Buffer.from([0xff, 0xff, 0xff]));
+    else if (rulesMode === 'slow') setTimeout(() => { res.setHeader('content-type', 'application/x-protobuf'); res.end(RULES); }, 1000);
+    else if (rulesMode === 'big') { res.setHeader('content-type', 'application/x-protobuf'); res.end(Buffer.concat([RULES, Buffer.alloc(64 * 1024)])); }
     else { res.statusCode = 500; res.end('broken'); }
   });
 });
@@ -62,7 +66,7 @@ function body(controllerPort) {
   return `slate_controller_token_file ${tokenFile};
   slate_zone slate 2m; slate_service fe; slate_region west;
   slate_controller 127.0.0.1:${controllerPort}; slate_report_period 300ms; slate_controller_timeout 200ms;
-  slate_rules_ttl 3s; slate_trace_sampling 1;
+  slate_rules_ttl 3s; slate_trace_sampling 1; slate_max_response 4k;
   upstream be_west { server 127.0.0.1:${west.port}; }
   upstream be_east { server 127.0.0.1:${east.port}; }
   server {
@@ -172,6 +176,38 @@ rulesMode = 'garbage';
 const st6 = await waitFor(async () => { const s = await status(port); return s.failures.bad_rules >= 1 ? s : null; }, 5000);
 check(st6 !== null, 'an answer that does not decode is counted as bad rules');
 
+
+// 5. slow, oversized, refused: the last good rules stay until their TTL
+async function goodAgain() {
+  rulesMode = 'ok';
+  const before = (await status(port)).reports_ok;
+  return waitFor(async () => { const s = await status(port); return s.rules_live && s.reports_ok > before ? s : null; }, 5000);
+}
+check(await goodAgain() !== null, 'good answers again: the rules are live');
+rulesMode = 'slow';
+const st7 = await waitFor(async () => { const s = await status(port); return s.failures.timeout >= 1 ? s : null; }, 5000);
+check(st7 && st7.rules_live, `a slow answer (1 s against a 200 ms timeout) is counted as a timeout (${st7 && st7.failures.timeout}) and the rules stay live`);
+check(await goodAgain() !== null, 'good answers after the slow ones');
+rulesMode = 'big';
+const st8 = await waitFor(async () => { const s = await status(port); return s.failures.oversized >= 1 ? s : null; }, 5000);
+check(st8 && st8.rules_live && st8.rules_version === 7, `an answer over slate_max_response (64 KiB against 4k) is refused as oversized (${st8 && st8.failures.oversized}) and the rules stay`);
+check(await goodAgain() !== null, 'good answers after the oversized ones');
+await new Promise((r) => rsrv.close(r)); // the controller is gone: connections are refused
+rsrv.closeAllConnections?.();
+const st9 = await waitFor(async () => { const s = await status(port); return s.failures.connect >= 1 ? s : null; }, 5000);
+check(st9 && st9.rules_live, `with the controller gone, refused connections are counted (${st9 && st9.failures.connect}) and the rules stay live`);
+c = await count(100);
+check(c.east > 10, `fail-static: routing still follows the rules (east ${c.east} of 100)`);
+const st10 = await waitFor(async () => { const s = await status(port); return !s.rules_live ? s : null; }, 6000);
+check(st10 !== null, 'without a controller the rules expire after their TTL');
+c = await count(100);
+check(c.west === 100, `and then every call routes locally (west ${c.west} of 100)`);
+const log2 = ng.log();
+for (const kind of ['timeout', 'oversized', 'connect']) {
+  const n = log2.split('\n').filter((l) => l.includes(`report to the controller failed (${kind})`)).length;
+  check(n === 1, `the ${kind} failure is logged once per outage (${n} lines)`);
+}
+
 await ng.stop();
-west.close(); east.close(); rsrv.close();
+west.close(); east.close();
 finish(procs);
