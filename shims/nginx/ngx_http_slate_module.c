@@ -29,6 +29,7 @@
 
 #include "slate/codec.h"
 #include "slate/key.h"
+#include "slate/legacy.h"
 #include "slate/lease.h"
 #include "slate/meter.h"
 #include "slate/ruleset.h"
@@ -70,6 +71,7 @@ typedef struct {
     uint64_t rules_version;
     uint64_t rules_expiry_ns; /* unix ns (ruleset.h slate_rules_expiry()); 0 = no rules */
     uint64_t rules_received;
+    uint64_t legacy_hash; /* SLATE legacy text: hash of the rules text in force */
     uint32_t ruleset_len; /* bytes of the compiled ruleset (ruleset.h); 0 = none */
     uint32_t meter_len;   /* bytes of the measurement table (meter.h) */
     /* health */
@@ -95,6 +97,7 @@ typedef struct {
     double trace_rate;
     ngx_uint_t max_endpoints, max_rules, max_spans;
     size_t max_response;
+    ngx_uint_t protocol; /* SLATE_NGX_PROTOBUF or SLATE_NGX_LEGACY */
 } slate_ngx_main_conf_t;
 
 typedef struct {
@@ -148,6 +151,14 @@ static char *slate_ngx_size(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 static char *slate_ngx_token_file(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 static char *slate_ngx_route(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 static char *slate_ngx_status(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
+static char *slate_ngx_protocol(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
+
+/* The report protocol: libslate's protobuf, or SLATE's text (its controller's
+ * /proxyLoad and rules lines), both from the core's codecs. */
+enum { SLATE_NGX_PROTOBUF = 0, SLATE_NGX_LEGACY = 1 };
+static ngx_conf_enum_t slate_ngx_protocols[] = {{ngx_string("protobuf"), SLATE_NGX_PROTOBUF},
+                                                {ngx_string("slate-legacy"), SLATE_NGX_LEGACY},
+                                                {ngx_null_string, 0}};
 
 /* Bounds of the numeric directives, checked at `nginx -t`. */
 typedef struct {
@@ -192,6 +203,8 @@ static ngx_command_t slate_ngx_commands[] = {
     {ngx_string("slate_max_response"), NGX_HTTP_MAIN_CONF | NGX_CONF_TAKE1, slate_ngx_size,
      NGX_HTTP_MAIN_CONF_OFFSET, offsetof(slate_ngx_main_conf_t, max_response),
      &slate_bounds_response},
+    {ngx_string("slate_protocol"), NGX_HTTP_MAIN_CONF | NGX_CONF_TAKE1, slate_ngx_protocol,
+     NGX_HTTP_MAIN_CONF_OFFSET, 0, NULL},
     {ngx_string("slate_measure"),
      NGX_HTTP_MAIN_CONF | NGX_HTTP_SRV_CONF | NGX_HTTP_LOC_CONF | NGX_CONF_FLAG,
      ngx_conf_set_flag_slot, NGX_HTTP_LOC_CONF_OFFSET, offsetof(slate_ngx_loc_conf_t, measure),
@@ -670,6 +683,22 @@ static ngx_int_t slate_ngx_status_handler(ngx_http_request_t *r)
     return ngx_http_output_filter(r, &out);
 }
 
+static char *slate_ngx_protocol(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    slate_ngx_main_conf_t *mcf = conf;
+    ngx_str_t *v = &((ngx_str_t *)cf->args->elts)[1];
+    if (mcf->protocol != NGX_CONF_UNSET_UINT) {
+        return "is duplicate";
+    }
+    for (ngx_conf_enum_t *e = slate_ngx_protocols; e->name.len; e++) {
+        if (e->name.len == v->len && ngx_strncmp(e->name.data, v->data, v->len) == 0) {
+            mcf->protocol = e->value;
+            return NGX_CONF_OK;
+        }
+    }
+    return slate_ngx_bad(cf, cmd, v, "must be protobuf or slate-legacy");
+}
+
 static char *slate_ngx_status(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_http_core_loc_conf_t *clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
@@ -693,6 +722,7 @@ static void *slate_ngx_create_main_conf(ngx_conf_t *cf)
     mcf->max_rules = NGX_CONF_UNSET_UINT;
     mcf->max_spans = NGX_CONF_UNSET_UINT;
     mcf->max_response = NGX_CONF_UNSET_SIZE;
+    mcf->protocol = NGX_CONF_UNSET_UINT;
     return mcf;
 }
 
@@ -709,6 +739,7 @@ static char *slate_ngx_init_main_conf(ngx_conf_t *cf, void *conf)
     ngx_conf_init_uint_value(mcf->max_rules, 64);
     ngx_conf_init_uint_value(mcf->max_spans, 128);
     ngx_conf_init_size_value(mcf->max_response, 1024 * 1024);
+    ngx_conf_init_uint_value(mcf->protocol, SLATE_NGX_PROTOBUF);
     if (mcf->zone_name.len == 0) {
         if (mcf->service.len || mcf->region.len || mcf->controller.url.len) {
             ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
@@ -1093,7 +1124,9 @@ static const char *slate_ngx_store_rules(slate_ngx_exchange_t *ex, slate_ngx_zon
         return "out of memory";
     }
     slate_codec_error_t err;
-    slate_status st = slate_routing_rules_decode(&rr, body, len, NULL, &err);
+    int legacy = mcf->protocol == SLATE_NGX_LEGACY;
+    slate_status st = legacy ? slate_legacy_rules_decode(&rr, (const char *)body, len, NULL, &err)
+                             : slate_routing_rules_decode(&rr, body, len, NULL, &err);
     if (st != SLATE_OK) {
         char *msg = ngx_pnalloc(ex->pool, 256);
         if (msg != NULL) {
@@ -1103,8 +1136,14 @@ static const char *slate_ngx_store_rules(slate_ngx_exchange_t *ex, slate_ngx_zon
     }
     uint64_t now = slate_ngx_wall_ns();
     uint64_t expiry = slate_rules_expiry(rr.generated_ns, rr.ttl_ns, now, mcf->ttl * 1000000ull);
+    uint64_t text_hash = legacy ? ((uint64_t)ngx_crc32_long((u_char *)body, len) << 32) | len : 0;
     ngx_shmtx_lock(&z->shpool->mutex);
     slate_ngx_shm_t *sh = z->sh;
+    if (legacy) {
+        /* SLATE's text has no version: the same text is the same version */
+        rr.version = sh->ruleset_len != 0 && text_hash == sh->legacy_hash ? sh->rules_version
+                                                                          : sh->rules_version + 1;
+    }
     if (slate_rules_renews(sh->ruleset_len != 0, sh->rules_version, rr.version)) {
         /* the rules in force, again: only their time to live is renewed */
         sh->rules_expiry_ns = expiry;
@@ -1148,6 +1187,7 @@ static const char *slate_ngx_store_rules(slate_ngx_exchange_t *ex, slate_ngx_zon
     sh->ruleset_len = (uint32_t)fresh_len;
     sh->rules_version = rr.version;
     sh->rules_expiry_ns = expiry;
+    sh->legacy_hash = text_hash;
     sh->rules_received++;
     sh->reports_ok++;
     sh->fail_logged = 0;
@@ -1355,8 +1395,10 @@ static const char *slate_ngx_build_report(slate_ngx_exchange_t *ex, slate_ngx_zo
     ngx_shmtx_unlock(&z->shpool->mutex);
     rep.drops = drops;
 
+    int legacy = mcf->protocol == SLATE_NGX_LEGACY;
     size_t body_len = 0;
-    slate_status st = slate_load_report_encode(&rep, NULL, 0, &body_len, NULL);
+    slate_status st = legacy ? slate_legacy_proxyload_encode(&rep, NULL, NULL, 0, &body_len, NULL)
+                             : slate_load_report_encode(&rep, NULL, 0, &body_len, NULL);
     if (st != SLATE_ENOSPC && st != SLATE_OK) {
         return "the report does not encode";
     }
@@ -1365,14 +1407,16 @@ static const char *slate_ngx_build_report(slate_ngx_exchange_t *ex, slate_ngx_zo
         return "out of memory";
     }
     u_char *p = ngx_sprintf(req,
-                            "POST /v1/report HTTP/1.1\r\nHost: %V\r\n"
-                            "Content-Type: application/x-protobuf\r\nContent-Length: %uz\r\n"
+                            "POST %s HTTP/1.1\r\nHost: %V\r\n"
+                            "Content-Type: %s\r\nContent-Length: %uz\r\n"
                             "x-slate-servicename: %V\r\nx-slate-region: %V\r\n"
                             "x-slate-podname: %V\r\n%VConnection: close\r\n\r\n",
-                            &mcf->controller.host, body_len, &mcf->service, &mcf->region, &mcf->pod,
-                            &mcf->auth_header);
+                            legacy ? "/proxyLoad" : "/v1/report", &mcf->controller.host,
+                            legacy ? "text/plain" : "application/x-protobuf", body_len,
+                            &mcf->service, &mcf->region, &mcf->pod, &mcf->auth_header);
     size_t wrote = 0;
-    if (slate_load_report_encode(&rep, p, body_len, &wrote, NULL) != SLATE_OK) {
+    if ((legacy ? slate_legacy_proxyload_encode(&rep, NULL, (char *)p, body_len, &wrote, NULL)
+                : slate_load_report_encode(&rep, p, body_len, &wrote, NULL)) != SLATE_OK) {
         return "the report does not encode";
     }
     ex->out = req;

@@ -16,7 +16,7 @@ function conf(name, over = {}, extra = '', loc = 'slate_measure on;') {
   return nginxTest(args.nginx, dir, writeConf(dir, args.module, body));
 }
 
-const good = conf('good', {}, 'slate_report_period 500ms; slate_rules_ttl 10s; slate_trace_sampling 0.5; slate_max_endpoints 16;',
+const good = conf('good', {}, 'slate_report_period 500ms; slate_rules_ttl 10s; slate_trace_sampling 0.5; slate_max_endpoints 16; slate_protocol slate-legacy;',
   'slate_route be; proxy_set_header x-slate-routeto $slate_region;');
 check(good.ok, `a good configuration loads the module into the stock nginx: ${good.out.trim()}`);
 
@@ -35,6 +35,7 @@ const bad = [
   ['max rules', {}, 'slate_max_rules lots;', '"slate_max_rules": invalid value "lots"'],
   ['token file', {}, 'slate_controller_token_file /nonexistent/token;', '"slate_controller_token_file": invalid value "/nonexistent/token"'],
   ['no region', { region: '' }, '', '"slate_service" and "slate_region" are required'],
+  ['protocol', {}, 'slate_protocol json;', '"slate_protocol": invalid value "json"'],
 ];
 for (const [name, over, extra, want] of bad) {
   const r = conf(name.replace(/ /g, '_'), over, extra);

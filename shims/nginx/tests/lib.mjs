@@ -125,3 +125,22 @@ export function encRules({ version, ttl_ns = 0, rules }) {
     fB(4, Buffer.concat([fS(1, r.src_region), fS(2, r.dst_service),
       ...r.targets.map(([reg, w]) => fB(5, Buffer.concat([fS(1, reg), fU(2, w)])))])))]);
 }
+
+// The controller's per-region record (from /v1/state) of the endpoint with
+// this path in this region, or null.
+export function findCell(st, path = '/api/items/{id}', region = 'west') {
+  let found = null;
+  (function walk(o) {
+    if (!o || typeof o !== 'object' || found) return;
+    if (o.path === path) {
+      (function cell(x) {
+        if (!x || typeof x !== 'object' || found) return;
+        if (x.region === region && x.history !== undefined) { found = x; return; }
+        for (const v of Object.values(x)) cell(v);
+      })(o);
+      return;
+    }
+    for (const v of Object.values(o)) walk(v);
+  })(st);
+  return found;
+}

@@ -14,7 +14,7 @@
 import fs from 'node:fs';
 import http from 'node:http';
 import { check, finish, getJSON, metric, parseMetrics, request, startController } from '../../controller/tests/lib.mjs';
-import { backend, encRules, freePort, get, parseArgs, startNginx, status, waitFor, writeConf } from './lib.mjs';
+import { backend, encRules, findCell, freePort, get, parseArgs, startNginx, status, waitFor, writeConf } from './lib.mjs';
 
 const args = parseArgs();
 const procs = [];
@@ -41,24 +41,6 @@ const rsrv = http.createServer((req, res) => {
   });
 });
 await new Promise((r) => rsrv.listen(0, '127.0.0.1', r));
-
-// The controller's per-region record of fe's endpoint in west.
-function findCell(st) {
-  let found = null;
-  (function walk(o) {
-    if (!o || typeof o !== 'object' || found) return;
-    if (o.path === '/api/items/{id}') {
-      (function cell(x) {
-        if (!x || typeof x !== 'object' || found) return;
-        if (x.region === 'west' && x.history !== undefined) { found = x; return; }
-        for (const v of Object.values(x)) cell(v);
-      })(o);
-      return;
-    }
-    for (const v of Object.values(o)) walk(v);
-  })(st);
-  return found;
-}
 
 const tokenFile = `${args.workdir}/token`;
 fs.writeFileSync(tokenFile, 's3cret-token\n');
