@@ -259,6 +259,44 @@ static int tpl_of(slate_str_t method, slate_str_t path)
     return -1;
 }
 
+static int str_eq(slate_str_t a, slate_str_t b)
+{
+    return a.len == b.len && (a.len == 0 || memcmp(a.ptr, b.ptr, a.len) == 0);
+}
+
+/* A span carries one load, its own endpoint's as the request arrived: the
+ * arrivals of the second ending then and the requests in flight, it included. */
+static void check_span_load(const sim_t *s, const slate_span_t *sp)
+{
+    int t = tpl_of(sp->method, sp->path);
+    size_t i = 0;
+    while (i < s->next && !(s->ev[i].tpl == t && s->ev[i].t == sp->start_ns))
+        i++;
+    if (!check(i < s->next, "span %.*s is a request of the stream", (int)sp->trace_id.len,
+               sp->trace_id.ptr))
+        return;
+    const event_t *e = &s->ev[i];
+    uint64_t rps = 0, in_flight = 0;
+    for (size_t j = 0; j <= i; j++) {
+        const event_t *f = &s->ev[j];
+        if (f->tpl == t) {
+            rps += f->t / MS + 1000 > e->t / MS;
+            in_flight += j == i || f->end > e->t; /* earlier ones still running */
+        }
+    }
+    slate_codec_iter_t it;
+    slate_endpoint_load_t ld;
+    size_t n = 0, ok = 0;
+    slate_codec_iter_init(&it, sp->raw);
+    while (slate_span_next_load(&it, &ld))
+        ok += n++ == 0 && str_eq(ld.method, sp->method) && str_eq(ld.path, sp->path) &&
+              ld.rps == (double)rps && ld.in_flight == in_flight;
+    check(it.status == SLATE_OK && n == 1 && ok == 1,
+          "span %.*s: its endpoint's load at arrival, %llu/s and %llu in flight",
+          (int)sp->trace_id.len, sp->trace_id.ptr, (unsigned long long)rps,
+          (unsigned long long)in_flight);
+}
+
 /* Decode the report as the controller would, and compare it with the reference. */
 static void check_report(sim_t *s, const uint8_t *buf, size_t len, uint64_t now, uint64_t prev,
                          size_t first, uint64_t *scratch, slate_stats_t *stats)
@@ -337,6 +375,7 @@ static void check_report(sim_t *s, const uint8_t *buf, size_t len, uint64_t now,
         s->spans_seen++;
         check(slate_trace_sampled(sp.trace_id.ptr, sp.trace_id.len, TRACE_RATE) == 1,
               "span %.*s is a sampled trace", (int)sp.trace_id.len, sp.trace_id.ptr);
+        check_span_load(s, &sp);
     }
     memset(s->interval_calls, 0, sizeof s->interval_calls);
 }
@@ -377,11 +416,6 @@ static int make_answer(answer_t *a, uint64_t version, const char *const *regions
         st = slate_routing_rules_encode(&a->m, a->buf, a->len, &a->len, NULL);
     return check(st == SLATE_OK, "controller encodes rules v%llu: %s", (unsigned long long)version,
                  slate_strerror(st));
-}
-
-static int str_eq(slate_str_t a, slate_str_t b)
-{
-    return a.len == b.len && (a.len == 0 || memcmp(a.ptr, b.ptr, a.len) == 0);
 }
 
 /* Decode the answer independently of the proxy and compare with what was encoded. */
