@@ -517,6 +517,34 @@ static void feed_bad_answers(sim_t *s, const answer_t *good, uint64_t now)
     }
 }
 
+/* us-east-1's share of GetCart calls at time t: 0.5 under v2 (50/50/0), 0 with no rules in force.
+ */
+static double east_share(const sim_t *s, uint64_t t)
+{
+    return proxy_route_share(&s->proxy, "cartservice", "POST", GET_CART, 1, t);
+}
+
+/* Time to live, decided by the core's helpers: rules expire ttl (30 s) after
+ * they arrive, the same version again renews them, and any other version
+ * replaces them, a lower one too (a controller that restarted counts from 1). */
+static void check_ttl(sim_t *s, const uint32_t *w1, const uint32_t *w2, uint64_t v2_at)
+{
+    check(east_share(s, v2_at + 29 * SEC) == 0.5, "v2 in force 29 s after it arrived");
+    check(east_share(s, v2_at + 30 * SEC) == 0.0, "v2 expired 30 s after it arrived");
+    answer_t a;
+    if (make_answer(&a, 2, REGIONS, w2, N_REGIONS, v2_at + 20 * SEC))
+        check(proxy_apply_rules(&s->proxy, a.buf, a.len, v2_at + 20 * SEC) == SLATE_OK,
+              "v2 again at 20 s");
+    free(a.buf);
+    check(east_share(s, v2_at + 49 * SEC) == 0.5, "v2 renewed at 20 s: in force at 49 s");
+    check(east_share(s, v2_at + 50 * SEC) == 0.0, "v2 renewed at 20 s: expired at 50 s");
+    if (make_answer(&a, 1, REGIONS, w1, N_REGIONS, v2_at + 60 * SEC))
+        check(proxy_apply_rules(&s->proxy, a.buf, a.len, v2_at + 60 * SEC) == SLATE_OK,
+              "v1 from a restarted controller accepted");
+    free(a.buf);
+    check_table(s, w1, 1, v2_at + 60 * SEC);
+}
+
 /* ------------------------------------------------------------------------- */
 
 int main(int argc, char **argv)
@@ -550,7 +578,7 @@ int main(int argc, char **argv)
            s->real ? "CLOCK_MONOTONIC" : "simulated", s->n_ev, DURATION_S);
 
     const uint32_t w1[N_REGIONS] = {70, 20, 10}, w2[N_REGIONS] = {50, 50, 0};
-    uint64_t prev = start, now = start;
+    uint64_t prev = start, now = start, v2_at = 0; /* when v2 came into force */
     for (int k = 1; k <= DURATION_S; k++) {
         size_t first = s->next;
         if (replay_until(s, start + (uint64_t)k * SEC) != 0)
@@ -577,6 +605,7 @@ int main(int argc, char **argv)
             check(proxy_apply_rules(&s->proxy, a.buf, a.len, now) == SLATE_OK, "rules v%d accepted",
                   k);
             check_table(s, k == 1 ? w1 : w2, (uint64_t)k, now);
+            v2_at = now;
             free(a.buf);
         }
     }
@@ -604,6 +633,7 @@ int main(int argc, char **argv)
     check(s->empty_cart_remote == 0, "EmptyCart has no rule: every call stays local");
     check(proxy_route(&s->proxy, "cartservice", "POST", GET_CART, now + 31 * SEC) == 0,
           "expired rules route locally");
+    check_ttl(s, w1, w2, v2_at);
 
     /* Sampling is a hash of the trace id: its share is binomial around the rate. */
     double n = (double)s->tracked_requests, sampled = (double)s->spans_seen;

@@ -270,11 +270,13 @@ void proxy_on_response(proxy_t *p, const proxy_request_t *req, uint64_t now_ns)
 /* ------------------------------------------------------------------------- */
 /* Routing outbound calls                                                    */
 
-/* The rules in force, or NULL when there are none or the controller stopped refreshing them. */
+/* The rules in force, or NULL when there are none or the controller stopped
+ * refreshing them (past their expiry: route locally). */
 static const ruleset_t *live_rules(const proxy_t *p, uint64_t now_ns)
 {
     const ruleset_t *rs = p->rules;
-    return rs == NULL || (rs->expires_ns != 0 && now_ns >= rs->expires_ns) ? NULL : rs;
+    return rs != NULL && slate_rules_state_at(rs->expiry_ns, now_ns) == SLATE_RULES_LIVE ? rs
+                                                                                         : NULL;
 }
 
 uint16_t proxy_route(proxy_t *p, const char *service, const char *method, const char *path,
@@ -557,14 +559,19 @@ slate_status proxy_apply_rules(proxy_t *p, const uint8_t *buf, size_t len, uint6
         reject_rules(p);
         return st;
     }
-    /* An expiry on our own clock: the controller's generated_ns is on another machine's. */
-    uint64_t expires = rr.ttl_ns == 0 || rr.ttl_ns > UINT64_MAX - now_ns ? 0 : now_ns + rr.ttl_ns;
-    if (p->rules != NULL && rr.version <= current) {
-        /* The same rules again refresh the expiry; older ones are a reordered answer. */
-        if (rr.version == current)
-            p->rules->expires_ns = expires;
+    /* The expiry is on this proxy's own clock, so generated_ns is passed as 0
+     * (the deadline is then now + ttl): the controller stamps generated_ns on
+     * its machine's unix clock, and this proxy's clock is a monotonic (or
+     * simulated) one that no unix time can be compared with. The cost: time
+     * an answer spent in transit is not taken off its time to live. */
+    uint64_t expiry = slate_rules_expiry(0, rr.ttl_ns, now_ns, 0);
+    if (slate_rules_renews(p->rules != NULL, current, rr.version)) {
+        /* The rules in force again: only their time to live is renewed. */
+        p->rules->expiry_ns = expiry;
         return SLATE_OK;
     }
+    /* Any other version replaces them, a lower one too: a controller that
+     * restarted counts from 1 again. */
     ruleset_t *next = calloc(1, sizeof *next);
     if (next == NULL)
         return SLATE_ENOSPC;
@@ -579,7 +586,7 @@ slate_status proxy_apply_rules(proxy_t *p, const uint8_t *buf, size_t len, uint6
         return st;
     }
     next->version = rr.version;
-    next->expires_ns = expires;
+    next->expiry_ns = expiry;
     /* Publish with one pointer store. Workers in other threads would need an atomic
      * store (or, in proxy-wasm, the tables copied through shared data with a version). */
     ruleset_free(p->rules);

@@ -29,8 +29,8 @@
  * region ids to this proxy's. */
 typedef struct ruleset {
     uint64_t version;
-    uint64_t expires_ns; /* on this proxy's clock; 0 = never */
-    uint8_t *blob;       /* slate_ruleset_compile()'s output */
+    uint64_t expiry_ns; /* slate_rules_expiry() on this proxy's clock */
+    uint8_t *blob;      /* slate_ruleset_compile()'s output */
     size_t len;
     uint16_t cfg_region[SLATE_SAMPLER_MAX_REGIONS]; /* ruleset region id -> config region id */
 } ruleset_t;
