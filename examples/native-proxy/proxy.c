@@ -7,7 +7,8 @@
  * Every libslate status is checked. The rule of thumb: bad input from the
  * network (a malformed answer, impossible weights) is rejected with a log
  * line and the proxy keeps running on what it had; a status that can only
- * mean a bug in this file (an estimator that is not one) aborts loudly.
+ * mean a bug in this file (an estimator or a meter that is not one) aborts
+ * loudly.
  */
 #include "proxy.h"
 
@@ -21,22 +22,28 @@ static int str_is(slate_str_t s, const char *cstr)
     return s.len == n && (n == 0 || memcmp(s.ptr, cstr, n) == 0);
 }
 
-/* The key of an endpoint. The library strips the query string, so
- * "/cart?session=1" and "/cart?session=2" are one endpoint. */
+/* The key of an endpoint, as the ruleset is indexed. */
 static slate_status key_of(const char *service, const char *method, const char *path, uint64_t *key)
 {
     return slate_endpoint_key(service, strlen(service), method, strlen(method), path, strlen(path),
                               key, NULL);
 }
 
-/* Copy at most cap - 1 bytes of the path, without its query string. */
-static void copy_path(char *dst, const char *path)
+static _Noreturn void fatal(const char *what, slate_status st)
 {
-    size_t n = slate_path_len(path, strlen(path));
-    if (n >= PROXY_PATH_CAP)
-        n = PROXY_PATH_CAP - 1; /* the key also stops at SLATE_KEY_MAX_PATH bytes */
-    memcpy(dst, path, n);
-    dst[n] = '\0';
+    fprintf(stderr, "proxy: %s: %s (%s)\n", what, slate_status_name(st), slate_strerror(st));
+    abort();
+}
+
+/* The path as endpoints are named here, in the rules and at the controller:
+ * query string dropped and ids folded, so "/cart?session=1" and
+ * "/cart?session=2" are one endpoint, as are "/items/12" and "/items/13"
+ * ("/items/{id}"). A SLATE_PATH_NORM_CAP buffer always holds the result. */
+static void normalize(const char *path, char norm[SLATE_PATH_NORM_CAP], size_t *len)
+{
+    slate_status st = slate_path_normalize(path, strlen(path), norm, SLATE_PATH_NORM_CAP, len);
+    if (st != SLATE_OK) /* EINVAL (NULL), ENOSPC (short buffer): a bug here */
+        fatal("slate_path_normalize", st);
 }
 
 static void hex64(char *out, uint64_t v)
@@ -46,10 +53,9 @@ static void hex64(char *out, uint64_t v)
     out[16] = '\0';
 }
 
-static void fatal(const char *what, slate_status st)
+static uint64_t sat_inc(uint64_t v)
 {
-    fprintf(stderr, "proxy: %s: %s (%s)\n", what, slate_status_name(st), slate_strerror(st));
-    abort();
+    return v == UINT64_MAX ? v : v + 1;
 }
 
 int proxy_init(proxy_t *p, const proxy_config_t *cfg, uint64_t now_ns)
@@ -61,9 +67,29 @@ int proxy_init(proxy_t *p, const proxy_config_t *cfg, uint64_t now_ns)
         fprintf(stderr, "proxy: bad configuration (regions or trace rate)\n");
         return -1;
     }
-    /* 1 s window at 1 ms resolution: 4 KiB per endpoint, exact at any rate. */
+    /* The meter: size it for our limits, give it memory, make it an empty table.
+     * malloc's alignment suits any type, so it meets the meter's 8 bytes. */
+    const slate_meter_limits_t lim = {PROXY_MAX_ENDPOINTS, PROXY_MAX_OUTBOUND, PROXY_MAX_SPANS};
+    size_t meter_len = slate_meter_size(&lim); /* 0: a limit out of range */
+    p->meter_mem = meter_len ? malloc(meter_len) : NULL;
+    slate_status st = meter_len == 0         ? SLATE_EINVAL
+                      : p->meter_mem == NULL ? SLATE_ENOSPC
+                                             : slate_meter_init(p->meter_mem, meter_len, &lim);
+    /* init makes the table; attach is how any region becomes a slate_meter_t
+     * (validating a fresh table reads no entry, so it costs nothing here). */
+    if (st == SLATE_OK)
+        st = slate_meter_attach(p->meter_mem, meter_len, &p->meter);
+    if (st != SLATE_OK) {
+        fprintf(stderr, "proxy: no meter: %s\n", slate_strerror(st));
+        proxy_free(p);
+        return -1;
+    }
+    /* 1 s window at 1 ms resolution: 4 KiB per endpoint, exact at any rate. An
+     * estimator per inbound entry, made when the meter first gives its id. */
     p->rate_params = slate_rate_params_default();
     p->rate_len = slate_rate_size(&p->rate_params);
+    p->n_rates = (size_t)lim.max_inbound + lim.max_outbound;
+    p->rates = calloc(p->n_rates, sizeof *p->rates);
     slate_rng_seed(&p->rng, cfg->seed);
     p->last_report_ns = now_ns;
     /* Deliberately small, so the first report shows the grow-and-retry path. */
@@ -74,7 +100,7 @@ int proxy_init(proxy_t *p, const proxy_config_t *cfg, uint64_t now_ns)
     p->cap_targets = 4;
     p->dec_rules = malloc(p->cap_rules * sizeof *p->dec_rules);
     p->dec_targets = malloc(p->cap_targets * sizeof *p->dec_targets);
-    if (!p->report_buf || !p->dec_rules || !p->dec_targets) {
+    if (!p->rates || !p->report_buf || !p->dec_rules || !p->dec_targets) {
         proxy_free(p);
         return -1;
     }
@@ -90,12 +116,10 @@ static void ruleset_free(ruleset_t *rs)
 
 void proxy_free(proxy_t *p)
 {
-    for (size_t i = 0; i < PROXY_MAX_ENDPOINTS; i++) {
-        free(p->endpoints[i].rate);
-        free(p->endpoints[i].stats);
-    }
-    for (size_t i = 0; i < PROXY_MAX_OUTBOUND; i++)
-        free(p->outbound[i].stats);
+    for (size_t i = 0; p->rates != NULL && i < p->n_rates; i++)
+        free(p->rates[i]);
+    free(p->rates);
+    free(p->meter_mem); /* the meter is a view of it */
     ruleset_free(p->rules);
     free(p->report_buf);
     free(p->dec_rules);
@@ -106,70 +130,79 @@ void proxy_free(proxy_t *p)
 /* ------------------------------------------------------------------------- */
 /* Measuring inbound requests                                                */
 
-/* The endpoint's slot, claimed on first sight; NULL when the table is full. An
- * untracked request is still served, only not measured (and counted as such). */
-static endpoint_t *endpoint_get(proxy_t *p, const char *method, const char *path)
+/* The meter's id of the endpoint, with its rate estimator; 0 when the request
+ * is not measured. Such a request is still served, and counted in the drops:
+ * the meter counts an endpoint that no longer fits (SLATE_ENOSPC) itself. */
+static int endpoint_id(proxy_t *p, const char *method, const char *path, uint32_t *id)
 {
-    uint64_t key;
-    if (key_of(p->cfg.service, method, path, &key) != SLATE_OK) { /* a name over 255 bytes */
-        p->drops.endpoints_overflowed++;
-        return NULL;
+    char norm[SLATE_PATH_NORM_CAP];
+    size_t nl;
+    normalize(path, norm, &nl);
+    slate_status st = slate_meter_inbound(p->meter, method, strlen(method), norm, nl, id);
+    switch (st) {
+    case SLATE_OK:
+        break;
+    case SLATE_ENOSPC: /* the table is full: counted in endpoints_overflowed */
+        return 0;
+    case SLATE_ERANGE: { /* a method or path the meter cannot hold: a method that is
+                            empty or long, a byte outside printable ASCII */
+        slate_drops_t *d = slate_meter_drops(p->meter);
+        d->endpoints_overflowed = sat_inc(d->endpoints_overflowed);
+        return 0;
     }
-    /* Open addressing on the key. Slots are never freed here (a long-running proxy would
-     * age out idle endpoints), so an empty slot ends the search. */
-    for (size_t i = 0; i < PROXY_MAX_ENDPOINTS; i++) {
-        endpoint_t *e = &p->endpoints[(key + i) % PROXY_MAX_ENDPOINTS];
-        if (e->rate != NULL && e->key == key)
-            return e;
-        if (e->rate != NULL)
-            continue;
-        /* malloc's alignment suits any type, so it meets SLATE_RATE_ALIGN (8). */
-        void *mem = malloc(p->rate_len);
-        slate_stats_t *stats = malloc(sizeof *stats);
-        slate_status st = mem ? slate_rate_init(mem, p->rate_len, &p->rate_params) : SLATE_ENOSPC;
-        if (st != SLATE_OK || stats == NULL) {
-            free(mem);
-            free(stats);
-            p->drops.endpoints_overflowed++;
-            return NULL;
-        }
-        slate_stats_init(stats);
-        e->key = key;
-        e->rate = mem;
-        e->stats = stats;
-        snprintf(e->method, sizeof e->method, "%s", method); /* fits: the key checked it */
-        copy_path(e->path, path);
-        return e;
+    default: /* EINVAL, ECORRUPT: our meter is not one */
+        fatal("slate_meter_inbound", st);
     }
-    p->drops.endpoints_overflowed++;
-    return NULL;
+    if (p->rates[*id] != NULL)
+        return 1;
+    /* A new endpoint. malloc's alignment meets SLATE_RATE_ALIGN (8). */
+    void *mem = malloc(p->rate_len);
+    st = mem ? slate_rate_init(mem, p->rate_len, &p->rate_params) : SLATE_ENOSPC;
+    if (st != SLATE_OK) { /* out of memory: try again on its next request */
+        free(mem);
+        slate_drops_t *d = slate_meter_drops(p->meter);
+        d->endpoints_overflowed = sat_inc(d->endpoints_overflowed);
+        return 0;
+    }
+    p->rates[*id] = mem;
+    return 1;
+}
+
+/* Count an arrival: in the rate estimator, then in the meter (one more request
+ * this interval, one more in flight). */
+static void measure_arrival(proxy_t *p, uint32_t id, uint64_t now_ns, proxy_request_t *req)
+{
+    slate_drops_t *d = slate_meter_drops(p->meter);
+    slate_status st = slate_rate_add(p->rates[id], now_ns);
+    switch (st) {
+    case SLATE_OK:
+        break;
+    case SLATE_ELATE: /* stamped before the window (a stalled thread): not counted */
+        d->late_stamps = sat_inc(d->late_stamps);
+        break;
+    case SLATE_EOVERFLOW: /* 4e9 arrivals in one millisecond: the count is a lower bound */
+        d->counters_saturated = sat_inc(d->counters_saturated);
+        break;
+    default: /* EINVAL, EBADMAGIC: our pointer is not an estimator */
+        fatal("slate_rate_add", st);
+    }
+    /* The meter's rate gauge is as fresh as the last report (we set it there);
+     * the estimator is exact now, so only the requests in flight are taken here. */
+    st = slate_meter_arrive(p->meter, id, NULL, &req->in_flight_at_arrival);
+    if (st != SLATE_OK) /* EINVAL: not an inbound id of our meter */
+        fatal("slate_meter_arrive", st);
+    req->measured = 1;
+    req->entry = id;
 }
 
 slate_status proxy_on_request(proxy_t *p, const char *method, const char *path,
                               const char *traceparent, uint64_t now_ns, proxy_request_t *req)
 {
     memset(req, 0, sizeof *req);
-    req->endpoint = -1;
     req->start_ns = now_ns;
-    endpoint_t *e = endpoint_get(p, method, path);
-    if (e != NULL) {
-        slate_status st = slate_rate_add(e->rate, now_ns);
-        switch (st) {
-        case SLATE_OK:
-            break;
-        case SLATE_ELATE: /* stamped before the window (a stalled thread): not counted */
-            p->drops.late_stamps++;
-            break;
-        case SLATE_EOVERFLOW: /* 4e9 arrivals in one millisecond: the count is a lower bound */
-            p->drops.counters_saturated++;
-            break;
-        default: /* EINVAL, EBADMAGIC: our pointer is not an estimator */
-            fatal("slate_rate_add", st);
-        }
-        e->requests++;
-        e->in_flight++;
-        req->endpoint = (int)(e - p->endpoints);
-    }
+    uint32_t id;
+    if (endpoint_id(p, method, path, &id))
+        measure_arrival(p, id, now_ns, req);
 
     /* Continue the caller's trace; a missing or invalid traceparent starts a new one. */
     slate_trace_ctx_t ctx;
@@ -192,52 +225,69 @@ slate_status proxy_on_request(proxy_t *p, const char *method, const char *path,
     slate_status st = slate_trace_decide(req->trace_id, 32, p->cfg.trace_rate, &sampled);
     if (st != SLATE_OK)
         return st; /* cannot happen: the rate was checked at init, the id is 32 hex digits */
-    if (sampled && e != NULL) {
+    if (sampled && req->measured) {
         req->sampled = 1;
-        req->rps_at_arrival = slate_rate_per_second(e->rate, now_ns);
-        req->in_flight_at_arrival = e->in_flight;
+        req->rps_at_arrival = slate_rate_per_second(p->rates[req->entry], now_ns);
     }
     return SLATE_OK;
 }
 
+/* The span of a sampled request, for the meter to keep until the report. */
+static void span_of(proxy_t *p, const proxy_request_t *req, uint64_t end_ns, slate_meter_span_t *s)
+{
+    memset(s, 0, sizeof *s);
+    s->entry = req->entry;
+    s->trace_len = (uint8_t)strlen(req->trace_id);
+    memcpy(s->trace_id, req->trace_id, s->trace_len);
+    hex64(s->span_id, slate_rng_next(&p->rng) | 1);
+    s->span_len = 16;
+    s->parent_len = (uint8_t)strlen(req->parent_id);
+    memcpy(s->parent_id, req->parent_id, s->parent_len);
+    s->start_ns = req->start_ns;
+    s->end_ns = end_ns;
+    s->arrival_rps = req->rps_at_arrival;
+    s->arrival_in_flight = req->in_flight_at_arrival;
+}
+
 void proxy_on_response(proxy_t *p, const proxy_request_t *req, uint64_t now_ns)
 {
-    if (req->endpoint < 0)
+    if (!req->measured)
         return;
-    endpoint_t *e = &p->endpoints[req->endpoint];
     /* Clocks of different threads can disagree slightly; never record a negative latency. */
-    slate_stats_add(e->stats, now_ns > req->start_ns ? now_ns - req->start_ns : 0);
-    e->in_flight--;
+    uint64_t end_ns = now_ns > req->start_ns ? now_ns : req->start_ns;
+    slate_status st = slate_meter_depart(p->meter, req->entry, end_ns - req->start_ns);
+    if (st != SLATE_OK) /* EINVAL: not an inbound id of our meter */
+        fatal("slate_meter_depart", st);
     if (!req->sampled)
         return;
-    if (p->n_spans == PROXY_MAX_SPANS) {
-        p->drops.spans_dropped++;
-        return;
-    }
-    span_t *s = &p->spans[p->n_spans++];
-    s->req = *req;
-    s->end_ns = now_ns;
-    hex64(s->span_id, slate_rng_next(&p->rng) | 1);
+    slate_meter_span_t s;
+    span_of(p, req, end_ns, &s);
+    st = slate_meter_add_span(p->meter, &s);
+    if (st != SLATE_OK && st != SLATE_ENOSPC) /* ENOSPC: buffer full, counted in spans_dropped */
+        fatal("slate_meter_add_span", st);    /* EINVAL: a span this file built badly */
 }
 
 /* ------------------------------------------------------------------------- */
 /* Routing outbound calls                                                    */
 
-/* The rules in force, or NULL when there are none or the controller stopped refreshing them. */
+/* The rules in force, or NULL when there are none or the controller stopped
+ * refreshing them (past their expiry: route locally). */
 static const ruleset_t *live_rules(const proxy_t *p, uint64_t now_ns)
 {
     const ruleset_t *rs = p->rules;
-    return rs == NULL || (rs->expires_ns != 0 && now_ns >= rs->expires_ns) ? NULL : rs;
+    return rs != NULL && slate_rules_state_at(rs->expiry_ns, now_ns) == SLATE_RULES_LIVE ? rs
+                                                                                         : NULL;
 }
 
 uint16_t proxy_route(proxy_t *p, const char *service, const char *method, const char *path,
                      uint64_t now_ns)
 {
     const ruleset_t *rs = live_rules(p, now_ns);
-    char norm[SLATE_PATH_NORM_CAP];
-    size_t nl = 0;
-    if (rs == NULL || slate_path_normalize(path, strlen(path), norm, sizeof norm, &nl) != SLATE_OK)
+    if (rs == NULL)
         return p->cfg.local_region;
+    char norm[SLATE_PATH_NORM_CAP];
+    size_t nl;
+    normalize(path, norm, &nl); /* rules name normalised paths */
     /* most specific rule first (exact, any path, any method, any); O(log rules) */
     uint16_t id = slate_ruleset_route(rs->blob, service, strlen(service), method, strlen(method),
                                       norm, nl, NULL, slate_rng_next(&p->rng));
@@ -248,9 +298,12 @@ double proxy_route_share(const proxy_t *p, const char *service, const char *meth
                          const char *path, uint16_t region, uint64_t now_ns)
 {
     const ruleset_t *rs = live_rules(p, now_ns);
+    char norm[SLATE_PATH_NORM_CAP];
+    size_t nl;
+    normalize(path, norm, &nl);
     uint64_t key;
     const void *t = NULL;
-    if (rs != NULL && key_of(service, method, path, &key) == SLATE_OK)
+    if (rs != NULL && key_of(service, method, norm, &key) == SLATE_OK)
         t = slate_ruleset_find(rs->blob, key);
     if (t == NULL)
         return region == p->cfg.local_region ? 1.0 : 0.0;
@@ -266,106 +319,100 @@ double proxy_route_share(const proxy_t *p, const char *service, const char *meth
 void proxy_on_outbound_done(proxy_t *p, const char *service, const char *method, const char *path,
                             uint16_t region, uint64_t latency_ns)
 {
-    uint64_t key;
-    if (key_of(service, method, path, &key) != SLATE_OK) {
-        p->drops.outbound_overflowed++;
+    char norm[SLATE_PATH_NORM_CAP];
+    size_t nl;
+    normalize(path, norm, &nl);
+    const char *dst = p->cfg.regions[region];
+    uint32_t id;
+    slate_status st = slate_meter_outbound(p->meter, service, strlen(service), method,
+                                           strlen(method), norm, nl, dst, strlen(dst), &id);
+    switch (st) {
+    case SLATE_OK:
+        break;
+    case SLATE_ENOSPC: /* the table is full: counted in outbound_overflowed */
+        return;
+    case SLATE_ERANGE: { /* a name the meter cannot hold (long, empty, not printable) */
+        slate_drops_t *d = slate_meter_drops(p->meter);
+        d->outbound_overflowed = sat_inc(d->outbound_overflowed);
         return;
     }
-    for (size_t i = 0; i < PROXY_MAX_OUTBOUND; i++) { /* slots fill in order, never freed */
-        outbound_t *o = &p->outbound[i];
-        if (o->stats == NULL) {
-            if ((o->stats = malloc(sizeof *o->stats)) == NULL)
-                break;
-            slate_stats_init(o->stats);
-            o->key = key;
-            o->region = region;
-            snprintf(o->service, sizeof o->service, "%s", service);
-            snprintf(o->method, sizeof o->method, "%s", method);
-            copy_path(o->path, path);
-        }
-        if (o->key == key && o->region == region) {
-            o->requests++;
-            slate_stats_add(o->stats, latency_ns);
-            return;
-        }
+    default: /* EINVAL, ECORRUPT: our meter is not one */
+        fatal("slate_meter_outbound", st);
     }
-    p->drops.outbound_overflowed++;
+    st = slate_meter_complete(p->meter, id, latency_ns);
+    if (st != SLATE_OK) /* EINVAL: not an outbound id of our meter */
+        fatal("slate_meter_complete", st);
 }
 
 /* ------------------------------------------------------------------------- */
 /* Reporting                                                                 */
 
-slate_status proxy_report(proxy_t *p, uint64_t now_ns, const uint8_t **out, size_t *out_len)
+/* Set each inbound endpoint's rate gauge in the meter from its estimator, as
+ * of now. The requests in flight are the meter's own count, kept as they are. */
+static void set_rates(proxy_t *p, uint64_t now_ns)
 {
-    slate_inbound_t in[PROXY_MAX_ENDPOINTS];
-    slate_outbound_t ob[PROXY_MAX_OUTBOUND];
-    slate_span_t sp[PROXY_MAX_SPANS];
-    slate_endpoint_load_t loads[PROXY_MAX_SPANS]; /* per span: its endpoint's load at arrival */
-    slate_load_report_t rep = {0};
-    rep.service = slate_str(p->cfg.service);
-    rep.region = slate_str(p->cfg.regions[p->cfg.local_region]);
-    rep.pod = slate_str(p->cfg.pod);
-    rep.sequence = p->sequence + 1;
-    rep.time_ns = now_ns;
-    rep.interval_ns = now_ns - p->last_report_ns;
-    rep.drops = p->drops;
-
-    rep.inbound = in;
-    for (size_t i = 0; i < PROXY_MAX_ENDPOINTS; i++) {
-        const endpoint_t *e = &p->endpoints[i];
-        if (e->rate == NULL)
+    uint32_t n = slate_meter_count(p->meter);
+    for (uint32_t id = 0; id < n; id++) {
+        const slate_meter_entry_t *e = slate_meter_entry(p->meter, id);
+        if (e->kind != SLATE_METER_INBOUND || p->rates[id] == NULL)
             continue;
-        slate_inbound_t *x = &in[rep.n_inbound++];
-        memset(x, 0, sizeof *x);
-        x->method = slate_str(e->method);
-        x->path = slate_str(e->path);
-        x->requests = e->requests;
-        x->rate_rps = slate_rate_per_second(e->rate, now_ns); /* reads, never writes */
-        x->in_flight = e->in_flight;
-        slate_latency_from_stats(&x->latency, e->stats); /* points into e->stats */
+        double rps = slate_rate_per_second(p->rates[id], now_ns); /* reads, never writes */
+        slate_status st = slate_meter_set_load(p->meter, id, rps, e->in_flight);
+        if (st != SLATE_OK) /* EINVAL: not an inbound id of our meter */
+            fatal("slate_meter_set_load", st);
     }
-    rep.outbound = ob;
-    for (size_t i = 0; i < PROXY_MAX_OUTBOUND && p->outbound[i].stats != NULL; i++) {
-        const outbound_t *o = &p->outbound[i];
-        slate_outbound_t *x = &ob[rep.n_outbound++];
-        memset(x, 0, sizeof *x);
-        x->dst_service = slate_str(o->service);
-        x->method = slate_str(o->method);
-        x->path = slate_str(o->path);
-        x->dst_region = slate_str(p->cfg.regions[o->region]);
-        x->requests = o->requests;
-        slate_latency_from_stats(&x->latency, o->stats);
-    }
-    rep.spans = sp;
-    rep.n_spans = p->n_spans;
-    for (size_t i = 0; i < p->n_spans; i++) {
-        const span_t *s = &p->spans[i];
-        const endpoint_t *e = &p->endpoints[s->req.endpoint];
-        memset(&sp[i], 0, sizeof sp[i]);
-        sp[i].trace_id = slate_str(s->req.trace_id);
-        sp[i].span_id = slate_str(s->span_id);
-        sp[i].parent_span_id = slate_str(s->req.parent_id);
-        sp[i].method = slate_str(e->method);
-        sp[i].path = slate_str(e->path);
-        sp[i].start_ns = s->req.start_ns;
-        sp[i].end_ns = s->end_ns;
-        loads[i] = (slate_endpoint_load_t){sp[i].method, sp[i].path, s->req.rps_at_arrival,
-                                           s->req.in_flight_at_arrival};
-        sp[i].load = &loads[i];
-        sp[i].n_load = 1;
-    }
+}
 
-    size_t len = 0;
+static void free_report_mem(slate_meter_report_mem_t *mem)
+{
+    free(mem->inbound);
+    free(mem->outbound);
+    free(mem->spans);
+    free(mem->loads);
+}
+
+/* The measurement part of the report (endpoints, outbound calls, spans), built
+ * from the meter into arrays of the sizes it asks for. `rep` points into the
+ * meter and `mem` (free it with free_report_mem()); SLATE_ENOSPC when out of memory. */
+static slate_status build_report(proxy_t *p, slate_meter_report_mem_t *mem,
+                                 slate_load_report_t *rep)
+{
+    /* Entries are indexed by id: the meter's own array, from id 0. */
+    const slate_meter_entry_t *entries = slate_meter_entry(p->meter, 0);
+    uint32_t n = slate_meter_count(p->meter), n_spans = 0;
+    const slate_meter_span_t *spans = slate_meter_spans(p->meter, &n_spans);
+    /* Each span carries its own endpoint's load as it arrived (LOADS_OWN); the
+     * other endpoints' gauges are as of now, not as of that arrival. */
+    slate_meter_report_need(entries, n, spans, n_spans, SLATE_METER_LOADS_OWN, mem);
+    /* + 1: never ask calloc for 0 bytes, which may give NULL. */
+    mem->inbound = calloc(mem->cap_inbound + 1, sizeof *mem->inbound);
+    mem->outbound = calloc(mem->cap_outbound + 1, sizeof *mem->outbound);
+    mem->spans = calloc(mem->cap_spans + 1, sizeof *mem->spans);
+    mem->loads = calloc(mem->cap_loads + 1, sizeof *mem->loads);
+    if (!mem->inbound || !mem->outbound || !mem->spans || !mem->loads) {
+        printf("proxy: report not built (out of memory), the next one covers this interval too\n");
+        return SLATE_ENOSPC;
+    }
+    slate_status st =
+        slate_meter_report_from(entries, n, spans, n_spans, SLATE_METER_LOADS_OWN, mem, rep);
+    if (st != SLATE_OK) /* EINVAL, ENOSPC: arrays not of the sizes asked for */
+        fatal("slate_meter_report_from", st);
+    return SLATE_OK;
+}
+
+/* Encode into report_buf, growing it once to the size the encoder asks for. */
+static slate_status encode_report(proxy_t *p, const slate_load_report_t *rep, size_t *len)
+{
     slate_codec_error_t err;
-    slate_status st = slate_load_report_encode(&rep, p->report_buf, p->report_cap, &len, &err);
-    if (st == SLATE_ENOSPC && len <= PROXY_MAX_REPORT) {
+    slate_status st = slate_load_report_encode(rep, p->report_buf, p->report_cap, len, &err);
+    if (st == SLATE_ENOSPC && *len <= PROXY_MAX_REPORT) {
         /* The encoder measured the whole report: grow to exactly that and encode again. */
-        uint8_t *bigger = realloc(p->report_buf, len);
+        uint8_t *bigger = realloc(p->report_buf, *len);
         if (bigger != NULL) {
-            printf("proxy: report buffer grown from %zu to %zu bytes\n", p->report_cap, len);
+            printf("proxy: report buffer grown from %zu to %zu bytes\n", p->report_cap, *len);
             p->report_buf = bigger;
-            p->report_cap = len;
-            st = slate_load_report_encode(&rep, p->report_buf, p->report_cap, &len, &err);
+            p->report_cap = *len;
+            st = slate_load_report_encode(rep, p->report_buf, p->report_cap, len, &err);
         }
     }
     if (st != SLATE_OK) {
@@ -373,25 +420,41 @@ slate_status proxy_report(proxy_t *p, uint64_t now_ns, const uint8_t **out, size
         char msg[256];
         slate_codec_error_format(&err, msg, sizeof msg);
         printf("proxy: report not sent, the next one covers this interval too: %s\n", msg);
-        if (st == SLATE_ENOSPC)
-            p->drops.post_failed_too_large++;
-        return st;
+        if (st == SLATE_ENOSPC) {
+            slate_drops_t *d = slate_meter_drops(p->meter);
+            d->post_failed_too_large = sat_inc(d->post_failed_too_large);
+        }
     }
-    /* Sent: start the next interval. Rate estimators are never reset; their window slides. */
+    return st;
+}
+
+slate_status proxy_report(proxy_t *p, uint64_t now_ns, const uint8_t **out, size_t *out_len)
+{
+    slate_load_report_t rep = {0};
+    rep.service = slate_str(p->cfg.service);
+    rep.region = slate_str(p->cfg.regions[p->cfg.local_region]);
+    rep.pod = slate_str(p->cfg.pod);
+    rep.sequence = p->sequence + 1;
+    rep.time_ns = now_ns;
+    rep.interval_ns = now_ns - p->last_report_ns;
+
+    set_rates(p, now_ns);
+    slate_meter_report_mem_t mem;
+    slate_status st = build_report(p, &mem, &rep);
+    if (st == SLATE_OK) {
+        rep.drops = *slate_meter_drops(p->meter);
+        st = encode_report(p, &rep, out_len);
+    }
+    free_report_mem(&mem);
+    if (st != SLATE_OK)
+        return st; /* nothing reset: the meter keeps counting into the next report */
+    /* Sent: start the next interval (counters and spans reset, gauges kept). 0:
+     * the meter must not turn requests / interval into a rate, set_rates() sets
+     * it. The estimators are never reset; their window slides. */
+    slate_meter_close(p->meter, 0);
     p->sequence++;
     p->last_report_ns = now_ns;
-    p->n_spans = 0;
-    for (size_t i = 0; i < PROXY_MAX_ENDPOINTS; i++)
-        if (p->endpoints[i].rate != NULL) {
-            slate_stats_init(p->endpoints[i].stats);
-            p->endpoints[i].requests = 0;
-        }
-    for (size_t i = 0; i < PROXY_MAX_OUTBOUND && p->outbound[i].stats != NULL; i++) {
-        slate_stats_init(p->outbound[i].stats);
-        p->outbound[i].requests = 0;
-    }
     *out = p->report_buf;
-    *out_len = len;
     return SLATE_OK;
 }
 
@@ -447,6 +510,12 @@ static slate_status compile_rules(proxy_t *p, const slate_routing_rules_t *rr, r
     return SLATE_OK;
 }
 
+static void reject_rules(proxy_t *p)
+{
+    slate_drops_t *d = slate_meter_drops(p->meter);
+    d->rules_rejected = sat_inc(d->rules_rejected);
+}
+
 slate_status proxy_apply_rules(proxy_t *p, const uint8_t *buf, size_t len, uint64_t now_ns)
 {
     /* Tighter than the defaults: a proxy's answer is small, and the network is not trusted. */
@@ -487,17 +556,22 @@ slate_status proxy_apply_rules(proxy_t *p, const uint8_t *buf, size_t len, uint6
         slate_codec_error_format(&err, msg, sizeof msg);
         printf("proxy: rules rejected, keeping version %llu: %s\n", (unsigned long long)current,
                msg);
-        p->drops.rules_rejected++;
+        reject_rules(p);
         return st;
     }
-    /* An expiry on our own clock: the controller's generated_ns is on another machine's. */
-    uint64_t expires = rr.ttl_ns == 0 || rr.ttl_ns > UINT64_MAX - now_ns ? 0 : now_ns + rr.ttl_ns;
-    if (p->rules != NULL && rr.version <= current) {
-        /* The same rules again refresh the expiry; older ones are a reordered answer. */
-        if (rr.version == current)
-            p->rules->expires_ns = expires;
+    /* The expiry is on this proxy's own clock, so generated_ns is passed as 0
+     * (the deadline is then now + ttl): the controller stamps generated_ns on
+     * its machine's unix clock, and this proxy's clock is a monotonic (or
+     * simulated) one that no unix time can be compared with. The cost: time
+     * an answer spent in transit is not taken off its time to live. */
+    uint64_t expiry = slate_rules_expiry(0, rr.ttl_ns, now_ns, 0);
+    if (slate_rules_renews(p->rules != NULL, current, rr.version)) {
+        /* The rules in force again: only their time to live is renewed. */
+        p->rules->expiry_ns = expiry;
         return SLATE_OK;
     }
+    /* Any other version replaces them, a lower one too: a controller that
+     * restarted counts from 1 again. */
     ruleset_t *next = calloc(1, sizeof *next);
     if (next == NULL)
         return SLATE_ENOSPC;
@@ -508,11 +582,11 @@ slate_status proxy_apply_rules(proxy_t *p, const uint8_t *buf, size_t len, uint6
         ruleset_free(next);
         printf("proxy: rules version %llu rejected, keeping version %llu\n",
                (unsigned long long)rr.version, (unsigned long long)current);
-        p->drops.rules_rejected++;
+        reject_rules(p);
         return st;
     }
     next->version = rr.version;
-    next->expires_ns = expires;
+    next->expiry_ns = expiry;
     /* Publish with one pointer store. Workers in other threads would need an atomic
      * store (or, in proxy-wasm, the tables copied through shared data with a version). */
     ruleset_free(p->rules);

@@ -18,61 +18,33 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define PROXY_MAX_ENDPOINTS 8          /* inbound endpoints tracked (open addressing on the key) */
-#define PROXY_MAX_OUTBOUND  8          /* (destination endpoint, region) pairs tracked */
+#define PROXY_MAX_ENDPOINTS 8          /* inbound endpoints measured (the meter's max_inbound) */
+#define PROXY_MAX_OUTBOUND  8          /* (destination endpoint, region) pairs measured */
 #define PROXY_MAX_ROUTES    8          /* destination endpoints that rules may name */
 #define PROXY_MAX_SPANS     64         /* sampled spans buffered between two reports */
 #define PROXY_MAX_REPORT    (1u << 20) /* a report larger than this is not sent */
-#define PROXY_NAME_CAP      (SLATE_KEY_MAX_NAME + 1)
-#define PROXY_PATH_CAP      (SLATE_KEY_MAX_PATH + 1)
-
-/* One inbound endpoint: its arrival rate, and its latency since the last report. */
-typedef struct endpoint {
-    uint64_t key;         /* slate_endpoint_key(service, method, path) */
-    slate_rate_t *rate;   /* NULL: the slot is free */
-    slate_stats_t *stats; /* reset after every report */
-    uint64_t requests;    /* arrivals since the last report */
-    uint64_t in_flight;
-    char method[PROXY_NAME_CAP];
-    char path[PROXY_PATH_CAP]; /* without its query string, as the key saw it */
-} endpoint_t;
-
-/* Outbound calls to one destination endpoint served by one region. */
-typedef struct outbound {
-    uint64_t key; /* of the destination endpoint */
-    uint16_t region;
-    slate_stats_t *stats; /* NULL: the slot is free */
-    uint64_t requests;
-    char service[PROXY_NAME_CAP], method[PROXY_NAME_CAP], path[PROXY_PATH_CAP];
-} outbound_t;
 
 /* The rules in force: the core's compiled ruleset (slate/ruleset.h), the
  * same one the wasm data plane and the nginx module use, and the map from its
  * region ids to this proxy's. */
 typedef struct ruleset {
     uint64_t version;
-    uint64_t expires_ns; /* on this proxy's clock; 0 = never */
-    uint8_t *blob;       /* slate_ruleset_compile()'s output */
+    uint64_t expiry_ns; /* slate_rules_expiry() on this proxy's clock */
+    uint8_t *blob;      /* slate_ruleset_compile()'s output */
     size_t len;
     uint16_t cfg_region[SLATE_SAMPLER_MAX_REGIONS]; /* ruleset region id -> config region id */
 } ruleset_t;
 
 /* What the proxy remembers between a request's arrival and its response. */
 typedef struct proxy_request {
-    int endpoint; /* slot in the endpoint table, -1 when not tracked */
-    int sampled;
+    int measured;   /* 0: served, but not measured (the meter is full, say) */
+    uint32_t entry; /* the meter's id of its endpoint, when measured */
+    int sampled;    /* its trace is sampled: the response adds a span */
     uint64_t start_ns;
     char trace_id[33], parent_id[17]; /* parent_id is empty for a new trace */
     double rps_at_arrival;            /* the endpoint's load as the request arrived */
     uint64_t in_flight_at_arrival;
 } proxy_request_t;
-
-/* A sampled request, kept until the next report. */
-typedef struct span {
-    proxy_request_t req;
-    char span_id[17];
-    uint64_t end_ns;
-} span_t;
 
 typedef struct proxy_config {
     const char *service, *pod;
@@ -84,15 +56,18 @@ typedef struct proxy_config {
 
 typedef struct proxy {
     proxy_config_t cfg;
+    /* What is measured between two reports: inbound endpoints, outbound calls
+     * per destination region and sampled spans, in one region from malloc
+     * (slate/meter.h). Entry ids are dense and stable, so per-entry state of
+     * this proxy's own sits in arrays indexed by id, like `rates`. */
+    void *meter_mem;
+    slate_meter_t *meter;
     slate_rate_params_t rate_params;
     size_t rate_len;
-    endpoint_t endpoints[PROXY_MAX_ENDPOINTS];
-    outbound_t outbound[PROXY_MAX_OUTBOUND];
-    ruleset_t *rules; /* the published rules; NULL before the first good answer */
-    span_t spans[PROXY_MAX_SPANS];
-    size_t n_spans;
+    slate_rate_t **rates; /* by entry id: an inbound endpoint's arrival rate; NULL otherwise */
+    size_t n_rates;       /* max_inbound + max_outbound: every id the meter can give */
+    ruleset_t *rules;     /* the published rules; NULL before the first good answer */
     slate_rng_t rng;
-    slate_drops_t drops;
     uint64_t bad_traceparents;
     uint64_t sequence, last_report_ns;
     uint8_t *report_buf; /* grown when the encoder says SLATE_ENOSPC */
