@@ -68,8 +68,8 @@ static void ops(reader *r)
     size_t len = slate_meter_size(&lim);
     CHECK(len > 0);
     void *mem = aligned_alloc(8, (len + 7) & ~(size_t)7);
-    CHECK(slate_meter_init(mem, len, &lim) == SLATE_OK);
-    slate_meter_t *m = mem;
+    slate_meter_t *m = NULL;
+    CHECK(slate_meter_init(mem, len, &lim, &m) == SLATE_OK && m != NULL);
     for (int step = 0; step < 64 && r->n; step++) {
         uint32_t before = slate_meter_count(m);
         uint32_t id = (uint32_t)rd(r, 1) % (before + 2);

@@ -203,7 +203,8 @@ static slate_status find_or_add(slate_meter_t *m, uint8_t kind, const char *svc,
 
 /* ---- life cycle ---- */
 
-slate_status slate_meter_init(void *mem, size_t len, const slate_meter_limits_t *lim)
+slate_status slate_meter_init(void *mem, size_t len, const slate_meter_limits_t *lim,
+                              slate_meter_t **out)
 {
     if (!mem || ((uintptr_t)mem & 7u) || !limits_ok(lim))
         return SLATE_EINVAL;
@@ -221,6 +222,8 @@ slate_status slate_meter_init(void *mem, size_t len, const slate_meter_limits_t 
     h->max_spans = lim->max_spans;
     h->index_slots = index_slots_for(lim->max_inbound + lim->max_outbound);
     memset(index_of(h), 0, index_bytes(h->index_slots));
+    if (out)
+        *out = mem;
     return SLATE_OK;
 }
 
@@ -340,7 +343,7 @@ slate_status slate_meter_move(const slate_meter_t *src, void *dst, size_t len,
     if (limits_ok(lim) && (lim->max_inbound < s->n_inbound || lim->max_outbound < s->n_outbound ||
                            lim->max_spans < s->n_spans))
         return SLATE_ENOSPC;
-    slate_status st = slate_meter_init(dst, len, lim);
+    slate_status st = slate_meter_init(dst, len, lim, NULL);
     if (st != SLATE_OK)
         return st;
     meter_hdr_t *d = dst;

@@ -23,8 +23,9 @@ static slate_meter_t *make(uint32_t in, uint32_t out, uint32_t spans, void **mem
     *mem = aligned_alloc(8, (n + 7) & ~(size_t)7);
     assert_non_null(*mem);
     memset(*mem, 0xa5, n); /* init must not depend on zeroed memory */
-    assert_int_equal(slate_meter_init(*mem, n, &lim), SLATE_OK);
     slate_meter_t *m = NULL;
+    assert_int_equal(slate_meter_init(*mem, n, &lim, &m), SLATE_OK);
+    assert_ptr_equal(m, *mem);
     assert_int_equal(slate_meter_attach(*mem, n, &m), SLATE_OK);
     return m;
 }
@@ -51,9 +52,10 @@ static void test_sizes_and_limits(void **state)
     assert_int_equal(n, SLATE_METER_HEADER + 256 * 4 + 128 * sizeof(slate_meter_entry_t) +
                             128 * sizeof(slate_meter_span_t));
     uint64_t mem[64];
-    assert_int_equal(slate_meter_init(mem, sizeof mem, &lim), SLATE_ENOSPC);
-    assert_int_equal(slate_meter_init((uint8_t *)mem + 1, sizeof mem - 1, &lim), SLATE_EINVAL);
-    assert_int_equal(slate_meter_init(NULL, n, &lim), SLATE_EINVAL);
+    assert_int_equal(slate_meter_init(mem, sizeof mem, &lim, NULL), SLATE_ENOSPC);
+    assert_int_equal(slate_meter_init((uint8_t *)mem + 1, sizeof mem - 1, &lim, NULL),
+                     SLATE_EINVAL);
+    assert_int_equal(slate_meter_init(NULL, n, &lim, NULL), SLATE_EINVAL);
 }
 
 static void test_entries_and_ids(void **state)

@@ -72,13 +72,10 @@ int proxy_init(proxy_t *p, const proxy_config_t *cfg, uint64_t now_ns)
     const slate_meter_limits_t lim = {PROXY_MAX_ENDPOINTS, PROXY_MAX_OUTBOUND, PROXY_MAX_SPANS};
     size_t meter_len = slate_meter_size(&lim); /* 0: a limit out of range */
     p->meter_mem = meter_len ? malloc(meter_len) : NULL;
-    slate_status st = meter_len == 0         ? SLATE_EINVAL
-                      : p->meter_mem == NULL ? SLATE_ENOSPC
-                                             : slate_meter_init(p->meter_mem, meter_len, &lim);
-    /* init makes the table; attach is how any region becomes a slate_meter_t
-     * (validating a fresh table reads no entry, so it costs nothing here). */
-    if (st == SLATE_OK)
-        st = slate_meter_attach(p->meter_mem, meter_len, &p->meter);
+    slate_status st = meter_len == 0 ? SLATE_EINVAL
+                      : p->meter_mem == NULL
+                          ? SLATE_ENOSPC
+                          : slate_meter_init(p->meter_mem, meter_len, &lim, &p->meter);
     if (st != SLATE_OK) {
         fprintf(stderr, "proxy: no meter: %s\n", slate_strerror(st));
         proxy_free(p);

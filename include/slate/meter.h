@@ -134,7 +134,12 @@ typedef struct slate_meter_span {
     uint64_t arrival_in_flight; /**< its endpoint's requests in flight, this one included */
 } slate_meter_span_t;
 
-/** The table: an opaque view of a validated region. */
+/**
+ * The table: an opaque view of a validated region. A `slate_meter_t *` is
+ * the region's own address, so a process that maps a region another
+ * process initialised or attached (an shm zone) at another address may use
+ * its own address of it as the table.
+ */
 typedef struct slate_meter slate_meter_t;
 
 /**
@@ -145,12 +150,13 @@ SLATE_API size_t slate_meter_size(const slate_meter_limits_t *lim);
 
 /**
  * @brief Make mem[len] an empty table (every id and drop counter starts over).
- * `mem` must be 8-byte aligned.
+ * `mem` must be 8-byte aligned. `*out` (may be NULL) receives the table.
  * @return SLATE_OK; SLATE_EINVAL (NULL, misaligned, limits out of range);
  *         SLATE_ENOSPC (len below slate_meter_size()). Cost: O(len) (zeroes the index).
  */
 SLATE_API SLATE_NODISCARD slate_status slate_meter_init(void *mem, size_t len,
-                                                        const slate_meter_limits_t *lim);
+                                                        const slate_meter_limits_t *lim,
+                                                        slate_meter_t **out);
 
 /**
  * @brief Validate a region (which another process may have written) and

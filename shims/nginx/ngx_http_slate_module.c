@@ -348,7 +348,7 @@ static ngx_int_t slate_ngx_shm_init(ngx_shm_zone_t *shm_zone, void *data)
         if (sh->meter_len != mlen ||
             slate_meter_attach(slate_ngx_meter(sh), mlen, &m) != SLATE_OK) {
             sh->meter_len = (uint32_t)mlen;
-            if (slate_meter_init(slate_ngx_meter(sh), mlen, &lim) != SLATE_OK) {
+            if (slate_meter_init(slate_ngx_meter(sh), mlen, &lim, NULL) != SLATE_OK) {
                 ngx_shmtx_unlock(&z->shpool->mutex);
                 return NGX_ERROR;
             }
@@ -376,7 +376,7 @@ static ngx_int_t slate_ngx_shm_init(ngx_shm_zone_t *shm_zone, void *data)
     sh->max_spans = (uint32_t)conf->max_spans;
     slate_meter_limits_t lim = slate_ngx_meter_limits(conf->max_endpoints, conf->max_spans);
     sh->meter_len = (uint32_t)slate_meter_size(&lim);
-    if (slate_meter_init(slate_ngx_meter(sh), sh->meter_len, &lim) != SLATE_OK) {
+    if (slate_meter_init(slate_ngx_meter(sh), sh->meter_len, &lim, NULL) != SLATE_OK) {
         ngx_log_error(NGX_LOG_EMERG, shm_zone->shm.log, 0,
                       "slate_zone \"%V\": cannot lay out the measurement table",
                       &shm_zone->shm.name);

@@ -144,11 +144,11 @@ static int meter_grow(sw_reporter_t *p, const sw_config_t *c, int full)
     }
     size_t len = slate_meter_size(&lim);
     void *mem = len ? malloc(len) : NULL; /* alloc.c aligns every block to 16 bytes */
-    if (!mem || slate_meter_init(mem, len, &lim) != SLATE_OK) {
+    slate_meter_t *m = NULL;
+    if (!mem || slate_meter_init(mem, len, &lim, &m) != SLATE_OK) {
         free(mem);
         return 0;
     }
-    slate_meter_t *m = mem;
     uint32_t n = old ? slate_meter_count(old) : 0, n_sp = 0;
     for (uint32_t i = 0; i < n; i++) {
         const slate_meter_entry_t *e = slate_meter_entry(old, i);
