@@ -656,7 +656,8 @@ sw_config_err sw_config_parse(sw_config_t *cfg, const char *json, size_t size, i
         cfg_fail(&p, SW_CFG_STRING, "controller_path", "must start with '/'");
         return err->code;
     }
-    if (tmp.role == SW_ROLE_REPORTER && tmp.http_timeout_ms >= tmp.tick_ms) {
+    if ((tmp.role == SW_ROLE_REPORTER || tmp.controller_cluster[0]) &&
+        tmp.http_timeout_ms >= tmp.tick_ms) {
         cfg_fail(&p, SW_CFG_RANGE, "http_timeout_ms", "must be less than tick_ms");
         return err->code;
     }

@@ -16,6 +16,13 @@
 #include <string.h>
 
 #include "batch.h"
+#ifdef SW_BUILD_SIDECAR
+/* In the sidecar module this file is the filter half of every root context;
+ * sidecar.c calls these under these names, then the reporter half. */
+#define sw_role_configure     sw_filter_configure
+#define sw_role_tick          sw_filter_tick
+#define sw_role_stream_create sw_filter_stream_create
+#endif
 #include "bytes.h"
 #include "map.h"
 #include "module.h"
@@ -910,6 +917,7 @@ void sw_role_tick(sw_root_t *r)
     flush(r, now);
 }
 
+#ifndef SW_BUILD_SIDECAR
 /* The filter makes no HTTP calls and owns no queue. */
 void sw_role_queue_ready(sw_root_t *r, uint32_t queue_id)
 {
@@ -924,3 +932,4 @@ void sw_role_http_response(sw_root_t *r, uint32_t call_id, size_t num_headers, s
     (void)num_headers;
     (void)body_size;
 }
+#endif

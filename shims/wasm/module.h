@@ -104,6 +104,20 @@ long sw_property(const char *path, size_t path_len, char *out, size_t cap);
 #define SW_MODULE_ROLE SW_ROLE_FILTER
 #endif
 
+#if defined(SW_BUILD_SIDECAR)
+/* The sidecar module carries both roles in every worker VM: filter.c's entry
+ * points under sw_filter_*, reporter.c's under sw_reporter_*; sidecar.c
+ * defines the sw_role_* below over them. */
+int sw_filter_configure(sw_root_t *r);
+void sw_filter_tick(sw_root_t *r);
+void sw_filter_stream_create(uint32_t id, sw_root_t *root);
+int sw_reporter_configure(sw_root_t *r);
+void sw_reporter_tick(sw_root_t *r);
+void sw_reporter_queue_ready(sw_root_t *r, uint32_t queue_id);
+void sw_reporter_http_response(sw_root_t *r, uint32_t call_id, size_t num_headers,
+                               size_t body_size);
+#endif
+
 int sw_role_configure(sw_root_t *r);
 void sw_role_tick(sw_root_t *r);
 void sw_role_queue_ready(sw_root_t *r, uint32_t queue_id);

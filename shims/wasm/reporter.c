@@ -22,6 +22,14 @@
 #include <string.h>
 
 #include "batch.h"
+#ifdef SW_BUILD_SIDECAR
+/* In the sidecar module this file is the reporter half of every root
+ * context that names a controller; sidecar.c calls these under these names. */
+#define sw_role_configure     sw_reporter_configure
+#define sw_role_tick          sw_reporter_tick
+#define sw_role_queue_ready   sw_reporter_queue_ready
+#define sw_role_http_response sw_reporter_http_response
+#endif
 #include "bytes.h"
 #include "module.h"
 #include "slate/ruleset.h"
@@ -187,7 +195,7 @@ int sw_role_configure(sw_root_t *r)
     p->workers = calloc(c->max_workers, sizeof *p->workers);
     p->span_worker =
         calloc(c->max_spans_per_tick ? c->max_spans_per_tick : 1, sizeof *p->span_worker);
-    if (!p->workers || !p->span_worker || !meter_grow(p, c, 0)) {
+    if (!p->workers || !p->span_worker) {
         sw_log(PROXY_LOG_ERROR, "out of memory configuring the reporter", NULL, NULL);
         return 0;
     }
@@ -427,7 +435,7 @@ static void drain(sw_root_t *r, uint64_t now)
 void sw_role_queue_ready(sw_root_t *r, uint32_t queue_id)
 {
     sw_reporter_t *p = r->reporter;
-    if (queue_id == p->queue && p->lease_held)
+    if (queue_id == p->queue && p->leader && p->meter)
         drain(r, sw_now());
 }
 
@@ -627,12 +635,19 @@ void sw_role_tick(sw_root_t *r)
     uint64_t now = sw_now();
     queue_register(p);
     p->leader = lease_renew(r, now);
-    if (!p->lease_held)
-        return;
-    drain(r, now);
-    expire_workers(r, now);
+    /* Only a holder that kept the lease since its previous tick drains the
+     * workers' batches. Two candidates can both believe they took a lease
+     * in one tick (the record's first write cannot be conditional); the one
+     * that loses finds out at its next tick, and must not have taken
+     * measurements it will never report. Batches wait in the queue meanwhile.
+     * The measurement table is made then too: in the sidecar module every
+     * worker is a candidate, and only the holder measures for the proxy. */
     if (!p->leader)
         return;
+    if (!p->meter && !meter_grow(p, &r->cfg, 0))
+        return; /* out of memory: nothing to measure into; tried again next tick */
+    drain(r, now);
+    expire_workers(r, now);
     if (p->calling) {
         /* The previous report is still in flight (its timeout is shorter than
          * a tick, so this only happens with a host that delivers late):
@@ -928,6 +943,7 @@ void sw_role_http_response(sw_root_t *r, uint32_t call_id, size_t num_headers, s
     log_recovered(p, F_REJECTED);
 }
 
+#ifndef SW_BUILD_SIDECAR
 /* The reporter takes no HTTP streams. */
 void sw_role_stream_create(uint32_t id, sw_root_t *root)
 {
@@ -957,3 +973,4 @@ void sw_stream_delete(uint32_t id)
 {
     (void)id;
 }
+#endif

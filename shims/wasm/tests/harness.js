@@ -12,6 +12,7 @@ const MODULES = process.env.SLATE_WASM_MODULES ||
 const FILTER = path.join(MODULES, 'slate_filter.wasm');
 const REPORTER = path.join(MODULES, 'slate_reporter.wasm');
 const NOOP = path.join(MODULES, 'slate_noop.wasm');
+const SIDECAR = path.join(MODULES, 'slate_sidecar.wasm');
 
 const MS = 1e6;
 const S = 1e9;
@@ -121,7 +122,7 @@ async function setup(o = {}) {
   }, o.reporter || {});
   const vmId = o.vmId ?? 'slate';
   const workers = host.addWorkers(o.workers ?? 4, {
-    module: FILTER, rootId: 'slate_filter', vmId,
+    module: o.workerModule || FILTER, rootId: 'slate_filter', vmId,
     roots: o.roots, configuration: o.roots ? undefined : JSON.stringify(filterCfg),
   });
   const reporters = [];
@@ -184,5 +185,5 @@ function logs(vm, needle) {
   return vm.logs.filter((l) => l.message.includes(needle));
 }
 
-module.exports = { setup, scheduleRequests, outboundCall, logs, TestController, FILTER, REPORTER,
+module.exports = { setup, scheduleRequests, outboundCall, logs, TestController, FILTER, REPORTER, SIDECAR,
   NOOP, MS, S, pb, Host, LogLevel };
