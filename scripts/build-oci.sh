@@ -4,10 +4,14 @@
 #
 #   scripts/build-oci.sh BUILD_DIR [OUT_DIR] [VERSION]
 #
-#   OUT_DIR/slate-filter      the proxy-wasm module as the image Istio's
-#                             WasmPlugin pulls (the "compat" layout: one
+#   OUT_DIR/slate-sidecar     slate_sidecar.wasm (filter and reporter role in
+#                             every worker VM) as the image Istio's WasmPlugin
+#                             pulls (the "compat" layout: one
 #                             application/vnd.oci.image.layer.v1.tar+gzip layer
 #                             holding plugin.wasm)
+#   OUT_DIR/slate-filter      slate_filter.wasm the same way, for proxies
+#                             that run slate_reporter.wasm as a bootstrap
+#                             singleton (plain Envoy)
 #   OUT_DIR/slate-controller  slate-controller, the shared libraries it links
 #                             (as the build machine has them) and a non-root
 #                             user 65532; entrypoint the controller
@@ -15,7 +19,7 @@
 # OUT_DIR defaults to BUILD_DIR/oci, VERSION to the project's version. Each
 # layout's index.json names its image VERSION (org.opencontainers.image.ref.name).
 # Push one with any OCI client, e.g.
-#   skopeo copy oci:OUT_DIR/slate-filter:VERSION docker://REGISTRY/slate/slate-filter:VERSION
+#   skopeo copy oci:OUT_DIR/slate-sidecar:VERSION docker://REGISTRY/slate/slate-sidecar:VERSION
 # The archives are reproducible: sorted entries, owner 0, mtime 0, gzip -n.
 set -eu
 
@@ -28,8 +32,9 @@ if [ -z "$version" ]; then
     version=$(v MAJOR).$(v MINOR).$(v PATCH)
 fi
 filter=$build/shims/wasm/slate_filter.wasm
+sidecar=$build/shims/wasm/slate_sidecar.wasm
 controller=$build/shims/controller/slate-controller
-for f in "$filter" "$controller"; do
+for f in "$filter" "$sidecar" "$controller"; do
     [ -f "$f" ] || { echo "build-oci: $f not built (cmake --build $build)" >&2; exit 1; }
 done
 
@@ -79,11 +84,14 @@ image() {
     echo "build-oci: $layout ($version): manifest sha256:$manifest, layer $layer_size bytes"
 }
 
-# The filter: plugin.wasm at the root of the single layer.
-mkdir -p "$tmp/wasm"
-cp "$filter" "$tmp/wasm/plugin.wasm"
-chmod 0644 "$tmp/wasm/plugin.wasm"
-image "$out/slate-filter" "$tmp/wasm" "" wasm wasip1
+# The modules: plugin.wasm at the root of the single layer.
+for m in filter sidecar; do
+    rm -rf "$tmp/wasm"
+    mkdir -p "$tmp/wasm"
+    eval "cp \"\$$m\" \"$tmp/wasm/plugin.wasm\""
+    chmod 0644 "$tmp/wasm/plugin.wasm"
+    image "$out/slate-$m" "$tmp/wasm" "" wasm wasip1
+done
 
 # The controller: the binary, every library the loader resolves for it, the
 # loader itself, a passwd/group naming the non-root user, an empty /tmp.

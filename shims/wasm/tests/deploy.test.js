@@ -15,7 +15,7 @@ const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const path = require('node:path');
 const { execFileSync } = require('node:child_process');
-const { Host, FILTER, LogLevel } = require('./harness.js');
+const { Host, FILTER, SIDECAR, LogLevel } = require('./harness.js');
 const { yamlDocs, checkServed } = require('./istio_schema.js');
 
 const REPO = path.join(__dirname, '..', '..', '..');
@@ -88,7 +88,7 @@ test('one mesh-wide pair of WasmPlugins in the root namespace, with no per-servi
     assert.equal(p.spec.targetRef, undefined, 'no targetRef');
     assert.equal(p.spec.failStrategy, 'FAIL_OPEN');
     assert.equal(p.spec.type, 'HTTP');
-    assert.match(p.spec.url, /^oci:\/\/[^/]+\/slate\/slate-filter:[0-9.]+$/);
+    assert.match(p.spec.url, /^oci:\/\/[^/]+\/slate\/slate-sidecar:[0-9.]+$/);
     for (const k of ['service', 'region', 'pod']) assert.equal(p.spec.pluginConfig[k], undefined, `no '${k}' key`);
   }
 });
@@ -155,11 +155,11 @@ test('subset labels are the exporter\'s: topology.kubernetes.io/region', () => {
 
 function configure(configuration) {
   const host = new Host();
-  const vm = host.addVm({ module: FILTER, rootId: 'r', configuration });
+  const vm = host.addVm({ module: SIDECAR, rootId: 'r', configuration });
   return { ok: vm.root().configured, errors: vm.logs.filter((l) => l.level >= LogLevel.Error).map((l) => l.message) };
 }
 
-test('the real filter module accepts both WasmPlugins\' configurations', () => {
+test('the real sidecar module accepts both WasmPlugins\' configurations', () => {
   for (const p of byKind('WasmPlugin')) {
     // Istio hands pluginConfig to the module as JSON (protojson of the Struct).
     // This module still needs the service and region keys that the proxy's

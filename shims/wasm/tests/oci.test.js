@@ -15,7 +15,7 @@ const path = require('node:path');
 const crypto = require('node:crypto');
 const zlib = require('node:zlib');
 const { execFileSync } = require('node:child_process');
-const { Host, FILTER } = require('./harness.js');
+const { Host, FILTER, SIDECAR } = require('./harness.js');
 
 const REPO = path.join(__dirname, '..', '..', '..');
 const BUILD = path.resolve(path.dirname(FILTER), '..', '..');
@@ -88,8 +88,12 @@ function build(out) {
   execFileSync('sh', [path.join(REPO, 'scripts', 'build-oci.sh'), BUILD, out], { stdio: ['ignore', 'pipe', 'inherit'] });
 }
 
-test('the filter image is the layout Istio\'s WasmPlugin pulls, holding the module', () => {
+test('the module images are the layout Istio\'s WasmPlugin pulls, holding the modules', () => {
   build(path.join(work, 'a'));
+  const side = readLayout(path.join(work, 'a', 'slate-sidecar'));
+  const sideFiles = side.files.filter((f) => f.type === '0');
+  assert.deepEqual(sideFiles.map((f) => f.name), ['plugin.wasm'], 'the compat variant: plugin.wasm');
+  assert.ok(sideFiles[0].data.equals(fs.readFileSync(SIDECAR)), 'plugin.wasm is slate_sidecar.wasm');
   const img = readLayout(path.join(work, 'a', 'slate-filter'));
   assert.match(img.tag, /^[0-9]+\.[0-9]+\.[0-9]+$/);
   const regular = img.files.filter((f) => f.type === '0');
@@ -136,7 +140,7 @@ test('the controller image runs the controller from its own root, as a non-root 
 
 test('two builds are byte-identical (reproducible digests)', () => {
   build(path.join(work, 'b'));
-  for (const name of ['slate-filter', 'slate-controller']) {
+  for (const name of ['slate-sidecar', 'slate-filter', 'slate-controller']) {
     const a = JSON.parse(fs.readFileSync(path.join(work, 'a', name, 'index.json')));
     const b = JSON.parse(fs.readFileSync(path.join(work, 'b', name, 'index.json')));
     assert.equal(a.manifests[0].digest, b.manifests[0].digest, name);
