@@ -208,3 +208,27 @@ wasi_errno_t wasi_random_get(uint8_t *buffer, size_t buffer_size)
     }
     return WASI_ERRNO_SUCCESS;
 }
+
+/* Stats: ids handed out in order, values dropped (the benchmark counts the
+ * module's instructions, not what the host does with them). */
+proxy_status_t proxy_define_metric(proxy_metric_type_t metric_type, const char *name_data,
+                                   size_t name_size, uint32_t *return_metric_id)
+{
+    (void)metric_type;
+    (void)name_data;
+    (void)name_size;
+    *return_metric_id = ++stub.metrics;
+    return PROXY_RESULT_OK;
+}
+
+proxy_status_t proxy_record_metric(uint32_t metric_id, uint64_t value)
+{
+    (void)value;
+    return metric_id && metric_id <= stub.metrics ? PROXY_RESULT_OK : PROXY_RESULT_NOT_FOUND;
+}
+
+proxy_status_t proxy_increment_metric(uint32_t metric_id, int64_t delta)
+{
+    (void)delta;
+    return metric_id && metric_id <= stub.metrics ? PROXY_RESULT_OK : PROXY_RESULT_NOT_FOUND;
+}

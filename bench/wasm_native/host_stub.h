@@ -45,6 +45,7 @@ typedef struct stub_host {
     uint32_t tick_ms;
     uint64_t rand_state;
     uint64_t logs, replaced, enqueued_bytes;
+    uint32_t metrics; /* ids handed out by proxy_define_metric */
 } stub_host_t;
 
 extern stub_host_t stub;

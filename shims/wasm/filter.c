@@ -113,6 +113,14 @@ typedef struct sw_filter {
     uint8_t *batch; /* grows on demand up to max_batch_bytes (batch_grow()) */
     size_t batch_cap;
     uint32_t *batch_eps, *batch_obs;
+    /* Envoy stats (proxy_define_metric), defined at the first tick and
+     * updated once per tick; per request only a draw is counted here. */
+    uint32_t m_version, m_age, m_fail_static, m_expired;
+    int metrics_ok, was_live;
+    uint64_t refreshed_ns; /* when the rules' version record last changed */
+    uint32_t *draws;       /* draws per region id of the ruleset, this tick */
+    uint32_t *draw_ids;    /* their counters' metric ids (0: not defined yet) */
+    uint16_t n_draws;
 } sw_filter_t;
 
 typedef struct sw_stream {
@@ -541,6 +549,8 @@ static const char *route(sw_root_t *r, const uint64_t *exact, const char *svc, s
     if (f->blob && slate_rules_state_at(f->expiry_ns, now) == SLATE_RULES_LIVE) {
         uint16_t id = slate_ruleset_route(f->blob, svc, sl, method, ml, path, pl, exact,
                                           slate_rng_next(&f->rng));
+        if (id < f->n_draws)
+            f->draws[id]++;
         const char *name =
             id == SLATE_RULESET_NO_REGION ? NULL : slate_ruleset_region_name(f->blob, id);
         if (name)
@@ -686,6 +696,62 @@ void sw_stream_delete(uint32_t id)
 /* ------------------------------------------------------------------------- */
 /* Tick: rules refresh and flush.                                             */
 
+/* ------------------------------------------------------------------------- */
+/* Envoy stats.                                                               */
+
+static uint32_t metric(proxy_metric_type_t type, const char *name, size_t n)
+{
+    uint32_t id = 0;
+    return proxy_define_metric(type, name, n, &id) == PROXY_RESULT_OK ? id : 0;
+}
+
+/* The tick's draws per destination region, as counters
+ * slate_draws_total.slate_region=.=<region>;.; (Istio's tag syntax: add
+ * slate_region to extraStatTags to get it as a label). */
+static void metrics_draws(sw_filter_t *f)
+{
+    for (uint16_t i = 0; i < f->n_draws && f->metrics_ok; i++) {
+        if (!f->draws[i])
+            continue;
+        if (!f->draw_ids[i]) {
+            const char *rn = slate_ruleset_region_name(f->blob, i);
+            sw_sb_t s;
+            sb_init(&s);
+            sb_str(&s, "slate_draws_total.slate_region=.=");
+            sb_str(&s, rn ? rn : "?");
+            sb_str(&s, ";.;");
+            f->draw_ids[i] = metric(0, s.buf, s.n);
+        }
+        if (f->draw_ids[i])
+            proxy_increment_metric(f->draw_ids[i], f->draws[i]);
+        f->draws[i] = 0;
+    }
+}
+
+/* Once per tick: the rules' version, their age (since the version record
+ * last changed), fail-static (live rules not refreshed for over two ticks:
+ * the controller is not answering) and expiries seen. */
+static void metrics_tick(sw_root_t *r, uint64_t now)
+{
+    sw_filter_t *f = r->filter;
+    if (!f->metrics_ok) {
+        f->m_version = metric(1, "slate_rules_version", 19);
+        f->m_age = metric(1, "slate_rules_age_seconds", 23);
+        f->m_fail_static = metric(1, "slate_fail_static", 17);
+        f->m_expired = metric(0, "slate_rules_expired_total", 25);
+        f->metrics_ok = 1;
+    }
+    int live = f->blob && slate_rules_state_at(f->expiry_ns, now) == SLATE_RULES_LIVE;
+    uint64_t age = f->blob && now > f->refreshed_ns ? now - f->refreshed_ns : 0;
+    proxy_record_metric(f->m_version, f->blob ? f->info.version : 0);
+    proxy_record_metric(f->m_age, age / 1000000000ull);
+    proxy_record_metric(f->m_fail_static, live && age > 2ull * r->cfg.tick_ms * 1000000ull ? 1 : 0);
+    if (f->was_live && !live)
+        proxy_increment_metric(f->m_expired, 1);
+    f->was_live = live;
+    metrics_draws(f);
+}
+
 static void refresh_rules(sw_root_t *r)
 {
     sw_filter_t *f = r->filter;
@@ -705,6 +771,7 @@ static void refresh_rules(sw_root_t *r)
     uint64_t version = slate_wire_get_le64(v + 8), checksum = slate_wire_get_le64(v + 16),
              expiry = slate_wire_get_le64(v + 24);
     free(v);
+    f->refreshed_ns = sw_now();
     if (f->blob && f->info.version == version && f->info.checksum == checksum) {
         f->expiry_ns = expiry; /* same rules, refreshed expiry */
         f->version_cas = cas;
@@ -734,6 +801,14 @@ static void refresh_rules(sw_root_t *r)
         free(b);
         return;
     }
+    metrics_draws(f); /* counted against the old rules' region ids */
+    uint32_t *d = calloc(info.n_regions ? info.n_regions : 1, sizeof *d),
+             *di = calloc(info.n_regions ? info.n_regions : 1, sizeof *di);
+    free(f->draws);
+    free(f->draw_ids);
+    f->draws = d;
+    f->draw_ids = di;
+    f->n_draws = d && di ? (uint16_t)info.n_regions : 0;
     free(f->blob);
     f->blob = b;
     f->blob_len = bl;
@@ -914,6 +989,7 @@ void sw_role_tick(sw_root_t *r)
 {
     uint64_t now = sw_now();
     refresh_rules(r);
+    metrics_tick(r, now);
     flush(r, now);
 }
 

@@ -100,6 +100,10 @@ typedef struct sw_reporter {
     int have_rules;
     uint32_t logged;
     slate_stats_t scratch;
+#ifdef SW_BUILD_SIDECAR
+    uint32_t m_sent, m_failed; /* Envoy stats ids */
+    uint64_t sent_seen, failed_seen;
+#endif
 } sw_reporter_t;
 
 static void log_kind(sw_reporter_t *p, uint32_t kind, proxy_log_level_t lvl, const char *a,
@@ -629,6 +633,27 @@ static void queue_register(sw_reporter_t *p)
     }
 }
 
+#ifdef SW_BUILD_SIDECAR
+/* Envoy stats of the reporter half, in the sidecar module (the singleton
+ * reporter module stays inside its budget without them): reports posted
+ * and posts that failed (network, timeout, status, too large), counted by
+ * the holder once per tick from its sequence and drop counters. */
+static void metrics_tick(sw_reporter_t *p)
+{
+    if (!p->m_sent) {
+        proxy_define_metric(0, "slate_reports_sent_total", 24, &p->m_sent);
+        proxy_define_metric(0, "slate_reports_failed_total", 26, &p->m_failed);
+    }
+    const slate_drops_t *d = drops(p);
+    uint64_t failed = d->post_failed_network + d->post_failed_timeout + d->post_failed_status +
+                      d->post_failed_too_large;
+    proxy_increment_metric(p->m_sent, (int64_t)(p->sequence - p->sent_seen));
+    proxy_increment_metric(p->m_failed, (int64_t)(failed - p->failed_seen));
+    p->sent_seen = p->sequence;
+    p->failed_seen = failed;
+}
+#endif
+
 void sw_role_tick(sw_root_t *r)
 {
     sw_reporter_t *p = r->reporter;
@@ -662,6 +687,9 @@ void sw_role_tick(sw_root_t *r)
                  NULL);
     }
     post_report(r, now);
+#ifdef SW_BUILD_SIDECAR
+    metrics_tick(p);
+#endif
 }
 
 /* ------------------------------------------------------------------------- */

@@ -102,3 +102,38 @@ test('sidecar: the holder VM dies, another worker takes the lease over and repor
     await env.close();
   }
 });
+
+test('sidecar: Envoy stats for reports, rules version and age, fail-static, expiry and draws', async () => {
+  const env = await sidecarEnv({ host: { seed: 3 } });
+  const { host, ctl } = env;
+  const m = (name) => Number(host.metrics.get(name) ?? -1);
+  try {
+    ctl.rules = { version: 4, ttl_ns: 3 * S, rules: [{ src_region: 'us-west-1', dst_service: 'cart',
+      method: 'GET', path: '/cart', targets: [{ region: 'eu-west-1', weight: 1 }, { region: 'us-west-1', weight: 1 }] }] };
+    await host.run(2 * S); // rules in force
+    let calls = 0;
+    for (let t = 0; t < 2 * S; t += 50 * MS) host.schedule(host.now() + t + MS, () => { serve(env); calls += env.workers.length; });
+    await host.run(2 * S + TICK); // the last tick counts the last draws
+    const sent = m('slate_reports_sent_total');
+    assert.ok(sent >= 6, `reports sent: ${sent}`);
+    assert.equal(m('slate_reports_failed_total'), 0, 'no failed report yet');
+    assert.equal(m('slate_rules_version'), 4);
+    assert.equal(m('slate_fail_static'), 0, 'the controller answers: not fail-static');
+    assert.ok(m('slate_rules_age_seconds') <= 1, `rules refreshed every tick: age ${m('slate_rules_age_seconds')} s`);
+    const eu = m('slate_draws_total.slate_region=.=eu-west-1;.;');
+    const us = m('slate_draws_total.slate_region=.=us-west-1;.;');
+    assert.equal(eu + us, calls, `every routed call counted once (eu ${eu}, us ${us}, calls ${calls})`);
+    assert.ok(eu > calls / 4 && us > calls / 4, 'both regions drawn');
+    // The controller fails: fail-static while the rules live, then they expire.
+    ctl.mode = 'status500';
+    await host.run(2 * S);
+    assert.ok(m('slate_reports_failed_total') >= 3, `failed reports counted: ${m('slate_reports_failed_total')}`);
+    assert.equal(m('slate_fail_static'), 1, 'live rules, no answers: fail-static');
+    assert.equal(m('slate_rules_expired_total'), 0, 'not expired yet');
+    await host.run(3 * S);
+    assert.equal(m('slate_fail_static'), 0, 'expired rules are not fail-static');
+    assert.ok(m('slate_rules_expired_total') >= 1, `the expiry is counted: ${m('slate_rules_expired_total')}`);
+  } finally {
+    await env.close();
+  }
+});
