@@ -287,9 +287,9 @@ const char *slate_ruleset_region_name(const uint8_t *blob, uint16_t id)
     return (const char *)blob + SLATE_RULESET_HEADER + SLATE_RULESET_REGION * (size_t)id;
 }
 
-uint16_t slate_ruleset_route(const uint8_t *blob, const char *service, size_t service_len,
-                             const char *method, size_t method_len, const char *path,
-                             size_t path_len, const uint64_t *exact_key, uint64_t random)
+const void *slate_ruleset_match(const uint8_t *blob, const char *service, size_t service_len,
+                                const char *method, size_t method_len, const char *path,
+                                size_t path_len, const uint64_t *exact_key)
 {
     static const struct {
         int m, p;
@@ -305,12 +305,22 @@ uint16_t slate_ruleset_route(const uint8_t *blob, const char *service, size_t se
                                     kinds[k].p ? path_len : 0, &key, NULL) != SLATE_OK)
             continue;
         const void *t = slate_ruleset_find(blob, key);
-        if (t) {
-            uint16_t id = slate_sampler_draw(t, random);
-            return id < slate_wire_get_le16(blob + 12) ? id : SLATE_RULESET_NO_REGION;
-        }
+        if (t)
+            return t;
     }
-    return SLATE_RULESET_NO_REGION;
+    return NULL;
+}
+
+uint16_t slate_ruleset_route(const uint8_t *blob, const char *service, size_t service_len,
+                             const char *method, size_t method_len, const char *path,
+                             size_t path_len, const uint64_t *exact_key, uint64_t random)
+{
+    const void *t = slate_ruleset_match(blob, service, service_len, method, method_len, path,
+                                        path_len, exact_key);
+    if (!t)
+        return SLATE_RULESET_NO_REGION;
+    uint16_t id = slate_sampler_draw(t, random);
+    return id < slate_wire_get_le16(blob + 12) ? id : SLATE_RULESET_NO_REGION;
 }
 
 /* ------------------------------------------------------------------------- */

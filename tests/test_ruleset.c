@@ -334,6 +334,13 @@ static void test_route_prefers_the_most_specific_rule(void **state)
     assert_int_equal(slate_endpoint_key("be", 2, "GET", 3, "/a", 2, &exact, NULL), SLATE_OK);
     uint16_t id = slate_ruleset_route(out, "be", 2, "GET", 3, "/a", 2, &exact, 5);
     assert_string_equal(slate_ruleset_region_name(out, id), "south");
+    /* match hands back the table route draws from; no rule, no table */
+    const void *t = slate_ruleset_match(out, "be", 2, "POST", 4, "/x", 2, NULL);
+    assert_non_null(t);
+    assert_string_equal(slate_ruleset_region_name(out, slate_sampler_draw(t, 9)), "east");
+    assert_null(slate_ruleset_match(out, "db", 2, "GET", 3, "/a", 2, NULL));
+    assert_int_equal(slate_ruleset_route(out, "db", 2, "GET", 3, "/a", 2, NULL, 5),
+                     SLATE_RULESET_NO_REGION);
 }
 
 static void test_compile_mixes_callers_by_rate(void **state)

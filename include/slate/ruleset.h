@@ -185,6 +185,19 @@ SLATE_API const void *slate_ruleset_entry(const uint8_t *blob, size_t i, uint64_
 SLATE_API const char *slate_ruleset_region_name(const uint8_t *blob, uint16_t id);
 
 /**
+ * @brief The sampler table of the most specific rule that matches (service,
+ *        method, path): exact, then any path, any method, any; NULL when no
+ *        rule matches. For a caller that draws itself (slate_failover_draw()
+ *        skips regions whose calls fail); slate_ruleset_route() is match
+ *        then draw. Arguments as slate_ruleset_route()'s.
+ * Cost: at most four key computations and O(log rules) lookups.
+ */
+SLATE_API const void *slate_ruleset_match(const uint8_t *blob, const char *service,
+                                          size_t service_len, const char *method, size_t method_len,
+                                          const char *path, size_t path_len,
+                                          const uint64_t *exact_key);
+
+/**
  * @brief Route one outbound call: the region id drawn for the most specific
  *        rule that matches (service, method, path), or SLATE_RULESET_NO_REGION
  *        when no rule matches.

@@ -27,6 +27,7 @@
 #include "map.h"
 #include "module.h"
 #include "slate/ruleset.h"
+#include "slate/failover.h"
 #include "slate/key.h"
 #include "slate/rate.h"
 #include "slate/sampler.h"
@@ -120,14 +121,23 @@ typedef struct sw_filter {
     uint64_t refreshed_ns; /* when the rules' version record last changed */
     uint32_t *draws;       /* draws per region id of the ruleset, this tick */
     uint32_t *draw_ids;    /* their counters' metric ids (0: not defined yet) */
-    uint16_t n_draws;
+    uint32_t *excl;        /* failover exclusions per region id, this tick */
+    uint32_t *excl_ids;    /* their counters' metric ids */
+    uint16_t n_draws;      /* entries of the four arrays above and of fo */
+    /* Fast failover (failover.h): per region id of the ruleset, what this
+     * worker saw of its calls there; a region whose calls fail is not drawn
+     * for a while. */
+    slate_failover_region_t *fo;
+    slate_failover_params_t fo_params;
 } sw_filter_t;
 
 typedef struct sw_stream {
     uint32_t id; /* 0 = free slot */
     uint8_t dir, sampled, done;
     uint8_t tl, sl, pl;
-    uint32_t idx; /* endpoint (inbound) or destination (outbound), SW_NONE if untracked */
+    uint32_t idx;    /* endpoint (inbound) or destination (outbound), SW_NONE if untracked */
+    uint16_t region; /* outbound: the region id drawn (failover), SLATE_REGION_NONE if none */
+    uint16_t status; /* outbound: the response's :status, 0 until one is seen */
     sw_root_t *root;
     uint64_t start_ns, body_size, arrival_count, arrival_in_flight;
     char trace[SW_MAX_ID], span[SW_MAX_ID], parent[SW_MAX_ID];
@@ -157,6 +167,7 @@ int sw_role_configure(sw_root_t *r)
     f->worker_id = sw_random64();
     slate_rng_seed(&f->rng, sw_random64() ^ f->worker_id);
     f->window_ns = SLATE_RATE_DEFAULT_WINDOW_NS;
+    f->fo_params = slate_failover_params_default();
     f->rate_size = slate_rate_size(NULL);
     f->eps = calloc(c->max_endpoints, sizeof *f->eps);
     f->obs = calloc(c->max_outbound, sizeof *f->obs);
@@ -362,6 +373,7 @@ void sw_role_stream_create(uint32_t id, sw_root_t *root)
     s->id = id;
     s->root = root;
     s->idx = SW_NONE;
+    s->region = SLATE_REGION_NONE;
 }
 
 static void stream_release(sw_stream_t *s)
@@ -542,19 +554,30 @@ static size_t authority_service(const char *a, size_t n, char *out)
 
 /* `exact` is slate_endpoint_key() of (svc, method, path), the first key
  * tried, or NULL when that key cannot be made. */
-static const char *route(sw_root_t *r, const uint64_t *exact, const char *svc, size_t sl,
+static uint64_t rng_next(void *rng)
+{
+    return slate_rng_next(rng);
+}
+
+/* The region for an outbound call, drawn from the most specific rule among
+ * the regions failover has not excluded (the id goes into s->region), or,
+ * with no rule in force or every region of the rule excluded, what the
+ * configuration says about calls without rules (NULL: no header). */
+static const char *route(sw_stream_t *s, const uint64_t *exact, const char *svc, size_t sl,
                          const char *method, size_t ml, const char *path, size_t pl, uint64_t now)
 {
+    sw_root_t *r = s->root;
     sw_filter_t *f = r->filter;
     if (f->blob && slate_rules_state_at(f->expiry_ns, now) == SLATE_RULES_LIVE) {
-        uint16_t id = slate_ruleset_route(f->blob, svc, sl, method, ml, path, pl, exact,
-                                          slate_rng_next(&f->rng));
-        if (id < f->n_draws)
+        const void *t = slate_ruleset_match(f->blob, svc, sl, method, ml, path, pl, exact);
+        uint16_t id = t ? slate_failover_draw(t, f->fo, f->n_draws, now, rng_next, &f->rng, 8)
+                        : SLATE_RULESET_NO_REGION;
+        const char *name = id < f->n_draws ? slate_ruleset_region_name(f->blob, id) : NULL;
+        if (name) {
             f->draws[id]++;
-        const char *name =
-            id == SLATE_RULESET_NO_REGION ? NULL : slate_ruleset_region_name(f->blob, id);
-        if (name)
+            s->region = id;
             return name;
+        }
     }
     return r->cfg.route_local_when_no_rules ? r->cfg.region : NULL;
 }
@@ -582,7 +605,7 @@ static void outbound_start(sw_stream_t *s, uint64_t now)
     const uint64_t *exact =
         slate_endpoint_key(svc, sl, (const char *)m.p, m.n, np, npl, &key, NULL) == SLATE_OK ? &key
                                                                                              : NULL;
-    const char *region = route(r, exact, svc, sl, (const char *)m.p, m.n, np, npl, now);
+    const char *region = route(s, exact, svc, sl, (const char *)m.p, m.n, np, npl, now);
     if (region) {
         size_t rl = strlen(region);
         proxy_replace_header_map_value(PROXY_MAP_HTTP_REQUEST_HEADERS, r->cfg.routing_header,
@@ -648,10 +671,16 @@ void sw_stream_finish(uint32_t id)
     if (!s || s->done)
         return;
     s->done = 1;
-    if (s->idx == SW_NONE)
-        return;
     sw_filter_t *f = s->root->filter;
     uint64_t now = sw_now();
+    if (s->region < f->n_draws) {
+        /* failover: a 5xx, or no response at all (reset, timeout), fails */
+        if (slate_failover_record(&f->fo[s->region], &f->fo_params, now,
+                                  s->status == 0 || s->status >= 500))
+            f->excl[s->region]++;
+    }
+    if (s->idx == SW_NONE)
+        return;
     uint64_t lat = now > s->start_ns ? now - s->start_ns : 0;
     if (s->dir == DIR_IN) {
         sw_ep_t *ep = f->eps[s->idx];
@@ -684,6 +713,23 @@ void sw_stream_finish(uint32_t id)
     }
 }
 
+proxy_action_t sw_stream_response_headers(uint32_t id)
+{
+    sw_stream_t *s = stream_get(id);
+    if (!s || s->dir != DIR_OUT || s->region == SLATE_REGION_NONE)
+        return PROXY_ACTION_CONTINUE;
+    sw_hval_t v = {NULL, 0};
+    unsigned st = 0;
+    if (proxy_get_header_map_value(PROXY_MAP_HTTP_RESPONSE_HEADERS, ":status", 7, &v.p, &v.n) ==
+            PROXY_RESULT_OK &&
+        v.n == 3)
+        for (size_t i = 0; i < 3; i++)
+            st = st * 10 + (unsigned)(v.p[i] >= '0' && v.p[i] <= '9' ? v.p[i] - '0' : 0);
+    hfree(&v);
+    s->status = (uint16_t)(st ? st : 1); /* seen, even if unreadable */
+    return PROXY_ACTION_CONTINUE;
+}
+
 void sw_stream_delete(uint32_t id)
 {
     sw_stream_t *s = stream_get(id);
@@ -705,27 +751,34 @@ static uint32_t metric(proxy_metric_type_t type, const char *name, size_t n)
     return proxy_define_metric(type, name, n, &id) == PROXY_RESULT_OK ? id : 0;
 }
 
-/* The tick's draws per destination region, as counters
- * slate_draws_total.slate_region=.=<region>;.; (Istio's tag syntax: add
- * slate_region to extraStatTags to get it as a label). */
-static void metrics_draws(sw_filter_t *f)
+static void count_per_region(sw_filter_t *f, uint32_t *n, uint32_t *ids, const char *name)
 {
     for (uint16_t i = 0; i < f->n_draws && f->metrics_ok; i++) {
-        if (!f->draws[i])
+        if (!n[i])
             continue;
-        if (!f->draw_ids[i]) {
+        if (!ids[i]) {
             const char *rn = slate_ruleset_region_name(f->blob, i);
             sw_sb_t s;
             sb_init(&s);
-            sb_str(&s, "slate_draws_total.slate_region=.=");
+            sb_str(&s, name);
+            sb_str(&s, ".slate_region=.=");
             sb_str(&s, rn ? rn : "?");
             sb_str(&s, ";.;");
-            f->draw_ids[i] = metric(0, s.buf, s.n);
+            ids[i] = metric(0, s.buf, s.n);
         }
-        if (f->draw_ids[i])
-            proxy_increment_metric(f->draw_ids[i], f->draws[i]);
-        f->draws[i] = 0;
+        if (ids[i])
+            proxy_increment_metric(ids[i], n[i]);
+        n[i] = 0;
     }
+}
+
+/* The tick's draws and failover exclusions per destination region, as
+ * counters <name>.slate_region=.=<region>;.; (Istio's tag syntax: add
+ * slate_region to extraStatTags to get it as a label). */
+static void metrics_draws(sw_filter_t *f)
+{
+    count_per_region(f, f->draws, f->draw_ids, "slate_draws_total");
+    count_per_region(f, f->excl, f->excl_ids, "slate_failover_exclusions_total");
 }
 
 /* Once per tick: the rules' version, their age (since the version record
@@ -802,13 +855,23 @@ static void refresh_rules(sw_root_t *r)
         return;
     }
     metrics_draws(f); /* counted against the old rules' region ids */
-    uint32_t *d = calloc(info.n_regions ? info.n_regions : 1, sizeof *d),
-             *di = calloc(info.n_regions ? info.n_regions : 1, sizeof *di);
+    size_t nr = info.n_regions ? info.n_regions : 1;
+    uint32_t *d = calloc(4 * nr, sizeof *d);
+    slate_failover_region_t *fo = calloc(nr, sizeof *fo);
+    if (d && fo) /* a region keeps its failover state across rules versions */
+        for (uint16_t i = 0; i < info.n_regions; i++)
+            for (uint16_t j = 0; j < f->n_draws; j++)
+                if (strcmp(slate_ruleset_region_name(b, i),
+                           slate_ruleset_region_name(f->blob, j)) == 0)
+                    fo[i] = f->fo[j];
     free(f->draws);
-    free(f->draw_ids);
+    free(f->fo);
     f->draws = d;
-    f->draw_ids = di;
-    f->n_draws = d && di ? (uint16_t)info.n_regions : 0;
+    f->draw_ids = d ? d + nr : NULL;
+    f->excl = d ? d + 2 * nr : NULL;
+    f->excl_ids = d ? d + 3 * nr : NULL;
+    f->fo = fo;
+    f->n_draws = d && fo ? (uint16_t)info.n_regions : 0;
     free(f->blob);
     f->blob = b;
     f->blob_len = bl;

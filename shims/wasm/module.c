@@ -455,10 +455,9 @@ proxy_action_t proxy_on_request_body(uint32_t stream_context_id, size_t body_siz
 proxy_action_t proxy_on_response_headers(uint32_t stream_context_id, size_t num_headers,
                                          uint32_t end_of_stream)
 {
-    (void)stream_context_id;
     (void)num_headers;
     (void)end_of_stream;
-    return PROXY_ACTION_CONTINUE;
+    return sw_stream_response_headers(stream_context_id);
 }
 
 proxy_action_t proxy_on_response_body(uint32_t stream_context_id, size_t body_size,

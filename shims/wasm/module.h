@@ -127,6 +127,7 @@ void sw_role_stream_create(uint32_t id, sw_root_t *root);
 /* Streams (filter.c; no-ops in the reporter). */
 proxy_action_t sw_stream_request_headers(uint32_t id);
 proxy_action_t sw_stream_request_body(uint32_t id, size_t body_size);
+proxy_action_t sw_stream_response_headers(uint32_t id);
 void sw_stream_finish(uint32_t id);
 void sw_stream_delete(uint32_t id);
 

@@ -992,6 +992,12 @@ proxy_action_t sw_stream_request_body(uint32_t id, size_t body_size)
     return PROXY_ACTION_CONTINUE;
 }
 
+proxy_action_t sw_stream_response_headers(uint32_t id)
+{
+    (void)id;
+    return PROXY_ACTION_CONTINUE;
+}
+
 void sw_stream_finish(uint32_t id)
 {
     (void)id;

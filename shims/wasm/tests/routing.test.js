@@ -220,3 +220,55 @@ test('direction "auto" follows the listener_direction property of each stream', 
     await env.close();
   }
 });
+
+/** One outbound call on vm answered with `status` (0: reset, no response); returns the region. */
+function callWith(vm, statusOf) {
+  const s = vm.newStream();
+  s.requestHeaders({ ':method': 'GET', ':path': '/cart', ':authority': 'cart:8080' }, true);
+  const got = s.request.headers.get('x-slate-routeto');
+  const st = statusOf(got);
+  if (st) s.responseHeaders({ ':status': String(st) }, true);
+  s.complete();
+  return got;
+}
+
+test('fast failover: a region whose calls fail stops being drawn, per worker, and comes back after the hold', async () => {
+  const env = await outboundEnv();
+  const { host, ctl } = env;
+  try {
+    ctl.rules = { version: 1, rules: [rule([{ region: 'eu-west-1', weight: 1 }, { region: 'us-east-1', weight: 1 }])] };
+    await host.run(2 * S);
+    const vm = env.workers[0];
+    // eu-west-1 answers 503 (and every fourth call there is reset): after
+    // 10 calls there (min_calls) at >= 50% failures it is excluded.
+    let n = 0;
+    const failing = (r) => (r === 'eu-west-1' ? (n++ % 4 === 3 ? 0 : 503) : 200);
+    const before = {};
+    for (let i = 0; i < 40; i++) { const r = callWith(vm, failing); before[r] = (before[r] || 0) + 1; }
+    assert.ok(before['eu-west-1'] >= 10, `eu-west-1 drawn ${before['eu-west-1']} times before exclusion`);
+    const during = {};
+    for (let i = 0; i < 400; i++) { const r = callWith(vm, failing); during[r] = (during[r] || 0) + 1; }
+    assert.equal(during['eu-west-1'] || 0, 0, `excluded: ${JSON.stringify(during)}`);
+    assert.equal(during['us-east-1'], 400, 'every call to the healthy region');
+    // Per worker: another worker saw no failure and still draws both.
+    const other = {};
+    for (let i = 0; i < 400; i++) { const r = callWith(env.workers[1], () => 200); other[r] = (other[r] || 0) + 1; }
+    assert.ok(other['eu-west-1'] > 100, `worker 1 still draws eu-west-1: ${JSON.stringify(other)}`);
+    // Counted as an Envoy stat at the next tick.
+    await host.run(TICK);
+    assert.equal(Number(host.metrics.get('slate_failover_exclusions_total.slate_region=.=eu-west-1;.;')), 1);
+    // After the hold (10 s) the region is drawn again, and judged afresh.
+    await host.run(11 * S);
+    const after = {};
+    for (let i = 0; i < 400; i++) { const r = callWith(vm, () => 200); after[r] = (after[r] || 0) + 1; }
+    assert.ok(after['eu-west-1'] > 100, `eu-west-1 back after the hold: ${JSON.stringify(after)}`);
+    // Every region of the rule failing: no region left, so no routing header
+    // (the mesh's own locality failover decides).
+    // (the 400 good calls just made are in the window: fail more than that)
+    for (let i = 0; i < 1000; i++) callWith(vm, (r) => (r ? 503 : 200));
+    const none = callWith(vm, () => 200);
+    assert.equal(none, undefined, `no header when every region is excluded (got ${none})`);
+  } finally {
+    await env.close();
+  }
+});
