@@ -97,6 +97,10 @@ struct slate_opt_result {
     unsigned char *basis; /* ncol + nrow CLP status bytes, or NULL */
     unsigned basis_cols, basis_rows;
     uint64_t basis_shape;
+    /* reduced LP: which full-LP columns the basis's columns are, in order
+     * (active_len = the full LP's columns), or NULL for the full LP */
+    unsigned char *active;
+    unsigned active_len;
 };
 
 /* A result with zeroed arrays sized for p. */
