@@ -147,8 +147,8 @@ static void test_problem_from_learnt_state(void **state)
         for (uint32_t k = 0; k < b.R; k++)
             assert_true(fabs(r->w[k] - rows.v[i].w[k]) < 1e-3);
     }
-    free(rows.v);
-    free(back.v);
+    ctl_rows_free(&rows);
+    ctl_rows_free(&back);
     ctl_rules_unref(rules);
     slate_opt_result_free(res);
     ctl_problem_free(&b);
