@@ -461,6 +461,9 @@ static void json_solve(ctl_app_t *app, ctl_json_t *j)
     ctl_json_ku64(j, "rows", s.rows);
     ctl_json_ku64(j, "nonzeros", s.nonzeros);
     ctl_json_ku64(j, "iterations", s.iterations);
+    ctl_json_ku64(j, "full_columns", s.full_columns);
+    ctl_json_ku64(j, "pricing_rounds", s.pricing_rounds);
+    ctl_json_kbool(j, "warm_start", s.warm_start != 0);
     ctl_json_obj_end(j);
     ctl_json_key(j, "problem");
     ctl_json_obj(j);
