@@ -41,6 +41,7 @@
 #include "ctl_solver.h"
 #include "ctl_state.h"
 #include "mesh_gen.h"
+#include "mesh_input.h"
 
 typedef struct opts {
     unsigned services, regions;
@@ -48,18 +49,6 @@ typedef struct opts {
     bool curved, full;
     unsigned segments;
 } opts_t;
-
-static char *dup_str(const char *s)
-{
-    size_t n = strlen(s) + 1;
-    char *d = malloc(n);
-    if (!d) {
-        fprintf(stderr, "out of memory\n");
-        exit(2);
-    }
-    memcpy(d, s, n);
-    return d;
-}
 
 static void *zalloc(size_t n)
 {
@@ -69,92 +58,6 @@ static void *zalloc(size_t n)
         exit(2);
     }
     return p;
-}
-
-/* The snapshot the global controller would take of mesh m, entry loads
- * scaled by `load_scale` (the second window moves them). */
-static ctl_solve_input_t *mesh_input(const mesh_t *m, const opts_t *o, double load_scale)
-{
-    ctl_solve_input_t *in = zalloc(sizeof *in);
-    uint32_t R = m->n_regions, S = m->n_services;
-    in->now_ns = 1700000000000000000ull;
-    in->window_s = 2.0;
-    in->n_regions = R;
-    in->region_names = zalloc(R * sizeof(char *));
-    for (uint32_t r = 0; r < R; r++)
-        in->region_names[r] = dup_str(m->region[r]);
-    for (uint32_t a = 0; a < R; a++)
-        for (uint32_t b = 0; b < R; b++) {
-            in->rtt_ms[a][b] = m->rtt_ms[a][b];
-            in->price[a][b] = m->price[a][b];
-        }
-    in->n_services = S;
-    in->service_names = zalloc(S * sizeof(char *));
-    in->service_overflow = zalloc(S * sizeof(bool));
-    in->deployed = zalloc(S * sizeof(*in->deployed));
-    in->capacity = zalloc(S * sizeof(*in->capacity));
-    uint32_t n_eps = 0, n_edges = 0;
-    for (uint32_t s = 0; s < S; s++) {
-        in->service_names[s] = dup_str(m->svcs[s].name);
-        for (uint32_t r = 0; r < R; r++) {
-            in->deployed[s][r] = m->svcs[s].pods[r] > 0;
-            in->capacity[s][r] = m->svcs[s].capacity[r] > 0 ? m->svcs[s].capacity[r] : INFINITY;
-        }
-        n_eps += m->svcs[s].n_eps;
-        for (unsigned e = 0; e < m->svcs[s].n_eps; e++)
-            n_edges += m->svcs[s].eps[e].n_calls;
-    }
-    uint32_t *first = zalloc(S * sizeof(uint32_t));
-    for (uint32_t s = 0, k = 0; s < S; s++) {
-        first[s] = k;
-        k += m->svcs[s].n_eps;
-    }
-    in->endpoints = zalloc(n_eps * sizeof(ctl_si_endpoint_t));
-    in->edges = zalloc((n_edges ? n_edges : 1) * sizeof(*in->edges));
-    double lat_sum = 0, load_sum = 0;
-    for (uint32_t s = 0; s < S; s++) {
-        const mesh_service_t *sv = &m->svcs[s];
-        for (unsigned e = 0; e < sv->n_eps; e++) {
-            const mesh_endpoint_t *me = &sv->eps[e];
-            ctl_si_endpoint_t *ce = &in->endpoints[in->n_endpoints++];
-            ce->svc = s;
-            ce->method = dup_str("GET");
-            ce->path = dup_str(me->path);
-            ce->has_parent = sv->level > 0;
-            double flat_ms = 2.0 + 3.0 * me->n_calls;
-            for (uint32_t r = 0; r < R; r++) {
-                ce->latency_ms[r] = NAN;
-                if (!sv->pods[r])
-                    continue;
-                ce->load[r] = me->load[r] * load_scale;
-                ce->latency_ms[r] = flat_ms;
-                double cap = sv->capacity[r] > 0 ? sv->capacity[r] : 4.0 * (me->load[r] + 10.0);
-                /* curved: latency doubles at the capacity (b x + c x^2 = a there) */
-                double b = o->curved ? 0.3 * flat_ms / cap : 0.0;
-                double c = o->curved ? 0.7 * flat_ms / (cap * cap) : 0.0;
-                if (slate_opt_fit_fixed(&ce->fit[r], flat_ms, b, c) != SLATE_OK) {
-                    fprintf(stderr, "bad model\n");
-                    exit(2);
-                }
-                ce->fit[r].trusted = 1;
-                ce->has_fit[r] = true;
-                if (sv->level == 0) {
-                    lat_sum += ce->load[r] * flat_ms;
-                    load_sum += ce->load[r];
-                }
-            }
-            for (unsigned c = 0; c < me->n_calls; c++) {
-                struct ctl_si_edge *ed = &in->edges[in->n_edges++];
-                ed->parent = first[s] + e;
-                ed->child = first[me->calls[c].svc] + me->calls[c].ep;
-                ed->calls_per_request = 1.0;
-                ed->bytes_per_call = 512;
-            }
-        }
-    }
-    in->measured_latency_ms = load_sum > 0 ? lat_sum / load_sum : NAN;
-    free(first);
-    return in;
 }
 
 /* One daemon's solving side, in process. */
@@ -225,7 +128,7 @@ static int run_size(const opts_t *o, unsigned n_services, unsigned n_regions)
     for (int method = o->full ? 0 : 1; method < 2; method++) {
         daemon_t *d = daemon_new(o, method == 0);
         for (int round = 0; round < 2; round++) {
-            ctl_solve_input_t *in = mesh_input(&m, o, round == 0 ? 1.0 : 1.1);
+            ctl_solve_input_t *in = mesh_solve_input(&m, o->curved, round == 0 ? 1.0 : 1.1);
             ctl_solver_round_on(d->solver, in,
                                 1700000000000000000ull + (uint64_t)round * 2000000000ull);
             ctl_solver_stats(d->solver, &st[method][round]);
