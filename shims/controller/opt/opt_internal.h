@@ -73,6 +73,8 @@ typedef struct opt_lp {
     double *value;
     double *collb, *colub, *obj;
     double *rowlb, *rowub;
+    /* objective constant: the substituted linear loads' ingress times their slope */
+    double obj_const;
     /* column meaning: kind 0 = flow (a = edge, b = src, c = dst), 1 = segment (a = ep,
      * b = region, c = segment) */
     unsigned char *kind;

@@ -221,14 +221,17 @@ typedef struct slate_opt_config {
     /** PWL range top when a service has no finite capacity: this factor times
      *  the most load that could reach the endpoint; default 1 (>= 1). */
     double range_factor;
-    /** 0 (default): the reduced solve. The LP is the same, but (1) the PWL
-     *  segments of one (endpoint, region) whose slopes are equal (to 1e-12
-     *  relative) are one column, so a curve that is linear over its range (a
-     *  constant latency) costs one column instead of `segments`, and unused
-     *  segments get none, which leaves every PWL function as it was; (2) CLP
+    /** 0 (default): the reduced solve. The optimum is the full LP's, but
+     *  (1) the PWL segments of one (endpoint, region) whose slopes are equal
+     *  (to 1e-12 relative) are one column, and unused segments get none,
+     *  which leaves every PWL function as it was; a load whose cost is then
+     *  linear (a constant latency) is substituted out: no load row and no
+     *  column, each flow into it pays the slope and counts toward the
+     *  capacity row, and the ingress part is an objective constant; (2) CLP
      *  starts from a restricted LP holding, per (call edge, source region),
      *  only the flow columns to the 4 cheapest destinations (RTT plus
-     *  egress), after CLP's presolve, by the dual simplex; (3) every left-out
+     *  egress plus a substituted slope), after CLP's presolve, by the dual
+     *  simplex; (3) every left-out
      *  flow column is then priced with the row duals, those with a negative
      *  reduced cost join, and the primal simplex continues (column
      *  generation), until none prices out: then every column of the full LP
@@ -461,7 +464,9 @@ size_t slate_opt_weights_len(const slate_opt_problem_t *p);
  * @brief Write the LP that ::slate_opt_solve would solve, in CPLEX LP format
  *        (the tests read it with glpsol --lp). Column names encode
  *        the indices: f_<edge>_<src>_<dst> (call flow) and z_<ep>_<region>_<seg>
- *        (PWL segment).
+ *        (PWL segment); the reduced LP's objective constant (substituted
+ *        linear loads, see ::slate_opt_config_t.full_lp) is a column k_const
+ *        fixed at 1. Its optimum is ::slate_opt_solve's.
  * @return SLATE_OK; the errors of ::slate_opt_validate; SLATE_EINVAL on NULL;
  *         SLATE_ETOOMANY and SLATE_ERANGE as ::slate_opt_solve; SLATE_ENOSPC
  *         if memory runs out or the stream reports a write error. Cost: O(LP size).

@@ -92,12 +92,14 @@ slate_status opt_lp_build(const slate_opt_problem_t *p, const opt_prep_t *pp, op
     memset(lp, 0, sizeof *lp);
     size_t R = p->R, E = p->n_ep, S = p->n_svc, M = p->n_edge;
     int *row_cons = NULL, *row_load = NULL, *row_cap = NULL;
+    double *lin = NULL; /* slope of a substituted (linear) load, per (ep, region) */
     slate_status st = SLATE_ENOSPC;
 
     row_cons = malloc((M ? M : 1) * R * sizeof *row_cons);
     row_load = malloc((E ? E : 1) * R * sizeof *row_load);
+    lin = malloc((E ? E : 1) * R * sizeof *lin);
     row_cap = malloc((S ? S : 1) * R * sizeof *row_cap);
-    if (!row_cons || !row_load || !row_cap)
+    if (!row_cons || !row_load || !row_cap || !lin)
         goto fail;
 
     /* Count rows and columns first, so every array is allocated once. */
@@ -124,7 +126,6 @@ slate_status opt_lp_build(const slate_opt_problem_t *p, const opt_prep_t *pp, op
     for (size_t ep = 0; ep < E; ep++)
         for (unsigned r = 0; r < R; r++) {
             if (pp->ep_live[ep] && deployed(p, (unsigned)ep, r)) {
-                row_load[ep * R + r] = (int)nrow++;
                 double width;
                 unsigned n = pwl_columns(p, pp, (unsigned)ep, r, ub, slopes, seg, &width);
                 /* a segment wider than the bound LPs are refused past,
@@ -133,6 +134,16 @@ slate_status opt_lp_build(const slate_opt_problem_t *p, const opt_prep_t *pp, op
                     st = SLATE_ERANGE;
                     goto fail;
                 }
+                if (!p->cfg.full_lp && n == 1 && ub[0] == DBL_MAX) {
+                    /* Linear cost: the load X = ingress + inflows is
+                     * substituted out (no row, no column); each inflow
+                     * pays the slope and counts toward the capacity. */
+                    row_load[ep * R + r] = -2;
+                    lin[ep * R + r] = slopes[0];
+                    lp->obj_const += slopes[0] * pp->ep_const[ep * R + r];
+                    continue;
+                }
+                row_load[ep * R + r] = (int)nrow++;
                 ncol += n;
                 nnz += 2 * (size_t)n;
             } else {
@@ -204,6 +215,9 @@ slate_status opt_lp_build(const slate_opt_problem_t *p, const opt_prep_t *pp, op
                 continue;
             lp->rowlb[i] = -DBL_MAX;
             lp->rowub[i] = p->capacity[svc * R + r];
+            for (size_t ep = 0; ep < E; ep++) /* substituted loads' ingress */
+                if (p->ep_svc[ep] == svc && row_load[ep * R + r] == -2)
+                    lp->rowub[i] -= pp->ep_const[ep * R + r];
             lp->rkind[i] = 2;
             lp->ra[i] = (unsigned)svc;
             lp->rb[i] = r;
@@ -229,12 +243,23 @@ slate_status opt_lp_build(const slate_opt_problem_t *p, const opt_prep_t *pp, op
                     lp->index[z] = row_cons[(size_t)e2 * R + d];
                     lp->value[z++] = -p->edges[e2].ratio;
                 }
-                lp->index[z] = row_load[(size_t)x->child * R + d];
-                lp->value[z++] = -1.0;
+                int rl = row_load[(size_t)x->child * R + d];
+                int rcap = row_cap[(size_t)p->ep_svc[x->child] * R + d];
+                double extra = 0.0;
+                if (rl >= 0) {
+                    lp->index[z] = rl;
+                    lp->value[z++] = -1.0;
+                } else if (rl == -2) {
+                    extra = lin[(size_t)x->child * R + d];
+                    if (rcap >= 0) {
+                        lp->index[z] = rcap;
+                        lp->value[z++] = 1.0;
+                    }
+                }
                 lp->collb[c] = 0.0;
                 lp->colub[c] = DBL_MAX;
-                lp->obj[c] =
-                    p->rtt[s * R + d] + p->cfg.egress_weight * x->bytes * p->price[s * R + d];
+                lp->obj[c] = p->rtt[s * R + d] +
+                             p->cfg.egress_weight * x->bytes * p->price[s * R + d] + extra;
                 lp->kind[c] = 0;
                 lp->ca[c] = (unsigned)e;
                 lp->cb[c] = s;
@@ -292,11 +317,13 @@ slate_status opt_lp_build(const slate_opt_problem_t *p, const opt_prep_t *pp, op
     free(row_cons);
     free(row_load);
     free(row_cap);
+    free(lin);
     return SLATE_OK;
 fail:
     free(row_cons);
     free(row_load);
     free(row_cap);
+    free(lin);
     opt_lp_free(lp);
     return st;
 }
@@ -521,10 +548,20 @@ static slate_status solve_generated(Clp_Simplex *model, const opt_lp_t *lp,
         Clp_copyinStatus(model, warm->basis);
         Clp_dual(model, 0);
     } else {
-        /* Presolve first: CLP removes the load rows of one-column curves,
-         * fixed columns and singletons, solves what is left by the dual
-         * simplex and maps the solution and basis back. */
-        Clp_initialDualSolve(model);
+        /* Presolve first: CLP removes singletons, doubletons and
+         * dominated columns, solves what is left by the dual simplex and
+         * maps the solution and basis back. Its implied-free substitution
+         * is left out: CoinUtils 2.11's leaks on some LPs (found by
+         * fuzz_opt); the build substitutes the linear loads, which were
+         * most of what it removed. */
+        Clp_Solve *how = ClpSolve_new();
+        if (!how)
+            goto out;
+        ClpSolve_setSolveType(how, 0 /* dual */, -1);
+        ClpSolve_setPresolveType(how, 0 /* on */, -1);
+        ClpSolve_setDoImpliedFree(how, 0);
+        Clp_initialSolveWithOptions(model, how);
+        ClpSolve_delete(how);
     }
     *rounds = 0;
     *iters = 0;
@@ -698,7 +735,7 @@ slate_status slate_opt_solve_warm(const slate_opt_problem_t *p, const slate_opt_
     r->st.iterations = iters;
     r->st.build_ms = t1 - t0;
     r->st.solve_ms = t2 - t1;
-    r->st.lp_objective = Clp_objectiveValue(model);
+    r->st.lp_objective = Clp_objectiveValue(model) + lp.obj_const;
     r->st.warm_start = warm;
     const unsigned char *basis = Clp_statusArray(model);
     if (basis) {

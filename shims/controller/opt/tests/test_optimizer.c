@@ -891,8 +891,10 @@ static void test_reduced_prices_far_region(void **state)
     slate_opt_problem_free(p);
 }
 
-/* Constant latencies are one column per (endpoint, region); curves keep
- * their segments; the optimum is the same. */
+/* Constant latencies cost no column at all (the load is substituted into
+ * its inflows' costs and the capacity row); curves keep their segments; the
+ * optimum is the same, also for glpsol on the written reduced LP (whose
+ * constant term is a column fixed at 1). */
 static void test_reduced_merges_flat_segments(void **state)
 {
     (void)state;
@@ -901,22 +903,55 @@ static void test_reduced_merges_flat_segments(void **state)
     slate_opt_result_t *full = solve_mode(p, 1), *red = solve_mode(p, 0);
     /* 9 flow columns (one edge, 3 x 3 regions) + 2 endpoints x 3 regions x 8 */
     assert_int_equal(slate_opt_result_stats(full)->full_columns, 9 + 48);
-    assert_int_equal(slate_opt_result_stats(red)->full_columns, 9 + 6);
-    assert_true(rel_close(slate_opt_result_stats(full)->objective,
-                          slate_opt_result_stats(red)->objective, 1e-9));
+    assert_int_equal(slate_opt_result_stats(red)->full_columns, 9);
+    /* 3 conservation + 6 load + 3 capacity rows; the load rows go */
+    assert_int_equal(slate_opt_result_stats(full)->rows, 12);
+    assert_int_equal(slate_opt_result_stats(red)->rows, 6);
+    double obj = slate_opt_result_stats(red)->objective;
+    assert_true(rel_close(slate_opt_result_stats(full)->objective, obj, 1e-9));
+    assert_true(rel_close(slate_opt_result_stats(red)->lp_objective, obj, 1e-9));
+    double g;
+    assert_true(glpsol_objective(p, 7001, &g));
+    assert_true(rel_close(g, obj, 1e-7));
+    check_invariants(p, red);
     slate_opt_result_free(full);
     slate_opt_result_free(red);
+    /* the backend curved in every region: its 8 segments stay, the
+     * frontend's flat loads are still substituted */
     slate_opt_fit_t q;
     assert_int_equal(slate_opt_fit_fixed(&q, 2.0, 0.01, 1e-4), SLATE_OK);
     for (unsigned r = 0; r < 3; r++)
         assert_int_equal(slate_opt_set_model(p, b, r, &q), SLATE_OK);
     full = solve_mode(p, 1);
     red = solve_mode(p, 0);
-    assert_int_equal(slate_opt_result_stats(red)->full_columns, 9 + 3 + 24);
-    assert_true(rel_close(slate_opt_result_stats(full)->objective,
-                          slate_opt_result_stats(red)->objective, 1e-9));
+    assert_int_equal(slate_opt_result_stats(red)->full_columns, 9 + 24);
+    obj = slate_opt_result_stats(red)->objective;
+    assert_true(rel_close(slate_opt_result_stats(full)->objective, obj, 1e-9));
+    assert_true(glpsol_objective(p, 7002, &g));
+    assert_true(rel_close(g, obj, 1e-7));
     slate_opt_result_free(full);
     slate_opt_result_free(red);
+    /* a capacity on the frontend, whose load is only its ingress: its
+     * capacity rows are left without columns (ingress against capacity) */
+    for (unsigned r = 0; r < 3; r++)
+        assert_int_equal(slate_opt_set_placement(p, 0, r, 1, 1000), SLATE_OK);
+    full = solve_mode(p, 1);
+    red = solve_mode(p, 0);
+    obj = slate_opt_result_stats(red)->objective;
+    assert_true(rel_close(slate_opt_result_stats(full)->objective, obj, 1e-9));
+    assert_true(glpsol_objective(p, 7003, &g));
+    assert_true(rel_close(g, obj, 1e-7));
+    slate_opt_result_free(full);
+    slate_opt_result_free(red);
+    /* ... and infeasible once the ingress (250 in region 0) is over it */
+    assert_int_equal(slate_opt_set_placement(p, 0, 0, 1, 200), SLATE_OK);
+    for (unsigned f = 0; f <= 1; f++) {
+        slate_opt_config_t c;
+        assert_int_equal(slate_opt_get_config(p, &c), SLATE_OK);
+        c.full_lp = f;
+        assert_int_equal(slate_opt_configure(p, &c), SLATE_OK);
+        assert_int_equal(slate_opt_solve(p, &red), SLATE_EINFEASIBLE);
+    }
     slate_opt_problem_free(p);
 }
 
