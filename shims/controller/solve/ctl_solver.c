@@ -466,7 +466,9 @@ static void run_round(ctl_solver_t *S, ctl_solve_input_t *in, uint64_t now_ns)
     if (!step_snapshot(&rd))
         return;
     step_adopt(&rd);
+    bool solved = false;
     if (!step_guard(&rd) && step_build(&rd) && step_solve(&rd)) {
+        solved = true;
         uint64_t t_post = ctl_mono_ns();
         step_compare(&rd);
         if (step_decide(&rd))
@@ -479,7 +481,8 @@ static void run_round(ctl_solver_t *S, ctl_solve_input_t *in, uint64_t now_ns)
     pthread_mutex_lock(&S->mu);
     S->stats.guard_active = S->guard.active;
     S->stats.cooldown = S->cooldown;
-    S->stats.round_ms = (double)(ctl_mono_ns() - rd.t0) / 1e6;
+    if (solved) /* with the solve's other figures, not a later round that stopped early */
+        S->stats.round_ms = (double)(ctl_mono_ns() - rd.t0) / 1e6;
     pthread_mutex_unlock(&S->mu);
     ctl_rows_free(&rd.current);
     ctl_rows_free(&rd.proposal);

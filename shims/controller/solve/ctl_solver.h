@@ -34,7 +34,7 @@ typedef struct ctl_solve_stats {
     /* the optimiser's LP build and CLP time; total: from the round's start to
      * the end of the solve (snapshot, problem, LP); post: the optimum into
      * rows, the comparison with the routing in force and the rules; round:
-     * the whole round */
+     * the whole round (all of the last round that solved) */
     double build_ms, solve_ms, total_ms, post_ms, round_ms;
     unsigned columns, rows, nonzeros, iterations;
     unsigned full_columns, pricing_rounds; /* the full LP's columns; rounds of column generation */
