@@ -99,10 +99,9 @@ struct slate_opt_result {
     unsigned char *basis; /* ncol + nrow CLP status bytes, or NULL */
     unsigned basis_cols, basis_rows;
     uint64_t basis_shape;
-    /* reduced LP: which full-LP columns the basis's columns are, in order
-     * (active_len = the full LP's columns), or NULL for the full LP */
-    unsigned char *active;
-    unsigned active_len;
+    /* reduced solve: what each of the basis's columns, then rows, stands
+     * for (col_key, row_key in solve.c), ascending; NULL for the full LP */
+    uint64_t *keys;
 };
 
 /* A result with zeroed arrays sized for p. */

@@ -509,6 +509,101 @@ static int clp_outcome(Clp_Simplex *model)
     return status == 0 && Clp_isProvenOptimal(model) ? 0 : -1;
 }
 
+/* What a column or row stands for, as one number that grows with the
+ * full LP's order (flows by edge, source, destination, then segments by
+ * endpoint, region, first segment; conservation, load, capacity rows), so
+ * two LPs' bases line up by a merge. */
+static uint64_t col_key(const opt_lp_t *lp, size_t j)
+{
+    return (uint64_t)lp->kind[j] << 62 | (uint64_t)lp->ca[j] << 32 | (uint64_t)lp->cb[j] << 16 |
+           lp->cc[j];
+}
+
+static uint64_t row_key(const opt_lp_t *lp, size_t i)
+{
+    return (uint64_t)lp->rkind[i] << 62 | (uint64_t)lp->ra[i] << 32 | lp->rb[i];
+}
+
+/*
+ * A start for this LP from a previous reduced optimum, matched by what the
+ * columns and rows stand for (the LPs of two windows differ where a curve
+ * turned linear or stopped being so, or the call graph moved): a matched
+ * column keeps its status and stays in the restricted LP, a new one is
+ * non-basic at 0 and joins when its rank is below `limit`; a matched row
+ * keeps its status, a new one's slack is basic. CLP repairs a basis whose
+ * count came out wrong. status[] gets the full-LP columns' statuses, then
+ * the rows'. The previous columns are stored in full-LP order, which is
+ * their keys' order; its rows sorted by key.
+ */
+static void warm_map(const opt_lp_t *lp, const slate_opt_result_t *warm, const unsigned char *rank,
+                     unsigned limit, unsigned char *active, unsigned char *status)
+{
+    const uint64_t *wk = warm->keys;
+    size_t q = 0, nq = warm->basis_cols;
+    for (size_t j = 0; j < lp->ncol; j++) {
+        uint64_t k = col_key(lp, j);
+        while (q < nq && wk[q] < k)
+            q++;
+        if (q < nq && wk[q] == k) {
+            active[j] = 1;
+            status[j] = warm->basis[q];
+        } else {
+            active[j] = rank[j] < limit;
+            status[j] = 3; /* at lower bound */
+        }
+    }
+    /* rows: the previous ones are stored sorted by key (row_sorted); the
+     * new ones are looked up by binary search */
+    const uint64_t *rk = wk + nq;
+    const unsigned char *rs = warm->basis + nq;
+    size_t nr = warm->basis_rows;
+    for (size_t i = 0; i < lp->nrow; i++) {
+        uint64_t k = row_key(lp, i);
+        size_t lo = 0, hi = nr;
+        while (lo < hi) {
+            size_t mid = lo + (hi - lo) / 2;
+            if (rk[mid] < k)
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+        status[lp->ncol + i] = lo < nr && rk[lo] == k ? rs[lo] : 1 /* basic */;
+    }
+}
+
+typedef struct keyed {
+    uint64_t key;
+    unsigned char status;
+} keyed_t;
+
+static int keyed_cmp(const void *a, const void *b)
+{
+    uint64_t x = ((const keyed_t *)a)->key, y = ((const keyed_t *)b)->key;
+    return x < y ? -1 : x > y;
+}
+
+/* The rows' keys and statuses, sorted by key, into keys[] and status[];
+ * -1 without memory. (Capacity rows are numbered by endpoint, not by
+ * service, so the LP's row order is not the keys' order.) */
+static int row_sorted(const opt_lp_t *lp, const unsigned char *basis_rows, uint64_t *keys,
+                      unsigned char *status)
+{
+    keyed_t *t = malloc(((size_t)lp->nrow ? lp->nrow : 1) * sizeof *t);
+    if (!t)
+        return -1;
+    for (size_t i = 0; i < lp->nrow; i++) {
+        t[i].key = row_key(lp, i);
+        t[i].status = basis_rows[i];
+    }
+    qsort(t, lp->nrow, sizeof *t, keyed_cmp);
+    for (size_t i = 0; i < lp->nrow; i++) {
+        keys[i] = t[i].key;
+        status[i] = t[i].status;
+    }
+    free(t);
+    return 0;
+}
+
 /*
  * Solves the full LP `lp` by column generation (above) into `model`. On
  * return active[] marks the full-LP columns the model holds, clp_col[] maps
@@ -524,18 +619,26 @@ static slate_status solve_generated(Clp_Simplex *model, const opt_lp_t *lp,
     size_t ncol = lp->ncol ? lp->ncol : 1;
     unsigned *list = malloc(ncol * sizeof *list);
     unsigned char *rank = malloc(ncol);
+    unsigned char *wstatus = NULL;
     clp_cols_t cc = {0};
     slate_status st = SLATE_ENOSPC;
     if (!list || !rank)
         goto out;
     column_ranks(lp, rank);
     unsigned limit = NEAR_DST;
+    if (warm) {
+        wstatus = malloc((size_t)lp->ncol + lp->nrow);
+        if (!wstatus)
+            goto out;
+        warm_map(lp, warm, rank, limit, active, wstatus);
+    } else {
+        for (size_t j = 0; j < lp->ncol; j++)
+            active[j] = rank[j] < limit;
+    }
     size_t n = 0;
-    for (size_t j = 0; j < lp->ncol; j++) {
-        active[j] = warm ? warm->active[j] : rank[j] < limit;
+    for (size_t j = 0; j < lp->ncol; j++)
         if (active[j])
             clp_col[n] = (unsigned)j, list[n++] = (unsigned)j;
-    }
     *n_clp = n;
     if (clp_cols_make(lp, list, n, &cc) != 0)
         goto out;
@@ -545,7 +648,13 @@ static slate_status solve_generated(Clp_Simplex *model, const opt_lp_t *lp,
     memset(&cc, 0, sizeof cc);
     Clp_setObjSense(model, 1.0);
     if (warm) {
-        Clp_copyinStatus(model, warm->basis);
+        /* the mapped statuses in the model's column order (full-LP order) */
+        size_t at = 0;
+        for (size_t j = 0; j < lp->ncol; j++)
+            if (active[j])
+                wstatus[at++] = wstatus[j];
+        memmove(wstatus + n, wstatus + lp->ncol, lp->nrow);
+        Clp_copyinStatus(model, wstatus);
         Clp_dual(model, 0);
     } else {
         /* Presolve first: CLP removes singletons, doubletons and
@@ -607,6 +716,7 @@ out:
     clp_cols_free(&cc);
     free(list);
     free(rank);
+    free(wstatus);
     return st;
 }
 
@@ -639,6 +749,27 @@ static slate_status solve_full(Clp_Simplex *model, const opt_lp_t *lp,
     }
     int oc = clp_outcome(model);
     return oc == 0 ? SLATE_OK : oc == 1 ? SLATE_EINFEASIBLE : SLATE_ESOLVER;
+}
+
+/* For each model column k, its place among the model's columns in full-LP
+ * order; malloc'd, NULL without memory. */
+static unsigned *clp_col_pos(const opt_lp_t *lp, const unsigned char *active,
+                             const unsigned *clp_col, size_t n_clp)
+{
+    unsigned *at = malloc(((size_t)lp->ncol ? lp->ncol : 1) * sizeof *at);
+    unsigned *pos = malloc((n_clp ? n_clp : 1) * sizeof *pos);
+    if (!at || !pos) {
+        free(at);
+        free(pos);
+        return NULL;
+    }
+    unsigned next = 0;
+    for (size_t j = 0; j < lp->ncol; j++)
+        at[j] = active[j] ? next++ : UINT_MAX;
+    for (size_t k = 0; k < n_clp; k++)
+        pos[k] = at[clp_col[k]];
+    free(at);
+    return pos;
 }
 
 slate_status slate_opt_solve_warm(const slate_opt_problem_t *p, const slate_opt_result_t *prev,
@@ -676,9 +807,12 @@ slate_status slate_opt_solve_warm(const slate_opt_problem_t *p, const slate_opt_
     uint64_t shape = lp_shape(&lp);
     int full = p->cfg.full_lp != 0;
     /* A previous basis fits when it belongs to the same LP solved the same way. */
-    int warm = prev && prev->basis && prev->basis_shape == shape && prev->basis_rows == lp.nrow &&
-               (full ? prev->basis_cols == lp.ncol && !prev->active
-                     : prev->active && prev->active_len == lp.ncol);
+    /* The full LP restarts from a basis of the same LP; the reduced solve
+     * from any reduced optimum, matched column by column (warm_map). */
+    int warm = prev && prev->basis &&
+               (full ? !prev->keys && prev->basis_shape == shape && prev->basis_rows == lp.nrow &&
+                           prev->basis_cols == lp.ncol
+                     : prev->keys != NULL);
     double t1 = opt_now_ms();
     size_t n_clp = lp.ncol;
     unsigned rounds = 0, iters = 0;
@@ -741,38 +875,46 @@ slate_status slate_opt_solve_warm(const slate_opt_problem_t *p, const slate_opt_
     if (basis) {
         size_t nb = n_clp + lp.nrow;
         r->basis = malloc(nb ? nb : 1);
-        unsigned *pos = NULL;
-        if (!full) {
-            r->active = malloc(ncol);
-            pos = malloc(ncol * sizeof *pos);
-        }
-        if (r->basis && (full || (r->active && pos))) {
+        if (!full)
+            r->keys = malloc((nb ? nb : 1) * sizeof *r->keys);
+        if (r->basis && (full || r->keys)) {
             if (full) {
                 memcpy(r->basis, basis, nb);
             } else {
-                /* Columns joined the model out of order; the next start
-                 * loads them in full-LP order, so the basis is stored so. */
-                unsigned at = 0;
-                for (size_t j = 0; j < lp.ncol; j++)
-                    pos[j] = active[j] ? at++ : UINT_MAX;
-                for (size_t k = 0; k < n_clp; k++)
-                    r->basis[pos[clp_col[k]]] = basis[k];
-                memcpy(r->basis + n_clp, basis + n_clp, lp.nrow);
+                /* Columns joined the model out of order; stored in full-LP
+                 * order with what they stand for, for the next start. */
+                unsigned *pos = clp_col_pos(&lp, active, clp_col, n_clp);
+                if (!pos) {
+                    free(r->basis);
+                    free(r->keys);
+                    r->basis = NULL;
+                    r->keys = NULL;
+                    goto done;
+                }
+                for (size_t k = 0; k < n_clp; k++) {
+                    r->basis[pos[k]] = basis[k];
+                    r->keys[pos[k]] = col_key(&lp, clp_col[k]);
+                }
+                free(pos);
+                if (row_sorted(&lp, basis + n_clp, r->keys + n_clp, r->basis + n_clp) != 0) {
+                    free(r->basis);
+                    free(r->keys);
+                    r->basis = NULL;
+                    r->keys = NULL;
+                    goto done;
+                }
             }
             r->basis_cols = (unsigned)n_clp;
             r->basis_rows = lp.nrow;
             r->basis_shape = shape;
-            if (!full) {
-                memcpy(r->active, active, lp.ncol);
-                r->active_len = lp.ncol;
-            }
         } else {
             free(r->basis);
-            free(r->active);
-            r->basis = r->active = NULL;
+            free(r->keys);
+            r->basis = NULL;
+            r->keys = NULL;
         }
-        free(pos);
     }
+done:
     *out = r;
     r = NULL;
     st = SLATE_OK;

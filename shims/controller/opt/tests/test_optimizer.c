@@ -30,6 +30,8 @@ static int rel_close(double a, double b, double rel)
     return fabs(a - b) <= rel * scale;
 }
 
+static slate_opt_result_t *solve_mode(slate_opt_problem_t *p, unsigned full);
+
 /* ---- glpsol ---- */
 
 /* Solve the problem's LP file with glpsol; returns 1 and the objective, or 0. */
@@ -667,7 +669,9 @@ static void test_warm_start(void **state)
             slate_opt_result_free(prev);
             prev = warm;
         }
-        /* A new deployment of a called service changes the columns: cold start. */
+        /* A new deployment of a called service changes the columns: the
+         * reduced solve maps the previous basis over them (still warm, same
+         * optimum as cold); the full LP starts cold. */
         unsigned child;
         assert_int_equal(slate_opt_get_call(p, 0, NULL, NULL, &child, NULL, NULL), SLATE_OK);
         unsigned svc = slate_opt_endpoint_service(p, child);
@@ -675,13 +679,33 @@ static void test_warm_start(void **state)
             int dep;
             assert_int_equal(slate_opt_get_placement(p, svc, r, &dep, NULL), SLATE_OK);
             if (!dep) {
+                slate_opt_result_t *full_prev = solve_mode(p, 1);
                 assert_int_equal(slate_opt_set_placement(p, svc, r, 1, 50), SLATE_OK);
-                slate_opt_result_t *again;
+                slate_opt_result_t *again, *cold;
+                assert_int_equal(slate_opt_solve_warm(p, prev, &again), SLATE_OK);
+                assert_int_equal(slate_opt_result_stats(again)->warm_start, 1);
+                assert_true(slate_opt_result_stats(again)->full_columns >
+                            slate_opt_result_stats(prev)->full_columns);
+                assert_int_equal(slate_opt_solve(p, &cold), SLATE_OK);
+                assert_true(rel_close(slate_opt_result_stats(again)->objective,
+                                      slate_opt_result_stats(cold)->objective, 1e-7));
+                check_invariants(p, again);
+                slate_opt_result_free(again);
+                slate_opt_result_free(cold);
+                slate_opt_config_t c;
+                assert_int_equal(slate_opt_get_config(p, &c), SLATE_OK);
+                c.full_lp = 1;
+                assert_int_equal(slate_opt_configure(p, &c), SLATE_OK);
+                assert_int_equal(slate_opt_solve_warm(p, full_prev, &again), SLATE_OK);
+                assert_int_equal(slate_opt_result_stats(again)->warm_start, 0);
+                /* nor does a reduced basis start the full LP */
+                slate_opt_result_free(again);
                 assert_int_equal(slate_opt_solve_warm(p, prev, &again), SLATE_OK);
                 assert_int_equal(slate_opt_result_stats(again)->warm_start, 0);
-                assert_true(slate_opt_result_stats(again)->columns >
-                            slate_opt_result_stats(prev)->columns);
                 slate_opt_result_free(again);
+                c.full_lp = 0;
+                assert_int_equal(slate_opt_configure(p, &c), SLATE_OK);
+                slate_opt_result_free(full_prev);
                 break;
             }
         }
@@ -955,6 +979,50 @@ static void test_reduced_merges_flat_segments(void **state)
     slate_opt_problem_free(p);
 }
 
+/* Warm starts across LPs of another structure: curves turning constant
+ * (their load row and columns go) and constant ones curving (they come
+ * back), on the previous optimum's basis matched column by column. */
+static void test_reduced_warm_across_curve_changes(void **state)
+{
+    (void)state;
+    testgen_rng_t rng = {77};
+    for (unsigned seed = 400; seed < 440; seed++) {
+        slate_opt_problem_t *p = testgen_random(seed, 8, 8);
+        assert_non_null(p);
+        slate_opt_result_t *prev = NULL;
+        assert_int_equal(slate_opt_solve(p, &prev), SLATE_OK);
+        for (int round = 0; round < 3; round++) {
+            for (unsigned ep = 0; ep < slate_opt_n_endpoints(p); ep++)
+                for (unsigned r = 0; r < slate_opt_n_regions(p); r++) {
+                    if (testgen_uniform(&rng, 0, 1) < 0.6)
+                        continue;
+                    slate_opt_fit_t f;
+                    int flat = testgen_uniform(&rng, 0, 1) < 0.5;
+                    assert_int_equal(slate_opt_fit_fixed(&f, testgen_uniform(&rng, 0.5, 5),
+                                                         flat ? 0 : testgen_uniform(&rng, 0, 0.05),
+                                                         flat ? 0 : 1e-4),
+                                     SLATE_OK);
+                    assert_int_equal(slate_opt_set_model(p, ep, r, &f), SLATE_OK);
+                }
+            slate_opt_result_t *warm = NULL, *full = NULL;
+            assert_int_equal(slate_opt_solve_warm(p, prev, &warm), SLATE_OK);
+            assert_int_equal(slate_opt_result_stats(warm)->warm_start, 1);
+            full = solve_mode(p, 1);
+            if (!rel_close(slate_opt_result_stats(warm)->objective,
+                           slate_opt_result_stats(full)->objective, 1e-7))
+                fail_msg("seed %u round %d: warm %.12g, full LP %.12g", seed, round,
+                         slate_opt_result_stats(warm)->objective,
+                         slate_opt_result_stats(full)->objective);
+            check_invariants(p, warm);
+            slate_opt_result_free(full);
+            slate_opt_result_free(prev);
+            prev = warm;
+        }
+        slate_opt_result_free(prev);
+        slate_opt_problem_free(p);
+    }
+}
+
 /* ---- bad input ---- */
 
 static void test_bad_input(void **state)
@@ -1100,6 +1168,7 @@ int main(void)
         cmocka_unit_test(test_reduced_far_capacity),
         cmocka_unit_test(test_reduced_prices_far_region),
         cmocka_unit_test(test_reduced_merges_flat_segments),
+        cmocka_unit_test(test_reduced_warm_across_curve_changes),
         cmocka_unit_test(test_bad_input),
         cmocka_unit_test(test_write_lp_deterministic),
     };
