@@ -100,8 +100,8 @@ static void print_round(const char *what, const ctl_solve_stats_t *s)
 {
     printf("  %-14s problem %8.1f  lp-build %8.1f  clp %9.1f  post %8.1f  round %9.1f ms  "
            "rows %6u cols %7u of %7u nnz %7u pricing %2u%s  objective %.6f  %s\n",
-           what, s->total_ms - s->build_ms - s->solve_ms, s->build_ms, s->solve_ms, s->post_ms,
-           s->round_ms, s->rows, s->columns, s->full_columns, s->nonzeros, s->pricing_rounds,
+           what, s->problem_ms, s->build_ms, s->solve_ms, s->post_ms, s->round_ms, s->rows,
+           s->columns, s->full_columns, s->nonzeros, s->pricing_rounds,
            s->warm_start ? " warm" : "", s->objective_proposed, s->last_outcome);
 }
 

@@ -453,6 +453,8 @@ static void json_solve(ctl_app_t *app, ctl_json_t *j)
     ctl_json_kf64(j, "build_ms", s.build_ms);
     ctl_json_kf64(j, "solve_ms", s.solve_ms);
     ctl_json_kf64(j, "total_ms", s.total_ms);
+    ctl_json_kf64(j, "snapshot_ms", s.snapshot_ms);
+    ctl_json_kf64(j, "problem_ms", s.problem_ms);
     ctl_json_kf64(j, "post_ms", s.post_ms);
     ctl_json_kf64(j, "round_ms", s.round_ms);
     ctl_json_key(j, "lp");

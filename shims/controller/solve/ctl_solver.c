@@ -110,6 +110,7 @@ void ctl_solver_free(ctl_solver_t *s)
 typedef struct round {
     ctl_solver_t *S;
     uint64_t now_ns, t0;
+    double snapshot_ms, problem_ms;
     ctl_solve_input_t *in;
     double measured;
     ctl_problem_t b;
@@ -158,6 +159,7 @@ static bool step_snapshot(round_t *rd)
     ctl_solver_t *S = rd->S;
     if (!rd->in)
         rd->in = ctl_state_tick(S->state, rd->now_ns);
+    rd->snapshot_ms = (double)(ctl_mono_ns() - rd->t0) / 1e6;
     if (!rd->in) {
         atomic_fetch_add(&S->m->solves_failed, 1);
         set_outcome(S, "failed: out of memory taking the snapshot");
@@ -240,7 +242,9 @@ static bool step_guard(round_t *rd)
 static bool step_build(round_t *rd)
 {
     ctl_solver_t *S = rd->S;
+    uint64_t t = ctl_mono_ns();
     slate_status st = ctl_problem_build(S->cfg, rd->in, &rd->b);
+    rd->problem_ms = (double)(ctl_mono_ns() - t) / 1e6;
     const slate_opt_problem_t *p = rd->b.p;
     pthread_mutex_lock(&S->mu);
     S->stats.regions = rd->in->n_regions;
@@ -285,6 +289,8 @@ static bool step_solve(round_t *rd)
     pthread_mutex_lock(&S->mu);
     S->stats.last_status = st;
     S->stats.total_ms = rd->solve_ms;
+    S->stats.snapshot_ms = rd->snapshot_ms;
+    S->stats.problem_ms = rd->problem_ms;
     if (rd->target) {
         const slate_opt_stats_t *ss = slate_opt_result_stats(rd->target);
         S->stats.objective_proposed = ss->objective;

@@ -36,6 +36,7 @@ typedef struct ctl_solve_stats {
      * rows, the comparison with the routing in force and the rules; round:
      * the whole round (all of the last round that solved) */
     double build_ms, solve_ms, total_ms, post_ms, round_ms;
+    double snapshot_ms, problem_ms; /* of total: closing the window; the problem from it */
     unsigned columns, rows, nonzeros, iterations;
     unsigned full_columns, pricing_rounds; /* the full LP's columns; rounds of column generation */
     int warm_start;                        /* the LP started from the last round's basis */
