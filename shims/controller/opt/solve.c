@@ -605,16 +605,70 @@ static int row_sorted(const opt_lp_t *lp, const unsigned char *basis_rows, uint6
 }
 
 /*
+ * The start of a cold solve, from local-only routing: per (edge, source)
+ * the flow column to its local-only destination is basic (and joins the
+ * restricted LP), per remaining load row the PWL column the local load falls
+ * in is basic with the ones below it at their upper bound, and every
+ * capacity row's slack is basic. Ordered by rows (conservation down the
+ * call graph, loads, capacities) these columns form a triangular matrix
+ * with a unit diagonal, so the basis is never singular; it is primal
+ * feasible unless local routing breaks a capacity. status[] gets the
+ * full-LP columns' statuses, then the rows'. Returns 0, or -1 when the
+ * baseline fails (no memory).
+ */
+static int local_basis(const slate_opt_problem_t *p, const opt_lp_t *lp, unsigned char *active,
+                       unsigned char *status)
+{
+    enum { BASIC = 1, AT_UPPER = 2, AT_LOWER = 3 };
+    slate_opt_result_t *loc = NULL;
+    if (slate_opt_local_only(p, &loc) != SLATE_OK)
+        return -1;
+    size_t j = 0;
+    while (j < lp->ncol) {
+        if (lp->kind[j] == 0) {
+            unsigned child = p->edges[lp->ca[j]].child;
+            int basic = opt_local_choice(p, lp->cb[j], child) == lp->cc[j];
+            status[j] = basic ? BASIC : AT_LOWER;
+            active[j] |= (unsigned char)basic;
+            j++;
+            continue;
+        }
+        size_t end = j + 1;
+        while (end < lp->ncol && lp->kind[end] == 1 && lp->ca[end] == lp->ca[j] &&
+               lp->cb[end] == lp->cb[j])
+            end++;
+        double x = slate_opt_result_load(loc, lp->ca[j], lp->cb[j]), below = 0.0;
+        int placed = 0;
+        for (size_t a = j; a < end; a++) {
+            if (placed) {
+                status[a] = AT_LOWER;
+            } else if (a + 1 < end && lp->colub[a] < DBL_MAX && below + lp->colub[a] < x) {
+                status[a] = AT_UPPER;
+                below += lp->colub[a];
+            } else {
+                status[a] = BASIC;
+                placed = 1;
+            }
+        }
+        j = end;
+    }
+    for (size_t i = 0; i < lp->nrow; i++)
+        status[lp->ncol + i] = lp->rkind[i] == 2 ? BASIC : AT_LOWER;
+    slate_opt_result_free(loc);
+    return 0;
+}
+
+/*
  * Solves the full LP `lp` by column generation (above) into `model`. On
  * return active[] marks the full-LP columns the model holds, clp_col[] maps
  * the model's columns to them (*n_clp of them). `warm`, when not NULL, is a
  * previous result of the same shape: its columns and basis are the start.
  * Returns SLATE_OK, SLATE_EINFEASIBLE, SLATE_ESOLVER or SLATE_ENOSPC.
  */
-static slate_status solve_generated(Clp_Simplex *model, const opt_lp_t *lp,
-                                    const slate_opt_result_t *warm, unsigned char *active,
-                                    unsigned *clp_col, size_t *n_clp, unsigned *rounds,
-                                    unsigned *iters)
+static slate_status solve_generated(Clp_Simplex *model, const slate_opt_problem_t *p,
+                                    const opt_lp_t *lp, const slate_opt_result_t *warm,
+                                    unsigned char *active, unsigned *clp_col, size_t *n_clp,
+                                    unsigned *rounds, unsigned *iters)
 {
     size_t ncol = lp->ncol ? lp->ncol : 1;
     unsigned *list = malloc(ncol * sizeof *list);
@@ -626,14 +680,16 @@ static slate_status solve_generated(Clp_Simplex *model, const opt_lp_t *lp,
         goto out;
     column_ranks(lp, rank);
     unsigned limit = NEAR_DST;
+    wstatus = malloc((size_t)lp->ncol + lp->nrow);
+    if (!wstatus)
+        goto out;
     if (warm) {
-        wstatus = malloc((size_t)lp->ncol + lp->nrow);
-        if (!wstatus)
-            goto out;
         warm_map(lp, warm, rank, limit, active, wstatus);
     } else {
         for (size_t j = 0; j < lp->ncol; j++)
             active[j] = rank[j] < limit;
+        if (local_basis(p, lp, active, wstatus) != 0)
+            goto out;
     }
     size_t n = 0;
     for (size_t j = 0; j < lp->ncol; j++)
@@ -647,33 +703,24 @@ static slate_status solve_generated(Clp_Simplex *model, const opt_lp_t *lp,
     clp_cols_free(&cc);
     memset(&cc, 0, sizeof cc);
     Clp_setObjSense(model, 1.0);
-    if (warm) {
-        /* the mapped statuses in the model's column order (full-LP order) */
-        size_t at = 0;
-        for (size_t j = 0; j < lp->ncol; j++)
-            if (active[j])
-                wstatus[at++] = wstatus[j];
-        memmove(wstatus + n, wstatus + lp->ncol, lp->nrow);
-        Clp_copyinStatus(model, wstatus);
+    /* the start's statuses in the model's column order (full-LP order) */
+    size_t at = 0;
+    for (size_t j = 0; j < lp->ncol; j++)
+        if (active[j])
+            wstatus[at++] = wstatus[j];
+    memmove(wstatus + n, wstatus + lp->ncol, lp->nrow);
+    Clp_copyinStatus(model, wstatus);
+    /* Warm: the previous optimum, dual feasible where only loads moved. Cold:
+     * local routing, primal feasible unless it breaks a capacity. (CLP's
+     * presolve is not used: CoinUtils 2.11's presolve actions leak on some
+     * LPs, found by fuzz_opt.) */
+    if (warm)
         Clp_dual(model, 0);
-    } else {
-        /* Presolve first: CLP removes singletons, doubletons and
-         * dominated columns, solves what is left by the dual simplex and
-         * maps the solution and basis back. Its implied-free substitution
-         * is left out: CoinUtils 2.11's leaks on some LPs (found by
-         * fuzz_opt); the build substitutes the linear loads, which were
-         * most of what it removed. */
-        Clp_Solve *how = ClpSolve_new();
-        if (!how)
-            goto out;
-        ClpSolve_setSolveType(how, 0 /* dual */, -1);
-        ClpSolve_setPresolveType(how, 0 /* on */, -1);
-        ClpSolve_setDoImpliedFree(how, 0);
-        Clp_initialSolveWithOptions(model, how);
-        ClpSolve_delete(how);
-    }
+    else
+        Clp_primal(model, 0);
     *rounds = 0;
     *iters = 0;
+    int retried = 0;
     for (;;) {
         *iters += (unsigned)Clp_numberIterations(model);
         int oc = clp_outcome(model);
@@ -692,6 +739,14 @@ static slate_status solve_generated(Clp_Simplex *model, const opt_lp_t *lp,
                 goto out;
             }
             Clp_dual(model, 0);
+            continue;
+        }
+        if (oc != 0 && !retried) {
+            /* The dual simplex gives up on some badly scaled starts (a
+             * previous basis whose values moved by orders of magnitude):
+             * the primal simplex once from where it stopped. */
+            retried = 1;
+            Clp_primal(model, 0);
             continue;
         }
         if (oc != 0) {
@@ -823,7 +878,7 @@ slate_status slate_opt_solve_warm(const slate_opt_problem_t *p, const slate_opt_
         st = solve_full(model, &lp, warm ? prev : NULL);
         iters = (unsigned)Clp_numberIterations(model);
     } else {
-        st = solve_generated(model, &lp, warm ? prev : NULL, active, clp_col, &n_clp, &rounds,
+        st = solve_generated(model, p, &lp, warm ? prev : NULL, active, clp_col, &n_clp, &rounds,
                              &iters);
         if (st == SLATE_ESOLVER && !(p->cfg.time_limit_s > 0.0)) {
             /* CLP stopped short on the restricted LP (numerical trouble):
@@ -849,11 +904,13 @@ slate_status slate_opt_solve_warm(const slate_opt_problem_t *p, const slate_opt_
         goto out;
     const double *x = Clp_getColSolution(model);
     size_t R = p->R;
+    double tol = Clp_primalTolerance(model);
     for (size_t k = 0; k < n_clp; k++) {
         size_t j = clp_col[k];
         if (lp.kind[j] != 0)
             continue;
-        double v = x[k] > 0.0 ? x[k] : 0.0;
+        /* flows within CLP's primal tolerance of 0 are 0 (its noise) */
+        double v = x[k] > tol ? x[k] : 0.0;
         r->flow[((size_t)lp.ca[j] * R + lp.cb[j]) * R + lp.cc[j]] = v;
     }
     opt_result_finish(p, &pp, r);
@@ -869,7 +926,21 @@ slate_status slate_opt_solve_warm(const slate_opt_problem_t *p, const slate_opt_
     r->st.iterations = iters;
     r->st.build_ms = t1 - t0;
     r->st.solve_ms = t2 - t1;
-    r->st.lp_objective = Clp_objectiveValue(model) + lp.obj_const;
+    /* The LP's objective at CLP's solution with values within its primal
+     * tolerance of a bound put on the bound: a column at 1e-12 (CLP's
+     * noise) with a cost of 1e13 would move CLP's own figure by more than
+     * the tolerance. */
+    double lp_obj = lp.obj_const;
+    for (size_t k = 0; k < n_clp; k++) {
+        size_t j = clp_col[k];
+        double v = x[k];
+        if (v < lp.collb[j] + tol)
+            v = lp.collb[j];
+        else if (lp.colub[j] < DBL_MAX && v > lp.colub[j] - tol)
+            v = lp.colub[j];
+        lp_obj += lp.obj[j] * v;
+    }
+    r->st.lp_objective = lp_obj;
     r->st.warm_start = warm;
     const unsigned char *basis = Clp_statusArray(model);
     if (basis) {
