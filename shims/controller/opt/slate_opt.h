@@ -230,15 +230,16 @@ typedef struct slate_opt_config {
      *  capacity row, and the ingress part is an objective constant; (2) CLP
      *  starts from a restricted LP holding, per (call edge, source region),
      *  only the flow columns to the 4 cheapest destinations (RTT plus
-     *  egress plus a substituted slope), after CLP's presolve, by the dual
-     *  simplex; (3) every left-out
-     *  flow column is then priced with the row duals, those with a negative
-     *  reduced cost join, and the primal simplex continues (column
-     *  generation), until none prices out: then every column of the full LP
-     *  has a non-negative reduced cost and the restricted optimum is the full
-     *  LP's optimum. A restricted LP that the capacities make infeasible gets
-     *  twice as many destinations per group until it is feasible or holds
-     *  every column. 1: the full LP solved as before the reduction (all
+     *  egress plus a substituted slope), cold from the basis of local-only
+     *  routing by the primal simplex (warm: see ::slate_opt_solve_warm);
+     *  (3) every left-out flow column is then priced with the row duals,
+     *  those with a negative reduced cost join, and the primal simplex
+     *  continues (column generation), until none prices out: then every
+     *  column of the full LP has a non-negative reduced cost and the
+     *  restricted optimum is the full LP's optimum. A restricted LP that
+     *  the capacities make infeasible gets twice as many destinations per
+     *  group until it is feasible or holds every column. 1: the full LP
+     *  solved as before the reduction (all
      *  `segments` columns per (endpoint, region), all flow columns, CLP's
      *  crash, no presolve), kept as the reference the reduced solve is
      *  checked against, and for benchmarks. */
