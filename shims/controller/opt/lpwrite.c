@@ -76,6 +76,10 @@ slate_status slate_opt_write_lp(const slate_opt_problem_t *p, FILE *f)
         col_name(&lp, j, name, sizeof name);
         term(f, lp.obj[j], name, &n);
     }
+    /* the substituted linear loads' constant, as a column fixed at 1 */
+    int k_used = lp.obj_const != 0.0;
+    if (k_used)
+        term(f, lp.obj_const, "k_const", &n);
     if (n == 0 && lp.ncol > 0) {
         col_name(&lp, 0, name, sizeof name);
         fprintf(f, " 0 %s", name);
@@ -90,12 +94,18 @@ slate_status slate_opt_write_lp(const slate_opt_problem_t *p, FILE *f)
             col_name(&lp, rc[k], cn, sizeof cn);
             term(f, rv[k], cn, &n);
         }
+        if (n == 0) { /* a capacity row left empty by the substitution */
+            fprintf(f, " 0 k_const");
+            k_used = 1;
+        }
         if (lp.rowlb[i] == lp.rowub[i])
             fprintf(f, " = %.17g\n", lp.rowlb[i]);
         else
             fprintf(f, " <= %.17g\n", lp.rowub[i]);
     }
     fputs("Bounds\n", f);
+    if (k_used)
+        fputs(" k_const = 1\n", f);
     for (size_t j = 0; j < lp.ncol; j++) {
         if (lp.colub[j] >= DBL_MAX)
             continue;

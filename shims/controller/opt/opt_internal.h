@@ -73,6 +73,8 @@ typedef struct opt_lp {
     double *value;
     double *collb, *colub, *obj;
     double *rowlb, *rowub;
+    /* objective constant: the substituted linear loads' ingress times their slope */
+    double obj_const;
     /* column meaning: kind 0 = flow (a = edge, b = src, c = dst), 1 = segment (a = ep,
      * b = region, c = segment) */
     unsigned char *kind;
@@ -97,6 +99,9 @@ struct slate_opt_result {
     unsigned char *basis; /* ncol + nrow CLP status bytes, or NULL */
     unsigned basis_cols, basis_rows;
     uint64_t basis_shape;
+    /* reduced solve: what each of the basis's columns, then rows, stands
+     * for (col_key, row_key in solve.c), ascending; NULL for the full LP */
+    uint64_t *keys;
 };
 
 /* A result with zeroed arrays sized for p. */

@@ -17,6 +17,7 @@ void slate_opt_config_default(slate_opt_config_t *c)
     c->egress_weight = 0.0;
     c->time_limit_s = 0.0;
     c->range_factor = 1.0;
+    c->full_lp = 0;
 }
 
 static int config_ok(const slate_opt_config_t *c)
@@ -28,6 +29,8 @@ static int config_ok(const slate_opt_config_t *c)
     if (!(c->time_limit_s >= 0.0) || !isfinite(c->time_limit_s))
         return 0;
     if (!(c->range_factor >= 1.0 && c->range_factor <= 1e6))
+        return 0;
+    if (c->full_lp > 1)
         return 0;
     return 1;
 }

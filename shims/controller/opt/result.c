@@ -47,6 +47,7 @@ void slate_opt_result_free(slate_opt_result_t *r)
     free(r->w);
     free(r->rate);
     free(r->basis);
+    free(r->keys);
     free(r);
 }
 

@@ -221,6 +221,29 @@ typedef struct slate_opt_config {
     /** PWL range top when a service has no finite capacity: this factor times
      *  the most load that could reach the endpoint; default 1 (>= 1). */
     double range_factor;
+    /** 0 (default): the reduced solve. The optimum is the full LP's, but
+     *  (1) the PWL segments of one (endpoint, region) whose slopes are equal
+     *  (to 1e-12 relative) are one column, and unused segments get none,
+     *  which leaves every PWL function as it was; a load whose cost is then
+     *  linear (a constant latency) is substituted out: no load row and no
+     *  column, each flow into it pays the slope and counts toward the
+     *  capacity row, and the ingress part is an objective constant; (2) CLP
+     *  starts from a restricted LP holding, per (call edge, source region),
+     *  only the flow columns to the 4 cheapest destinations (RTT plus
+     *  egress plus a substituted slope), cold from the basis of local-only
+     *  routing by the primal simplex (warm: see ::slate_opt_solve_warm);
+     *  (3) every left-out flow column is then priced with the row duals,
+     *  those with a negative reduced cost join, and the primal simplex
+     *  continues (column generation), until none prices out: then every
+     *  column of the full LP has a non-negative reduced cost and the
+     *  restricted optimum is the full LP's optimum. A restricted LP that
+     *  the capacities make infeasible gets twice as many destinations per
+     *  group until it is feasible or holds every column. 1: the full LP
+     *  solved as before the reduction (all
+     *  `segments` columns per (endpoint, region), all flow columns, CLP's
+     *  crash, no presolve), kept as the reference the reduced solve is
+     *  checked against, and for benchmarks. */
+    unsigned full_lp;
 } slate_opt_config_t;
 
 /** @brief Fill @p c with the defaults above. Cost: O(1). */
@@ -362,8 +385,10 @@ slate_status slate_opt_get_call(const slate_opt_problem_t *p, unsigned edge, uns
 slate_status slate_opt_validate(const slate_opt_problem_t *p);
 
 /**
- * @brief Build the LP, solve it with CLP (its crash start, then the simplex the
- *        crash prefers, normally the dual) and return the routing.
+ * @brief Build the LP, solve it with CLP and return the routing. By default
+ *        the solve is reduced (equal-slope segments merged, column generation
+ *        over the destinations, see ::slate_opt_config_t.full_lp); with
+ *        full_lp CLP solves the whole LP from its crash start.
  * @param out receives a new result (free with ::slate_opt_result_free); on
  *        error *out is NULL.
  * @return SLATE_OK; the errors of ::slate_opt_validate; SLATE_EINFEASIBLE if
@@ -384,7 +409,10 @@ slate_status slate_opt_solve(const slate_opt_problem_t *p, slate_opt_result_t **
  *        may differ), the simplex starts from its optimal basis. A controller
  *        re-solving every tick pays a fraction of a cold solve. Otherwise it
  *        is a cold solve. The result is the same optimum either way (to the
- *        solver's tolerance); stats.warm_start says which ran.
+ *        solver's tolerance); stats.warm_start says which ran. For the
+ *        reduced solve the previous result's restricted column set is the
+ *        start too (then pricing adds what the new data needs); a basis of
+ *        the other mode (full_lp changed) is not used.
  * @return as ::slate_opt_solve.
  */
 slate_status slate_opt_solve_warm(const slate_opt_problem_t *p, const slate_opt_result_t *previous,
@@ -437,7 +465,9 @@ size_t slate_opt_weights_len(const slate_opt_problem_t *p);
  * @brief Write the LP that ::slate_opt_solve would solve, in CPLEX LP format
  *        (the tests read it with glpsol --lp). Column names encode
  *        the indices: f_<edge>_<src>_<dst> (call flow) and z_<ep>_<region>_<seg>
- *        (PWL segment).
+ *        (PWL segment); the reduced LP's objective constant (substituted
+ *        linear loads, see ::slate_opt_config_t.full_lp) is a column k_const
+ *        fixed at 1. Its optimum is ::slate_opt_solve's.
  * @return SLATE_OK; the errors of ::slate_opt_validate; SLATE_EINVAL on NULL;
  *         SLATE_ETOOMANY and SLATE_ERANGE as ::slate_opt_solve; SLATE_ENOSPC
  *         if memory runs out or the stream reports a write error. Cost: O(LP size).
@@ -480,13 +510,16 @@ typedef struct slate_opt_stats {
     /** largest (load - capacity) over (service, region) with a finite
      *  capacity; 0 when every capacity is respected */
     double max_overload;
-    unsigned columns;    /**< LP columns (0 for baselines) */
-    unsigned rows;       /**< LP rows (0 for baselines) */
-    unsigned nonzeros;   /**< LP matrix nonzeros (0 for baselines) */
-    unsigned iterations; /**< simplex iterations (0 for baselines) */
-    double build_ms;     /**< wall time building the LP (0 for baselines) */
-    double solve_ms;     /**< wall time inside CLP (0 for baselines) */
-    int warm_start;      /**< 1 when the simplex started from a previous basis */
+    unsigned columns;        /**< LP columns CLP held at the end (0 for baselines) */
+    unsigned rows;           /**< LP rows (0 for baselines) */
+    unsigned nonzeros;       /**< nonzeros of those columns (0 for baselines) */
+    unsigned iterations;     /**< simplex iterations, over every CLP call (0 for baselines) */
+    unsigned full_columns;   /**< the full LP's columns; `columns` is what CLP held at the end
+                                  (fewer for the reduced LP, see ::slate_opt_config_t.full_lp) */
+    unsigned pricing_rounds; /**< reduced LP: rounds that added priced-out columns */
+    double build_ms;         /**< wall time building the LP (0 for baselines) */
+    double solve_ms;         /**< wall time inside CLP (0 for baselines) */
+    int warm_start;          /**< 1 when the simplex started from a previous basis */
 } slate_opt_stats_t;
 
 /** @brief Free a result (NULL is ignored). Cost: O(size). */

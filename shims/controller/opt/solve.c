@@ -40,20 +40,71 @@ static int deployed(const slate_opt_problem_t *p, unsigned ep, unsigned r)
     return p->deployed[(size_t)p->ep_svc[ep] * p->R + r];
 }
 
+/* Slopes closer than this (relative) are one: the PWL function moves by at
+ * most this fraction, far below CLP's tolerances. */
+#define SAME_SLOPE 1e-12
+
+static int same_slope(double a, double b)
+{
+    double m = fabs(a) > fabs(b) ? fabs(a) : fabs(b);
+    return fabs(a - b) <= SAME_SLOPE * m;
+}
+
+/*
+ * The PWL columns of (ep, r): their upper bounds, costs (slopes) and first
+ * segment index; returns how many. The full LP has `segments` columns (the
+ * ones past the curve's used segments fixed at 0); the reduced LP merges
+ * consecutive segments of equal slope into one column whose bound is their
+ * summed width (unbounded for the last), which leaves the PWL function as
+ * it was.
+ */
+static unsigned pwl_columns(const slate_opt_problem_t *p, const opt_prep_t *pp, unsigned ep,
+                            unsigned r, double *ub, double *obj, unsigned *seg, double *width_out)
+{
+    double width, slopes[SLATE_OPT_MAX_SEGMENTS];
+    unsigned k = opt_pwl(p, pp, ep, r, &width, slopes);
+    *width_out = k > 1 ? width : 0.0; /* a bound of the full LP only with two segments or more */
+    if (p->cfg.full_lp) {
+        for (unsigned j = 0; j < p->cfg.segments; j++) {
+            ub[j] = j + 1 < k ? width : (j + 1 == k ? DBL_MAX : 0.0);
+            obj[j] = j < k ? slopes[j] : 0.0;
+            seg[j] = j;
+        }
+        return p->cfg.segments;
+    }
+    unsigned n = 0;
+    for (unsigned j = 0; j < k; j++) {
+        double top = j + 1 < k ? width : DBL_MAX;
+        if (n > 0 && same_slope(obj[n - 1], slopes[j])) {
+            ub[n - 1] = top == DBL_MAX ? DBL_MAX : ub[n - 1] + width;
+            continue;
+        }
+        ub[n] = top;
+        obj[n] = slopes[j];
+        seg[n] = j;
+        n++;
+    }
+    return n;
+}
+
 slate_status opt_lp_build(const slate_opt_problem_t *p, const opt_prep_t *pp, opt_lp_t *lp)
 {
     memset(lp, 0, sizeof *lp);
     size_t R = p->R, E = p->n_ep, S = p->n_svc, M = p->n_edge;
     int *row_cons = NULL, *row_load = NULL, *row_cap = NULL;
+    double *lin = NULL; /* slope of a substituted (linear) load, per (ep, region) */
     slate_status st = SLATE_ENOSPC;
 
     row_cons = malloc((M ? M : 1) * R * sizeof *row_cons);
     row_load = malloc((E ? E : 1) * R * sizeof *row_load);
+    lin = malloc((E ? E : 1) * R * sizeof *lin);
     row_cap = malloc((S ? S : 1) * R * sizeof *row_cap);
-    if (!row_cons || !row_load || !row_cap)
+    if (!row_cons || !row_load || !row_cap || !lin)
         goto fail;
 
     /* Count rows and columns first, so every array is allocated once. */
+    double ub[SLATE_OPT_MAX_SEGMENTS], slopes[SLATE_OPT_MAX_SEGMENTS];
+    unsigned seg[SLATE_OPT_MAX_SEGMENTS];
     size_t nrow = 0, ncol = 0, nnz = 0;
     for (size_t e = 0; e < M; e++) {
         const opt_edge_t *x = &p->edges[e];
@@ -75,9 +126,26 @@ slate_status opt_lp_build(const slate_opt_problem_t *p, const opt_prep_t *pp, op
     for (size_t ep = 0; ep < E; ep++)
         for (unsigned r = 0; r < R; r++) {
             if (pp->ep_live[ep] && deployed(p, (unsigned)ep, r)) {
+                double width;
+                unsigned n = pwl_columns(p, pp, (unsigned)ep, r, ub, slopes, seg, &width);
+                /* a segment wider than the bound LPs are refused past,
+                 * merged or not (ratios compounding down a deep tree) */
+                if (!(width <= 1e15)) {
+                    st = SLATE_ERANGE;
+                    goto fail;
+                }
+                if (!p->cfg.full_lp && n == 1 && ub[0] == DBL_MAX) {
+                    /* Linear cost: the load X = ingress + inflows is
+                     * substituted out (no row, no column); each inflow
+                     * pays the slope and counts toward the capacity. */
+                    row_load[ep * R + r] = -2;
+                    lin[ep * R + r] = slopes[0];
+                    lp->obj_const += slopes[0] * pp->ep_const[ep * R + r];
+                    continue;
+                }
                 row_load[ep * R + r] = (int)nrow++;
-                ncol += p->cfg.segments;
-                nnz += 2 * (size_t)p->cfg.segments;
+                ncol += n;
+                nnz += 2 * (size_t)n;
             } else {
                 row_load[ep * R + r] = -1;
             }
@@ -147,6 +215,9 @@ slate_status opt_lp_build(const slate_opt_problem_t *p, const opt_prep_t *pp, op
                 continue;
             lp->rowlb[i] = -DBL_MAX;
             lp->rowub[i] = p->capacity[svc * R + r];
+            for (size_t ep = 0; ep < E; ep++) /* substituted loads' ingress */
+                if (p->ep_svc[ep] == svc && row_load[ep * R + r] == -2)
+                    lp->rowub[i] -= pp->ep_const[ep * R + r];
             lp->rkind[i] = 2;
             lp->ra[i] = (unsigned)svc;
             lp->rb[i] = r;
@@ -172,12 +243,23 @@ slate_status opt_lp_build(const slate_opt_problem_t *p, const opt_prep_t *pp, op
                     lp->index[z] = row_cons[(size_t)e2 * R + d];
                     lp->value[z++] = -p->edges[e2].ratio;
                 }
-                lp->index[z] = row_load[(size_t)x->child * R + d];
-                lp->value[z++] = -1.0;
+                int rl = row_load[(size_t)x->child * R + d];
+                int rcap = row_cap[(size_t)p->ep_svc[x->child] * R + d];
+                double extra = 0.0;
+                if (rl >= 0) {
+                    lp->index[z] = rl;
+                    lp->value[z++] = -1.0;
+                } else if (rl == -2) {
+                    extra = lin[(size_t)x->child * R + d];
+                    if (rcap >= 0) {
+                        lp->index[z] = rcap;
+                        lp->value[z++] = 1.0;
+                    }
+                }
                 lp->collb[c] = 0.0;
                 lp->colub[c] = DBL_MAX;
-                lp->obj[c] =
-                    p->rtt[s * R + d] + p->cfg.egress_weight * x->bytes * p->price[s * R + d];
+                lp->obj[c] = p->rtt[s * R + d] +
+                             p->cfg.egress_weight * x->bytes * p->price[s * R + d] + extra;
                 lp->kind[c] = 0;
                 lp->ca[c] = (unsigned)e;
                 lp->cb[c] = s;
@@ -186,7 +268,6 @@ slate_status opt_lp_build(const slate_opt_problem_t *p, const opt_prep_t *pp, op
             }
         }
     }
-    double slopes[SLATE_OPT_MAX_SEGMENTS];
     for (size_t ep = 0; ep < E; ep++)
         for (unsigned r = 0; r < R; r++) {
             int ri = row_load[ep * R + r];
@@ -194,8 +275,8 @@ slate_status opt_lp_build(const slate_opt_problem_t *p, const opt_prep_t *pp, op
                 continue;
             int rc = row_cap[(size_t)p->ep_svc[ep] * R + r];
             double width;
-            unsigned k = opt_pwl(p, pp, (unsigned)ep, r, &width, slopes);
-            for (unsigned j = 0; j < p->cfg.segments; j++) {
+            unsigned n = pwl_columns(p, pp, (unsigned)ep, r, ub, slopes, seg, &width);
+            for (unsigned j = 0; j < n; j++) {
                 lp->start[c] = z;
                 lp->index[z] = ri;
                 lp->value[z++] = 1.0;
@@ -204,13 +285,12 @@ slate_status opt_lp_build(const slate_opt_problem_t *p, const opt_prep_t *pp, op
                     lp->value[z++] = 1.0;
                 }
                 lp->collb[c] = 0.0;
-                /* Unused segments (k < segments) are fixed at zero. */
-                lp->colub[c] = j + 1 < k ? width : (j + 1 == k ? DBL_MAX : 0.0);
-                lp->obj[c] = j < k ? slopes[j] : 0.0;
+                lp->colub[c] = ub[j];
+                lp->obj[c] = slopes[j];
                 lp->kind[c] = 1;
                 lp->ca[c] = (unsigned)ep;
                 lp->cb[c] = r;
-                lp->cc[c] = j;
+                lp->cc[c] = seg[j];
                 c++;
             }
         }
@@ -237,11 +317,13 @@ slate_status opt_lp_build(const slate_opt_problem_t *p, const opt_prep_t *pp, op
     free(row_cons);
     free(row_load);
     free(row_cap);
+    free(lin);
     return SLATE_OK;
 fail:
     free(row_cons);
     free(row_load);
     free(row_cap);
+    free(lin);
     opt_lp_free(lp);
     return st;
 }
@@ -277,6 +359,474 @@ slate_status slate_opt_solve(const slate_opt_problem_t *p, slate_opt_result_t **
     return slate_opt_solve_warm(p, NULL, out);
 }
 
+/*
+ * The reduced solve: column generation over the flow columns.
+ *
+ * Most calls are served in their own region or a near one, so CLP starts
+ * from a restricted LP that holds every PWL column but, per (edge, source
+ * region), only the flow columns to the NEAR_DST cheapest destinations (RTT
+ * plus egress). After each solve every left-out flow column is priced with
+ * the row duals (reduced cost c_j - y'A_j); those that would lower the
+ * objective join the LP and the primal simplex continues from the basis it
+ * has. When none prices out, the restricted optimum is an optimum of the
+ * full LP (every column's reduced cost is non-negative), so the method is
+ * exact, not a heuristic. A restricted LP that is infeasible (capacities
+ * that only far regions can relieve) gets every column and is solved again.
+ */
+#define NEAR_DST 4
+/* After this many pricing rounds every remaining column joins at once. */
+#define MAX_PRICING_ROUNDS 40
+
+typedef struct clp_cols {
+    CoinBigIndex *start;
+    int *index;
+    double *value, *lb, *ub, *obj;
+} clp_cols_t;
+
+static void clp_cols_free(clp_cols_t *cc)
+{
+    free(cc->start);
+    free(cc->index);
+    free(cc->value);
+    free(cc->lb);
+    free(cc->ub);
+    free(cc->obj);
+}
+
+/* The columns `list[0..n)` of the full LP in CLP's arrays; 0 or -1 without memory. */
+static int clp_cols_make(const opt_lp_t *lp, const unsigned *list, size_t n, clp_cols_t *cc)
+{
+    size_t nz = 0;
+    for (size_t k = 0; k < n; k++)
+        nz += lp->start[list[k] + 1] - lp->start[list[k]];
+    cc->start = malloc((n + 1) * sizeof *cc->start);
+    cc->index = malloc((nz ? nz : 1) * sizeof *cc->index);
+    cc->value = malloc((nz ? nz : 1) * sizeof *cc->value);
+    cc->lb = malloc((n ? n : 1) * sizeof *cc->lb);
+    cc->ub = malloc((n ? n : 1) * sizeof *cc->ub);
+    cc->obj = malloc((n ? n : 1) * sizeof *cc->obj);
+    if (!cc->start || !cc->index || !cc->value || !cc->lb || !cc->ub || !cc->obj)
+        return -1;
+    size_t z = 0;
+    for (size_t k = 0; k < n; k++) {
+        unsigned j = list[k];
+        cc->start[k] = (CoinBigIndex)z;
+        for (size_t q = lp->start[j]; q < lp->start[j + 1]; q++) {
+            cc->index[z] = lp->index[q];
+            cc->value[z++] = lp->value[q];
+        }
+        cc->lb[k] = lp->collb[j];
+        cc->ub[k] = lp->colub[j];
+        cc->obj[k] = lp->obj[j];
+    }
+    cc->start[n] = (CoinBigIndex)z;
+    return 0;
+}
+
+/* The rank of every column in its (edge, source) group of flow columns by
+ * cost (RTT plus egress; ties by index), 0 for PWL columns. */
+static void column_ranks(const opt_lp_t *lp, unsigned char *rank)
+{
+    size_t j = 0;
+    while (j < lp->ncol) {
+        if (lp->kind[j] != 0) {
+            rank[j++] = 0;
+            continue;
+        }
+        size_t end = j + 1;
+        while (end < lp->ncol && lp->kind[end] == 0 && lp->ca[end] == lp->ca[j] &&
+               lp->cb[end] == lp->cb[j])
+            end++;
+        for (size_t a = j; a < end; a++) {
+            unsigned cheaper = 0;
+            for (size_t b = j; b < end; b++)
+                cheaper += lp->obj[b] < lp->obj[a] || (lp->obj[b] == lp->obj[a] && b < a);
+            rank[a] = (unsigned char)cheaper;
+        }
+        j = end;
+    }
+}
+
+/* Left-out columns whose reduced cost under the row duals y is below -tol,
+ * into list; returns how many. */
+static size_t price_columns(const opt_lp_t *lp, const unsigned char *active, const double *y,
+                            double tol, unsigned *list)
+{
+    size_t n = 0;
+    for (size_t j = 0; j < lp->ncol; j++) {
+        if (active[j])
+            continue;
+        double d = lp->obj[j];
+        for (size_t q = lp->start[j]; q < lp->start[j + 1]; q++)
+            d -= y[lp->index[q]] * lp->value[q];
+        if (d < -tol)
+            list[n++] = (unsigned)j;
+    }
+    return n;
+}
+
+/* Adds columns list[0..n) to the model, non-basic at their lower bound. */
+static int add_columns(Clp_Simplex *model, const opt_lp_t *lp, unsigned char *active,
+                       unsigned *clp_col, size_t *n_clp, const unsigned *list, size_t n)
+{
+    clp_cols_t cc = {0};
+    if (clp_cols_make(lp, list, n, &cc) != 0) {
+        clp_cols_free(&cc);
+        return -1;
+    }
+    Clp_addColumns(model, (int)n, cc.lb, cc.ub, cc.obj, cc.start, cc.index, cc.value);
+    clp_cols_free(&cc);
+    for (size_t k = 0; k < n; k++) {
+        active[list[k]] = 1;
+        Clp_setColumnStatus(model, (int)(*n_clp + k), 3 /* at lower bound */);
+        clp_col[*n_clp + k] = list[k];
+    }
+    *n_clp += n;
+    return 0;
+}
+
+/* Every column not yet in the model whose rank is below `limit`; how many
+ * joined, or -1 without memory. */
+static long add_ranked(Clp_Simplex *model, const opt_lp_t *lp, const unsigned char *rank,
+                       unsigned limit, unsigned char *active, unsigned *clp_col, size_t *n_clp,
+                       unsigned *list)
+{
+    size_t n = 0;
+    for (size_t j = 0; j < lp->ncol; j++)
+        if (!active[j] && rank[j] < limit)
+            list[n++] = (unsigned)j;
+    if (n && add_columns(model, lp, active, clp_col, n_clp, list, n) != 0)
+        return -1;
+    return (long)n;
+}
+
+/* CLP's verdict: 0 optimal, 1 infeasible, -1 anything else. */
+static int clp_outcome(Clp_Simplex *model)
+{
+    int status = Clp_status(model);
+    if (status == 1 || Clp_isProvenPrimalInfeasible(model))
+        return 1;
+    return status == 0 && Clp_isProvenOptimal(model) ? 0 : -1;
+}
+
+/* What a column or row stands for, as one number that grows with the
+ * full LP's order (flows by edge, source, destination, then segments by
+ * endpoint, region, first segment; conservation, load, capacity rows), so
+ * two LPs' bases line up by a merge. */
+static uint64_t col_key(const opt_lp_t *lp, size_t j)
+{
+    return (uint64_t)lp->kind[j] << 62 | (uint64_t)lp->ca[j] << 32 | (uint64_t)lp->cb[j] << 16 |
+           lp->cc[j];
+}
+
+static uint64_t row_key(const opt_lp_t *lp, size_t i)
+{
+    return (uint64_t)lp->rkind[i] << 62 | (uint64_t)lp->ra[i] << 32 | lp->rb[i];
+}
+
+/*
+ * A start for this LP from a previous reduced optimum, matched by what the
+ * columns and rows stand for (the LPs of two windows differ where a curve
+ * turned linear or stopped being so, or the call graph moved): a matched
+ * column keeps its status and stays in the restricted LP, a new one is
+ * non-basic at 0 and joins when its rank is below `limit`; a matched row
+ * keeps its status, a new one's slack is basic. CLP repairs a basis whose
+ * count came out wrong. status[] gets the full-LP columns' statuses, then
+ * the rows'. The previous columns are stored in full-LP order, which is
+ * their keys' order; its rows sorted by key.
+ */
+static void warm_map(const opt_lp_t *lp, const slate_opt_result_t *warm, const unsigned char *rank,
+                     unsigned limit, unsigned char *active, unsigned char *status)
+{
+    const uint64_t *wk = warm->keys;
+    size_t q = 0, nq = warm->basis_cols;
+    for (size_t j = 0; j < lp->ncol; j++) {
+        uint64_t k = col_key(lp, j);
+        while (q < nq && wk[q] < k)
+            q++;
+        if (q < nq && wk[q] == k) {
+            active[j] = 1;
+            status[j] = warm->basis[q];
+        } else {
+            active[j] = rank[j] < limit;
+            status[j] = 3; /* at lower bound */
+        }
+    }
+    /* rows: the previous ones are stored sorted by key (row_sorted); the
+     * new ones are looked up by binary search */
+    const uint64_t *rk = wk + nq;
+    const unsigned char *rs = warm->basis + nq;
+    size_t nr = warm->basis_rows;
+    for (size_t i = 0; i < lp->nrow; i++) {
+        uint64_t k = row_key(lp, i);
+        size_t lo = 0, hi = nr;
+        while (lo < hi) {
+            size_t mid = lo + (hi - lo) / 2;
+            if (rk[mid] < k)
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+        status[lp->ncol + i] = lo < nr && rk[lo] == k ? rs[lo] : 1 /* basic */;
+    }
+}
+
+typedef struct keyed {
+    uint64_t key;
+    unsigned char status;
+} keyed_t;
+
+static int keyed_cmp(const void *a, const void *b)
+{
+    uint64_t x = ((const keyed_t *)a)->key, y = ((const keyed_t *)b)->key;
+    return x < y ? -1 : x > y;
+}
+
+/* The rows' keys and statuses, sorted by key, into keys[] and status[];
+ * -1 without memory. (Capacity rows are numbered by endpoint, not by
+ * service, so the LP's row order is not the keys' order.) */
+static int row_sorted(const opt_lp_t *lp, const unsigned char *basis_rows, uint64_t *keys,
+                      unsigned char *status)
+{
+    keyed_t *t = malloc(((size_t)lp->nrow ? lp->nrow : 1) * sizeof *t);
+    if (!t)
+        return -1;
+    for (size_t i = 0; i < lp->nrow; i++) {
+        t[i].key = row_key(lp, i);
+        t[i].status = basis_rows[i];
+    }
+    qsort(t, lp->nrow, sizeof *t, keyed_cmp);
+    for (size_t i = 0; i < lp->nrow; i++) {
+        keys[i] = t[i].key;
+        status[i] = t[i].status;
+    }
+    free(t);
+    return 0;
+}
+
+/*
+ * The start of a cold solve, from local-only routing: per (edge, source)
+ * the flow column to its local-only destination is basic (and joins the
+ * restricted LP), per remaining load row the PWL column the local load falls
+ * in is basic with the ones below it at their upper bound, and every
+ * capacity row's slack is basic. Ordered by rows (conservation down the
+ * call graph, loads, capacities) these columns form a triangular matrix
+ * with a unit diagonal, so the basis is never singular; it is primal
+ * feasible unless local routing breaks a capacity. status[] gets the
+ * full-LP columns' statuses, then the rows'. Returns 0, or -1 when the
+ * baseline fails (no memory).
+ */
+static int local_basis(const slate_opt_problem_t *p, const opt_lp_t *lp, unsigned char *active,
+                       unsigned char *status)
+{
+    enum { BASIC = 1, AT_UPPER = 2, AT_LOWER = 3 };
+    slate_opt_result_t *loc = NULL;
+    if (slate_opt_local_only(p, &loc) != SLATE_OK)
+        return -1;
+    size_t j = 0;
+    while (j < lp->ncol) {
+        if (lp->kind[j] == 0) {
+            unsigned child = p->edges[lp->ca[j]].child;
+            int basic = opt_local_choice(p, lp->cb[j], child) == lp->cc[j];
+            status[j] = basic ? BASIC : AT_LOWER;
+            active[j] |= (unsigned char)basic;
+            j++;
+            continue;
+        }
+        size_t end = j + 1;
+        while (end < lp->ncol && lp->kind[end] == 1 && lp->ca[end] == lp->ca[j] &&
+               lp->cb[end] == lp->cb[j])
+            end++;
+        double x = slate_opt_result_load(loc, lp->ca[j], lp->cb[j]), below = 0.0;
+        int placed = 0;
+        for (size_t a = j; a < end; a++) {
+            if (placed) {
+                status[a] = AT_LOWER;
+            } else if (a + 1 < end && lp->colub[a] < DBL_MAX && below + lp->colub[a] < x) {
+                status[a] = AT_UPPER;
+                below += lp->colub[a];
+            } else {
+                status[a] = BASIC;
+                placed = 1;
+            }
+        }
+        j = end;
+    }
+    for (size_t i = 0; i < lp->nrow; i++)
+        status[lp->ncol + i] = lp->rkind[i] == 2 ? BASIC : AT_LOWER;
+    slate_opt_result_free(loc);
+    return 0;
+}
+
+/*
+ * Solves the full LP `lp` by column generation (above) into `model`. On
+ * return active[] marks the full-LP columns the model holds, clp_col[] maps
+ * the model's columns to them (*n_clp of them). `warm`, when not NULL, is a
+ * previous result of the same shape: its columns and basis are the start.
+ * Returns SLATE_OK, SLATE_EINFEASIBLE, SLATE_ESOLVER or SLATE_ENOSPC.
+ */
+static slate_status solve_generated(Clp_Simplex *model, const slate_opt_problem_t *p,
+                                    const opt_lp_t *lp, const slate_opt_result_t *warm,
+                                    unsigned char *active, unsigned *clp_col, size_t *n_clp,
+                                    unsigned *rounds, unsigned *iters)
+{
+    size_t ncol = lp->ncol ? lp->ncol : 1;
+    unsigned *list = malloc(ncol * sizeof *list);
+    unsigned char *rank = malloc(ncol);
+    unsigned char *wstatus = NULL;
+    clp_cols_t cc = {0};
+    slate_status st = SLATE_ENOSPC;
+    if (!list || !rank)
+        goto out;
+    column_ranks(lp, rank);
+    unsigned limit = NEAR_DST;
+    wstatus = malloc((size_t)lp->ncol + lp->nrow);
+    if (!wstatus)
+        goto out;
+    if (warm) {
+        warm_map(lp, warm, rank, limit, active, wstatus);
+    } else {
+        for (size_t j = 0; j < lp->ncol; j++)
+            active[j] = rank[j] < limit;
+        if (local_basis(p, lp, active, wstatus) != 0)
+            goto out;
+    }
+    size_t n = 0;
+    for (size_t j = 0; j < lp->ncol; j++)
+        if (active[j])
+            clp_col[n] = (unsigned)j, list[n++] = (unsigned)j;
+    *n_clp = n;
+    if (clp_cols_make(lp, list, n, &cc) != 0)
+        goto out;
+    Clp_loadProblem(model, (int)n, (int)lp->nrow, cc.start, cc.index, cc.value, cc.lb, cc.ub,
+                    cc.obj, lp->rowlb, lp->rowub);
+    clp_cols_free(&cc);
+    memset(&cc, 0, sizeof cc);
+    Clp_setObjSense(model, 1.0);
+    /* the start's statuses in the model's column order (full-LP order) */
+    size_t at = 0;
+    for (size_t j = 0; j < lp->ncol; j++)
+        if (active[j])
+            wstatus[at++] = wstatus[j];
+    memmove(wstatus + n, wstatus + lp->ncol, lp->nrow);
+    Clp_copyinStatus(model, wstatus);
+    /* Warm: the previous optimum, dual feasible where only loads moved. Cold:
+     * local routing, primal feasible unless it breaks a capacity. (CLP's
+     * presolve is not used: CoinUtils 2.11's presolve actions leak on some
+     * LPs, found by fuzz_opt.) */
+    if (warm)
+        Clp_dual(model, 0);
+    else
+        Clp_primal(model, 0);
+    *rounds = 0;
+    *iters = 0;
+    int retried = 0;
+    for (;;) {
+        *iters += (unsigned)Clp_numberIterations(model);
+        int oc = clp_outcome(model);
+        if (oc == 1) {
+            /* Capacities the near regions cannot meet: twice as many
+             * destinations per group, until every column is in. */
+            long added = 0;
+            while (added == 0 && limit <= SLATE_OPT_MAX_REGIONS) {
+                limit *= 2;
+                added = add_ranked(model, lp, rank, limit, active, clp_col, n_clp, list);
+            }
+            if (added < 0)
+                goto out;
+            if (added == 0) {
+                st = SLATE_EINFEASIBLE;
+                goto out;
+            }
+            Clp_dual(model, 0);
+            continue;
+        }
+        if (oc != 0 && !retried) {
+            /* The dual simplex gives up on some badly scaled starts (a
+             * previous basis whose values moved by orders of magnitude):
+             * the primal simplex once from where it stopped. */
+            retried = 1;
+            Clp_primal(model, 0);
+            continue;
+        }
+        if (oc != 0) {
+            st = SLATE_ESOLVER;
+            goto out;
+        }
+        const double *y = Clp_dualRowSolution(model);
+        size_t k = price_columns(lp, active, y, Clp_dualTolerance(model), list);
+        if (k == 0)
+            break;
+        ++*rounds;
+        if (*rounds >= MAX_PRICING_ROUNDS) {
+            if (add_ranked(model, lp, rank, UINT_MAX, active, clp_col, n_clp, list) < 0)
+                goto out;
+        } else if (add_columns(model, lp, active, clp_col, n_clp, list, k) != 0) {
+            goto out;
+        }
+        Clp_primal(model, 0);
+    }
+    st = SLATE_OK;
+out:
+    clp_cols_free(&cc);
+    free(list);
+    free(rank);
+    free(wstatus);
+    return st;
+}
+
+/* The full LP as before the reduction: all columns, CLP's crash, then the
+ * simplex the crash prefers (warm: the dual from the previous basis). */
+static slate_status solve_full(Clp_Simplex *model, const opt_lp_t *lp,
+                               const slate_opt_result_t *warm)
+{
+    CoinBigIndex *start = malloc(((size_t)lp->ncol + 1) * sizeof *start);
+    if (!start)
+        return SLATE_ENOSPC;
+    for (size_t i = 0; i <= lp->ncol; i++)
+        start[i] = (CoinBigIndex)lp->start[i];
+    Clp_loadProblem(model, (int)lp->ncol, (int)lp->nrow, start, lp->index, lp->value, lp->collb,
+                    lp->colub, lp->obj, lp->rowlb, lp->rowub);
+    free(start);
+    Clp_setObjSense(model, 1.0);
+    if (warm) {
+        Clp_copyinStatus(model, warm->basis);
+        Clp_dual(model, 0);
+    } else {
+        /* CLP's crash sets up a better starting point than the all-slack
+         * basis (on SLATE's largest shape: a third of the iterations) and
+         * says which simplex suits it. */
+        int crash = Clp_crash(model, 1000.0, 2);
+        if (crash == 1 || crash == 2)
+            Clp_primal(model, 0);
+        else
+            Clp_dual(model, 0);
+    }
+    int oc = clp_outcome(model);
+    return oc == 0 ? SLATE_OK : oc == 1 ? SLATE_EINFEASIBLE : SLATE_ESOLVER;
+}
+
+/* For each model column k, its place among the model's columns in full-LP
+ * order; malloc'd, NULL without memory. */
+static unsigned *clp_col_pos(const opt_lp_t *lp, const unsigned char *active,
+                             const unsigned *clp_col, size_t n_clp)
+{
+    unsigned *at = malloc(((size_t)lp->ncol ? lp->ncol : 1) * sizeof *at);
+    unsigned *pos = malloc((n_clp ? n_clp : 1) * sizeof *pos);
+    if (!at || !pos) {
+        free(at);
+        free(pos);
+        return NULL;
+    }
+    unsigned next = 0;
+    for (size_t j = 0; j < lp->ncol; j++)
+        at[j] = active[j] ? next++ : UINT_MAX;
+    for (size_t k = 0; k < n_clp; k++)
+        pos[k] = at[clp_col[k]];
+    free(at);
+    return pos;
+}
+
 slate_status slate_opt_solve_warm(const slate_opt_problem_t *p, const slate_opt_result_t *prev,
                                   slate_opt_result_t **out)
 {
@@ -297,85 +847,153 @@ slate_status slate_opt_solve_warm(const slate_opt_problem_t *p, const slate_opt_
         opt_prep_free(&pp);
         return st;
     }
-    CoinBigIndex *start = malloc(((size_t)lp.ncol + 1) * sizeof *start);
+    size_t ncol = lp.ncol ? lp.ncol : 1;
+    unsigned char *active = malloc(ncol);
+    unsigned *clp_col = malloc(ncol * sizeof *clp_col);
     slate_opt_result_t *r = opt_result_new(p);
     Clp_Simplex *model = Clp_newModel();
-    if (!start || !r || !model) {
+    if (!active || !clp_col || !r || !model) {
         st = SLATE_ENOSPC;
         goto out;
     }
-    for (size_t i = 0; i <= lp.ncol; i++)
-        start[i] = (CoinBigIndex)lp.start[i];
     Clp_setLogLevel(model, 0);
-    Clp_loadProblem(model, (int)lp.ncol, (int)lp.nrow, start, lp.index, lp.value, lp.collb,
-                    lp.colub, lp.obj, lp.rowlb, lp.rowub);
-    Clp_setObjSense(model, 1.0);
     if (p->cfg.time_limit_s > 0.0)
         Clp_setMaximumSeconds(model, p->cfg.time_limit_s);
     uint64_t shape = lp_shape(&lp);
-    int warm = prev && prev->basis && prev->basis_cols == lp.ncol && prev->basis_rows == lp.nrow &&
-               prev->basis_shape == shape;
-    if (warm)
-        Clp_copyinStatus(model, prev->basis);
+    int full = p->cfg.full_lp != 0;
+    /* A previous basis fits when it belongs to the same LP solved the same way. */
+    /* The full LP restarts from a basis of the same LP; the reduced solve
+     * from any reduced optimum, matched column by column (warm_map). */
+    int warm = prev && prev->basis &&
+               (full ? !prev->keys && prev->basis_shape == shape && prev->basis_rows == lp.nrow &&
+                           prev->basis_cols == lp.ncol
+                     : prev->keys != NULL);
     double t1 = opt_now_ms();
-    if (warm) {
-        Clp_dual(model, 0);
+    size_t n_clp = lp.ncol;
+    unsigned rounds = 0, iters = 0;
+    if (full) {
+        memset(active, 1, lp.ncol);
+        for (size_t j = 0; j < lp.ncol; j++)
+            clp_col[j] = (unsigned)j;
+        st = solve_full(model, &lp, warm ? prev : NULL);
+        iters = (unsigned)Clp_numberIterations(model);
     } else {
-        /* CLP's crash sets up a better starting point than the all-slack
-         * basis (on SLATE's largest shape: a third of the iterations) and
-         * says which simplex suits it. */
-        int crash = Clp_crash(model, 1000.0, 2);
-        if (crash == 1 || crash == 2)
-            Clp_primal(model, 0);
-        else
-            Clp_dual(model, 0);
+        st = solve_generated(model, p, &lp, warm ? prev : NULL, active, clp_col, &n_clp, &rounds,
+                             &iters);
+        if (st == SLATE_ESOLVER && !(p->cfg.time_limit_s > 0.0)) {
+            /* CLP stopped short on the restricted LP (numerical trouble):
+             * the full LP from scratch, as before the reduction. */
+            Clp_deleteModel(model);
+            model = Clp_newModel();
+            if (!model) {
+                st = SLATE_ENOSPC;
+                goto out;
+            }
+            Clp_setLogLevel(model, 0);
+            memset(active, 1, lp.ncol);
+            for (size_t j = 0; j < lp.ncol; j++)
+                clp_col[j] = (unsigned)j;
+            n_clp = lp.ncol;
+            warm = 0;
+            st = solve_full(model, &lp, NULL);
+            iters = (unsigned)Clp_numberIterations(model);
+        }
     }
     double t2 = opt_now_ms();
-    int status = Clp_status(model);
-    if (status == 1 || Clp_isProvenPrimalInfeasible(model)) {
-        st = SLATE_EINFEASIBLE;
+    if (st != SLATE_OK)
         goto out;
-    }
-    if (status != 0 || !Clp_isProvenOptimal(model)) {
-        st = SLATE_ESOLVER;
-        goto out;
-    }
     const double *x = Clp_getColSolution(model);
     size_t R = p->R;
-    for (size_t j = 0; j < lp.ncol; j++) {
+    double tol = Clp_primalTolerance(model);
+    for (size_t k = 0; k < n_clp; k++) {
+        size_t j = clp_col[k];
         if (lp.kind[j] != 0)
             continue;
-        double v = x[j] > 0.0 ? x[j] : 0.0;
+        /* flows within CLP's primal tolerance of 0 are 0 (its noise) */
+        double v = x[k] > tol ? x[k] : 0.0;
         r->flow[((size_t)lp.ca[j] * R + lp.cb[j]) * R + lp.cc[j]] = v;
     }
     opt_result_finish(p, &pp, r);
     r->st.method = SLATE_OPT_METHOD_LP;
-    r->st.columns = lp.ncol;
+    r->st.columns = (unsigned)n_clp;
     r->st.rows = lp.nrow;
-    r->st.nonzeros = (unsigned)lp.nnz;
-    r->st.iterations = (unsigned)Clp_numberIterations(model);
+    size_t nnz = 0;
+    for (size_t k = 0; k < n_clp; k++)
+        nnz += lp.start[clp_col[k] + 1] - lp.start[clp_col[k]];
+    r->st.nonzeros = (unsigned)nnz;
+    r->st.full_columns = lp.ncol;
+    r->st.pricing_rounds = rounds;
+    r->st.iterations = iters;
     r->st.build_ms = t1 - t0;
     r->st.solve_ms = t2 - t1;
-    r->st.lp_objective = Clp_objectiveValue(model);
+    /* The LP's objective at CLP's solution with values within its primal
+     * tolerance of a bound put on the bound: a column at 1e-12 (CLP's
+     * noise) with a cost of 1e13 would move CLP's own figure by more than
+     * the tolerance. */
+    double lp_obj = lp.obj_const;
+    for (size_t k = 0; k < n_clp; k++) {
+        size_t j = clp_col[k];
+        double v = x[k];
+        if (v < lp.collb[j] + tol)
+            v = lp.collb[j];
+        else if (lp.colub[j] < DBL_MAX && v > lp.colub[j] - tol)
+            v = lp.colub[j];
+        lp_obj += lp.obj[j] * v;
+    }
+    r->st.lp_objective = lp_obj;
     r->st.warm_start = warm;
     const unsigned char *basis = Clp_statusArray(model);
     if (basis) {
-        size_t nb = (size_t)lp.ncol + lp.nrow;
+        size_t nb = n_clp + lp.nrow;
         r->basis = malloc(nb ? nb : 1);
-        if (r->basis) {
-            memcpy(r->basis, basis, nb);
-            r->basis_cols = lp.ncol;
+        if (!full)
+            r->keys = malloc((nb ? nb : 1) * sizeof *r->keys);
+        if (r->basis && (full || r->keys)) {
+            if (full) {
+                memcpy(r->basis, basis, nb);
+            } else {
+                /* Columns joined the model out of order; stored in full-LP
+                 * order with what they stand for, for the next start. */
+                unsigned *pos = clp_col_pos(&lp, active, clp_col, n_clp);
+                if (!pos) {
+                    free(r->basis);
+                    free(r->keys);
+                    r->basis = NULL;
+                    r->keys = NULL;
+                    goto done;
+                }
+                for (size_t k = 0; k < n_clp; k++) {
+                    r->basis[pos[k]] = basis[k];
+                    r->keys[pos[k]] = col_key(&lp, clp_col[k]);
+                }
+                free(pos);
+                if (row_sorted(&lp, basis + n_clp, r->keys + n_clp, r->basis + n_clp) != 0) {
+                    free(r->basis);
+                    free(r->keys);
+                    r->basis = NULL;
+                    r->keys = NULL;
+                    goto done;
+                }
+            }
+            r->basis_cols = (unsigned)n_clp;
             r->basis_rows = lp.nrow;
             r->basis_shape = shape;
+        } else {
+            free(r->basis);
+            free(r->keys);
+            r->basis = NULL;
+            r->keys = NULL;
         }
     }
+done:
     *out = r;
     r = NULL;
     st = SLATE_OK;
 out:
     if (model)
         Clp_deleteModel(model);
-    free(start);
+    free(active);
+    free(clp_col);
     slate_opt_result_free(r);
     opt_lp_free(&lp);
     opt_prep_free(&pp);

@@ -15,11 +15,53 @@
 /* Edges whose ratio is below this are noise and do not make a child "called". */
 #define MIN_RATIO 0.01
 
+static size_t row_hash(uint32_t ep, uint32_t src, size_t mask)
+{
+    uint64_t k = ((uint64_t)ep << 8 | src) * 0x9e3779b97f4a7c15ull;
+    return (size_t)(k >> 32) & mask;
+}
+
+/* (Re)builds the index for rows [0, n) with room for `want` rows; -1 when out of memory. */
+static int rows_reindex(ctl_rows_t *t, size_t want)
+{
+    size_t slots = t->slots ? t->slots : 128;
+    while (slots < 2 * want)
+        slots *= 2;
+    if (slots != t->slots) {
+        uint32_t *s = realloc(t->slot, slots * sizeof(uint32_t));
+        if (!s)
+            return -1;
+        t->slot = s;
+        t->slots = slots;
+    }
+    memset(t->slot, 0, t->slots * sizeof(uint32_t));
+    size_t mask = t->slots - 1;
+    for (size_t i = 0; i < t->n; i++) {
+        size_t h = row_hash(t->v[i].ep, t->v[i].src, mask);
+        while (t->slot[h])
+            h = (h + 1) & mask;
+        t->slot[h] = (uint32_t)(i + 1);
+    }
+    t->indexed = t->n;
+    return 0;
+}
+
 ctl_row_t *ctl_rows_find(ctl_rows_t *t, uint32_t ep, uint32_t src)
 {
-    for (size_t i = 0; i < t->n; i++)
-        if (t->v[i].ep == ep && t->v[i].src == src)
-            return &t->v[i];
+    if (t->n == 0)
+        return NULL;
+    if (t->indexed != t->n && rows_reindex(t, t->n) != 0) {
+        for (size_t i = 0; i < t->n; i++) /* no memory for the index: scan */
+            if (t->v[i].ep == ep && t->v[i].src == src)
+                return &t->v[i];
+        return NULL;
+    }
+    size_t mask = t->slots - 1;
+    for (size_t h = row_hash(ep, src, mask); t->slot[h]; h = (h + 1) & mask) {
+        ctl_row_t *r = &t->v[t->slot[h] - 1];
+        if (r->ep == ep && r->src == src)
+            return r;
+    }
     return NULL;
 }
 
@@ -36,11 +78,25 @@ ctl_row_t *ctl_rows_put(ctl_rows_t *t, uint32_t ep, uint32_t src)
         t->v = p;
         t->cap = nc;
     }
+    if ((t->indexed != t->n || 2 * (t->n + 1) > t->slots) && rows_reindex(t, t->n + 1) != 0)
+        return NULL;
     r = &t->v[t->n++];
     memset(r, 0, sizeof(*r));
     r->ep = ep;
     r->src = src;
+    size_t mask = t->slots - 1, h = row_hash(ep, src, mask);
+    while (t->slot[h])
+        h = (h + 1) & mask;
+    t->slot[h] = (uint32_t)t->n;
+    t->indexed = t->n;
     return r;
+}
+
+void ctl_rows_free(ctl_rows_t *t)
+{
+    free(t->v);
+    free(t->slot);
+    memset(t, 0, sizeof(*t));
 }
 
 int ctl_rows_copy(ctl_rows_t *dst, const ctl_rows_t *src)
@@ -55,6 +111,7 @@ int ctl_rows_copy(ctl_rows_t *dst, const ctl_rows_t *src)
     if (src->n)
         memcpy(dst->v, src->v, src->n * sizeof(ctl_row_t));
     dst->n = src->n;
+    dst->indexed = SIZE_MAX; /* new contents: the index is rebuilt on the next lookup */
     return 0;
 }
 
@@ -65,6 +122,9 @@ void ctl_problem_free(ctl_problem_t *b)
     free(b->ep_back);
     free(b->svc_opt);
     free(b->edge_used);
+    free(b->want_src);
+    free(b->into_start);
+    free(b->into_edge);
     memset(b, 0, sizeof(*b));
 }
 
@@ -208,6 +268,39 @@ static slate_status add_class(ctl_problem_t *b, const ctl_solve_input_t *in, con
     return SLATE_OK;
 }
 
+/* The used edges by child, and the source regions each child needs rows
+ * for: what the rows and rules ask per (child, source) in O(1) instead of a
+ * pass over every edge. */
+static slate_status index_edges(ctl_problem_t *b, const ctl_solve_input_t *in)
+{
+    uint32_t n = in->n_endpoints;
+    b->want_src = calloc(n ? n : 1, sizeof(uint32_t));
+    b->into_start = calloc((size_t)n + 1, sizeof(uint32_t));
+    b->into_edge = malloc((in->n_edges ? in->n_edges : 1) * sizeof(uint32_t));
+    if (!b->want_src || !b->into_start || !b->into_edge)
+        return SLATE_ENOSPC;
+    for (uint32_t k = 0; k < in->n_edges; k++)
+        if (b->edge_used[k])
+            b->into_start[in->edges[k].child + 1]++;
+    for (uint32_t e = 0; e < n; e++)
+        b->into_start[e + 1] += b->into_start[e];
+    uint32_t *fill = calloc(n ? n : 1, sizeof(uint32_t));
+    if (!fill)
+        return SLATE_ENOSPC;
+    for (uint32_t k = 0; k < in->n_edges; k++) {
+        if (!b->edge_used[k])
+            continue;
+        uint32_t c = in->edges[k].child;
+        b->into_edge[b->into_start[c] + fill[c]++] = k;
+        uint32_t ps = in->endpoints[in->edges[k].parent].svc;
+        for (uint32_t r = 0; r < b->R && r < 32; r++)
+            if (in->deployed[ps][r])
+                b->want_src[c] |= 1u << r;
+    }
+    free(fill);
+    return SLATE_OK;
+}
+
 slate_status ctl_problem_build(const ctl_config_t *cfg, const ctl_solve_input_t *in,
                                ctl_problem_t *b)
 {
@@ -236,6 +329,7 @@ slate_status ctl_problem_build(const ctl_config_t *cfg, const ctl_solve_input_t 
     slate_opt_config_default(&oc);
     oc.segments = cfg->segments;
     oc.egress_weight = cfg->egress_weight;
+    oc.full_lp = cfg->solve_full_lp ? 1u : 0u;
     if ((st = slate_opt_configure(b->p, &oc)) != SLATE_OK)
         goto out;
     for (uint32_t a = 0; a < b->R; a++)
@@ -265,6 +359,8 @@ slate_status ctl_problem_build(const ctl_config_t *cfg, const ctl_solve_input_t 
         if ((st = add_class(b, in, use, e, seen, queue)) != SLATE_OK)
             goto out;
     }
+    if (b->classes > 0 && (st = index_edges(b, in)) != SLATE_OK)
+        goto out;
     st = b->classes > 0 ? SLATE_OK : SLATE_EEMPTY;
 out:
     free(use);
@@ -281,6 +377,8 @@ out:
 bool ctl_problem_row_wanted(const ctl_problem_t *b, const ctl_solve_input_t *in, uint32_t child,
                             uint32_t src)
 {
+    if (b->want_src && child < in->n_endpoints && src < 32)
+        return (b->want_src[child] >> src) & 1u;
     for (uint32_t k = 0; k < in->n_edges; k++)
         if (b->edge_used[k] && in->edges[k].child == child &&
             in->deployed[in->endpoints[in->edges[k].parent].svc][src])
@@ -359,20 +457,30 @@ ctl_rules_t *ctl_problem_rules(const ctl_problem_t *b, const ctl_solve_input_t *
             continue;
         weights[biggest] =
             (uint32_t)((int64_t)weights[biggest] + (int64_t)CTL_WEIGHT_SCALE - (int64_t)sum);
-        memset(caller, 0, in->n_services ? in->n_services : 1);
-        for (uint32_t k = 0; k < in->n_edges; k++) {
+        /* each calling service once: mark, add, then clear the marks */
+        uint32_t lo = b->into_start ? b->into_start[r->ep] : 0;
+        uint32_t hi = b->into_start ? b->into_start[r->ep + 1] : in->n_edges;
+        bool failed = false;
+        for (uint32_t q = lo; q < hi && !failed; q++) {
+            uint32_t k = b->into_start ? b->into_edge[q] : q;
             if (!b->edge_used[k] || in->edges[k].child != r->ep)
                 continue;
             uint32_t ps = in->endpoints[in->edges[k].parent].svc;
             if (caller[ps] || !in->deployed[ps][r->src])
                 continue;
             caller[ps] = 1;
-            if (ctl_rules_add(rs, in->region_names[r->src], in->service_names[ce->svc], ce->method,
-                              ce->path, in->service_names[ps], regions, weights, n) != 0) {
-                free(caller);
-                ctl_rules_unref(rs);
-                return NULL;
-            }
+            failed =
+                ctl_rules_add(rs, in->region_names[r->src], in->service_names[ce->svc], ce->method,
+                              ce->path, in->service_names[ps], regions, weights, n) != 0;
+        }
+        for (uint32_t q = lo; q < hi; q++) {
+            uint32_t k = b->into_start ? b->into_edge[q] : q;
+            caller[in->endpoints[in->edges[k].parent].svc] = 0;
+        }
+        if (failed) {
+            free(caller);
+            ctl_rules_unref(rs);
+            return NULL;
         }
     }
     free(caller);

@@ -27,16 +27,24 @@ typedef struct ctl_row {
     double w[CTL_MAX_REGION_SLOTS];
 } ctl_row_t;
 
-/* A growable set of rows (zero-initialise; free `v`). */
+/* A growable set of rows (zero-initialise; free with ctl_rows_free). A hash
+ * index over (ep, src) makes lookups O(1); it is rebuilt whenever `n` moved
+ * behind its back (emptied by `n = 0`, or a copy), so callers may still
+ * truncate `n`. */
 typedef struct ctl_rows {
     ctl_row_t *v;
     size_t n, cap;
+    uint32_t *slot; /* open addressing: row index + 1, 0 = empty */
+    size_t slots;   /* a power of two, or 0 */
+    size_t indexed; /* rows the index holds */
 } ctl_rows_t;
 
-/* The row for (ep, src), or NULL. O(rows). */
+/* The row for (ep, src), or NULL. O(1) expected. */
 ctl_row_t *ctl_rows_find(ctl_rows_t *t, uint32_t ep, uint32_t src);
 /* The row for (ep, src), added with zero weights when absent; NULL when out of memory. */
 ctl_row_t *ctl_rows_put(ctl_rows_t *t, uint32_t ep, uint32_t src);
+/* Frees the rows and the index; t is empty afterwards. */
+void ctl_rows_free(ctl_rows_t *t);
 /* dst := src; 0, or -1 when out of memory (dst unchanged). */
 int ctl_rows_copy(ctl_rows_t *dst, const ctl_rows_t *src);
 
@@ -49,6 +57,11 @@ typedef struct ctl_problem {
     uint32_t n_opt_eps;
     uint32_t *svc_opt; /* state service -> opt service */
     bool *edge_used;   /* per snapshot edge: in the problem */
+    /* per state endpoint: the source regions whose calls to it need a row
+     * (a caller over a used edge is deployed there), one bit per region */
+    uint32_t *want_src;
+    /* per state endpoint: the used edges into it (CSR over snapshot edges) */
+    uint32_t *into_start, *into_edge;
     uint32_t classes;
 } ctl_problem_t;
 

@@ -62,6 +62,9 @@ struct ctl_solver {
     /* between rounds (the solve thread's, or a test's) */
     ctl_rows_t cur;  /* routing in force */
     ctl_rows_t prev; /* routing before the last applied change */
+    /* the last LP optimum: its basis starts the next solve when the LP has
+     * the same shape (slate_opt_solve_warm) */
+    slate_opt_result_t *last_lp;
     slate_opt_guard_t guard;
     int cooldown;
     bool rows_from_rules; /* cur was rebuilt from restored rules */
@@ -97,8 +100,9 @@ void ctl_solver_free(ctl_solver_t *s)
     pthread_mutex_destroy(&s->mu);
     pthread_mutex_destroy(&s->wake_mu);
     pthread_cond_destroy(&s->wake_cv);
-    free(s->cur.v);
-    free(s->prev.v);
+    ctl_rows_free(&s->cur);
+    ctl_rows_free(&s->prev);
+    slate_opt_result_free(s->last_lp);
     free(s);
 }
 
@@ -106,6 +110,7 @@ void ctl_solver_free(ctl_solver_t *s)
 typedef struct round {
     ctl_solver_t *S;
     uint64_t now_ns, t0;
+    double snapshot_ms, problem_ms;
     ctl_solve_input_t *in;
     double measured;
     ctl_problem_t b;
@@ -147,11 +152,14 @@ static void refresh_if_due(ctl_solver_t *S)
         ctl_publish(S->pub, copy, 0);
 }
 
-/* 1. Close the window; false when the snapshot could not be taken. */
+/* 1. Close the window (unless the caller gave the snapshot); false when
+ * the snapshot could not be taken. */
 static bool step_snapshot(round_t *rd)
 {
     ctl_solver_t *S = rd->S;
-    rd->in = ctl_state_tick(S->state, rd->now_ns);
+    if (!rd->in)
+        rd->in = ctl_state_tick(S->state, rd->now_ns);
+    rd->snapshot_ms = (double)(ctl_mono_ns() - rd->t0) / 1e6;
     if (!rd->in) {
         atomic_fetch_add(&S->m->solves_failed, 1);
         set_outcome(S, "failed: out of memory taking the snapshot");
@@ -234,7 +242,9 @@ static bool step_guard(round_t *rd)
 static bool step_build(round_t *rd)
 {
     ctl_solver_t *S = rd->S;
+    uint64_t t = ctl_mono_ns();
     slate_status st = ctl_problem_build(S->cfg, rd->in, &rd->b);
+    rd->problem_ms = (double)(ctl_mono_ns() - t) / 1e6;
     const slate_opt_problem_t *p = rd->b.p;
     pthread_mutex_lock(&S->mu);
     S->stats.regions = rd->in->n_regions;
@@ -271,7 +281,7 @@ static bool step_solve(round_t *rd)
         st = slate_opt_waterfall(rd->b.p, &rd->target);
         break;
     default:
-        st = slate_opt_solve(rd->b.p, &rd->target);
+        st = slate_opt_solve_warm(rd->b.p, S->last_lp, &rd->target);
         break;
     }
     rd->solve_ms = (double)(ctl_mono_ns() - rd->t0) / 1e6;
@@ -279,6 +289,8 @@ static bool step_solve(round_t *rd)
     pthread_mutex_lock(&S->mu);
     S->stats.last_status = st;
     S->stats.total_ms = rd->solve_ms;
+    S->stats.snapshot_ms = rd->snapshot_ms;
+    S->stats.problem_ms = rd->problem_ms;
     if (rd->target) {
         const slate_opt_stats_t *ss = slate_opt_result_stats(rd->target);
         S->stats.objective_proposed = ss->objective;
@@ -289,6 +301,9 @@ static bool step_solve(round_t *rd)
         S->stats.rows = ss->rows;
         S->stats.nonzeros = ss->nonzeros;
         S->stats.iterations = ss->iterations;
+        S->stats.full_columns = ss->full_columns;
+        S->stats.pricing_rounds = ss->pricing_rounds;
+        S->stats.warm_start = ss->warm_start;
     }
     pthread_mutex_unlock(&S->mu);
     if (st != SLATE_OK) {
@@ -422,14 +437,14 @@ static void step_apply(round_t *rd)
     pthread_mutex_unlock(&S->mu);
     if (changes == 0 && rd->have_rules) {
         set_outcome(S, "unchanged: the routing in force is the optimum");
-        free(next.v);
+        ctl_rows_free(&next);
         return;
     }
     ctl_rules_t *rs = ctl_problem_rules(&rd->b, rd->in, &next,
                                         rd->baseline ? method_name(S->cfg->routing) : "optimiser");
     if (!rs) {
         set_outcome(S, "failed: out of memory building rules");
-        free(next.v);
+        ctl_rows_free(&next);
         return;
     }
     ctl_rows_copy(&S->prev, &S->cur);
@@ -448,32 +463,55 @@ static void step_apply(round_t *rd)
             "%.2f ms",
             S->stats.rounds, method_name(S->cfg->routing), rd->obj_cur, obj_applied, rd->obj_new,
             changes, rd->solve_ms);
-    free(next.v);
+    ctl_rows_free(&next);
 }
 
-void ctl_solver_round(ctl_solver_t *S, uint64_t now_ns)
+static void run_round(ctl_solver_t *S, ctl_solve_input_t *in, uint64_t now_ns)
 {
-    round_t rd = {.S = S, .now_ns = now_ns, .t0 = ctl_mono_ns()};
+    round_t rd = {.S = S, .now_ns = now_ns, .t0 = ctl_mono_ns(), .in = in};
     if (!step_snapshot(&rd))
         return;
     step_adopt(&rd);
+    bool solved = false;
     if (!step_guard(&rd) && step_build(&rd) && step_solve(&rd)) {
+        solved = true;
+        uint64_t t_post = ctl_mono_ns();
         step_compare(&rd);
         if (step_decide(&rd))
             step_apply(&rd);
+        pthread_mutex_lock(&S->mu);
+        S->stats.post_ms = (double)(ctl_mono_ns() - t_post) / 1e6;
+        pthread_mutex_unlock(&S->mu);
     }
     /* what the guard and the cooldown are now, whichever step ended the round */
     pthread_mutex_lock(&S->mu);
     S->stats.guard_active = S->guard.active;
     S->stats.cooldown = S->cooldown;
+    if (solved) /* with the solve's other figures, not a later round that stopped early */
+        S->stats.round_ms = (double)(ctl_mono_ns() - rd.t0) / 1e6;
     pthread_mutex_unlock(&S->mu);
-    free(rd.current.v);
-    free(rd.proposal.v);
+    ctl_rows_free(&rd.current);
+    ctl_rows_free(&rd.proposal);
+    if (rd.target && slate_opt_result_stats(rd.target)->method == SLATE_OPT_METHOD_LP) {
+        slate_opt_result_free(S->last_lp); /* this optimum's basis starts the next solve */
+        S->last_lp = rd.target;
+        rd.target = NULL;
+    }
     slate_opt_result_free(rd.target);
     slate_opt_result_free(rd.local);
     ctl_problem_free(&rd.b);
     ctl_solve_input_free(rd.in);
     refresh_if_due(S);
+}
+
+void ctl_solver_round(ctl_solver_t *S, uint64_t now_ns)
+{
+    run_round(S, NULL, now_ns);
+}
+
+void ctl_solver_round_on(ctl_solver_t *S, ctl_solve_input_t *in, uint64_t now_ns)
+{
+    run_round(S, in, now_ns);
 }
 
 static void *solver_main(void *arg)

@@ -31,8 +31,15 @@ typedef struct ctl_solve_stats {
     double mean_latency_ms;    /* modelled, of the optimum */
     double measured_latency_ms;
     double shift; /* largest fraction of traffic moved in one row */
-    double build_ms, solve_ms, total_ms;
+    /* the optimiser's LP build and CLP time; total: from the round's start to
+     * the end of the solve (snapshot, problem, LP); post: the optimum into
+     * rows, the comparison with the routing in force and the rules; round:
+     * the whole round (all of the last round that solved) */
+    double build_ms, solve_ms, total_ms, post_ms, round_ms;
+    double snapshot_ms, problem_ms; /* of total: closing the window; the problem from it */
     unsigned columns, rows, nonzeros, iterations;
+    unsigned full_columns, pricing_rounds; /* the full LP's columns; rounds of column generation */
+    int warm_start;                        /* the LP started from the last round's basis */
     unsigned classes, endpoints, edges, regions, services;
     int guard_active;
     int cooldown;
@@ -56,6 +63,10 @@ int ctl_solver_start(ctl_solver_t *s);
 void ctl_solver_stop(ctl_solver_t *s);
 /* One round now: window close, build, solve, decide, publish. */
 void ctl_solver_round(ctl_solver_t *s, uint64_t now_ns);
+/* One round on a snapshot the caller took (or built; the round frees it)
+ * instead of closing the state's window: benchmarks and tests drive the
+ * rounds of a mesh they generate. */
+void ctl_solver_round_on(ctl_solver_t *s, ctl_solve_input_t *in, uint64_t now_ns);
 /* A copy of the last round's statistics. */
 void ctl_solver_stats(ctl_solver_t *s, ctl_solve_stats_t *out);
 

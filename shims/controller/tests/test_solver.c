@@ -4,7 +4,9 @@
  * optimum as rules, and whole solver rounds (ctl_solver.h) in an in-process
  * daemon, including the capacity repair: a routing in force over a
  * capacity from the regions file moves to a split that respects it, at
- * most max-shift per round, within a bounded number of rounds.
+ * most max-shift per round, within a bounded number of rounds; on meshes
+ * from the scale benchmark's generator, the reduced solve against the full
+ * LP and rounds that start warm; the rows' hash index.
  * SPDX-License-Identifier: Apache-2.0
  */
 #include <setjmp.h>
@@ -22,6 +24,8 @@
 #include "ctl_problem.h"
 #include "ctl_publish.h"
 #include "ctl_solver.h"
+#include "mesh_gen.h"
+#include "mesh_input.h"
 #include "scenario.h"
 
 /* The share of west's backend calls the rules keep in west; -1 without a rule. */
@@ -147,8 +151,8 @@ static void test_problem_from_learnt_state(void **state)
         for (uint32_t k = 0; k < b.R; k++)
             assert_true(fabs(r->w[k] - rows.v[i].w[k]) < 1e-3);
     }
-    free(rows.v);
-    free(back.v);
+    ctl_rows_free(&rows);
+    ctl_rows_free(&back);
     ctl_rules_unref(rules);
     slate_opt_result_free(res);
     ctl_problem_free(&b);
@@ -217,12 +221,152 @@ static void test_rounds_follow_retired_indices(void **state)
     repair_rounds(true);
 }
 
+/* ---- generated meshes (the scale benchmark's generator) ---- */
+
+/* The optimum of a built problem with config.full_lp = full. */
+static double solve_objective(slate_opt_problem_t *p, unsigned full, slate_opt_stats_t *st)
+{
+    slate_opt_config_t c;
+    assert_int_equal(slate_opt_get_config(p, &c), SLATE_OK);
+    c.full_lp = full;
+    assert_int_equal(slate_opt_configure(p, &c), SLATE_OK);
+    slate_opt_result_t *r = NULL;
+    assert_int_equal(slate_opt_solve(p, &r), SLATE_OK);
+    *st = *slate_opt_result_stats(r);
+    slate_opt_result_free(r);
+    return st->objective;
+}
+
+/* The problem the controller builds from a generated mesh: the reduced
+ * solve's optimum equals the full LP's, on small and medium meshes with
+ * the flat curves the scale benchmark teaches and with curved ones. */
+static void test_mesh_reduced_equals_full(void **state)
+{
+    (void)state;
+    static const unsigned sizes[][2] = {{10, 3}, {30, 4}, {60, 8}, {120, 8}};
+    ctl_config_t cfg;
+    ctl_config_defaults(&cfg);
+    unsigned reduced = 0;
+    for (size_t k = 0; k < sizeof sizes / sizeof sizes[0]; k++)
+        for (uint64_t seed = 1; seed <= 2; seed++)
+            for (int curved = 0; curved <= 1; curved++) {
+                mesh_t m;
+                assert_int_equal(mesh_generate(&m, sizes[k][0], sizes[k][1], seed), 0);
+                ctl_solve_input_t *in = mesh_solve_input(&m, curved, 1.0);
+                ctl_problem_t b;
+                assert_int_equal(ctl_problem_build(&cfg, in, &b), SLATE_OK);
+                slate_opt_stats_t fs, rs;
+                double full = solve_objective(b.p, 1, &fs);
+                double red = solve_objective(b.p, 0, &rs);
+                double scale = fabs(full) > 1 ? fabs(full) : 1;
+                if (!(fabs(full - red) <= 1e-7 * scale))
+                    fail_msg("%u x %u seed %u %s: full LP %.12g, reduced %.12g", sizes[k][0],
+                             sizes[k][1], (unsigned)seed, curved ? "curved" : "flat", full, red);
+                assert_int_equal(fs.columns, fs.full_columns);
+                reduced += rs.columns < fs.full_columns;
+                ctl_problem_free(&b);
+                ctl_solve_input_free(in);
+                mesh_free(&m);
+            }
+    assert_true(reduced >= 8); /* the reduction took columns away on most */
+}
+
+/* Rounds on a generated mesh: the second (loads moved) starts from the
+ * first's basis and still proposes the full LP's optimum. */
+static void test_mesh_rounds_start_warm(void **state)
+{
+    (void)state;
+    mesh_t m;
+    assert_int_equal(mesh_generate(&m, 60, 8, 3), 0);
+    daemon_t *d = calloc(1, sizeof(*d));
+    assert_non_null(d);
+    ctl_config_defaults(&d->cfg);
+    ctl_metrics_init(&d->metrics);
+    ctl_publisher_init(&d->pub, &d->cfg, &d->metrics);
+    daemon_solver(d);
+    ctl_solve_stats_t st;
+    for (int round = 0; round < 3; round++) {
+        double scale = 1.0 + 0.05 * round;
+        ctl_solver_round_on(d->solver, mesh_solve_input(&m, true, scale),
+                            1700000000000000000ull + (uint64_t)round * 2000000000ull);
+        ctl_solver_stats(d->solver, &st);
+        assert_int_equal(st.last_status, SLATE_OK);
+        assert_int_equal(st.warm_start, round > 0);
+        ctl_solve_input_t *in = mesh_solve_input(&m, true, scale);
+        ctl_problem_t b;
+        assert_int_equal(ctl_problem_build(&d->cfg, in, &b), SLATE_OK);
+        slate_opt_stats_t fs;
+        double full = solve_objective(b.p, 1, &fs);
+        assert_true(fabs(full - st.objective_proposed) <= 1e-7 * fabs(full));
+        ctl_problem_free(&b);
+        ctl_solve_input_free(in);
+        assert_true(st.round_ms >= st.total_ms && st.post_ms > 0);
+    }
+    ctl_rules_t *r = ctl_publisher_rules(&d->pub);
+    assert_non_null(r);
+    assert_true(r->n_rules > 0);
+    ctl_rules_unref(r);
+    daemon_free(d);
+    mesh_free(&m);
+}
+
+/* The rows' hash index against a linear scan, through puts, a copy over
+ * other contents and a truncation. */
+static void test_rows_index(void **state)
+{
+    (void)state;
+    ctl_rows_t a = {0}, b = {0};
+    for (uint32_t ep = 0; ep < 500; ep++)
+        for (uint32_t src = 0; src < 4; src++) {
+            ctl_row_t *r = ctl_rows_put(&a, ep, src);
+            assert_non_null(r);
+            r->w[0] = ep * 10 + src;
+        }
+    assert_int_equal(a.n, 2000);
+    assert_ptr_equal(ctl_rows_put(&a, 7, 3), ctl_rows_find(&a, 7, 3)); /* no duplicate */
+    assert_int_equal(a.n, 2000);
+    for (uint32_t ep = 0; ep < 500; ep++)
+        for (uint32_t src = 0; src < 4; src++) {
+            ctl_row_t *r = ctl_rows_find(&a, ep, src);
+            assert_non_null(r);
+            assert_true(r->w[0] == ep * 10 + src);
+        }
+    assert_null(ctl_rows_find(&a, 500, 0));
+    assert_null(ctl_rows_find(&a, 0, 4));
+    /* b held other rows (and its index) before the copy */
+    for (uint32_t ep = 1000; ep < 1100; ep++)
+        assert_non_null(ctl_rows_put(&b, ep, 0));
+    assert_int_equal(ctl_rows_copy(&b, &a), 0);
+    assert_null(ctl_rows_find(&b, 1000, 0));
+    assert_true(ctl_rows_find(&b, 499, 2)->w[0] == 4992);
+    /* a copy of the same count over different rows */
+    ctl_rows_t c = {0};
+    for (uint32_t ep = 0; ep < 2000; ep++)
+        assert_non_null(ctl_rows_put(&c, ep + 5000, 1));
+    assert_int_equal(ctl_rows_copy(&c, &a), 0);
+    assert_null(ctl_rows_find(&c, 5000, 1));
+    assert_non_null(ctl_rows_find(&c, 3, 3));
+    /* truncated: the old rows are gone, new ones are found */
+    a.n = 0;
+    assert_null(ctl_rows_find(&a, 7, 3));
+    assert_non_null(ctl_rows_put(&a, 9, 9));
+    assert_null(ctl_rows_find(&a, 7, 3));
+    assert_non_null(ctl_rows_find(&a, 9, 9));
+    assert_int_equal(a.n, 1);
+    ctl_rows_free(&a);
+    ctl_rows_free(&b);
+    ctl_rows_free(&c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_problem_from_learnt_state),
         cmocka_unit_test(test_rounds_repair_a_capacity_breach),
         cmocka_unit_test(test_rounds_follow_retired_indices),
+        cmocka_unit_test(test_mesh_reduced_equals_full),
+        cmocka_unit_test(test_mesh_rounds_start_warm),
+        cmocka_unit_test(test_rows_index),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

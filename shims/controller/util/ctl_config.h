@@ -57,6 +57,7 @@ typedef struct ctl_config {
     double model_min_samples;
     double model_forget;
     uint32_t segments;
+    bool solve_full_lp; /* benchmarks: the full LP, cold, as before the reduction */
     double egress_weight;
     double max_shift;
     double min_gain_abs;

@@ -2,7 +2,8 @@
  * Tests of the routing optimiser: CLP's optimum against GLPK's glpsol on the
  * same LP (written by slate_opt_write_lp), tiny instances against a brute
  * force search written here from the definitions, the constraints on every
- * solution, the baselines as defined, the egress weight, and bad input.
+ * solution, the baselines as defined, the egress weight, the reduced solve
+ * (the default) against the full LP, and bad input.
  * SPDX-License-Identifier: Apache-2.0
  */
 #define _POSIX_C_SOURCE 200809L
@@ -28,6 +29,8 @@ static int rel_close(double a, double b, double rel)
         scale = 1.0;
     return fabs(a - b) <= rel * scale;
 }
+
+static slate_opt_result_t *solve_mode(slate_opt_problem_t *p, unsigned full);
 
 /* ---- glpsol ---- */
 
@@ -666,7 +669,9 @@ static void test_warm_start(void **state)
             slate_opt_result_free(prev);
             prev = warm;
         }
-        /* A new deployment of a called service changes the columns: cold start. */
+        /* A new deployment of a called service changes the columns: the
+         * reduced solve maps the previous basis over them (still warm, same
+         * optimum as cold); the full LP starts cold. */
         unsigned child;
         assert_int_equal(slate_opt_get_call(p, 0, NULL, NULL, &child, NULL, NULL), SLATE_OK);
         unsigned svc = slate_opt_endpoint_service(p, child);
@@ -674,13 +679,33 @@ static void test_warm_start(void **state)
             int dep;
             assert_int_equal(slate_opt_get_placement(p, svc, r, &dep, NULL), SLATE_OK);
             if (!dep) {
+                slate_opt_result_t *full_prev = solve_mode(p, 1);
                 assert_int_equal(slate_opt_set_placement(p, svc, r, 1, 50), SLATE_OK);
-                slate_opt_result_t *again;
+                slate_opt_result_t *again, *cold;
+                assert_int_equal(slate_opt_solve_warm(p, prev, &again), SLATE_OK);
+                assert_int_equal(slate_opt_result_stats(again)->warm_start, 1);
+                assert_true(slate_opt_result_stats(again)->full_columns >
+                            slate_opt_result_stats(prev)->full_columns);
+                assert_int_equal(slate_opt_solve(p, &cold), SLATE_OK);
+                assert_true(rel_close(slate_opt_result_stats(again)->objective,
+                                      slate_opt_result_stats(cold)->objective, 1e-7));
+                check_invariants(p, again);
+                slate_opt_result_free(again);
+                slate_opt_result_free(cold);
+                slate_opt_config_t c;
+                assert_int_equal(slate_opt_get_config(p, &c), SLATE_OK);
+                c.full_lp = 1;
+                assert_int_equal(slate_opt_configure(p, &c), SLATE_OK);
+                assert_int_equal(slate_opt_solve_warm(p, full_prev, &again), SLATE_OK);
+                assert_int_equal(slate_opt_result_stats(again)->warm_start, 0);
+                /* nor does a reduced basis start the full LP */
+                slate_opt_result_free(again);
                 assert_int_equal(slate_opt_solve_warm(p, prev, &again), SLATE_OK);
                 assert_int_equal(slate_opt_result_stats(again)->warm_start, 0);
-                assert_true(slate_opt_result_stats(again)->columns >
-                            slate_opt_result_stats(prev)->columns);
                 slate_opt_result_free(again);
+                c.full_lp = 0;
+                assert_int_equal(slate_opt_configure(p, &c), SLATE_OK);
+                slate_opt_result_free(full_prev);
                 break;
             }
         }
@@ -691,6 +716,308 @@ static void test_warm_start(void **state)
         assert_int_equal(slate_opt_result_stats(again)->warm_start, 0);
         slate_opt_result_free(again);
         slate_opt_result_free(loc);
+        slate_opt_result_free(prev);
+        slate_opt_problem_free(p);
+    }
+}
+
+/* ---- the reduced solve against the full LP ---- */
+
+/* Solves p with config.full_lp = full (restored to 0 afterwards). */
+static slate_opt_result_t *solve_mode(slate_opt_problem_t *p, unsigned full)
+{
+    slate_opt_config_t c;
+    assert_int_equal(slate_opt_get_config(p, &c), SLATE_OK);
+    c.full_lp = full;
+    assert_int_equal(slate_opt_configure(p, &c), SLATE_OK);
+    slate_opt_result_t *r = NULL;
+    slate_status st = slate_opt_solve(p, &r);
+    c.full_lp = 0;
+    assert_int_equal(slate_opt_configure(p, &c), SLATE_OK);
+    if (st != SLATE_OK)
+        fail_msg("solve (full_lp %u): %s", full, slate_status_name(st));
+    return r;
+}
+
+/* The reduced optimum equals the full LP's (1e-7 relative) and is a valid
+ * routing; counts instances where columns were left out and where pricing
+ * added some, so the caller can check column generation ran. */
+static void same_optimum(slate_opt_problem_t *p, unsigned tag, unsigned *left_out, unsigned *priced)
+{
+    slate_opt_result_t *full = solve_mode(p, 1), *red = solve_mode(p, 0);
+    const slate_opt_stats_t *fs = slate_opt_result_stats(full), *rs = slate_opt_result_stats(red);
+    assert_int_equal(fs->columns, fs->full_columns);
+    assert_true(rs->columns <= rs->full_columns && rs->full_columns <= fs->full_columns);
+    if (!rel_close(fs->objective, rs->objective, 1e-7))
+        fail_msg("instance %u: full LP %.12g, reduced %.12g", tag, fs->objective, rs->objective);
+    assert_true(rel_close(rs->objective, rs->lp_objective, 1e-6));
+    check_invariants(p, red);
+    *left_out += rs->columns < rs->full_columns;
+    *priced += rs->pricing_rounds > 0;
+    slate_opt_result_free(full);
+    slate_opt_result_free(red);
+}
+
+static void test_reduced_equals_full_random(void **state)
+{
+    (void)state;
+    unsigned left_out = 0, priced = 0, n = 0;
+    for (unsigned seed = 1; seed <= 300; seed++) {
+        /* up to 12 regions: more destinations than the restricted LP starts with */
+        slate_opt_problem_t *p =
+            testgen_random(5000 + seed, seed % 3 == 0 ? 12 : 8, seed % 4 == 0 ? 10 : 6);
+        assert_non_null(p);
+        same_optimum(p, seed, &left_out, &priced);
+        slate_opt_problem_free(p);
+        n++;
+    }
+    assert_int_equal(n, 300);
+    /* the restricted start and the pricing both ran on some of them */
+    assert_true(left_out > 30);
+    assert_true(priced > 5);
+}
+
+/* SLATE's scalability shapes up to 10 clusters (every service everywhere,
+ * quadratic models): medium LPs, checked against the full LP and glpsol on
+ * the full LP's file. */
+static void test_reduced_equals_full_slate_shapes(void **state)
+{
+    (void)state;
+    unsigned left_out = 0, priced = 0;
+    for (unsigned c = 5; c <= 10; c += 5)
+        for (unsigned d = 2; d <= 4; d++) {
+            testgen_slate_shape_t sh = {c, 2, d, 3, 2};
+            slate_opt_problem_t *p = testgen_slate(&sh, 700 + c * 10 + d);
+            assert_non_null(p);
+            same_optimum(p, c * 10 + d, &left_out, &priced);
+            slate_opt_config_t cfg;
+            assert_int_equal(slate_opt_get_config(p, &cfg), SLATE_OK);
+            cfg.full_lp = 1;
+            assert_int_equal(slate_opt_configure(p, &cfg), SLATE_OK);
+            double g;
+            assert_true(glpsol_objective(p, 9000 + c * 10 + d, &g));
+            cfg.full_lp = 0;
+            assert_int_equal(slate_opt_configure(p, &cfg), SLATE_OK);
+            slate_opt_result_t *r = NULL;
+            assert_int_equal(slate_opt_solve(p, &r), SLATE_OK);
+            if (!rel_close(g, slate_opt_result_stats(r)->objective, 1e-6))
+                fail_msg("shape %u x %u: glpsol on the full LP %.12g, reduced %.12g", c, d, g,
+                         slate_opt_result_stats(r)->objective);
+            slate_opt_result_free(r);
+            slate_opt_problem_free(p);
+        }
+    assert_true(left_out > 0);
+}
+
+/*
+ * Eight regions on a line, 10 ms apart. A root service only in region 0
+ * takes `ingress` rps and calls a backend deployed everywhere with
+ * `cap` rps of capacity per region; every latency is a constant 1 ms.
+ */
+static slate_opt_problem_t *line8(double ingress, double cap, unsigned *be)
+{
+    slate_opt_problem_t *p;
+    assert_int_equal(slate_opt_problem_create(&p, 8), SLATE_OK);
+    for (unsigned a = 0; a < 8; a++)
+        for (unsigned b = 0; b < 8; b++)
+            assert_int_equal(slate_opt_set_network(p, a, b, 10.0 * (a > b ? a - b : b - a), 0),
+                             SLATE_OK);
+    unsigned root_svc, be_svc, root, cls;
+    assert_int_equal(slate_opt_add_service(p, &root_svc), SLATE_OK);
+    assert_int_equal(slate_opt_add_service(p, &be_svc), SLATE_OK);
+    assert_int_equal(slate_opt_add_endpoint(p, root_svc, &root), SLATE_OK);
+    assert_int_equal(slate_opt_add_endpoint(p, be_svc, be), SLATE_OK);
+    assert_int_equal(slate_opt_set_placement(p, root_svc, 0, 1, INFINITY), SLATE_OK);
+    slate_opt_fit_t one;
+    assert_int_equal(slate_opt_fit_fixed(&one, 1.0, 0, 0), SLATE_OK);
+    assert_int_equal(slate_opt_set_model(p, root, 0, &one), SLATE_OK);
+    for (unsigned r = 0; r < 8; r++) {
+        assert_int_equal(slate_opt_set_placement(p, be_svc, r, 1, cap), SLATE_OK);
+        assert_int_equal(slate_opt_set_model(p, *be, r, &one), SLATE_OK);
+    }
+    assert_int_equal(slate_opt_add_class(p, root, &cls), SLATE_OK);
+    assert_int_equal(slate_opt_set_ingress(p, cls, 0, ingress), SLATE_OK);
+    assert_int_equal(slate_opt_add_call(p, cls, root, *be, 1.0, 100, NULL), SLATE_OK);
+    return p;
+}
+
+/* Capacities the 4 nearest regions cannot meet: the restricted LP is
+ * infeasible, the solve widens it; the optimum is known in closed form. */
+static void test_reduced_far_capacity(void **state)
+{
+    (void)state;
+    unsigned be;
+    slate_opt_problem_t *p = line8(1000, 150, &be);
+    /* 150 rps in each of regions 0..5, 100 in region 6: network
+     * 150 x (0+10+20+30+40+50) + 100 x 60 = 28,500; compute 1,000 + 1,000 */
+    for (unsigned full = 0; full <= 1; full++) {
+        slate_opt_result_t *r = solve_mode(p, full);
+        const slate_opt_stats_t *st = slate_opt_result_stats(r);
+        if (!rel_close(st->objective, 30500.0, 1e-9))
+            fail_msg("full_lp %u: objective %.12g, want 30500", full, st->objective);
+        for (unsigned d = 0; d < 8; d++) {
+            double want = d < 6 ? 150 : d == 6 ? 100 : 0;
+            assert_true(fabs(slate_opt_result_load(r, be, d) - want) < 1e-6);
+        }
+        check_invariants(p, r);
+        slate_opt_result_free(r);
+    }
+    /* Warm: more ingress needs region 7 too (one more column priced in). */
+    slate_opt_result_t *prev = solve_mode(p, 0), *warm = NULL, *full = NULL;
+    assert_int_equal(slate_opt_set_ingress(p, 0, 0, 1150), SLATE_OK);
+    assert_int_equal(slate_opt_solve_warm(p, prev, &warm), SLATE_OK);
+    full = solve_mode(p, 1);
+    assert_int_equal(slate_opt_result_stats(warm)->warm_start, 1);
+    assert_true(rel_close(slate_opt_result_stats(warm)->objective,
+                          slate_opt_result_stats(full)->objective, 1e-9));
+    assert_true(fabs(slate_opt_result_load(warm, be, 7) - 100) < 1e-6);
+    slate_opt_result_free(prev);
+    slate_opt_result_free(warm);
+    slate_opt_result_free(full);
+    slate_opt_problem_free(p);
+    /* Not enough capacity anywhere: infeasible either way. */
+    p = line8(1000, 100, &be);
+    for (unsigned full_lp = 0; full_lp <= 1; full_lp++) {
+        slate_opt_config_t c;
+        assert_int_equal(slate_opt_get_config(p, &c), SLATE_OK);
+        c.full_lp = full_lp;
+        assert_int_equal(slate_opt_configure(p, &c), SLATE_OK);
+        slate_opt_result_t *r = NULL;
+        assert_int_equal(slate_opt_solve(p, &r), SLATE_EINFEASIBLE);
+        assert_null(r);
+    }
+    slate_opt_problem_free(p);
+}
+
+/* A far region that only pricing finds: the near ones are steep (latency
+ * grows with x^2), the farthest flat; the restricted LP is feasible
+ * without it, so only a negative reduced cost can bring it in. */
+static void test_reduced_prices_far_region(void **state)
+{
+    (void)state;
+    unsigned be;
+    slate_opt_problem_t *p = line8(300, INFINITY, &be);
+    slate_opt_fit_t steep, flat;
+    assert_int_equal(slate_opt_fit_fixed(&steep, 1.0, 0.0, 0.02), SLATE_OK);
+    assert_int_equal(slate_opt_fit_fixed(&flat, 1.0, 0.0, 0.0), SLATE_OK);
+    for (unsigned r = 0; r < 8; r++)
+        assert_int_equal(slate_opt_set_model(p, be, r, r == 7 ? &flat : &steep), SLATE_OK);
+    slate_opt_result_t *red = solve_mode(p, 0), *full = solve_mode(p, 1);
+    const slate_opt_stats_t *rs = slate_opt_result_stats(red);
+    assert_true(rs->pricing_rounds > 0);
+    assert_true(slate_opt_result_load(red, be, 7) > 1.0);
+    if (!rel_close(rs->objective, slate_opt_result_stats(full)->objective, 1e-9))
+        fail_msg("reduced %.12g, full %.12g", rs->objective,
+                 slate_opt_result_stats(full)->objective);
+    check_invariants(p, red);
+    slate_opt_result_free(red);
+    slate_opt_result_free(full);
+    slate_opt_problem_free(p);
+}
+
+/* Constant latencies cost no column at all (the load is substituted into
+ * its inflows' costs and the capacity row); curves keep their segments; the
+ * optimum is the same, also for glpsol on the written reduced LP (whose
+ * constant term is a column fixed at 1). */
+static void test_reduced_merges_flat_segments(void **state)
+{
+    (void)state;
+    unsigned b;
+    slate_opt_problem_t *p = three_regions(250, 100, &b); /* fallback models: flat */
+    slate_opt_result_t *full = solve_mode(p, 1), *red = solve_mode(p, 0);
+    /* 9 flow columns (one edge, 3 x 3 regions) + 2 endpoints x 3 regions x 8 */
+    assert_int_equal(slate_opt_result_stats(full)->full_columns, 9 + 48);
+    assert_int_equal(slate_opt_result_stats(red)->full_columns, 9);
+    /* 3 conservation + 6 load + 3 capacity rows; the load rows go */
+    assert_int_equal(slate_opt_result_stats(full)->rows, 12);
+    assert_int_equal(slate_opt_result_stats(red)->rows, 6);
+    double obj = slate_opt_result_stats(red)->objective;
+    assert_true(rel_close(slate_opt_result_stats(full)->objective, obj, 1e-9));
+    assert_true(rel_close(slate_opt_result_stats(red)->lp_objective, obj, 1e-9));
+    double g;
+    assert_true(glpsol_objective(p, 7001, &g));
+    assert_true(rel_close(g, obj, 1e-7));
+    check_invariants(p, red);
+    slate_opt_result_free(full);
+    slate_opt_result_free(red);
+    /* the backend curved in every region: its 8 segments stay, the
+     * frontend's flat loads are still substituted */
+    slate_opt_fit_t q;
+    assert_int_equal(slate_opt_fit_fixed(&q, 2.0, 0.01, 1e-4), SLATE_OK);
+    for (unsigned r = 0; r < 3; r++)
+        assert_int_equal(slate_opt_set_model(p, b, r, &q), SLATE_OK);
+    full = solve_mode(p, 1);
+    red = solve_mode(p, 0);
+    assert_int_equal(slate_opt_result_stats(red)->full_columns, 9 + 24);
+    obj = slate_opt_result_stats(red)->objective;
+    assert_true(rel_close(slate_opt_result_stats(full)->objective, obj, 1e-9));
+    assert_true(glpsol_objective(p, 7002, &g));
+    assert_true(rel_close(g, obj, 1e-7));
+    slate_opt_result_free(full);
+    slate_opt_result_free(red);
+    /* a capacity on the frontend, whose load is only its ingress: its
+     * capacity rows are left without columns (ingress against capacity) */
+    for (unsigned r = 0; r < 3; r++)
+        assert_int_equal(slate_opt_set_placement(p, 0, r, 1, 1000), SLATE_OK);
+    full = solve_mode(p, 1);
+    red = solve_mode(p, 0);
+    obj = slate_opt_result_stats(red)->objective;
+    assert_true(rel_close(slate_opt_result_stats(full)->objective, obj, 1e-9));
+    assert_true(glpsol_objective(p, 7003, &g));
+    assert_true(rel_close(g, obj, 1e-7));
+    slate_opt_result_free(full);
+    slate_opt_result_free(red);
+    /* ... and infeasible once the ingress (250 in region 0) is over it */
+    assert_int_equal(slate_opt_set_placement(p, 0, 0, 1, 200), SLATE_OK);
+    for (unsigned f = 0; f <= 1; f++) {
+        slate_opt_config_t c;
+        assert_int_equal(slate_opt_get_config(p, &c), SLATE_OK);
+        c.full_lp = f;
+        assert_int_equal(slate_opt_configure(p, &c), SLATE_OK);
+        assert_int_equal(slate_opt_solve(p, &red), SLATE_EINFEASIBLE);
+    }
+    slate_opt_problem_free(p);
+}
+
+/* Warm starts across LPs of another structure: curves turning constant
+ * (their load row and columns go) and constant ones curving (they come
+ * back), on the previous optimum's basis matched column by column. */
+static void test_reduced_warm_across_curve_changes(void **state)
+{
+    (void)state;
+    testgen_rng_t rng = {77};
+    for (unsigned seed = 400; seed < 440; seed++) {
+        slate_opt_problem_t *p = testgen_random(seed, 8, 8);
+        assert_non_null(p);
+        slate_opt_result_t *prev = NULL;
+        assert_int_equal(slate_opt_solve(p, &prev), SLATE_OK);
+        for (int round = 0; round < 3; round++) {
+            for (unsigned ep = 0; ep < slate_opt_n_endpoints(p); ep++)
+                for (unsigned r = 0; r < slate_opt_n_regions(p); r++) {
+                    if (testgen_uniform(&rng, 0, 1) < 0.6)
+                        continue;
+                    slate_opt_fit_t f;
+                    int flat = testgen_uniform(&rng, 0, 1) < 0.5;
+                    assert_int_equal(slate_opt_fit_fixed(&f, testgen_uniform(&rng, 0.5, 5),
+                                                         flat ? 0 : testgen_uniform(&rng, 0, 0.05),
+                                                         flat ? 0 : 1e-4),
+                                     SLATE_OK);
+                    assert_int_equal(slate_opt_set_model(p, ep, r, &f), SLATE_OK);
+                }
+            slate_opt_result_t *warm = NULL, *full = NULL;
+            assert_int_equal(slate_opt_solve_warm(p, prev, &warm), SLATE_OK);
+            assert_int_equal(slate_opt_result_stats(warm)->warm_start, 1);
+            full = solve_mode(p, 1);
+            if (!rel_close(slate_opt_result_stats(warm)->objective,
+                           slate_opt_result_stats(full)->objective, 1e-7))
+                fail_msg("seed %u round %d: warm %.12g, full LP %.12g", seed, round,
+                         slate_opt_result_stats(warm)->objective,
+                         slate_opt_result_stats(full)->objective);
+            check_invariants(p, warm);
+            slate_opt_result_free(full);
+            slate_opt_result_free(prev);
+            prev = warm;
+        }
         slate_opt_result_free(prev);
         slate_opt_problem_free(p);
     }
@@ -836,6 +1163,12 @@ int main(void)
         cmocka_unit_test(test_local_only_as_defined),
         cmocka_unit_test(test_egress_weight_shifts_traffic),
         cmocka_unit_test(test_warm_start),
+        cmocka_unit_test(test_reduced_equals_full_random),
+        cmocka_unit_test(test_reduced_equals_full_slate_shapes),
+        cmocka_unit_test(test_reduced_far_capacity),
+        cmocka_unit_test(test_reduced_prices_far_region),
+        cmocka_unit_test(test_reduced_merges_flat_segments),
+        cmocka_unit_test(test_reduced_warm_across_curve_changes),
         cmocka_unit_test(test_bad_input),
         cmocka_unit_test(test_write_lp_deterministic),
     };
