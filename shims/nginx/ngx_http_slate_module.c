@@ -1109,6 +1109,17 @@ static void slate_ngx_exchange_done(slate_ngx_exchange_t *ex)
     ngx_destroy_pool(ex->pool);
 }
 
+/* A good answer, under the zone's lock: the rules live until `expiry`, and
+ * every failure kind may be logged again. */
+static void slate_ngx_answer_ok(slate_ngx_shm_t *sh, uint64_t expiry)
+{
+    sh->rules_expiry_ns = expiry;
+    sh->rules_received++;
+    sh->reports_ok++;
+    sh->fail_logged = 0;
+    sh->rules_expired_logged = 0;
+}
+
 /* Stores decoded rules in the zone. Returns NULL on success or what is wrong. */
 static const char *slate_ngx_store_rules(slate_ngx_exchange_t *ex, slate_ngx_zone_ctx_t *z,
                                          const u_char *body, size_t len)
@@ -1146,11 +1157,7 @@ static const char *slate_ngx_store_rules(slate_ngx_exchange_t *ex, slate_ngx_zon
     }
     if (slate_rules_renews(sh->ruleset_len != 0, sh->rules_version, rr.version)) {
         /* the rules in force, again: only their time to live is renewed */
-        sh->rules_expiry_ns = expiry;
-        sh->rules_received++;
-        sh->reports_ok++;
-        sh->fail_logged = 0;
-        sh->rules_expired_logged = 0;
+        slate_ngx_answer_ok(sh, expiry);
         ngx_shmtx_unlock(&z->shpool->mutex);
         return NULL;
     }
@@ -1186,12 +1193,8 @@ static const char *slate_ngx_store_rules(slate_ngx_exchange_t *ex, slate_ngx_zon
     memcpy(slate_ngx_ruleset(sh), fresh, fresh_len);
     sh->ruleset_len = (uint32_t)fresh_len;
     sh->rules_version = rr.version;
-    sh->rules_expiry_ns = expiry;
     sh->legacy_hash = text_hash;
-    sh->rules_received++;
-    sh->reports_ok++;
-    sh->fail_logged = 0;
-    sh->rules_expired_logged = 0;
+    slate_ngx_answer_ok(sh, expiry);
     ngx_shmtx_unlock(&z->shpool->mutex);
     return NULL;
 }

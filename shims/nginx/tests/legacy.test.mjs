@@ -11,7 +11,7 @@
 // SPDX-License-Identifier: Apache-2.0
 import http from 'node:http';
 import { check, finish, getJSON, startController } from '../../controller/tests/lib.mjs';
-import { backend, findCell, freePort, get, parseArgs, startNginx, status, waitFor, writeConf } from './lib.mjs';
+import { backend, findCell, get, parseArgs, startServing, status, waitFor, writeConf } from './lib.mjs';
 
 const args = parseArgs();
 const procs = [];
@@ -51,15 +51,7 @@ function body(controllerPort) {
   }`;
 }
 let ng = null;
-for (let attempt = 0; attempt < 3 && !ng; attempt++) {
-  port = await freePort();
-  const conf = writeConf(args.workdir, args.module, body(ctl.port));
-  const n = await startNginx(args.nginx, args.workdir, conf);
-  const up = await waitFor(async () => n.proc.exitCode === null &&
-    (await get(port, '/slate-status').catch(() => ({}))).status === 200, 5000);
-  if (up) ng = n;
-  else { console.error(n.log().split('\n').slice(-5).join('\n')); n.proc.kill('SIGKILL'); await n.exited; }
-}
+({ ng, port } = await startServing(args, (p) => { port = p; return body(ctl.port); }));
 check(ng !== null, 'nginx with the module serves');
 if (!ng) finish(procs);
 procs.push(ng.proc);

@@ -144,3 +144,21 @@ export function findCell(st, path = '/api/items/{id}', region = 'west') {
   })(st);
   return found;
 }
+
+// Starts nginx on a free port with the configuration body(port): a free
+// port can be taken by another test between probing and nginx's bind, so it
+// tries three ports. Returns { ng, port } (ng null when it never served).
+export async function startServing(args, body) {
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const port = await freePort();
+    const conf = writeConf(args.workdir, args.module, body(port));
+    const n = await startNginx(args.nginx, args.workdir, conf);
+    const up = await waitFor(async () => n.proc.exitCode === null &&
+      (await get(port, '/slate-status').catch(() => ({}))).status === 200, 5000);
+    if (up) return { ng: n, port };
+    console.error(n.log().split('\n').slice(-5).join('\n'));
+    n.proc.kill('SIGKILL');
+    await n.exited;
+  }
+  return { ng: null, port: 0 };
+}

@@ -14,7 +14,7 @@
 import fs from 'node:fs';
 import http from 'node:http';
 import { check, finish, getJSON, metric, parseMetrics, request, startController } from '../../controller/tests/lib.mjs';
-import { backend, encRules, findCell, freePort, get, parseArgs, startNginx, status, waitFor, writeConf } from './lib.mjs';
+import { backend, encRules, findCell, get, parseArgs, startServing, status, waitFor, writeConf } from './lib.mjs';
 
 const args = parseArgs();
 const procs = [];
@@ -59,16 +59,8 @@ function body(controllerPort) {
   }`;
 }
 // A free port can be taken by another test between probing and nginx's bind: retry.
-let conf = null, ng = null;
-for (let attempt = 0; attempt < 3 && !ng; attempt++) {
-  port = await freePort();
-  conf = writeConf(args.workdir, args.module, body(ctl.port));
-  const n = await startNginx(args.nginx, args.workdir, conf);
-  const up = await waitFor(async () => n.proc.exitCode === null &&
-    (await get(port, '/slate-status').catch(() => ({}))).status === 200, 5000);
-  if (up) ng = n;
-  else { console.error(n.log().split('\n').slice(-5).join('\n')); n.proc.kill('SIGKILL'); await n.exited; }
-}
+let ng = null;
+({ ng, port } = await startServing(args, (p) => { port = p; return body(ctl.port); }));
 check(ng !== null, 'nginx with the module serves');
 if (!ng) finish(procs);
 procs.push(ng.proc);
