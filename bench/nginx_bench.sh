@@ -26,7 +26,9 @@ conf() {
         inb="slate_measure on;"
         outb="slate_route be; proxy_pass http://be_\$slate_region;"
     else
-        load=""; glob=""; inb=""; outb="proxy_pass http://be_west;"
+        # The same variable proxy_pass as with the module (nginx then finds
+        # the upstream by name per request), so the difference is the module's.
+        load=""; glob=""; inb=""; outb="set \$region west; proxy_pass http://be_\$region;"
     fi
     cat > "$d/nginx.conf" <<CONF
 $load
