@@ -2,6 +2,7 @@
 // HTTP server on loopback standing in for the controller, and traffic
 // generators on the host's virtual clock.
 'use strict';
+const fs = require('node:fs');
 const http = require('node:http');
 const path = require('node:path');
 const { Host, LogLevel } = require('../host/host.js');
@@ -109,6 +110,11 @@ class TestController {
  * filter / reporter: configuration objects merged over the defaults below.
  */
 async function setup(o = {}) {
+  // A missing module fails the test here, before a stand-in controller is
+  // listening (an open server would keep the test process alive).
+  for (const m of [o.workerModule || FILTER, REPORTER]) {
+    if (!fs.existsSync(m)) throw new Error(`${m} is not built`);
+  }
   const ctl = o.noController ? null : await new TestController().start();
   const host = new Host(Object.assign({
     clusters: ctl ? { controller: { url: ctl.url(), latencyMs: o.latencyMs || 0 } } : {},
