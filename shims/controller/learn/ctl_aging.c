@@ -46,6 +46,7 @@ static void retire_service_memory(svc_ent *sv, const uint32_t *reg, uint32_t n_r
         if (all || reg[r] == NIL) {
             free(sv->pods_seen[r]);
             sv->pods_seen[r] = NULL;
+            sv->pods_cap[r] = 0;
         }
     if (all) {
         free(sv->name);
@@ -63,6 +64,7 @@ static void service_remap_regions(svc_ent *sv, const uint32_t *reg, uint32_t n_o
     remap_regions(sv->pods, sizeof(sv->pods[0]), reg, n_old);
     remap_regions(sv->capacity, sizeof(sv->capacity[0]), reg, n_old);
     remap_regions(sv->pods_seen, sizeof(sv->pods_seen[0]), reg, n_old);
+    remap_regions(sv->pods_cap, sizeof(sv->pods_cap[0]), reg, n_old);
     for (uint32_t r = n_new; r < n_old; r++) {
         sv->last_seen_ns[r] = 0;
         sv->w_reports[r] = 0;
@@ -70,6 +72,7 @@ static void service_remap_regions(svc_ent *sv, const uint32_t *reg, uint32_t n_o
         sv->pods[r] = 1;
         sv->capacity[r] = INFINITY;
         sv->pods_seen[r] = NULL;
+        sv->pods_cap[r] = 0;
     }
 }
 

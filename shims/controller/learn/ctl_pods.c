@@ -14,18 +14,16 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Records that `pod` reported; past CTL_MAX_PODS the oldest entry is reused.
- * Returns its entry (NULL only when out of memory). */
+/* Records that `pod` reported; the table of a (service, region) grows by
+ * doubling from 4 entries as pods appear (most services run a few pods per
+ * region), and past CTL_MAX_PODS the oldest entry is reused. Returns its
+ * entry (NULL only when out of memory); it is valid until the next call for
+ * the same (service, region). */
 struct pod_seen *ls_note_pod(svc_ent *sv, uint32_t r, uint64_t key, uint64_t now_ns, double burst)
 {
-    if (!sv->pods_seen[r]) {
-        sv->pods_seen[r] = calloc(CTL_MAX_PODS, sizeof(struct pod_seen));
-        if (!sv->pods_seen[r])
-            return NULL;
-    }
     struct pod_seen *p = sv->pods_seen[r];
-    uint32_t slot = 0;
-    for (uint32_t i = 0; i < CTL_MAX_PODS; i++) {
+    uint32_t cap = sv->pods_cap[r], slot = 0, i = 0;
+    for (; i < cap; i++) {
         if (p[i].last_ns != 0 && p[i].key == key) {
             p[i].last_ns = now_ns;
             return &p[i];
@@ -36,6 +34,16 @@ struct pod_seen *ls_note_pod(svc_ent *sv, uint32_t r, uint64_t key, uint64_t now
         }
         if (p[i].last_ns < p[slot].last_ns)
             slot = i;
+    }
+    if (i == cap && cap < CTL_MAX_PODS) { /* full: grow rather than forget a pod */
+        uint32_t ncap = cap ? (cap * 2 < CTL_MAX_PODS ? cap * 2 : CTL_MAX_PODS) : 4;
+        struct pod_seen *np = realloc(p, ncap * sizeof *np);
+        if (!np)
+            return NULL;
+        memset(np + cap, 0, (ncap - cap) * sizeof *np);
+        sv->pods_seen[r] = p = np;
+        sv->pods_cap[r] = (uint16_t)ncap;
+        slot = cap;
     }
     struct pod_seen *e = &p[slot];
     e->key = key;
@@ -148,7 +156,7 @@ void ls_pod_share(ctl_state_t *s, const svc_ent *sv, uint32_t r, struct pod_seen
         double rv[CTL_MAX_PODS], lv[CTL_MAX_PODS];
         uint32_t nr = 0, nl = 0;
         uint64_t horizon = pod_horizon_ns(sv, r);
-        for (uint32_t i = 0; i < CTL_MAX_PODS && p[i].last_ns; i++) {
+        for (uint32_t i = 0; i < sv->pods_cap[r] && p[i].last_ns; i++) {
             if (&p[i] == me || (now_ns > p[i].last_ns && now_ns - p[i].last_ns > horizon))
                 continue;
             if (p[i].rps >= 0)
@@ -197,7 +205,7 @@ double ls_pods_live(const svc_ent *sv, uint32_t r, uint64_t now_ns)
         return 1;
     uint64_t horizon = pod_horizon_ns(sv, r);
     uint32_t n = 0;
-    for (uint32_t i = 0; i < CTL_MAX_PODS && p[i].last_ns; i++)
+    for (uint32_t i = 0; i < sv->pods_cap[r] && p[i].last_ns; i++)
         if (now_ns - p[i].last_ns <= horizon || p[i].last_ns > now_ns)
             n++;
     return n ? (double)n : 1;

@@ -122,7 +122,8 @@ typedef struct svc_ent {
     double last_interval_s[SLOTS];
     double pods[SLOTS];
     double capacity[SLOTS];
-    struct pod_seen *pods_seen[SLOTS]; /* lazily, CTL_MAX_PODS each */
+    struct pod_seen *pods_seen[SLOTS]; /* lazily; grows by doubling up to CTL_MAX_PODS */
+    uint16_t pods_cap[SLOTS];          /* entries of pods_seen[r] */
     uint64_t drops[CTL_N_DROPS];       /* its proxies' Drops, summed deltas */
     uint64_t restarts;                 /* its proxies' restarts (sequence fell) */
 } svc_ent;

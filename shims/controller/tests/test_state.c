@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "ctl_config.h"
+#include "ctl_state_internal.h"
 #include "ctl_metrics.h"
 #include "ctl_regions.h"
 #include "ctl_state.h"
@@ -203,12 +204,72 @@ static void test_ttl_zero_keeps_everything(void **state)
     fixture_free(f);
 }
 
+/* One report from `pod` of service "pods" in region "west", merged. */
+static void pod_report(ctl_state_t *s, ctl_scratch_t *sc, unsigned pod, uint64_t now_ns)
+{
+    char name[32];
+    snprintf(name, sizeof name, "pods-%u", pod);
+    slate_inbound_t in = {
+        .method = slate_str("GET"), .path = slate_str("/x"), .requests = 5, .rate_rps = 5};
+    slate_load_report_t rep = {.service = slate_str("pods"),
+                               .region = slate_str("west"),
+                               .pod = slate_str(name),
+                               .sequence = 1,
+                               .time_ns = now_ns,
+                               .interval_ns = 1000000000ull,
+                               .inbound = &in,
+                               .n_inbound = 1};
+    uint8_t buf[512];
+    size_t len = 0;
+    assert_int_equal(slate_load_report_encode(&rep, buf, sizeof buf, &len, NULL), SLATE_OK);
+    slate_codec_limits_t lim = SLATE_CODEC_LIMITS_DEFAULT;
+    slate_codec_error_t err;
+    slate_load_report_t *dec = NULL;
+    assert_int_equal(ctl_scratch_decode(sc, buf, len, &lim, &err, &dec), SLATE_OK);
+    ctl_ingest_info_t info;
+    assert_int_equal(ctl_state_ingest(s, sc, dec, false, true, now_ns, &info), 0);
+}
+
+/* A (service, region)'s pod table grows with its pods (4, 8, ... 256 entries)
+ * instead of taking 256 at the first pod, every pod is counted live up to
+ * 256, and past that the oldest is forgotten. */
+static void test_pod_table_grows_with_its_pods(void **state)
+{
+    (void)state;
+    fixture_t *f = fixture_new(0, 16, NULL);
+    uint64_t now = f->w.now_ns;
+    for (unsigned p = 0; p < 5; p++)
+        pod_report(f->s, f->sc, p, now + p);
+    svc_ent *sv = NULL;
+    for (uint32_t i = 0; i < f->s->n_svcs; i++)
+        if (f->s->svcs[i].name && strcmp(f->s->svcs[i].name, "pods") == 0)
+            sv = &f->s->svcs[i];
+    assert_non_null(sv);
+    uint32_t r = 0;
+    while (r < SLOTS && !sv->pods_seen[r])
+        r++;
+    assert_true(r < SLOTS);
+    assert_int_equal(sv->pods_cap[r], 8); /* 4, then doubled for the fifth */
+    assert_true(ls_pods_live(sv, r, now + 10) == 5.0);
+    for (unsigned p = 5; p < 300; p++)
+        pod_report(f->s, f->sc, p, now + p);
+    assert_int_equal(sv->pods_cap[r], CTL_MAX_PODS);
+    assert_true(ls_pods_live(sv, r, now + 400) == (double)CTL_MAX_PODS);
+    /* pod 0 was the oldest: it was forgotten, and comes back as a new entry */
+    uint32_t have0 = 0;
+    for (uint32_t i = 0; i < sv->pods_cap[r]; i++)
+        have0 += sv->pods_seen[r][i].last_ns == now + 0;
+    assert_int_equal(have0, 0);
+    fixture_free(f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_a_window_teaches_loads_and_the_call_graph),
         cmocka_unit_test(test_silent_entries_retire_and_free_their_slots),
         cmocka_unit_test(test_ttl_zero_keeps_everything),
+        cmocka_unit_test(test_pod_table_grows_with_its_pods),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
