@@ -12,8 +12,13 @@
  * stitches (nothing is deduplicated away).
  *
  * Usage: bench_intake [--connections N] [--seconds S] [--threads T] [--controller PATH] [--port P]
+ *                     [--inproc N]
  * (--threads: HTTP threads of both servers, default 2)
  * (--port: drive a daemon already listening there, no baseline; for profiling)
+ * (--inproc N: no HTTP: N reports decoded, checked and merged in this process
+ *  through the daemon's own intake functions, one thread; prints CPU per
+ *  report. Deterministic, so it is what `valgrind --tool=callgrind
+ *  --toggle-collect=inproc_measure` counts instructions on.)
  * SPDX-License-Identifier: Apache-2.0
  */
 #define _GNU_SOURCE
@@ -31,12 +36,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "ctl_app.h"
+#include "ctl_intake.h"
+#include "ctl_log.h"
 #include "slate/codec.h"
 #include "slate/stats.h"
 
@@ -355,6 +364,93 @@ static result run_load(uint16_t port, const tmpl *tmpls, int conns, double secon
 }
 
 /* ------------------------------------------------------------------------- */
+/* In process: the daemon's intake functions without HTTP */
+
+/* Rewrites the trace ids of buf (template t) so that report number seq
+ * stitches fresh spans, as the load generator does. */
+static void fresh_traces(uint8_t *buf, const tmpl *t, uint64_t seq)
+{
+    static const char hexd[] = "0123456789abcdef";
+    char prefix[16];
+    uint64_t v = seq;
+    for (int d = 15; d >= 0; d--, v >>= 4)
+        prefix[d] = hexd[v & 15];
+    for (int i = 0; i < N_SPANS; i++)
+        memcpy(buf + t->trace_off[i], prefix, 16);
+}
+
+/* n reports through decode, the door and the merge, as POST /v1/report
+ * takes them; the number that failed. */
+__attribute__((noinline)) static uint64_t
+inproc_run(ctl_app_t *app, ctl_scratch_t *sc, uint8_t **bufs, const tmpl *tmpls, long n, long first)
+{
+    uint64_t failed = 0;
+    for (long i = first; i < first + n; i++) {
+        int k = (int)(i % N_REPORTS);
+        fresh_traces(bufs[k], &tmpls[k], (uint64_t)i);
+        slate_load_report_t *rep = NULL;
+        ctl_intake_fault_t f;
+        if (!ctl_intake_decode(app, sc, bufs[k], tmpls[k].len, &rep, &f) ||
+            !ctl_intake_check(app, rep, &f) ||
+            !ctl_intake_merge(app, sc, rep, CTL_INTAKE_REPORT, &f))
+            failed++;
+    }
+    return failed;
+}
+
+/* The measured reports (after the warm-up): callgrind counts this function. */
+__attribute__((noinline)) static uint64_t inproc_measure(ctl_app_t *app, ctl_scratch_t *sc,
+                                                         uint8_t **bufs, const tmpl *tmpls, long n)
+{
+    return inproc_run(app, sc, bufs, tmpls, n, 2 * N_REPORTS);
+}
+
+static double thread_cpu_s(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_THREAD, &ru);
+    return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
+           (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+}
+
+static int run_inproc(const tmpl *tmpls, long n)
+{
+    static ctl_app_t app;
+    ctl_log_set_level(CTL_LOG_WARN);
+    ctl_config_defaults(&app.cfg);
+    app.cfg.pod_reports_per_s = 0; /* as the HTTP run: no per-pod report rate */
+    app.cfg.max_clock_skew_ms = 0; /* the templates are timed in 2023 */
+    ctl_metrics_init(&app.metrics);
+    app.state = ctl_state_create(&app.cfg, &app.metrics, NULL);
+    ctl_scratch_t *sc = ctl_scratch_create();
+    uint8_t *bufs[N_REPORTS];
+    for (int k = 0; k < N_REPORTS; k++) {
+        bufs[k] = malloc(tmpls[k].len);
+        memcpy(bufs[k], tmpls[k].buf, tmpls[k].len);
+    }
+    if (!app.state || !sc) {
+        fprintf(stderr, "cannot create the state\n");
+        return 1;
+    }
+    /* warm: every table entry exists and the scratch has grown */
+    uint64_t failed = inproc_run(&app, sc, bufs, tmpls, 2 * N_REPORTS, 0);
+    double c0 = thread_cpu_s();
+    uint64_t t0 = mono_ns();
+    failed += inproc_measure(&app, sc, bufs, tmpls, n);
+    double c1 = thread_cpu_s();
+    uint64_t t1 = mono_ns();
+    printf("in process, 1 thread: %ld reports, %.2f us CPU per report, %.0f reports/s, %" PRIu64
+           " refused\n",
+           n, (c1 - c0) / (double)(n > 0 ? n : 1) * 1e6,
+           (double)n / ((double)(t1 - t0 > 0 ? t1 - t0 : 1) / 1e9), failed);
+    for (int k = 0; k < N_REPORTS; k++)
+        free(bufs[k]);
+    ctl_scratch_free(sc);
+    ctl_state_free(app.state);
+    return failed ? 1 : 0;
+}
+
+/* ------------------------------------------------------------------------- */
 /* The floor: a libmicrohttpd server that reads the body and does nothing */
 
 static enum MHD_Result floor_handler(void *cls, struct MHD_Connection *c, const char *url,
@@ -457,6 +553,7 @@ int main(int argc, char **argv)
     int conns = 8;
     double seconds = 5;
     int external_port = 0; /* drive a daemon that is already running (for profiling) */
+    long inproc = -1;      /* decode, check and merge in this process, no HTTP */
     for (int i = 1; i + 1 < argc; i += 2) {
         if (strcmp(argv[i], "--connections") == 0)
             conns = atoi(argv[i + 1]);
@@ -466,6 +563,8 @@ int main(int argc, char **argv)
             bin = argv[i + 1];
         else if (strcmp(argv[i], "--port") == 0)
             external_port = atoi(argv[i + 1]);
+        else if (strcmp(argv[i], "--inproc") == 0)
+            inproc = atol(argv[i + 1]);
         else if (strcmp(argv[i], "--threads") == 0)
             g_server_threads = atoi(argv[i + 1]) > 0 ? atoi(argv[i + 1]) : 2;
     }
@@ -485,6 +584,12 @@ int main(int argc, char **argv)
            "average\n",
            N_INBOUND, N_OUTBOUND, N_SPANS, total / N_REPORTS);
 
+    if (inproc >= 0) {
+        int rc = run_inproc(tmpls, inproc);
+        for (int k = 0; k < N_REPORTS; k++)
+            free(tmpls[k].buf);
+        return rc;
+    }
     if (external_port > 0) {
         result r = run_load((uint16_t)external_port, tmpls, conns, seconds);
         printf("port %d: %.0f reports/s, p50 %.1f us, p99 %.1f us, %" PRIu64 " errors\n",
