@@ -470,10 +470,7 @@ static inline CHECK slate_status rd_fixed64(dec_t *d, const uint8_t **pp, const 
     const uint8_t *p = *pp;
     if ((size_t)(end - p) < 8)
         return bad(d, SLATE_ETRUNCATED, p, "input ends inside a 64-bit value");
-    uint64_t v = 0;
-    for (int i = 7; i >= 0; i--)
-        v = (v << 8) | p[i];
-    *out = v;
+    *out = slate_wire_get_le64(p);
     *pp = p + 8;
     return SLATE_OK;
 }
