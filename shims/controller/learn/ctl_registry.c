@@ -176,6 +176,8 @@ static uint32_t endpoint_new(ctl_state_t *s, uint32_t svc, const char *method, s
     e->svc = svc;
     e->method = m;
     e->path = pa;
+    e->method_len = (uint32_t)mlen;
+    e->path_len = (uint32_t)plen;
     e->key = key;
     e->overflow = overflow;
     e->touched_ns = s->now_ns;
@@ -199,7 +201,8 @@ uint32_t ls_endpoint_find(ctl_state_t *s, uint32_t svc, const char *method, size
         return NIL;
     while (ctl_map_next(&s->ep_map, key, &pos, &v)) {
         ep_ent *e = &s->eps[v];
-        if (e->svc == svc && str_eq(e->method, method, mlen) && str_eq(e->path, path, plen)) {
+        if (e->svc == svc && e->method_len == mlen && e->path_len == plen &&
+            memcmp(e->method, method, mlen) == 0 && memcmp(e->path, path, plen) == 0) {
             e->touched_ns = s->now_ns;
             return v;
         }

@@ -87,6 +87,8 @@ typedef struct ep_ent {
     uint64_t touched_ns; /* last report naming it (inbound, outbound or span) */
     char *method;
     char *path;
+    uint32_t method_len; /* strlen of method and path, so a lookup compares without strlen */
+    uint32_t path_len;
     uint64_t key;
     bool overflow;
     bool has_children;
@@ -261,8 +263,17 @@ typedef struct path_cache_ent {
     char norm[SLATE_PATH_NORM_CAP];
 } path_cache_ent;
 
+/* A per-thread cache of endpoint keys, direct-mapped: reports repeat the same
+ * (service, method, path), so each is keyed once, not once per report. */
+#define KEY_CACHE 4096
+typedef struct key_cache_ent {
+    uint64_t tag; /* the raw path's hash mixed with the service's key and the method; 0 = empty */
+    uint64_t key; /* the core's endpoint key of (service, method, normalised path) */
+} key_cache_ent;
+
 struct ctl_scratch {
     path_cache_ent *paths;
+    key_cache_ent *keys;
     slate_load_report_t rep;
     slate_inbound_t *inbound;
     size_t cap_inbound;
