@@ -12,9 +12,12 @@
  * stitches (nothing is deduplicated away).
  *
  * Usage: bench_intake [--connections N] [--seconds S] [--threads T] [--controller PATH] [--port P]
- *                     [--inproc N]
+ *                     [--inproc N] [--compare PATH]
  * (--threads: HTTP threads of both servers, default 2)
  * (--port: drive a daemon already listening there, no baseline; for profiling)
+ * (--compare PATH: also a second controller binary, e.g. one built from an
+ *  earlier commit, measured the same way between our two runs, printed
+ *  beside ours)
  * (--inproc N: no HTTP: N reports decoded, checked and merged in this process
  *  through the daemon's own intake functions, one thread; prints CPU per
  *  report. Deterministic, so it is what `valgrind --tool=callgrind
@@ -554,8 +557,9 @@ int main(int argc, char **argv)
     const char *bin = SLATE_CONTROLLER_BIN;
     int conns = 8;
     double seconds = 5;
-    int external_port = 0; /* drive a daemon that is already running (for profiling) */
-    long inproc = -1;      /* decode, check and merge in this process, no HTTP */
+    int external_port = 0;      /* drive a daemon that is already running (for profiling) */
+    long inproc = -1;           /* decode, check and merge in this process, no HTTP */
+    const char *compare = NULL; /* another controller binary, measured beside ours */
     for (int i = 1; i + 1 < argc; i += 2) {
         if (strcmp(argv[i], "--connections") == 0)
             conns = atoi(argv[i + 1]);
@@ -565,6 +569,8 @@ int main(int argc, char **argv)
             bin = argv[i + 1];
         else if (strcmp(argv[i], "--port") == 0)
             external_port = atoi(argv[i + 1]);
+        else if (strcmp(argv[i], "--compare") == 0)
+            compare = argv[i + 1];
         else if (strcmp(argv[i], "--inproc") == 0)
             inproc = atol(argv[i + 1]);
         else if (strcmp(argv[i], "--threads") == 0)
@@ -619,6 +625,27 @@ int main(int argc, char **argv)
     result ours = run_load(port, tmpls, conns, seconds);
     double cpu1 = proc_cpu_s(pid);
     long hwm = proc_kb(pid, "VmHWM:");
+    /* the other binary, between our two runs, so drift in the machine's load
+     * falls on both */
+    result other;
+    double other_us = 0;
+    memset(&other, 0, sizeof(other));
+    if (compare) {
+        uint16_t oport = 0;
+        pid_t opid = start_daemon(compare, &oport);
+        if (opid <= 0 || oport == 0) {
+            fprintf(stderr, "cannot start %s\n", compare);
+            kill(pid, SIGTERM);
+            waitpid(pid, NULL, 0);
+            return 1;
+        }
+        double oc0 = proc_cpu_s(opid);
+        other = run_load(oport, tmpls, conns, seconds);
+        double oc1 = proc_cpu_s(opid);
+        other_us = (oc1 - oc0) / (other.rps * (seconds + 1)) * 1e6;
+        kill(opid, SIGTERM);
+        waitpid(opid, NULL, 0);
+    }
     /* a second run: peak RSS must not keep growing with more reports */
     double cpu2 = proc_cpu_s(pid);
     result ours2 = run_load(port, tmpls, conns, seconds);
@@ -636,7 +663,16 @@ int main(int argc, char **argv)
            ours.p50_us, ours.p99_us, ours.p999_us, ours.errors);
     printf("%-34s %12.0f %10.1f %10.1f %10.1f %8" PRIu64 "\n", "slate-controller run 2", ours2.rps,
            ours2.p50_us, ours2.p99_us, ours2.p999_us, ours2.errors);
+    if (compare)
+        printf("%-34s %12.0f %10.1f %10.1f %10.1f %8" PRIu64 "\n", "--compare binary", other.rps,
+               other.p50_us, other.p99_us, other.p999_us, other.errors);
     printf("ratio ours / floor (reports/s): %.2f\n", ours.rps / base.rps);
+    if (compare)
+        printf("--compare %s: %.1f us CPU per report; ours %.1f us (mean of runs 1 and 2)\n",
+               compare, other_us,
+               ((cpu1 - cpu0) / (ours.rps * (seconds + 1)) +
+                (cpu3 - cpu2) / (ours2.rps * (seconds + 1))) /
+                   2 * 1e6);
     /* CPU per report counts the warm-up second's reports too (1 s at the run's rate). */
     printf("daemon CPU: %.2f cores in run 1, %.1f us per report (run 1), %.1f us (run 2); "
            "intake bandwidth %.0f MB/s\n",
