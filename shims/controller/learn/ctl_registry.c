@@ -235,6 +235,27 @@ uint32_t ls_endpoint_find(ctl_state_t *s, uint32_t svc, const char *method, size
     return sv->overflow_ep;
 }
 
+uint32_t ls_endpoint_find_prep(ctl_state_t *s, uint32_t svc, const char *method, size_t mlen,
+                               const char *path, size_t plen, const prep_ep *p)
+{
+    key_cache_ent *kc = p->kc;
+    bool cacheable = kc && kc->tag == p->tag && !s->svcs[svc].overflow;
+    if (cacheable && kc->epoch == s->ep_epoch && kc->svc == svc && kc->ep < s->n_eps) {
+        ep_ent *e = &s->eps[kc->ep];
+        if (e->key == p->key && e->svc == svc && !e->overflow) {
+            e->touched_ns = s->now_ns;
+            return kc->ep;
+        }
+    }
+    uint32_t ep = ls_endpoint_find(s, svc, method, mlen, path, plen, p->key);
+    if (cacheable && ep != NIL && !s->eps[ep].overflow && s->eps[ep].key == p->key) {
+        kc->epoch = s->ep_epoch;
+        kc->svc = svc;
+        kc->ep = ep;
+    }
+    return ep;
+}
+
 /* An empty model with the configured parameters. */
 void ls_cell_model_reset(const ctl_state_t *s, cell_ent *c)
 {

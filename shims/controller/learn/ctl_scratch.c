@@ -191,6 +191,8 @@ static bool prep_endpoint(ctl_scratch_t *sc, uint64_t svc_key, slate_str_t servi
     ctl_buf_append(&sc->arena, norm, n);
     uint64_t tag = endpoint_tag(h ^ ((uint64_t)path.len << 40), svc_key, method);
     key_cache_ent *kc = &sc->keys[tag % KEY_CACHE];
+    out->tag = tag;
+    out->kc = kc;
     if (kc->tag == tag) {
         out->key = kc->key;
         return !sc->arena.failed;
@@ -202,6 +204,7 @@ static bool prep_endpoint(ctl_scratch_t *sc, uint64_t svc_key, slate_str_t servi
         return false;
     kc->tag = tag;
     kc->key = out->key;
+    kc->epoch = 0;
     return !sc->arena.failed;
 }
 
