@@ -12,15 +12,16 @@
  * stitches (nothing is deduplicated away).
  *
  * Usage: bench_intake [--connections N] [--seconds S] [--threads T] [--controller PATH] [--port P]
- *                     [--inproc N] [--compare PATH]
+ *                     [--inproc N [--inproc-threads T]] [--compare PATH]
  * (--threads: HTTP threads of both servers, default 2)
  * (--port: drive a daemon already listening there, no baseline; for profiling)
  * (--compare PATH: also a second controller binary, e.g. one built from an
  *  earlier commit, measured the same way between our two runs, printed
  *  beside ours)
  * (--inproc N: no HTTP: N reports decoded, checked and merged in this process
- *  through the daemon's own intake functions, one thread; prints CPU per
- *  report. Deterministic, so it is what `valgrind --tool=callgrind
+ *  through the daemon's own intake functions, on T threads (default 1)
+ *  into one state; prints CPU per report and reports/s. Deterministic, so it is what `valgrind
+ * --tool=callgrind
  *  --toggle-collect=inproc_measure` counts instructions on.)
  * SPDX-License-Identifier: Apache-2.0
  */
@@ -418,7 +419,47 @@ static double thread_cpu_s(void)
            (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
 }
 
-static int run_inproc(const tmpl *tmpls, long n)
+/* One in-process intake thread: its own scratch and report copies, as an
+ * HTTP thread has. */
+typedef struct inproc_worker {
+    pthread_t th;
+    ctl_app_t *app;
+    const tmpl *tmpls;
+    long n, first;
+    pthread_barrier_t *start;
+    uint64_t failed;
+    double cpu_s;
+} inproc_worker;
+
+static void *inproc_main(void *arg)
+{
+    inproc_worker *w = arg;
+    ctl_scratch_t *sc = ctl_scratch_create();
+    uint8_t *bufs[N_REPORTS];
+    for (int k = 0; k < N_REPORTS; k++) {
+        bufs[k] = malloc(w->tmpls[k].len);
+        memcpy(bufs[k], w->tmpls[k].buf, w->tmpls[k].len);
+    }
+    /* warm: the scratch has grown, its caches hold the templates' endpoints */
+    if (!sc)
+        w->failed = 1;
+    else
+        w->failed = inproc_run(w->app, sc, bufs, w->tmpls, N_REPORTS, w->first - N_REPORTS);
+    pthread_barrier_wait(w->start);
+    double c0 = thread_cpu_s();
+    if (sc)
+        w->failed += w->first == 2 * N_REPORTS
+                         ? inproc_measure(w->app, sc, bufs, w->tmpls, w->n)
+                         : inproc_run(w->app, sc, bufs, w->tmpls, w->n, w->first);
+    w->cpu_s = thread_cpu_s() - c0;
+    for (int k = 0; k < N_REPORTS; k++)
+        free(bufs[k]);
+    ctl_scratch_free(sc);
+    return NULL;
+}
+
+/* n reports over `threads` threads into one state. */
+static int run_inproc(const tmpl *tmpls, long n, int threads)
 {
     static ctl_app_t app;
     ctl_log_set_level(CTL_LOG_WARN);
@@ -427,30 +468,50 @@ static int run_inproc(const tmpl *tmpls, long n)
     app.cfg.max_clock_skew_ms = 0; /* the templates are timed in 2023 */
     ctl_metrics_init(&app.metrics);
     app.state = ctl_state_create(&app.cfg, &app.metrics, NULL);
+    if (!app.state) {
+        fprintf(stderr, "cannot create the state\n");
+        return 1;
+    }
+    /* the state's tables hold every template's names before the clock starts */
     ctl_scratch_t *sc = ctl_scratch_create();
     uint8_t *bufs[N_REPORTS];
     for (int k = 0; k < N_REPORTS; k++) {
         bufs[k] = malloc(tmpls[k].len);
         memcpy(bufs[k], tmpls[k].buf, tmpls[k].len);
     }
-    if (!app.state || !sc) {
-        fprintf(stderr, "cannot create the state\n");
-        return 1;
-    }
-    /* warm: every table entry exists and the scratch has grown */
-    uint64_t failed = inproc_run(&app, sc, bufs, tmpls, 2 * N_REPORTS, 0);
-    double c0 = thread_cpu_s();
-    uint64_t t0 = mono_ns();
-    failed += inproc_measure(&app, sc, bufs, tmpls, n);
-    double c1 = thread_cpu_s();
-    uint64_t t1 = mono_ns();
-    printf("in process, 1 thread: %ld reports, %.2f us CPU per report, %.0f reports/s, %" PRIu64
-           " refused\n",
-           n, (c1 - c0) / (double)(n > 0 ? n : 1) * 1e6,
-           (double)n / ((double)(t1 - t0 > 0 ? t1 - t0 : 1) / 1e9), failed);
+    uint64_t failed = sc ? inproc_run(&app, sc, bufs, tmpls, N_REPORTS, 0) : 1;
     for (int k = 0; k < N_REPORTS; k++)
         free(bufs[k]);
     ctl_scratch_free(sc);
+    inproc_worker *ws = calloc((size_t)threads, sizeof(*ws));
+    pthread_barrier_t start;
+    pthread_barrier_init(&start, NULL, (unsigned)threads + 1);
+    long per = n / threads;
+    for (int t = 0; t < threads; t++) {
+        ws[t].app = &app;
+        ws[t].tmpls = tmpls;
+        ws[t].n = per;
+        /* distinct trace ids per thread; thread 0's run is the one callgrind counts */
+        ws[t].first = 2 * N_REPORTS + (long)t * (per + N_REPORTS);
+        ws[t].start = &start;
+        pthread_create(&ws[t].th, NULL, inproc_main, &ws[t]);
+    }
+    pthread_barrier_wait(&start);
+    uint64_t t0 = mono_ns();
+    double cpu = 0;
+    for (int t = 0; t < threads; t++) {
+        pthread_join(ws[t].th, NULL);
+        failed += ws[t].failed;
+        cpu += ws[t].cpu_s;
+    }
+    uint64_t t1 = mono_ns();
+    long done = per * threads;
+    printf("in process, %d thread%s: %ld reports, %.2f us CPU per report, %.0f reports/s, %" PRIu64
+           " refused\n",
+           threads, threads == 1 ? "" : "s", done, cpu / (double)(done > 0 ? done : 1) * 1e6,
+           (double)done / ((double)(t1 - t0 > 0 ? t1 - t0 : 1) / 1e9), failed);
+    pthread_barrier_destroy(&start);
+    free(ws);
     ctl_state_free(app.state);
     return failed ? 1 : 0;
 }
@@ -560,6 +621,7 @@ int main(int argc, char **argv)
     int external_port = 0;      /* drive a daemon that is already running (for profiling) */
     long inproc = -1;           /* decode, check and merge in this process, no HTTP */
     const char *compare = NULL; /* another controller binary, measured beside ours */
+    int inproc_threads = 1;
     for (int i = 1; i + 1 < argc; i += 2) {
         if (strcmp(argv[i], "--connections") == 0)
             conns = atoi(argv[i + 1]);
@@ -571,6 +633,8 @@ int main(int argc, char **argv)
             external_port = atoi(argv[i + 1]);
         else if (strcmp(argv[i], "--compare") == 0)
             compare = argv[i + 1];
+        else if (strcmp(argv[i], "--inproc-threads") == 0)
+            inproc_threads = atoi(argv[i + 1]) > 0 ? atoi(argv[i + 1]) : 1;
         else if (strcmp(argv[i], "--inproc") == 0)
             inproc = atol(argv[i + 1]);
         else if (strcmp(argv[i], "--threads") == 0)
@@ -593,7 +657,7 @@ int main(int argc, char **argv)
            N_INBOUND, N_OUTBOUND, N_SPANS, total / N_REPORTS);
 
     if (inproc >= 0) {
-        int rc = run_inproc(tmpls, inproc);
+        int rc = run_inproc(tmpls, inproc, inproc_threads);
         for (int k = 0; k < N_REPORTS; k++)
             free(tmpls[k].buf);
         return rc;
