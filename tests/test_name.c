@@ -130,6 +130,69 @@ static void test_service_exhaustive(void **state)
     }
 }
 
+/* The other kinds against their grammars written out: every byte at every
+ * position of names of 1 to 20 bytes (so paths cover the 8-byte words, the
+ * overlapping tail and the short loop). */
+static int ref_alnum(unsigned char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+}
+
+static int ref_label(const unsigned char *s, size_t n)
+{
+    if (n == 0 || n > 63)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (!ref_alnum(s[i]) && s[i] != '-' && s[i] != '_' && s[i] != '.')
+            return 0;
+    return ref_alnum(s[0]) && ref_alnum(s[n - 1]);
+}
+
+static int ref_method(const unsigned char *s, size_t n)
+{
+    static const char extra[] = "!#$%&'*+-.^_`|~";
+    if (n == 0)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (!ref_alnum(s[i]) && (s[i] == 0 || !strchr(extra, s[i])))
+            return 0;
+    return 1;
+}
+
+static int ref_path(const unsigned char *s, size_t n)
+{
+    if (n == 0 || !(s[0] == '/' || (n == 1 && s[0] == '*')))
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (s[i] < 0x21 || s[i] > 0x7e)
+            return 0;
+    return 1;
+}
+
+static void test_kinds_exhaustive(void **state)
+{
+    (void)state;
+    unsigned char b[20];
+    for (size_t n = 1; n <= sizeof(b); n++)
+        for (size_t at = 0; at < n; at++)
+            for (unsigned c = 0; c < 256; c++) {
+                memset(b, 'a', n);
+                b[0] = at == 0 ? (unsigned char)c : '/';
+                b[at] = (unsigned char)c;
+                const char *s = (const char *)b;
+                assert_int_equal(slate_name_check(SLATE_NAME_PATH, s, n, NULL) == SLATE_OK,
+                                 ref_path(b, n));
+                memset(b, 'a', n);
+                b[at] = (unsigned char)c;
+                assert_int_equal(slate_name_check(SLATE_NAME_REGION, s, n, NULL) == SLATE_OK,
+                                 ref_label(b, n));
+                assert_int_equal(slate_name_check(SLATE_NAME_POD, s, n, NULL) == SLATE_OK,
+                                 ref_label(b, n));
+                assert_int_equal(slate_name_check(SLATE_NAME_METHOD, s, n, NULL) == SLATE_OK,
+                                 ref_method(b, n));
+            }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -138,6 +201,7 @@ int main(void)
         cmocka_unit_test(test_method_and_path),
         cmocka_unit_test(test_bad_arguments),
         cmocka_unit_test(test_service_exhaustive),
+        cmocka_unit_test(test_kinds_exhaustive),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -12,8 +12,17 @@
  * stitches (nothing is deduplicated away).
  *
  * Usage: bench_intake [--connections N] [--seconds S] [--threads T] [--controller PATH] [--port P]
+ *                     [--inproc N [--inproc-threads T]] [--compare PATH]
  * (--threads: HTTP threads of both servers, default 2)
  * (--port: drive a daemon already listening there, no baseline; for profiling)
+ * (--compare PATH: also a second controller binary, e.g. one built from an
+ *  earlier commit, measured the same way between our two runs, printed
+ *  beside ours)
+ * (--inproc N: no HTTP: N reports decoded, checked and merged in this process
+ *  through the daemon's own intake functions, on T threads (default 1)
+ *  into one state; prints CPU per report and reports/s. Deterministic, so it is what `valgrind
+ * --tool=callgrind
+ *  --toggle-collect=inproc_measure` counts instructions on.)
  * SPDX-License-Identifier: Apache-2.0
  */
 #define _GNU_SOURCE
@@ -31,12 +40,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "ctl_app.h"
+#include "ctl_intake.h"
+#include "ctl_log.h"
 #include "slate/codec.h"
 #include "slate/stats.h"
 
@@ -355,6 +368,155 @@ static result run_load(uint16_t port, const tmpl *tmpls, int conns, double secon
 }
 
 /* ------------------------------------------------------------------------- */
+/* In process: the daemon's intake functions without HTTP */
+
+/* Rewrites the trace ids of buf (template t) so that report number seq
+ * stitches fresh spans, as the load generator does. */
+static void fresh_traces(uint8_t *buf, const tmpl *t, uint64_t seq)
+{
+    static const char hexd[] = "0123456789abcdef";
+    char prefix[16];
+    uint64_t v = seq;
+    for (int d = 15; d >= 0; d--, v >>= 4)
+        prefix[d] = hexd[v & 15];
+    for (int i = 0; i < N_SPANS; i++)
+        memcpy(buf + t->trace_off[i], prefix, 16);
+}
+
+/* n reports through decode, the door and the merge, as POST /v1/report
+ * takes them; the number that failed. */
+__attribute__((noinline)) static uint64_t
+inproc_run(ctl_app_t *app, ctl_scratch_t *sc, uint8_t **bufs, const tmpl *tmpls, long n, long first)
+{
+    uint64_t failed = 0;
+    for (long i = first; i < first + n; i++) {
+        int k = (int)(i % N_REPORTS);
+        fresh_traces(bufs[k], &tmpls[k], (uint64_t)i);
+        slate_load_report_t *rep = NULL;
+        ctl_intake_fault_t f;
+        if (!ctl_intake_decode(app, sc, bufs[k], tmpls[k].len, &rep, &f) ||
+            !ctl_intake_check(app, rep, &f) ||
+            !ctl_intake_merge(app, sc, rep, CTL_INTAKE_REPORT, &f))
+            failed++;
+    }
+    return failed;
+}
+
+/* The measured reports (after the warm-up): callgrind counts this function. */
+__attribute__((noinline)) static uint64_t inproc_measure(ctl_app_t *app, ctl_scratch_t *sc,
+                                                         uint8_t **bufs, const tmpl *tmpls, long n)
+{
+    uint64_t failed = inproc_run(app, sc, bufs, tmpls, n, 2 * N_REPORTS);
+    __asm__ volatile("" ::: "memory"); /* not a tail call: callgrind sees it return */
+    return failed;
+}
+
+static double thread_cpu_s(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_THREAD, &ru);
+    return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
+           (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+}
+
+/* One in-process intake thread: its own scratch and report copies, as an
+ * HTTP thread has. */
+typedef struct inproc_worker {
+    pthread_t th;
+    ctl_app_t *app;
+    const tmpl *tmpls;
+    long n, first;
+    pthread_barrier_t *start;
+    uint64_t failed;
+    double cpu_s;
+} inproc_worker;
+
+static void *inproc_main(void *arg)
+{
+    inproc_worker *w = arg;
+    ctl_scratch_t *sc = ctl_scratch_create();
+    uint8_t *bufs[N_REPORTS];
+    for (int k = 0; k < N_REPORTS; k++) {
+        bufs[k] = malloc(w->tmpls[k].len);
+        memcpy(bufs[k], w->tmpls[k].buf, w->tmpls[k].len);
+    }
+    /* warm: the scratch has grown, its caches hold the templates' endpoints */
+    if (!sc)
+        w->failed = 1;
+    else
+        w->failed = inproc_run(w->app, sc, bufs, w->tmpls, N_REPORTS, w->first - N_REPORTS);
+    pthread_barrier_wait(w->start);
+    double c0 = thread_cpu_s();
+    if (sc)
+        w->failed += w->first == 2 * N_REPORTS
+                         ? inproc_measure(w->app, sc, bufs, w->tmpls, w->n)
+                         : inproc_run(w->app, sc, bufs, w->tmpls, w->n, w->first);
+    w->cpu_s = thread_cpu_s() - c0;
+    for (int k = 0; k < N_REPORTS; k++)
+        free(bufs[k]);
+    ctl_scratch_free(sc);
+    return NULL;
+}
+
+/* n reports over `threads` threads into one state. */
+static int run_inproc(const tmpl *tmpls, long n, int threads)
+{
+    static ctl_app_t app;
+    ctl_log_set_level(CTL_LOG_WARN);
+    ctl_config_defaults(&app.cfg);
+    app.cfg.pod_reports_per_s = 0; /* as the HTTP run: no per-pod report rate */
+    app.cfg.max_clock_skew_ms = 0; /* the templates are timed in 2023 */
+    ctl_metrics_init(&app.metrics);
+    app.state = ctl_state_create(&app.cfg, &app.metrics, NULL);
+    if (!app.state) {
+        fprintf(stderr, "cannot create the state\n");
+        return 1;
+    }
+    /* the state's tables hold every template's names before the clock starts */
+    ctl_scratch_t *sc = ctl_scratch_create();
+    uint8_t *bufs[N_REPORTS];
+    for (int k = 0; k < N_REPORTS; k++) {
+        bufs[k] = malloc(tmpls[k].len);
+        memcpy(bufs[k], tmpls[k].buf, tmpls[k].len);
+    }
+    uint64_t failed = sc ? inproc_run(&app, sc, bufs, tmpls, N_REPORTS, 0) : 1;
+    for (int k = 0; k < N_REPORTS; k++)
+        free(bufs[k]);
+    ctl_scratch_free(sc);
+    inproc_worker *ws = calloc((size_t)threads, sizeof(*ws));
+    pthread_barrier_t start;
+    pthread_barrier_init(&start, NULL, (unsigned)threads + 1);
+    long per = n / threads;
+    for (int t = 0; t < threads; t++) {
+        ws[t].app = &app;
+        ws[t].tmpls = tmpls;
+        ws[t].n = per;
+        /* distinct trace ids per thread; thread 0's run is the one callgrind counts */
+        ws[t].first = 2 * N_REPORTS + (long)t * (per + N_REPORTS);
+        ws[t].start = &start;
+        pthread_create(&ws[t].th, NULL, inproc_main, &ws[t]);
+    }
+    pthread_barrier_wait(&start);
+    uint64_t t0 = mono_ns();
+    double cpu = 0;
+    for (int t = 0; t < threads; t++) {
+        pthread_join(ws[t].th, NULL);
+        failed += ws[t].failed;
+        cpu += ws[t].cpu_s;
+    }
+    uint64_t t1 = mono_ns();
+    long done = per * threads;
+    printf("in process, %d thread%s: %ld reports, %.2f us CPU per report, %.0f reports/s, %" PRIu64
+           " refused\n",
+           threads, threads == 1 ? "" : "s", done, cpu / (double)(done > 0 ? done : 1) * 1e6,
+           (double)done / ((double)(t1 - t0 > 0 ? t1 - t0 : 1) / 1e9), failed);
+    pthread_barrier_destroy(&start);
+    free(ws);
+    ctl_state_free(app.state);
+    return failed ? 1 : 0;
+}
+
+/* ------------------------------------------------------------------------- */
 /* The floor: a libmicrohttpd server that reads the body and does nothing */
 
 static enum MHD_Result floor_handler(void *cls, struct MHD_Connection *c, const char *url,
@@ -456,7 +618,10 @@ int main(int argc, char **argv)
     const char *bin = SLATE_CONTROLLER_BIN;
     int conns = 8;
     double seconds = 5;
-    int external_port = 0; /* drive a daemon that is already running (for profiling) */
+    int external_port = 0;      /* drive a daemon that is already running (for profiling) */
+    long inproc = -1;           /* decode, check and merge in this process, no HTTP */
+    const char *compare = NULL; /* another controller binary, measured beside ours */
+    int inproc_threads = 1;
     for (int i = 1; i + 1 < argc; i += 2) {
         if (strcmp(argv[i], "--connections") == 0)
             conns = atoi(argv[i + 1]);
@@ -466,6 +631,12 @@ int main(int argc, char **argv)
             bin = argv[i + 1];
         else if (strcmp(argv[i], "--port") == 0)
             external_port = atoi(argv[i + 1]);
+        else if (strcmp(argv[i], "--compare") == 0)
+            compare = argv[i + 1];
+        else if (strcmp(argv[i], "--inproc-threads") == 0)
+            inproc_threads = atoi(argv[i + 1]) > 0 ? atoi(argv[i + 1]) : 1;
+        else if (strcmp(argv[i], "--inproc") == 0)
+            inproc = atol(argv[i + 1]);
         else if (strcmp(argv[i], "--threads") == 0)
             g_server_threads = atoi(argv[i + 1]) > 0 ? atoi(argv[i + 1]) : 2;
     }
@@ -485,6 +656,12 @@ int main(int argc, char **argv)
            "average\n",
            N_INBOUND, N_OUTBOUND, N_SPANS, total / N_REPORTS);
 
+    if (inproc >= 0) {
+        int rc = run_inproc(tmpls, inproc, inproc_threads);
+        for (int k = 0; k < N_REPORTS; k++)
+            free(tmpls[k].buf);
+        return rc;
+    }
     if (external_port > 0) {
         result r = run_load((uint16_t)external_port, tmpls, conns, seconds);
         printf("port %d: %.0f reports/s, p50 %.1f us, p99 %.1f us, %" PRIu64 " errors\n",
@@ -512,6 +689,27 @@ int main(int argc, char **argv)
     result ours = run_load(port, tmpls, conns, seconds);
     double cpu1 = proc_cpu_s(pid);
     long hwm = proc_kb(pid, "VmHWM:");
+    /* the other binary, between our two runs, so drift in the machine's load
+     * falls on both */
+    result other;
+    double other_us = 0;
+    memset(&other, 0, sizeof(other));
+    if (compare) {
+        uint16_t oport = 0;
+        pid_t opid = start_daemon(compare, &oport);
+        if (opid <= 0 || oport == 0) {
+            fprintf(stderr, "cannot start %s\n", compare);
+            kill(pid, SIGTERM);
+            waitpid(pid, NULL, 0);
+            return 1;
+        }
+        double oc0 = proc_cpu_s(opid);
+        other = run_load(oport, tmpls, conns, seconds);
+        double oc1 = proc_cpu_s(opid);
+        other_us = (oc1 - oc0) / (other.rps * (seconds + 1)) * 1e6;
+        kill(opid, SIGTERM);
+        waitpid(opid, NULL, 0);
+    }
     /* a second run: peak RSS must not keep growing with more reports */
     double cpu2 = proc_cpu_s(pid);
     result ours2 = run_load(port, tmpls, conns, seconds);
@@ -529,7 +727,16 @@ int main(int argc, char **argv)
            ours.p50_us, ours.p99_us, ours.p999_us, ours.errors);
     printf("%-34s %12.0f %10.1f %10.1f %10.1f %8" PRIu64 "\n", "slate-controller run 2", ours2.rps,
            ours2.p50_us, ours2.p99_us, ours2.p999_us, ours2.errors);
+    if (compare)
+        printf("%-34s %12.0f %10.1f %10.1f %10.1f %8" PRIu64 "\n", "--compare binary", other.rps,
+               other.p50_us, other.p99_us, other.p999_us, other.errors);
     printf("ratio ours / floor (reports/s): %.2f\n", ours.rps / base.rps);
+    if (compare)
+        printf("--compare %s: %.1f us CPU per report; ours %.1f us (mean of runs 1 and 2)\n",
+               compare, other_us,
+               ((cpu1 - cpu0) / (ours.rps * (seconds + 1)) +
+                (cpu3 - cpu2) / (ours2.rps * (seconds + 1))) /
+                   2 * 1e6);
     /* CPU per report counts the warm-up second's reports too (1 s at the run's rate). */
     printf("daemon CPU: %.2f cores in run 1, %.1f us per report (run 1), %.1f us (run 2); "
            "intake bandwidth %.0f MB/s\n",

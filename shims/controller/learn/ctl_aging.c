@@ -92,6 +92,7 @@ uint32_t ls_age_out(ctl_state_t *s, uint64_t now_ns)
 {
     if (s->cfg.table_ttl_s == 0)
         return 0;
+    s->ep_epoch++; /* indexes may move below: no thread trusts a remembered one */
     uint64_t ttl = s->cfg.table_ttl_s * 1000000000ull;
     uint32_t *svc_new = NULL, *ep_new = NULL;
     uint32_t reg[SLOTS];

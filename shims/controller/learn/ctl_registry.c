@@ -176,6 +176,8 @@ static uint32_t endpoint_new(ctl_state_t *s, uint32_t svc, const char *method, s
     e->svc = svc;
     e->method = m;
     e->path = pa;
+    e->method_len = (uint32_t)mlen;
+    e->path_len = (uint32_t)plen;
     e->key = key;
     e->overflow = overflow;
     e->touched_ns = s->now_ns;
@@ -199,7 +201,8 @@ uint32_t ls_endpoint_find(ctl_state_t *s, uint32_t svc, const char *method, size
         return NIL;
     while (ctl_map_next(&s->ep_map, key, &pos, &v)) {
         ep_ent *e = &s->eps[v];
-        if (e->svc == svc && str_eq(e->method, method, mlen) && str_eq(e->path, path, plen)) {
+        if (e->svc == svc && e->method_len == mlen && e->path_len == plen &&
+            memcmp(e->method, method, mlen) == 0 && memcmp(e->path, path, plen) == 0) {
             e->touched_ns = s->now_ns;
             return v;
         }
@@ -230,6 +233,27 @@ uint32_t ls_endpoint_find(ctl_state_t *s, uint32_t svc, const char *method, size
     if (sv->overflow_ep != NIL)
         s->eps[sv->overflow_ep].touched_ns = s->now_ns;
     return sv->overflow_ep;
+}
+
+uint32_t ls_endpoint_find_prep(ctl_state_t *s, uint32_t svc, const char *method, size_t mlen,
+                               const char *path, size_t plen, const prep_ep *p)
+{
+    key_cache_ent *kc = p->kc;
+    bool cacheable = kc && kc->tag == p->tag && !s->svcs[svc].overflow;
+    if (cacheable && kc->epoch == s->ep_epoch && kc->svc == svc && kc->ep < s->n_eps) {
+        ep_ent *e = &s->eps[kc->ep];
+        if (e->key == p->key && e->svc == svc && !e->overflow) {
+            e->touched_ns = s->now_ns;
+            return kc->ep;
+        }
+    }
+    uint32_t ep = ls_endpoint_find(s, svc, method, mlen, path, plen, p->key);
+    if (cacheable && ep != NIL && !s->eps[ep].overflow && s->eps[ep].key == p->key) {
+        kc->epoch = s->ep_epoch;
+        kc->svc = svc;
+        kc->ep = ep;
+    }
+    return ep;
 }
 
 /* An empty model with the configured parameters. */

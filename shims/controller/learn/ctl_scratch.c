@@ -24,7 +24,10 @@ ctl_scratch_t *ctl_scratch_create(void)
         return NULL;
     ctl_buf_init(&sc->arena, 0);
     sc->paths = calloc(PATH_CACHE, sizeof(path_cache_ent));
-    if (!sc->paths) {
+    sc->keys = calloc(KEY_CACHE, sizeof(key_cache_ent));
+    if (!sc->paths || !sc->keys) {
+        free(sc->paths);
+        free(sc->keys);
         free(sc);
         return NULL;
     }
@@ -43,6 +46,7 @@ void ctl_scratch_free(ctl_scratch_t *sc)
     free(sc->pout);
     free(sc->pspan);
     free(sc->paths);
+    free(sc->keys);
     ctl_buf_free(&sc->arena);
     free(sc);
 }
@@ -141,8 +145,24 @@ slate_status ctl_scratch_decode_legacy(ctl_scratch_t *sc, bool latency, const ch
 /* ------------------------------------------------------------------------- */
 /* Intake */
 
-static bool prep_endpoint(ctl_scratch_t *sc, slate_str_t service, slate_str_t method,
-                          slate_str_t path, prep_ep *out)
+/* The tag of an endpoint in the key cache: the raw path's hash, its
+ * service's name key and its method, mixed. */
+static uint64_t endpoint_tag(uint64_t path_hash, uint64_t svc_key, slate_str_t method)
+{
+    uint64_t m = 0;
+    if (method.len <= 8)
+        memcpy(&m, method.ptr ? method.ptr : "", method.len);
+    else
+        m = XXH3_64bits(method.ptr, method.len);
+    uint64_t t = (svc_key ^ (m * 0x9E3779B97F4A7C15ull) ^ method.len) + path_hash;
+    t ^= t >> 31;
+    t *= 0xBF58476D1CE4E5B9ull;
+    t ^= t >> 29;
+    return t | 1;
+}
+
+static bool prep_endpoint(ctl_scratch_t *sc, uint64_t svc_key, slate_str_t service,
+                          slate_str_t method, slate_str_t path, prep_ep *out)
 {
     const char *raw = path.ptr ? path.ptr : "";
     uint64_t h = XXH3_64bits(raw, path.len) | 1;
@@ -169,11 +189,22 @@ static bool prep_endpoint(ctl_scratch_t *sc, slate_str_t service, slate_str_t me
     out->path_off = (uint32_t)sc->arena.len;
     out->path_len = (uint32_t)n;
     ctl_buf_append(&sc->arena, norm, n);
+    uint64_t tag = endpoint_tag(h ^ ((uint64_t)path.len << 40), svc_key, method);
+    key_cache_ent *kc = &sc->keys[tag % KEY_CACHE];
+    out->tag = tag;
+    out->kc = kc;
+    if (kc->tag == tag) {
+        out->key = kc->key;
+        return !sc->arena.failed;
+    }
     /* the core's endpoint key, as the data plane computes it; names passed
      * the intake's door, so it cannot refuse them */
     if (slate_endpoint_key(service.ptr, service.len, method.ptr, method.len, norm, n, &out->key,
                            NULL) != SLATE_OK)
         return false;
+    kc->tag = tag;
+    kc->key = out->key;
+    kc->epoch = 0;
     return !sc->arena.failed;
 }
 
@@ -185,8 +216,9 @@ int ls_prepare(ctl_scratch_t *sc, const slate_load_report_t *rep, uint32_t max_s
         !grow((void **)&sc->pout, &sc->cap_pout, rep->n_outbound, sizeof(prep_out)) ||
         !grow((void **)&sc->pspan, &sc->cap_pspan, n_spans, sizeof(prep_span)))
         return -1;
+    uint64_t svc_key = ls_name_key(rep->service.ptr, rep->service.len);
     for (size_t i = 0; i < rep->n_inbound; i++)
-        if (!prep_endpoint(sc, rep->service, rep->inbound[i].method, rep->inbound[i].path,
+        if (!prep_endpoint(sc, svc_key, rep->service, rep->inbound[i].method, rep->inbound[i].path,
                            &sc->pin[i]))
             return -1;
     for (size_t i = 0; i < rep->n_outbound; i++) {
@@ -194,13 +226,13 @@ int ls_prepare(ctl_scratch_t *sc, const slate_load_report_t *rep, uint32_t max_s
         prep_out *p = &sc->pout[i];
         p->svc_key = ls_name_key(o->dst_service.ptr, o->dst_service.len);
         p->region_key = ls_region_key(o->dst_region.ptr, o->dst_region.len);
-        if (!prep_endpoint(sc, o->dst_service, o->method, o->path, &p->ep))
+        if (!prep_endpoint(sc, p->svc_key, o->dst_service, o->method, o->path, &p->ep))
             return -1;
     }
     for (size_t i = 0; i < n_spans; i++) {
         const slate_span_t *sp = &rep->spans[i];
         prep_span *p = &sc->pspan[i];
-        if (!prep_endpoint(sc, rep->service, sp->method, sp->path, &p->ep))
+        if (!prep_endpoint(sc, svc_key, rep->service, sp->method, sp->path, &p->ep))
             return -1;
         p->self_key =
             ls_span_key(sp->trace_id.ptr, sp->trace_id.len, sp->span_id.ptr, sp->span_id.len);

@@ -10,6 +10,7 @@
 #include <inttypes.h>
 #include <math.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -75,8 +76,8 @@ int ctl_state_ingest(ctl_state_t *s, ctl_scratch_t *sc, const slate_load_report_
     for (size_t i = 0; i < rep->n_inbound; i++) {
         const slate_inbound_t *in = &rep->inbound[i];
         const prep_ep *p = &sc->pin[i];
-        uint32_t ep = ls_endpoint_find(s, svc, in->method.ptr ? in->method.ptr : "", in->method.len,
-                                       arena + p->path_off, p->path_len, p->key);
+        uint32_t ep = ls_endpoint_find_prep(s, svc, in->method.ptr ? in->method.ptr : "",
+                                            in->method.len, arena + p->path_off, p->path_len, p);
         if (ep == NIL)
             continue;
         cell_ent *c = ls_cell_get(s, ep, region);
@@ -98,8 +99,9 @@ int ctl_state_ingest(ctl_state_t *s, ctl_scratch_t *sc, const slate_load_report_
         uint32_t dsvc = ls_service_find(s, o->dst_service.ptr, o->dst_service.len, p->svc_key);
         if (dsvc == NIL)
             continue;
-        uint32_t ep = ls_endpoint_find(s, dsvc, o->method.ptr ? o->method.ptr : "", o->method.len,
-                                       arena + p->ep.path_off, p->ep.path_len, p->ep.key);
+        uint32_t ep =
+            ls_endpoint_find_prep(s, dsvc, o->method.ptr ? o->method.ptr : "", o->method.len,
+                                  arena + p->ep.path_off, p->ep.path_len, &p->ep);
         uint32_t dreg =
             ls_region_find(s, o->dst_region.ptr, o->dst_region.len, p->region_key, true);
         if (ep == NIL)
@@ -142,8 +144,9 @@ int ctl_state_ingest(ctl_state_t *s, ctl_scratch_t *sc, const slate_load_report_
         const prep_span *p = &sc->pspan[i];
         if (p->self_key == 0)
             continue; /* no span id: nothing to stitch */
-        uint32_t ep = ls_endpoint_find(s, svc, sp->method.ptr ? sp->method.ptr : "", sp->method.len,
-                                       arena + p->ep.path_off, p->ep.path_len, p->ep.key);
+        uint32_t ep =
+            ls_endpoint_find_prep(s, svc, sp->method.ptr ? sp->method.ptr : "", sp->method.len,
+                                  arena + p->ep.path_off, p->ep.path_len, &p->ep);
         if (ep == NIL || !ls_cell_get(s, ep, region))
             continue;
         double load = isfinite(p->pod_rps) ? p->pod_rps * req_k * pods : NAN;
@@ -167,6 +170,9 @@ ctl_state_t *ctl_state_create(const ctl_config_t *cfg, ctl_metrics_t *metrics,
     if (!s)
         return NULL;
     pthread_mutex_init(&s->mu, NULL);
+    /* each state its own range of epochs (2^32 agings each) */
+    static atomic_uint_fast64_t states;
+    s->ep_epoch = (atomic_fetch_add(&states, 1) + 1) << 32;
     s->cfg = *cfg;
     s->m = metrics;
     s->max_regions = cfg->max_regions < SLOTS - 1 ? cfg->max_regions : SLOTS - 1;

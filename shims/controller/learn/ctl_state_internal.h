@@ -87,6 +87,8 @@ typedef struct ep_ent {
     uint64_t touched_ns; /* last report naming it (inbound, outbound or span) */
     char *method;
     char *path;
+    uint32_t method_len; /* strlen of method and path, so a lookup compares without strlen */
+    uint32_t path_len;
     uint64_t key;
     bool overflow;
     bool has_children;
@@ -197,6 +199,10 @@ struct ctl_state {
 
     ep_ent *eps;
     uint32_t n_eps, cap_eps, max_eps;
+    /* Changes whenever endpoint or service indexes may have moved (aging), and
+     * differs between states: an index remembered in a thread's key cache is
+     * trusted only under the epoch it was found in. */
+    uint64_t ep_epoch;
     ctl_map_t ep_map;
 
     outcell *outs;
@@ -238,6 +244,9 @@ typedef struct prep_ep {
     uint64_t key;
     uint32_t path_off;
     uint32_t path_len;
+    uint64_t tag; /* the endpoint's key cache tag */
+    struct key_cache_ent
+        *kc; /* its key cache entry (another endpoint may take it over: check tag) */
 } prep_ep;
 
 typedef struct prep_out {
@@ -262,8 +271,20 @@ typedef struct path_cache_ent {
     char norm[SLATE_PATH_NORM_CAP];
 } path_cache_ent;
 
+/* A per-thread cache of endpoint keys, direct-mapped: reports repeat the same
+ * (service, method, path), so each is keyed once, not once per report. */
+#define KEY_CACHE 4096
+typedef struct key_cache_ent {
+    uint64_t tag;   /* the raw path's hash mixed with the service's key and the method; 0 = empty */
+    uint64_t key;   /* the core's endpoint key of (service, method, normalised path) */
+    uint64_t epoch; /* the state's ep_epoch when ep and svc were found; 0 = none */
+    uint32_t ep;    /* the endpoint's index in that state, found by a full lookup */
+    uint32_t svc;
+} key_cache_ent;
+
 struct ctl_scratch {
     path_cache_ent *paths;
+    key_cache_ent *keys;
     slate_load_report_t rep;
     slate_inbound_t *inbound;
     size_t cap_inbound;
@@ -300,6 +321,11 @@ cell_ent *ls_cell_get(ctl_state_t *s, uint32_t ep, uint32_t region);
 edge_ent *ls_edge_get(ctl_state_t *s, uint32_t parent, uint32_t child);
 uint32_t ls_endpoint_find(ctl_state_t *s, uint32_t svc, const char *method, size_t mlen,
                           const char *path, size_t plen, uint64_t key);
+/* ls_endpoint_find() for a prepared endpoint: the index the thread's key
+ * cache remembers for it in this state, when still valid, else the lookup
+ * (whose answer is remembered). */
+uint32_t ls_endpoint_find_prep(ctl_state_t *s, uint32_t svc, const char *method, size_t mlen,
+                               const char *path, size_t plen, const prep_ep *p);
 uint32_t ls_outcell_find(ctl_state_t *s, uint32_t caller_svc, uint32_t caller_region,
                          uint32_t dst_ep, uint32_t dst_region);
 uint32_t ls_region_find(ctl_state_t *s, const char *name, size_t n, uint64_t key, bool create);

@@ -263,6 +263,53 @@ static void test_pod_table_grows_with_its_pods(void **state)
     fixture_free(f);
 }
 
+/* A thread's scratch remembers where its endpoints were found; fed to two
+ * states in turn (different tables, different indexes) it must find each
+ * endpoint in the state it is merging into. */
+static void test_one_scratch_two_states(void **state)
+{
+    (void)state;
+    fixture_t *f = fixture_new(60, 16, NULL);
+    ctl_metrics_t m2;
+    memset(&m2, 0, sizeof(m2));
+    ctl_state_t *s2 = ctl_state_create(&f->cfg, &m2, NULL);
+    assert_non_null(s2);
+    /* the second state's first indexes go to names the first never sees */
+    assert_int_equal(sc_ingest(s2, f->sc, &f->w, "junk", "mars", 5), 0);
+    sc_world_t w2 = f->w;
+    w2.trace_no += 1000000; /* its own traces */
+    for (int k = 0; k < 2; k++) {
+        for (unsigned i = 0; i < 10; i++) {
+            assert_int_equal(sc_tick(f->s, f->sc, &f->w), 0);
+            assert_int_equal(sc_tick(s2, f->sc, &w2), 0);
+        }
+        ctl_solve_input_free(ctl_state_tick(f->s, f->w.now_ns));
+        ctl_solve_input_free(ctl_state_tick(s2, w2.now_ns));
+    }
+    for (unsigned i = 0; i < 10; i++) {
+        assert_int_equal(sc_tick(f->s, f->sc, &f->w), 0);
+        assert_int_equal(sc_tick(s2, f->sc, &w2), 0);
+    }
+    ctl_solve_input_t *a = ctl_state_tick(f->s, f->w.now_ns);
+    ctl_solve_input_t *b = ctl_state_tick(s2, w2.now_ns);
+    assert_non_null(a);
+    assert_non_null(b);
+    int ha = endpoint_index(a, "frontend", "/home"), hb = endpoint_index(b, "frontend", "/home");
+    assert_true(ha >= 0);
+    assert_true(hb >= 0);
+    int wa = region_index(a, "west"), wb = region_index(b, "west");
+    assert_true(fabs(a->endpoints[ha].load[wa] - 100.0) < 1.0);
+    assert_true(fabs(b->endpoints[hb].load[wb] - 100.0) < 1.0);
+    /* the junk service's endpoints learned nothing of the frontend's load */
+    for (uint32_t i = 0; i < b->n_endpoints; i++)
+        if (strcmp(b->service_names[b->endpoints[i].svc], "junk") == 0)
+            assert_true(b->endpoints[i].load[wb] < 1.0);
+    ctl_solve_input_free(a);
+    ctl_solve_input_free(b);
+    ctl_state_free(s2);
+    fixture_free(f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -270,6 +317,7 @@ int main(void)
         cmocka_unit_test(test_silent_entries_retire_and_free_their_slots),
         cmocka_unit_test(test_ttl_zero_keeps_everything),
         cmocka_unit_test(test_pod_table_grows_with_its_pods),
+        cmocka_unit_test(test_one_scratch_two_states),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
