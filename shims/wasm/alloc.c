@@ -18,6 +18,16 @@
  * never returned to the host (wasm memory cannot shrink). The data plane's
  * allocations are few and recur in the same sizes (header maps, queue items,
  * report buffers). A VM is single-threaded, so no locking.
+ *
+ * So that a table that grows (histogram windows, span and stream arrays)
+ * does not leave its old blocks unused: an allocation whose class has no
+ * free block takes the smallest larger free block and puts what it does not
+ * use back on the list of the largest class that fits in it (a fifth at
+ * most is lost); and realloc of the block last cut from the bump pointer
+ * grows it in place. The lists' order is unchanged, so an allocation that
+ * recurs in one size costs what it did. The reporter, whose allocations
+ * recur in the same sizes, is built without this (SW_BUILD_REPORTER: its
+ * module is at its size budget).
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -73,7 +83,7 @@ static size_t class_size(unsigned c)
 }
 
 /* The smallest class whose blocks hold n bytes (17 <= n <= MAX_BLOCK). */
-static unsigned class_of(size_t n)
+static inline __attribute__((always_inline)) unsigned class_of(size_t n)
 {
     if (n <= 32)
         return (4u << 2) | 3u; /* 32 */
@@ -107,6 +117,50 @@ static unsigned char *grab(size_t size)
     return b;
 }
 
+#if !defined(SW_BUILD_REPORTER)
+#define SW_ALLOC_REUSE 1
+#endif
+
+static void push(unsigned char *b, unsigned c)
+{
+    memcpy(b + HDR, &free_list[c], sizeof(void *));
+    free_list[c] = b;
+}
+
+#ifdef SW_ALLOC_REUSE
+/* The largest class whose blocks fit in n bytes (a multiple of 16, >= 32). */
+static unsigned class_within(size_t n)
+{
+    unsigned c = class_of(n);
+    while (class_size(c) > n || c == 20u || c == 22u) /* 40 and 56: not multiples of 16 */
+        c--;
+    return c;
+}
+
+/* A block of class c cut from the smallest larger free block, the rest
+ * freed as a block of its own; NULL when there is none. Runs only when c's
+ * list is empty. */
+static unsigned char *split(unsigned c)
+{
+    for (unsigned k = c + 1; k < N_CLASSES; k++) {
+        unsigned char *b = free_list[k];
+        if (!b)
+            continue;
+        memcpy(&free_list[k], b + HDR, sizeof(void *));
+        size_t rest = class_size(k) - class_size(c);
+        if (rest >= 32u) {
+            unsigned rc = class_within(rest);
+            memcpy(b + class_size(c), &rc, sizeof rc);
+            push(b + class_size(c), rc);
+        }
+        return b;
+    }
+    return NULL;
+}
+#else
+#define split(c) NULL
+#endif
+
 void *malloc(size_t n)
 {
     if (n > MAX_BLOCK - HDR)
@@ -116,7 +170,9 @@ void *malloc(size_t n)
     if (b) {
         memcpy(&free_list[c], b + HDR, sizeof(void *));
     } else {
-        b = grab(class_size(c));
+        b = split(c);
+        if (!b)
+            b = grab(class_size(c));
         if (!b)
             return NULL;
         memcpy(b, &c, sizeof c);
@@ -131,8 +187,7 @@ void free(void *p)
     unsigned char *b = (unsigned char *)p - HDR;
     unsigned c;
     memcpy(&c, b, sizeof c);
-    memcpy(b + HDR, &free_list[c], sizeof(void *));
-    free_list[c] = b;
+    push(b, c);
 }
 
 void *calloc(size_t n, size_t size)
@@ -154,6 +209,17 @@ void *realloc(void *p, size_t n)
     size_t have = class_size(c) - HDR;
     if (n <= have)
         return p;
+#ifdef SW_ALLOC_REUSE
+    unsigned char *b = (unsigned char *)p - HDR;
+    if ((uintptr_t)b + class_size(c) == heap_at && n <= MAX_BLOCK - HDR) {
+        /* the last block cut: grow it in place */
+        unsigned nc = class_of(n + HDR);
+        if (grab(class_size(nc) - class_size(c))) {
+            memcpy(b, &nc, sizeof nc);
+            return p;
+        }
+    }
+#endif
     void *q = malloc(n);
     if (!q)
         return NULL;

@@ -43,8 +43,9 @@
  * for a batch. */
 typedef struct sw_lat {
     slate_moments_t m;
-    uint32_t *hist;
+    void *hist; /* n counters of w bytes each (1, 2 or 4) */
     uint16_t lo, n;
+    uint8_t w; /* a counter that would pass its width's maximum widens them all */
 } sw_lat_t;
 
 enum { DIR_NONE = 0, DIR_IN = 1, DIR_OUT = 2 };
@@ -55,12 +56,21 @@ typedef struct sw_ep {
     uint64_t in_flight; /* gauge */
     uint64_t sent_count, sent_in_flight;
     int ever_sent;
+    /* The arrivals in the trailing second: slate_rate_t's semantics at its
+     * default parameters (1 s window, 1 ms ticks, 10 s backjump), with
+     * one-byte buckets (rb, RT_N of them, tick k in bucket k mod RT_N) while
+     * no tick holds more than 255 arrivals; then the core's estimator
+     * (rate) takes over with the same state (rate_promote()). */
+    slate_rate_t *rate;
+    uint8_t *rb;
+    uint64_t rhead; /* the head tick H */
+    uint32_t rtotal;
+    uint16_t rhs; /* H mod RT_N */
     uint8_t ml;
     uint16_t pl;
-    char method[SW_MAX_METHOD];
-    char path[SW_MAX_PATH];
-    slate_rate_t *rate;
     sw_lat_t lat; /* completions since the last successful flush */
+    char method[SW_MAX_METHOD];
+    char path[]; /* pl bytes */
 } sw_ep_t;
 
 typedef struct sw_ob {
@@ -68,12 +78,14 @@ typedef struct sw_ob {
     uint64_t requests;
     uint8_t sl, ml, rl;
     uint16_t pl;
-    char service[SW_MAX_NAME];
-    char method[SW_MAX_METHOD];
-    char path[SW_MAX_PATH];
-    char region[SW_MAX_NAME];
     sw_lat_t lat;
+    char str[]; /* service, method, region, path: sl + ml + rl + pl bytes */
 } sw_ob_t;
+
+#define OB_SERVICE(o) ((o)->str)
+#define OB_METHOD(o)  ((o)->str + (o)->sl)
+#define OB_REGION(o)  ((o)->str + (o)->sl + (o)->ml)
+#define OB_PATH(o)    ((o)->str + (o)->sl + (o)->ml + (o)->rl)
 
 typedef struct sw_span_rec {
     uint32_t ep;
@@ -86,7 +98,6 @@ typedef struct sw_filter {
     sw_names_t names;
     uint64_t worker_id, seq;
     uint64_t window_ns;
-    size_t rate_size;
     /* Inbound endpoints and outbound destinations; entries never move. */
     sw_ep_t **eps;
     uint32_t n_eps;
@@ -168,7 +179,6 @@ int sw_role_configure(sw_root_t *r)
     slate_rng_seed(&f->rng, sw_random64() ^ f->worker_id);
     f->window_ns = SLATE_RATE_DEFAULT_WINDOW_NS;
     f->fo_params = slate_failover_params_default();
-    f->rate_size = slate_rate_size(NULL);
     f->eps = calloc(c->max_endpoints, sizeof *f->eps);
     f->obs = calloc(c->max_outbound, sizeof *f->obs);
     f->batch_eps = calloc(c->max_endpoints, sizeof *f->batch_eps);
@@ -197,6 +207,46 @@ int sw_role_configure(sw_root_t *r)
 /* ------------------------------------------------------------------------- */
 /* Latency statistics (sw_lat_t).                                             */
 
+/* Counter i of a histogram window of w-byte counters. */
+static uint32_t hist_get(const void *h, uint8_t w, uint32_t i)
+{
+    if (w == 1)
+        return ((const uint8_t *)h)[i];
+    if (w == 2)
+        return ((const uint16_t *)h)[i];
+    return ((const uint32_t *)h)[i];
+}
+
+static void hist_put(void *h, uint8_t w, uint32_t i, uint32_t v)
+{
+    if (w == 1)
+        ((uint8_t *)h)[i] = (uint8_t)v;
+    else if (w == 2)
+        ((uint16_t *)h)[i] = (uint16_t)v;
+    else
+        ((uint32_t *)h)[i] = v;
+}
+
+/* Moves the window to [lo, hi) with w-byte counters. Returns 0 when out of
+ * memory (nothing changed then). */
+static int lat_remap(sw_lat_t *l, uint32_t lo, uint32_t hi, uint8_t w)
+{
+    void *h = calloc(hi - lo, w);
+    if (!h)
+        return 0;
+    if (w == l->w)
+        memcpy((uint8_t *)h + (size_t)(l->lo - lo) * w, l->hist, (size_t)l->n * w);
+    else
+        for (uint32_t i = 0; i < l->n; i++)
+            hist_put(h, w, l->lo - lo + i, hist_get(l->hist, l->w, i));
+    free(l->hist);
+    l->hist = h;
+    l->lo = (uint16_t)lo;
+    l->n = (uint16_t)(hi - lo);
+    l->w = w;
+    return 1;
+}
+
 /* Widens the window to hold bucket b, with room to spare on the side it grew
  * (at least 8 buckets, or half the new width). Returns 0 when out of memory. */
 static int lat_widen(sw_lat_t *l, uint32_t b)
@@ -211,37 +261,63 @@ static int lat_widen(sw_lat_t *l, uint32_t b)
         lo = lo > slack ? lo - slack : 0;
     if (!l->n || b >= (uint32_t)l->lo + l->n)
         hi = hi + slack < SLATE_HIST_BUCKETS ? hi + slack : SLATE_HIST_BUCKETS;
-    uint32_t *h = calloc(hi - lo, sizeof *h);
-    if (!h)
-        return 0;
-    if (l->n)
-        memcpy(h + (l->lo - lo), l->hist, l->n * sizeof *h);
-    free(l->hist);
-    l->hist = h;
-    l->lo = (uint16_t)lo;
-    l->n = (uint16_t)(hi - lo);
-    return 1;
+    return lat_remap(l, lo, hi, l->w ? l->w : 1);
+}
+
+/* lat_add() off its fast path: outside the window, or a full counter. */
+static __attribute__((noinline)) void lat_add_slow(sw_filter_t *f, sw_lat_t *l, uint32_t b)
+{
+    if ((b < l->lo || b >= (uint32_t)l->lo + l->n) && !lat_widen(l, b)) {
+        f->saturated++; /* out of memory: counted, not in the histogram */
+        return;
+    }
+    uint32_t i = b - l->lo;
+    uint32_t c = hist_get(l->hist, l->w, i);
+    if (c == UINT32_MAX)
+        return; /* saturated, as slate_stats_t's counters */
+    if (l->w < 4 && c == (l->w == 1 ? UINT8_MAX : UINT16_MAX) &&
+        !lat_remap(l, l->lo, (uint32_t)l->lo + l->n, (uint8_t)(l->w * 2))) {
+        f->saturated++;
+        return;
+    }
+    hist_put(l->hist, l->w, i, c + 1);
 }
 
 static void lat_add(sw_filter_t *f, sw_lat_t *l, uint64_t v)
 {
     slate_moments_add(&l->m, v);
     uint32_t b = slate_hist_bucket(v);
-    if ((b < l->lo || b >= (uint32_t)l->lo + l->n) && !lat_widen(l, b)) {
-        f->saturated++; /* out of memory: counted, not in the histogram */
-        return;
+    uint32_t i = b - l->lo; /* wraps when b < lo */
+    if (i < l->n) {
+        if (l->w == 1) {
+            uint8_t *c = (uint8_t *)l->hist + i;
+            if (*c != UINT8_MAX) {
+                (*c)++;
+                return;
+            }
+        } else if (l->w == 2) {
+            uint16_t *c = (uint16_t *)l->hist + i;
+            if (*c != UINT16_MAX) {
+                (*c)++;
+                return;
+            }
+        } else {
+            uint32_t *c = (uint32_t *)l->hist + i;
+            if (*c != UINT32_MAX)
+                (*c)++; /* saturated, as slate_stats_t's counters */
+            return;
+        }
     }
-    uint32_t *c = &l->hist[b - l->lo];
-    if (*c != UINT32_MAX)
-        (*c)++;
+    lat_add_slow(f, l, b);
 }
 
-/* Empty again; the window keeps its buckets for the next interval. */
+/* Empty again; the window keeps its buckets and counter width for the next
+ * interval. */
 static void lat_reset(sw_lat_t *l)
 {
     memset(&l->m, 0, sizeof l->m);
     if (l->n)
-        memset(l->hist, 0, l->n * sizeof *l->hist);
+        memset(l->hist, 0, (size_t)l->n * l->w);
 }
 
 /* The statistics as a slate_stats_t, for the batch writer: in one buffer
@@ -251,9 +327,149 @@ static const slate_stats_t *lat_stats(const sw_lat_t *l)
     static slate_stats_t s;
     slate_stats_init(&s);
     slate_stats_set_moments(&s, &l->m);
-    if (l->n)
-        memcpy(s.hist + l->lo, l->hist, l->n * sizeof *l->hist);
+    if (l->w == 4)
+        memcpy(s.hist + l->lo, l->hist, (size_t)l->n * 4u);
+    else
+        for (uint32_t i = 0; i < l->n; i++)
+            s.hist[l->lo + i] = hist_get(l->hist, l->w, i);
     return &s;
+}
+
+/* ------------------------------------------------------------------------- */
+/* Rate (sw_ep_t's rb, rhead, rtotal, rhs; or its rate once promoted).        */
+
+#define RT_N    1000u /* SLATE_RATE_DEFAULT_WINDOW_NS / RT_RES */
+#define RT_RES  SLATE_RATE_DEFAULT_RESOLUTION_NS
+#define RT_BACK (SLATE_RATE_DEFAULT_MAX_BACKJUMP_NS / RT_RES)
+_Static_assert((uint64_t)RT_N *RT_RES == SLATE_RATE_DEFAULT_WINDOW_NS, "the default window");
+
+/* Sum of the one-byte buckets [from, from + n), eight per load. */
+static uint32_t rb_sum(const uint8_t *b, uint32_t from, uint32_t n)
+{
+    const uint8_t *p = b + from;
+    uint64_t s = 0;
+    uint32_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t x;
+        memcpy(&x, p + i, 8);
+        x = (x & 0x00ff00ff00ff00ffull) + ((x >> 8) & 0x00ff00ff00ff00ffull);
+        s += (x * 0x0001000100010001ull) >> 48;
+    }
+    for (; i < n; i++)
+        s += p[i];
+    return (uint32_t)s;
+}
+
+/* The d < RT_N buckets after the head's: the ticks that leave the window
+ * when the head moves forward by d. clear: zero them too. */
+static uint32_t rb_after(uint8_t *b, uint32_t hs, uint32_t d, int clear)
+{
+    uint32_t first = hs + 1u == RT_N ? 0u : hs + 1u;
+    uint32_t run = RT_N - first < d ? RT_N - first : d;
+    uint32_t s = rb_sum(b, first, run) + rb_sum(b, 0, d - run);
+    if (clear) {
+        memset(b + first, 0, run);
+        memset(b, 0, d - run);
+    }
+    return s;
+}
+
+/* Hands the estimator's state to the core's slate_rate_t (the arrivals of
+ * each tick in the window, oldest first, then the head). Returns 0 when out
+ * of memory. */
+static int rate_promote(sw_ep_t *e)
+{
+    size_t len = slate_rate_size(NULL);
+    slate_rate_t *r = malloc(len); /* the allocator aligns to 16 */
+    if (!r || slate_rate_init(r, len, NULL) != SLATE_OK) {
+        free(r);
+        return 0;
+    }
+    for (uint32_t i = 0; i < RT_N; i++) {
+        uint32_t slot = (e->rhs + 1u + i) % RT_N;
+        if (e->rb[slot]) /* a tick before 0 has an empty bucket */
+            (void)slate_rate_add_n(r, (e->rhead + 1u + i - RT_N) * RT_RES, e->rb[slot]);
+    }
+    (void)slate_rate_add_n(r, e->rhead * RT_RES, 0);
+    free(e->rb);
+    e->rb = NULL;
+    e->rate = r;
+    return 1;
+}
+
+/* rate_add() off its fast path: another tick, or a full bucket. */
+static __attribute__((noinline)) slate_status rate_add_slow(sw_ep_t *e, uint64_t now, uint32_t n)
+{
+    if (e->rate)
+        return slate_rate_add_n(e->rate, now, n);
+    uint64_t start = e->rhead * RT_RES;
+    uint32_t slot = e->rhs;
+    if (now < start || now - start >= RT_RES) {
+        /* the next tick without a division (the usual case at low rates) */
+        uint64_t k = now >= start && now - start - RT_RES < RT_RES ? e->rhead + 1 : now / RT_RES;
+        if (k > e->rhead) {
+            uint64_t d = k - e->rhead;
+            if (d >= RT_N) {
+                memset(e->rb, 0, RT_N);
+                e->rtotal = 0;
+                e->rhs = (uint16_t)(k % RT_N);
+            } else if (d <= 8) {
+                uint32_t hs = e->rhs;
+                for (uint32_t j = 0; j < (uint32_t)d; j++) {
+                    hs = hs + 1u == RT_N ? 0u : hs + 1u;
+                    e->rtotal -= e->rb[hs];
+                    e->rb[hs] = 0;
+                }
+                e->rhs = (uint16_t)hs;
+            } else {
+                e->rtotal -= rb_after(e->rb, e->rhs, (uint32_t)d, 1);
+                e->rhs = (uint16_t)((e->rhs + d) % RT_N);
+            }
+            e->rhead = k;
+            slot = e->rhs;
+        } else if (e->rhead - k < RT_N) {
+            uint32_t l = (uint32_t)(e->rhead - k);
+            slot = e->rhs >= l ? e->rhs - l : e->rhs + RT_N - l;
+        } else if (e->rhead - k <= RT_BACK) {
+            return SLATE_ELATE;
+        } else { /* a clock reset: forget everything, re-base at k */
+            memset(e->rb, 0, RT_N);
+            e->rtotal = 0;
+            e->rhead = k;
+            e->rhs = (uint16_t)(k % RT_N);
+            slot = e->rhs;
+        }
+    }
+    if (e->rb[slot] + n > 255u) /* a tick with more than 255 arrivals */
+        return rate_promote(e) ? slate_rate_add_n(e->rate, now, n) : SLATE_EOVERFLOW;
+    e->rb[slot] = (uint8_t)(e->rb[slot] + n);
+    e->rtotal += n;
+    return SLATE_OK;
+}
+
+/* slate_rate_add_n(now, n) for n 0 or 1, with the same result. */
+static inline slate_status rate_add(sw_ep_t *e, uint64_t now, uint32_t n)
+{
+    if (e->rb && now - e->rhead * RT_RES < RT_RES && e->rb[e->rhs] + n <= 255u) {
+        e->rb[e->rhs] = (uint8_t)(e->rb[e->rhs] + n); /* the head's tick */
+        e->rtotal += n;
+        return SLATE_OK;
+    }
+    return rate_add_slow(e, now, n);
+}
+
+/* slate_rate_count(now): reads, never writes. */
+static uint64_t rate_count(const sw_ep_t *e, uint64_t now)
+{
+    if (e->rate)
+        return slate_rate_count(e->rate, now);
+    uint64_t start = e->rhead * RT_RES;
+    if (now < start || now - start < RT_RES)
+        return e->rtotal;
+    uint64_t d = now / RT_RES - e->rhead;
+    if (d >= RT_N)
+        return 0;
+    return e->rtotal - rb_after(e->rb, e->rhs, (uint32_t)d, 0);
 }
 
 /* ------------------------------------------------------------------------- */
@@ -277,14 +493,14 @@ static long ep_find_or_add(sw_root_t *r, const char *method, size_t ml, const ch
         return i;
     if (f->n_eps >= r->cfg.max_endpoints)
         return -1;
-    sw_ep_t *e = calloc(1, sizeof *e);
-    uint64_t *rate = malloc(f->rate_size); /* malloc aligns to at least 8 */
-    if (!e || !rate || slate_rate_init(rate, f->rate_size, NULL) != SLATE_OK) {
+    sw_ep_t *e = calloc(1, sizeof *e + stripped);
+    uint8_t *rb = calloc(RT_N, 1);
+    if (!e || !rb) {
         free(e);
-        free(rate);
+        free(rb);
         return -1;
     }
-    e->rate = (slate_rate_t *)rate;
+    e->rb = rb;
     e->key = key;
     e->ml = (uint8_t)ml;
     memcpy(e->method, method, ml);
@@ -313,18 +529,18 @@ static long ob_find_or_add(sw_root_t *r, uint64_t ekey, const char *svc, size_t 
         return i;
     if (f->n_obs >= r->cfg.max_outbound)
         return -1;
-    sw_ob_t *o = calloc(1, sizeof *o);
+    sw_ob_t *o = calloc(1, sizeof *o + sl + ml + rl + stripped);
     if (!o)
         return -1;
     o->key = key;
     o->sl = (uint8_t)sl;
-    memcpy(o->service, svc, sl);
     o->ml = (uint8_t)ml;
-    memcpy(o->method, method, ml);
-    o->pl = (uint16_t)stripped;
-    memcpy(o->path, path, stripped);
     o->rl = (uint8_t)rl;
-    memcpy(o->region, region, rl);
+    o->pl = (uint16_t)stripped;
+    memcpy(OB_SERVICE(o), svc, sl);
+    memcpy(OB_METHOD(o), method, ml);
+    memcpy(OB_REGION(o), region, rl);
+    memcpy(OB_PATH(o), path, stripped);
     f->obs[f->n_obs] = o;
     sw_map_put(&f->ob_map, key, f->n_obs);
     return f->n_obs++;
@@ -524,7 +740,7 @@ static void inbound_start(sw_stream_t *s, uint64_t now)
         return;
     }
     sw_ep_t *ep = f->eps[e];
-    slate_status st = slate_rate_add(ep->rate, now);
+    slate_status st = rate_add(ep, now, 1);
     if (st == SLATE_ELATE)
         f->late_stamps++;
     else if (st == SLATE_EOVERFLOW)
@@ -535,7 +751,7 @@ static void inbound_start(sw_stream_t *s, uint64_t now)
     s->start_ns = now;
     trace_ids(s);
     if (s->sampled) {
-        s->arrival_count = slate_rate_count(ep->rate, now);
+        s->arrival_count = rate_count(ep, now);
         s->arrival_in_flight = ep->in_flight;
     }
 }
@@ -922,7 +1138,7 @@ static int send_batch(sw_root_t *r, sw_batch_writer_t *w, uint32_t n_eps, uint32
         sw_ep_t *e = f->eps[f->batch_eps[i]];
         e->requests = 0;
         lat_reset(&e->lat);
-        e->sent_count = slate_rate_count(e->rate, now);
+        e->sent_count = rate_count(e, now);
         e->sent_in_flight = e->in_flight;
         e->ever_sent = 1;
     }
@@ -935,9 +1151,10 @@ static int send_batch(sw_root_t *r, sw_batch_writer_t *w, uint32_t n_eps, uint32
     return 1;
 }
 
-/* The batch buffer starts at a few KiB and doubles up to max_batch_bytes
- * when an entry does not fit: most flushes are small, and a worker should
- * not hold the largest batch it may ever send. The sizes fill the module
+/* The batch buffer is a few KiB: a flush that does not fit sends several
+ * batches (the reporter merges them), and the buffer doubles, up to
+ * max_batch_bytes, only when one entry does not fit in an empty batch. A
+ * worker does not hold the largest batch it may ever send. The sizes fill the module
  * allocator's power-of-two blocks (16-byte header). Updates the writer w
  * (may be NULL) to the moved buffer; returns 0 when it cannot grow. */
 #define SW_BATCH_FIRST (8192u - 16u)
@@ -988,16 +1205,19 @@ static void flush(sw_root_t *r, uint64_t now)
 
     for (uint32_t i = 0; ok && i < f->n_eps; i++) {
         sw_ep_t *e = f->eps[i];
-        slate_rate_add_n(e->rate, now, 0); /* move the window to now */
-        uint64_t count = slate_rate_count(e->rate, now);
+        rate_add(e, now, 0); /* move the window to now */
+        uint64_t count = rate_count(e, now);
         if (!e->requests && !e->lat.m.count && e->ever_sent && count == e->sent_count &&
             e->in_flight == e->sent_in_flight)
             continue;
         while (!sw_batch_add_inbound(&w, S(e->method, e->ml), S(e->path, e->pl), e->requests, count,
                                      e->in_flight, lat_stats(&e->lat))) {
-            if (batch_grow(r, &w))
-                continue;
-            if (w.n_inbound == 0 || !(ok = send_batch(r, &w, n_eps, 0, &spans_from, first, now)))
+            if (w.n_inbound == 0) {
+                if (batch_grow(r, &w))
+                    continue;
+                break;
+            }
+            if (!(ok = send_batch(r, &w, n_eps, 0, &spans_from, first, now)))
                 break;
             first = 0, any = 1, n_eps = 0;
             sw_batch_begin(&w, f->batch, f->batch_cap);
@@ -1009,13 +1229,15 @@ static void flush(sw_root_t *r, uint64_t now)
         sw_ob_t *o = f->obs[i];
         if (!o->requests && !o->lat.m.count)
             continue;
-        while (!sw_batch_add_outbound(&w, S(o->service, o->sl), S(o->method, o->ml),
-                                      S(o->path, o->pl), S(o->region, o->rl), o->requests,
+        while (!sw_batch_add_outbound(&w, S(OB_SERVICE(o), o->sl), S(OB_METHOD(o), o->ml),
+                                      S(OB_PATH(o), o->pl), S(OB_REGION(o), o->rl), o->requests,
                                       lat_stats(&o->lat))) {
-            if (batch_grow(r, &w))
-                continue;
-            if (w.n_inbound + w.n_outbound == 0 ||
-                !(ok = send_batch(r, &w, n_eps, n_obs, &spans_from, first, now)))
+            if (w.n_inbound + w.n_outbound == 0) {
+                if (batch_grow(r, &w))
+                    continue;
+                break;
+            }
+            if (!(ok = send_batch(r, &w, n_eps, n_obs, &spans_from, first, now)))
                 break;
             first = 0, any = 1, n_eps = n_obs = 0;
             sw_batch_begin(&w, f->batch, f->batch_cap);
@@ -1030,10 +1252,12 @@ static void flush(sw_root_t *r, uint64_t now)
                                   S(sp->parent, sp->pl), S(e->method, e->ml), S(e->path, e->pl),
                                   sp->start_ns, sp->end_ns, sp->body_size, sp->arrival_count,
                                   sp->arrival_in_flight)) {
-            if (batch_grow(r, &w))
-                continue;
-            if (w.n_inbound + w.n_outbound + w.n_spans == 0 ||
-                !(ok = send_batch(r, &w, n_eps, n_obs, &spans_from, first, now)))
+            if (w.n_inbound + w.n_outbound + w.n_spans == 0) {
+                if (batch_grow(r, &w))
+                    continue;
+                break;
+            }
+            if (!(ok = send_batch(r, &w, n_eps, n_obs, &spans_from, first, now)))
                 break;
             first = 0, any = 1, n_eps = n_obs = 0;
             sw_batch_begin(&w, f->batch, f->batch_cap);
