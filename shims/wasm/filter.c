@@ -57,20 +57,22 @@ typedef struct sw_ep {
     uint64_t sent_count, sent_in_flight;
     int ever_sent;
     /* The arrivals in the trailing second: slate_rate_t's semantics at its
-     * default parameters (1 s window, 1 ms ticks, 10 s backjump), with
-     * one-byte buckets (rb, RT_N of them, tick k in bucket k mod RT_N) while
-     * no tick holds more than 255 arrivals; then the core's estimator
-     * (rate) takes over with the same state (rate_promote()). */
+     * default parameters (1 s window, 1 ms ticks, 10 s backjump) in RT_N
+     * buckets (tick k in bucket k mod RT_N) of half a byte, in the record's
+     * tail, while no tick holds more than 15 arrivals; then of a byte (rb
+     * moves to a block of its own, rwide); past 255, the core's estimator
+     * (rate) takes over with the same state (rate_widen()). */
     slate_rate_t *rate;
     uint8_t *rb;
     uint64_t rhead; /* the head tick H */
     uint32_t rtotal;
     uint16_t rhs; /* H mod RT_N */
+    uint8_t rwide;
     uint8_t ml;
     uint16_t pl;
     sw_lat_t lat; /* completions since the last successful flush */
     char method[SW_MAX_METHOD];
-    char path[]; /* pl bytes */
+    char tail[]; /* the path (pl bytes), then RT_N / 2 bytes of buckets */
 } sw_ep_t;
 
 typedef struct sw_ob {
@@ -336,49 +338,103 @@ static const slate_stats_t *lat_stats(const sw_lat_t *l)
 }
 
 /* ------------------------------------------------------------------------- */
-/* Rate (sw_ep_t's rb, rhead, rtotal, rhs; or its rate once promoted).        */
+/* Rate (sw_ep_t's rb, rhead, rtotal, rhs, rwide; or its rate once promoted). */
 
 #define RT_N    1000u /* SLATE_RATE_DEFAULT_WINDOW_NS / RT_RES */
 #define RT_RES  SLATE_RATE_DEFAULT_RESOLUTION_NS
 #define RT_BACK (SLATE_RATE_DEFAULT_MAX_BACKJUMP_NS / RT_RES)
 _Static_assert((uint64_t)RT_N *RT_RES == SLATE_RATE_DEFAULT_WINDOW_NS, "the default window");
 
-/* Sum of the one-byte buckets [from, from + n), eight per load. */
-static uint32_t rb_sum(const uint8_t *b, uint32_t from, uint32_t n)
+#define NIB 0x0f0f0f0f0f0f0f0full
+#define LO8 0x00ff00ff00ff00ffull
+
+/* Bucket i: half a byte (tick i mod 2 in the high half), or a byte once wide. */
+static inline __attribute__((always_inline)) uint32_t rb_get(const sw_ep_t *e, uint32_t i)
 {
-    const uint8_t *p = b + from;
-    uint64_t s = 0;
+    if (e->rwide)
+        return e->rb[i];
+    return (uint32_t)(e->rb[i >> 1] >> ((i & 1u) << 2)) & 15u;
+}
+
+static inline __attribute__((always_inline)) void rb_set(sw_ep_t *e, uint32_t i, uint32_t v)
+{
+    if (e->rwide) {
+        e->rb[i] = (uint8_t)v;
+        return;
+    }
+    unsigned sh = (i & 1u) << 2;
+    e->rb[i >> 1] = (uint8_t)((e->rb[i >> 1] & ~(15u << sh)) | (v << sh));
+}
+
+/* Sum of the buckets [from, from + n) and, with clear, zero them. Eight
+ * bytes per load: the halves of each byte, then the bytes, are added in
+ * lanes that cannot carry into each other. */
+static uint32_t rb_run(sw_ep_t *e, uint32_t from, uint32_t n, int clear)
+{
+    uint32_t s = 0;
+    if (!e->rwide) {
+        for (; n && (from & 1u); from++, n--) {
+            s += rb_get(e, from);
+            if (clear)
+                rb_set(e, from, 0);
+        }
+        if (n & 1u) {
+            s += rb_get(e, from + n - 1);
+            if (clear)
+                rb_set(e, from + n - 1, 0);
+            n--;
+        }
+        from >>= 1; /* now whole bytes of two buckets */
+        n >>= 1;
+    }
+    uint8_t *p = e->rb + from;
+    uint64_t acc = 0;
     uint32_t i = 0;
     for (; i + 8 <= n; i += 8) {
         uint64_t x;
         memcpy(&x, p + i, 8);
-        x = (x & 0x00ff00ff00ff00ffull) + ((x >> 8) & 0x00ff00ff00ff00ffull);
-        s += (x * 0x0001000100010001ull) >> 48;
+        if (!e->rwide)
+            x = (x & NIB) + ((x >> 4) & NIB);
+        x = (x & LO8) + ((x >> 8) & LO8);
+        acc += (x * 0x0001000100010001ull) >> 48;
     }
     for (; i < n; i++)
-        s += p[i];
-    return (uint32_t)s;
+        acc += e->rwide ? p[i] : (uint32_t)(p[i] & 15u) + (p[i] >> 4);
+    if (clear)
+        memset(p, 0, n);
+    return s + (uint32_t)acc;
 }
 
 /* The d < RT_N buckets after the head's: the ticks that leave the window
  * when the head moves forward by d. clear: zero them too. */
-static uint32_t rb_after(uint8_t *b, uint32_t hs, uint32_t d, int clear)
+static uint32_t rb_after(sw_ep_t *e, uint32_t d, int clear)
 {
-    uint32_t first = hs + 1u == RT_N ? 0u : hs + 1u;
+    uint32_t first = e->rhs + 1u == RT_N ? 0u : e->rhs + 1u;
     uint32_t run = RT_N - first < d ? RT_N - first : d;
-    uint32_t s = rb_sum(b, first, run) + rb_sum(b, 0, d - run);
-    if (clear) {
-        memset(b + first, 0, run);
-        memset(b, 0, d - run);
-    }
-    return s;
+    return rb_run(e, first, run, clear) + rb_run(e, 0, d - run, clear);
 }
 
-/* Hands the estimator's state to the core's slate_rate_t (the arrivals of
- * each tick in the window, oldest first, then the head). Returns 0 when out
- * of memory. */
-static int rate_promote(sw_ep_t *e)
+static void rb_zero(sw_ep_t *e)
 {
+    memset(e->rb, 0, e->rwide ? RT_N : RT_N / 2);
+}
+
+/* A bucket would pass its maximum: half-byte buckets become bytes; byte
+ * buckets hand the estimator's state to the core's slate_rate_t (the
+ * arrivals of each tick in the window, oldest first, then the head).
+ * Returns 0 when out of memory. */
+static int rate_widen(sw_ep_t *e)
+{
+    if (!e->rwide) {
+        uint8_t *b = malloc(RT_N);
+        if (!b)
+            return 0;
+        for (uint32_t i = 0; i < RT_N; i++)
+            b[i] = (uint8_t)rb_get(e, i);
+        e->rb = b; /* the half-byte buckets stay unused in the record's tail */
+        e->rwide = 1;
+        return 1;
+    }
     size_t len = slate_rate_size(NULL);
     slate_rate_t *r = malloc(len); /* the allocator aligns to 16 */
     if (!r || slate_rate_init(r, len, NULL) != SLATE_OK) {
@@ -410,39 +466,46 @@ static __attribute__((noinline)) slate_status rate_add_slow(sw_ep_t *e, uint64_t
         if (k > e->rhead) {
             uint64_t d = k - e->rhead;
             if (d >= RT_N) {
-                memset(e->rb, 0, RT_N);
+                rb_zero(e);
                 e->rtotal = 0;
                 e->rhs = (uint16_t)(k % RT_N);
             } else if (d <= 8) {
                 uint32_t hs = e->rhs;
                 for (uint32_t j = 0; j < (uint32_t)d; j++) {
                     hs = hs + 1u == RT_N ? 0u : hs + 1u;
-                    e->rtotal -= e->rb[hs];
-                    e->rb[hs] = 0;
+                    e->rtotal -= rb_get(e, hs);
+                    rb_set(e, hs, 0);
                 }
                 e->rhs = (uint16_t)hs;
             } else {
-                e->rtotal -= rb_after(e->rb, e->rhs, (uint32_t)d, 1);
+                e->rtotal -= rb_after(e, (uint32_t)d, 1);
                 e->rhs = (uint16_t)((e->rhs + d) % RT_N);
             }
             e->rhead = k;
-            slot = e->rhs;
+            rb_set(e, e->rhs, n); /* a new tick: its bucket was cleared, n <= 1 fits */
+            e->rtotal += n;
+            return SLATE_OK;
         } else if (e->rhead - k < RT_N) {
             uint32_t l = (uint32_t)(e->rhead - k);
             slot = e->rhs >= l ? e->rhs - l : e->rhs + RT_N - l;
         } else if (e->rhead - k <= RT_BACK) {
             return SLATE_ELATE;
         } else { /* a clock reset: forget everything, re-base at k */
-            memset(e->rb, 0, RT_N);
+            rb_zero(e);
             e->rtotal = 0;
             e->rhead = k;
             e->rhs = (uint16_t)(k % RT_N);
             slot = e->rhs;
         }
     }
-    if (e->rb[slot] + n > 255u) /* a tick with more than 255 arrivals */
-        return rate_promote(e) ? slate_rate_add_n(e->rate, now, n) : SLATE_EOVERFLOW;
-    e->rb[slot] = (uint8_t)(e->rb[slot] + n);
+    uint32_t v = rb_get(e, slot) + n;
+    if (v > (e->rwide ? 255u : 15u)) { /* past the bucket's maximum */
+        if (!rate_widen(e))
+            return SLATE_EOVERFLOW;
+        if (e->rate)
+            return slate_rate_add_n(e->rate, now, n);
+    }
+    rb_set(e, slot, v);
     e->rtotal += n;
     return SLATE_OK;
 }
@@ -450,10 +513,14 @@ static __attribute__((noinline)) slate_status rate_add_slow(sw_ep_t *e, uint64_t
 /* slate_rate_add_n(now, n) for n 0 or 1, with the same result. */
 static inline slate_status rate_add(sw_ep_t *e, uint64_t now, uint32_t n)
 {
-    if (e->rb && now - e->rhead * RT_RES < RT_RES && e->rb[e->rhs] + n <= 255u) {
-        e->rb[e->rhs] = (uint8_t)(e->rb[e->rhs] + n); /* the head's tick */
-        e->rtotal += n;
-        return SLATE_OK;
+    if (e->rb && !e->rwide && now - e->rhead * RT_RES < RT_RES) { /* the head's tick */
+        uint8_t *b = e->rb + (e->rhs >> 1);
+        unsigned sh = (e->rhs & 1u) << 2;
+        if (((*b >> sh) & 15u) + n <= 15u) {
+            *b = (uint8_t)(*b + (n << sh));
+            e->rtotal += n;
+            return SLATE_OK;
+        }
     }
     return rate_add_slow(e, now, n);
 }
@@ -469,7 +536,7 @@ static uint64_t rate_count(const sw_ep_t *e, uint64_t now)
     uint64_t d = now / RT_RES - e->rhead;
     if (d >= RT_N)
         return 0;
-    return e->rtotal - rb_after(e->rb, e->rhs, (uint32_t)d, 0);
+    return e->rtotal - rb_after((sw_ep_t *)(uintptr_t)e, (uint32_t)d, 0);
 }
 
 /* ------------------------------------------------------------------------- */
@@ -493,19 +560,15 @@ static long ep_find_or_add(sw_root_t *r, const char *method, size_t ml, const ch
         return i;
     if (f->n_eps >= r->cfg.max_endpoints)
         return -1;
-    sw_ep_t *e = calloc(1, sizeof *e + stripped);
-    uint8_t *rb = calloc(RT_N, 1);
-    if (!e || !rb) {
-        free(e);
-        free(rb);
+    sw_ep_t *e = calloc(1, sizeof *e + stripped + RT_N / 2);
+    if (!e)
         return -1;
-    }
-    e->rb = rb;
+    e->rb = (uint8_t *)e->tail + stripped; /* RT_N half-byte buckets */
     e->key = key;
     e->ml = (uint8_t)ml;
     memcpy(e->method, method, ml);
     e->pl = (uint16_t)stripped;
-    memcpy(e->path, path, stripped);
+    memcpy(e->tail, path, stripped);
     f->eps[f->n_eps] = e;
     sw_map_put(&f->ep_map, key, f->n_eps);
     return f->n_eps++;
@@ -1210,7 +1273,7 @@ static void flush(sw_root_t *r, uint64_t now)
         if (!e->requests && !e->lat.m.count && e->ever_sent && count == e->sent_count &&
             e->in_flight == e->sent_in_flight)
             continue;
-        while (!sw_batch_add_inbound(&w, S(e->method, e->ml), S(e->path, e->pl), e->requests, count,
+        while (!sw_batch_add_inbound(&w, S(e->method, e->ml), S(e->tail, e->pl), e->requests, count,
                                      e->in_flight, lat_stats(&e->lat))) {
             if (w.n_inbound == 0) {
                 if (batch_grow(r, &w))
@@ -1249,7 +1312,7 @@ static void flush(sw_root_t *r, uint64_t now)
         sw_span_rec_t *sp = &f->spans[i];
         sw_ep_t *e = f->eps[sp->ep];
         while (!sw_batch_add_span(&w, S(sp->trace, sp->tl), S(sp->span, sp->sl),
-                                  S(sp->parent, sp->pl), S(e->method, e->ml), S(e->path, e->pl),
+                                  S(sp->parent, sp->pl), S(e->method, e->ml), S(e->tail, e->pl),
                                   sp->start_ns, sp->end_ns, sp->body_size, sp->arrival_count,
                                   sp->arrival_in_flight)) {
             if (w.n_inbound + w.n_outbound + w.n_spans == 0) {
