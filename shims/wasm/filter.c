@@ -32,6 +32,7 @@
 #include "slate/rate.h"
 #include "slate/sampler.h"
 #include "slate/stats.h"
+#include "winrate.h"
 
 #define SW_NONE 0xffffffffu
 
@@ -56,23 +57,14 @@ typedef struct sw_ep {
     uint64_t in_flight; /* gauge */
     uint64_t sent_count, sent_in_flight;
     int ever_sent;
-    /* The arrivals in the trailing second: slate_rate_t's semantics at its
-     * default parameters (1 s window, 1 ms ticks, 10 s backjump) in RT_N
-     * buckets (tick k in bucket k mod RT_N) of half a byte, in the record's
-     * tail, while no tick holds more than 15 arrivals; then of a byte (rb
-     * moves to a block of its own, rwide); past 255, the core's estimator
-     * (rate) takes over with the same state (rate_widen()). */
-    slate_rate_t *rate;
-    uint8_t *rb;
-    uint64_t rhead; /* the head tick H */
-    uint32_t rtotal;
-    uint16_t rhs; /* H mod RT_N */
-    uint8_t rwide;
+    /* The arrivals in the trailing second (winrate.h: slate_rate_t's
+     * semantics in half a byte per tick, in the record's tail). */
+    sw_rate_t rate;
     uint8_t ml;
     uint16_t pl;
     sw_lat_t lat; /* completions since the last successful flush */
     char method[SW_MAX_METHOD];
-    char tail[]; /* the path (pl bytes), then RT_N / 2 bytes of buckets */
+    char tail[]; /* the path (pl bytes), then SW_RATE_NIBBLES bytes of buckets */
 } sw_ep_t;
 
 typedef struct sw_ob {
@@ -338,208 +330,6 @@ static const slate_stats_t *lat_stats(const sw_lat_t *l)
 }
 
 /* ------------------------------------------------------------------------- */
-/* Rate (sw_ep_t's rb, rhead, rtotal, rhs, rwide; or its rate once promoted). */
-
-#define RT_N    1000u /* SLATE_RATE_DEFAULT_WINDOW_NS / RT_RES */
-#define RT_RES  SLATE_RATE_DEFAULT_RESOLUTION_NS
-#define RT_BACK (SLATE_RATE_DEFAULT_MAX_BACKJUMP_NS / RT_RES)
-_Static_assert((uint64_t)RT_N *RT_RES == SLATE_RATE_DEFAULT_WINDOW_NS, "the default window");
-
-#define NIB 0x0f0f0f0f0f0f0f0full
-#define LO8 0x00ff00ff00ff00ffull
-
-/* Bucket i: half a byte (tick i mod 2 in the high half), or a byte once wide. */
-static inline __attribute__((always_inline)) uint32_t rb_get(const sw_ep_t *e, uint32_t i)
-{
-    if (e->rwide)
-        return e->rb[i];
-    return (uint32_t)(e->rb[i >> 1] >> ((i & 1u) << 2)) & 15u;
-}
-
-static inline __attribute__((always_inline)) void rb_set(sw_ep_t *e, uint32_t i, uint32_t v)
-{
-    if (e->rwide) {
-        e->rb[i] = (uint8_t)v;
-        return;
-    }
-    unsigned sh = (i & 1u) << 2;
-    e->rb[i >> 1] = (uint8_t)((e->rb[i >> 1] & ~(15u << sh)) | (v << sh));
-}
-
-/* Sum of the buckets [from, from + n) and, with clear, zero them. Eight
- * bytes per load: the halves of each byte, then the bytes, are added in
- * lanes that cannot carry into each other. */
-static uint32_t rb_run(sw_ep_t *e, uint32_t from, uint32_t n, int clear)
-{
-    uint32_t s = 0;
-    if (!e->rwide) {
-        for (; n && (from & 1u); from++, n--) {
-            s += rb_get(e, from);
-            if (clear)
-                rb_set(e, from, 0);
-        }
-        if (n & 1u) {
-            s += rb_get(e, from + n - 1);
-            if (clear)
-                rb_set(e, from + n - 1, 0);
-            n--;
-        }
-        from >>= 1; /* now whole bytes of two buckets */
-        n >>= 1;
-    }
-    uint8_t *p = e->rb + from;
-    uint64_t acc = 0;
-    uint32_t i = 0;
-    for (; i + 8 <= n; i += 8) {
-        uint64_t x;
-        memcpy(&x, p + i, 8);
-        if (!e->rwide)
-            x = (x & NIB) + ((x >> 4) & NIB);
-        x = (x & LO8) + ((x >> 8) & LO8);
-        acc += (x * 0x0001000100010001ull) >> 48;
-    }
-    for (; i < n; i++)
-        acc += e->rwide ? p[i] : (uint32_t)(p[i] & 15u) + (p[i] >> 4);
-    if (clear)
-        memset(p, 0, n);
-    return s + (uint32_t)acc;
-}
-
-/* The d < RT_N buckets after the head's: the ticks that leave the window
- * when the head moves forward by d. clear: zero them too. */
-static uint32_t rb_after(sw_ep_t *e, uint32_t d, int clear)
-{
-    uint32_t first = e->rhs + 1u == RT_N ? 0u : e->rhs + 1u;
-    uint32_t run = RT_N - first < d ? RT_N - first : d;
-    return rb_run(e, first, run, clear) + rb_run(e, 0, d - run, clear);
-}
-
-static void rb_zero(sw_ep_t *e)
-{
-    memset(e->rb, 0, e->rwide ? RT_N : RT_N / 2);
-}
-
-/* A bucket would pass its maximum: half-byte buckets become bytes; byte
- * buckets hand the estimator's state to the core's slate_rate_t (the
- * arrivals of each tick in the window, oldest first, then the head).
- * Returns 0 when out of memory. */
-static int rate_widen(sw_ep_t *e)
-{
-    if (!e->rwide) {
-        uint8_t *b = malloc(RT_N);
-        if (!b)
-            return 0;
-        for (uint32_t i = 0; i < RT_N; i++)
-            b[i] = (uint8_t)rb_get(e, i);
-        e->rb = b; /* the half-byte buckets stay unused in the record's tail */
-        e->rwide = 1;
-        return 1;
-    }
-    size_t len = slate_rate_size(NULL);
-    slate_rate_t *r = malloc(len); /* the allocator aligns to 16 */
-    if (!r || slate_rate_init(r, len, NULL) != SLATE_OK) {
-        free(r);
-        return 0;
-    }
-    for (uint32_t i = 0; i < RT_N; i++) {
-        uint32_t slot = (e->rhs + 1u + i) % RT_N;
-        if (e->rb[slot]) /* a tick before 0 has an empty bucket */
-            (void)slate_rate_add_n(r, (e->rhead + 1u + i - RT_N) * RT_RES, e->rb[slot]);
-    }
-    (void)slate_rate_add_n(r, e->rhead * RT_RES, 0);
-    free(e->rb);
-    e->rb = NULL;
-    e->rate = r;
-    return 1;
-}
-
-/* rate_add() off its fast path: another tick, or a full bucket. */
-static __attribute__((noinline)) slate_status rate_add_slow(sw_ep_t *e, uint64_t now, uint32_t n)
-{
-    if (e->rate)
-        return slate_rate_add_n(e->rate, now, n);
-    uint64_t start = e->rhead * RT_RES;
-    uint32_t slot = e->rhs;
-    if (now < start || now - start >= RT_RES) {
-        /* the next tick without a division (the usual case at low rates) */
-        uint64_t k = now >= start && now - start - RT_RES < RT_RES ? e->rhead + 1 : now / RT_RES;
-        if (k > e->rhead) {
-            uint64_t d = k - e->rhead;
-            if (d >= RT_N) {
-                rb_zero(e);
-                e->rtotal = 0;
-                e->rhs = (uint16_t)(k % RT_N);
-            } else if (d <= 8) {
-                uint32_t hs = e->rhs;
-                for (uint32_t j = 0; j < (uint32_t)d; j++) {
-                    hs = hs + 1u == RT_N ? 0u : hs + 1u;
-                    e->rtotal -= rb_get(e, hs);
-                    rb_set(e, hs, 0);
-                }
-                e->rhs = (uint16_t)hs;
-            } else {
-                e->rtotal -= rb_after(e, (uint32_t)d, 1);
-                e->rhs = (uint16_t)((e->rhs + d) % RT_N);
-            }
-            e->rhead = k;
-            rb_set(e, e->rhs, n); /* a new tick: its bucket was cleared, n <= 1 fits */
-            e->rtotal += n;
-            return SLATE_OK;
-        } else if (e->rhead - k < RT_N) {
-            uint32_t l = (uint32_t)(e->rhead - k);
-            slot = e->rhs >= l ? e->rhs - l : e->rhs + RT_N - l;
-        } else if (e->rhead - k <= RT_BACK) {
-            return SLATE_ELATE;
-        } else { /* a clock reset: forget everything, re-base at k */
-            rb_zero(e);
-            e->rtotal = 0;
-            e->rhead = k;
-            e->rhs = (uint16_t)(k % RT_N);
-            slot = e->rhs;
-        }
-    }
-    uint32_t v = rb_get(e, slot) + n;
-    if (v > (e->rwide ? 255u : 15u)) { /* past the bucket's maximum */
-        if (!rate_widen(e))
-            return SLATE_EOVERFLOW;
-        if (e->rate)
-            return slate_rate_add_n(e->rate, now, n);
-    }
-    rb_set(e, slot, v);
-    e->rtotal += n;
-    return SLATE_OK;
-}
-
-/* slate_rate_add_n(now, n) for n 0 or 1, with the same result. */
-static inline slate_status rate_add(sw_ep_t *e, uint64_t now, uint32_t n)
-{
-    if (e->rb && !e->rwide && now - e->rhead * RT_RES < RT_RES) { /* the head's tick */
-        uint8_t *b = e->rb + (e->rhs >> 1);
-        unsigned sh = (e->rhs & 1u) << 2;
-        if (((*b >> sh) & 15u) + n <= 15u) {
-            *b = (uint8_t)(*b + (n << sh));
-            e->rtotal += n;
-            return SLATE_OK;
-        }
-    }
-    return rate_add_slow(e, now, n);
-}
-
-/* slate_rate_count(now): reads, never writes. */
-static uint64_t rate_count(const sw_ep_t *e, uint64_t now)
-{
-    if (e->rate)
-        return slate_rate_count(e->rate, now);
-    uint64_t start = e->rhead * RT_RES;
-    if (now < start || now - start < RT_RES)
-        return e->rtotal;
-    uint64_t d = now / RT_RES - e->rhead;
-    if (d >= RT_N)
-        return 0;
-    return e->rtotal - rb_after((sw_ep_t *)(uintptr_t)e, (uint32_t)d, 0);
-}
-
-/* ------------------------------------------------------------------------- */
 /* Tables.                                                                    */
 
 static long ep_find_or_add(sw_root_t *r, const char *method, size_t ml, const char *path, size_t pl)
@@ -560,10 +350,10 @@ static long ep_find_or_add(sw_root_t *r, const char *method, size_t ml, const ch
         return i;
     if (f->n_eps >= r->cfg.max_endpoints)
         return -1;
-    sw_ep_t *e = calloc(1, sizeof *e + stripped + RT_N / 2);
+    sw_ep_t *e = calloc(1, sizeof *e + stripped + SW_RATE_NIBBLES);
     if (!e)
         return -1;
-    e->rb = (uint8_t *)e->tail + stripped; /* RT_N half-byte buckets */
+    sw_rate_init(&e->rate, (uint8_t *)e->tail + stripped);
     e->key = key;
     e->ml = (uint8_t)ml;
     memcpy(e->method, method, ml);
@@ -803,7 +593,7 @@ static void inbound_start(sw_stream_t *s, uint64_t now)
         return;
     }
     sw_ep_t *ep = f->eps[e];
-    slate_status st = rate_add(ep, now, 1);
+    slate_status st = sw_rate_add(&ep->rate, now, 1);
     if (st == SLATE_ELATE)
         f->late_stamps++;
     else if (st == SLATE_EOVERFLOW)
@@ -814,7 +604,7 @@ static void inbound_start(sw_stream_t *s, uint64_t now)
     s->start_ns = now;
     trace_ids(s);
     if (s->sampled) {
-        s->arrival_count = rate_count(ep, now);
+        s->arrival_count = sw_rate_count(&ep->rate, now);
         s->arrival_in_flight = ep->in_flight;
     }
 }
@@ -1201,7 +991,7 @@ static int send_batch(sw_root_t *r, sw_batch_writer_t *w, uint32_t n_eps, uint32
         sw_ep_t *e = f->eps[f->batch_eps[i]];
         e->requests = 0;
         lat_reset(&e->lat);
-        e->sent_count = rate_count(e, now);
+        e->sent_count = sw_rate_count(&e->rate, now);
         e->sent_in_flight = e->in_flight;
         e->ever_sent = 1;
     }
@@ -1268,8 +1058,8 @@ static void flush(sw_root_t *r, uint64_t now)
 
     for (uint32_t i = 0; ok && i < f->n_eps; i++) {
         sw_ep_t *e = f->eps[i];
-        rate_add(e, now, 0); /* move the window to now */
-        uint64_t count = rate_count(e, now);
+        sw_rate_add(&e->rate, now, 0); /* move the window to now */
+        uint64_t count = sw_rate_count(&e->rate, now);
         if (!e->requests && !e->lat.m.count && e->ever_sent && count == e->sent_count &&
             e->in_flight == e->sent_in_flight)
             continue;
