@@ -22,9 +22,10 @@
  * So that a table that grows (histogram windows, span and stream arrays)
  * does not leave its old blocks unused: an allocation whose class has no
  * free block takes the smallest larger free block and puts what it does not
- * use back on the list of the largest class that fits in it (a fifth at
- * most is lost); and realloc of the block last cut from the bump pointer
- * grows it in place. The lists' order is unchanged, so an allocation that
+ * use back as a block of its own; before the memory grows, free blocks next
+ * to each other are merged (defrag(): the header keeps each block's size,
+ * so the heap can be walked); and realloc of the block last cut from the
+ * bump pointer grows it in place. The lists' order is unchanged, so an allocation that
  * recurs in one size costs what it did. The reporter, whose allocations
  * recur in the same sizes, is built without this (SW_BUILD_REPORTER: its
  * module is at its size budget).
@@ -75,7 +76,7 @@ void *realloc(void *p, size_t n);
 #define N_CLASSES 124u
 
 static void *free_list[N_CLASSES];
-static uintptr_t heap_at, heap_end;
+static uintptr_t heap_lo, heap_at, heap_end;
 
 static size_t class_size(unsigned c)
 {
@@ -102,7 +103,7 @@ static inline __attribute__((always_inline)) unsigned class_of(size_t n)
 static unsigned char *grab(size_t size)
 {
     if (!heap_at) {
-        heap_at = (HEAP_BASE + (HDR - 1)) & ~(uintptr_t)(HDR - 1);
+        heap_lo = heap_at = (HEAP_BASE + (HDR - 1)) & ~(uintptr_t)(HDR - 1);
         heap_end = MEM_BASE + MEM_PAGES() * 65536u;
     }
     if (heap_end < heap_at || heap_end - heap_at < size) {
@@ -128,6 +129,29 @@ static void push(unsigned char *b, unsigned c)
 }
 
 #ifdef SW_ALLOC_REUSE
+/* A block's header: its class, a mark set only while defrag() runs on the
+ * free blocks, and its size in bytes, header included (at least its class's
+ * size: a split's or a merge's remainder stays with the block), so the heap
+ * can be walked block by block from heap_lo to heap_at. */
+#define H_MARK    4u
+#define H_SIZE    8u
+#define FREE_MARK 0x65657266u
+
+static uint32_t hget(const unsigned char *b, unsigned off)
+{
+    uint32_t v;
+    memcpy(&v, b + off, sizeof v);
+    return v;
+}
+
+static void hset(unsigned char *b, unsigned c, uint32_t size)
+{
+    uint32_t z = 0;
+    memcpy(b, &c, sizeof c);
+    memcpy(b + H_MARK, &z, sizeof z);
+    memcpy(b + H_SIZE, &size, sizeof size);
+}
+
 /* The largest class whose blocks fit in n bytes (a multiple of 16, >= 32). */
 static unsigned class_within(size_t n)
 {
@@ -147,18 +171,80 @@ static unsigned char *split(unsigned c)
         if (!b)
             continue;
         memcpy(&free_list[k], b + HDR, sizeof(void *));
-        size_t rest = class_size(k) - class_size(c);
+        size_t size = hget(b, H_SIZE), rest = size - class_size(c);
         if (rest >= 32u) {
             unsigned rc = class_within(rest);
-            memcpy(b + class_size(c), &rc, sizeof rc);
+            hset(b + class_size(c), rc, (uint32_t)rest);
             push(b + class_size(c), rc);
+            size = class_size(c);
         }
+        hset(b, c, (uint32_t)size);
         return b;
     }
     return NULL;
 }
+
+/* Merges free blocks that lie next to each other, and gives a free run that
+ * ends at the bump pointer back to it; rebuilds the lists. Runs only before
+ * the memory would grow, so its cost (one walk of the heap) is paid at most
+ * once per 64 KiB page. Returns 1 when it merged anything. */
+static int defrag(void)
+{
+    for (unsigned c = 0; c < N_CLASSES; c++)
+        for (unsigned char *b = free_list[c]; b; memcpy(&b, b + HDR, sizeof b)) {
+            uint32_t m = FREE_MARK;
+            memcpy(b + H_MARK, &m, sizeof m);
+        }
+    memset(free_list, 0, sizeof free_list);
+    int merged = 0;
+    uintptr_t p = heap_lo;
+    while (p < heap_at) {
+        unsigned char *b = (unsigned char *)p;
+        uint32_t size = hget(b, H_SIZE);
+        if (size < 32u)
+            break; /* cannot happen: every block has its size */
+        if (hget(b, H_MARK) != FREE_MARK) {
+            p += size;
+            continue;
+        }
+        uintptr_t q = p + size;
+        while (q < heap_at && hget((unsigned char *)q, H_MARK) == FREE_MARK) {
+            uint32_t more = hget((unsigned char *)q, H_SIZE);
+            memset((unsigned char *)q + H_MARK, 0, 4);
+            size += more;
+            q += more;
+            merged = 1;
+        }
+        if (q == heap_at) { /* the end of the heap: back to the bump pointer */
+            heap_at = p;
+            return 1;
+        }
+        unsigned c = class_within(size);
+        hset(b, c, size);
+        push(b, c);
+        p = q;
+    }
+    return merged;
+}
+
+/* A new block of class c: cut from a larger free one, else from the bump
+ * pointer, merging free neighbours first when the memory would grow. */
+static __attribute__((noinline)) unsigned char *fresh(unsigned c)
+{
+    unsigned char *b = split(c);
+    if (!b && heap_at && (heap_end < heap_at || heap_end - heap_at < class_size(c)) && defrag()) {
+        b = free_list[c];
+        if (b)
+            memcpy(&free_list[c], b + HDR, sizeof(void *));
+        else
+            b = split(c);
+    }
+    if (!b && (b = grab(class_size(c))) != NULL)
+        hset(b, c, (uint32_t)class_size(c));
+    return b;
+}
 #else
-#define split(c) NULL
+#define fresh(c) grab(class_size(c))
 #endif
 
 void *malloc(size_t n)
@@ -170,9 +256,7 @@ void *malloc(size_t n)
     if (b) {
         memcpy(&free_list[c], b + HDR, sizeof(void *));
     } else {
-        b = split(c);
-        if (!b)
-            b = grab(class_size(c));
+        b = fresh(c);
         if (!b)
             return NULL;
         memcpy(b, &c, sizeof c);
@@ -211,11 +295,13 @@ void *realloc(void *p, size_t n)
         return p;
 #ifdef SW_ALLOC_REUSE
     unsigned char *b = (unsigned char *)p - HDR;
-    if ((uintptr_t)b + class_size(c) == heap_at && n <= MAX_BLOCK - HDR) {
+    size_t size = hget(b, H_SIZE);
+    if ((uintptr_t)b + size == heap_at && n <= MAX_BLOCK - HDR) {
         /* the last block cut: grow it in place */
         unsigned nc = class_of(n + HDR);
-        if (grab(class_size(nc) - class_size(c))) {
-            memcpy(b, &nc, sizeof nc);
+        size_t nsize = class_size(nc) > size ? class_size(nc) : size;
+        if (grab(nsize - size)) {
+            hset(b, nc, (uint32_t)nsize);
             return p;
         }
     }
