@@ -10,14 +10,14 @@
  * pointer that grows the memory with memory.grow. The classes are 32, 48 and
  * 64 bytes, then four per doubling (80, 96, 112, 128, 160, ...), so a block
  * wastes at most a fifth of itself (a third below 64 bytes): a worker's
- * endpoint records and rate estimators (about 5 KiB and 4 KiB plus the
- * header) take 6 and 5 KiB blocks, not 8. A block is a 16-byte
- * header (its class) followed by the caller's bytes, so every pointer is
- * 16-byte aligned (max_align_t on wasm32). Freed blocks go back to their
- * class's list and are reused by allocations of the same class; memory is
- * never returned to the host (wasm memory cannot shrink). The data plane's
- * allocations are few and recur in the same sizes (header maps, queue items,
- * report buffers). A VM is single-threaded, so no locking.
+ * endpoint records (about 700 bytes with their rate buckets) take 768-byte
+ * blocks, not 1 KiB. A block is a 16-byte header (its class, and its size:
+ * below) followed by the caller's bytes, so every pointer is 16-byte aligned
+ * (max_align_t on wasm32). Freed blocks go back to their class's list and
+ * are reused by allocations of the same class; memory is never returned to
+ * the host (wasm memory cannot shrink). The data plane's allocations are few
+ * and recur in the same sizes (header maps, queue items, report buffers). A
+ * VM is single-threaded, so no locking.
  *
  * So that a table that grows (histogram windows, span and stream arrays)
  * does not leave its old blocks unused: an allocation whose class has no
