@@ -1,6 +1,7 @@
 /*
  * Tests of the data plane's pure C parts, compiled natively: the plugin
- * configuration parser, the worker batch layout and the hash map (the
+ * configuration parser, the worker batch layout, the hash map and the
+ * filter's rate estimator (winrate.h, against the core's) (the
  * published rules are the core's ruleset: tests/test_ruleset.c). (The modules themselves are tested
  * in the wasm host by the JavaScript tests in shims/wasm/tests.)
  *
@@ -23,6 +24,7 @@
 #include "../shims/wasm/batch.c"
 #include "../shims/wasm/config.c"
 #include "../shims/wasm/map.c"
+#include "../shims/wasm/winrate.h"
 #include "seed_out.h"
 #include "slate/key.h"
 #include "slate/sampler.h"
@@ -452,15 +454,126 @@ static void test_map_model(void **state)
     sw_map_free(&m);
 }
 
+/* ------------------------------------------------------------------------- */
+/* The filter's rate estimator (winrate.h) against the core's slate_rate_t.   */
+
+static uint64_t wr_next(uint64_t *x)
+{
+    *x ^= *x << 13;
+    *x ^= *x >> 7;
+    *x ^= *x << 17;
+    return *x;
+}
+
+/* Random streams of adds (one arrival or none) and reads: mostly forward in
+ * small steps, bursts in one tick past 15 and 255 arrivals, steps back within
+ * the window, late (behind the window, within the backjump), far back (a
+ * reset) and far ahead. Every status and every count must be the core's. */
+static void test_winrate_matches_core(void **state)
+{
+    (void)state;
+    size_t len = slate_rate_size(NULL);
+    for (uint64_t seed = 1; seed <= 40; seed++) {
+        uint64_t x = seed * 0x9e3779b97f4a7c15ull;
+        void *mem = aligned_alloc(8, len);
+        assert_non_null(mem);
+        assert_int_equal(slate_rate_init(mem, len, NULL), SLATE_OK);
+        slate_rate_t *core = mem;
+        uint8_t *nib = calloc(1, SW_RATE_NIBBLES);
+        assert_non_null(nib);
+        sw_rate_t r;
+        sw_rate_init(&r, nib);
+        uint64_t t = (wr_next(&x) % 3) * 5000000000ull;
+        int burst = (int)(seed % 4); /* 0: no bursts past 15; 3: past 255 */
+        for (int i = 0; i < 20000; i++) {
+            uint64_t c = wr_next(&x) % 1000;
+            if (c < 700)
+                t += wr_next(&x) % 3000000; /* 0 - 3 ms */
+            else if (c < 750 && burst)
+                t += 0; /* the same instant: bursts */
+            else if (c < 800)
+                t += wr_next(&x) % 400000000; /* up to 0.4 s */
+            else if (c < 850)
+                t -= t > 500000000 ? wr_next(&x) % 500000000 : 0; /* back, in the window */
+            else if (c < 860)
+                t -= t > 5000000000ull ? 1000000000 + wr_next(&x) % 4000000000ull : 0; /* late */
+            else if (c < 863)
+                t = t > 20000000000ull ? t - 20000000000ull : t + 30000000000ull; /* reset */
+            else if (c < 866)
+                t += 1000000000 + wr_next(&x) % 3000000000ull; /* a jump past the window */
+            int reps = burst && c >= 700 && c < 750 ? (burst == 3 ? 300 : 24) : 1;
+            for (int k = 0; k < reps; k++) {
+                uint32_t n = wr_next(&x) % 8 ? 1 : 0;
+                assert_int_equal(sw_rate_add(&r, t, n), slate_rate_add_n(core, t, n));
+            }
+            uint64_t q = t + (wr_next(&x) % 4 ? 0 : wr_next(&x) % 1500000000ull);
+            assert_int_equal(sw_rate_count(&r, q), slate_rate_count(core, q));
+            if (t >= 2000000)
+                assert_int_equal(sw_rate_count(&r, t - 2000000),
+                                 slate_rate_count(core, t - 2000000));
+        }
+        if (burst)
+            assert_true(r.wide || r.rate); /* a tick went past 15 arrivals */
+        if (burst == 3)
+            assert_non_null(r.rate); /* and past 255: the core's estimator */
+        if (!burst)
+            assert_true(!r.wide && !r.rate);
+        if (r.rate)
+            free(r.rate);
+        else if (r.wide)
+            free(r.rb);
+        free(nib);
+        free(mem);
+    }
+}
+
+/* The boundaries: a stamp N - 1, N, B and B + 1 ticks behind the head (in
+ * the window, late, late, a reset), and reads at the window's edge. */
+static void test_winrate_boundaries(void **state)
+{
+    (void)state;
+    size_t len = slate_rate_size(NULL);
+    const uint64_t lags[] = {SW_RATE_N - 1, SW_RATE_N, SW_RATE_BACK, SW_RATE_BACK + 1};
+    for (size_t i = 0; i < sizeof lags / sizeof lags[0]; i++) {
+        void *mem = aligned_alloc(8, len);
+        uint8_t *nib = calloc(1, SW_RATE_NIBBLES);
+        assert_non_null(mem);
+        assert_non_null(nib);
+        assert_int_equal(slate_rate_init(mem, len, NULL), SLATE_OK);
+        sw_rate_t r;
+        sw_rate_init(&r, nib);
+        uint64_t t0 = 50000000000ull + 123456;
+        for (uint64_t k = 0; k < 3; k++)
+            assert_int_equal(sw_rate_add(&r, t0 - k * SW_RATE_RES, 1),
+                             slate_rate_add_n(mem, t0 - k * SW_RATE_RES, 1));
+        uint64_t back = t0 - lags[i] * SW_RATE_RES;
+        assert_int_equal(sw_rate_add(&r, back, 1), slate_rate_add_n(mem, back, 1));
+        for (uint64_t d = 0; d < 2 * SW_RATE_N; d += 97)
+            assert_int_equal(sw_rate_count(&r, t0 + d * SW_RATE_RES),
+                             slate_rate_count(mem, t0 + d * SW_RATE_RES));
+        assert_int_equal(sw_rate_count(&r, t0 + (SW_RATE_N - 1) * SW_RATE_RES),
+                         slate_rate_count(mem, t0 + (SW_RATE_N - 1) * SW_RATE_RES));
+        free(nib);
+        free(mem);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_config_defaults),  cmocka_unit_test(test_config_every_key),
-        cmocka_unit_test(test_config_escapes),   cmocka_unit_test(test_config_identity_optional),
-        cmocka_unit_test(test_config_errors),    cmocka_unit_test(test_config_range_reports_bounds),
-        cmocka_unit_test(test_batch_round_trip), cmocka_unit_test(test_batch_full_buffer),
-        cmocka_unit_test(test_batch_rejects),    cmocka_unit_test(test_stats_check_matches_core),
+        cmocka_unit_test(test_config_defaults),
+        cmocka_unit_test(test_config_every_key),
+        cmocka_unit_test(test_config_escapes),
+        cmocka_unit_test(test_config_identity_optional),
+        cmocka_unit_test(test_config_errors),
+        cmocka_unit_test(test_config_range_reports_bounds),
+        cmocka_unit_test(test_batch_round_trip),
+        cmocka_unit_test(test_batch_full_buffer),
+        cmocka_unit_test(test_batch_rejects),
+        cmocka_unit_test(test_stats_check_matches_core),
         cmocka_unit_test(test_map_model),
+        cmocka_unit_test(test_winrate_matches_core),
+        cmocka_unit_test(test_winrate_boundaries),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -32,6 +32,7 @@
 #include "slate/rate.h"
 #include "slate/sampler.h"
 #include "slate/stats.h"
+#include "winrate.h"
 
 #define SW_NONE 0xffffffffu
 
@@ -43,8 +44,9 @@
  * for a batch. */
 typedef struct sw_lat {
     slate_moments_t m;
-    uint32_t *hist;
+    void *hist; /* n counters of w bytes each (1, 2 or 4) */
     uint16_t lo, n;
+    uint8_t w; /* a counter that would pass its width's maximum widens them all */
 } sw_lat_t;
 
 enum { DIR_NONE = 0, DIR_IN = 1, DIR_OUT = 2 };
@@ -55,12 +57,14 @@ typedef struct sw_ep {
     uint64_t in_flight; /* gauge */
     uint64_t sent_count, sent_in_flight;
     int ever_sent;
+    /* The arrivals in the trailing second (winrate.h: slate_rate_t's
+     * semantics in half a byte per tick, in the record's tail). */
+    sw_rate_t rate;
     uint8_t ml;
     uint16_t pl;
-    char method[SW_MAX_METHOD];
-    char path[SW_MAX_PATH];
-    slate_rate_t *rate;
     sw_lat_t lat; /* completions since the last successful flush */
+    char method[SW_MAX_METHOD];
+    char tail[]; /* the path (pl bytes), then SW_RATE_NIBBLES bytes of buckets */
 } sw_ep_t;
 
 typedef struct sw_ob {
@@ -68,12 +72,14 @@ typedef struct sw_ob {
     uint64_t requests;
     uint8_t sl, ml, rl;
     uint16_t pl;
-    char service[SW_MAX_NAME];
-    char method[SW_MAX_METHOD];
-    char path[SW_MAX_PATH];
-    char region[SW_MAX_NAME];
     sw_lat_t lat;
+    char str[]; /* service, method, region, path: sl + ml + rl + pl bytes */
 } sw_ob_t;
+
+#define OB_SERVICE(o) ((o)->str)
+#define OB_METHOD(o)  ((o)->str + (o)->sl)
+#define OB_REGION(o)  ((o)->str + (o)->sl + (o)->ml)
+#define OB_PATH(o)    ((o)->str + (o)->sl + (o)->ml + (o)->rl)
 
 typedef struct sw_span_rec {
     uint32_t ep;
@@ -86,7 +92,6 @@ typedef struct sw_filter {
     sw_names_t names;
     uint64_t worker_id, seq;
     uint64_t window_ns;
-    size_t rate_size;
     /* Inbound endpoints and outbound destinations; entries never move. */
     sw_ep_t **eps;
     uint32_t n_eps;
@@ -168,7 +173,6 @@ int sw_role_configure(sw_root_t *r)
     slate_rng_seed(&f->rng, sw_random64() ^ f->worker_id);
     f->window_ns = SLATE_RATE_DEFAULT_WINDOW_NS;
     f->fo_params = slate_failover_params_default();
-    f->rate_size = slate_rate_size(NULL);
     f->eps = calloc(c->max_endpoints, sizeof *f->eps);
     f->obs = calloc(c->max_outbound, sizeof *f->obs);
     f->batch_eps = calloc(c->max_endpoints, sizeof *f->batch_eps);
@@ -197,6 +201,46 @@ int sw_role_configure(sw_root_t *r)
 /* ------------------------------------------------------------------------- */
 /* Latency statistics (sw_lat_t).                                             */
 
+/* Counter i of a histogram window of w-byte counters. */
+static uint32_t hist_get(const void *h, uint8_t w, uint32_t i)
+{
+    if (w == 1)
+        return ((const uint8_t *)h)[i];
+    if (w == 2)
+        return ((const uint16_t *)h)[i];
+    return ((const uint32_t *)h)[i];
+}
+
+static void hist_put(void *h, uint8_t w, uint32_t i, uint32_t v)
+{
+    if (w == 1)
+        ((uint8_t *)h)[i] = (uint8_t)v;
+    else if (w == 2)
+        ((uint16_t *)h)[i] = (uint16_t)v;
+    else
+        ((uint32_t *)h)[i] = v;
+}
+
+/* Moves the window to [lo, hi) with w-byte counters. Returns 0 when out of
+ * memory (nothing changed then). */
+static int lat_remap(sw_lat_t *l, uint32_t lo, uint32_t hi, uint8_t w)
+{
+    void *h = calloc(hi - lo, w);
+    if (!h)
+        return 0;
+    if (w == l->w)
+        memcpy((uint8_t *)h + (size_t)(l->lo - lo) * w, l->hist, (size_t)l->n * w);
+    else
+        for (uint32_t i = 0; i < l->n; i++)
+            hist_put(h, w, l->lo - lo + i, hist_get(l->hist, l->w, i));
+    free(l->hist);
+    l->hist = h;
+    l->lo = (uint16_t)lo;
+    l->n = (uint16_t)(hi - lo);
+    l->w = w;
+    return 1;
+}
+
 /* Widens the window to hold bucket b, with room to spare on the side it grew
  * (at least 8 buckets, or half the new width). Returns 0 when out of memory. */
 static int lat_widen(sw_lat_t *l, uint32_t b)
@@ -211,37 +255,63 @@ static int lat_widen(sw_lat_t *l, uint32_t b)
         lo = lo > slack ? lo - slack : 0;
     if (!l->n || b >= (uint32_t)l->lo + l->n)
         hi = hi + slack < SLATE_HIST_BUCKETS ? hi + slack : SLATE_HIST_BUCKETS;
-    uint32_t *h = calloc(hi - lo, sizeof *h);
-    if (!h)
-        return 0;
-    if (l->n)
-        memcpy(h + (l->lo - lo), l->hist, l->n * sizeof *h);
-    free(l->hist);
-    l->hist = h;
-    l->lo = (uint16_t)lo;
-    l->n = (uint16_t)(hi - lo);
-    return 1;
+    return lat_remap(l, lo, hi, l->w ? l->w : 1);
+}
+
+/* lat_add() off its fast path: outside the window, or a full counter. */
+static __attribute__((noinline)) void lat_add_slow(sw_filter_t *f, sw_lat_t *l, uint32_t b)
+{
+    if ((b < l->lo || b >= (uint32_t)l->lo + l->n) && !lat_widen(l, b)) {
+        f->saturated++; /* out of memory: counted, not in the histogram */
+        return;
+    }
+    uint32_t i = b - l->lo;
+    uint32_t c = hist_get(l->hist, l->w, i);
+    if (c == UINT32_MAX)
+        return; /* saturated, as slate_stats_t's counters */
+    if (l->w < 4 && c == (l->w == 1 ? UINT8_MAX : UINT16_MAX) &&
+        !lat_remap(l, l->lo, (uint32_t)l->lo + l->n, (uint8_t)(l->w * 2))) {
+        f->saturated++;
+        return;
+    }
+    hist_put(l->hist, l->w, i, c + 1);
 }
 
 static void lat_add(sw_filter_t *f, sw_lat_t *l, uint64_t v)
 {
     slate_moments_add(&l->m, v);
     uint32_t b = slate_hist_bucket(v);
-    if ((b < l->lo || b >= (uint32_t)l->lo + l->n) && !lat_widen(l, b)) {
-        f->saturated++; /* out of memory: counted, not in the histogram */
-        return;
+    uint32_t i = b - l->lo; /* wraps when b < lo */
+    if (i < l->n) {
+        if (l->w == 1) {
+            uint8_t *c = (uint8_t *)l->hist + i;
+            if (*c != UINT8_MAX) {
+                (*c)++;
+                return;
+            }
+        } else if (l->w == 2) {
+            uint16_t *c = (uint16_t *)l->hist + i;
+            if (*c != UINT16_MAX) {
+                (*c)++;
+                return;
+            }
+        } else {
+            uint32_t *c = (uint32_t *)l->hist + i;
+            if (*c != UINT32_MAX)
+                (*c)++; /* saturated, as slate_stats_t's counters */
+            return;
+        }
     }
-    uint32_t *c = &l->hist[b - l->lo];
-    if (*c != UINT32_MAX)
-        (*c)++;
+    lat_add_slow(f, l, b);
 }
 
-/* Empty again; the window keeps its buckets for the next interval. */
+/* Empty again; the window keeps its buckets and counter width for the next
+ * interval. */
 static void lat_reset(sw_lat_t *l)
 {
     memset(&l->m, 0, sizeof l->m);
     if (l->n)
-        memset(l->hist, 0, l->n * sizeof *l->hist);
+        memset(l->hist, 0, (size_t)l->n * l->w);
 }
 
 /* The statistics as a slate_stats_t, for the batch writer: in one buffer
@@ -251,8 +321,11 @@ static const slate_stats_t *lat_stats(const sw_lat_t *l)
     static slate_stats_t s;
     slate_stats_init(&s);
     slate_stats_set_moments(&s, &l->m);
-    if (l->n)
-        memcpy(s.hist + l->lo, l->hist, l->n * sizeof *l->hist);
+    if (l->w == 4)
+        memcpy(s.hist + l->lo, l->hist, (size_t)l->n * 4u);
+    else
+        for (uint32_t i = 0; i < l->n; i++)
+            s.hist[l->lo + i] = hist_get(l->hist, l->w, i);
     return &s;
 }
 
@@ -277,19 +350,15 @@ static long ep_find_or_add(sw_root_t *r, const char *method, size_t ml, const ch
         return i;
     if (f->n_eps >= r->cfg.max_endpoints)
         return -1;
-    sw_ep_t *e = calloc(1, sizeof *e);
-    uint64_t *rate = malloc(f->rate_size); /* malloc aligns to at least 8 */
-    if (!e || !rate || slate_rate_init(rate, f->rate_size, NULL) != SLATE_OK) {
-        free(e);
-        free(rate);
+    sw_ep_t *e = calloc(1, sizeof *e + stripped + SW_RATE_NIBBLES);
+    if (!e)
         return -1;
-    }
-    e->rate = (slate_rate_t *)rate;
+    sw_rate_init(&e->rate, (uint8_t *)e->tail + stripped);
     e->key = key;
     e->ml = (uint8_t)ml;
     memcpy(e->method, method, ml);
     e->pl = (uint16_t)stripped;
-    memcpy(e->path, path, stripped);
+    memcpy(e->tail, path, stripped);
     f->eps[f->n_eps] = e;
     sw_map_put(&f->ep_map, key, f->n_eps);
     return f->n_eps++;
@@ -313,18 +382,18 @@ static long ob_find_or_add(sw_root_t *r, uint64_t ekey, const char *svc, size_t 
         return i;
     if (f->n_obs >= r->cfg.max_outbound)
         return -1;
-    sw_ob_t *o = calloc(1, sizeof *o);
+    sw_ob_t *o = calloc(1, sizeof *o + sl + ml + rl + stripped);
     if (!o)
         return -1;
     o->key = key;
     o->sl = (uint8_t)sl;
-    memcpy(o->service, svc, sl);
     o->ml = (uint8_t)ml;
-    memcpy(o->method, method, ml);
-    o->pl = (uint16_t)stripped;
-    memcpy(o->path, path, stripped);
     o->rl = (uint8_t)rl;
-    memcpy(o->region, region, rl);
+    o->pl = (uint16_t)stripped;
+    memcpy(OB_SERVICE(o), svc, sl);
+    memcpy(OB_METHOD(o), method, ml);
+    memcpy(OB_REGION(o), region, rl);
+    memcpy(OB_PATH(o), path, stripped);
     f->obs[f->n_obs] = o;
     sw_map_put(&f->ob_map, key, f->n_obs);
     return f->n_obs++;
@@ -524,7 +593,7 @@ static void inbound_start(sw_stream_t *s, uint64_t now)
         return;
     }
     sw_ep_t *ep = f->eps[e];
-    slate_status st = slate_rate_add(ep->rate, now);
+    slate_status st = sw_rate_add(&ep->rate, now, 1);
     if (st == SLATE_ELATE)
         f->late_stamps++;
     else if (st == SLATE_EOVERFLOW)
@@ -535,7 +604,7 @@ static void inbound_start(sw_stream_t *s, uint64_t now)
     s->start_ns = now;
     trace_ids(s);
     if (s->sampled) {
-        s->arrival_count = slate_rate_count(ep->rate, now);
+        s->arrival_count = sw_rate_count(&ep->rate, now);
         s->arrival_in_flight = ep->in_flight;
     }
 }
@@ -922,7 +991,7 @@ static int send_batch(sw_root_t *r, sw_batch_writer_t *w, uint32_t n_eps, uint32
         sw_ep_t *e = f->eps[f->batch_eps[i]];
         e->requests = 0;
         lat_reset(&e->lat);
-        e->sent_count = slate_rate_count(e->rate, now);
+        e->sent_count = sw_rate_count(&e->rate, now);
         e->sent_in_flight = e->in_flight;
         e->ever_sent = 1;
     }
@@ -935,9 +1004,10 @@ static int send_batch(sw_root_t *r, sw_batch_writer_t *w, uint32_t n_eps, uint32
     return 1;
 }
 
-/* The batch buffer starts at a few KiB and doubles up to max_batch_bytes
- * when an entry does not fit: most flushes are small, and a worker should
- * not hold the largest batch it may ever send. The sizes fill the module
+/* The batch buffer is a few KiB: a flush that does not fit sends several
+ * batches (the reporter merges them), and the buffer doubles, up to
+ * max_batch_bytes, only when one entry does not fit in an empty batch. A
+ * worker does not hold the largest batch it may ever send. The sizes fill the module
  * allocator's power-of-two blocks (16-byte header). Updates the writer w
  * (may be NULL) to the moved buffer; returns 0 when it cannot grow. */
 #define SW_BATCH_FIRST (8192u - 16u)
@@ -988,16 +1058,19 @@ static void flush(sw_root_t *r, uint64_t now)
 
     for (uint32_t i = 0; ok && i < f->n_eps; i++) {
         sw_ep_t *e = f->eps[i];
-        slate_rate_add_n(e->rate, now, 0); /* move the window to now */
-        uint64_t count = slate_rate_count(e->rate, now);
+        sw_rate_add(&e->rate, now, 0); /* move the window to now */
+        uint64_t count = sw_rate_count(&e->rate, now);
         if (!e->requests && !e->lat.m.count && e->ever_sent && count == e->sent_count &&
             e->in_flight == e->sent_in_flight)
             continue;
-        while (!sw_batch_add_inbound(&w, S(e->method, e->ml), S(e->path, e->pl), e->requests, count,
+        while (!sw_batch_add_inbound(&w, S(e->method, e->ml), S(e->tail, e->pl), e->requests, count,
                                      e->in_flight, lat_stats(&e->lat))) {
-            if (batch_grow(r, &w))
-                continue;
-            if (w.n_inbound == 0 || !(ok = send_batch(r, &w, n_eps, 0, &spans_from, first, now)))
+            if (w.n_inbound == 0) {
+                if (batch_grow(r, &w))
+                    continue;
+                break;
+            }
+            if (!(ok = send_batch(r, &w, n_eps, 0, &spans_from, first, now)))
                 break;
             first = 0, any = 1, n_eps = 0;
             sw_batch_begin(&w, f->batch, f->batch_cap);
@@ -1009,13 +1082,15 @@ static void flush(sw_root_t *r, uint64_t now)
         sw_ob_t *o = f->obs[i];
         if (!o->requests && !o->lat.m.count)
             continue;
-        while (!sw_batch_add_outbound(&w, S(o->service, o->sl), S(o->method, o->ml),
-                                      S(o->path, o->pl), S(o->region, o->rl), o->requests,
+        while (!sw_batch_add_outbound(&w, S(OB_SERVICE(o), o->sl), S(OB_METHOD(o), o->ml),
+                                      S(OB_PATH(o), o->pl), S(OB_REGION(o), o->rl), o->requests,
                                       lat_stats(&o->lat))) {
-            if (batch_grow(r, &w))
-                continue;
-            if (w.n_inbound + w.n_outbound == 0 ||
-                !(ok = send_batch(r, &w, n_eps, n_obs, &spans_from, first, now)))
+            if (w.n_inbound + w.n_outbound == 0) {
+                if (batch_grow(r, &w))
+                    continue;
+                break;
+            }
+            if (!(ok = send_batch(r, &w, n_eps, n_obs, &spans_from, first, now)))
                 break;
             first = 0, any = 1, n_eps = n_obs = 0;
             sw_batch_begin(&w, f->batch, f->batch_cap);
@@ -1027,13 +1102,15 @@ static void flush(sw_root_t *r, uint64_t now)
         sw_span_rec_t *sp = &f->spans[i];
         sw_ep_t *e = f->eps[sp->ep];
         while (!sw_batch_add_span(&w, S(sp->trace, sp->tl), S(sp->span, sp->sl),
-                                  S(sp->parent, sp->pl), S(e->method, e->ml), S(e->path, e->pl),
+                                  S(sp->parent, sp->pl), S(e->method, e->ml), S(e->tail, e->pl),
                                   sp->start_ns, sp->end_ns, sp->body_size, sp->arrival_count,
                                   sp->arrival_in_flight)) {
-            if (batch_grow(r, &w))
-                continue;
-            if (w.n_inbound + w.n_outbound + w.n_spans == 0 ||
-                !(ok = send_batch(r, &w, n_eps, n_obs, &spans_from, first, now)))
+            if (w.n_inbound + w.n_outbound + w.n_spans == 0) {
+                if (batch_grow(r, &w))
+                    continue;
+                break;
+            }
+            if (!(ok = send_batch(r, &w, n_eps, n_obs, &spans_from, first, now)))
                 break;
             first = 0, any = 1, n_eps = n_obs = 0;
             sw_batch_begin(&w, f->batch, f->batch_cap);
