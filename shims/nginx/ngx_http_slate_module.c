@@ -119,6 +119,12 @@ typedef struct {
     char region[SLATE_NGX_NAME_CAP];
     unsigned counted : 1;
     unsigned traced : 1;
+    unsigned described : 1;   /* method and path below are set (once per request) */
+    unsigned describable : 1; /* the method fits an entry */
+    uint8_t method_len;
+    uint16_t path_len;
+    char method[SLATE_METER_MAX_METHOD + 1];
+    char path[SLATE_PATH_NORM_CAP]; /* normalised, as the meter and the rules key it */
     double rps_at_arrival;
     uint64_t in_flight_at_arrival;
 } slate_ngx_req_ctx_t;
@@ -826,21 +832,24 @@ static char *slate_ngx_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
 
 /* ---- per-request measurement ---- */
 
-/* The method and normalised path of a request, as the meter and the rules key
- * them (no lock held). Returns 0 when the method does not fit an entry. */
-static int slate_ngx_describe(ngx_http_request_t *r, char *method, size_t *ml, char *path,
-                              size_t *pl)
+/* The request's method and normalised path, as the meter and the rules key
+ * them: computed once per request (no lock held), kept in its context.
+ * Returns 0 when the method does not fit an entry. */
+static int slate_ngx_describe(ngx_http_request_t *r, slate_ngx_req_ctx_t *ctx)
 {
-    if (r->method_name.len == 0 || r->method_name.len > SLATE_METER_MAX_METHOD) {
-        return 0;
+    if (!ctx->described) {
+        ctx->described = 1;
+        ctx->describable = r->method_name.len != 0 && r->method_name.len <= SLATE_METER_MAX_METHOD;
+        ctx->method_len = (uint8_t)slate_ngx_cpy(ctx->method, sizeof ctx->method,
+                                                 r->method_name.data, r->method_name.len);
+        size_t pl = 0;
+        if (slate_path_normalize((const char *)r->uri.data, r->uri.len, ctx->path, sizeof ctx->path,
+                                 &pl) != SLATE_OK) {
+            pl = slate_ngx_cpy(ctx->path, sizeof ctx->path, (const u_char *)"/", 1);
+        }
+        ctx->path_len = (uint16_t)pl;
     }
-    *ml =
-        slate_ngx_cpy(method, SLATE_METER_MAX_METHOD + 1, r->method_name.data, r->method_name.len);
-    if (slate_path_normalize((const char *)r->uri.data, r->uri.len, path, SLATE_PATH_NORM_CAP,
-                             pl) != SLATE_OK) {
-        *pl = slate_ngx_cpy(path, SLATE_PATH_NORM_CAP, (const u_char *)"/", 1);
-    }
-    return 1;
+    return ctx->describable;
 }
 
 static slate_ngx_req_ctx_t *slate_ngx_req_ctx(ngx_http_request_t *r)
@@ -873,15 +882,14 @@ static ngx_int_t slate_ngx_arrival_handler(ngx_http_request_t *r)
     if (ctx == NULL || ctx->counted || !lcf->measure) {
         return NGX_DECLINED;
     }
-    char method[SLATE_METER_MAX_METHOD + 1], path[SLATE_PATH_NORM_CAP];
-    size_t ml = 0, pl = 0;
-    if (!slate_ngx_describe(r, method, &ml, path, &pl)) {
+    if (!slate_ngx_describe(r, ctx)) {
         return NGX_DECLINED;
     }
     ngx_shmtx_lock(&z->shpool->mutex);
     slate_meter_t *m = slate_ngx_meter(z->sh);
     uint32_t id;
-    if (slate_meter_inbound(m, method, ml, path, pl, &id) == SLATE_OK &&
+    if (slate_meter_inbound(m, ctx->method, ctx->method_len, ctx->path, ctx->path_len, &id) ==
+            SLATE_OK &&
         slate_meter_arrive(m, id, &ctx->rps_at_arrival, &ctx->in_flight_at_arrival) == SLATE_OK) {
         ctx->in_id = id;
         ctx->counted = 1;
@@ -975,10 +983,7 @@ static ngx_int_t slate_ngx_log_handler(ngx_http_request_t *r)
     uint64_t lat = now_mono > ctx->start_mono_ns ? now_mono - ctx->start_mono_ns : 0;
     slate_meter_span_t span;
     int want_span = ctx->counted && z->sh->max_spans > 0 && slate_ngx_span(r, mcf, ctx, lat, &span);
-    char method[SLATE_METER_MAX_METHOD + 1], path[SLATE_PATH_NORM_CAP];
-    size_t ml = 0, pl = 0;
-    int outbound =
-        lcf->route.len && ctx->region_len && slate_ngx_describe(r, method, &ml, path, &pl);
+    int outbound = lcf->route.len && ctx->region_len && slate_ngx_describe(r, ctx);
     ngx_shmtx_lock(&z->shpool->mutex);
     slate_meter_t *m = slate_ngx_meter(z->sh);
     if (ctx->counted) {
@@ -989,9 +994,9 @@ static ngx_int_t slate_ngx_log_handler(ngx_http_request_t *r)
         }
     }
     uint32_t id;
-    if (outbound &&
-        slate_meter_outbound(m, (const char *)lcf->route.data, lcf->route.len, method, ml, path, pl,
-                             ctx->region, ctx->region_len, &id) == SLATE_OK) {
+    if (outbound && slate_meter_outbound(m, (const char *)lcf->route.data, lcf->route.len,
+                                         ctx->method, ctx->method_len, ctx->path, ctx->path_len,
+                                         ctx->region, ctx->region_len, &id) == SLATE_OK) {
         (void)slate_meter_complete(m, id, lat);
     }
     ngx_shmtx_unlock(&z->shpool->mutex);
@@ -1015,13 +1020,7 @@ static ngx_int_t slate_ngx_region_variable(ngx_http_request_t *r, ngx_http_varia
         return NGX_ERROR;
     }
     if (ctx->region_len == 0) {
-        /* the path as the controller keys rules, computed outside the lock */
-        char path[SLATE_PATH_NORM_CAP];
-        size_t plen = 0;
-        if (slate_path_normalize((const char *)r->uri.data, r->uri.len, path, sizeof path, &plen) !=
-            SLATE_OK) {
-            plen = 0;
-        }
+        (void)slate_ngx_describe(r, ctx); /* the path as the rules key it, outside the lock */
         uint64_t now = slate_ngx_wall_ns();
         uint64_t draw = slate_rng_next(&slate_rng);
         ngx_shmtx_lock(&z->shpool->mutex);
@@ -1030,7 +1029,7 @@ static ngx_int_t slate_ngx_region_variable(ngx_http_request_t *r, ngx_http_varia
             const uint8_t *rs = slate_ngx_ruleset(sh);
             uint16_t id = slate_ruleset_route(rs, (const char *)lcf->route.data, lcf->route.len,
                                               (const char *)r->method_name.data, r->method_name.len,
-                                              path, plen, NULL, draw);
+                                              ctx->path, ctx->path_len, NULL, draw);
             const char *chosen =
                 id == SLATE_RULESET_NO_REGION ? NULL : slate_ruleset_region_name(rs, id);
             if (chosen != NULL) {
