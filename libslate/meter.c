@@ -519,14 +519,6 @@ slate_status slate_meter_add_span(slate_meter_t *m, const slate_meter_span_t *s)
     return SLATE_OK;
 }
 
-static void reset_interval(slate_meter_entry_t *e, uint64_t interval_ns)
-{
-    if (interval_ns && e->kind == SLATE_METER_INBOUND)
-        e->rate_rps = (double)e->requests * 1e9 / (double)interval_ns;
-    e->requests = 0;
-    slate_stats_init(&e->stats);
-}
-
 slate_status slate_meter_take(slate_meter_t *m, uint32_t id, uint64_t interval_ns,
                               slate_meter_entry_t *copy)
 {
@@ -537,7 +529,8 @@ slate_status slate_meter_take(slate_meter_t *m, uint32_t id, uint64_t interval_n
         e->rate_rps = (double)e->requests * 1e9 / (double)interval_ns;
     if (copy)
         memcpy(copy, e, sizeof *e);
-    reset_interval(e, 0);
+    e->requests = 0;
+    slate_stats_init(&e->stats);
     return SLATE_OK;
 }
 
@@ -560,11 +553,9 @@ void slate_meter_close(slate_meter_t *m, uint64_t interval_ns)
 {
     if (!m)
         return;
-    meter_hdr_t *h = H(m);
-    slate_meter_entry_t *ents = entries_of(h);
-    for (uint32_t i = 0; i < h->n_entries && i < h->max_inbound + h->max_outbound; i++)
-        reset_interval(&ents[i], interval_ns);
-    h->n_spans = 0;
+    for (uint32_t i = 0; i < H(m)->n_entries; i++)
+        (void)slate_meter_take(m, i, interval_ns, NULL);
+    H(m)->n_spans = 0;
 }
 
 /* ---- the report ---- */
