@@ -7,7 +7,7 @@
 if(SLATE_BUILD_SHIMS)
   set(_wn_dir ${CMAKE_CURRENT_SOURCE_DIR}/wasm_native)
   set(_wn_shim ${PROJECT_SOURCE_DIR}/shims/wasm)
-  set(_wn_common ${_wn_dir}/driver.c ${_wn_dir}/host_stub.c
+  set(_wn_common ${_wn_dir}/driver.c ${_wn_dir}/native_host.c
                  ${_wn_shim}/alloc.c ${SLATE_SOURCES})
   function(slate_wasm_native name)
     add_executable(wasm_native_${name} ${_wn_common} ${ARGN})

@@ -3,7 +3,7 @@
  * SPDX-License-Identifier: Apache-2.0
  *
  * Drives a data-plane module's C natively, against the host stand-in of
- * host_stub.c, with the requests of the wasm benchmark (shims/wasm/bench):
+ * native_host.c, with the requests of the wasm benchmark (shims/wasm/bench):
  * the 14 request and 3 response headers an Istio sidecar forwards, Envoy's
  * callback sequence, 10,000 requests per second of virtual time, a tick per
  * virtual second. Linked with the filter it measures the filter; linked with
@@ -18,7 +18,7 @@
 #include <string.h>
 
 #include "bytes.h"
-#include "host_stub.h"
+#include "native_host.h"
 #include "module.h"
 #include "slate/ruleset.h"
 #include "slate/key.h"
@@ -38,12 +38,12 @@ typedef struct req_text {
 } req_text_t;
 
 static req_text_t texts[N_REQS];
-static stub_map_t requests[N_REQS];
-static stub_map_t response;
+static nh_map_t requests[N_REQS];
+static nh_map_t response;
 
-static void hdr(stub_map_t *m, const char *k, const char *v)
+static void hdr(nh_map_t *m, const char *k, const char *v)
 {
-    stub_header_t *h = &m->h[m->n++];
+    nh_header_t *h = &m->h[m->n++];
     h->k = k;
     h->kn = strlen(k);
     h->v = v;
@@ -54,7 +54,7 @@ static void make_requests(int outbound)
 {
     for (unsigned i = 0; i < N_REQS; i++) {
         req_text_t *t = &texts[i];
-        stub_map_t *m = &requests[i];
+        nh_map_t *m = &requests[i];
         if (outbound)
             snprintf(t->authority, sizeof t->authority, "svc%02u.default.svc.cluster.local:8080",
                      i % N_DESTS);
@@ -141,31 +141,31 @@ static int publish_rules(void)
     slate_wire_put_le64(version_record + 8, info.version);
     slate_wire_put_le64(version_record + 16, info.checksum);
     slate_wire_put_le64(version_record + 24, expiry);
-    stub.shared[0] =
-        (stub_shared_t){.key = "slate.frontend.rules", .value = blob, .len = len, .cas = 7};
-    stub.shared[1] = (stub_shared_t){.key = "slate.frontend.rules.version",
-                                     .value = version_record,
-                                     .len = sizeof version_record,
-                                     .cas = 8};
-    stub.n_shared = 2;
+    host.shared[0] =
+        (nh_shared_t){.key = "slate.frontend.rules", .value = blob, .len = len, .cas = 7};
+    host.shared[1] = (nh_shared_t){.key = "slate.frontend.rules.version",
+                                   .value = version_record,
+                                   .len = sizeof version_record,
+                                   .cas = 8};
+    host.n_shared = 2;
     return 1;
 }
 
 /* One stream, Envoy's order. Counted by wasm_instructions.sh. */
-__attribute__((noinline)) static void drive_stream(uint32_t id, stub_map_t *req, uint64_t start)
+__attribute__((noinline)) static void drive_stream(uint32_t id, nh_map_t *req, uint64_t start)
 {
-    stub.now_ns = start;
-    stub.request = req;
-    stub.response = NULL;
+    host.now_ns = start;
+    host.request = req;
+    host.response = NULL;
     proxy_on_context_create(id, ROOT_ID);
     proxy_on_request_headers(id, req->n, 1);
-    stub.now_ns = start + LATENCY;
-    stub.response = &response;
+    host.now_ns = start + LATENCY;
+    host.response = &response;
     proxy_on_response_headers(id, response.n, 1);
     proxy_on_log(id);
     proxy_on_done(id);
     proxy_on_delete(id);
-    stub.request = stub.response = NULL;
+    host.request = host.response = NULL;
 }
 
 /* The no-op module exports no proxy_on_tick (it sets no tick period). */
@@ -191,9 +191,9 @@ int main(int argc, char **argv)
              "{\"service\":\"frontend\",\"region\":\"us-west-1\",\"vm_id\":\"slate\","
              "\"tick_ms\":1000,\"direction\":\"%s\",\"trace_sampling_rate\":0.01}",
              argv[1]);
-    stub.configuration = config;
-    stub.rand_state = 0x2545f4914f6cdd1dull;
-    stub.now_ns = EPOCH_NS;
+    host.configuration = config;
+    host.rand_state = 0x2545f4914f6cdd1dull;
+    host.now_ns = EPOCH_NS;
     make_requests(outbound);
     if (!publish_rules()) {
         fprintf(stderr, "cannot build the rules blob\n");
@@ -205,24 +205,39 @@ int main(int argc, char **argv)
         fprintf(stderr, "the module refused its configuration\n");
         return 1;
     }
-    uint64_t tick_ns = stub.tick_ms ? stub.tick_ms * 1000000ull : 0, next_tick = EPOCH_NS;
+    uint64_t tick_ns = host.tick_ms ? host.tick_ms * 1000000ull : 0, next_tick = EPOCH_NS;
     uint64_t replaced0 = 0;
     for (unsigned long i = 0; i < n; i++) {
         uint64_t start = EPOCH_NS + i * STEP_NS;
         if (tick_ns && start >= next_tick) {
-            stub.now_ns = start;
+            host.now_ns = start;
             drive_tick();
             next_tick = start + tick_ns;
         }
         if (i == 0)
-            replaced0 = stub.replaced;
-        stub_map_t *req = &requests[i % N_REQS];
+            replaced0 = host.replaced;
+        nh_map_t *req = &requests[i % N_REQS];
         size_t n_headers = req->n; /* drop the routing header the module adds */
         drive_stream((uint32_t)(ROOT_ID + 1 + i), req, start);
         req->n = n_headers;
     }
-    printf("%s %lu requests: %llu routing headers written, %llu log lines, %llu bytes enqueued\n",
-           argv[1], n, (unsigned long long)(stub.replaced - replaced0),
-           (unsigned long long)stub.logs, (unsigned long long)stub.enqueued_bytes);
+    /* One more tick, not counted, so the module reports its last draws: each
+     * routing header written must be one draw in its stats. */
+    host.now_ns = EPOCH_NS + n * STEP_NS + tick_ns;
+    if (proxy_on_tick)
+        proxy_on_tick(ROOT_ID);
+    uint64_t headers = host.replaced - replaced0, draws = 0;
+    for (uint32_t i = 0; i < host.n_metrics; i++)
+        if (strncmp(host.metrics[i].name, "slate_draws_total", 17) == 0)
+            draws += host.metrics[i].value;
+    printf("%s %lu requests: %llu routing headers written (%llu draws in the stats), %llu log "
+           "lines, %llu bytes enqueued\n",
+           argv[1], n, (unsigned long long)headers, (unsigned long long)draws,
+           (unsigned long long)host.logs, (unsigned long long)host.enqueued_bytes);
+    if (headers && draws != headers) {
+        fprintf(stderr, "the module's draws stat (%llu) is not the headers it wrote (%llu)\n",
+                (unsigned long long)draws, (unsigned long long)headers);
+        return 1;
+    }
     return 0;
 }
