@@ -11,7 +11,7 @@
 // SPDX-License-Identifier: Apache-2.0
 import http from 'node:http';
 import { check, finish, getJSON, startController } from '../../controller/tests/lib.mjs';
-import { backend, findCell, get, parseArgs, startServing, status, waitFor, writeConf } from './lib.mjs';
+import { backend, findCell, get, parseArgs, slateHttp, startServing, status, waitFor, writeConf } from './lib.mjs';
 
 const args = parseArgs();
 const procs = [];
@@ -38,17 +38,9 @@ await new Promise((r) => rsrv.listen(0, '127.0.0.1', r));
 
 let port = 0;
 function body(controllerPort) {
-  return `slate_zone slate 1m; slate_service fe; slate_region west; slate_protocol slate-legacy;
+  return slateHttp(`slate_zone slate 1m; slate_service fe; slate_region west; slate_protocol slate-legacy;
   slate_controller 127.0.0.1:${controllerPort}; slate_report_period 300ms; slate_controller_timeout 200ms;
-  slate_rules_ttl 5s;
-  upstream be_west { server 127.0.0.1:${west.port}; }
-  upstream be_east { server 127.0.0.1:${east.port}; }
-  server {
-    listen 127.0.0.1:${port};
-    location /api/ { slate_measure on; proxy_pass http://be_west; }
-    location /call/ { slate_route be; proxy_pass http://be_$slate_region; }
-    location = /slate-status { slate_status; }
-  }`;
+  slate_rules_ttl 5s;`, port, west.port, east.port);
 }
 let ng = null;
 ({ ng, port } = await startServing(args, (p) => { port = p; return body(ctl.port); }));

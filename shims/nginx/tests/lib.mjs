@@ -162,3 +162,18 @@ export async function startServing(args, body) {
   }
   return { ng: null, port: 0 };
 }
+
+// The http block both traffic tests serve: `directives` (the slate_*
+// settings) then two backends, a measured location (/api/), a routed one
+// (/call/, to be_$slate_region) and the status page, on `port`.
+export function slateHttp(directives, port, westPort, eastPort) {
+  return `${directives}
+  upstream be_west { server 127.0.0.1:${westPort}; }
+  upstream be_east { server 127.0.0.1:${eastPort}; }
+  server {
+    listen 127.0.0.1:${port};
+    location /api/ { slate_measure on; proxy_pass http://be_west; }
+    location /call/ { slate_route be; proxy_pass http://be_$slate_region; }
+    location = /slate-status { slate_status; }
+  }`;
+}

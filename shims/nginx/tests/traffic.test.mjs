@@ -14,7 +14,7 @@
 import fs from 'node:fs';
 import http from 'node:http';
 import { check, finish, getJSON, metric, parseMetrics, request, startController } from '../../controller/tests/lib.mjs';
-import { backend, encRules, findCell, get, parseArgs, startServing, status, waitFor, writeConf } from './lib.mjs';
+import { backend, encRules, findCell, get, parseArgs, slateHttp, startServing, status, waitFor, writeConf } from './lib.mjs';
 
 const args = parseArgs();
 const procs = [];
@@ -45,18 +45,10 @@ await new Promise((r) => rsrv.listen(0, '127.0.0.1', r));
 const tokenFile = `${args.workdir}/token`;
 fs.writeFileSync(tokenFile, 's3cret-token\n');
 function body(controllerPort) {
-  return `slate_controller_token_file ${tokenFile};
+  return slateHttp(`slate_controller_token_file ${tokenFile};
   slate_zone slate 2m; slate_service fe; slate_region west;
   slate_controller 127.0.0.1:${controllerPort}; slate_report_period 300ms; slate_controller_timeout 200ms;
-  slate_rules_ttl 3s; slate_trace_sampling 1; slate_max_response 4k;
-  upstream be_west { server 127.0.0.1:${west.port}; }
-  upstream be_east { server 127.0.0.1:${east.port}; }
-  server {
-    listen 127.0.0.1:${port};
-    location /api/ { slate_measure on; proxy_pass http://be_west; }
-    location /call/ { slate_route be; proxy_pass http://be_$slate_region; }
-    location = /slate-status { slate_status; }
-  }`;
+  slate_rules_ttl 3s; slate_trace_sampling 1; slate_max_response 4k;`, port, west.port, east.port);
 }
 // A free port can be taken by another test between probing and nginx's bind: retry.
 let ng = null;
