@@ -1,6 +1,7 @@
 /*
  * The controller benchmarks' view of a process they started: its peak or
- * current memory (a /proc/<pid>/status field, kB) and the CPU seconds it used.
+ * current memory (a /proc/<pid>/status field, kB) and the CPU seconds it used,
+ * and a TCP connection to it on loopback.
  * Shared by bench_intake.c and bench_scale.c.
  * SPDX-License-Identifier: Apache-2.0
  */
@@ -8,9 +9,13 @@
 #define CTL_BENCH_PROC_H
 
 #include <math.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/types.h>
 #include <unistd.h>
 
@@ -46,6 +51,25 @@ static double proc_cpu_s(pid_t pid)
     if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) != 2)
         return NAN;
     return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+}
+
+/* A TCP connection to 127.0.0.1:port with Nagle off, or -1. */
+static int dial(uint16_t port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_in a;
+    memset(&a, 0, sizeof(a));
+    a.sin_family = AF_INET;
+    a.sin_port = htons(port);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof(a)) != 0) {
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    return fd;
 }
 
 #endif
