@@ -58,27 +58,12 @@ static void configure(ctl_config_t *cfg, limits_t l)
     cfg->max_clock_skew_ms = 0; /* the reports carry a fixed clock */
 }
 
-/* Heap bytes of an empty state with these limits. */
-static long long empty_bytes(limits_t l)
+/* Heap bytes a state with limits `l` holds after three windows of reports
+ * from `m` (an empty mesh: what the limits reserve). */
+static long long state_bytes(limits_t l, mesh_t m)
 {
     ctl_config_t cfg;
     configure(&cfg, l);
-    ctl_metrics_t metrics;
-    memset(&metrics, 0, sizeof metrics);
-    size_t base = heap_in_use();
-    ctl_state_t *s = ctl_state_create(&cfg, &metrics, NULL);
-    if (!s)
-        return -1;
-    long long bytes = (long long)heap_in_use() - (long long)base;
-    ctl_state_free(s);
-    return bytes;
-}
-
-/* Heap bytes the state holds after three windows of reports from `m`. */
-static long long state_bytes(mesh_t m)
-{
-    ctl_config_t cfg;
-    configure(&cfg, fixed);
     ctl_metrics_t metrics;
     memset(&metrics, 0, sizeof metrics);
     size_t base = heap_in_use();
@@ -151,7 +136,7 @@ static long long state_bytes(mesh_t m)
 
 static void slope(const char *what, mesh_t a, mesh_t b, unsigned added)
 {
-    long long x = state_bytes(a), y = state_bytes(b);
+    long long x = state_bytes(fixed, a), y = state_bytes(fixed, b);
     if (x < 0 || y < 0) {
         printf("%-34s failed\n", what);
         return;
@@ -161,7 +146,8 @@ static void slope(const char *what, mesh_t a, mesh_t b, unsigned added)
 
 static void reserved(const char *what, limits_t a, limits_t b, unsigned added)
 {
-    long long x = empty_bytes(a), y = empty_bytes(b);
+    const mesh_t none = {0, 0, 0, 0};
+    long long x = state_bytes(a, none), y = state_bytes(b, none);
     printf("%-34s %12lld %12lld %10.0f\n", what, x, y, (double)(y - x) / added);
 }
 
