@@ -50,16 +50,6 @@ typedef struct opts {
     unsigned segments;
 } opts_t;
 
-static void *zalloc(size_t n)
-{
-    void *p = calloc(n ? n : 1, 1);
-    if (!p) {
-        fprintf(stderr, "out of memory\n");
-        exit(2);
-    }
-    return p;
-}
-
 /* One daemon's solving side, in process. */
 typedef struct daemon {
     ctl_config_t cfg;
@@ -72,7 +62,7 @@ typedef struct daemon {
 
 static daemon_t *daemon_new(const opts_t *o, bool full)
 {
-    daemon_t *d = zalloc(sizeof *d);
+    daemon_t *d = mesh_zalloc(sizeof *d);
     ctl_config_defaults(&d->cfg);
     if (o->segments)
         d->cfg.segments = o->segments;

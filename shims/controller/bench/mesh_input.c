@@ -23,7 +23,7 @@ static char *dup_str(const char *s)
     return d;
 }
 
-static void *zalloc(size_t n)
+void *mesh_zalloc(size_t n)
 {
     void *p = calloc(n ? n : 1, 1);
     if (!p) {
@@ -35,12 +35,12 @@ static void *zalloc(size_t n)
 
 ctl_solve_input_t *mesh_solve_input(const mesh_t *m, bool curved, double load_scale)
 {
-    ctl_solve_input_t *in = zalloc(sizeof *in);
+    ctl_solve_input_t *in = mesh_zalloc(sizeof *in);
     uint32_t R = m->n_regions, S = m->n_services;
     in->now_ns = 1700000000000000000ull;
     in->window_s = 2.0;
     in->n_regions = R;
-    in->region_names = zalloc(R * sizeof(char *));
+    in->region_names = mesh_zalloc(R * sizeof(char *));
     for (uint32_t r = 0; r < R; r++)
         in->region_names[r] = dup_str(m->region[r]);
     for (uint32_t a = 0; a < R; a++)
@@ -49,10 +49,10 @@ ctl_solve_input_t *mesh_solve_input(const mesh_t *m, bool curved, double load_sc
             in->price[a][b] = m->price[a][b];
         }
     in->n_services = S;
-    in->service_names = zalloc(S * sizeof(char *));
-    in->service_overflow = zalloc(S * sizeof(bool));
-    in->deployed = zalloc(S * sizeof(*in->deployed));
-    in->capacity = zalloc(S * sizeof(*in->capacity));
+    in->service_names = mesh_zalloc(S * sizeof(char *));
+    in->service_overflow = mesh_zalloc(S * sizeof(bool));
+    in->deployed = mesh_zalloc(S * sizeof(*in->deployed));
+    in->capacity = mesh_zalloc(S * sizeof(*in->capacity));
     uint32_t n_eps = 0, n_edges = 0;
     for (uint32_t s = 0; s < S; s++) {
         in->service_names[s] = dup_str(m->svcs[s].name);
@@ -64,13 +64,13 @@ ctl_solve_input_t *mesh_solve_input(const mesh_t *m, bool curved, double load_sc
         for (unsigned e = 0; e < m->svcs[s].n_eps; e++)
             n_edges += m->svcs[s].eps[e].n_calls;
     }
-    uint32_t *first = zalloc(S * sizeof(uint32_t));
+    uint32_t *first = mesh_zalloc(S * sizeof(uint32_t));
     for (uint32_t s = 0, k = 0; s < S; s++) {
         first[s] = k;
         k += m->svcs[s].n_eps;
     }
-    in->endpoints = zalloc(n_eps * sizeof(ctl_si_endpoint_t));
-    in->edges = zalloc((n_edges ? n_edges : 1) * sizeof(*in->edges));
+    in->endpoints = mesh_zalloc(n_eps * sizeof(ctl_si_endpoint_t));
+    in->edges = mesh_zalloc((n_edges ? n_edges : 1) * sizeof(*in->edges));
     double lat_sum = 0, load_sum = 0;
     for (uint32_t s = 0; s < S; s++) {
         const mesh_service_t *sv = &m->svcs[s];

@@ -25,4 +25,7 @@
  */
 ctl_solve_input_t *mesh_solve_input(const mesh_t *m, bool curved, double load_scale);
 
+/* calloc that exits the benchmark (status 2) when memory runs out. */
+void *mesh_zalloc(size_t n);
+
 #endif
