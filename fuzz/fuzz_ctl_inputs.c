@@ -120,12 +120,18 @@ static void fuzz_regions(const char *p, size_t n)
     char err[256];
     if (ctl_regions_parse(p, n, "fuzz", &f, err, sizeof(err)) != 0)
         return;
-    if (f.n > CTL_MAX_REGION_SLOTS - 1 || f.n_caps > sizeof(f.caps) / sizeof(f.caps[0]))
+    if (f.n > CTL_MAX_REGION_SLOTS - 1 || f.n_caps > CTL_MAX_CAPACITY_LINES ||
+        f.n_caps > f.caps_cap || (f.n_caps && !f.caps))
         abort();
     for (uint32_t a = 0; a < f.n; a++)
         for (uint32_t b = 0; b < f.n; b++)
             if (!(f.rtt_ms[a][b] >= 0) || !isfinite(f.rtt_ms[a][b]) || !(f.price[a][b] >= 0))
                 abort();
+    for (uint32_t i = 0; i < f.n_caps; i++)
+        if (!(f.caps[i].rps >= 0) || !isfinite(f.caps[i].rps) ||
+            memchr(f.caps[i].service, 0, sizeof f.caps[i].service) == NULL)
+            abort();
+    ctl_regions_free(&f);
 }
 
 static void fuzz_rules(const uint8_t *p, size_t n)

@@ -171,6 +171,7 @@ out:
     ctl_publisher_destroy(&app.pub); /* flushes a pending export */
     ctl_state_free(app.state);
     ctl_cluster_free(app.cluster);
+    ctl_regions_free(app.regions);
     free(app.regions);
     if (rc == 0)
         ctl_log(CTL_LOG_INFO, "stopped");

@@ -56,7 +56,7 @@ int ctl_regions_load(const char *path, ctl_regions_file_t *f, char *err, size_t 
         snprintf(err, errcap, "regions file %s: %s", path, strerror(errno));
         return -1;
     }
-    size_t cap = 1u << 20, len = 0;
+    size_t cap = CTL_REGIONS_FILE_MAX, len = 0;
     char *text = malloc(cap);
     if (!text) {
         fclose(fp);
@@ -69,7 +69,8 @@ int ctl_regions_load(const char *path, ctl_regions_file_t *f, char *err, size_t 
     int rc;
     if (more) {
         memset(f, 0, sizeof(*f));
-        snprintf(err, errcap, "regions file %s: larger than 1 MiB", path);
+        snprintf(err, errcap, "regions file %s: larger than %u MiB", path,
+                 CTL_REGIONS_FILE_MAX >> 20);
         rc = -1;
     } else {
         rc = ctl_regions_parse(text, len, path, f, err, errcap);
@@ -78,10 +79,51 @@ int ctl_regions_load(const char *path, ctl_regions_file_t *f, char *err, size_t 
     return rc;
 }
 
+void ctl_regions_free(ctl_regions_file_t *f)
+{
+    if (!f)
+        return;
+    free(f->caps);
+    f->caps = NULL;
+    f->n_caps = f->caps_cap = 0;
+}
+
+/* Room for one more capacity line: the array doubles from 64. */
+static bool caps_room(ctl_regions_file_t *f)
+{
+    if (f->n_caps < f->caps_cap)
+        return true;
+    if (f->caps_cap >= CTL_MAX_CAPACITY_LINES)
+        return false;
+    uint32_t cap = f->caps_cap ? f->caps_cap * 2 : 64;
+    if (cap > CTL_MAX_CAPACITY_LINES)
+        cap = CTL_MAX_CAPACITY_LINES;
+    ctl_capacity_t *c = realloc(f->caps, cap * sizeof *c);
+    if (!c)
+        return false;
+    f->caps = c;
+    f->caps_cap = cap;
+    return true;
+}
+
+static int parse_lines(const char *text, size_t len, const char *path, ctl_regions_file_t *f,
+                       char *err, size_t errcap);
+
 int ctl_regions_parse(const char *text, size_t len, const char *path, ctl_regions_file_t *f,
                       char *err, size_t errcap)
 {
     memset(f, 0, sizeof(*f));
+    int rc = parse_lines(text, len, path, f, err, errcap);
+    if (rc != 0) {
+        ctl_regions_free(f);
+        memset(f, 0, sizeof(*f));
+    }
+    return rc;
+}
+
+static int parse_lines(const char *text, size_t len, const char *path, ctl_regions_file_t *f,
+                       char *err, size_t errcap)
+{
     char line[1024];
     unsigned ln = 0;
     int rc = 0;
@@ -149,9 +191,15 @@ int ctl_regions_parse(const char *text, size_t len, const char *path, ctl_region
                        SLATE_OK) {
                 snprintf(err, errcap, "%s:%u: service '%.80s' %s", path, ln, tok[1], why);
                 rc = -1;
-            } else if (f->n_caps >= sizeof(f->caps) / sizeof(f->caps[0]) ||
-                       strlen(tok[1]) >= sizeof(f->caps[0].service)) {
-                snprintf(err, errcap, "%s:%u: too many capacities or name too long", path, ln);
+            } else if (strlen(tok[1]) >= sizeof(f->caps[0].service)) {
+                snprintf(err, errcap, "%s:%u: service name too long", path, ln);
+                rc = -1;
+            } else if (!caps_room(f)) {
+                snprintf(err, errcap,
+                         f->n_caps >= CTL_MAX_CAPACITY_LINES
+                             ? "%s:%u: more than %u capacity lines"
+                             : "%s:%u: out of memory after %u capacity lines",
+                         path, ln, f->n_caps);
                 rc = -1;
             } else {
                 snprintf(f->caps[f->n_caps].service, sizeof(f->caps[0].service), "%s", tok[1]);

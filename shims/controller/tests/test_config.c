@@ -98,6 +98,8 @@ static void test_regions(void **state)
     assert_int_equal(f.n_caps, 1);
     assert_string_equal(f.caps[0].service, "frontend");
     assert_true(f.caps[0].rps == 800);
+    ctl_regions_free(&f);
+    assert_null(f.caps);
     const char *bad[] = {"region a\nrtt a b -1\n", "region\n", "rtt a b x\n", "teleport a b 1\n",
                          "link a b 1\n"};
     const char *where[] = {"t:2:", "t:1:", "t:1:", "t:1:", "t:1:"};
@@ -115,12 +117,47 @@ static void test_regions(void **state)
     assert_non_null(strstr(err, "more than 31 regions"));
 }
 
+/* A mesh's worth of capacity lines (1,000 services in 16 regions) loads;
+ * one line past CTL_MAX_CAPACITY_LINES is refused, naming its line, and
+ * leaves nothing allocated. */
+static void test_regions_file_capacity_lines(void **state)
+{
+    (void)state;
+    static ctl_regions_file_t f;
+    char err[256];
+    size_t cap = (size_t)(CTL_MAX_CAPACITY_LINES + 1) * 40, o = 0;
+    char *text = malloc(cap);
+    assert_non_null(text);
+    for (int s = 0; s < 1000; s++)
+        for (int r = 0; r < 16; r++)
+            o += (size_t)snprintf(text + o, cap - o, "capacity svc%d r%d %d\n", s, r, 100 + s);
+    assert_int_equal(ctl_regions_parse(text, o, "t", &f, err, sizeof(err)), 0);
+    assert_int_equal(f.n, 16);
+    assert_int_equal(f.n_caps, 16000);
+    assert_string_equal(f.caps[15999].service, "svc999");
+    assert_string_equal(f.caps[15999].region, "r15");
+    assert_true(f.caps[15999].rps == 1099);
+    ctl_regions_free(&f);
+    o = 0;
+    for (uint32_t i = 0; i <= CTL_MAX_CAPACITY_LINES; i++)
+        o += (size_t)snprintf(text + o, cap - o, "capacity s%u r%u 1\n", i, i % 8);
+    assert_int_equal(ctl_regions_parse(text, o, "t", &f, err, sizeof(err)), -1);
+    char want[64];
+    snprintf(want, sizeof want, "t:%u: more than %u capacity lines", CTL_MAX_CAPACITY_LINES + 1,
+             CTL_MAX_CAPACITY_LINES);
+    assert_non_null(strstr(err, want));
+    assert_int_equal(f.n_caps, 0);
+    assert_null(f.caps);
+    free(text);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_defaults_and_flags_over_file),
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_regions),
+        cmocka_unit_test(test_regions_file_capacity_lines),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

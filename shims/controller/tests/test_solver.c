@@ -102,6 +102,7 @@ static void daemon_free(daemon_t *d)
     ctl_publisher_destroy(&d->pub);
     ctl_state_free(d->state);
     ctl_scratch_free(d->sc);
+    ctl_regions_free(&d->rf);
     free(d);
 }
 

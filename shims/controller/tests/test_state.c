@@ -58,6 +58,7 @@ static void fixture_free(fixture_t *f)
 {
     ctl_scratch_free(f->sc);
     ctl_state_free(f->s);
+    ctl_regions_free(&f->rf);
     free(f);
 }
 
