@@ -18,6 +18,9 @@
 #                 seconds per policy, run one after the other); writes
 #                 $(BUILD)/demo-nginx/report.html
 #   make bench-nginx  nginx with and without the module, side by side (wrk)
+#   make bench-cpp-host CPP_HOST=<dir> CPP_SDK=<dir> WAMR=<dir>  the filter,
+#                 a no-op and the ABI floor in Envoy's proxy-wasm host library
+#                 on WAMR's interpreter (checkouts given; not part of test)
 #   make install  install into PREFIX (default /usr/local)
 #   make format   clang-format every C source in place
 
@@ -30,7 +33,7 @@ DURATION   ?= 60
 
 CMAKE_FLAGS ?=
 
-.PHONY: all deps configure build test test-unit test-san bench bench-instructions bench-nginx demo demo-nginx install format clean
+.PHONY: all deps configure build test test-unit test-san bench bench-instructions bench-cpp-host bench-nginx demo demo-nginx install format clean
 
 all: build
 
@@ -61,6 +64,10 @@ bench: build
 bench-instructions: configure
 	cmake --build $(BUILD) -j $(JOBS) --target wasm_native_filter wasm_native_noop
 	sh bench/wasm_native/wasm_instructions.sh $(BUILD)/bench $(if $(PROFILE),--profile)
+
+bench-cpp-host: configure
+	cmake --build $(BUILD) -j $(JOBS) --target slate_filter slate_reporter slate_noop slate_abi_floor
+	sh bench/cpp_host/run.sh $(BUILD) $(CPP_HOST) $(CPP_SDK) $(WAMR)
 
 bench-nginx: configure
 	cmake --build $(BUILD) -j $(JOBS) --target ngx_http_slate_module

@@ -8,10 +8,13 @@
 //
 //   node shims/wasm/bench/bench.js [--modules <dir>] [--block N] [--rounds R]
 //                                  [--baseline <another slate_filter.wasm>]
+//                                  [--dump-rules <file>]
 //
 // --baseline adds another build of the filter (say, the previous commit's)
 // to the same interleaved rounds: a before/after comparison on one machine
-// under one load.
+// under one load. --dump-rules writes the rules the real reporter published
+// to <file> and exits (bench/cpp_host runs the same cases in Envoy's host
+// library with them).
 //
 // Cases, each at 1 and at 4 worker VMs (round-robin):
 //   inbound   - rate estimator, latency statistics, trace sampling at 1%
@@ -52,6 +55,7 @@ const REPORTER = path.join(MODULES, 'slate_reporter.wasm');
 const NOOP = path.join(MODULES, 'slate_noop.wasm');
 const FLOOR = path.join(MODULES, 'slate_abi_floor.wasm');
 const BASELINE = opt('baseline', null);
+const DUMP_RULES = opt('dump-rules', null);
 const STEP_NS = 100000; // 10,000 requests per second per proxy
 const LATENCY_NS = 40000; // each request completes before the next arrives
 const DESTS = 16;
@@ -185,6 +189,15 @@ const f = (n, w = 8, d = 0) => n.toFixed(d).padStart(w);
       console.error(`bench: ${file} not found (build first: make)`);
       process.exit(1);
     }
+  }
+  if (DUMP_RULES) {
+    const rules = await publishedRules();
+    // The published records, for another host's benchmark (bench/cpp_host):
+    // "<key> <hex value>" lines, then the virtual time they were published at.
+    const lines = Object.keys(rules).filter((k) => k.startsWith('slate.'))
+      .map((k) => `${k} ${Buffer.from(rules[k].value).toString('hex')}`);
+    fs.writeFileSync(DUMP_RULES, `${lines.join('\n')}\nepoch ${rules.epochNs}\n`);
+    return;
   }
   console.log(`module sizes: slate_filter.wasm ${fs.statSync(FILTER).size} B, ` +
     `slate_reporter.wasm ${fs.statSync(REPORTER).size} B, slate_noop.wasm ${fs.statSync(NOOP).size} B`);
