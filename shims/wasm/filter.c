@@ -24,6 +24,7 @@
 #define sw_role_stream_create sw_filter_stream_create
 #endif
 #include "bytes.h"
+#include "hash.h"
 #include "map.h"
 #include "module.h"
 #include "slate/ruleset.h"
@@ -332,19 +333,15 @@ static const slate_stats_t *lat_stats(const sw_lat_t *l)
 /* ------------------------------------------------------------------------- */
 /* Tables.                                                                    */
 
-static long ep_find_or_add(sw_root_t *r, const char *method, size_t ml, const char *path, size_t pl)
+/* An inbound endpoint; `hash` is ep_hash() of (method, path), path normalised. */
+static long ep_find_or_add(sw_root_t *r, uint64_t hash, const char *method, size_t ml,
+                           const char *path, size_t pl)
 {
     sw_filter_t *f = r->filter;
-    uint64_t key;
-    if (ml == 0 || ml > SW_MAX_METHOD)
-        return -1;
     size_t stripped = pl; /* a normalised path has no query string */
     if (stripped > SW_MAX_PATH)
         stripped = SW_MAX_PATH;
-    if (slate_endpoint_key(r->cfg.service, strlen(r->cfg.service), method, ml, path, pl, &key,
-                           NULL) != SLATE_OK)
-        return -1;
-    key = sw_map_key(key);
+    uint64_t key = sw_map_key(hash);
     long i = sw_map_get(&f->ep_map, key);
     if (i >= 0)
         return i;
@@ -577,13 +574,42 @@ static size_t norm_path(const sw_hval_t *p, char out[SLATE_PATH_NORM_CAP])
     return n;
 }
 
+/* The inbound table's key buffer: the method's length (one byte), the
+ * method, then the normalised path, so that one hash of the buffer tells
+ * endpoints apart. Every endpoint of the table has the filter's own service,
+ * so, unlike slate_endpoint_key(), the key leaves it out, and the path,
+ * already normalised, is not scanned again for a query string. */
+typedef struct sw_ep_key {
+    char b[1 + SW_MAX_METHOD + SLATE_PATH_NORM_CAP];
+    const char *path;
+    size_t pl;
+    uint64_t hash;
+} sw_ep_key_t;
+
+/* Fills k from :method and :path; returns 0 for a method that is empty or
+ * longer than SW_MAX_METHOD. */
+static int ep_key(const sw_hval_t *m, const sw_hval_t *p, sw_ep_key_t *k)
+{
+    if (m->n == 0 || m->n > SW_MAX_METHOD)
+        return 0;
+    k->b[0] = (char)m->n;
+    memcpy(k->b + 1, m->p, m->n);
+    char *np = k->b + 1 + m->n;
+    k->path = np;
+    k->pl = norm_path(p, np);
+    k->hash = slate_hash64(k->b, 1 + m->n + k->pl);
+    return 1;
+}
+
 static void inbound_start(sw_stream_t *s, uint64_t now)
 {
     sw_filter_t *f = s->root->filter;
     sw_hval_t m, p;
-    char np[SLATE_PATH_NORM_CAP];
+    sw_ep_key_t k;
     int ok = HGET(":method", &m) & HGET(":path", &p);
-    long e = ok ? ep_find_or_add(s->root, (const char *)m.p, m.n, np, norm_path(&p, np)) : -1;
+    long e = ok && ep_key(&m, &p, &k)
+                 ? ep_find_or_add(s->root, k.hash, (const char *)m.p, m.n, k.path, k.pl)
+                 : -1;
     hfree(&m);
     hfree(&p);
     if (!ok)
