@@ -12,6 +12,7 @@
  * read), copies the rules blob only when that changed, and publishes its
  * measurements to the reporter through the shared queue in bounded batches.
  */
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -91,6 +92,7 @@ typedef struct sw_span_rec {
 
 typedef struct sw_filter {
     sw_names_t names;
+    size_t routing_header_len; /* strlen(cfg.routing_header) */
     uint64_t worker_id, seq;
     uint64_t window_ns;
     /* Inbound endpoints and outbound destinations; entries never move. */
@@ -146,12 +148,21 @@ typedef struct sw_stream {
     uint16_t status; /* outbound: the response's :status, 0 until one is seen */
     sw_root_t *root;
     uint64_t start_ns, body_size, arrival_count, arrival_in_flight;
+    /* The trace context, read for sampled requests only (tl, sl, pl say how
+     * much of each is set): last, so that a new stream clears only what
+     * comes before it. */
     char trace[SW_MAX_ID], span[SW_MAX_ID], parent[SW_MAX_ID];
 } sw_stream_t;
 
 /* Streams of this VM (context ids are unique per VM): a growable array of
- * slots, a free-slot stack, and a map from context id to slot. No pointer to
- * a slot is kept across callbacks, so the array may move when it grows. */
+ * slots, a free-slot stack, and, from context id to slot, a direct-mapped
+ * table (entry id % SW_DIRECT) in front of a map. Hosts number contexts one
+ * after another (Envoy's host library does), so the streams in flight at
+ * once mostly fall on distinct entries and the map holds the few that
+ * collide. No pointer to a slot is kept across callbacks, so the array may
+ * move when it grows. */
+#define SW_DIRECT 64u
+static uint32_t direct_id[SW_DIRECT], direct_slot[SW_DIRECT];
 static sw_map_t stream_map;
 static sw_stream_t *slots;
 static uint32_t *free_slots;
@@ -170,6 +181,7 @@ int sw_role_configure(sw_root_t *r)
         return 0;
     const sw_config_t *c = &r->cfg;
     sw_names_init(&f->names, c->service);
+    f->routing_header_len = strlen(c->routing_header);
     f->worker_id = sw_random64();
     slate_rng_seed(&f->rng, sw_random64() ^ f->worker_id);
     f->window_ns = SLATE_RATE_DEFAULT_WINDOW_NS;
@@ -403,7 +415,8 @@ static sw_stream_t *stream_get(uint32_t id)
 {
     if (id && id == last_id)
         return &slots[last_slot];
-    long i = sw_map_get(&stream_map, id);
+    uint32_t d = id % SW_DIRECT;
+    long i = id && direct_id[d] == id ? (long)direct_slot[d] : sw_map_get(&stream_map, id);
     if (i < 0)
         return NULL;
     last_id = id;
@@ -427,13 +440,19 @@ void sw_role_stream_create(uint32_t id, sw_root_t *root)
             free_slots[n_free++] = i - 1;
         n_slots = cap;
     }
+    if (!id)
+        return; /* 0 marks a free entry */
     uint32_t slot = free_slots[--n_free];
-    if (!sw_map_put(&stream_map, id, slot)) {
+    uint32_t d = id % SW_DIRECT;
+    if (!direct_id[d] || direct_id[d] == id) {
+        direct_id[d] = id;
+        direct_slot[d] = slot;
+    } else if (!sw_map_put(&stream_map, id, slot)) {
         n_free++;
         return;
     }
     sw_stream_t *s = &slots[slot];
-    memset(s, 0, sizeof *s);
+    memset(s, 0, offsetof(sw_stream_t, trace));
     last_id = id;
     last_slot = slot;
     s->id = id;
@@ -445,7 +464,11 @@ void sw_role_stream_create(uint32_t id, sw_root_t *root)
 static void stream_release(sw_stream_t *s)
 {
     free_slots[n_free++] = (uint32_t)(s - slots);
-    sw_map_del(&stream_map, s->id);
+    uint32_t d = s->id % SW_DIRECT;
+    if (direct_id[d] == s->id)
+        direct_id[d] = 0;
+    else
+        sw_map_del(&stream_map, s->id);
     if (s->id == last_id)
         last_id = 0;
     s->id = 0;
@@ -701,16 +724,17 @@ static void outbound_start(sw_stream_t *s, uint64_t now)
         slate_endpoint_key(svc, sl, (const char *)m.p, m.n, np, npl, &key, NULL) == SLATE_OK ? &key
                                                                                              : NULL;
     const char *region = route(s, exact, svc, sl, (const char *)m.p, m.n, np, npl, now);
+    size_t rl;
     if (region) {
-        size_t rl = strlen(region);
+        rl = strlen(region);
         proxy_replace_header_map_value(PROXY_MAP_HTTP_REQUEST_HEADERS, r->cfg.routing_header,
-                                       strlen(r->cfg.routing_header), (const uint8_t *)region, rl);
+                                       f->routing_header_len, (const uint8_t *)region, rl);
     } else {
         region = r->cfg.region; /* unset header: the mesh routes; count it as local */
+        rl = strlen(region);
     }
-    long o = exact ? ob_find_or_add(r, key, svc, sl, (const char *)m.p, m.n, np, npl, region,
-                                    strlen(region))
-                   : -1;
+    long o =
+        exact ? ob_find_or_add(r, key, svc, sl, (const char *)m.p, m.n, np, npl, region, rl) : -1;
     hfree(&m);
     hfree(&p);
     if (o < 0) {
