@@ -199,7 +199,7 @@ const f = (n, w = 8, d = 0) => n.toFixed(d).padStart(w);
     `slate_reporter.wasm ${fs.statSync(REPORTER).size} B, slate_noop.wasm ${fs.statSync(NOOP).size} B`);
   console.log(`${BLOCK} requests per block, ${ROUNDS} interleaved rounds, medians; Node ${process.version}`);
   const flags = process.execArgv.join(' ');
-  console.log(`V8 tiers: ${flags.includes('--no-wasm-tier-up') ? 'Liftoff (baseline compiler) only'
+  console.log(`V8 tiers: ${/--liftoff-only|--no-wasm-tier-up/.test(flags) ? 'Liftoff (baseline compiler) only'
     : 'default (Liftoff, then TurboFan)'}${flags ? ` [${flags}]` : ''}\n`);
   const rules = await publishedRules();
   const baseRows = [];
