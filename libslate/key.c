@@ -375,8 +375,37 @@ slate_status slate_trace_decide(const char *hex, size_t len, double rate, int *s
     return SLATE_OK;
 }
 
+/* Eight hex digits' value, the first most significant, without checking
+ * that they are hex digits: for '0'-'9', 'a'-'f' and 'A'-'F' it is hex8()'s
+ * value (a letter has bit 6 set, a digit has not, and the low nibble of
+ * 'a'/'A' is 1). Any other byte gives some value. */
+static uint32_t hex8_unchecked(uint64_t x)
+{
+    uint64_t v = (x & BYTES8(0x0f)) + ((x >> 6) & BYTES8(0x01)) * 9;
+    v = ((v << 4) | (v >> 8)) & 0x00ff00ff00ff00ffull;
+    v = ((v << 8) | (v >> 16)) & 0x0000ffff0000ffffull;
+    return (uint32_t)((v << 16) | (v >> 32));
+}
+
 int slate_trace_sampled(const char *hex, size_t len, double rate)
 {
+    /* Most ids are not sampled. For the lengths B3 and W3C use, the id's
+     * value is read without checking its digits and hashed; only when that
+     * hash is under the threshold is the id parsed and checked in full
+     * (slate_trace_decide()). The answer is the same: a valid id's value is
+     * the one slate_trace_decide() hashes, and an id that is not valid is
+     * never sampled, whatever its unchecked hash. */
+    if (hex && (len == 16 || len == 32) && rate >= 0.0 && rate < 1.0) {
+        const unsigned char *u = (const unsigned char *)hex;
+        slate_trace_id_t id = {0, 0};
+        if (len == 32) {
+            id.hi = (uint64_t)hex8_unchecked(load_le64(u)) << 32 | hex8_unchecked(load_le64(u + 8));
+            u += 16;
+        }
+        id.lo = (uint64_t)hex8_unchecked(load_le64(u)) << 32 | hex8_unchecked(load_le64(u + 8));
+        if (slate_trace_hash(&id) >= (uint64_t)(rate * 18446744073709551616.0))
+            return 0;
+    }
     int sampled = 0;
     if (slate_trace_decide(hex, len, rate, &sampled) != SLATE_OK)
         return 0;

@@ -404,6 +404,44 @@ static void test_padding_case_and_monotonic(void **state)
     }
 }
 
+/* slate_trace_sampled() answers 1 exactly when slate_trace_decide() says
+ * SLATE_OK and sampled, for ids of every length around B3's and W3C's, in
+ * either case, and with bytes that are not hex digits (including ones whose
+ * low bits look like digits: 'g', 'G', ':', '`', '@', '/', 0xb1): its
+ * shortcut for unsampled ids must not change an answer. */
+static void test_sampled_matches_decide(void **state)
+{
+    (void)state;
+    static const char good[] = "0123456789abcdefABCDEF";
+    static const char bad[] = "gG:`@/ x\xb1";
+    const double rates[] = {0.0, 0.001, 0.01, 0.5, 0.99, 0.999999, 1.0};
+    slate_rng_t rng;
+    slate_rng_seed(&rng, 4242);
+    int sampled = 0, rejected_bad = 0;
+    for (int i = 0; i < 200000; i++) {
+        char id[33];
+        uint64_t r = slate_rng_next(&rng);
+        size_t len = (r & 3) == 0 ? 15 + (size_t)((r >> 2) % 19) : ((r & 3) == 1 ? 16 : 32);
+        for (size_t k = 0; k < len; k++)
+            id[k] = good[slate_rng_next(&rng) % (sizeof good - 1)];
+        if ((r >> 8) % 4 == 0) /* one byte that is not a hex digit */
+            id[(r >> 16) % len] = bad[(r >> 24) % (sizeof bad - 1)];
+        if ((r >> 32) % 64 == 0) /* all zeros: not a valid id */
+            memset(id, '0', len);
+        double rate = rates[(r >> 40) % (sizeof rates / sizeof rates[0])];
+        int s = 0;
+        int want = slate_trace_decide(id, len, rate, &s) == SLATE_OK && s;
+        int got = slate_trace_sampled(id, len, rate);
+        assert_int_equal(got, want);
+        sampled += got;
+        rejected_bad += !got && rate >= 0.99 && (r >> 8) % 4 == 0;
+    }
+    /* Both branches ran: sampled ids, and invalid ids refused at high rates
+     * (where their unchecked hash is mostly under the threshold). */
+    assert_true(sampled > 1000);
+    assert_true(rejected_bad > 1000);
+}
+
 static void test_sampling_bad_inputs(void **state)
 {
     (void)state;
@@ -953,6 +991,7 @@ int main(void)
         cmocka_unit_test(test_trace_hash_known),
         cmocka_unit_test(test_sampling_rate_accuracy),
         cmocka_unit_test(test_padding_case_and_monotonic),
+        cmocka_unit_test(test_sampled_matches_decide),
         cmocka_unit_test(test_sampling_bad_inputs),
         cmocka_unit_test(test_traceparent),
         cmocka_unit_test(test_traceparent_child),

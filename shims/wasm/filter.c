@@ -12,6 +12,7 @@
  * read), copies the rules blob only when that changed, and publishes its
  * measurements to the reporter through the shared queue in bounded batches.
  */
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -24,6 +25,7 @@
 #define sw_role_stream_create sw_filter_stream_create
 #endif
 #include "bytes.h"
+#include "hash.h"
 #include "map.h"
 #include "module.h"
 #include "slate/ruleset.h"
@@ -88,8 +90,18 @@ typedef struct sw_span_rec {
     uint64_t start_ns, end_ns, body_size, arrival_count, arrival_in_flight;
 } sw_span_rec_t;
 
+/* A region an outbound call is counted against: its name, the name's
+ * length and a hash of it (sw_hash64()), computed once per rules version
+ * (or at configure for the local region) rather than per call. */
+typedef struct sw_rname {
+    const char *name;
+    size_t len;
+    uint64_t hash;
+} sw_rname_t;
+
 typedef struct sw_filter {
     sw_names_t names;
+    size_t routing_header_len; /* strlen(cfg.routing_header) */
     uint64_t worker_id, seq;
     uint64_t window_ns;
     /* Inbound endpoints and outbound destinations; entries never move. */
@@ -128,7 +140,9 @@ typedef struct sw_filter {
     uint32_t *draw_ids;    /* their counters' metric ids (0: not defined yet) */
     uint32_t *excl;        /* failover exclusions per region id, this tick */
     uint32_t *excl_ids;    /* their counters' metric ids */
-    uint16_t n_draws;      /* entries of the four arrays above and of fo */
+    sw_rname_t *rnames;    /* the ruleset's region names (into blob) */
+    sw_rname_t local;      /* cfg.region */
+    uint16_t n_draws;      /* entries of the four arrays above, of rnames and of fo */
     /* Fast failover (failover.h): per region id of the ruleset, what this
      * worker saw of its calls there; a region whose calls fail is not drawn
      * for a while. */
@@ -145,12 +159,21 @@ typedef struct sw_stream {
     uint16_t status; /* outbound: the response's :status, 0 until one is seen */
     sw_root_t *root;
     uint64_t start_ns, body_size, arrival_count, arrival_in_flight;
+    /* The trace context, read for sampled requests only (tl, sl, pl say how
+     * much of each is set): last, so that a new stream clears only what
+     * comes before it. */
     char trace[SW_MAX_ID], span[SW_MAX_ID], parent[SW_MAX_ID];
 } sw_stream_t;
 
 /* Streams of this VM (context ids are unique per VM): a growable array of
- * slots, a free-slot stack, and a map from context id to slot. No pointer to
- * a slot is kept across callbacks, so the array may move when it grows. */
+ * slots, a free-slot stack, and, from context id to slot, a direct-mapped
+ * table (entry id % SW_DIRECT) in front of a map. Hosts number contexts one
+ * after another (Envoy's host library does), so the streams in flight at
+ * once mostly fall on distinct entries and the map holds the few that
+ * collide. No pointer to a slot is kept across callbacks, so the array may
+ * move when it grows. */
+#define SW_DIRECT 64u
+static uint32_t direct_id[SW_DIRECT], direct_slot[SW_DIRECT];
 static sw_map_t stream_map;
 static sw_stream_t *slots;
 static uint32_t *free_slots;
@@ -169,6 +192,10 @@ int sw_role_configure(sw_root_t *r)
         return 0;
     const sw_config_t *c = &r->cfg;
     sw_names_init(&f->names, c->service);
+    f->routing_header_len = strlen(c->routing_header);
+    f->local.name = c->region;
+    f->local.len = strlen(c->region);
+    f->local.hash = sw_hash64(c->region, f->local.len, 0);
     f->worker_id = sw_random64();
     slate_rng_seed(&f->rng, sw_random64() ^ f->worker_id);
     f->window_ns = SLATE_RATE_DEFAULT_WINDOW_NS;
@@ -332,19 +359,15 @@ static const slate_stats_t *lat_stats(const sw_lat_t *l)
 /* ------------------------------------------------------------------------- */
 /* Tables.                                                                    */
 
-static long ep_find_or_add(sw_root_t *r, const char *method, size_t ml, const char *path, size_t pl)
+/* An inbound endpoint; `hash` is ep_hash() of (method, path), path normalised. */
+static long ep_find_or_add(sw_root_t *r, uint64_t hash, const char *method, size_t ml,
+                           const char *path, size_t pl)
 {
     sw_filter_t *f = r->filter;
-    uint64_t key;
-    if (ml == 0 || ml > SW_MAX_METHOD)
-        return -1;
     size_t stripped = pl; /* a normalised path has no query string */
     if (stripped > SW_MAX_PATH)
         stripped = SW_MAX_PATH;
-    if (slate_endpoint_key(r->cfg.service, strlen(r->cfg.service), method, ml, path, pl, &key,
-                           NULL) != SLATE_OK)
-        return -1;
-    key = sw_map_key(key);
+    uint64_t key = sw_map_key(hash);
     long i = sw_map_get(&f->ep_map, key);
     if (i >= 0)
         return i;
@@ -364,19 +387,33 @@ static long ep_find_or_add(sw_root_t *r, const char *method, size_t ml, const ch
     return f->n_eps++;
 }
 
+/* The outbound table's key of (endpoint key, region name hash): the two
+ * combined and mixed (splitmix64's finalizer, a bijection). */
+static uint64_t ob_key(uint64_t ekey, uint64_t rhash)
+{
+    uint64_t h = ekey ^ rhash;
+    h ^= h >> 30;
+    h *= 0xbf58476d1ce4e5b9ull;
+    h ^= h >> 27;
+    h *= 0x94d049bb133111ebull;
+    return sw_map_key(h ^ (h >> 31));
+}
+
 /* An outbound tuple; `ekey` is slate_endpoint_key() of (svc, method, path),
  * path normalised. */
 static long ob_find_or_add(sw_root_t *r, uint64_t ekey, const char *svc, size_t sl,
                            const char *method, size_t ml, const char *path, size_t pl,
-                           const char *region, size_t rl)
+                           const sw_rname_t *rn)
 {
     sw_filter_t *f = r->filter;
+    const char *region = rn->name;
+    size_t rl = rn->len;
     if (sl == 0 || sl > SW_MAX_NAME || ml == 0 || ml > SW_MAX_METHOD || rl == 0 || rl > SW_MAX_NAME)
         return -1;
     size_t stripped = pl; /* a normalised path has no query string */
     if (stripped > SW_MAX_PATH)
         stripped = SW_MAX_PATH;
-    uint64_t key = sw_map_key(sw_hash64(region, rl, ekey));
+    uint64_t key = ob_key(ekey, rn->hash);
     long i = sw_map_get(&f->ob_map, key);
     if (i >= 0)
         return i;
@@ -406,7 +443,8 @@ static sw_stream_t *stream_get(uint32_t id)
 {
     if (id && id == last_id)
         return &slots[last_slot];
-    long i = sw_map_get(&stream_map, id);
+    uint32_t d = id % SW_DIRECT;
+    long i = id && direct_id[d] == id ? (long)direct_slot[d] : sw_map_get(&stream_map, id);
     if (i < 0)
         return NULL;
     last_id = id;
@@ -430,13 +468,19 @@ void sw_role_stream_create(uint32_t id, sw_root_t *root)
             free_slots[n_free++] = i - 1;
         n_slots = cap;
     }
+    if (!id)
+        return; /* 0 marks a free entry */
     uint32_t slot = free_slots[--n_free];
-    if (!sw_map_put(&stream_map, id, slot)) {
+    uint32_t d = id % SW_DIRECT;
+    if (!direct_id[d] || direct_id[d] == id) {
+        direct_id[d] = id;
+        direct_slot[d] = slot;
+    } else if (!sw_map_put(&stream_map, id, slot)) {
         n_free++;
         return;
     }
     sw_stream_t *s = &slots[slot];
-    memset(s, 0, sizeof *s);
+    memset(s, 0, offsetof(sw_stream_t, trace));
     last_id = id;
     last_slot = slot;
     s->id = id;
@@ -448,7 +492,11 @@ void sw_role_stream_create(uint32_t id, sw_root_t *root)
 static void stream_release(sw_stream_t *s)
 {
     free_slots[n_free++] = (uint32_t)(s - slots);
-    sw_map_del(&stream_map, s->id);
+    uint32_t d = s->id % SW_DIRECT;
+    if (direct_id[d] == s->id)
+        direct_id[d] = 0;
+    else
+        sw_map_del(&stream_map, s->id);
     if (s->id == last_id)
         last_id = 0;
     s->id = 0;
@@ -577,13 +625,42 @@ static size_t norm_path(const sw_hval_t *p, char out[SLATE_PATH_NORM_CAP])
     return n;
 }
 
+/* The inbound table's key buffer: the method's length (one byte), the
+ * method, then the normalised path, so that one hash of the buffer tells
+ * endpoints apart. Every endpoint of the table has the filter's own service,
+ * so, unlike slate_endpoint_key(), the key leaves it out, and the path,
+ * already normalised, is not scanned again for a query string. */
+typedef struct sw_ep_key {
+    char b[1 + SW_MAX_METHOD + SLATE_PATH_NORM_CAP];
+    const char *path;
+    size_t pl;
+    uint64_t hash;
+} sw_ep_key_t;
+
+/* Fills k from :method and :path; returns 0 for a method that is empty or
+ * longer than SW_MAX_METHOD. */
+static int ep_key(const sw_hval_t *m, const sw_hval_t *p, sw_ep_key_t *k)
+{
+    if (m->n == 0 || m->n > SW_MAX_METHOD)
+        return 0;
+    k->b[0] = (char)m->n;
+    memcpy(k->b + 1, m->p, m->n);
+    char *np = k->b + 1 + m->n;
+    k->path = np;
+    k->pl = norm_path(p, np);
+    k->hash = slate_hash64(k->b, 1 + m->n + k->pl);
+    return 1;
+}
+
 static void inbound_start(sw_stream_t *s, uint64_t now)
 {
     sw_filter_t *f = s->root->filter;
     sw_hval_t m, p;
-    char np[SLATE_PATH_NORM_CAP];
+    sw_ep_key_t k;
     int ok = HGET(":method", &m) & HGET(":path", &p);
-    long e = ok ? ep_find_or_add(s->root, (const char *)m.p, m.n, np, norm_path(&p, np)) : -1;
+    long e = ok && ep_key(&m, &p, &k)
+                 ? ep_find_or_add(s->root, k.hash, (const char *)m.p, m.n, k.path, k.pl)
+                 : -1;
     hfree(&m);
     hfree(&p);
     if (!ok)
@@ -632,8 +709,9 @@ static uint64_t rng_next(void *rng)
  * the regions failover has not excluded (the id goes into s->region), or,
  * with no rule in force or every region of the rule excluded, what the
  * configuration says about calls without rules (NULL: no header). */
-static const char *route(sw_stream_t *s, const uint64_t *exact, const char *svc, size_t sl,
-                         const char *method, size_t ml, const char *path, size_t pl, uint64_t now)
+static const sw_rname_t *route(sw_stream_t *s, const uint64_t *exact, const char *svc, size_t sl,
+                               const char *method, size_t ml, const char *path, size_t pl,
+                               uint64_t now)
 {
     sw_root_t *r = s->root;
     sw_filter_t *f = r->filter;
@@ -641,14 +719,13 @@ static const char *route(sw_stream_t *s, const uint64_t *exact, const char *svc,
         const void *t = slate_ruleset_match(f->blob, svc, sl, method, ml, path, pl, exact);
         uint16_t id = t ? slate_failover_draw(t, f->fo, f->n_draws, now, rng_next, &f->rng, 8)
                         : SLATE_RULESET_NO_REGION;
-        const char *name = id < f->n_draws ? slate_ruleset_region_name(f->blob, id) : NULL;
-        if (name) {
+        if (id < f->n_draws && f->rnames[id].name) {
             f->draws[id]++;
             s->region = id;
-            return name;
+            return &f->rnames[id];
         }
     }
-    return r->cfg.route_local_when_no_rules ? r->cfg.region : NULL;
+    return r->cfg.route_local_when_no_rules ? &f->local : NULL;
 }
 
 static void outbound_start(sw_stream_t *s, uint64_t now)
@@ -674,17 +751,13 @@ static void outbound_start(sw_stream_t *s, uint64_t now)
     const uint64_t *exact =
         slate_endpoint_key(svc, sl, (const char *)m.p, m.n, np, npl, &key, NULL) == SLATE_OK ? &key
                                                                                              : NULL;
-    const char *region = route(s, exact, svc, sl, (const char *)m.p, m.n, np, npl, now);
-    if (region) {
-        size_t rl = strlen(region);
+    const sw_rname_t *rn = route(s, exact, svc, sl, (const char *)m.p, m.n, np, npl, now);
+    if (rn)
         proxy_replace_header_map_value(PROXY_MAP_HTTP_REQUEST_HEADERS, r->cfg.routing_header,
-                                       strlen(r->cfg.routing_header), (const uint8_t *)region, rl);
-    } else {
-        region = r->cfg.region; /* unset header: the mesh routes; count it as local */
-    }
-    long o = exact ? ob_find_or_add(r, key, svc, sl, (const char *)m.p, m.n, np, npl, region,
-                                    strlen(region))
-                   : -1;
+                                       f->routing_header_len, (const uint8_t *)rn->name, rn->len);
+    else
+        rn = &f->local; /* unset header: the mesh routes; count it as local */
+    long o = exact ? ob_find_or_add(r, key, svc, sl, (const char *)m.p, m.n, np, npl, rn) : -1;
     hfree(&m);
     hfree(&p);
     if (o < 0) {
@@ -927,20 +1000,29 @@ static void refresh_rules(sw_root_t *r)
     size_t nr = info.n_regions ? info.n_regions : 1;
     uint32_t *d = calloc(4 * nr, sizeof *d);
     slate_failover_region_t *fo = calloc(nr, sizeof *fo);
-    if (d && fo) /* a region keeps its failover state across rules versions */
-        for (uint16_t i = 0; i < info.n_regions; i++)
+    sw_rname_t *rn = calloc(nr, sizeof *rn);
+    if (d && fo && rn) /* a region keeps its failover state across rules versions */
+        for (uint16_t i = 0; i < info.n_regions; i++) {
+            const char *name = slate_ruleset_region_name(b, i);
+            if (name) {
+                rn[i].name = name;
+                rn[i].len = strlen(name);
+                rn[i].hash = sw_hash64(name, rn[i].len, 0);
+            }
             for (uint16_t j = 0; j < f->n_draws; j++)
-                if (strcmp(slate_ruleset_region_name(b, i),
-                           slate_ruleset_region_name(f->blob, j)) == 0)
+                if (name && strcmp(name, slate_ruleset_region_name(f->blob, j)) == 0)
                     fo[i] = f->fo[j];
+        }
     free(f->draws);
     free(f->fo);
+    free(f->rnames);
+    f->rnames = rn;
     f->draws = d;
     f->draw_ids = d ? d + nr : NULL;
     f->excl = d ? d + 2 * nr : NULL;
     f->excl_ids = d ? d + 3 * nr : NULL;
     f->fo = fo;
-    f->n_draws = d && fo ? (uint16_t)info.n_regions : 0;
+    f->n_draws = d && fo && rn ? (uint16_t)info.n_regions : 0;
     free(f->blob);
     f->blob = b;
     f->blob_len = bl;

@@ -6,8 +6,9 @@
  * the filter's per-request path needs and nothing else. Inbound (plugin
  * configuration "inbound"): read :method, :path and x-b3-traceid, and the
  * clock at the request and at its end. Outbound ("outbound"): read
- * :authority, :method and :path, write the routing header, and the clock
- * twice. The filter's cost above this floor is its own work; the floor's cost
+ * :authority, :method and :path, write the routing header, read the
+ * response's :status (fast failover needs it), and the clock twice. The
+ * filter's cost above this floor is its own work; the floor's cost
  * above the no-op module is the host's price of those hostcalls.
  */
 #include <stdlib.h>
@@ -48,13 +49,18 @@ uint32_t proxy_on_configure(uint32_t plugin_context_id, size_t plugin_configurat
     return 1;
 }
 
-static size_t get(const char *key, size_t len)
+static size_t get_from(proxy_map_type_t map, const char *key, size_t len)
 {
     uint8_t *p = NULL;
     size_t n = 0;
-    proxy_get_header_map_value(PROXY_MAP_HTTP_REQUEST_HEADERS, key, len, &p, &n);
+    proxy_get_header_map_value(map, key, len, &p, &n);
     free(p);
     return n;
+}
+
+static size_t get(const char *key, size_t len)
+{
+    return get_from(PROXY_MAP_HTTP_REQUEST_HEADERS, key, len);
 }
 
 proxy_action_t proxy_on_request_headers(uint32_t stream_context_id, size_t num_headers,
@@ -85,6 +91,8 @@ proxy_action_t proxy_on_response_headers(uint32_t stream_context_id, size_t num_
     (void)stream_context_id;
     (void)num_headers;
     (void)end_of_stream;
+    if (outbound)
+        get_from(PROXY_MAP_HTTP_RESPONSE_HEADERS, ":status", 7);
     return PROXY_ACTION_CONTINUE;
 }
 

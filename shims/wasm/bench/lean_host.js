@@ -180,6 +180,13 @@ class LeanVm {
     return routed;
   }
 
+  /** A tick now, whether due or not (the next one comes a period later). */
+  tick() {
+    if (!this.tickMs) return;
+    this.nextTickNs = this.host.now + this.tickMs * 1e6;
+    this.x.proxy_on_tick(this.root);
+  }
+
   tickIfDue() {
     if (this.tickMs && this.host.now >= this.nextTickNs) {
       this.nextTickNs = this.host.now + this.tickMs * 1e6;

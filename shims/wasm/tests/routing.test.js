@@ -195,6 +195,42 @@ test('outbound latency is reported per destination region', async () => {
   }
 });
 
+test('calls to one region counted as the local fallback and drawn by a rule are one tuple', async () => {
+  // One outbound tuple allowed: calls before the rules count against the
+  // local region (no header written); once a rule draws that same region,
+  // its calls must land in the same tuple, not overflow the table.
+  const env = await outboundEnv({ setup: { workers: 1 },
+    filter: { limits: { max_outbound: 1 } } });
+  const { host, ctl } = env;
+  try {
+    const call = (i, vm) => {
+      const s = vm.newStream();
+      s.requestHeaders({ ':method': 'GET', ':path': '/cart', ':authority': 'cart' }, true);
+      const got = s.request.headers.get('x-slate-routeto');
+      host.schedule(host.now() + (i + 1) * 1000, () => {
+        s.responseHeaders({ ':status': '200' }, true);
+        s.complete();
+      }, { vm });
+      return got;
+    };
+    const vm = env.workers[0];
+    for (let i = 0; i < 5; i++) assert.equal(call(i, vm), undefined, 'no rules yet: no header');
+    ctl.rules = { version: 1, rules: [rule([{ region: 'us-west-1', weight: 1 }])] };
+    await host.run(2 * S);
+    assert.equal(outboundCall(vm), 'us-west-1');
+    const t0 = host.now();
+    for (let i = 0; i < 10; i++) host.schedule(t0 + i * MS, () => call(i, vm), { vm });
+    await host.run(2 * S);
+    const reports = ctl.decoded();
+    const out = reports.flatMap((r) => r.outbound).filter((o) => o.dst_service === 'cart');
+    assert.ok(out.every((o) => o.dst_region === 'us-west-1'));
+    assert.equal(out.reduce((a, o) => a + o.requests, 0), 5 + 1 + 10, 'every call measured');
+    assert.equal(reports.reduce((a, r) => a + r.drops.outbound_overflowed, 0), 0, 'no overflow');
+  } finally {
+    await env.close();
+  }
+});
+
 test('direction "auto" follows the listener_direction property of each stream', async () => {
   const env = await outboundEnv({ filter: { direction: 'auto' } });
   const { host, ctl } = env;

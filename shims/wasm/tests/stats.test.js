@@ -83,15 +83,14 @@ function checkLatency(got, lats, label) {
     assert.equal(hist[k], want.get(got.hist_offset + k) || 0, `${label} bucket ${got.hist_offset + k}`);
 }
 
-async function run(workers) {
+async function run(workers, { n = 400, gap = 2.5 * MS } = {}) {
   const env = await setup({ workers,
     filter: { trace_sampling_rate: 1, limits: { max_spans_per_tick: 1000 } },
     reporter: { limits: { max_spans_per_tick: 1000 } } });
   const { host, ctl } = env;
   try {
-    const n = 400;
     const lat = (i) => 1 * MS + ((i * 7919) % 997) * 13 * 1000 + (i % 11) * 17; // 1..14 ms, distinct
-    const sent = traffic(host, n, { start: 10 * MS, gap: 2.5 * MS, lat,
+    const sent = traffic(host, n, { start: 10 * MS, gap, lat,
       vm: (i) => env.workers[i % workers] });
     await host.run(4 * S);
     const reports = ctl.decoded();
@@ -136,11 +135,10 @@ async function run(workers) {
   }
 }
 
-test('one worker: latency statistics and spans match the injected timings', async () => {
-  const { sent, spans, host } = await run(1);
-  // With one worker the load at arrival is exact: arrivals of the endpoint in
-  // the trailing second (1 ms ticks) and requests in flight, both including
-  // this one.
+// With one worker the load at arrival is exact: arrivals of the endpoint in
+// the trailing second (1 ms ticks) and requests in flight, both including
+// this one.
+function checkLoadAtArrival(sent, spans) {
   const tick = (t) => Math.floor(t / MS);
   for (const q of sent) {
     const s = spans.find((x) => x.trace_id === q.trace);
@@ -151,7 +149,23 @@ test('one worker: latency statistics and spans match the injected timings', asyn
     assert.equal(own.rps, inWindow, `rps at arrival of ${q.i}`);
     assert.equal(own.in_flight, inFlight, `in flight at arrival of ${q.i}`);
   }
+}
+
+test('one worker: latency statistics and spans match the injected timings', async () => {
+  const { sent, spans, host } = await run(1);
+  checkLoadAtArrival(sent, spans);
   assert.ok(host.now() > 0);
+});
+
+test('hundreds of streams in flight at once in one VM: each keeps its own timings', async () => {
+  // 600 arrivals 20 us apart, each lasting 1..14 ms: up to ~600 streams open
+  // at once, so their context ids share the entries of the filter's stream
+  // table (64 direct entries, the rest in its map) and streams end in an
+  // order unrelated to their ids.
+  const { sent, spans } = await run(1, { n: 600, gap: 0.02 * MS });
+  const open = (t) => sent.filter((q) => q.arrive <= t && q.arrive + q.lat > t).length;
+  assert.ok(Math.max(...sent.map((q) => open(q.arrive))) > 200, 'streams overlap');
+  checkLoadAtArrival(sent, spans);
 });
 
 test('four workers: latency statistics and spans match the injected timings', async () => {
