@@ -4,7 +4,7 @@
 'use strict';
 const test = require('node:test');
 const assert = require('node:assert/strict');
-const { setup, outboundCall, logs, MS, S } = require('./harness.js');
+const { setup, outboundCall, logs, FILTER, MS, S } = require('./harness.js');
 
 const TICK = 500 * MS;
 
@@ -304,6 +304,22 @@ test('fast failover: a region whose calls fail stops being drawn, per worker, an
     for (let i = 0; i < 1000; i++) callWith(vm, (r) => (r ? 503 : 200));
     const none = callWith(vm, () => 200);
     assert.equal(none, undefined, `no header when every region is excluded (got ${none})`);
+  } finally {
+    await env.close();
+  }
+});
+
+test('a worker started after the rules were published routes its first call by them', async () => {
+  const env = await outboundEnv();
+  const { host, ctl } = env;
+  try {
+    ctl.rules = { version: 1, rules: [rule([{ region: 'eu-west-1', weight: 1 }])] };
+    await host.run(2 * S);
+    assert.ok(publishedAt(env.reporter, 1) !== null, 'rules were published');
+    // A new worker, as Envoy adds one (or restarts them all on a
+    // configuration push): its first call, before any tick of its own.
+    const [late] = host.addWorkers(1, { module: FILTER, rootId: 'slate_filter', vmId: 'slate', configuration: JSON.stringify(env.filterCfg) });
+    assert.equal(outboundCall(late), 'eu-west-1');
   } finally {
     await env.close();
   }
