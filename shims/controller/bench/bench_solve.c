@@ -32,6 +32,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "ctl_config.h"
 #include "ctl_metrics.h"
@@ -86,12 +87,22 @@ static void daemon_free(daemon_t *d)
     free(d);
 }
 
-static void print_round(const char *what, const ctl_solve_stats_t *s)
+/* CPU time of this thread, ms: on a shared machine a round's wall time
+ * also counts the time other processes held the core. */
+static double thread_cpu_ms(void)
 {
-    printf("  %-14s problem %8.1f  lp-build %8.1f  clp %9.1f  post %8.1f  round %9.1f ms  "
-           "rows %6u cols %7u of %7u nnz %7u pricing %2u%s  objective %.6f  %s\n",
-           what, s->problem_ms, s->build_ms, s->solve_ms, s->post_ms, s->round_ms, s->rows,
-           s->columns, s->full_columns, s->nonzeros, s->pricing_rounds,
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+static void print_round(const char *what, const ctl_solve_stats_t *s, double cpu_ms)
+{
+    printf("  %-14s problem %8.1f  lp-build %8.1f  clp %9.1f  post %8.1f  round %9.1f ms "
+           "(cpu %9.1f ms)  rows %6u cols %7u of %7u nnz %7u iterations %6u pricing %2u%s  "
+           "objective %.6f  %s\n",
+           what, s->problem_ms, s->build_ms, s->solve_ms, s->post_ms, s->round_ms, cpu_ms, s->rows,
+           s->columns, s->full_columns, s->nonzeros, s->iterations, s->pricing_rounds,
            s->warm_start ? " warm" : "", s->objective_proposed, s->last_outcome);
 }
 
@@ -113,18 +124,21 @@ static int run_size(const opts_t *o, unsigned n_services, unsigned n_regions)
     printf("%u services x %u regions (seed %llu, %s curves, %zu endpoints, %zu calls)\n",
            n_services, n_regions, o->seed, o->curved ? "curved" : "flat", ne, nc);
     ctl_solve_stats_t st[2][2];
+    double cpu[2][2] = {{0}};
     memset(st, 0, sizeof st);
     const char *names[2] = {"full LP", "reduced"};
     for (int method = o->full ? 0 : 1; method < 2; method++) {
         daemon_t *d = daemon_new(o, method == 0);
         for (int round = 0; round < 2; round++) {
             ctl_solve_input_t *in = mesh_solve_input(&m, o->curved, round == 0 ? 1.0 : 1.1);
+            double c0 = thread_cpu_ms();
             ctl_solver_round_on(d->solver, in,
                                 1700000000000000000ull + (uint64_t)round * 2000000000ull);
+            cpu[method][round] = thread_cpu_ms() - c0;
             ctl_solver_stats(d->solver, &st[method][round]);
             char what[32];
             snprintf(what, sizeof what, "%s %s", names[method], round ? "next" : "first");
-            print_round(what, &st[method][round]);
+            print_round(what, &st[method][round], cpu[method][round]);
             fflush(stdout);
         }
         daemon_free(d);
