@@ -227,11 +227,15 @@ typedef struct slate_opt_config {
      *  which leaves every PWL function as it was; a load whose cost is then
      *  linear (a constant latency) is substituted out: no load row and no
      *  column, each flow into it pays the slope and counts toward the
-     *  capacity row, and the ingress part is an objective constant; (2) CLP
+     *  capacity row, and the ingress part is an objective constant; so is
+     *  a load no call reaches (its ingress only: a constant cost); (2) CLP
      *  starts from a restricted LP holding, per (call edge, source region),
-     *  only the flow columns to the 4 cheapest destinations (RTT plus
-     *  egress plus a substituted slope), cold from the basis of local-only
-     *  routing by the primal simplex (warm: see ::slate_opt_solve_warm);
+     *  only the flow columns to the few cheapest destinations: cold, the 2
+     *  cheapest at a greedy routing (each flow placed whole, down the call
+     *  graph, where RTT, egress and the rise of the child's PWL curve cost
+     *  least, capacity allowing), from that routing's basis by the primal
+     *  simplex; warm, the 4 cheapest by RTT plus egress plus a substituted
+     *  slope besides the previous optimum's (see ::slate_opt_solve_warm);
      *  (3) every left-out flow column is then priced with the row duals,
      *  those with a negative reduced cost join, and the primal simplex
      *  continues (column generation), until none prices out: then every

@@ -92,15 +92,19 @@ slate_status opt_lp_build(const slate_opt_problem_t *p, const opt_prep_t *pp, op
     memset(lp, 0, sizeof *lp);
     size_t R = p->R, E = p->n_ep, S = p->n_svc, M = p->n_edge;
     int *row_cons = NULL, *row_load = NULL, *row_cap = NULL;
-    double *lin = NULL; /* slope of a substituted (linear) load, per (ep, region) */
+    double *lin = NULL;           /* slope of a substituted (linear) load, per (ep, region) */
+    unsigned char *called = NULL; /* per endpoint: the child of some edge */
     slate_status st = SLATE_ENOSPC;
 
     row_cons = malloc((M ? M : 1) * R * sizeof *row_cons);
     row_load = malloc((E ? E : 1) * R * sizeof *row_load);
     lin = malloc((E ? E : 1) * R * sizeof *lin);
     row_cap = malloc((S ? S : 1) * R * sizeof *row_cap);
-    if (!row_cons || !row_load || !row_cap || !lin)
+    called = calloc(E ? E : 1, 1);
+    if (!row_cons || !row_load || !row_cap || !lin || !called)
         goto fail;
+    for (size_t e = 0; e < M; e++)
+        called[p->edges[e].child] = 1;
 
     /* Count rows and columns first, so every array is allocated once. */
     double ub[SLATE_OPT_MAX_SEGMENTS], slopes[SLATE_OPT_MAX_SEGMENTS];
@@ -141,6 +145,16 @@ slate_status opt_lp_build(const slate_opt_problem_t *p, const opt_prep_t *pp, op
                     row_load[ep * R + r] = -2;
                     lin[ep * R + r] = slopes[0];
                     lp->obj_const += slopes[0] * pp->ep_const[ep * R + r];
+                    continue;
+                }
+                if (!p->cfg.full_lp && !called[ep]) {
+                    /* No call reaches it: its load is its ingress, a
+                     * constant, and so is its cost (out like a linear one). */
+                    double w, sl[SLATE_OPT_MAX_SEGMENTS];
+                    unsigned k = opt_pwl(p, pp, (unsigned)ep, r, &w, sl);
+                    row_load[ep * R + r] = -2;
+                    lin[ep * R + r] = 0.0;
+                    lp->obj_const += opt_pwl_value(k, w, sl, pp->ep_const[ep * R + r]);
                     continue;
                 }
                 row_load[ep * R + r] = (int)nrow++;
@@ -318,12 +332,14 @@ slate_status opt_lp_build(const slate_opt_problem_t *p, const opt_prep_t *pp, op
     free(row_load);
     free(row_cap);
     free(lin);
+    free(called);
     return SLATE_OK;
 fail:
     free(row_cons);
     free(row_load);
     free(row_cap);
     free(lin);
+    free(called);
     opt_lp_free(lp);
     return st;
 }
@@ -364,8 +380,11 @@ slate_status slate_opt_solve(const slate_opt_problem_t *p, slate_opt_result_t **
  *
  * Most calls are served in their own region or a near one, so CLP starts
  * from a restricted LP that holds every PWL column but, per (edge, source
- * region), only the flow columns to the NEAR_DST cheapest destinations (RTT
- * plus egress). After each solve every left-out flow column is priced with
+ * region), only the flow columns to the few cheapest destinations: warm,
+ * NEAR_DST by RTT plus egress (plus a substituted load's slope) besides
+ * the previous optimum's; cold, NEAR_DST_COLD by that plus the child's PWL
+ * slope at a greedy routing (greedy_routing), whose basis is the start.
+ * After each solve every left-out flow column is priced with
  * the row duals (reduced cost c_j - y'A_j); those that would lower the
  * objective join the LP and the primal simplex continues from the basis it
  * has. When none prices out, the restricted optimum is an optimum of the
@@ -374,6 +393,12 @@ slate_status slate_opt_solve(const slate_opt_problem_t *p, slate_opt_result_t **
  * that only far regions can relieve) gets every column and is solved again.
  */
 #define NEAR_DST 4
+/* A cold start's restricted LP: the 2 destinations cheapest at the greedy
+ * routing (its own among them, or added). The simplex's work per iteration
+ * grows with the columns it holds, and what the greedy costs leave out is
+ * priced in: at 1,000 x 16 with curved models 2 held fewer columns and took
+ * less CPU than 4 (8), and 1 needed more pricing rounds. */
+#define NEAR_DST_COLD 2
 /* After this many pricing rounds every remaining column joins at once. */
 #define MAX_PRICING_ROUNDS 40
 
@@ -424,8 +449,8 @@ static int clp_cols_make(const opt_lp_t *lp, const unsigned *list, size_t n, clp
 }
 
 /* The rank of every column in its (edge, source) group of flow columns by
- * cost (RTT plus egress; ties by index), 0 for PWL columns. */
-static void column_ranks(const opt_lp_t *lp, unsigned char *rank)
+ * cost[] (ties by index), 0 for PWL columns. */
+static void column_ranks(const opt_lp_t *lp, const double *cost, unsigned char *rank)
 {
     size_t j = 0;
     while (j < lp->ncol) {
@@ -440,7 +465,7 @@ static void column_ranks(const opt_lp_t *lp, unsigned char *rank)
         for (size_t a = j; a < end; a++) {
             unsigned cheaper = 0;
             for (size_t b = j; b < end; b++)
-                cheaper += lp->obj[b] < lp->obj[a] || (lp->obj[b] == lp->obj[a] && b < a);
+                cheaper += cost[b] < cost[a] || (cost[b] == cost[a] && b < a);
             rank[a] = (unsigned char)cheaper;
         }
         j = end;
@@ -605,29 +630,119 @@ static int row_sorted(const opt_lp_t *lp, const unsigned char *basis_rows, uint6
 }
 
 /*
- * The start of a cold solve, from local-only routing: per (edge, source)
- * the flow column to its local-only destination is basic (and joins the
- * restricted LP), per remaining load row the PWL column the local load falls
- * in is basic with the ones below it at their upper bound, and every
- * capacity row's slack is basic. Ordered by rows (conservation down the
- * call graph, loads, capacities) these columns form a triangular matrix
- * with a unit diagonal, so the basis is never singular; it is primal
- * feasible unless local routing breaks a capacity. status[] gets the
- * full-LP columns' statuses, then the rows'. Returns 0, or -1 when the
- * baseline fails (no memory).
+ * The routing a cold solve starts from, greedy: per (edge, source region),
+ * edges in the order of the call graph (so a parent's load in a region is
+ * known when its calls are placed), the whole flow goes to the one
+ * destination where it costs least given what the flows placed before it
+ * load there: RTT and egress, plus the rise of the child's PWL function from
+ * its load so far (its slope there when the flow is 0), among the
+ * destinations whose capacity it fits when there are any. With constant
+ * latencies that is the cheapest destination; with curves a loaded region's
+ * steeper segments send later flows elsewhere, much as the optimum does, so
+ * the simplex starts nearer to it than from local routing. dst[e * R + s]
+ * gets the destination (OPT_NONE where the parent is not deployed), load[]
+ * the resulting (endpoint, region) loads. Returns 0, or -1 without memory.
  */
-static int local_basis(const slate_opt_problem_t *p, const opt_lp_t *lp, unsigned char *active,
-                       unsigned char *status)
+static int greedy_routing(const slate_opt_problem_t *p, const opt_prep_t *pp, unsigned *dst,
+                          double *load)
+{
+    size_t R = p->R, E = p->n_ep;
+    double *node = malloc(((size_t)pp->n_node ? pp->n_node : 1) * R * sizeof *node);
+    double *svc = calloc((p->n_svc ? p->n_svc : 1) * R, sizeof *svc);
+    double *width = malloc((E ? E : 1) * R * sizeof *width);
+    double *slopes = malloc((E ? E : 1) * R * SLATE_OPT_MAX_SEGMENTS * sizeof *slopes);
+    unsigned char *nseg = calloc((E ? E : 1) * R, 1);
+    if (!node || !svc || !width || !slopes || !nseg) {
+        free(node);
+        free(svc);
+        free(width);
+        free(slopes);
+        free(nseg);
+        return -1;
+    }
+    memcpy(node, pp->node_ingress, (size_t)pp->n_node * R * sizeof *node);
+    memcpy(load, pp->ep_const, E * R * sizeof *load);
+    for (size_t ep = 0; ep < E; ep++)
+        for (size_t r = 0; r < R; r++) {
+            svc[(size_t)p->ep_svc[ep] * R + r] += load[ep * R + r];
+            if (pp->ep_live[ep] && p->deployed[(size_t)p->ep_svc[ep] * R + r])
+                nseg[ep * R + r] =
+                    (unsigned char)opt_pwl(p, pp, (unsigned)ep, (unsigned)r, &width[ep * R + r],
+                                           slopes + (ep * R + r) * SLATE_OPT_MAX_SEGMENTS);
+        }
+    for (unsigned j = 0; j < p->n_edge; j++) {
+        unsigned e = pp->edge_order[j];
+        const opt_edge_t *x = &p->edges[e];
+        size_t cs = p->ep_svc[x->child];
+        for (size_t s = 0; s < R; s++) {
+            dst[e * R + s] = OPT_NONE;
+            if (!p->deployed[(size_t)p->ep_svc[x->parent] * R + s])
+                continue;
+            double f = x->ratio * node[(size_t)pp->edge_pnode[e] * R + s];
+            unsigned best = OPT_NONE;
+            double best_cost = INFINITY;
+            int best_fits = 0;
+            for (size_t d = 0; d < R; d++) {
+                if (!p->deployed[cs * R + d])
+                    continue;
+                size_t c = (size_t)x->child * R + d;
+                const double *sl = slopes + c * SLATE_OPT_MAX_SEGMENTS;
+                double unit =
+                    p->rtt[s * R + d] + p->cfg.egress_weight * x->bytes * p->price[s * R + d];
+                double cost;
+                if (nseg[c] == 0) {
+                    cost = f > 0.0 ? f * unit : unit; /* no curve (not reached) */
+                } else if (f > 0.0) {
+                    cost = f * unit + opt_pwl_value(nseg[c], width[c], sl, load[c] + f) -
+                           opt_pwl_value(nseg[c], width[c], sl, load[c]);
+                } else {
+                    unsigned seg =
+                        nseg[c] > 1 && width[c] > 0.0 ? (unsigned)(load[c] / width[c]) : 0;
+                    cost = unit + sl[seg < nseg[c] ? seg : nseg[c] - 1u];
+                }
+                int fits = !(svc[cs * R + d] + f > p->capacity[cs * R + d]);
+                if (best == OPT_NONE || (fits && !best_fits) ||
+                    (fits == best_fits && cost < best_cost)) {
+                    best = (unsigned)d;
+                    best_cost = cost;
+                    best_fits = fits;
+                }
+            }
+            dst[e * R + s] = best;
+            if (best == OPT_NONE || !(f > 0.0))
+                continue;
+            node[(size_t)pp->edge_cnode[e] * R + best] += f;
+            load[(size_t)x->child * R + best] += f;
+            svc[cs * R + best] += f;
+        }
+    }
+    free(node);
+    free(svc);
+    free(width);
+    free(slopes);
+    free(nseg);
+    return 0;
+}
+
+/*
+ * The start of a cold solve, from the greedy routing (above): per (edge,
+ * source) the flow column to its destination is basic (and joins the
+ * restricted LP), per remaining load row the PWL column the load falls in
+ * is basic with the ones below it at their upper bound, and every capacity
+ * row's slack is basic. Ordered by rows (conservation down the call graph,
+ * loads, capacities) these columns form a triangular matrix with a unit
+ * diagonal, whatever destination each (edge, source) has, so the basis is
+ * never singular; it is primal feasible unless the routing breaks a
+ * capacity. status[] gets the full-LP columns' statuses, then the rows'.
+ */
+static void start_basis(const opt_lp_t *lp, size_t R, const unsigned *dst, const double *load,
+                        unsigned char *active, unsigned char *status)
 {
     enum { BASIC = 1, AT_UPPER = 2, AT_LOWER = 3 };
-    slate_opt_result_t *loc = NULL;
-    if (slate_opt_local_only(p, &loc) != SLATE_OK)
-        return -1;
     size_t j = 0;
     while (j < lp->ncol) {
         if (lp->kind[j] == 0) {
-            unsigned child = p->edges[lp->ca[j]].child;
-            int basic = opt_local_choice(p, lp->cb[j], child) == lp->cc[j];
+            int basic = dst[(size_t)lp->ca[j] * R + lp->cb[j]] == lp->cc[j];
             status[j] = basic ? BASIC : AT_LOWER;
             active[j] |= (unsigned char)basic;
             j++;
@@ -637,7 +752,7 @@ static int local_basis(const slate_opt_problem_t *p, const opt_lp_t *lp, unsigne
         while (end < lp->ncol && lp->kind[end] == 1 && lp->ca[end] == lp->ca[j] &&
                lp->cb[end] == lp->cb[j])
             end++;
-        double x = slate_opt_result_load(loc, lp->ca[j], lp->cb[j]), below = 0.0;
+        double x = load[(size_t)lp->ca[j] * R + lp->cb[j]], below = 0.0;
         int placed = 0;
         for (size_t a = j; a < end; a++) {
             if (placed) {
@@ -654,7 +769,46 @@ static int local_basis(const slate_opt_problem_t *p, const opt_lp_t *lp, unsigne
     }
     for (size_t i = 0; i < lp->nrow; i++)
         status[lp->ncol + i] = lp->rkind[i] == 2 ? BASIC : AT_LOWER;
-    slate_opt_result_free(loc);
+}
+
+/*
+ * What a flow column is estimated to cost at the greedy routing: its own
+ * cost plus the slope of the child's PWL column the greedy load falls in
+ * (a substituted linear load's slope is in its cost already), the reduced
+ * cost it would have if the duals were those slopes. Columns to a region
+ * whose curve is still low rank before nearer ones on a steep part.
+ * Returns 0, or -1 without memory.
+ */
+static int start_costs(const slate_opt_problem_t *p, const opt_lp_t *lp, const double *load,
+                       double *cost)
+{
+    size_t R = p->R;
+    double *slope = calloc(((size_t)p->n_ep ? p->n_ep : 1) * R, sizeof *slope);
+    if (!slope)
+        return -1;
+    size_t j = 0;
+    while (j < lp->ncol) {
+        if (lp->kind[j] == 0) {
+            j++;
+            continue;
+        }
+        size_t end = j + 1;
+        while (end < lp->ncol && lp->kind[end] == 1 && lp->ca[end] == lp->ca[j] &&
+               lp->cb[end] == lp->cb[j])
+            end++;
+        size_t c = (size_t)lp->ca[j] * R + lp->cb[j];
+        double below = 0.0;
+        size_t a = j;
+        while (a + 1 < end && lp->colub[a] < DBL_MAX && below + lp->colub[a] < load[c])
+            below += lp->colub[a++];
+        slope[c] = lp->obj[a];
+        j = end;
+    }
+    for (j = 0; j < lp->ncol; j++)
+        cost[j] =
+            lp->obj[j] +
+            (lp->kind[j] == 0 ? slope[(size_t)p->edges[lp->ca[j]].child * R + lp->cc[j]] : 0.0);
+    free(slope);
     return 0;
 }
 
@@ -666,30 +820,43 @@ static int local_basis(const slate_opt_problem_t *p, const opt_lp_t *lp, unsigne
  * Returns SLATE_OK, SLATE_EINFEASIBLE, SLATE_ESOLVER or SLATE_ENOSPC.
  */
 static slate_status solve_generated(Clp_Simplex *model, const slate_opt_problem_t *p,
-                                    const opt_lp_t *lp, const slate_opt_result_t *warm,
-                                    unsigned char *active, unsigned *clp_col, size_t *n_clp,
-                                    unsigned *rounds, unsigned *iters)
+                                    const opt_prep_t *pp, const opt_lp_t *lp,
+                                    const slate_opt_result_t *warm, unsigned char *active,
+                                    unsigned *clp_col, size_t *n_clp, unsigned *rounds,
+                                    unsigned *iters)
 {
     size_t ncol = lp->ncol ? lp->ncol : 1;
     unsigned *list = malloc(ncol * sizeof *list);
     unsigned char *rank = malloc(ncol);
     unsigned char *wstatus = NULL;
+    unsigned *dst = NULL;
+    double *load = NULL, *cost = NULL;
     clp_cols_t cc = {0};
     slate_status st = SLATE_ENOSPC;
     if (!list || !rank)
         goto out;
-    column_ranks(lp, rank);
     unsigned limit = NEAR_DST;
     wstatus = malloc((size_t)lp->ncol + lp->nrow);
     if (!wstatus)
         goto out;
     if (warm) {
+        column_ranks(lp, lp->obj, rank);
         warm_map(lp, warm, rank, limit, active, wstatus);
     } else {
+        /* the greedy routing, the columns ranked by their cost there, the
+         * basis of that routing */
+        size_t R = p->R;
+        dst = malloc(((size_t)p->n_edge ? p->n_edge : 1) * R * sizeof *dst);
+        load = malloc(((size_t)p->n_ep ? p->n_ep : 1) * R * sizeof *load);
+        cost = calloc(ncol, sizeof *cost);
+        if (!dst || !load || !cost || greedy_routing(p, pp, dst, load) != 0 ||
+            start_costs(p, lp, load, cost) != 0)
+            goto out;
+        column_ranks(lp, cost, rank);
+        limit = NEAR_DST_COLD;
         for (size_t j = 0; j < lp->ncol; j++)
             active[j] = rank[j] < limit;
-        if (local_basis(p, lp, active, wstatus) != 0)
-            goto out;
+        start_basis(lp, R, dst, load, active, wstatus);
     }
     size_t n = 0;
     for (size_t j = 0; j < lp->ncol; j++)
@@ -772,6 +939,9 @@ out:
     free(list);
     free(rank);
     free(wstatus);
+    free(dst);
+    free(load);
+    free(cost);
     return st;
 }
 
@@ -878,8 +1048,8 @@ slate_status slate_opt_solve_warm(const slate_opt_problem_t *p, const slate_opt_
         st = solve_full(model, &lp, warm ? prev : NULL);
         iters = (unsigned)Clp_numberIterations(model);
     } else {
-        st = solve_generated(model, p, &lp, warm ? prev : NULL, active, clp_col, &n_clp, &rounds,
-                             &iters);
+        st = solve_generated(model, p, &pp, &lp, warm ? prev : NULL, active, clp_col, &n_clp,
+                             &rounds, &iters);
         if (st == SLATE_ESOLVER && !(p->cfg.time_limit_s > 0.0)) {
             /* CLP stopped short on the restricted LP (numerical trouble):
              * the full LP from scratch, as before the reduction. */

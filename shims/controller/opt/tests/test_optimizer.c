@@ -979,6 +979,46 @@ static void test_reduced_merges_flat_segments(void **state)
     slate_opt_problem_free(p);
 }
 
+/* A load no call reaches (the frontend's: its ingress only) is a constant
+ * even when its curve is not: its load rows and segments leave the reduced
+ * LP, its cost is the objective constant. The greedy start cannot place
+ * region 0's 250 rps whole within a backend capacity of 100, so the
+ * simplex starts from a routing over capacity; the optimum (every backend
+ * region full) is still the full LP's, and glpsol's on the written file. */
+static void test_reduced_constant_loads_and_greedy_start(void **state)
+{
+    (void)state;
+    unsigned b;
+    slate_opt_problem_t *p = three_regions(250, 100, &b);
+    slate_opt_fit_t q;
+    assert_int_equal(slate_opt_fit_fixed(&q, 2.0, 0.01, 1e-4), SLATE_OK);
+    for (unsigned ep = 0; ep < 2; ep++)
+        for (unsigned r = 0; r < 3; r++)
+            assert_int_equal(slate_opt_set_model(p, ep, r, &q), SLATE_OK);
+    slate_opt_result_t *full = solve_mode(p, 1), *red = solve_mode(p, 0);
+    const slate_opt_stats_t *fs = slate_opt_result_stats(full), *rs = slate_opt_result_stats(red);
+    /* full: 3 conservation + 6 load + 3 capacity rows, 9 flows + 48 segments;
+     * reduced: the frontend's 3 load rows and 24 segments go */
+    assert_int_equal(fs->rows, 12);
+    assert_int_equal(fs->full_columns, 9 + 48);
+    assert_int_equal(rs->rows, 9);
+    assert_int_equal(rs->full_columns, 9 + 24);
+    double obj = rs->objective;
+    if (!rel_close(fs->objective, obj, 1e-9))
+        fail_msg("full LP %.12g, reduced %.12g", fs->objective, obj);
+    assert_true(rel_close(rs->lp_objective, obj, 1e-9));
+    assert_true(rs->max_overload < 1e-6);
+    for (unsigned r = 0; r < 3; r++)
+        assert_true(fabs(slate_opt_result_load(red, b, r) - 100.0) < 1e-6);
+    double g;
+    assert_true(glpsol_objective(p, 7004, &g));
+    assert_true(rel_close(g, obj, 1e-7));
+    check_invariants(p, red);
+    slate_opt_result_free(full);
+    slate_opt_result_free(red);
+    slate_opt_problem_free(p);
+}
+
 /* Warm starts across LPs of another structure: curves turning constant
  * (their load row and columns go) and constant ones curving (they come
  * back), on the previous optimum's basis matched column by column. */
@@ -1168,6 +1208,7 @@ int main(void)
         cmocka_unit_test(test_reduced_far_capacity),
         cmocka_unit_test(test_reduced_prices_far_region),
         cmocka_unit_test(test_reduced_merges_flat_segments),
+        cmocka_unit_test(test_reduced_constant_loads_and_greedy_start),
         cmocka_unit_test(test_reduced_warm_across_curve_changes),
         cmocka_unit_test(test_bad_input),
         cmocka_unit_test(test_write_lp_deterministic),
