@@ -248,6 +248,12 @@ typedef struct slate_opt_config {
      *  crash, no presolve), kept as the reference the reduced solve is
      *  checked against, and for benchmarks. */
     unsigned full_lp;
+    /** 0 (default): the reduced solve as above. 1: the reduced solve as it
+     *  was before its greedy start, for benchmarks: cold from local-only
+     *  routing's basis with the 4 cheapest destinations by RTT plus egress
+     *  (plus a substituted slope), and a load no call reaches kept in the
+     *  LP. Same optimum; ignored with full_lp. */
+    unsigned local_start;
 } slate_opt_config_t;
 
 /** @brief Fill @p c with the defaults above. Cost: O(1). */

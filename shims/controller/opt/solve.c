@@ -147,7 +147,7 @@ slate_status opt_lp_build(const slate_opt_problem_t *p, const opt_prep_t *pp, op
                     lp->obj_const += slopes[0] * pp->ep_const[ep * R + r];
                     continue;
                 }
-                if (!p->cfg.full_lp && !called[ep]) {
+                if (!p->cfg.full_lp && !p->cfg.local_start && !called[ep]) {
                     /* No call reaches it: its load is its ingress, a
                      * constant, and so is its cost (out like a linear one). */
                     double w, sl[SLATE_OPT_MAX_SEGMENTS];
@@ -724,8 +724,26 @@ static int greedy_routing(const slate_opt_problem_t *p, const opt_prep_t *pp, un
     return 0;
 }
 
+/* Local-only routing as a start (the one before the greedy start, kept
+ * for comparison): its destinations and loads; 0, or -1 without memory. */
+static int local_routing(const slate_opt_problem_t *p, unsigned *dst, double *load)
+{
+    slate_opt_result_t *loc = NULL;
+    if (slate_opt_local_only(p, &loc) != SLATE_OK)
+        return -1;
+    size_t R = p->R;
+    for (size_t e = 0; e < p->n_edge; e++)
+        for (size_t s = 0; s < R; s++)
+            dst[e * R + s] = opt_local_choice(p, (unsigned)s, p->edges[e].child);
+    for (size_t ep = 0; ep < p->n_ep; ep++)
+        for (size_t r = 0; r < R; r++)
+            load[ep * R + r] = slate_opt_result_load(loc, (unsigned)ep, (unsigned)r);
+    slate_opt_result_free(loc);
+    return 0;
+}
+
 /*
- * The start of a cold solve, from the greedy routing (above): per (edge,
+ * The start of a cold solve, from a routing (the greedy one above): per (edge,
  * source) the flow column to its destination is basic (and joins the
  * restricted LP), per remaining load row the PWL column the load falls in
  * is basic with the ones below it at their upper bound, and every capacity
@@ -849,11 +867,19 @@ static slate_status solve_generated(Clp_Simplex *model, const slate_opt_problem_
         dst = malloc(((size_t)p->n_edge ? p->n_edge : 1) * R * sizeof *dst);
         load = malloc(((size_t)p->n_ep ? p->n_ep : 1) * R * sizeof *load);
         cost = calloc(ncol, sizeof *cost);
-        if (!dst || !load || !cost || greedy_routing(p, pp, dst, load) != 0 ||
-            start_costs(p, lp, load, cost) != 0)
+        if (!dst || !load || !cost)
             goto out;
-        column_ranks(lp, cost, rank);
-        limit = NEAR_DST_COLD;
+        if (p->cfg.local_start) {
+            /* the start before the greedy one, for comparison */
+            if (local_routing(p, dst, load) != 0)
+                goto out;
+            column_ranks(lp, lp->obj, rank);
+        } else {
+            if (greedy_routing(p, pp, dst, load) != 0 || start_costs(p, lp, load, cost) != 0)
+                goto out;
+            column_ranks(lp, cost, rank);
+            limit = NEAR_DST_COLD;
+        }
         for (size_t j = 0; j < lp->ncol; j++)
             active[j] = rank[j] < limit;
         start_basis(lp, R, dst, load, active, wstatus);
