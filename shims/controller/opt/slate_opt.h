@@ -230,12 +230,14 @@ typedef struct slate_opt_config {
      *  capacity row, and the ingress part is an objective constant; so is
      *  a load no call reaches (its ingress only: a constant cost); (2) CLP
      *  starts from a restricted LP holding, per (call edge, source region),
-     *  only the flow columns to the few cheapest destinations: cold, the 2
-     *  cheapest at a greedy routing (each flow placed whole, down the call
-     *  graph, where RTT, egress and the rise of the child's PWL curve cost
-     *  least, capacity allowing), from that routing's basis by the primal
-     *  simplex; warm, the 4 cheapest by RTT plus egress plus a substituted
-     *  slope besides the previous optimum's (see ::slate_opt_solve_warm);
+     *  only the flow columns to the few cheapest destinations: cold, the
+     *  one with the least cost to go at a greedy routing (each flow placed
+     *  whole, down the call graph, where RTT, egress, the rise of the
+     *  child's PWL curve and the child's own calls from there cost least,
+     *  capacity allowing) and the greedy's own, from that routing's basis
+     *  by the primal simplex; warm, the 4 cheapest by RTT plus egress plus
+     *  a substituted slope besides the previous optimum's (see
+     *  ::slate_opt_solve_warm);
      *  (3) every left-out flow column is then priced with the row duals,
      *  those with a negative reduced cost join, and the primal simplex
      *  continues (column generation), until none prices out: then every

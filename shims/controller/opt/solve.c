@@ -382,8 +382,8 @@ slate_status slate_opt_solve(const slate_opt_problem_t *p, slate_opt_result_t **
  * from a restricted LP that holds every PWL column but, per (edge, source
  * region), only the flow columns to the few cheapest destinations: warm,
  * NEAR_DST by RTT plus egress (plus a substituted load's slope) besides
- * the previous optimum's; cold, NEAR_DST_COLD by that plus the child's PWL
- * slope at a greedy routing (greedy_routing), whose basis is the start.
+ * the previous optimum's; cold, NEAR_DST_COLD by their cost to go at a
+ * greedy routing (greedy_routing, start_costs), whose basis is the start.
  * After each solve every left-out flow column is priced with
  * the row duals (reduced cost c_j - y'A_j); those that would lower the
  * objective join the LP and the primal simplex continues from the basis it
@@ -393,12 +393,12 @@ slate_status slate_opt_solve(const slate_opt_problem_t *p, slate_opt_result_t **
  * that only far regions can relieve) gets every column and is solved again.
  */
 #define NEAR_DST 4
-/* A cold start's restricted LP: the 2 destinations cheapest at the greedy
- * routing (its own among them, or added). The simplex's work per iteration
- * grows with the columns it holds, and what the greedy costs leave out is
- * priced in: at 1,000 x 16 with curved models 2 held fewer columns and took
- * less CPU than 4 (8), and 1 needed more pricing rounds. */
-#define NEAR_DST_COLD 2
+/* A cold start's restricted LP: per (edge, source) the destination with
+ * the least cost to go at the greedy routing (start_costs), and the
+ * greedy's own. The simplex's work per iteration grows with the columns it
+ * holds, and what is left out is priced in: at 1,000 x 16 one destination
+ * took less CPU than 2, 3 or 4 with flat and with curved models. */
+#define NEAR_DST_COLD 1
 /* After this many pricing rounds every remaining column joins at once. */
 #define MAX_PRICING_ROUNDS 40
 
@@ -634,17 +634,18 @@ static int row_sorted(const opt_lp_t *lp, const unsigned char *basis_rows, uint6
  * edges in the order of the call graph (so a parent's load in a region is
  * known when its calls are placed), the whole flow goes to the one
  * destination where it costs least given what the flows placed before it
- * load there: RTT and egress, plus the rise of the child's PWL function from
- * its load so far (its slope there when the flow is 0), among the
- * destinations whose capacity it fits when there are any. With constant
- * latencies that is the cheapest destination; with curves a loaded region's
- * steeper segments send later flows elsewhere, much as the optimum does, so
- * the simplex starts nearer to it than from local routing. dst[e * R + s]
- * gets the destination (OPT_NONE where the parent is not deployed), load[]
- * the resulting (endpoint, region) loads. Returns 0, or -1 without memory.
+ * load there: RTT and egress, the rise of the child's PWL function from its
+ * load so far (its slope there when the flow is 0), and, with y (costs to
+ * go per (edge, source), see start_costs), what the child's own calls cost
+ * from there; among the destinations whose capacity it fits when there are
+ * any. With constant latencies and y that is close to the optimum; with
+ * curves a loaded region's steeper segments send later flows elsewhere,
+ * much as the optimum does. dst[e * R + s] gets the destination (OPT_NONE
+ * where the parent is not deployed), load[] the resulting (endpoint,
+ * region) loads. Returns 0, or -1 without memory.
  */
-static int greedy_routing(const slate_opt_problem_t *p, const opt_prep_t *pp, unsigned *dst,
-                          double *load)
+static int greedy_routing(const slate_opt_problem_t *p, const opt_prep_t *pp, const double *y,
+                          unsigned *dst, double *load)
 {
     size_t R = p->R, E = p->n_ep;
     double *node = malloc(((size_t)pp->n_node ? pp->n_node : 1) * R * sizeof *node);
@@ -689,6 +690,12 @@ static int greedy_routing(const slate_opt_problem_t *p, const opt_prep_t *pp, un
                 const double *sl = slopes + c * SLATE_OPT_MAX_SEGMENTS;
                 double unit =
                     p->rtt[s * R + d] + p->cfg.egress_weight * x->bytes * p->price[s * R + d];
+                if (y) {
+                    unsigned cn = pp->edge_cnode[e];
+                    for (unsigned k = pp->out_start[cn]; k < pp->out_start[cn + 1]; k++)
+                        unit +=
+                            p->edges[pp->out_list[k]].ratio * y[(size_t)pp->out_list[k] * R + d];
+                }
                 double cost;
                 if (nseg[c] == 0) {
                     cost = f > 0.0 ? f * unit : unit; /* no curve (not reached) */
@@ -790,42 +797,72 @@ static void start_basis(const opt_lp_t *lp, size_t R, const unsigned *dst, const
 }
 
 /*
- * What a flow column is estimated to cost at the greedy routing: its own
- * cost plus the slope of the child's PWL column the greedy load falls in
- * (a substituted linear load's slope is in its cost already), the reduced
- * cost it would have if the duals were those slopes. Columns to a region
- * whose curve is still low rank before nearer ones on a steep part.
- * Returns 0, or -1 without memory.
+ * What a flow column is estimated to cost at the greedy routing: the cost
+ * to go through it, computed up the call graph. A (edge, source)'s cost to
+ * go y(e, s) is the least over destinations d of g(e, s, d) = RTT, egress,
+ * the slope of the child's PWL function at its greedy load in d, plus each
+ * call the child makes from d (ratio times that edge's y from d); g is the
+ * column's estimate, the reduced cost it would have at 0 if the duals were
+ * these. So a destination whose curve is low, or whose own callees are near
+ * it, ranks before a nearer one on a steep part or far from its callees.
+ * y gets the costs to go (M x R); with lp, cost[] gets every column's
+ * estimate (0 for PWL columns). Returns 0, or -1 without memory.
  */
-static int start_costs(const slate_opt_problem_t *p, const opt_lp_t *lp, const double *load,
-                       double *cost)
+static int start_costs(const slate_opt_problem_t *p, const opt_prep_t *pp, const opt_lp_t *lp,
+                       const double *load, double *cost, double *y)
 {
-    size_t R = p->R;
-    double *slope = calloc(((size_t)p->n_ep ? p->n_ep : 1) * R, sizeof *slope);
+    size_t R = p->R, E = p->n_ep, M = p->n_edge;
+    double *slope = calloc((E ? E : 1) * R, sizeof *slope);
     if (!slope)
         return -1;
-    size_t j = 0;
-    while (j < lp->ncol) {
-        if (lp->kind[j] == 0) {
-            j++;
-            continue;
+    double sl[SLATE_OPT_MAX_SEGMENTS];
+    for (size_t ep = 0; ep < E; ep++)
+        for (size_t r = 0; r < R; r++) {
+            if (!pp->ep_live[ep] || !p->deployed[(size_t)p->ep_svc[ep] * R + r])
+                continue;
+            double w;
+            unsigned k = opt_pwl(p, pp, (unsigned)ep, (unsigned)r, &w, sl);
+            double x = load[ep * R + r];
+            unsigned seg = k > 1 && w > 0.0 && x / w < (double)k ? (unsigned)(x / w) : k - 1u;
+            slope[ep * R + r] = sl[seg];
         }
-        size_t end = j + 1;
-        while (end < lp->ncol && lp->kind[end] == 1 && lp->ca[end] == lp->ca[j] &&
-               lp->cb[end] == lp->cb[j])
-            end++;
-        size_t c = (size_t)lp->ca[j] * R + lp->cb[j];
-        double below = 0.0;
-        size_t a = j;
-        while (a + 1 < end && lp->colub[a] < DBL_MAX && below + lp->colub[a] < load[c])
-            below += lp->colub[a++];
-        slope[c] = lp->obj[a];
-        j = end;
+    for (size_t j = M; j-- > 0;) {
+        unsigned e = pp->edge_order[j];
+        const opt_edge_t *x = &p->edges[e];
+        unsigned cn = pp->edge_cnode[e];
+        for (size_t s = 0; s < R; s++) {
+            double best = INFINITY;
+            for (size_t d = 0; d < R; d++) {
+                if (!p->deployed[(size_t)p->ep_svc[x->child] * R + d])
+                    continue;
+                double g = p->rtt[s * R + d] +
+                           p->cfg.egress_weight * x->bytes * p->price[s * R + d] +
+                           slope[(size_t)x->child * R + d];
+                for (unsigned k = pp->out_start[cn]; k < pp->out_start[cn + 1]; k++) {
+                    unsigned e2 = pp->out_list[k];
+                    g += p->edges[e2].ratio * y[(size_t)e2 * R + d];
+                }
+                if (g < best)
+                    best = g;
+            }
+            y[(size_t)e * R + s] = isfinite(best) ? best : 0.0;
+        }
     }
-    for (j = 0; j < lp->ncol; j++)
-        cost[j] =
-            lp->obj[j] +
-            (lp->kind[j] == 0 ? slope[(size_t)p->edges[lp->ca[j]].child * R + lp->cc[j]] : 0.0);
+    for (size_t j = 0; lp && j < lp->ncol; j++) {
+        cost[j] = 0.0;
+        if (lp->kind[j] != 0)
+            continue;
+        const opt_edge_t *x = &p->edges[lp->ca[j]];
+        size_t s = lp->cb[j], d = lp->cc[j];
+        unsigned cn = pp->edge_cnode[lp->ca[j]];
+        double g = p->rtt[s * R + d] + p->cfg.egress_weight * x->bytes * p->price[s * R + d] +
+                   slope[(size_t)x->child * R + d];
+        for (unsigned k = pp->out_start[cn]; k < pp->out_start[cn + 1]; k++) {
+            unsigned e2 = pp->out_list[k];
+            g += p->edges[e2].ratio * y[(size_t)e2 * R + d];
+        }
+        cost[j] = g;
+    }
     free(slope);
     return 0;
 }
@@ -848,7 +885,7 @@ static slate_status solve_generated(Clp_Simplex *model, const slate_opt_problem_
     unsigned char *rank = malloc(ncol);
     unsigned char *wstatus = NULL;
     unsigned *dst = NULL;
-    double *load = NULL, *cost = NULL;
+    double *load = NULL, *cost = NULL, *togo = NULL;
     clp_cols_t cc = {0};
     slate_status st = SLATE_ENOSPC;
     if (!list || !rank)
@@ -875,7 +912,14 @@ static slate_status solve_generated(Clp_Simplex *model, const slate_opt_problem_
                 goto out;
             column_ranks(lp, lp->obj, rank);
         } else {
-            if (greedy_routing(p, pp, dst, load) != 0 || start_costs(p, lp, load, cost) != 0)
+            /* a first greedy pass, the costs to go at its loads, a second
+             * pass that counts each destination's calls onward, the costs
+             * at its loads */
+            togo = malloc(((size_t)p->n_edge ? p->n_edge : 1) * R * sizeof *togo);
+            if (!togo || greedy_routing(p, pp, NULL, dst, load) != 0 ||
+                start_costs(p, pp, NULL, load, NULL, togo) != 0 ||
+                greedy_routing(p, pp, togo, dst, load) != 0 ||
+                start_costs(p, pp, lp, load, cost, togo) != 0)
                 goto out;
             column_ranks(lp, cost, rank);
             limit = NEAR_DST_COLD;
@@ -968,6 +1012,7 @@ out:
     free(dst);
     free(load);
     free(cost);
+    free(togo);
     return st;
 }
 
