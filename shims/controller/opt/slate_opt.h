@@ -256,6 +256,12 @@ typedef struct slate_opt_config {
      *  (plus a substituted slope), and a load no call reaches kept in the
      *  LP. Same optimum; ignored with full_lp. */
     unsigned local_start;
+    /** Reduced solve: the most dual simplex iterations a warm start may
+     *  take before it gives up and the solve starts cold from the greedy
+     *  routing (a window that moved far can cost a warm start more than a
+     *  cold one); the next 3 solves warm from that result start cold, then
+     *  warm is tried again. 0 (default): rows / 10 + 100. Same optimum. */
+    unsigned warm_max_iterations;
 } slate_opt_config_t;
 
 /** @brief Fill @p c with the defaults above. Cost: O(1). */

@@ -399,6 +399,8 @@ slate_status slate_opt_solve(const slate_opt_problem_t *p, slate_opt_result_t **
  * holds, and what is left out is priced in: at 1,000 x 16 one destination
  * took less CPU than 2, 3 or 4 with flat and with curved models. */
 #define NEAR_DST_COLD 1
+/* Rounds that start cold after a warm start gave up (warm_max_iterations). */
+#define COLD_AFTER_GIVING_UP 3
 /* After this many pricing rounds every remaining column joins at once. */
 #define MAX_PRICING_ROUNDS 40
 
@@ -876,9 +878,9 @@ static int start_costs(const slate_opt_problem_t *p, const opt_prep_t *pp, const
  */
 static slate_status solve_generated(Clp_Simplex *model, const slate_opt_problem_t *p,
                                     const opt_prep_t *pp, const opt_lp_t *lp,
-                                    const slate_opt_result_t *warm, unsigned char *active,
-                                    unsigned *clp_col, size_t *n_clp, unsigned *rounds,
-                                    unsigned *iters)
+                                    const slate_opt_result_t *warm, unsigned warm_cap,
+                                    unsigned char *active, unsigned *clp_col, size_t *n_clp,
+                                    unsigned *rounds, unsigned *iters, int *gave_up)
 {
     size_t ncol = lp->ncol ? lp->ncol : 1;
     unsigned *list = malloc(ncol * sizeof *list);
@@ -948,15 +950,27 @@ static slate_status solve_generated(Clp_Simplex *model, const slate_opt_problem_
     memmove(wstatus + n, wstatus + lp->ncol, lp->nrow);
     Clp_copyinStatus(model, wstatus);
     /* Warm: the previous optimum, dual feasible where only loads moved. Cold:
-     * local routing, primal feasible unless it breaks a capacity. (CLP's
-     * presolve is not used: CoinUtils 2.11's presolve actions leak on some
-     * LPs, found by fuzz_opt.) */
-    if (warm)
-        Clp_dual(model, 0);
-    else
-        Clp_primal(model, 0);
+     * the greedy routing, primal feasible unless it breaks a capacity.
+     * (CLP's presolve is not used: CoinUtils 2.11's presolve actions leak
+     * on some LPs, found by fuzz_opt.) */
     *rounds = 0;
     *iters = 0;
+    if (warm) {
+        /* A warm start whose window moved far (loads, curves) can take
+         * more dual iterations than the greedy start's whole solve: past
+         * warm_cap it gives up, and the caller starts cold. */
+        Clp_setMaximumIterations(model, (int)warm_cap);
+        Clp_dual(model, 0);
+        Clp_setMaximumIterations(model, INT_MAX);
+        if (Clp_status(model) == 3 && Clp_numberIterations(model) >= (int)warm_cap) {
+            *iters = (unsigned)Clp_numberIterations(model);
+            *gave_up = 1;
+            st = SLATE_ESOLVER;
+            goto out;
+        }
+    } else {
+        Clp_primal(model, 0);
+    }
     int retried = 0;
     for (;;) {
         *iters += (unsigned)Clp_numberIterations(model);
@@ -1108,7 +1122,8 @@ slate_status slate_opt_solve_warm(const slate_opt_problem_t *p, const slate_opt_
     int warm = prev && prev->basis &&
                (full ? !prev->keys && prev->basis_shape == shape && prev->basis_rows == lp.nrow &&
                            prev->basis_cols == lp.ncol
-                     : prev->keys != NULL);
+                     : prev->keys != NULL && prev->cold_rounds == 0);
+    int gave_up = 0;
     double t1 = opt_now_ms();
     size_t n_clp = lp.ncol;
     unsigned rounds = 0, iters = 0;
@@ -1119,8 +1134,27 @@ slate_status slate_opt_solve_warm(const slate_opt_problem_t *p, const slate_opt_
         st = solve_full(model, &lp, warm ? prev : NULL);
         iters = (unsigned)Clp_numberIterations(model);
     } else {
-        st = solve_generated(model, p, &pp, &lp, warm ? prev : NULL, active, clp_col, &n_clp,
-                             &rounds, &iters);
+        unsigned cap = p->cfg.warm_max_iterations ? p->cfg.warm_max_iterations : lp.nrow / 10 + 100;
+        st = solve_generated(model, p, &pp, &lp, warm ? prev : NULL, cap, active, clp_col, &n_clp,
+                             &rounds, &iters, &gave_up);
+        if (gave_up) {
+            /* the warm start gave up: cold, from the greedy routing */
+            unsigned spent = iters;
+            Clp_deleteModel(model);
+            model = Clp_newModel();
+            if (!model) {
+                st = SLATE_ENOSPC;
+                goto out;
+            }
+            Clp_setLogLevel(model, 0);
+            if (p->cfg.time_limit_s > 0.0)
+                Clp_setMaximumSeconds(model, p->cfg.time_limit_s);
+            warm = 0;
+            int again = 0;
+            st = solve_generated(model, p, &pp, &lp, NULL, cap, active, clp_col, &n_clp, &rounds,
+                                 &iters, &again);
+            iters += spent;
+        }
         if (st == SLATE_ESOLVER && !(p->cfg.time_limit_s > 0.0)) {
             /* CLP stopped short on the restricted LP (numerical trouble):
              * the full LP from scratch, as before the reduction. */
@@ -1183,6 +1217,10 @@ slate_status slate_opt_solve_warm(const slate_opt_problem_t *p, const slate_opt_
     }
     r->st.lp_objective = lp_obj;
     r->st.warm_start = warm;
+    /* after a warm start gave up, the next COLD_AFTER_GIVING_UP rounds
+     * start cold (the window keeps moving), then warm is tried again */
+    r->cold_rounds = gave_up ? COLD_AFTER_GIVING_UP
+                             : (prev && prev->cold_rounds > 0 ? prev->cold_rounds - 1 : 0);
     const unsigned char *basis = Clp_statusArray(model);
     if (basis) {
         size_t nb = n_clp + lp.nrow;
