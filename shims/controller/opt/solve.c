@@ -705,9 +705,10 @@ static int greedy_routing(const slate_opt_problem_t *p, const opt_prep_t *pp, co
                     cost = f * unit + opt_pwl_value(nseg[c], width[c], sl, load[c] + f) -
                            opt_pwl_value(nseg[c], width[c], sl, load[c]);
                 } else {
-                    unsigned seg =
-                        nseg[c] > 1 && width[c] > 0.0 ? (unsigned)(load[c] / width[c]) : 0;
-                    cost = unit + sl[seg < nseg[c] ? seg : nseg[c] - 1u];
+                    /* the segment the load is in (the last past the range) */
+                    double q = width[c] > 0.0 ? load[c] / width[c] : 0.0;
+                    unsigned seg = q < (double)nseg[c] ? (unsigned)q : nseg[c] - 1u;
+                    cost = unit + sl[seg];
                 }
                 int fits = !(svc[cs * R + d] + f > p->capacity[cs * R + d]);
                 if (best == OPT_NONE || (fits && !best_fits) ||
