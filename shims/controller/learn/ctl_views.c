@@ -78,9 +78,9 @@ static void json_ep_name(ctl_state_t *s, ctl_json_t *j, uint32_t ep)
     ctl_json_obj_end(j);
 }
 
-void ctl_state_write_json(ctl_state_t *s, ctl_json_t *j, uint64_t now_ns)
+/* The view of s (locked by the caller, or a copy nobody else sees). */
+static void write_json(ctl_state_t *s, ctl_json_t *j, uint64_t now_ns)
 {
-    pthread_mutex_lock(&s->mu);
     uint32_t nslots = ls_slot_count(s);
     ctl_json_key(j, "window");
     ctl_json_obj(j);
@@ -242,7 +242,137 @@ void ctl_state_write_json(ctl_state_t *s, ctl_json_t *j, uint64_t now_ns)
         ctl_json_u64(j, atomic_load(&s->m->overflow[k]));
     }
     ctl_json_obj_end(j);
+}
+
+/* A copy of the state for the JSON view (below), and its cells. */
+typedef struct view {
+    ctl_state_t st;
+    cell_ent *cells;
+} view_t;
+
+static void view_free(view_t *w)
+{
+    if (!w)
+        return;
+    ctl_state_t *v = &w->st;
+    for (uint32_t i = 0; v->svcs && i < v->cap_svcs; i++)
+        free(v->svcs[i].name);
+    for (uint32_t i = 0; v->eps && i < v->n_eps; i++) {
+        free(v->eps[i].method);
+        free(v->eps[i].path);
+    }
+    for (uint32_t r = 0; r < SLOTS; r++)
+        free(v->region_names[r]);
+    free(v->svcs);
+    free(v->eps);
+    free(v->edges);
+    free(v->outs);
+    free(w->cells);
+    free(w);
+}
+
+static char *dup_or_null(const char *p, bool *ok)
+{
+    if (!p)
+        return NULL;
+    char *d = strdup(p);
+    if (!d)
+        *ok = false;
+    return d;
+}
+
+/*
+ * What the JSON view reads, copied under the lock (the caller's), so the
+ * view is written outside it: at 1,000 services x 16 regions the view is
+ * 17.6 MB and took 0.44 s to format, all of which every report's merge
+ * and the window close waited out; copying takes a few milliseconds. Names
+ * are copied (aging may free them), the tables the view does not read are
+ * left out. NULL without memory.
+ */
+static view_t *view_copy(const ctl_state_t *s)
+{
+    view_t *w = malloc(sizeof *w);
+    if (!w)
+        return NULL;
+    ctl_state_t *v = &w->st;
+    memcpy(v, s, sizeof *v);
+    w->cells = NULL;
+    /* nothing of the copy is shared with the state but the metrics */
+    memset(&v->svc_map, 0, sizeof v->svc_map);
+    memset(&v->ep_map, 0, sizeof v->ep_map);
+    memset(&v->out_map, 0, sizeof v->out_map);
+    memset(&v->edge_map, 0, sizeof v->edge_map);
+    v->ring = NULL;
+    v->self_heads = v->parent_heads = NULL;
+    v->waiting = NULL;
+    v->rf = NULL;
+    v->svcs = NULL;
+    v->eps = NULL;
+    v->edges = NULL;
+    v->outs = NULL;
+    for (uint32_t r = 0; r < SLOTS; r++)
+        v->region_names[r] = NULL;
+    bool ok = true;
+    for (uint32_t r = 0; r < SLOTS; r++)
+        v->region_names[r] = dup_or_null(s->region_names[r], &ok);
+    v->svcs = calloc(s->cap_svcs ? s->cap_svcs : 1, sizeof *v->svcs);
+    v->eps = calloc(s->n_eps ? s->n_eps : 1, sizeof *v->eps);
+    v->edges = malloc((s->n_edges ? s->n_edges : 1) * sizeof *v->edges);
+    v->outs = malloc((s->n_outs ? s->n_outs : 1) * sizeof *v->outs);
+    size_t n_cells = 0;
+    for (uint32_t i = 0; i < s->n_eps; i++)
+        for (uint32_t r = 0; r < SLOTS; r++)
+            n_cells += s->eps[i].cells[r] != NULL;
+    w->cells = malloc((n_cells ? n_cells : 1) * sizeof *w->cells);
+    if (!ok || !v->svcs || !v->eps || !v->edges || !v->outs || !w->cells) {
+        view_free(w);
+        return NULL;
+    }
+    for (uint32_t i = 0; i < s->cap_svcs; i++) {
+        const svc_ent *a = &s->svcs[i];
+        svc_ent *b = &v->svcs[i];
+        if (!a->name)
+            continue;
+        memcpy(b, a, sizeof *b);
+        memset(b->pods_seen, 0, sizeof b->pods_seen);
+        b->name = dup_or_null(a->name, &ok);
+    }
+    size_t c = 0;
+    for (uint32_t i = 0; i < s->n_eps; i++) {
+        const ep_ent *a = &s->eps[i];
+        ep_ent *b = &v->eps[i];
+        memcpy(b, a, sizeof *b);
+        b->method = dup_or_null(a->method, &ok);
+        b->path = dup_or_null(a->path, &ok);
+        for (uint32_t r = 0; r < SLOTS; r++) {
+            if (!a->cells[r])
+                continue;
+            w->cells[c] = *a->cells[r];
+            b->cells[r] = &w->cells[c++];
+        }
+    }
+    memcpy(v->edges, s->edges, s->n_edges * sizeof *v->edges);
+    memcpy(v->outs, s->outs, s->n_outs * sizeof *v->outs);
+    if (!ok) {
+        view_free(w);
+        return NULL;
+    }
+    return w;
+}
+
+void ctl_state_write_json(ctl_state_t *s, ctl_json_t *j, uint64_t now_ns)
+{
+    pthread_mutex_lock(&s->mu);
+    view_t *w = view_copy(s);
+    if (!w) {
+        /* without memory for the copy: written under the lock, as before */
+        write_json(s, j, now_ns);
+        pthread_mutex_unlock(&s->mu);
+        return;
+    }
     pthread_mutex_unlock(&s->mu);
+    write_json(&w->st, j, now_ns);
+    view_free(w);
 }
 
 /* ------------------------------------------------------------------------- */

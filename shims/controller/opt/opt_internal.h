@@ -102,6 +102,8 @@ struct slate_opt_result {
     /* reduced solve: what each of the basis's columns, then rows, stands
      * for (col_key, row_key in solve.c), ascending; NULL for the full LP */
     uint64_t *keys;
+    /* reduced solve: rounds still to start cold after a warm start gave up */
+    unsigned cold_rounds;
 };
 
 /* A result with zeroed arrays sized for p. */

@@ -18,6 +18,8 @@ void slate_opt_config_default(slate_opt_config_t *c)
     c->time_limit_s = 0.0;
     c->range_factor = 1.0;
     c->full_lp = 0;
+    c->local_start = 0;
+    c->warm_max_iterations = 0;
 }
 
 static int config_ok(const slate_opt_config_t *c)
@@ -30,7 +32,7 @@ static int config_ok(const slate_opt_config_t *c)
         return 0;
     if (!(c->range_factor >= 1.0 && c->range_factor <= 1e6))
         return 0;
-    if (c->full_lp > 1)
+    if (c->full_lp > 1 || c->local_start > 1 || c->warm_max_iterations > 100000000u)
         return 0;
     return 1;
 }

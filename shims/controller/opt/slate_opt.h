@@ -227,11 +227,17 @@ typedef struct slate_opt_config {
      *  which leaves every PWL function as it was; a load whose cost is then
      *  linear (a constant latency) is substituted out: no load row and no
      *  column, each flow into it pays the slope and counts toward the
-     *  capacity row, and the ingress part is an objective constant; (2) CLP
+     *  capacity row, and the ingress part is an objective constant; so is
+     *  a load no call reaches (its ingress only: a constant cost); (2) CLP
      *  starts from a restricted LP holding, per (call edge, source region),
-     *  only the flow columns to the 4 cheapest destinations (RTT plus
-     *  egress plus a substituted slope), cold from the basis of local-only
-     *  routing by the primal simplex (warm: see ::slate_opt_solve_warm);
+     *  only the flow columns to the few cheapest destinations: cold, the
+     *  one with the least cost to go at a greedy routing (each flow placed
+     *  whole, down the call graph, where RTT, egress, the rise of the
+     *  child's PWL curve and the child's own calls from there cost least,
+     *  capacity allowing) and the greedy's own, from that routing's basis
+     *  by the primal simplex; warm, the 4 cheapest by RTT plus egress plus
+     *  a substituted slope besides the previous optimum's (see
+     *  ::slate_opt_solve_warm);
      *  (3) every left-out flow column is then priced with the row duals,
      *  those with a negative reduced cost join, and the primal simplex
      *  continues (column generation), until none prices out: then every
@@ -244,6 +250,18 @@ typedef struct slate_opt_config {
      *  crash, no presolve), kept as the reference the reduced solve is
      *  checked against, and for benchmarks. */
     unsigned full_lp;
+    /** 0 (default): the reduced solve as above. 1: the reduced solve as it
+     *  was before its greedy start, for benchmarks: cold from local-only
+     *  routing's basis with the 4 cheapest destinations by RTT plus egress
+     *  (plus a substituted slope), and a load no call reaches kept in the
+     *  LP. Same optimum; ignored with full_lp. */
+    unsigned local_start;
+    /** Reduced solve: the most dual simplex iterations a warm start may
+     *  take before it gives up and the solve starts cold from the greedy
+     *  routing (a window that moved far can cost a warm start more than a
+     *  cold one); the next 3 solves warm from that result start cold, then
+     *  warm is tried again. 0 (default): rows / 10 + 100. Same optimum. */
+    unsigned warm_max_iterations;
 } slate_opt_config_t;
 
 /** @brief Fill @p c with the defaults above. Cost: O(1). */

@@ -92,15 +92,19 @@ slate_status opt_lp_build(const slate_opt_problem_t *p, const opt_prep_t *pp, op
     memset(lp, 0, sizeof *lp);
     size_t R = p->R, E = p->n_ep, S = p->n_svc, M = p->n_edge;
     int *row_cons = NULL, *row_load = NULL, *row_cap = NULL;
-    double *lin = NULL; /* slope of a substituted (linear) load, per (ep, region) */
+    double *lin = NULL;           /* slope of a substituted (linear) load, per (ep, region) */
+    unsigned char *called = NULL; /* per endpoint: the child of some edge */
     slate_status st = SLATE_ENOSPC;
 
     row_cons = malloc((M ? M : 1) * R * sizeof *row_cons);
     row_load = malloc((E ? E : 1) * R * sizeof *row_load);
     lin = malloc((E ? E : 1) * R * sizeof *lin);
     row_cap = malloc((S ? S : 1) * R * sizeof *row_cap);
-    if (!row_cons || !row_load || !row_cap || !lin)
+    called = calloc(E ? E : 1, 1);
+    if (!row_cons || !row_load || !row_cap || !lin || !called)
         goto fail;
+    for (size_t e = 0; e < M; e++)
+        called[p->edges[e].child] = 1;
 
     /* Count rows and columns first, so every array is allocated once. */
     double ub[SLATE_OPT_MAX_SEGMENTS], slopes[SLATE_OPT_MAX_SEGMENTS];
@@ -141,6 +145,16 @@ slate_status opt_lp_build(const slate_opt_problem_t *p, const opt_prep_t *pp, op
                     row_load[ep * R + r] = -2;
                     lin[ep * R + r] = slopes[0];
                     lp->obj_const += slopes[0] * pp->ep_const[ep * R + r];
+                    continue;
+                }
+                if (!p->cfg.full_lp && !p->cfg.local_start && !called[ep]) {
+                    /* No call reaches it: its load is its ingress, a
+                     * constant, and so is its cost (out like a linear one). */
+                    double w, sl[SLATE_OPT_MAX_SEGMENTS];
+                    unsigned k = opt_pwl(p, pp, (unsigned)ep, r, &w, sl);
+                    row_load[ep * R + r] = -2;
+                    lin[ep * R + r] = 0.0;
+                    lp->obj_const += opt_pwl_value(k, w, sl, pp->ep_const[ep * R + r]);
                     continue;
                 }
                 row_load[ep * R + r] = (int)nrow++;
@@ -318,12 +332,14 @@ slate_status opt_lp_build(const slate_opt_problem_t *p, const opt_prep_t *pp, op
     free(row_load);
     free(row_cap);
     free(lin);
+    free(called);
     return SLATE_OK;
 fail:
     free(row_cons);
     free(row_load);
     free(row_cap);
     free(lin);
+    free(called);
     opt_lp_free(lp);
     return st;
 }
@@ -364,8 +380,11 @@ slate_status slate_opt_solve(const slate_opt_problem_t *p, slate_opt_result_t **
  *
  * Most calls are served in their own region or a near one, so CLP starts
  * from a restricted LP that holds every PWL column but, per (edge, source
- * region), only the flow columns to the NEAR_DST cheapest destinations (RTT
- * plus egress). After each solve every left-out flow column is priced with
+ * region), only the flow columns to the few cheapest destinations: warm,
+ * NEAR_DST by RTT plus egress (plus a substituted load's slope) besides
+ * the previous optimum's; cold, NEAR_DST_COLD by their cost to go at a
+ * greedy routing (greedy_routing, start_costs), whose basis is the start.
+ * After each solve every left-out flow column is priced with
  * the row duals (reduced cost c_j - y'A_j); those that would lower the
  * objective join the LP and the primal simplex continues from the basis it
  * has. When none prices out, the restricted optimum is an optimum of the
@@ -374,6 +393,14 @@ slate_status slate_opt_solve(const slate_opt_problem_t *p, slate_opt_result_t **
  * that only far regions can relieve) gets every column and is solved again.
  */
 #define NEAR_DST 4
+/* A cold start's restricted LP: per (edge, source) the destination with
+ * the least cost to go at the greedy routing (start_costs), and the
+ * greedy's own. The simplex's work per iteration grows with the columns it
+ * holds, and what is left out is priced in: at 1,000 x 16 one destination
+ * took less CPU than 2, 3 or 4 with flat and with curved models. */
+#define NEAR_DST_COLD 1
+/* Rounds that start cold after a warm start gave up (warm_max_iterations). */
+#define COLD_AFTER_GIVING_UP 3
 /* After this many pricing rounds every remaining column joins at once. */
 #define MAX_PRICING_ROUNDS 40
 
@@ -424,8 +451,8 @@ static int clp_cols_make(const opt_lp_t *lp, const unsigned *list, size_t n, clp
 }
 
 /* The rank of every column in its (edge, source) group of flow columns by
- * cost (RTT plus egress; ties by index), 0 for PWL columns. */
-static void column_ranks(const opt_lp_t *lp, unsigned char *rank)
+ * cost[] (ties by index), 0 for PWL columns. */
+static void column_ranks(const opt_lp_t *lp, const double *cost, unsigned char *rank)
 {
     size_t j = 0;
     while (j < lp->ncol) {
@@ -440,7 +467,7 @@ static void column_ranks(const opt_lp_t *lp, unsigned char *rank)
         for (size_t a = j; a < end; a++) {
             unsigned cheaper = 0;
             for (size_t b = j; b < end; b++)
-                cheaper += lp->obj[b] < lp->obj[a] || (lp->obj[b] == lp->obj[a] && b < a);
+                cheaper += cost[b] < cost[a] || (cost[b] == cost[a] && b < a);
             rank[a] = (unsigned char)cheaper;
         }
         j = end;
@@ -605,29 +632,145 @@ static int row_sorted(const opt_lp_t *lp, const unsigned char *basis_rows, uint6
 }
 
 /*
- * The start of a cold solve, from local-only routing: per (edge, source)
- * the flow column to its local-only destination is basic (and joins the
- * restricted LP), per remaining load row the PWL column the local load falls
- * in is basic with the ones below it at their upper bound, and every
- * capacity row's slack is basic. Ordered by rows (conservation down the
- * call graph, loads, capacities) these columns form a triangular matrix
- * with a unit diagonal, so the basis is never singular; it is primal
- * feasible unless local routing breaks a capacity. status[] gets the
- * full-LP columns' statuses, then the rows'. Returns 0, or -1 when the
- * baseline fails (no memory).
+ * The routing a cold solve starts from, greedy: per (edge, source region),
+ * edges in the order of the call graph (so a parent's load in a region is
+ * known when its calls are placed), the whole flow goes to the one
+ * destination where it costs least given what the flows placed before it
+ * load there: RTT and egress, the rise of the child's PWL function from its
+ * load so far (its slope there when the flow is 0), and, with y (costs to
+ * go per (edge, source), see start_costs), what the child's own calls cost
+ * from there; among the destinations whose capacity it fits when there are
+ * any. With constant latencies and y that is close to the optimum; with
+ * curves a loaded region's steeper segments send later flows elsewhere,
+ * much as the optimum does. dst[e * R + s] gets the destination (OPT_NONE
+ * where the parent is not deployed), load[] the resulting (endpoint,
+ * region) loads. Returns 0, or -1 without memory.
  */
-static int local_basis(const slate_opt_problem_t *p, const opt_lp_t *lp, unsigned char *active,
-                       unsigned char *status)
+static int greedy_routing(const slate_opt_problem_t *p, const opt_prep_t *pp, const double *y,
+                          unsigned *dst, double *load)
 {
-    enum { BASIC = 1, AT_UPPER = 2, AT_LOWER = 3 };
+    size_t R = p->R, E = p->n_ep;
+    double *node = malloc(((size_t)pp->n_node ? pp->n_node : 1) * R * sizeof *node);
+    double *svc = calloc((p->n_svc ? p->n_svc : 1) * R, sizeof *svc);
+    double *width = malloc((E ? E : 1) * R * sizeof *width);
+    double *slopes = malloc((E ? E : 1) * R * SLATE_OPT_MAX_SEGMENTS * sizeof *slopes);
+    unsigned char *nseg = calloc((E ? E : 1) * R, 1);
+    if (!node || !svc || !width || !slopes || !nseg) {
+        free(node);
+        free(svc);
+        free(width);
+        free(slopes);
+        free(nseg);
+        return -1;
+    }
+    memcpy(node, pp->node_ingress, (size_t)pp->n_node * R * sizeof *node);
+    memcpy(load, pp->ep_const, E * R * sizeof *load);
+    for (size_t ep = 0; ep < E; ep++)
+        for (size_t r = 0; r < R; r++) {
+            svc[(size_t)p->ep_svc[ep] * R + r] += load[ep * R + r];
+            if (pp->ep_live[ep] && p->deployed[(size_t)p->ep_svc[ep] * R + r])
+                nseg[ep * R + r] =
+                    (unsigned char)opt_pwl(p, pp, (unsigned)ep, (unsigned)r, &width[ep * R + r],
+                                           slopes + (ep * R + r) * SLATE_OPT_MAX_SEGMENTS);
+        }
+    for (unsigned j = 0; j < p->n_edge; j++) {
+        unsigned e = pp->edge_order[j];
+        const opt_edge_t *x = &p->edges[e];
+        size_t cs = p->ep_svc[x->child];
+        for (size_t s = 0; s < R; s++) {
+            dst[e * R + s] = OPT_NONE;
+            if (!p->deployed[(size_t)p->ep_svc[x->parent] * R + s])
+                continue;
+            double f = x->ratio * node[(size_t)pp->edge_pnode[e] * R + s];
+            unsigned best = OPT_NONE;
+            double best_cost = INFINITY;
+            int best_fits = 0;
+            for (size_t d = 0; d < R; d++) {
+                if (!p->deployed[cs * R + d])
+                    continue;
+                size_t c = (size_t)x->child * R + d;
+                const double *sl = slopes + c * SLATE_OPT_MAX_SEGMENTS;
+                double unit =
+                    p->rtt[s * R + d] + p->cfg.egress_weight * x->bytes * p->price[s * R + d];
+                if (y) {
+                    unsigned cn = pp->edge_cnode[e];
+                    for (unsigned k = pp->out_start[cn]; k < pp->out_start[cn + 1]; k++)
+                        unit +=
+                            p->edges[pp->out_list[k]].ratio * y[(size_t)pp->out_list[k] * R + d];
+                }
+                double cost;
+                if (nseg[c] == 0) {
+                    cost = f > 0.0 ? f * unit : unit; /* no curve (not reached) */
+                } else if (f > 0.0) {
+                    cost = f * unit + opt_pwl_value(nseg[c], width[c], sl, load[c] + f) -
+                           opt_pwl_value(nseg[c], width[c], sl, load[c]);
+                } else {
+                    /* the segment the load is in (the last past the range) */
+                    double q = width[c] > 0.0 ? load[c] / width[c] : 0.0;
+                    unsigned seg = q < (double)nseg[c] ? (unsigned)q : nseg[c] - 1u;
+                    cost = unit + sl[seg];
+                }
+                int fits = !(svc[cs * R + d] + f > p->capacity[cs * R + d]);
+                if (best == OPT_NONE || (fits && !best_fits) ||
+                    (fits == best_fits && cost < best_cost)) {
+                    best = (unsigned)d;
+                    best_cost = cost;
+                    best_fits = fits;
+                }
+            }
+            dst[e * R + s] = best;
+            if (best == OPT_NONE || !(f > 0.0))
+                continue;
+            node[(size_t)pp->edge_cnode[e] * R + best] += f;
+            load[(size_t)x->child * R + best] += f;
+            svc[cs * R + best] += f;
+        }
+    }
+    free(node);
+    free(svc);
+    free(width);
+    free(slopes);
+    free(nseg);
+    return 0;
+}
+
+/* Local-only routing as a start (the one before the greedy start, kept
+ * for comparison): its destinations and loads; 0, or -1 without memory. */
+static int local_routing(const slate_opt_problem_t *p, unsigned *dst, double *load)
+{
     slate_opt_result_t *loc = NULL;
     if (slate_opt_local_only(p, &loc) != SLATE_OK)
         return -1;
+    size_t R = p->R;
+    for (size_t e = 0; e < p->n_edge; e++)
+        for (size_t s = 0; s < R; s++)
+            dst[e * R + s] = opt_local_choice(p, (unsigned)s, p->edges[e].child);
+    for (size_t ep = 0; ep < p->n_ep; ep++)
+        for (size_t r = 0; r < R; r++)
+            load[ep * R + r] = slate_opt_result_load(loc, (unsigned)ep, (unsigned)r);
+    slate_opt_result_free(loc);
+    return 0;
+}
+
+/*
+ * The start of a cold solve, from a routing (the greedy one above): per (edge,
+ * source) the flow column to its destination is basic (and joins the
+ * restricted LP), per remaining load row the PWL column the load falls in
+ * is basic with the ones below it at their upper bound, and every capacity
+ * row's slack is basic. Ordered by rows (conservation down the call graph,
+ * loads, capacities) these columns form a triangular matrix with a unit
+ * diagonal, whatever destination each (edge, source) has, so the basis is
+ * never singular; it is primal feasible unless the routing breaks a
+ * capacity. status[] gets the full-LP columns' statuses, then the rows'.
+ */
+static void start_basis(const opt_lp_t *lp, size_t R, const unsigned *dst, const double *load,
+                        unsigned char *active, unsigned char *status)
+{
+    enum { BASIC = 1, AT_UPPER = 2, AT_LOWER = 3 };
     size_t j = 0;
     while (j < lp->ncol) {
         if (lp->kind[j] == 0) {
-            unsigned child = p->edges[lp->ca[j]].child;
-            int basic = opt_local_choice(p, lp->cb[j], child) == lp->cc[j];
+            int basic = dst[(size_t)lp->ca[j] * R + lp->cb[j]] == lp->cc[j];
             status[j] = basic ? BASIC : AT_LOWER;
             active[j] |= (unsigned char)basic;
             j++;
@@ -637,7 +780,7 @@ static int local_basis(const slate_opt_problem_t *p, const opt_lp_t *lp, unsigne
         while (end < lp->ncol && lp->kind[end] == 1 && lp->ca[end] == lp->ca[j] &&
                lp->cb[end] == lp->cb[j])
             end++;
-        double x = slate_opt_result_load(loc, lp->ca[j], lp->cb[j]), below = 0.0;
+        double x = load[(size_t)lp->ca[j] * R + lp->cb[j]], below = 0.0;
         int placed = 0;
         for (size_t a = j; a < end; a++) {
             if (placed) {
@@ -654,7 +797,76 @@ static int local_basis(const slate_opt_problem_t *p, const opt_lp_t *lp, unsigne
     }
     for (size_t i = 0; i < lp->nrow; i++)
         status[lp->ncol + i] = lp->rkind[i] == 2 ? BASIC : AT_LOWER;
-    slate_opt_result_free(loc);
+}
+
+/*
+ * What a flow column is estimated to cost at the greedy routing: the cost
+ * to go through it, computed up the call graph. A (edge, source)'s cost to
+ * go y(e, s) is the least over destinations d of g(e, s, d) = RTT, egress,
+ * the slope of the child's PWL function at its greedy load in d, plus each
+ * call the child makes from d (ratio times that edge's y from d); g is the
+ * column's estimate, the reduced cost it would have at 0 if the duals were
+ * these. So a destination whose curve is low, or whose own callees are near
+ * it, ranks before a nearer one on a steep part or far from its callees.
+ * y gets the costs to go (M x R); with lp, cost[] gets every column's
+ * estimate (0 for PWL columns). Returns 0, or -1 without memory.
+ */
+static int start_costs(const slate_opt_problem_t *p, const opt_prep_t *pp, const opt_lp_t *lp,
+                       const double *load, double *cost, double *y)
+{
+    size_t R = p->R, E = p->n_ep, M = p->n_edge;
+    double *slope = calloc((E ? E : 1) * R, sizeof *slope);
+    if (!slope)
+        return -1;
+    double sl[SLATE_OPT_MAX_SEGMENTS];
+    for (size_t ep = 0; ep < E; ep++)
+        for (size_t r = 0; r < R; r++) {
+            if (!pp->ep_live[ep] || !p->deployed[(size_t)p->ep_svc[ep] * R + r])
+                continue;
+            double w;
+            unsigned k = opt_pwl(p, pp, (unsigned)ep, (unsigned)r, &w, sl);
+            double x = load[ep * R + r];
+            unsigned seg = k > 1 && w > 0.0 && x / w < (double)k ? (unsigned)(x / w) : k - 1u;
+            slope[ep * R + r] = sl[seg];
+        }
+    for (size_t j = M; j-- > 0;) {
+        unsigned e = pp->edge_order[j];
+        const opt_edge_t *x = &p->edges[e];
+        unsigned cn = pp->edge_cnode[e];
+        for (size_t s = 0; s < R; s++) {
+            double best = INFINITY;
+            for (size_t d = 0; d < R; d++) {
+                if (!p->deployed[(size_t)p->ep_svc[x->child] * R + d])
+                    continue;
+                double g = p->rtt[s * R + d] +
+                           p->cfg.egress_weight * x->bytes * p->price[s * R + d] +
+                           slope[(size_t)x->child * R + d];
+                for (unsigned k = pp->out_start[cn]; k < pp->out_start[cn + 1]; k++) {
+                    unsigned e2 = pp->out_list[k];
+                    g += p->edges[e2].ratio * y[(size_t)e2 * R + d];
+                }
+                if (g < best)
+                    best = g;
+            }
+            y[(size_t)e * R + s] = isfinite(best) ? best : 0.0;
+        }
+    }
+    for (size_t j = 0; lp && j < lp->ncol; j++) {
+        cost[j] = 0.0;
+        if (lp->kind[j] != 0)
+            continue;
+        const opt_edge_t *x = &p->edges[lp->ca[j]];
+        size_t s = lp->cb[j], d = lp->cc[j];
+        unsigned cn = pp->edge_cnode[lp->ca[j]];
+        double g = p->rtt[s * R + d] + p->cfg.egress_weight * x->bytes * p->price[s * R + d] +
+                   slope[(size_t)x->child * R + d];
+        for (unsigned k = pp->out_start[cn]; k < pp->out_start[cn + 1]; k++) {
+            unsigned e2 = pp->out_list[k];
+            g += p->edges[e2].ratio * y[(size_t)e2 * R + d];
+        }
+        cost[j] = g;
+    }
+    free(slope);
     return 0;
 }
 
@@ -666,30 +878,58 @@ static int local_basis(const slate_opt_problem_t *p, const opt_lp_t *lp, unsigne
  * Returns SLATE_OK, SLATE_EINFEASIBLE, SLATE_ESOLVER or SLATE_ENOSPC.
  */
 static slate_status solve_generated(Clp_Simplex *model, const slate_opt_problem_t *p,
-                                    const opt_lp_t *lp, const slate_opt_result_t *warm,
+                                    const opt_prep_t *pp, const opt_lp_t *lp,
+                                    const slate_opt_result_t *warm, unsigned warm_cap,
                                     unsigned char *active, unsigned *clp_col, size_t *n_clp,
-                                    unsigned *rounds, unsigned *iters)
+                                    unsigned *rounds, unsigned *iters, int *gave_up)
 {
     size_t ncol = lp->ncol ? lp->ncol : 1;
     unsigned *list = malloc(ncol * sizeof *list);
     unsigned char *rank = malloc(ncol);
     unsigned char *wstatus = NULL;
+    unsigned *dst = NULL;
+    double *load = NULL, *cost = NULL, *togo = NULL;
     clp_cols_t cc = {0};
     slate_status st = SLATE_ENOSPC;
     if (!list || !rank)
         goto out;
-    column_ranks(lp, rank);
     unsigned limit = NEAR_DST;
     wstatus = malloc((size_t)lp->ncol + lp->nrow);
     if (!wstatus)
         goto out;
     if (warm) {
+        column_ranks(lp, lp->obj, rank);
         warm_map(lp, warm, rank, limit, active, wstatus);
     } else {
+        /* the greedy routing, the columns ranked by their cost there, the
+         * basis of that routing */
+        size_t R = p->R;
+        dst = malloc(((size_t)p->n_edge ? p->n_edge : 1) * R * sizeof *dst);
+        load = malloc(((size_t)p->n_ep ? p->n_ep : 1) * R * sizeof *load);
+        cost = calloc(ncol, sizeof *cost);
+        if (!dst || !load || !cost)
+            goto out;
+        if (p->cfg.local_start) {
+            /* the start before the greedy one, for comparison */
+            if (local_routing(p, dst, load) != 0)
+                goto out;
+            column_ranks(lp, lp->obj, rank);
+        } else {
+            /* a first greedy pass, the costs to go at its loads, a second
+             * pass that counts each destination's calls onward, the costs
+             * at its loads */
+            togo = malloc(((size_t)p->n_edge ? p->n_edge : 1) * R * sizeof *togo);
+            if (!togo || greedy_routing(p, pp, NULL, dst, load) != 0 ||
+                start_costs(p, pp, NULL, load, NULL, togo) != 0 ||
+                greedy_routing(p, pp, togo, dst, load) != 0 ||
+                start_costs(p, pp, lp, load, cost, togo) != 0)
+                goto out;
+            column_ranks(lp, cost, rank);
+            limit = NEAR_DST_COLD;
+        }
         for (size_t j = 0; j < lp->ncol; j++)
             active[j] = rank[j] < limit;
-        if (local_basis(p, lp, active, wstatus) != 0)
-            goto out;
+        start_basis(lp, R, dst, load, active, wstatus);
     }
     size_t n = 0;
     for (size_t j = 0; j < lp->ncol; j++)
@@ -711,15 +951,27 @@ static slate_status solve_generated(Clp_Simplex *model, const slate_opt_problem_
     memmove(wstatus + n, wstatus + lp->ncol, lp->nrow);
     Clp_copyinStatus(model, wstatus);
     /* Warm: the previous optimum, dual feasible where only loads moved. Cold:
-     * local routing, primal feasible unless it breaks a capacity. (CLP's
-     * presolve is not used: CoinUtils 2.11's presolve actions leak on some
-     * LPs, found by fuzz_opt.) */
-    if (warm)
-        Clp_dual(model, 0);
-    else
-        Clp_primal(model, 0);
+     * the greedy routing, primal feasible unless it breaks a capacity.
+     * (CLP's presolve is not used: CoinUtils 2.11's presolve actions leak
+     * on some LPs, found by fuzz_opt.) */
     *rounds = 0;
     *iters = 0;
+    if (warm) {
+        /* A warm start whose window moved far (loads, curves) can take
+         * more dual iterations than the greedy start's whole solve: past
+         * warm_cap it gives up, and the caller starts cold. */
+        Clp_setMaximumIterations(model, (int)warm_cap);
+        Clp_dual(model, 0);
+        Clp_setMaximumIterations(model, INT_MAX);
+        if (Clp_status(model) == 3 && Clp_numberIterations(model) >= (int)warm_cap) {
+            *iters = (unsigned)Clp_numberIterations(model);
+            *gave_up = 1;
+            st = SLATE_ESOLVER;
+            goto out;
+        }
+    } else {
+        Clp_primal(model, 0);
+    }
     int retried = 0;
     for (;;) {
         *iters += (unsigned)Clp_numberIterations(model);
@@ -772,6 +1024,10 @@ out:
     free(list);
     free(rank);
     free(wstatus);
+    free(dst);
+    free(load);
+    free(cost);
+    free(togo);
     return st;
 }
 
@@ -867,7 +1123,8 @@ slate_status slate_opt_solve_warm(const slate_opt_problem_t *p, const slate_opt_
     int warm = prev && prev->basis &&
                (full ? !prev->keys && prev->basis_shape == shape && prev->basis_rows == lp.nrow &&
                            prev->basis_cols == lp.ncol
-                     : prev->keys != NULL);
+                     : prev->keys != NULL && prev->cold_rounds == 0);
+    int gave_up = 0;
     double t1 = opt_now_ms();
     size_t n_clp = lp.ncol;
     unsigned rounds = 0, iters = 0;
@@ -878,8 +1135,27 @@ slate_status slate_opt_solve_warm(const slate_opt_problem_t *p, const slate_opt_
         st = solve_full(model, &lp, warm ? prev : NULL);
         iters = (unsigned)Clp_numberIterations(model);
     } else {
-        st = solve_generated(model, p, &lp, warm ? prev : NULL, active, clp_col, &n_clp, &rounds,
-                             &iters);
+        unsigned cap = p->cfg.warm_max_iterations ? p->cfg.warm_max_iterations : lp.nrow / 10 + 100;
+        st = solve_generated(model, p, &pp, &lp, warm ? prev : NULL, cap, active, clp_col, &n_clp,
+                             &rounds, &iters, &gave_up);
+        if (gave_up) {
+            /* the warm start gave up: cold, from the greedy routing */
+            unsigned spent = iters;
+            Clp_deleteModel(model);
+            model = Clp_newModel();
+            if (!model) {
+                st = SLATE_ENOSPC;
+                goto out;
+            }
+            Clp_setLogLevel(model, 0);
+            if (p->cfg.time_limit_s > 0.0)
+                Clp_setMaximumSeconds(model, p->cfg.time_limit_s);
+            warm = 0;
+            int again = 0;
+            st = solve_generated(model, p, &pp, &lp, NULL, cap, active, clp_col, &n_clp, &rounds,
+                                 &iters, &again);
+            iters += spent;
+        }
         if (st == SLATE_ESOLVER && !(p->cfg.time_limit_s > 0.0)) {
             /* CLP stopped short on the restricted LP (numerical trouble):
              * the full LP from scratch, as before the reduction. */
@@ -942,6 +1218,10 @@ slate_status slate_opt_solve_warm(const slate_opt_problem_t *p, const slate_opt_
     }
     r->st.lp_objective = lp_obj;
     r->st.warm_start = warm;
+    /* after a warm start gave up, the next COLD_AFTER_GIVING_UP rounds
+     * start cold (the window keeps moving), then warm is tried again */
+    r->cold_rounds = gave_up ? COLD_AFTER_GIVING_UP
+                             : (prev && prev->cold_rounds > 0 ? prev->cold_rounds - 1 : 0);
     const unsigned char *basis = Clp_statusArray(model);
     if (basis) {
         size_t nb = n_clp + lp.nrow;

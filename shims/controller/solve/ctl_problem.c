@@ -330,6 +330,7 @@ slate_status ctl_problem_build(const ctl_config_t *cfg, const ctl_solve_input_t 
     oc.segments = cfg->segments;
     oc.egress_weight = cfg->egress_weight;
     oc.full_lp = cfg->solve_full_lp ? 1u : 0u;
+    oc.local_start = cfg->solve_local_start ? 1u : 0u;
     if ((st = slate_opt_configure(b->p, &oc)) != SLATE_OK)
         goto out;
     for (uint32_t a = 0; a < b->R; a++)

@@ -57,7 +57,8 @@ typedef struct ctl_config {
     double model_min_samples;
     double model_forget;
     uint32_t segments;
-    bool solve_full_lp; /* benchmarks: the full LP, cold, as before the reduction */
+    bool solve_full_lp;     /* benchmarks: the full LP, cold, as before the reduction */
+    bool solve_local_start; /* benchmarks: the reduced LP from local routing, as before */
     double egress_weight;
     double max_shift;
     double min_gain_abs;

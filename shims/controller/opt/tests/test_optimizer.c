@@ -979,6 +979,46 @@ static void test_reduced_merges_flat_segments(void **state)
     slate_opt_problem_free(p);
 }
 
+/* A load no call reaches (the frontend's: its ingress only) is a constant
+ * even when its curve is not: its load rows and segments leave the reduced
+ * LP, its cost is the objective constant. The greedy start cannot place
+ * region 0's 250 rps whole within a backend capacity of 100, so the
+ * simplex starts from a routing over capacity; the optimum (every backend
+ * region full) is still the full LP's, and glpsol's on the written file. */
+static void test_reduced_constant_loads_and_greedy_start(void **state)
+{
+    (void)state;
+    unsigned b;
+    slate_opt_problem_t *p = three_regions(250, 100, &b);
+    slate_opt_fit_t q;
+    assert_int_equal(slate_opt_fit_fixed(&q, 2.0, 0.01, 1e-4), SLATE_OK);
+    for (unsigned ep = 0; ep < 2; ep++)
+        for (unsigned r = 0; r < 3; r++)
+            assert_int_equal(slate_opt_set_model(p, ep, r, &q), SLATE_OK);
+    slate_opt_result_t *full = solve_mode(p, 1), *red = solve_mode(p, 0);
+    const slate_opt_stats_t *fs = slate_opt_result_stats(full), *rs = slate_opt_result_stats(red);
+    /* full: 3 conservation + 6 load + 3 capacity rows, 9 flows + 48 segments;
+     * reduced: the frontend's 3 load rows and 24 segments go */
+    assert_int_equal(fs->rows, 12);
+    assert_int_equal(fs->full_columns, 9 + 48);
+    assert_int_equal(rs->rows, 9);
+    assert_int_equal(rs->full_columns, 9 + 24);
+    double obj = rs->objective;
+    if (!rel_close(fs->objective, obj, 1e-9))
+        fail_msg("full LP %.12g, reduced %.12g", fs->objective, obj);
+    assert_true(rel_close(rs->lp_objective, obj, 1e-9));
+    assert_true(rs->max_overload < 1e-6);
+    for (unsigned r = 0; r < 3; r++)
+        assert_true(fabs(slate_opt_result_load(red, b, r) - 100.0) < 1e-6);
+    double g;
+    assert_true(glpsol_objective(p, 7004, &g));
+    assert_true(rel_close(g, obj, 1e-7));
+    check_invariants(p, red);
+    slate_opt_result_free(full);
+    slate_opt_result_free(red);
+    slate_opt_problem_free(p);
+}
+
 /* Warm starts across LPs of another structure: curves turning constant
  * (their load row and columns go) and constant ones curving (they come
  * back), on the previous optimum's basis matched column by column. */
@@ -989,6 +1029,11 @@ static void test_reduced_warm_across_curve_changes(void **state)
     for (unsigned seed = 400; seed < 440; seed++) {
         slate_opt_problem_t *p = testgen_random(seed, 8, 8);
         assert_non_null(p);
+        /* every warm start runs to its end here (the cap has its own test) */
+        slate_opt_config_t c;
+        assert_int_equal(slate_opt_get_config(p, &c), SLATE_OK);
+        c.warm_max_iterations = 100000000u;
+        assert_int_equal(slate_opt_configure(p, &c), SLATE_OK);
         slate_opt_result_t *prev = NULL;
         assert_int_equal(slate_opt_solve(p, &prev), SLATE_OK);
         for (int round = 0; round < 3; round++) {
@@ -1021,6 +1066,75 @@ static void test_reduced_warm_across_curve_changes(void **state)
         slate_opt_result_free(prev);
         slate_opt_problem_free(p);
     }
+}
+
+/* A warm start past its iteration cap gives up: the solve starts cold
+ * from the greedy routing, the optimum is still the full LP's, the next 3
+ * solves from such a result start cold (even with a cap a warm start would
+ * meet), then warm is tried again. */
+static void move_window(slate_opt_problem_t *p, testgen_rng_t *rng)
+{
+    for (unsigned k = 0; k < slate_opt_n_classes(p); k++)
+        for (unsigned r = 0; r < slate_opt_n_regions(p); r++) {
+            double in;
+            assert_int_equal(slate_opt_get_ingress(p, k, r, &in), SLATE_OK);
+            assert_int_equal(slate_opt_set_ingress(p, k, r, in * testgen_uniform(rng, 0.5, 1.5)),
+                             SLATE_OK);
+        }
+}
+
+static void set_warm_cap(slate_opt_problem_t *p, unsigned cap)
+{
+    slate_opt_config_t c;
+    assert_int_equal(slate_opt_get_config(p, &c), SLATE_OK);
+    c.warm_max_iterations = cap;
+    assert_int_equal(slate_opt_configure(p, &c), SLATE_OK);
+}
+
+static void test_reduced_warm_gives_up(void **state)
+{
+    (void)state;
+    testgen_rng_t rng = {91};
+    unsigned gave_up = 0;
+    for (unsigned seed = 500; seed < 530; seed++) {
+        slate_opt_problem_t *p = testgen_random(seed, 8, 8);
+        assert_non_null(p);
+        set_warm_cap(p, 1);
+        slate_opt_result_t *prev = NULL;
+        assert_int_equal(slate_opt_solve(p, &prev), SLATE_OK);
+        /* until a warm start takes more than 1 iteration, then 3 cold
+         * rounds and a warm one under a cap it meets */
+        int after = -1;
+        for (int round = 0; round < 10 && after < 4; round++) {
+            move_window(p, &rng);
+            slate_opt_result_t *next = NULL;
+            slate_status st = slate_opt_solve_warm(p, prev, &next);
+            if (st == SLATE_EINFEASIBLE)
+                break;
+            assert_int_equal(st, SLATE_OK);
+            const slate_opt_stats_t *ns = slate_opt_result_stats(next);
+            slate_opt_result_t *full = solve_mode(p, 1);
+            if (!rel_close(ns->objective, slate_opt_result_stats(full)->objective, 1e-7))
+                fail_msg("seed %u round %d: %.12g, full LP %.12g", seed, round, ns->objective,
+                         slate_opt_result_stats(full)->objective);
+            check_invariants(p, next);
+            slate_opt_result_free(full);
+            if (after >= 0) {
+                after++;
+                assert_int_equal(ns->warm_start, after == 4);
+            } else if (ns->warm_start == 0) {
+                assert_true(ns->iterations >= 1);
+                gave_up++;
+                after = 0;
+                set_warm_cap(p, 100000000u);
+            }
+            slate_opt_result_free(prev);
+            prev = next;
+        }
+        slate_opt_result_free(prev);
+        slate_opt_problem_free(p);
+    }
+    assert_true(gave_up > 5);
 }
 
 /* ---- bad input ---- */
@@ -1168,6 +1282,8 @@ int main(void)
         cmocka_unit_test(test_reduced_far_capacity),
         cmocka_unit_test(test_reduced_prices_far_region),
         cmocka_unit_test(test_reduced_merges_flat_segments),
+        cmocka_unit_test(test_reduced_constant_loads_and_greedy_start),
+        cmocka_unit_test(test_reduced_warm_gives_up),
         cmocka_unit_test(test_reduced_warm_across_curve_changes),
         cmocka_unit_test(test_bad_input),
         cmocka_unit_test(test_write_lp_deterministic),
