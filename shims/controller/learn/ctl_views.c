@@ -80,7 +80,7 @@ static void json_ep_name(ctl_state_t *s, ctl_json_t *j, uint32_t ep)
 
 void ctl_state_write_json(ctl_state_t *s, ctl_json_t *j, uint64_t now_ns)
 {
-    pthread_mutex_lock(&s->mu);
+    ls_lock_all(s);
     uint32_t nslots = ls_slot_count(s);
     ctl_json_key(j, "window");
     ctl_json_obj(j);
@@ -242,7 +242,7 @@ void ctl_state_write_json(ctl_state_t *s, ctl_json_t *j, uint64_t now_ns)
         ctl_json_u64(j, atomic_load(&s->m->overflow[k]));
     }
     ctl_json_obj_end(j);
-    pthread_mutex_unlock(&s->mu);
+    ls_unlock_all(s);
 }
 
 /* ------------------------------------------------------------------------- */
@@ -287,7 +287,7 @@ static void fmt_double(ctl_buf_t *out, double v)
 
 void ctl_state_write_metrics(ctl_state_t *s, ctl_buf_t *out)
 {
-    pthread_mutex_lock(&s->mu);
+    ls_lock_all(s);
     uint32_t nslots = ls_slot_count(s);
     uint32_t trusted = 0, untrusted = 0;
     for (uint32_t i = 0; i < s->n_eps; i++)
@@ -356,5 +356,5 @@ void ctl_state_write_metrics(ctl_state_t *s, ctl_buf_t *out)
                 emitted++;
             }
     }
-    pthread_mutex_unlock(&s->mu);
+    ls_unlock_all(s);
 }
