@@ -179,13 +179,13 @@ static size_t merge_spans(ctl_state_t *s, const ctl_scratch_t *sc, const slate_l
     /* The index heads were prefetched before the lock; now fetch the entries they
      * point at, all at once, so the lookups below do not wait on memory one by one. */
     for (size_t i = 0; i < n_spans; i++) {
-        uint32_t h = s->self_heads[ls_bucket_of(s, sc->pspan[i].self_key)];
-        if (h != NIL)
-            __builtin_prefetch(&s->ring[h]);
+        span_link h = ls_head_first(s->self_heads[ls_bucket_of(s, sc->pspan[i].self_key)]);
+        if (ls_link_held(s, h))
+            __builtin_prefetch(&s->ring[h.idx]);
         if (sc->pspan[i].parent_key) {
-            h = s->self_heads[ls_bucket_of(s, sc->pspan[i].parent_key)];
-            if (h != NIL)
-                __builtin_prefetch(&s->ring[h]);
+            h = ls_head_first(s->self_heads[ls_bucket_of(s, sc->pspan[i].parent_key)]);
+            if (ls_link_held(s, h))
+                __builtin_prefetch(&s->ring[h.idx]);
         }
     }
     /* A report sent twice (a retry) repeats its spans: its first span tells. */
@@ -340,8 +340,8 @@ ctl_state_t *ctl_state_create(const ctl_config_t *cfg, ctl_metrics_t *metrics,
     while (buckets < s->ring_cap)
         buckets *= 2;
     s->bucket_mask = buckets - 1;
-    s->self_heads = malloc((size_t)buckets * sizeof(uint32_t));
-    s->parent_heads = malloc((size_t)buckets * sizeof(uint32_t));
+    s->self_heads = malloc((size_t)buckets * sizeof(span_head));
+    s->parent_heads = malloc((size_t)buckets * sizeof(span_head));
     /* 8 bits per held span keeps the filter's false positives near 1 in 16. */
     uint64_t wbits = (uint64_t)buckets * 8;
     s->waiting_mask = (uint32_t)(wbits - 1);
@@ -353,8 +353,8 @@ ctl_state_t *ctl_state_create(const ctl_config_t *cfg, ctl_metrics_t *metrics,
         ctl_state_free(s);
         return NULL;
     }
-    memset(s->self_heads, 0xff, (size_t)buckets * sizeof(uint32_t));
-    memset(s->parent_heads, 0xff, (size_t)buckets * sizeof(uint32_t));
+    memset(s->self_heads, 0xff, (size_t)buckets * sizeof(span_head));
+    memset(s->parent_heads, 0xff, (size_t)buckets * sizeof(span_head));
     if (regions && regions->n > 0) {
         s->rf = malloc(sizeof(*s->rf));
         if (!s->rf) {

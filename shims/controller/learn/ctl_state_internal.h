@@ -217,20 +217,62 @@ enum { SPAN_USED = 1, SPAN_PARENT_FOUND = 2, SPAN_WAITING = 4 };
  * One held span: 64 bytes, one cache line. The table is a ring (FIFO) with
  * two chained hash indexes, by own key and (for spans whose parent had not
  * arrived) by parent key. Chains are newest-first and entries leave in FIFO
- * order, so an entry is never unlinked: a chain ends at the first link that
- * is unused, belongs to another bucket, or is not older than the one before
- * it (its slot was reused by a newer span).
+ * order, so an entry is never unlinked. A link names a slot and the
+ * insertion number of the span it meant: the span is still held when that
+ * number is among the last ring_count inserted (ls_link_held), which is
+ * known without reading the slot. A chain ends at the first link whose span
+ * has left, or whose slot holds another span or an unused one. A bucket's
+ * head (8 bytes) also carries 4 bits of its span's key and whether another
+ * span was in the bucket when it came, so a lookup of a key nobody holds (a
+ * parent that has not arrived: most lookups) reads only the head unless the
+ * bucket holds two spans or more or the bits match (1 in 16): the ring is
+ * far larger than the caches, and reading one of its entries is a miss.
  */
+typedef struct span_link {
+    uint32_t idx; /* NIL: none */
+    uint32_t seq; /* the span's insertion number */
+} span_link;
+
+/* A bucket's head: the first link's insertion number (bits 0-31) and slot
+ * (32-58; all ones: none), whether more links follow (59), the key's tag
+ * (60-63). All ones: an empty bucket. */
+typedef uint64_t span_head;
+#define HEAD_IDX_NIL 0x7FFFFFFu
+_Static_assert(HEAD_IDX_NIL >= (1u << 26), "span-table is at most 2^26 slots");
+
+static inline uint32_t ls_key_tag(uint64_t key)
+{
+    return (uint32_t)((key * 0x9E3779B97F4A7C15ull) >> 60);
+}
+static inline span_link ls_head_first(span_head h)
+{
+    uint32_t idx = (uint32_t)(h >> 32) & HEAD_IDX_NIL;
+    return (span_link){idx == HEAD_IDX_NIL ? NIL : idx, (uint32_t)h};
+}
+static inline bool ls_head_more(span_head h)
+{
+    return (h >> 59) & 1;
+}
+static inline uint32_t ls_head_tag(span_head h)
+{
+    return (uint32_t)(h >> 60);
+}
+static inline span_head ls_head_make(span_link first, bool more, uint32_t tag)
+{
+    return (uint64_t)first.seq | (uint64_t)(first.idx & HEAD_IDX_NIL) << 32 | (uint64_t)more << 59 |
+           (uint64_t)tag << 60;
+}
+
 typedef struct span_ent {
     uint64_t self_key;
-    uint64_t parent_key; /* 0: root */
-    uint64_t start_ns;
-    uint32_t dur_ns;   /* saturating */
-    uint32_t child_ns; /* sum of matched children's durations, saturating */
-    uint32_t seq;      /* insertion number (wraps; compared by difference) */
-    uint32_t recv_ms;  /* arrival at the controller, ms since the state started */
-    float load_rps;    /* region-wide load of its endpoint at arrival; NaN: unknown */
-    uint32_t body;     /* request body size, saturating */
+    uint64_t parent_key;                     /* 0: root */
+    uint32_t next_self_seq, next_parent_seq; /* insertion numbers of the next links' spans */
+    uint32_t dur_ns;                         /* saturating */
+    uint32_t child_ns;                       /* sum of matched children's durations, saturating */
+    uint32_t seq;                            /* insertion number (wraps; compared by difference) */
+    uint32_t recv_ms; /* arrival at the controller, ms since the state started */
+    float load_rps;   /* region-wide load of its endpoint at arrival; NaN: unknown */
+    uint32_t body;    /* request body size, saturating */
     uint32_t next_self, next_parent;
     uint32_t ep;
     uint8_t region;
@@ -280,7 +322,7 @@ struct ctl_state {
     span_ent *ring;
     uint32_t ring_cap, ring_head, ring_count;
     uint32_t seq;
-    uint32_t *self_heads, *parent_heads;
+    span_head *self_heads, *parent_heads;
     uint64_t *waiting;     /* filter: bit h(k) set when a span may be waiting for parent k */
     uint32_t waiting_mask; /* bits - 1 */
     uint32_t bucket_mask;
@@ -412,6 +454,15 @@ double ls_ns_to_ms(double ns);
 uint32_t ls_bucket_of(const ctl_state_t *s, uint64_t key);
 uint32_t ls_recv_ms_of(const ctl_state_t *s, uint64_t now_ns);
 uint32_t ls_span_find(ctl_state_t *s, uint64_t self_key);
+/* Whether the span a link names is still held (its slot may not say so). */
+static inline bool ls_seq_held(const ctl_state_t *s, uint32_t seq)
+{
+    return (uint32_t)(s->seq - seq) < s->ring_count;
+}
+static inline bool ls_link_held(const ctl_state_t *s, span_link l)
+{
+    return l.idx != NIL && ls_seq_held(s, l.seq);
+}
 void ls_span_insert(ctl_state_t *s, const slate_span_t *in, const prep_span *p, uint32_t ep,
                     uint32_t region, double load_rps, double dur_scale, uint64_t now_ns);
 void ls_spans_expire(ctl_state_t *s, uint64_t now_ns);
