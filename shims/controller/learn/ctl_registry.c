@@ -31,11 +31,16 @@ uint64_t ls_region_key(const char *p, size_t n)
     return XXH3_64bits_withSeed(p, n, 0x5EC7);
 }
 
-uint64_t ls_span_key(const char *trace, size_t tlen, const char *span, size_t slen)
+uint64_t ls_trace_key(const char *trace, size_t tlen)
+{
+    return XXH3_64bits(trace, tlen);
+}
+
+uint64_t ls_span_key(uint64_t trace_key, const char *span, size_t slen)
 {
     if (slen == 0)
         return 0;
-    uint64_t h = XXH3_64bits_withSeed(span, slen, XXH3_64bits(trace, tlen));
+    uint64_t h = XXH3_64bits_withSeed(span, slen, trace_key);
     return h ? h : 1;
 }
 

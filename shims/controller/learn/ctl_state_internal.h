@@ -443,7 +443,9 @@ uint32_t ls_region_find(ctl_state_t *s, ls_ctx *cx, const char *name, size_t n, 
 uint32_t ls_service_find(ctl_state_t *s, ls_ctx *cx, const char *name, size_t n, uint64_t key);
 uint64_t ls_name_key(const char *p, size_t n);
 uint64_t ls_region_key(const char *p, size_t n);
-uint64_t ls_span_key(const char *trace, size_t tlen, const char *span, size_t slen);
+/* A span's key: its id hashed with its trace's key (0: no id). */
+uint64_t ls_trace_key(const char *trace, size_t tlen);
+uint64_t ls_span_key(uint64_t trace_key, const char *span, size_t slen);
 void ls_cell_model_reset(const ctl_state_t *s, cell_ent *c);
 
 /* ctl_scratch.c */
