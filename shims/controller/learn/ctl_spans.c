@@ -187,10 +187,13 @@ void ls_span_insert(ctl_state_t *s, const slate_span_t *in, const prep_span *p, 
             s->waiting[w >> 6] |= 1ull << (w & 63);
         }
     }
-    /* Its children may already be here, waiting (the filter says when to look). */
+    /* Its children may already be here, waiting (the filter says when to look,
+     * and the bucket's head whether any span there can be one). */
     uint32_t w = waiting_bit(s, sp->self_key);
-    if (s->waiting[w >> 6] & (1ull << (w & 63))) {
-        for (span_link l = ls_head_first(s->parent_heads[sb]); ls_link_held(s, l);) {
+    span_head ph = s->parent_heads[sb];
+    if ((s->waiting[w >> 6] & (1ull << (w & 63))) &&
+        (ls_head_tag(ph) == ls_key_tag(sp->self_key) || ls_head_more(ph))) {
+        for (span_link l = ls_head_first(ph); ls_link_held(s, l);) {
             span_ent *c = link_ent(s, l);
             if (!c || !(c->flags & SPAN_WAITING))
                 break;

@@ -170,24 +170,34 @@ static void merge_counts(ctl_state_t *s, const ctl_scratch_t *sc, const slate_lo
     }
 }
 
+/* Prefetches what inserting span p, `ahead` insertions from now, will read. */
+#define SPAN_AHEAD 8
+static void span_fetch(const ctl_state_t *s, const prep_span *p, size_t ahead)
+{
+    span_link h = ls_head_first(s->self_heads[ls_bucket_of(s, p->self_key)]);
+    if (ls_link_held(s, h))
+        __builtin_prefetch(&s->ring[h.idx]);
+    if (p->parent_key) {
+        h = ls_head_first(s->self_heads[ls_bucket_of(s, p->parent_key)]);
+        if (ls_link_held(s, h))
+            __builtin_prefetch(&s->ring[h.idx]);
+    }
+    __builtin_prefetch(&s->ring[(s->ring_head + ahead) % s->ring_cap], 1);
+}
+
 /* Step 6, under span_mu: the spans (0 when the report is a retry's copy). */
 static size_t merge_spans(ctl_state_t *s, const ctl_scratch_t *sc, const slate_load_report_t *rep,
                           uint32_t region, size_t n_spans, uint64_t now_ns, const pod_verdict *v)
 {
     if (s->created_ns == 0)
         s->created_ns = now_ns;
-    /* The index heads were prefetched before the lock; now fetch the entries they
-     * point at, all at once, so the lookups below do not wait on memory one by one. */
-    for (size_t i = 0; i < n_spans; i++) {
-        span_link h = ls_head_first(s->self_heads[ls_bucket_of(s, sc->pspan[i].self_key)]);
-        if (ls_link_held(s, h))
-            __builtin_prefetch(&s->ring[h.idx]);
-        if (sc->pspan[i].parent_key) {
-            h = ls_head_first(s->self_heads[ls_bucket_of(s, sc->pspan[i].parent_key)]);
-            if (ls_link_held(s, h))
-                __builtin_prefetch(&s->ring[h.idx]);
-        }
-    }
+    /* The index heads were prefetched before the lock; the entries they point
+     * at and the slots the spans will take (the oldest spans', once the ring
+     * is full) are fetched SPAN_AHEAD spans ahead of the insertion, so that
+     * the waits overlap (all at once would overrun the core's outstanding
+     * misses). */
+    for (size_t i = 0; i < n_spans && i < SPAN_AHEAD; i++)
+        span_fetch(s, &sc->pspan[i], i);
     /* A report sent twice (a retry) repeats its spans: its first span tells. */
     size_t first_span = 0;
     while (first_span < n_spans && sc->pspan[first_span].self_key == 0)
@@ -202,6 +212,8 @@ static size_t merge_spans(ctl_state_t *s, const ctl_scratch_t *sc, const slate_l
     }
     for (size_t i = 0; i < n_spans; i++) {
         const prep_span *p = &sc->pspan[i];
+        if (i + SPAN_AHEAD < n_spans)
+            span_fetch(s, &sc->pspan[i + SPAN_AHEAD], SPAN_AHEAD);
         if (p->ep.ep == NIL)
             continue;
         double load = isfinite(p->pod_rps) ? p->pod_rps * v->req_k * v->pods : NAN;
