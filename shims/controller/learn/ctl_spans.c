@@ -51,7 +51,9 @@ static void head_push(const ctl_state_t *s, span_head *h, uint32_t idx, uint64_t
     bool more = ls_link_held(s, old);
     *next = more ? old.idx : NIL;
     *next_seq = old.seq;
-    *h = ls_head_make((span_link){idx, s->ring[idx].seq}, more, ls_key_tag(key));
+    /* atomic: ls_spans_prefetch() reads heads without the lock */
+    __atomic_store_n(h, ls_head_make((span_link){idx, s->ring[idx].seq}, more, ls_key_tag(key)),
+                     __ATOMIC_RELAXED);
 }
 
 uint32_t ls_span_find(ctl_state_t *s, uint64_t self_key)
@@ -148,7 +150,7 @@ void ls_span_insert(ctl_state_t *s, const slate_span_t *in, const prep_span *p, 
         span_evict_oldest(s);
     }
     uint32_t idx = s->ring_head;
-    s->ring_head = (s->ring_head + 1) % s->ring_cap;
+    __atomic_store_n(&s->ring_head, (s->ring_head + 1) % s->ring_cap, __ATOMIC_RELAXED);
     s->ring_count++;
     span_ent *sp = &s->ring[idx];
     memset(sp, 0, sizeof(*sp));
@@ -218,7 +220,22 @@ void ls_waiting_rebuild(ctl_state_t *s)
     }
 }
 
-/* Prefetches the index heads a report's spans will touch, before the lock. */
+/* Prefetches the entry a head names (a stale head costs a useless prefetch). */
+static void prefetch_named(const ctl_state_t *s, const span_head *h)
+{
+    span_link l = ls_head_first(__atomic_load_n(h, __ATOMIC_RELAXED));
+    if (l.idx != NIL)
+        __builtin_prefetch(&s->ring[l.idx]);
+}
+
+/*
+ * Before the lock: fetches what a report's spans will read under it, so the
+ * lock holder does not wait on memory for it. First the index heads and
+ * the filter words, then (once they have arrived) the ring entries the heads
+ * name and the slots the spans will take. Heads and the ring's head are
+ * read as relaxed atomic words (their writers store them so); whatever they
+ * name is only prefetched, never read, here.
+ */
 void ls_spans_prefetch(const ctl_state_t *s, const prep_span *p, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
@@ -228,4 +245,12 @@ void ls_spans_prefetch(const ctl_state_t *s, const prep_span *p, size_t n)
             __builtin_prefetch(&s->self_heads[ls_bucket_of(s, p[i].parent_key)]);
         __builtin_prefetch(&s->waiting[waiting_bit(s, p[i].self_key) >> 6]);
     }
+    for (size_t i = 0; i < n; i++) {
+        if (p[i].parent_key)
+            prefetch_named(s, &s->self_heads[ls_bucket_of(s, p[i].parent_key)]);
+        prefetch_named(s, &s->parent_heads[ls_bucket_of(s, p[i].self_key)]);
+    }
+    uint32_t head = __atomic_load_n(&s->ring_head, __ATOMIC_RELAXED);
+    for (size_t i = 0; i < n; i += 64 / sizeof(span_ent))
+        __builtin_prefetch(&s->ring[(head + i) % s->ring_cap], 1);
 }
