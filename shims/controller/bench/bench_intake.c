@@ -492,6 +492,15 @@ static int run_inproc(const tmpl *tmpls, long n, int threads)
            " refused\n",
            threads, threads == 1 ? "" : "s", done, cpu / (double)(done > 0 ? done : 1) * 1e6,
            (double)done / ((double)(t1 - t0 > 0 ? t1 - t0 : 1) / 1e9), failed);
+    ctl_lock_counts_t lc;
+    ctl_state_lock_counts(app.state, &lc);
+    printf("  locks: service shards taken %" PRIu64 " times, found taken %.1f%%; span table taken "
+           "%" PRIu64 " times, found taken %.1f%%; whole state for %" PRIu64 " reports\n",
+           lc.shard_taken,
+           100.0 * (double)lc.shard_waited / (double)(lc.shard_taken ? lc.shard_taken : 1),
+           lc.span_taken,
+           100.0 * (double)lc.span_waited / (double)(lc.span_taken ? lc.span_taken : 1),
+           lc.exclusive);
     pthread_barrier_destroy(&start);
     free(ws);
     ctl_state_free(app.state);

@@ -1,6 +1,7 @@
 /*
  * slate-controller: the tables: regions, services, endpoints, their cells, outbound
- * cells and call-graph edges (creation and lookup, under the lock).
+ * cells and call-graph edges (lookup under the state's rw lock, read side;
+ * creation with it exclusive; edges under span_mu).
  * SPDX-License-Identifier: Apache-2.0
  */
 #define _POSIX_C_SOURCE 200809L
@@ -30,11 +31,16 @@ uint64_t ls_region_key(const char *p, size_t n)
     return XXH3_64bits_withSeed(p, n, 0x5EC7);
 }
 
-uint64_t ls_span_key(const char *trace, size_t tlen, const char *span, size_t slen)
+uint64_t ls_trace_key(const char *trace, size_t tlen)
+{
+    return XXH3_64bits(trace, tlen);
+}
+
+uint64_t ls_span_key(uint64_t trace_key, const char *span, size_t slen)
 {
     if (slen == 0)
         return 0;
-    uint64_t h = XXH3_64bits_withSeed(span, slen, XXH3_64bits(trace, tlen));
+    uint64_t h = XXH3_64bits_withSeed(span, slen, trace_key);
     return h ? h : 1;
 }
 
@@ -54,29 +60,37 @@ static char *dup_n(const char *p, size_t n)
 }
 
 /* ------------------------------------------------------------------------- */
-/* Creation and lookup (under the lock) */
+/* Creation and lookup (under rw: the read side finds, the exclusive side
+ * also creates; see ls_ctx) */
 
-uint32_t ls_region_find(ctl_state_t *s, const char *name, size_t n, uint64_t key, bool create)
+/* A lookup that found nothing: NIL, and under rw's read side a note to retry exclusive. */
+static uint32_t missed(ls_ctx *cx)
+{
+    cx->missed = true;
+    return NIL;
+}
+
+uint32_t ls_region_find(ctl_state_t *s, ls_ctx *cx, const char *name, size_t n, uint64_t key)
 {
     for (uint32_t i = 0; i < s->n_regions; i++)
         if (s->region_keys[i] == key && str_eq(s->region_names[i], name, n)) {
-            s->region_touched_ns[i] = s->now_ns;
+            ls_touch(&s->region_touched_ns[i], cx->now_ns);
             return i;
         }
-    if (!create)
-        return NIL;
-    if (s->claim_regions == 0) {
+    if (!cx->create)
+        return missed(cx);
+    if (cx->claim_regions == 0) {
         atomic_fetch_add(&s->m->overflow[CTL_OVF_CLAIM], 1);
         return s->max_regions;
     }
     if (s->n_regions < s->max_regions) {
-        s->claim_regions--;
+        cx->claim_regions--;
         char *nm = dup_n(name, n);
         if (nm) {
             uint32_t i = s->n_regions++;
             s->region_names[i] = nm;
             s->region_keys[i] = key;
-            s->region_touched_ns[i] = s->now_ns;
+            s->region_touched_ns[i] = cx->now_ns;
             ctl_log(CTL_LOG_INFO, "new region '%s' (index %u)", nm, i);
             return i;
         }
@@ -112,25 +126,27 @@ static void service_init(ctl_state_t *s, svc_ent *sv, char *name, uint64_t key, 
     }
 }
 
-uint32_t ls_service_find(ctl_state_t *s, const char *name, size_t n, uint64_t key)
+uint32_t ls_service_find(ctl_state_t *s, ls_ctx *cx, const char *name, size_t n, uint64_t key)
 {
     uint32_t pos = 0, v;
     while (ctl_map_next(&s->svc_map, key, &pos, &v))
         if (str_eq(s->svcs[v].name, name, n)) {
-            s->svcs[v].touched_ns = s->now_ns;
+            ls_touch(&s->svcs[v].touched_ns, cx->now_ns);
             return v;
         }
-    if (s->claim_svcs == 0) {
+    if (!cx->create)
+        return missed(cx);
+    if (cx->claim_svcs == 0) {
         atomic_fetch_add(&s->m->overflow[CTL_OVF_CLAIM], 1);
         return NIL;
     }
     if (s->n_svcs < s->cfg.max_services) {
-        s->claim_svcs--;
+        cx->claim_svcs--;
         char *nm = dup_n(name, n);
         if (nm && ctl_map_put(&s->svc_map, key, s->n_svcs)) {
             uint32_t i = s->n_svcs++;
             service_init(s, &s->svcs[i], nm, key, false);
-            s->svcs[i].touched_ns = s->now_ns;
+            s->svcs[i].touched_ns = cx->now_ns;
             ctl_log(CTL_LOG_INFO, "new service '%s'", nm);
             return i;
         }
@@ -149,8 +165,9 @@ uint32_t ls_service_find(ctl_state_t *s, const char *name, size_t n, uint64_t ke
     return s->overflow_svc;
 }
 
-static uint32_t endpoint_new(ctl_state_t *s, uint32_t svc, const char *method, size_t mlen,
-                             const char *path, size_t plen, uint64_t key, bool overflow)
+static uint32_t endpoint_new(ctl_state_t *s, uint64_t now_ns, uint32_t svc, const char *method,
+                             size_t mlen, const char *path, size_t plen, uint64_t key,
+                             bool overflow)
 {
     if (s->n_eps >= s->max_eps)
         return NIL;
@@ -180,7 +197,7 @@ static uint32_t endpoint_new(ctl_state_t *s, uint32_t svc, const char *method, s
     e->path_len = (uint32_t)plen;
     e->key = key;
     e->overflow = overflow;
-    e->touched_ns = s->now_ns;
+    e->touched_ns = now_ns;
     if (!overflow && !ctl_map_put(&s->ep_map, key, i)) {
         free(m);
         free(pa);
@@ -190,7 +207,7 @@ static uint32_t endpoint_new(ctl_state_t *s, uint32_t svc, const char *method, s
     return i;
 }
 
-uint32_t ls_endpoint_find(ctl_state_t *s, uint32_t svc, const char *method, size_t mlen,
+uint32_t ls_endpoint_find(ctl_state_t *s, ls_ctx *cx, uint32_t svc, const char *method, size_t mlen,
                           const char *path, size_t plen, uint64_t key)
 {
     uint32_t pos = 0, v;
@@ -203,18 +220,20 @@ uint32_t ls_endpoint_find(ctl_state_t *s, uint32_t svc, const char *method, size
         ep_ent *e = &s->eps[v];
         if (e->svc == svc && e->method_len == mlen && e->path_len == plen &&
             memcmp(e->method, method, mlen) == 0 && memcmp(e->path, path, plen) == 0) {
-            e->touched_ns = s->now_ns;
+            ls_touch(&e->touched_ns, cx->now_ns);
             return v;
         }
     }
+    if (!cx->create)
+        return missed(cx);
     svc_ent *sv = &s->svcs[svc];
-    if (s->claim_eps == 0) {
+    if (cx->claim_eps == 0) {
         atomic_fetch_add(&s->m->overflow[CTL_OVF_CLAIM], 1);
         return NIL;
     }
-    s->claim_eps--;
+    cx->claim_eps--;
     if (sv->n_eps < s->cfg.max_endpoints_per_service) {
-        uint32_t i = endpoint_new(s, svc, method, mlen, path, plen, key, false);
+        uint32_t i = endpoint_new(s, cx->now_ns, svc, method, mlen, path, plen, key, false);
         if (i != NIL) {
             sv->n_eps++;
             return i;
@@ -222,8 +241,8 @@ uint32_t ls_endpoint_find(ctl_state_t *s, uint32_t svc, const char *method, size
     }
     atomic_fetch_add(&s->m->overflow[CTL_OVF_ENDPOINT], 1);
     if (sv->overflow_ep == NIL) {
-        sv->overflow_ep =
-            endpoint_new(s, svc, OVERFLOW_METHOD, 1, OVERFLOW_PATH, strlen(OVERFLOW_PATH), 0, true);
+        sv->overflow_ep = endpoint_new(s, cx->now_ns, svc, OVERFLOW_METHOD, 1, OVERFLOW_PATH,
+                                       strlen(OVERFLOW_PATH), 0, true);
         if (sv->overflow_ep != NIL)
             ctl_log(CTL_LOG_WARN,
                     "service '%s': endpoint limit %u reached: further endpoints "
@@ -231,23 +250,23 @@ uint32_t ls_endpoint_find(ctl_state_t *s, uint32_t svc, const char *method, size
                     sv->name, s->cfg.max_endpoints_per_service, OVERFLOW_METHOD, OVERFLOW_PATH);
     }
     if (sv->overflow_ep != NIL)
-        s->eps[sv->overflow_ep].touched_ns = s->now_ns;
+        ls_touch(&s->eps[sv->overflow_ep].touched_ns, cx->now_ns);
     return sv->overflow_ep;
 }
 
-uint32_t ls_endpoint_find_prep(ctl_state_t *s, uint32_t svc, const char *method, size_t mlen,
-                               const char *path, size_t plen, const prep_ep *p)
+uint32_t ls_endpoint_find_prep(ctl_state_t *s, ls_ctx *cx, uint32_t svc, const char *method,
+                               size_t mlen, const char *path, size_t plen, const prep_ep *p)
 {
     key_cache_ent *kc = p->kc;
     bool cacheable = kc && kc->tag == p->tag && !s->svcs[svc].overflow;
     if (cacheable && kc->epoch == s->ep_epoch && kc->svc == svc && kc->ep < s->n_eps) {
         ep_ent *e = &s->eps[kc->ep];
         if (e->key == p->key && e->svc == svc && !e->overflow) {
-            e->touched_ns = s->now_ns;
+            ls_touch(&e->touched_ns, cx->now_ns);
             return kc->ep;
         }
     }
-    uint32_t ep = ls_endpoint_find(s, svc, method, mlen, path, plen, p->key);
+    uint32_t ep = ls_endpoint_find(s, cx, svc, method, mlen, path, plen, p->key);
     if (cacheable && ep != NIL && !s->eps[ep].overflow && s->eps[ep].key == p->key) {
         kc->epoch = s->ep_epoch;
         kc->svc = svc;
@@ -269,10 +288,14 @@ void ls_cell_model_reset(const ctl_state_t *s, cell_ent *c)
     c->model_window = false;
 }
 
-cell_ent *ls_cell_get(ctl_state_t *s, uint32_t ep, uint32_t region)
+cell_ent *ls_cell_get(ctl_state_t *s, ls_ctx *cx, uint32_t ep, uint32_t region)
 {
     ep_ent *e = &s->eps[ep];
     if (!e->cells[region]) {
+        if (!cx->create) {
+            cx->missed = true;
+            return NULL;
+        }
         cell_ent *c = calloc(1, sizeof(cell_ent));
         if (!c)
             return NULL;
@@ -296,7 +319,7 @@ uint64_t ls_edge_key(uint32_t parent, uint32_t child)
     return ((uint64_t)parent << 32) | child;
 }
 
-uint32_t ls_outcell_find(ctl_state_t *s, uint32_t caller_svc, uint32_t caller_region,
+uint32_t ls_outcell_find(ctl_state_t *s, ls_ctx *cx, uint32_t caller_svc, uint32_t caller_region,
                          uint32_t dst_ep, uint32_t dst_region)
 {
     uint64_t key = ls_outcell_key(caller_svc, caller_region, dst_ep, dst_region);
@@ -307,6 +330,8 @@ uint32_t ls_outcell_find(ctl_state_t *s, uint32_t caller_svc, uint32_t caller_re
             o->dst_ep == dst_ep && o->dst_region == dst_region)
             return v;
     }
+    if (!cx->create)
+        return missed(cx);
     if (s->n_outs >= s->cfg.max_outbound || !ctl_map_put(&s->out_map, key, s->n_outs)) {
         atomic_fetch_add(&s->m->overflow[CTL_OVF_OUTBOUND], 1);
         return NIL;

@@ -234,10 +234,9 @@ int ls_prepare(ctl_scratch_t *sc, const slate_load_report_t *rep, uint32_t max_s
         prep_span *p = &sc->pspan[i];
         if (!prep_endpoint(sc, svc_key, rep->service, sp->method, sp->path, &p->ep))
             return -1;
-        p->self_key =
-            ls_span_key(sp->trace_id.ptr, sp->trace_id.len, sp->span_id.ptr, sp->span_id.len);
-        p->parent_key = ls_span_key(sp->trace_id.ptr, sp->trace_id.len, sp->parent_span_id.ptr,
-                                    sp->parent_span_id.len);
+        uint64_t trace = ls_trace_key(sp->trace_id.ptr, sp->trace_id.len);
+        p->self_key = ls_span_key(trace, sp->span_id.ptr, sp->span_id.len);
+        p->parent_key = ls_span_key(trace, sp->parent_span_id.ptr, sp->parent_span_id.len);
         /* The span's own endpoint among its load-at-arrival entries. */
         p->pod_rps = NAN;
         for (size_t k = 0; k < sp->n_load && sp->load; k++) {

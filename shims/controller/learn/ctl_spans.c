@@ -35,33 +35,40 @@ uint32_t ls_recv_ms_of(const ctl_state_t *s, uint64_t now_ns)
     return now_ns > s->created_ns ? (uint32_t)((now_ns - s->created_ns) / 1000000u) : 0;
 }
 
-/* The next live link of a chain: older than `seq_prev` and still in bucket b. */
-static bool link_live(const ctl_state_t *s, uint32_t i, uint32_t b, bool by_parent, bool first,
-                      uint32_t seq_prev)
+/* The span a held link names, or NULL when its slot holds another span or
+ * an unused one (aging drops spans in place). */
+static span_ent *link_ent(const ctl_state_t *s, span_link l)
 {
-    if (i == NIL)
-        return false;
-    const span_ent *e = &s->ring[i];
-    if (!(e->flags & SPAN_USED))
-        return false;
-    if (by_parent && !(e->flags & SPAN_WAITING))
-        return false;
-    if (ls_bucket_of(s, by_parent ? e->parent_key : e->self_key) != b)
-        return false;
-    return first || (int32_t)(seq_prev - e->seq) > 0;
+    span_ent *e = &s->ring[l.idx];
+    return e->seq == l.seq && (e->flags & SPAN_USED) ? e : NULL;
+}
+
+/* Links span idx at the head of a bucket's chain (its own key's or its parent's). */
+static void head_push(const ctl_state_t *s, span_head *h, uint32_t idx, uint64_t key,
+                      uint32_t *next, uint32_t *next_seq)
+{
+    span_link old = ls_head_first(*h);
+    bool more = ls_link_held(s, old);
+    *next = more ? old.idx : NIL;
+    *next_seq = old.seq;
+    /* atomic: ls_spans_prefetch() reads heads without the lock */
+    __atomic_store_n(h, ls_head_make((span_link){idx, s->ring[idx].seq}, more, ls_key_tag(key)),
+                     __ATOMIC_RELAXED);
 }
 
 uint32_t ls_span_find(ctl_state_t *s, uint64_t self_key)
 {
-    uint32_t b = ls_bucket_of(s, self_key);
-    bool first = true;
-    uint32_t prev = 0;
-    for (uint32_t i = s->self_heads[b]; link_live(s, i, b, false, first, prev);
-         i = s->ring[i].next_self) {
-        if (s->ring[i].self_key == self_key)
-            return i;
-        prev = s->ring[i].seq;
-        first = false;
+    span_head h = s->self_heads[ls_bucket_of(s, self_key)];
+    span_link l = ls_head_first(h);
+    if (!ls_link_held(s, l) || (ls_head_tag(h) != ls_key_tag(self_key) && !ls_head_more(h)))
+        return NIL; /* empty, or one span and not this one */
+    while (ls_link_held(s, l)) {
+        const span_ent *e = link_ent(s, l);
+        if (!e)
+            break;
+        if (e->self_key == self_key)
+            return l.idx;
+        l = (span_link){e->next_self, e->next_self_seq};
     }
     return NIL;
 }
@@ -143,13 +150,12 @@ void ls_span_insert(ctl_state_t *s, const slate_span_t *in, const prep_span *p, 
         span_evict_oldest(s);
     }
     uint32_t idx = s->ring_head;
-    s->ring_head = (s->ring_head + 1) % s->ring_cap;
+    __atomic_store_n(&s->ring_head, (s->ring_head + 1) % s->ring_cap, __ATOMIC_RELAXED);
     s->ring_count++;
     span_ent *sp = &s->ring[idx];
     memset(sp, 0, sizeof(*sp));
     sp->self_key = p->self_key;
     sp->parent_key = p->parent_key;
-    sp->start_ns = in->start_ns;
     uint64_t dur = in->end_ns > in->start_ns ? in->end_ns - in->start_ns : 0;
     sp->dur_ns = sat32(dur_scale < 1 ? (uint64_t)((double)dur * dur_scale) : dur);
     sp->seq = ++s->seq;
@@ -165,8 +171,7 @@ void ls_span_insert(ctl_state_t *s, const slate_span_t *in, const prep_span *p, 
     if (cell)
         cell->seen_spans = true;
     uint32_t sb = ls_bucket_of(s, sp->self_key);
-    sp->next_self = s->self_heads[sb];
-    s->self_heads[sb] = idx;
+    head_push(s, &s->self_heads[sb], idx, sp->self_key, &sp->next_self, &sp->next_self_seq);
     sp->next_parent = NIL;
     s->eps[ep].spans_seen += 1;
     s->eps[ep].spans_total++;
@@ -178,24 +183,25 @@ void ls_span_insert(ctl_state_t *s, const slate_span_t *in, const prep_span *p, 
         } else {
             uint32_t pb = ls_bucket_of(s, sp->parent_key);
             sp->flags |= SPAN_WAITING;
-            sp->next_parent = s->parent_heads[pb];
-            s->parent_heads[pb] = idx;
+            head_push(s, &s->parent_heads[pb], idx, sp->parent_key, &sp->next_parent,
+                      &sp->next_parent_seq);
             uint32_t w = waiting_bit(s, sp->parent_key);
             s->waiting[w >> 6] |= 1ull << (w & 63);
         }
     }
-    /* Its children may already be here, waiting (the filter says when to look). */
+    /* Its children may already be here, waiting (the filter says when to look,
+     * and the bucket's head whether any span there can be one). */
     uint32_t w = waiting_bit(s, sp->self_key);
-    if (s->waiting[w >> 6] & (1ull << (w & 63))) {
-        bool first = true;
-        uint32_t prev = 0;
-        for (uint32_t ci = s->parent_heads[sb]; link_live(s, ci, sb, true, first, prev);
-             ci = s->ring[ci].next_parent) {
-            span_ent *c = &s->ring[ci];
-            if (ci != idx && c->parent_key == sp->self_key && !(c->flags & SPAN_PARENT_FOUND))
+    span_head ph = s->parent_heads[sb];
+    if ((s->waiting[w >> 6] & (1ull << (w & 63))) &&
+        (ls_head_tag(ph) == ls_key_tag(sp->self_key) || ls_head_more(ph))) {
+        for (span_link l = ls_head_first(ph); ls_link_held(s, l);) {
+            span_ent *c = link_ent(s, l);
+            if (!c || !(c->flags & SPAN_WAITING))
+                break;
+            if (l.idx != idx && c->parent_key == sp->self_key && !(c->flags & SPAN_PARENT_FOUND))
                 stitch(s, sp, c);
-            prev = c->seq;
-            first = false;
+            l = (span_link){c->next_parent, c->next_parent_seq};
         }
     }
 }
@@ -214,13 +220,37 @@ void ls_waiting_rebuild(ctl_state_t *s)
     }
 }
 
-/* Prefetches the index heads a report's spans will touch, before the lock. */
+/* Prefetches the entry a head names (a stale head costs a useless prefetch). */
+static void prefetch_named(const ctl_state_t *s, const span_head *h)
+{
+    span_link l = ls_head_first(__atomic_load_n(h, __ATOMIC_RELAXED));
+    if (l.idx != NIL)
+        __builtin_prefetch(&s->ring[l.idx]);
+}
+
+/*
+ * Before the lock: fetches what a report's spans will read under it, so the
+ * lock holder does not wait on memory for it. First the index heads and
+ * the filter words, then (once they have arrived) the ring entries the heads
+ * name and the slots the spans will take. Heads and the ring's head are
+ * read as relaxed atomic words (their writers store them so); whatever they
+ * name is only prefetched, never read, here.
+ */
 void ls_spans_prefetch(const ctl_state_t *s, const prep_span *p, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
         __builtin_prefetch(&s->self_heads[ls_bucket_of(s, p[i].self_key)]);
+        __builtin_prefetch(&s->parent_heads[ls_bucket_of(s, p[i].self_key)]);
         if (p[i].parent_key)
             __builtin_prefetch(&s->self_heads[ls_bucket_of(s, p[i].parent_key)]);
         __builtin_prefetch(&s->waiting[waiting_bit(s, p[i].self_key) >> 6]);
     }
+    for (size_t i = 0; i < n; i++) {
+        if (p[i].parent_key)
+            prefetch_named(s, &s->self_heads[ls_bucket_of(s, p[i].parent_key)]);
+        prefetch_named(s, &s->parent_heads[ls_bucket_of(s, p[i].self_key)]);
+    }
+    uint32_t head = __atomic_load_n(&s->ring_head, __ATOMIC_RELAXED);
+    for (size_t i = 0; i < n; i += 64 / sizeof(span_ent))
+        __builtin_prefetch(&s->ring[(head + i) % s->ring_cap], 1);
 }

@@ -3,7 +3,7 @@
  * prepared report (ingest), and the state's lifecycle.
  * SPDX-License-Identifier: Apache-2.0
  */
-#define _POSIX_C_SOURCE 200809L
+#define _GNU_SOURCE /* pthread_rwlockattr_setkind_np */
 #include "ctl_state_internal.h"
 
 #include <errno.h>
@@ -14,9 +14,214 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #define XXH_INLINE_ALL
 #include <xxhash.h>
+
+/*
+ * Intake, in this order (ctl_state_internal.h has the locks):
+ *   1. prepare: paths, keys (no lock);
+ *   2. resolve the report's region and service under rw's read side;
+ *   3. the pod's rate, drops and share under the service's shard;
+ *   4. resolve every endpoint, cell and outbound cell under rw's read side;
+ *   5. add the counts and moments under the service's shard;
+ *   6. insert and stitch the spans under span_mu.
+ * Reports that name nothing new never take rw exclusive, so threads merging
+ * reports of different services (or different spans) do not wait on each
+ * other. When a lookup misses (something to create, or a limit to count),
+ * the report takes rw exclusive and resolves again, creating what it names:
+ * indexes may have moved while no lock was held, so nothing found under the
+ * read side is kept, except the pod's verdict (taken once).
+ */
+
+static void claims_reset(const ctl_state_t *s, ls_ctx *cx)
+{
+    /* One report may create at most a share of each table (an eighth of the
+     * services, a quarter of the regions and of a service's endpoints, and
+     * never fewer than 4, 2 and 8), so a single report naming hundreds of
+     * services cannot fill them for everyone else. */
+    cx->claim_svcs = s->cfg.max_services / 8 > 4 ? s->cfg.max_services / 8 : 4;
+    cx->claim_regions = s->max_regions / 4 > 2 ? s->max_regions / 4 : 2;
+    cx->claim_eps =
+        s->cfg.max_endpoints_per_service / 4 > 8 ? s->cfg.max_endpoints_per_service / 4 : 8;
+}
+
+/* From rw's read side to exclusive, for a report that creates. */
+static void escalate(ctl_state_t *s, ls_ctx *cx)
+{
+    pthread_rwlock_unlock(&s->rw);
+    pthread_rwlock_wrlock(&s->rw);
+    s->escalations++;
+    cx->create = true;
+    cx->missed = false;
+    claims_reset(s, cx);
+}
+
+/* Step 2: the report's region and service (NIL service: out of memory). */
+static void resolve_head(ctl_state_t *s, ls_ctx *cx, const slate_load_report_t *rep,
+                         uint32_t *region, uint32_t *svc)
+{
+    *region = ls_region_find(s, cx, rep->region.ptr, rep->region.len,
+                             ls_region_key(rep->region.ptr, rep->region.len));
+    *svc = ls_service_find(s, cx, rep->service.ptr, rep->service.len,
+                           ls_name_key(rep->service.ptr, rep->service.len));
+}
+
+/* Step 4: every endpoint, cell and outbound cell the report adds to, into the
+ * scratch's prep arrays (NIL: dropped by a limit). */
+static void resolve_body(ctl_state_t *s, ls_ctx *cx, ctl_scratch_t *sc,
+                         const slate_load_report_t *rep, uint32_t region, uint32_t svc,
+                         size_t n_spans)
+{
+    const char *arena = sc->arena.data;
+    for (size_t i = 0; i < rep->n_inbound; i++) {
+        const slate_inbound_t *in = &rep->inbound[i];
+        prep_ep *p = &sc->pin[i];
+        p->ep = ls_endpoint_find_prep(s, cx, svc, in->method.ptr ? in->method.ptr : "",
+                                      in->method.len, arena + p->path_off, p->path_len, p);
+        if (p->ep != NIL && !ls_cell_get(s, cx, p->ep, region))
+            p->ep = NIL;
+    }
+    for (size_t i = 0; i < rep->n_outbound; i++) {
+        const slate_outbound_t *o = &rep->outbound[i];
+        prep_out *p = &sc->pout[i];
+        p->oc = NIL;
+        if (o->dst_region.len == 0 || o->dst_service.len == 0)
+            continue; /* SLATE's latency body names no region: nothing to attribute */
+        uint32_t dsvc = ls_service_find(s, cx, o->dst_service.ptr, o->dst_service.len, p->svc_key);
+        if (dsvc == NIL)
+            continue;
+        uint32_t ep =
+            ls_endpoint_find_prep(s, cx, dsvc, o->method.ptr ? o->method.ptr : "", o->method.len,
+                                  arena + p->ep.path_off, p->ep.path_len, &p->ep);
+        uint32_t dreg = ls_region_find(s, cx, o->dst_region.ptr, o->dst_region.len, p->region_key);
+        if (ep == NIL || dreg == NIL)
+            continue;
+        p->oc = ls_outcell_find(s, cx, svc, region, ep, dreg);
+    }
+    for (size_t i = 0; i < n_spans; i++) {
+        const slate_span_t *sp = &rep->spans[i];
+        prep_span *p = &sc->pspan[i];
+        p->ep.ep = NIL;
+        if (p->self_key == 0)
+            continue; /* no span id: nothing to stitch */
+        p->ep.ep =
+            ls_endpoint_find_prep(s, cx, svc, sp->method.ptr ? sp->method.ptr : "", sp->method.len,
+                                  arena + p->ep.path_off, p->ep.path_len, &p->ep);
+        if (p->ep.ep != NIL && !ls_cell_get(s, cx, p->ep.ep, region))
+            p->ep.ep = NIL;
+    }
+}
+
+/* What step 3 decided about the report's pod. */
+typedef struct pod_verdict {
+    double req_k, lat_k, lat_w; /* the share cap's factors */
+    double pods;                /* live pods of the service in the region */
+} pod_verdict;
+
+/* Step 3, under the service's shard: false when the pod is over its rate. */
+static bool pod_step(ctl_state_t *s, svc_ent *sv, uint32_t region, const slate_load_report_t *rep,
+                     bool latency_only, bool rate_exempt, uint64_t now_ns, pod_verdict *v)
+{
+    v->req_k = v->lat_k = v->lat_w = 1;
+    struct pod_seen *pod = ls_note_pod(sv, region, XXH3_64bits(rep->pod.ptr, rep->pod.len), now_ns,
+                                       2 * s->cfg.pod_reports_per_s);
+    if (pod && !rate_exempt && !ls_pod_take_token(&s->cfg, pod, now_ns))
+        return false;
+    if (pod && !latency_only) {
+        ls_pod_drops(s, sv, pod, rep);
+        ls_pod_share(s, sv, region, pod, rep, now_ns, &v->req_k, &v->lat_k, &v->lat_w);
+    }
+    v->pods = ls_pods_live(sv, region, now_ns);
+    return true;
+}
+
+/* Step 5, under the service's shard: counts and moments. */
+static void merge_counts(ctl_state_t *s, const ctl_scratch_t *sc, const slate_load_report_t *rep,
+                         uint32_t region, svc_ent *sv, bool latency_only, uint64_t now_ns,
+                         const pod_verdict *v)
+{
+    sv->reports++;
+    sv->last_seen_ns[region] = now_ns;
+    if (!latency_only) {
+        sv->w_reports[region]++;
+        sv->w_interval_s[region] += rep->interval_ns > 0 ? (double)rep->interval_ns / 1e9 : 1.0;
+    }
+    double req_k = v->req_k, lat_k = v->lat_k, lat_w = v->lat_w;
+    for (size_t i = 0; i < rep->n_inbound; i++) {
+        const slate_inbound_t *in = &rep->inbound[i];
+        if (sc->pin[i].ep == NIL)
+            continue;
+        cell_ent *c = s->eps[sc->pin[i].ep].cells[region];
+        if (!latency_only) {
+            c->w_requests += ls_scale_count(in->requests, req_k);
+            c->w_inflight_sum += ls_scale_count(in->in_flight, req_k);
+            c->w_reports++;
+        }
+        ls_merge_scaled(&c->w_lat, &in->latency, lat_w < req_k ? lat_w : req_k, lat_k);
+    }
+    for (size_t i = 0; i < rep->n_outbound; i++) {
+        const slate_outbound_t *o = &rep->outbound[i];
+        if (sc->pout[i].oc == NIL)
+            continue;
+        outcell *c = &s->outs[sc->pout[i].oc];
+        c->w_requests += ls_scale_count(o->requests, req_k);
+        ls_merge_scaled(&c->w_lat, &o->latency, lat_w < req_k ? lat_w : req_k, 1);
+    }
+}
+
+/* Prefetches what inserting span p, `ahead` insertions from now, will read. */
+#define SPAN_AHEAD 8
+static void span_fetch(const ctl_state_t *s, const prep_span *p, size_t ahead)
+{
+    span_link h = ls_head_first(s->self_heads[ls_bucket_of(s, p->self_key)]);
+    if (ls_link_held(s, h))
+        __builtin_prefetch(&s->ring[h.idx]);
+    if (p->parent_key) {
+        h = ls_head_first(s->self_heads[ls_bucket_of(s, p->parent_key)]);
+        if (ls_link_held(s, h))
+            __builtin_prefetch(&s->ring[h.idx]);
+    }
+    __builtin_prefetch(&s->ring[(s->ring_head + ahead) % s->ring_cap], 1);
+}
+
+/* Step 6, under span_mu: the spans (0 when the report is a retry's copy). */
+static size_t merge_spans(ctl_state_t *s, const ctl_scratch_t *sc, const slate_load_report_t *rep,
+                          uint32_t region, size_t n_spans, uint64_t now_ns, const pod_verdict *v)
+{
+    if (s->created_ns == 0)
+        s->created_ns = now_ns;
+    /* The index heads were prefetched before the lock; the entries they point
+     * at and the slots the spans will take (the oldest spans', once the ring
+     * is full) are fetched SPAN_AHEAD spans ahead of the insertion, so that
+     * the waits overlap (all at once would overrun the core's outstanding
+     * misses). */
+    for (size_t i = 0; i < n_spans && i < SPAN_AHEAD; i++)
+        span_fetch(s, &sc->pspan[i], i);
+    /* A report sent twice (a retry) repeats its spans: its first span tells. */
+    size_t first_span = 0;
+    while (first_span < n_spans && sc->pspan[first_span].self_key == 0)
+        first_span++;
+    if (first_span < n_spans) {
+        uint32_t dup = ls_span_find(s, sc->pspan[first_span].self_key);
+        if (dup != NIL &&
+            s->ring[dup].recv_ms + (uint32_t)s->cfg.stitch_window_ms >= ls_recv_ms_of(s, now_ns)) {
+            atomic_fetch_add(&s->m->spans_duplicate, n_spans);
+            return 0;
+        }
+    }
+    for (size_t i = 0; i < n_spans; i++) {
+        const prep_span *p = &sc->pspan[i];
+        if (i + SPAN_AHEAD < n_spans)
+            span_fetch(s, &sc->pspan[i + SPAN_AHEAD], SPAN_AHEAD);
+        if (p->ep.ep == NIL)
+            continue;
+        double load = isfinite(p->pod_rps) ? p->pod_rps * v->req_k * v->pods : NAN;
+        ls_span_insert(s, &rep->spans[i], p, p->ep.ep, region, load, v->lat_k, now_ns);
+    }
+    return n_spans;
+}
 
 int ctl_state_ingest(ctl_state_t *s, ctl_scratch_t *sc, const slate_load_report_t *rep,
                      bool latency_only, bool rate_exempt, uint64_t now_ns, ctl_ingest_info_t *info)
@@ -28,131 +233,54 @@ int ctl_state_ingest(ctl_state_t *s, ctl_scratch_t *sc, const slate_load_report_
     size_t n_spans = rep->n_spans < max_spans ? rep->n_spans : max_spans;
     info->spans_used = (uint32_t)n_spans;
     info->spans_dropped = (uint32_t)(rep->n_spans - n_spans);
-    const char *arena = sc->arena.data;
-
     ls_spans_prefetch(s, sc->pspan, n_spans);
-    pthread_mutex_lock(&s->mu);
-    if (s->created_ns == 0)
-        s->created_ns = now_ns;
-    s->now_ns = now_ns;
-    s->reports_total++;
-    /* One report may create at most a share of each table (an eighth of the
-     * services, a quarter of the regions and of a service's endpoints, and
-     * never fewer than 4, 2 and 8), so a single report naming hundreds of
-     * services cannot fill them for everyone else. */
-    s->claim_svcs = s->cfg.max_services / 8 > 4 ? s->cfg.max_services / 8 : 4;
-    s->claim_regions = s->max_regions / 4 > 2 ? s->max_regions / 4 : 2;
-    s->claim_eps =
-        s->cfg.max_endpoints_per_service / 4 > 8 ? s->cfg.max_endpoints_per_service / 4 : 8;
-    uint32_t region = ls_region_find(s, rep->region.ptr, rep->region.len,
-                                     ls_region_key(rep->region.ptr, rep->region.len), true);
-    uint32_t svc = ls_service_find(s, rep->service.ptr, rep->service.len,
-                                   ls_name_key(rep->service.ptr, rep->service.len));
+
+    ls_ctx cx = {.now_ns = now_ns};
+    uint32_t region, svc;
+    pthread_rwlock_rdlock(&s->rw);
+    __atomic_fetch_add(&s->reports_total, 1, __ATOMIC_RELAXED);
+    resolve_head(s, &cx, rep, &region, &svc);
+    if (cx.missed) {
+        escalate(s, &cx);
+        resolve_head(s, &cx, rep, &region, &svc);
+    }
     if (svc == NIL) {
-        pthread_mutex_unlock(&s->mu);
+        pthread_rwlock_unlock(&s->rw);
         return -1;
     }
     info->region_overflow = region == s->max_regions;
     info->service_overflow = s->svcs[svc].overflow;
-    svc_ent *sv = &s->svcs[svc];
-    struct pod_seen *pod = ls_note_pod(sv, region, XXH3_64bits(rep->pod.ptr, rep->pod.len), now_ns,
-                                       2 * s->cfg.pod_reports_per_s);
-    if (pod && !rate_exempt && !ls_pod_take_token(&s->cfg, pod, now_ns)) {
-        pthread_mutex_unlock(&s->mu);
+
+    pod_verdict v;
+    ls_lock *shard = &s->shards[svc % CTL_SHARDS].lk;
+    ls_lock_take(shard);
+    bool ok = pod_step(s, &s->svcs[svc], region, rep, latency_only, rate_exempt, now_ns, &v);
+    ls_lock_give(shard);
+    if (!ok) {
+        pthread_rwlock_unlock(&s->rw);
         return CTL_INGEST_POD_RATE;
     }
-    if (pod && !latency_only)
-        ls_pod_drops(s, sv, pod, rep);
-    double req_k = 1, lat_k = 1, lat_w = 1;
-    if (pod && !latency_only)
-        ls_pod_share(s, sv, region, pod, rep, now_ns, &req_k, &lat_k, &lat_w);
-    sv->reports++;
-    sv->last_seen_ns[region] = now_ns;
-    if (!latency_only) {
-        sv->w_reports[region]++;
-        sv->w_interval_s[region] += rep->interval_ns > 0 ? (double)rep->interval_ns / 1e9 : 1.0;
+
+    resolve_body(s, &cx, sc, rep, region, svc, n_spans);
+    if (cx.missed) {
+        escalate(s, &cx);
+        resolve_head(s, &cx, rep, &region, &svc);
+        if (svc == NIL) {
+            pthread_rwlock_unlock(&s->rw);
+            return -1;
+        }
+        resolve_body(s, &cx, sc, rep, region, svc, n_spans);
+        shard = &s->shards[svc % CTL_SHARDS].lk;
     }
 
-    for (size_t i = 0; i < rep->n_inbound; i++) {
-        const slate_inbound_t *in = &rep->inbound[i];
-        const prep_ep *p = &sc->pin[i];
-        uint32_t ep = ls_endpoint_find_prep(s, svc, in->method.ptr ? in->method.ptr : "",
-                                            in->method.len, arena + p->path_off, p->path_len, p);
-        if (ep == NIL)
-            continue;
-        cell_ent *c = ls_cell_get(s, ep, region);
-        if (!c)
-            continue;
-        if (!latency_only) {
-            c->w_requests += ls_scale_count(in->requests, req_k);
-            c->w_inflight_sum += ls_scale_count(in->in_flight, req_k);
-            c->w_reports++;
-        }
-        ls_merge_scaled(&c->w_lat, &in->latency, lat_w < req_k ? lat_w : req_k, lat_k);
-    }
+    ls_lock_take(shard);
+    merge_counts(s, sc, rep, region, &s->svcs[svc], latency_only, now_ns, &v);
+    ls_lock_give(shard);
 
-    for (size_t i = 0; i < rep->n_outbound; i++) {
-        const slate_outbound_t *o = &rep->outbound[i];
-        const prep_out *p = &sc->pout[i];
-        if (o->dst_region.len == 0 || o->dst_service.len == 0)
-            continue; /* SLATE's latency body names no region: nothing to attribute */
-        uint32_t dsvc = ls_service_find(s, o->dst_service.ptr, o->dst_service.len, p->svc_key);
-        if (dsvc == NIL)
-            continue;
-        uint32_t ep =
-            ls_endpoint_find_prep(s, dsvc, o->method.ptr ? o->method.ptr : "", o->method.len,
-                                  arena + p->ep.path_off, p->ep.path_len, &p->ep);
-        uint32_t dreg =
-            ls_region_find(s, o->dst_region.ptr, o->dst_region.len, p->region_key, true);
-        if (ep == NIL)
-            continue;
-        uint32_t oc = ls_outcell_find(s, svc, region, ep, dreg);
-        if (oc == NIL)
-            continue;
-        outcell *c = &s->outs[oc];
-        c->w_requests += ls_scale_count(o->requests, req_k);
-        ls_merge_scaled(&c->w_lat, &o->latency, lat_w < req_k ? lat_w : req_k, 1);
-    }
-
-    double pods = ls_pods_live(sv, region, now_ns);
-    /* The index heads were prefetched before the lock; now fetch the entries they
-     * point at, all at once, so the lookups below do not wait on memory one by one. */
-    for (size_t i = 0; i < n_spans; i++) {
-        uint32_t h = s->self_heads[ls_bucket_of(s, sc->pspan[i].self_key)];
-        if (h != NIL)
-            __builtin_prefetch(&s->ring[h]);
-        if (sc->pspan[i].parent_key) {
-            h = s->self_heads[ls_bucket_of(s, sc->pspan[i].parent_key)];
-            if (h != NIL)
-                __builtin_prefetch(&s->ring[h]);
-        }
-    }
-    /* A report sent twice (a retry) repeats its spans: its first span tells. */
-    size_t first_span = 0;
-    while (first_span < n_spans && sc->pspan[first_span].self_key == 0)
-        first_span++;
-    if (first_span < n_spans) {
-        uint32_t dup = ls_span_find(s, sc->pspan[first_span].self_key);
-        if (dup != NIL &&
-            s->ring[dup].recv_ms + (uint32_t)s->cfg.stitch_window_ms >= ls_recv_ms_of(s, now_ns)) {
-            atomic_fetch_add(&s->m->spans_duplicate, n_spans);
-            n_spans = 0;
-        }
-    }
-    for (size_t i = 0; i < n_spans; i++) {
-        const slate_span_t *sp = &rep->spans[i];
-        const prep_span *p = &sc->pspan[i];
-        if (p->self_key == 0)
-            continue; /* no span id: nothing to stitch */
-        uint32_t ep =
-            ls_endpoint_find_prep(s, svc, sp->method.ptr ? sp->method.ptr : "", sp->method.len,
-                                  arena + p->ep.path_off, p->ep.path_len, &p->ep);
-        if (ep == NIL || !ls_cell_get(s, ep, region))
-            continue;
-        double load = isfinite(p->pod_rps) ? p->pod_rps * req_k * pods : NAN;
-        ls_span_insert(s, sp, p, ep, region, load, lat_k, now_ns);
-    }
-    pthread_mutex_unlock(&s->mu);
+    ls_lock_take(&s->span_mu);
+    n_spans = merge_spans(s, sc, rep, region, n_spans, now_ns, &v);
+    ls_lock_give(&s->span_mu);
+    pthread_rwlock_unlock(&s->rw);
 
     atomic_fetch_add(&s->m->spans_received, n_spans);
     if (info->spans_dropped)
@@ -160,16 +288,100 @@ int ctl_state_ingest(ctl_state_t *s, ctl_scratch_t *sc, const slate_load_report_
     return 0;
 }
 
+void ls_lock_all(ctl_state_t *s)
+{
+    pthread_rwlock_wrlock(&s->rw);
+}
+
+void ls_unlock_all(ctl_state_t *s)
+{
+    pthread_rwlock_unlock(&s->rw);
+}
+
+void ctl_state_lock_counts(ctl_state_t *s, ctl_lock_counts_t *out)
+{
+    memset(out, 0, sizeof(*out));
+    ls_lock_all(s);
+    for (int i = 0; i < CTL_SHARDS; i++) {
+        out->shard_taken += s->shards[i].lk.taken;
+        out->shard_waited += s->shards[i].lk.waited;
+    }
+    out->span_taken = s->span_mu.taken;
+    out->span_waited = s->span_mu.waited;
+    out->exclusive = s->escalations;
+    ls_unlock_all(s);
+}
+
 /* ------------------------------------------------------------------------- */
 /* Lifecycle */
+
+/*
+ * The span table's ring and indexes are larger than the caches and read at
+ * random, a few entries per span: on 2 MiB pages (where the kernel gives
+ * them: transparent huge pages on request) such a read misses the cache but
+ * not also the TLB, and the prefetches ahead of it are not dropped for want
+ * of a page walk. Zeroed; NULL without memory.
+ */
+#define BIG_PAGE ((size_t)2 << 20)
+static size_t big_len(size_t n)
+{
+    return (n + BIG_PAGE - 1) / BIG_PAGE * BIG_PAGE;
+}
+
+static void *table_alloc(size_t n)
+{
+#ifdef MADV_HUGEPAGE
+    if (n >= BIG_PAGE) {
+        size_t len = big_len(n);
+        uint8_t *p =
+            mmap(NULL, len + BIG_PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (p == MAP_FAILED)
+            return NULL;
+        /* keep the 2 MiB-aligned part */
+        size_t lead = (BIG_PAGE - (uintptr_t)p % BIG_PAGE) % BIG_PAGE;
+        if (lead)
+            munmap(p, lead);
+        if (BIG_PAGE - lead)
+            munmap(p + lead + len, BIG_PAGE - lead);
+        (void)madvise(p + lead, len, MADV_HUGEPAGE); /* a hint: 4 KiB pages work too */
+        return p + lead;
+    }
+#endif
+    return calloc(1, n);
+}
+
+static void table_free(void *p, size_t n)
+{
+    if (!p)
+        return;
+#ifdef MADV_HUGEPAGE
+    if (n >= BIG_PAGE) {
+        munmap(p, big_len(n));
+        return;
+    }
+#endif
+    free(p);
+}
 
 ctl_state_t *ctl_state_create(const ctl_config_t *cfg, ctl_metrics_t *metrics,
                               const ctl_regions_file_t *regions)
 {
-    ctl_state_t *s = calloc(1, sizeof(*s));
+    /* its locks sit on cache lines of their own */
+    ctl_state_t *s = aligned_alloc(_Alignof(ctl_state_t), sizeof(*s));
     if (!s)
         return NULL;
-    pthread_mutex_init(&s->mu, NULL);
+    memset(s, 0, sizeof(*s));
+    pthread_rwlockattr_t ra;
+    pthread_rwlockattr_init(&ra);
+#ifdef __GLIBC__
+    /* the window close must not starve behind a steady stream of reports */
+    pthread_rwlockattr_setkind_np(&ra, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+#endif
+    pthread_rwlock_init(&s->rw, &ra);
+    pthread_rwlockattr_destroy(&ra);
+    for (int i = 0; i < CTL_SHARDS; i++)
+        pthread_mutex_init(&s->shards[i].lk.mu, NULL);
+    pthread_mutex_init(&s->span_mu.mu, NULL);
     /* each state its own range of epochs (2^32 agings each) */
     static atomic_uint_fast64_t states;
     s->ep_epoch = (atomic_fetch_add(&states, 1) + 1) << 32;
@@ -184,17 +396,17 @@ ctl_state_t *ctl_state_create(const ctl_config_t *cfg, ctl_metrics_t *metrics,
     s->outs = calloc(cfg->max_outbound, sizeof(outcell));
     s->edges = calloc(cfg->max_edges, sizeof(edge_ent));
     s->ring_cap = cfg->span_table;
-    s->ring = calloc(s->ring_cap, sizeof(span_ent));
+    s->ring = table_alloc((size_t)s->ring_cap * sizeof(span_ent));
     uint32_t buckets = 16;
     while (buckets < s->ring_cap)
         buckets *= 2;
     s->bucket_mask = buckets - 1;
-    s->self_heads = malloc((size_t)buckets * sizeof(uint32_t));
-    s->parent_heads = malloc((size_t)buckets * sizeof(uint32_t));
+    s->self_heads = table_alloc((size_t)buckets * sizeof(span_head));
+    s->parent_heads = table_alloc((size_t)buckets * sizeof(span_head));
     /* 8 bits per held span keeps the filter's false positives near 1 in 16. */
     uint64_t wbits = (uint64_t)buckets * 8;
     s->waiting_mask = (uint32_t)(wbits - 1);
-    s->waiting = calloc((size_t)(wbits / 64), sizeof(uint64_t));
+    s->waiting = table_alloc((size_t)(wbits / 8));
     if (!s->svcs || !s->outs || !s->edges || !s->ring || !s->self_heads || !s->parent_heads ||
         !s->waiting || !ctl_map_init(&s->svc_map, cfg->max_services) ||
         !ctl_map_init(&s->ep_map, s->max_eps) || !ctl_map_init(&s->out_map, cfg->max_outbound) ||
@@ -202,8 +414,8 @@ ctl_state_t *ctl_state_create(const ctl_config_t *cfg, ctl_metrics_t *metrics,
         ctl_state_free(s);
         return NULL;
     }
-    memset(s->self_heads, 0xff, (size_t)buckets * sizeof(uint32_t));
-    memset(s->parent_heads, 0xff, (size_t)buckets * sizeof(uint32_t));
+    memset(s->self_heads, 0xff, (size_t)buckets * sizeof(span_head));
+    memset(s->parent_heads, 0xff, (size_t)buckets * sizeof(span_head));
     if (regions && regions->n > 0) {
         s->rf = malloc(sizeof(*s->rf));
         if (!s->rf) {
@@ -212,10 +424,11 @@ ctl_state_t *ctl_state_create(const ctl_config_t *cfg, ctl_metrics_t *metrics,
         }
         *s->rf = *regions;
         s->have_file = true;
-        s->claim_regions = UINT32_MAX; /* the operator's regions file is not a report */
+        /* the operator's regions file is not a report: no claim limit */
+        ls_ctx cx = {.create = true, .claim_regions = UINT32_MAX};
         for (uint32_t i = 0; i < regions->n && i < s->max_regions; i++) {
             const char *nm = regions->names[i];
-            ls_region_find(s, nm, strlen(nm), ls_region_key(nm, strlen(nm)), true);
+            ls_region_find(s, &cx, nm, strlen(nm), ls_region_key(nm, strlen(nm)));
         }
         s->pinned_regions = s->n_regions; /* the file's, first: never retired */
         for (uint32_t a = 0; a < regions->n && a < s->max_regions; a++)
@@ -249,15 +462,19 @@ void ctl_state_free(ctl_state_t *s)
     free(s->svcs);
     free(s->outs);
     free(s->edges);
-    free(s->ring);
-    free(s->self_heads);
-    free(s->parent_heads);
-    free(s->waiting);
+    size_t buckets = (size_t)s->bucket_mask + 1;
+    table_free(s->ring, (size_t)s->ring_cap * sizeof(span_ent));
+    table_free(s->self_heads, buckets * sizeof(span_head));
+    table_free(s->parent_heads, buckets * sizeof(span_head));
+    table_free(s->waiting, ((size_t)s->waiting_mask + 1) / 8);
     free(s->rf);
     ctl_map_free(&s->svc_map);
     ctl_map_free(&s->ep_map);
     ctl_map_free(&s->out_map);
     ctl_map_free(&s->edge_map);
-    pthread_mutex_destroy(&s->mu);
+    for (int i = 0; i < CTL_SHARDS; i++)
+        pthread_mutex_destroy(&s->shards[i].lk.mu);
+    pthread_mutex_destroy(&s->span_mu.mu);
+    pthread_rwlock_destroy(&s->rw);
     free(s);
 }

@@ -32,8 +32,11 @@
  *     region) minus that endpoint's inbound latency there, smoothed, unless
  *     a regions file gives the matrix.
  *
- * Thread safety: every function locks the state's mutex, except
- * ctl_state_prepare(), which only reads the report and the caller's scratch.
+ * Thread safety: every function may be called from any thread. Reports
+ * are merged by several threads at once (ctl_state_ingest: decode and key
+ * building in the caller's scratch without a lock, the merge under locks of
+ * one service and of the span table; ctl_state_internal.h has the locks);
+ * the window close, aging and the views take the whole state.
  */
 #ifndef CTL_STATE_H
 #define CTL_STATE_H
@@ -154,6 +157,16 @@ void ctl_state_write_json(ctl_state_t *s, ctl_json_t *j, uint64_t now_ns);
 
 /* Writes per-model and per-entity gauges in Prometheus exposition format. */
 void ctl_state_write_metrics(ctl_state_t *s, ctl_buf_t *out);
+
+/* How often the intake's locks were taken and found taken (another thread
+ * held them), since the state was created; `exclusive`: reports that named
+ * something new and took the whole state. */
+typedef struct ctl_lock_counts {
+    uint64_t shard_taken, shard_waited;
+    uint64_t span_taken, span_waited;
+    uint64_t exclusive;
+} ctl_lock_counts_t;
+void ctl_state_lock_counts(ctl_state_t *s, ctl_lock_counts_t *out);
 
 /* Counts for logs and health. */
 void ctl_state_counts(ctl_state_t *s, uint32_t *services, uint32_t *endpoints, uint32_t *regions,

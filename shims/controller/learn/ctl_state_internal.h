@@ -10,8 +10,21 @@
  *   ctl_window.c    window close and the solver's snapshot
  *   ctl_views.c     JSON and Prometheus views
  *
- * Every ls_ function runs under the state's lock except those of
- * ctl_scratch.c, which touch only the caller's scratch.
+ * Locks (ctl_state.c has the intake's order of steps):
+ *   rw        read by the intake; written (exclusive) by whatever creates or
+ *             moves entries (a report naming something new, the window close,
+ *             aging, the views). Under the read side the tables' shapes do not
+ *             change: indexes, maps, the endpoint array and cells stay put.
+ *   shards[]  one mutex per service index modulo CTL_SHARDS: a service's
+ *             counters and pods, the window fields (w_*) of its endpoints'
+ *             cells and of the outbound cells it is the caller of.
+ *   span_mu   the span ring and its indexes, the call-graph edges, and the
+ *             span fields of endpoints (spans_seen, spans_total, has_children)
+ *             and cells (w_xt_*, seen_spans, model, model_window).
+ * The order is rw, then one of shards[] or span_mu (never both). Stamps
+ * read by aging (touched_ns) are written with relaxed atomics under rw's
+ * read side (ls_touch). The ls_ functions of ctl_scratch.c touch only the
+ * caller's scratch; the rest run under rw as their comments say.
  * SPDX-License-Identifier: Apache-2.0
  */
 #ifndef CTL_STATE_INTERNAL_H
@@ -149,26 +162,117 @@ typedef struct edge_ent {
     uint64_t total; /* all-time matched children */
 } edge_ent;
 
+/* Per-report creation context: the report's time, whether entries may be
+ * created (rw held exclusive), and the share of each table the report may
+ * still take. A lookup that would create without `create` sets `missed`
+ * and returns NIL: the caller retries with rw exclusive. */
+typedef struct ls_ctx {
+    uint64_t now_ns;
+    bool create;
+    bool missed;
+    uint32_t claim_svcs, claim_regions, claim_eps;
+} ls_ctx;
+
+/* Aging's stamps: written by many intake threads at once (relaxed; at most
+ * once per millisecond each, so threads do not keep taking the line from
+ * each other), read by aging with rw exclusive. */
+#define LS_TOUCH_NS 1000000u
+static inline void ls_touch(uint64_t *stamp, uint64_t now_ns)
+{
+    uint64_t old = __atomic_load_n(stamp, __ATOMIC_RELAXED);
+    if (old > now_ns || now_ns - old >= LS_TOUCH_NS)
+        __atomic_store_n(stamp, now_ns, __ATOMIC_RELAXED);
+}
+
+/* A mutex with counts of how often it was taken and found taken (both
+ * updated while holding it). */
+typedef struct ls_lock {
+    pthread_mutex_t mu;
+    uint64_t taken;
+    uint64_t waited;
+} ls_lock;
+
+static inline void ls_lock_take(ls_lock *l)
+{
+    if (pthread_mutex_trylock(&l->mu) != 0) {
+        pthread_mutex_lock(&l->mu);
+        l->waited++;
+    }
+    l->taken++;
+}
+
+static inline void ls_lock_give(ls_lock *l)
+{
+    pthread_mutex_unlock(&l->mu);
+}
+
+#define CTL_SHARDS 64
+typedef struct ls_shard {
+    _Alignas(64) ls_lock lk;
+} ls_shard;
+
 enum { SPAN_USED = 1, SPAN_PARENT_FOUND = 2, SPAN_WAITING = 4 };
 
 /*
  * One held span: 64 bytes, one cache line. The table is a ring (FIFO) with
  * two chained hash indexes, by own key and (for spans whose parent had not
  * arrived) by parent key. Chains are newest-first and entries leave in FIFO
- * order, so an entry is never unlinked: a chain ends at the first link that
- * is unused, belongs to another bucket, or is not older than the one before
- * it (its slot was reused by a newer span).
+ * order, so an entry is never unlinked. A link names a slot and the
+ * insertion number of the span it meant: the span is still held when that
+ * number is among the last ring_count inserted (ls_link_held), which is
+ * known without reading the slot. A chain ends at the first link whose span
+ * has left, or whose slot holds another span or an unused one. A bucket's
+ * head (8 bytes) also carries 4 bits of its span's key and whether another
+ * span was in the bucket when it came, so a lookup of a key nobody holds (a
+ * parent that has not arrived: most lookups) reads only the head unless the
+ * bucket holds two spans or more or the bits match (1 in 16): the ring is
+ * far larger than the caches, and reading one of its entries is a miss.
  */
+typedef struct span_link {
+    uint32_t idx; /* NIL: none */
+    uint32_t seq; /* the span's insertion number */
+} span_link;
+
+/* A bucket's head: the first link's insertion number (bits 0-31) and slot
+ * (32-58; all ones: none), whether more links follow (59), the key's tag
+ * (60-63). All ones: an empty bucket. */
+typedef uint64_t span_head;
+#define HEAD_IDX_NIL 0x7FFFFFFu
+_Static_assert(HEAD_IDX_NIL >= (1u << 26), "span-table is at most 2^26 slots");
+
+static inline uint32_t ls_key_tag(uint64_t key)
+{
+    return (uint32_t)((key * 0x9E3779B97F4A7C15ull) >> 60);
+}
+static inline span_link ls_head_first(span_head h)
+{
+    uint32_t idx = (uint32_t)(h >> 32) & HEAD_IDX_NIL;
+    return (span_link){idx == HEAD_IDX_NIL ? NIL : idx, (uint32_t)h};
+}
+static inline bool ls_head_more(span_head h)
+{
+    return (h >> 59) & 1;
+}
+static inline uint32_t ls_head_tag(span_head h)
+{
+    return (uint32_t)(h >> 60);
+}
+static inline span_head ls_head_make(span_link first, bool more, uint32_t tag)
+{
+    return (uint64_t)first.seq | (uint64_t)(first.idx & HEAD_IDX_NIL) << 32 | (uint64_t)more << 59 |
+           (uint64_t)tag << 60;
+}
+
 typedef struct span_ent {
     uint64_t self_key;
-    uint64_t parent_key; /* 0: root */
-    uint64_t start_ns;
-    uint32_t dur_ns;   /* saturating */
-    uint32_t child_ns; /* sum of matched children's durations, saturating */
-    uint32_t seq;      /* insertion number (wraps; compared by difference) */
-    uint32_t recv_ms;  /* arrival at the controller, ms since the state started */
-    float load_rps;    /* region-wide load of its endpoint at arrival; NaN: unknown */
-    uint32_t body;     /* request body size, saturating */
+    uint64_t parent_key;                     /* 0: root */
+    uint32_t next_self_seq, next_parent_seq; /* insertion numbers of the next links' spans */
+    uint32_t dur_ns;                         /* saturating */
+    uint32_t child_ns;                       /* sum of matched children's durations, saturating */
+    uint32_t seq;                            /* insertion number (wraps; compared by difference) */
+    uint32_t recv_ms; /* arrival at the controller, ms since the state started */
+    float load_rps;   /* region-wide load of its endpoint at arrival; NaN: unknown */
+    uint32_t body;    /* request body size, saturating */
     uint32_t next_self, next_parent;
     uint32_t ep;
     uint8_t region;
@@ -178,7 +282,10 @@ typedef struct span_ent {
 _Static_assert(sizeof(span_ent) == 64, "span_ent is one cache line");
 
 struct ctl_state {
-    pthread_mutex_t mu;
+    pthread_rwlock_t rw;
+    ls_shard shards[CTL_SHARDS];
+    _Alignas(64) ls_lock span_mu;
+    _Alignas(64) uint64_t escalations; /* reports that took rw exclusive (under it) */
     ctl_config_t cfg;
     ctl_metrics_t *m;
 
@@ -189,7 +296,6 @@ struct ctl_state {
     uint64_t region_keys[SLOTS];
     uint64_t region_touched_ns[SLOTS]; /* last report naming it */
     uint32_t pinned_regions;           /* the regions file's: never retired (indices below) */
-    uint64_t now_ns;                   /* the time of the report being merged */
     uint64_t layout_gen;               /* +1 whenever retiring moved entries to new indices */
 
     svc_ent *svcs;
@@ -216,7 +322,7 @@ struct ctl_state {
     span_ent *ring;
     uint32_t ring_cap, ring_head, ring_count;
     uint32_t seq;
-    uint32_t *self_heads, *parent_heads;
+    span_head *self_heads, *parent_heads;
     uint64_t *waiting;     /* filter: bit h(k) set when a span may be waiting for parent k */
     uint32_t waiting_mask; /* bits - 1 */
     uint32_t bucket_mask;
@@ -232,10 +338,12 @@ struct ctl_state {
     uint64_t window_start_ns;
     uint64_t windows;
     double last_window_s;
-    uint64_t reports_total;
-    /* New entries the report being merged may still create (its share of each table). */
-    uint32_t claim_svcs, claim_regions, claim_eps;
+    uint64_t reports_total; /* atomic adds under rw's read side */
 };
+
+/* rw exclusive: the window close, aging and the views. */
+void ls_lock_all(ctl_state_t *s);
+void ls_unlock_all(ctl_state_t *s);
 
 /* ------------------------------------------------------------------------- */
 /* Scratch: decode arrays and prepared keys, per HTTP thread */
@@ -246,13 +354,15 @@ typedef struct prep_ep {
     uint32_t path_len;
     uint64_t tag; /* the endpoint's key cache tag */
     struct key_cache_ent
-        *kc; /* its key cache entry (another endpoint may take it over: check tag) */
+        *kc;     /* its key cache entry (another endpoint may take it over: check tag) */
+    uint32_t ep; /* resolved under rw: the endpoint's index, NIL when dropped */
 } prep_ep;
 
 typedef struct prep_out {
     prep_ep ep;
     uint64_t svc_key;
     uint64_t region_key;
+    uint32_t oc; /* resolved under rw: the outbound cell, NIL when dropped */
 } prep_out;
 
 typedef struct prep_span {
@@ -317,22 +427,25 @@ void ls_pod_share(ctl_state_t *s, const svc_ent *sv, uint32_t r, struct pod_seen
                   double *lat_scale, double *lat_weight);
 
 /* ctl_registry.c */
-cell_ent *ls_cell_get(ctl_state_t *s, uint32_t ep, uint32_t region);
-edge_ent *ls_edge_get(ctl_state_t *s, uint32_t parent, uint32_t child);
-uint32_t ls_endpoint_find(ctl_state_t *s, uint32_t svc, const char *method, size_t mlen,
+/* Lookups under rw: read side unless cx->create (then exclusive). */
+cell_ent *ls_cell_get(ctl_state_t *s, ls_ctx *cx, uint32_t ep, uint32_t region);
+edge_ent *ls_edge_get(ctl_state_t *s, uint32_t parent, uint32_t child); /* span_mu */
+uint32_t ls_endpoint_find(ctl_state_t *s, ls_ctx *cx, uint32_t svc, const char *method, size_t mlen,
                           const char *path, size_t plen, uint64_t key);
 /* ls_endpoint_find() for a prepared endpoint: the index the thread's key
  * cache remembers for it in this state, when still valid, else the lookup
  * (whose answer is remembered). */
-uint32_t ls_endpoint_find_prep(ctl_state_t *s, uint32_t svc, const char *method, size_t mlen,
-                               const char *path, size_t plen, const prep_ep *p);
-uint32_t ls_outcell_find(ctl_state_t *s, uint32_t caller_svc, uint32_t caller_region,
+uint32_t ls_endpoint_find_prep(ctl_state_t *s, ls_ctx *cx, uint32_t svc, const char *method,
+                               size_t mlen, const char *path, size_t plen, const prep_ep *p);
+uint32_t ls_outcell_find(ctl_state_t *s, ls_ctx *cx, uint32_t caller_svc, uint32_t caller_region,
                          uint32_t dst_ep, uint32_t dst_region);
-uint32_t ls_region_find(ctl_state_t *s, const char *name, size_t n, uint64_t key, bool create);
-uint32_t ls_service_find(ctl_state_t *s, const char *name, size_t n, uint64_t key);
+uint32_t ls_region_find(ctl_state_t *s, ls_ctx *cx, const char *name, size_t n, uint64_t key);
+uint32_t ls_service_find(ctl_state_t *s, ls_ctx *cx, const char *name, size_t n, uint64_t key);
 uint64_t ls_name_key(const char *p, size_t n);
 uint64_t ls_region_key(const char *p, size_t n);
-uint64_t ls_span_key(const char *trace, size_t tlen, const char *span, size_t slen);
+/* A span's key: its id hashed with its trace's key (0: no id). */
+uint64_t ls_trace_key(const char *trace, size_t tlen);
+uint64_t ls_span_key(uint64_t trace_key, const char *span, size_t slen);
 void ls_cell_model_reset(const ctl_state_t *s, cell_ent *c);
 
 /* ctl_scratch.c */
@@ -343,6 +456,15 @@ double ls_ns_to_ms(double ns);
 uint32_t ls_bucket_of(const ctl_state_t *s, uint64_t key);
 uint32_t ls_recv_ms_of(const ctl_state_t *s, uint64_t now_ns);
 uint32_t ls_span_find(ctl_state_t *s, uint64_t self_key);
+/* Whether the span a link names is still held (its slot may not say so). */
+static inline bool ls_seq_held(const ctl_state_t *s, uint32_t seq)
+{
+    return (uint32_t)(s->seq - seq) < s->ring_count;
+}
+static inline bool ls_link_held(const ctl_state_t *s, span_link l)
+{
+    return l.idx != NIL && ls_seq_held(s, l.seq);
+}
 void ls_span_insert(ctl_state_t *s, const slate_span_t *in, const prep_span *p, uint32_t ep,
                     uint32_t region, double load_rps, double dur_scale, uint64_t now_ns);
 void ls_spans_expire(ctl_state_t *s, uint64_t now_ns);

@@ -362,15 +362,15 @@ static view_t *view_copy(const ctl_state_t *s)
 
 void ctl_state_write_json(ctl_state_t *s, ctl_json_t *j, uint64_t now_ns)
 {
-    pthread_mutex_lock(&s->mu);
+    ls_lock_all(s);
     view_t *w = view_copy(s);
     if (!w) {
         /* without memory for the copy: written under the lock, as before */
         write_json(s, j, now_ns);
-        pthread_mutex_unlock(&s->mu);
+        ls_unlock_all(s);
         return;
     }
-    pthread_mutex_unlock(&s->mu);
+    ls_unlock_all(s);
     write_json(&w->st, j, now_ns);
     view_free(w);
 }
@@ -417,7 +417,7 @@ static void fmt_double(ctl_buf_t *out, double v)
 
 void ctl_state_write_metrics(ctl_state_t *s, ctl_buf_t *out)
 {
-    pthread_mutex_lock(&s->mu);
+    ls_lock_all(s);
     uint32_t nslots = ls_slot_count(s);
     uint32_t trusted = 0, untrusted = 0;
     for (uint32_t i = 0; i < s->n_eps; i++)
@@ -486,5 +486,5 @@ void ctl_state_write_metrics(ctl_state_t *s, ctl_buf_t *out)
                 emitted++;
             }
     }
-    pthread_mutex_unlock(&s->mu);
+    ls_unlock_all(s);
 }

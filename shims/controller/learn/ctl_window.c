@@ -280,7 +280,7 @@ static ctl_solve_input_t *snapshot(ctl_state_t *s, uint64_t now_ns)
 
 ctl_solve_input_t *ctl_state_tick(ctl_state_t *s, uint64_t now_ns)
 {
-    pthread_mutex_lock(&s->mu);
+    ls_lock_all(s);
     if (s->created_ns == 0)
         s->created_ns = now_ns;
     ls_spans_expire(s, now_ns);
@@ -288,17 +288,17 @@ ctl_solve_input_t *ctl_state_tick(ctl_state_t *s, uint64_t now_ns)
     close_window(s, now_ns);
     ls_age_out(s, now_ns);
     ctl_solve_input_t *in = snapshot(s, now_ns);
-    pthread_mutex_unlock(&s->mu);
+    ls_unlock_all(s);
     return in;
 }
 
 void ctl_state_counts(ctl_state_t *s, uint32_t *services, uint32_t *endpoints, uint32_t *regions,
                       uint32_t *edges)
 {
-    pthread_mutex_lock(&s->mu);
+    ls_lock_all(s);
     *services = s->n_svcs + (s->overflow_svc != NIL ? 1 : 0);
     *endpoints = s->n_eps;
     *regions = s->n_regions + (s->overflow_region_used ? 1 : 0);
     *edges = s->n_edges;
-    pthread_mutex_unlock(&s->mu);
+    ls_unlock_all(s);
 }

@@ -4,6 +4,7 @@
  * and how entries nobody names any more leave the tables (ctl_aging.c).
  * SPDX-License-Identifier: Apache-2.0
  */
+#define _POSIX_C_SOURCE 200809L /* pthread_rwlock_t, in the state's insides */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
