@@ -1083,6 +1083,19 @@ static unsigned *clp_col_pos(const opt_lp_t *lp, const unsigned char *active,
     return pos;
 }
 
+/* A CLP model set up as every solve here uses one: quiet, and stopped at the
+ * configured time limit. NULL without memory. */
+static Clp_Simplex *new_model(const slate_opt_problem_t *p)
+{
+    Clp_Simplex *model = Clp_newModel();
+    if (!model)
+        return NULL;
+    Clp_setLogLevel(model, 0);
+    if (p->cfg.time_limit_s > 0.0)
+        Clp_setMaximumSeconds(model, p->cfg.time_limit_s);
+    return model;
+}
+
 slate_status slate_opt_solve_warm(const slate_opt_problem_t *p, const slate_opt_result_t *prev,
                                   slate_opt_result_t **out)
 {
@@ -1107,14 +1120,11 @@ slate_status slate_opt_solve_warm(const slate_opt_problem_t *p, const slate_opt_
     unsigned char *active = malloc(ncol);
     unsigned *clp_col = malloc(ncol * sizeof *clp_col);
     slate_opt_result_t *r = opt_result_new(p);
-    Clp_Simplex *model = Clp_newModel();
+    Clp_Simplex *model = new_model(p);
     if (!active || !clp_col || !r || !model) {
         st = SLATE_ENOSPC;
         goto out;
     }
-    Clp_setLogLevel(model, 0);
-    if (p->cfg.time_limit_s > 0.0)
-        Clp_setMaximumSeconds(model, p->cfg.time_limit_s);
     uint64_t shape = lp_shape(&lp);
     int full = p->cfg.full_lp != 0;
     /* A previous basis fits when it belongs to the same LP solved the same way. */
@@ -1142,14 +1152,11 @@ slate_status slate_opt_solve_warm(const slate_opt_problem_t *p, const slate_opt_
             /* the warm start gave up: cold, from the greedy routing */
             unsigned spent = iters;
             Clp_deleteModel(model);
-            model = Clp_newModel();
+            model = new_model(p);
             if (!model) {
                 st = SLATE_ENOSPC;
                 goto out;
             }
-            Clp_setLogLevel(model, 0);
-            if (p->cfg.time_limit_s > 0.0)
-                Clp_setMaximumSeconds(model, p->cfg.time_limit_s);
             warm = 0;
             int again = 0;
             st = solve_generated(model, p, &pp, &lp, NULL, cap, active, clp_col, &n_clp, &rounds,
@@ -1160,12 +1167,11 @@ slate_status slate_opt_solve_warm(const slate_opt_problem_t *p, const slate_opt_
             /* CLP stopped short on the restricted LP (numerical trouble):
              * the full LP from scratch, as before the reduction. */
             Clp_deleteModel(model);
-            model = Clp_newModel();
+            model = new_model(p);
             if (!model) {
                 st = SLATE_ENOSPC;
                 goto out;
             }
-            Clp_setLogLevel(model, 0);
             memset(active, 1, lp.ncol);
             for (size_t j = 0; j < lp.ncol; j++)
                 clp_col[j] = (unsigned)j;
