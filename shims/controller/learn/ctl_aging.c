@@ -20,7 +20,7 @@
  * SPDX-License-Identifier: Apache-2.0
  */
 #define _POSIX_C_SOURCE 200809L
-#include "ctl_state_internal.h"
+#include "ctl_tables.h"
 
 #include <stdatomic.h>
 #include <stdlib.h>

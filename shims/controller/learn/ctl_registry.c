@@ -5,7 +5,7 @@
  * SPDX-License-Identifier: Apache-2.0
  */
 #define _POSIX_C_SOURCE 200809L
-#include "ctl_state_internal.h"
+#include "ctl_tables.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -64,7 +64,7 @@ static char *dup_n(const char *p, size_t n)
  * also creates; see ls_ctx) */
 
 /* A lookup that found nothing: NIL, and under rw's read side a note to retry exclusive. */
-static uint32_t missed(ls_ctx *cx)
+static uint32_t note_miss(ls_ctx *cx)
 {
     cx->missed = true;
     return NIL;
@@ -78,7 +78,7 @@ uint32_t ls_region_find(ctl_state_t *s, ls_ctx *cx, const char *name, size_t n, 
             return i;
         }
     if (!cx->create)
-        return missed(cx);
+        return note_miss(cx);
     if (cx->claim_regions == 0) {
         atomic_fetch_add(&s->m->overflow[CTL_OVF_CLAIM], 1);
         return s->max_regions;
@@ -135,7 +135,7 @@ uint32_t ls_service_find(ctl_state_t *s, ls_ctx *cx, const char *name, size_t n,
             return v;
         }
     if (!cx->create)
-        return missed(cx);
+        return note_miss(cx);
     if (cx->claim_svcs == 0) {
         atomic_fetch_add(&s->m->overflow[CTL_OVF_CLAIM], 1);
         return NIL;
@@ -225,7 +225,7 @@ uint32_t ls_endpoint_find(ctl_state_t *s, ls_ctx *cx, uint32_t svc, const char *
         }
     }
     if (!cx->create)
-        return missed(cx);
+        return note_miss(cx);
     svc_ent *sv = &s->svcs[svc];
     if (cx->claim_eps == 0) {
         atomic_fetch_add(&s->m->overflow[CTL_OVF_CLAIM], 1);
@@ -331,7 +331,7 @@ uint32_t ls_outcell_find(ctl_state_t *s, ls_ctx *cx, uint32_t caller_svc, uint32
             return v;
     }
     if (!cx->create)
-        return missed(cx);
+        return note_miss(cx);
     if (s->n_outs >= s->cfg.max_outbound || !ctl_map_put(&s->out_map, key, s->n_outs)) {
         atomic_fetch_add(&s->m->overflow[CTL_OVF_OUTBOUND], 1);
         return NIL;

@@ -35,7 +35,7 @@
  * Thread safety: every function may be called from any thread. Reports
  * are merged by several threads at once (ctl_state_ingest: decode and key
  * building in the caller's scratch without a lock, the merge under locks of
- * one service and of the span table; ctl_state_internal.h has the locks);
+ * one service and of the span table; ctl_tables.h has the locks);
  * the window close, aging and the views take the whole state.
  */
 #ifndef CTL_STATE_H
@@ -55,6 +55,8 @@
 typedef struct ctl_state ctl_state_t;
 typedef struct ctl_scratch ctl_scratch_t;
 
+/* A state sized by cfg. `regions` (NULL: none) is copied, its capacities
+ * too, so the caller may free it once this returns. NULL without memory. */
 ctl_state_t *ctl_state_create(const ctl_config_t *cfg, ctl_metrics_t *metrics,
                               const ctl_regions_file_t *regions);
 void ctl_state_free(ctl_state_t *s);

@@ -21,7 +21,7 @@
 
 #include "ctl_config.h"
 #include "ctl_log.h"
-#include "ctl_state_internal.h"
+#include "ctl_tables.h"
 #include "ctl_metrics.h"
 #include "ctl_regions.h"
 #include "ctl_state.h"

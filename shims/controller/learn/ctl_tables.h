@@ -1,16 +1,18 @@
 /*
- * slate-controller: the learning state's insides, shared by its files
- * (ctl_state.h is its face; no other module includes this header).
+ * slate-controller: the learning state's insides (its tables, locks and
+ * the functions its files share), included by the learn/ files alone
+ * (ctl_state.h is the state's face; tests read it too).
  *
  *   ctl_scratch.c   decode scratch and report preparation (no lock)
  *   ctl_registry.c  the tables and their lookups
  *   ctl_pods.c      per-pod plausibility (rate, drops, share cap)
  *   ctl_spans.c     time-stitching of spans into the call graph
- *   ctl_state.c     ingest and lifecycle
+ *   ctl_state.c     lifecycle (tables made and freed) and the locks
+ *   ctl_ingest.c    merging a prepared report
  *   ctl_window.c    window close and the solver's snapshot
  *   ctl_views.c     JSON and Prometheus views
  *
- * Locks (ctl_state.c has the intake's order of steps):
+ * Locks (ctl_ingest.c has the intake's order of steps):
  *   rw        read by the intake; written (exclusive) by whatever creates or
  *             moves entries (a report naming something new, the window close,
  *             aging, the views). Under the read side the tables' shapes do not
@@ -27,8 +29,8 @@
  * caller's scratch; the rest run under rw as their comments say.
  * SPDX-License-Identifier: Apache-2.0
  */
-#ifndef CTL_STATE_INTERNAL_H
-#define CTL_STATE_INTERNAL_H
+#ifndef CTL_TABLES_H
+#define CTL_TABLES_H
 
 #include "ctl_state.h"
 
