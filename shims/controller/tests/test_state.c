@@ -140,6 +140,25 @@ static void test_a_window_teaches_loads_and_the_call_graph(void **state)
 }
 
 /* One report from a name nobody uses again. */
+/* The regions file's capacities reach the services the reports name, from
+ * the state's own copy: the caller's file is freed before any report. */
+static void test_capacities_from_the_state_s_copy_of_the_file(void **state)
+{
+    (void)state;
+    fixture_t *f = fixture_new(0, 16, "region west\nregion east\ncapacity backend east 123\n");
+    ctl_regions_free(&f->rf);
+    ctl_solve_input_free(ctl_state_tick(f->s, f->w.now_ns));
+    ctl_solve_input_t *in = window(f, 10);
+    assert_non_null(in);
+    int backend = service_index(in, "backend"), east = region_index(in, "east"),
+        west = region_index(in, "west");
+    assert_true(backend >= 0 && east >= 0 && west >= 0);
+    assert_true(in->capacity[backend][east] == 123.0);
+    assert_true(in->capacity[backend][west] != 123.0);
+    ctl_solve_input_free(in);
+    fixture_free(f);
+}
+
 static void junk_report(fixture_t *f, const char *service, const char *region)
 {
     assert_int_equal(sc_ingest(f->s, f->sc, &f->w, service, region, 5), 0);
@@ -611,6 +630,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_a_window_teaches_loads_and_the_call_graph),
+        cmocka_unit_test(test_capacities_from_the_state_s_copy_of_the_file),
         cmocka_unit_test(test_silent_entries_retire_and_free_their_slots),
         cmocka_unit_test(test_ttl_zero_keeps_everything),
         cmocka_unit_test(test_pod_table_grows_with_its_pods),
