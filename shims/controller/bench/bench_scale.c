@@ -270,7 +270,8 @@ static int start_proc(proc_t *p, const char *dir, const char *tag, unsigned max_
                             "2000000", "--pod-reports-per-s",
                             "0",       "--pod-share-factor",
                             "0",       "--max-connections-per-client",
-                            "0",       NULL};
+                            "0",       "--max-regions",
+                            "32",      NULL};
     for (int i = 0; common[i]; i++)
         argv[n++] = common[i];
     for (int i = 0; extra[i] && n < 62; i++)
@@ -507,10 +508,11 @@ static size_t encode_pod(run_t *run, pod_scratch_t *ps, uint32_t svc, uint32_t g
         ld->path = sp->path;
         ld->rps = sv->eps[sr->ep].load[g] / pods;
         ld->in_flight = 1;
-        sp->load = ld;
         sp->n_load = 1;
         ns++;
     }
+    for (size_t i = 0; i < ns; i++) /* after the last realloc of the loads */
+        ps->spans[i].load = &ps->loads[i];
     r.inbound = ps->in;
     r.n_inbound = ni;
     r.outbound = ps->out;

@@ -35,7 +35,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#define MESH_MAX_REGIONS   31 /* the controller's max-regions is at most 31 */
+#define MESH_MAX_REGIONS   32 /* the controller's max-regions is at most 32 */
 #define MESH_MAX_ENDPOINTS 4
 #define MESH_MAX_FANOUT    4
 #define MESH_MAX_PODS      4

@@ -9,7 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define CTL_MAX_REGION_SLOTS 32 /* max-regions (<= 31) + the overflow region */
+#define CTL_MAX_REGION_SLOTS 33 /* max-regions (<= 32) + the overflow region */
 
 /* A regions file holds at most this many bytes and capacity lines: a
  * 1,000-service mesh deployed in 16 regions has 16,000 (service, region)

@@ -114,7 +114,7 @@ static void test_regions(void **state)
     for (int i = 0; i < 40; i++)
         o += (size_t)snprintf(many + o, sizeof(many) - o, "region r%d\n", i);
     assert_int_equal(ctl_regions_parse(many, o, "t", &f, err, sizeof(err)), -1);
-    assert_non_null(strstr(err, "more than 31 regions"));
+    assert_non_null(strstr(err, "t:33: more than 32 regions"));
 }
 
 /* A mesh's worth of capacity lines (1,000 services in 16 regions) loads;
