@@ -38,10 +38,10 @@ void ctl_scratch_free(ctl_scratch_t *sc)
 {
     if (!sc)
         return;
-    free(sc->inbound);
-    free(sc->outbound);
-    free(sc->spans);
-    free(sc->loads);
+    free(sc->dec.inbound);
+    free(sc->dec.outbound);
+    free(sc->dec.spans);
+    free(sc->dec.loads);
     free(sc->pin);
     free(sc->pout);
     free(sc->pspan);
@@ -73,14 +73,14 @@ static slate_load_report_t *scratch_lend(ctl_scratch_t *sc)
 {
     slate_load_report_t *r = &sc->rep;
     memset(r, 0, sizeof(*r));
-    r->inbound = sc->inbound;
-    r->cap_inbound = sc->cap_inbound;
-    r->outbound = sc->outbound;
-    r->cap_outbound = sc->cap_outbound;
-    r->spans = sc->spans;
-    r->cap_spans = sc->cap_spans;
-    r->span_loads = sc->loads;
-    r->cap_span_loads = sc->cap_loads;
+    r->inbound = sc->dec.inbound;
+    r->cap_inbound = sc->dec.cap_inbound;
+    r->outbound = sc->dec.outbound;
+    r->cap_outbound = sc->dec.cap_outbound;
+    r->spans = sc->dec.spans;
+    r->cap_spans = sc->dec.cap_spans;
+    r->span_loads = sc->dec.loads;
+    r->cap_span_loads = sc->dec.cap_loads;
     return r;
 }
 
@@ -101,10 +101,12 @@ static bool scratch_retry(ctl_scratch_t *sc, slate_status *st, slate_load_report
     if (*st != SLATE_ENOSPC && *st != SLATE_OK)
         return false;
     /* Arrays short: every n_* is the count needed; grow and decode again. */
-    if (!grow((void **)&sc->inbound, &sc->cap_inbound, r->n_inbound, sizeof(slate_inbound_t)) ||
-        !grow((void **)&sc->outbound, &sc->cap_outbound, r->n_outbound, sizeof(slate_outbound_t)) ||
-        !grow((void **)&sc->spans, &sc->cap_spans, r->n_spans, sizeof(slate_span_t)) ||
-        !grow((void **)&sc->loads, &sc->cap_loads, r->n_span_loads,
+    if (!grow((void **)&sc->dec.inbound, &sc->dec.cap_inbound, r->n_inbound,
+              sizeof(slate_inbound_t)) ||
+        !grow((void **)&sc->dec.outbound, &sc->dec.cap_outbound, r->n_outbound,
+              sizeof(slate_outbound_t)) ||
+        !grow((void **)&sc->dec.spans, &sc->dec.cap_spans, r->n_spans, sizeof(slate_span_t)) ||
+        !grow((void **)&sc->dec.loads, &sc->dec.cap_loads, r->n_span_loads,
               sizeof(slate_endpoint_load_t))) {
         *st = SLATE_ENOSPC;
         return false;

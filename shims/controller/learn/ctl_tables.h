@@ -44,6 +44,7 @@
 
 #include "ctl_log.h"
 #include "ctl_map.h"
+#include "slate/meter.h"
 #include "ctl_moments.h"
 #include "slate/key.h"
 #include "slate/legacy.h"
@@ -398,14 +399,7 @@ struct ctl_scratch {
     path_cache_ent *paths;
     key_cache_ent *keys;
     slate_load_report_t rep;
-    slate_inbound_t *inbound;
-    size_t cap_inbound;
-    slate_outbound_t *outbound;
-    size_t cap_outbound;
-    slate_span_t *spans;
-    size_t cap_spans;
-    slate_endpoint_load_t *loads;
-    size_t cap_loads;
+    slate_meter_report_mem_t dec; /* the decode's arrays, grown to the largest report */
 
     ctl_buf_t arena;
     prep_ep *pin;
