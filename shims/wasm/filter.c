@@ -178,9 +178,6 @@ static sw_map_t stream_map;
 static sw_stream_t *slots;
 static uint32_t *free_slots;
 static uint32_t n_slots, n_free;
-/* The stream looked up last (id 0: none): a stream's callbacks come one after
- * another, so most lookups are answered here without the map. */
-static uint32_t last_id, last_slot;
 
 /* ------------------------------------------------------------------------- */
 /* Configuration.                                                             */
@@ -448,15 +445,9 @@ static long ob_find_or_add(sw_root_t *r, uint64_t ekey, const char *svc, size_t 
 
 static sw_stream_t *stream_get(uint32_t id)
 {
-    if (id && id == last_id)
-        return &slots[last_slot];
     uint32_t d = id % SW_DIRECT;
     long i = id && direct_id[d] == id ? (long)direct_slot[d] : sw_map_get(&stream_map, id);
-    if (i < 0)
-        return NULL;
-    last_id = id;
-    last_slot = (uint32_t)i;
-    return &slots[i];
+    return i < 0 ? NULL : &slots[i];
 }
 
 void sw_role_stream_create(uint32_t id, sw_root_t *root)
@@ -488,8 +479,6 @@ void sw_role_stream_create(uint32_t id, sw_root_t *root)
     }
     sw_stream_t *s = &slots[slot];
     memset(s, 0, offsetof(sw_stream_t, trace));
-    last_id = id;
-    last_slot = slot;
     s->id = id;
     s->root = root;
     s->idx = SW_NONE;
@@ -504,8 +493,6 @@ static void stream_release(sw_stream_t *s)
         direct_id[d] = 0;
     else
         sw_map_del(&stream_map, s->id);
-    if (s->id == last_id)
-        last_id = 0;
     s->id = 0;
 }
 
