@@ -692,8 +692,6 @@ static size_t authority_service(const char *a, size_t n, char *out)
     return (k < n && a[k] != ':' && a[k] != '.') ? 0 : k;
 }
 
-/* `exact` is slate_endpoint_key() of (svc, method, path), the first key
- * tried, or NULL when that key cannot be made. */
 static uint64_t rng_next(void *rng)
 {
     return slate_rng_next(rng);
@@ -702,7 +700,9 @@ static uint64_t rng_next(void *rng)
 /* The region for an outbound call, drawn from the most specific rule among
  * the regions failover has not excluded (the id goes into s->region), or,
  * with no rule in force or every region of the rule excluded, what the
- * configuration says about calls without rules (NULL: no header). */
+ * configuration says about calls without rules (NULL: no header). `exact`
+ * is slate_endpoint_key() of (svc, method, path), the first key tried, or
+ * NULL when that key cannot be made. */
 static const sw_rname_t *route(sw_stream_t *s, const uint64_t *exact, const char *svc, size_t sl,
                                const char *method, size_t ml, const char *path, size_t pl,
                                uint64_t now)

@@ -137,11 +137,12 @@ function makeEnv(kind, c, workers, rules) {
     : JSON.stringify({ service: 'frontend', region: 'us-west-1', vm_id: 'slate', tick_ms: 1000,
       direction: c.outbound ? 'outbound' : 'inbound', trace_sampling_rate: 0.01 });
   const vms = host.addVms(LeanHost.loadModule(file), config, workers);
-  // A filter loads the published rules at its ticks (once per tick_ms, 1 s);
-  // the first comes a virtual second after configure, i.e. after 10,000
-  // requests. Every VM ticks once before any block, as a proxy that has run
-  // for a while has, so that no block, whatever its size, is measured on a
-  // filter that has not seen the rules yet.
+  // The filter reads the published rules in configure and at its ticks; a
+  // --baseline build from before the configure-time read (c1f41cb and
+  // earlier) only at its ticks, the first a virtual second (10,000 requests)
+  // after configure. Every VM ticks once before any block, as a proxy that
+  // has run for a while has, so that no block of either build, whatever its
+  // size, is measured on a filter that has not seen the rules yet.
   for (const vm of vms) vm.tick();
   return { kind, host, vms, i: 0 };
 }
