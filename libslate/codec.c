@@ -195,7 +195,15 @@ static bool utf8_valid(const uint8_t *s, size_t n)
     return true;
 }
 
-/* A path under construction: message names and element indexes. */
+/* A path under construction: message names and element indexes.
+ *
+ * The decoder writes a message's frame only when an error leaves it
+ * (LAZY_PATH), so a decode that succeeds pays nothing for paths. The
+ * size-optimised builds (the wasm modules) write every frame on the way in and
+ * the path at the error, the form with less code. The paths are the same. */
+#ifndef __OPTIMIZE_SIZE__
+#define LAZY_PATH 1
+#endif
 #define PSTACK_CAP 16u
 typedef struct pstack {
     uint32_t depth; /* entries in use; e[0] is the top message */
@@ -318,9 +326,16 @@ typedef struct dec {
     const uint8_t *base; /* start of the input, for offsets */
     const uint8_t *input_end;
     uint32_t max_depth, max_repeated, max_string;
-    pstack_t ps;                       /* ps.depth == current nesting depth */
-    const uint8_t *at;                 /* where the first error was found */
-    const char *detail;                /* its text */
+    /* ps.depth == current nesting depth. The frames e[1..] are written only
+     * as an error unwinds (frame()), so a successful decode pays nothing for
+     * the path; dec_finish() then builds it from where the error was found. */
+    pstack_t ps;
+    const uint8_t *at;   /* where the first error was found */
+    const char *detail;  /* its text */
+    uint32_t fail_depth; /* the depth of the message that recorded it */
+    uint32_t leaf_field; /* and the field, named by leaf_names */
+    const char *const *leaf_names;
+    uint32_t leaf_nnames;
     slate_codec_error_t *err;          /* never NULL */
     slate_endpoint_load_t *eload_pool; /* LoadReport: the spans' pool */
     size_t eload_n, eload_cap;
@@ -359,7 +374,10 @@ static CHECK slate_status bad(dec_t *d, slate_status st, const uint8_t *at, cons
     return st;
 }
 
-/* Completes the error record with the path, at the innermost message. */
+/* Completes the error record at the innermost message: status, offset, detail
+ * and the path. LAZY_PATH: only the leaf of the path; the messages around it
+ * name their frames as the error unwinds through them (frame()), and
+ * dec_finish() writes the path. */
 static slate_status fail(dec_t *d, slate_status st, const char *const *names, uint32_t nnames,
                          uint32_t field)
 {
@@ -369,7 +387,28 @@ static slate_status fail(dec_t *d, slate_status st, const char *const *names, ui
     err->status = st;
     err->offset = d->at ? (size_t)(d->at - d->base) : 0;
     err->detail = d->detail ? d->detail : slate_strerror(st);
+#ifdef LAZY_PATH
+    d->fail_depth = d->ps.depth;
+    d->leaf_names = names;
+    d->leaf_nnames = nnames;
+    d->leaf_field = field;
+#else
     build_path(err, &d->ps, names, nnames, field);
+#endif
+    return st;
+}
+
+/* The end of a top-level decode: a recorded error gets its path. */
+static inline slate_status dec_finish(dec_t *d, slate_status st)
+{
+#ifdef LAZY_PATH
+    if (st != SLATE_OK && d->err->status != SLATE_OK) {
+        d->ps.depth = d->fail_depth;
+        build_path(d->err, &d->ps, d->leaf_names, d->leaf_nnames, d->leaf_field);
+    }
+#else
+    (void)d;
+#endif
     return st;
 }
 
@@ -570,18 +609,44 @@ static CHECK slate_status other_field(dec_t *d, const uint8_t **pp, const uint8_
     return skip_value(d, pp, end, wt);
 }
 
+static inline void set_frame(dec_t *d, uint32_t i, const char *name, uint32_t index, bool indexed)
+{
+    if (i < PSTACK_CAP) {
+        d->ps.e[i].name = name;
+        d->ps.e[i].index = index;
+        d->ps.e[i].indexed = indexed;
+    }
+}
+
+/* Descends into a sub-message. LAZY_PATH: its frame is written only if an
+ * error comes out of it (frame()). */
 static inline CHECK slate_status enter(dec_t *d, const char *name, uint32_t index, bool indexed,
                                        const uint8_t *at)
 {
     if (d->ps.depth >= d->max_depth)
         return bad(d, SLATE_EDEPTH, at, "messages nest deeper than limits.max_depth");
-    if (d->ps.depth < PSTACK_CAP) {
-        d->ps.e[d->ps.depth].name = name;
-        d->ps.e[d->ps.depth].index = index;
-        d->ps.e[d->ps.depth].indexed = indexed;
-    }
+#ifndef LAZY_PATH
+    set_frame(d, d->ps.depth, name, index, indexed);
+#else
+    (void)name;
+    (void)index;
+    (void)indexed;
+#endif
     d->ps.depth++;
     return SLATE_OK;
+}
+
+/* Names the sub-message entered last, as an error leaves it (before leave()). */
+static inline void frame(dec_t *d, const char *name, uint32_t index, bool indexed)
+{
+#ifdef LAZY_PATH
+    set_frame(d, d->ps.depth - 1, name, index, indexed);
+#else
+    (void)d;
+    (void)name;
+    (void)index;
+    (void)indexed;
+#endif
 }
 
 static inline void leave(dec_t *d)
@@ -740,6 +805,8 @@ static CHECK slate_status dec_latency_field(dec_t *d, const uint8_t **pp, const 
     if ((st = enter(d, "latency", 0, false, tag_at)) != SLATE_OK)
         return st;
     st = dec_latency(d, q, q + n, o);
+    if (st)
+        frame(d, "latency", 0, false);
     leave(d);
     return st;
 }
@@ -756,8 +823,11 @@ static CHECK slate_status finish_latency(dec_t *d, slate_latency_t *l, const uin
     if ((uint64_t)l->hist_offset + l->hist_len > SLATE_HIST_BUCKETS) {
         slate_status st = bad(d, SLATE_EVALUE, start,
                               "hist_offset + number of hist_counts exceeds the 1160 buckets");
-        if (enter(d, "latency", 0, false, start) == SLATE_OK)
+        if (enter(d, "latency", 0, false, start) == SLATE_OK) {
             (void)fail(d, st, names_latency, NNAMES(names_latency), F_LAT_HOFF);
+            frame(d, "latency", 0, false);
+            leave(d);
+        }
         return st;
     }
     return SLATE_OK;
@@ -836,6 +906,8 @@ static CHECK slate_status dec_eload(dec_t *d, const uint8_t *p, const uint8_t *e
         if ((st = enter(d, name, (uint32_t)idx, true, tag_at)) != SLATE_OK)                        \
             goto fail;                                                                             \
         st = decfn(d, q, q + n, e);                                                                \
+        if (st)                                                                                    \
+            frame(d, name, (uint32_t)idx, true);                                                   \
         leave(d);                                                                                  \
         if (st)                                                                                    \
             goto fail;                                                                             \
@@ -923,6 +995,8 @@ case TAG(F_RP_DROPS, WT_LEN): {
     if ((st = enter(d, "drops", 0, false, tag_at)) != SLATE_OK)
         goto fail;
     st = dec_drops(d, q, q + n, &o->drops);
+    if (st)
+        frame(d, "drops", 0, false);
     leave(d);
     if (st)
         goto fail;
@@ -993,7 +1067,7 @@ static CHECK slate_status dec_start(dec_t *d, const uint8_t *buf, size_t len,
     if (len > max_size) {
         d->at = d->base;
         d->detail = "input larger than limits.max_size";
-        return fail(d, SLATE_ELENGTH, NULL, 0, 0);
+        return dec_finish(d, fail(d, SLATE_ELENGTH, NULL, 0, 0));
     }
     return SLATE_OK;
 }
@@ -1048,7 +1122,7 @@ slate_status slate_load_report_decode(slate_load_report_t *m, const uint8_t *buf
     m->raw.ptr = d.base;
     m->raw.len = len;
     m->raw.field = 0;
-    st = dec_report(&d, d.base, d.input_end, m);
+    st = dec_finish(&d, dec_report(&d, d.base, d.input_end, m));
     m->n_span_loads = d.eload_n;
     if (st)
         return st;
@@ -1087,7 +1161,7 @@ slate_status slate_routing_rules_decode(slate_routing_rules_t *m, const uint8_t 
     m->raw.ptr = d.base;
     m->raw.len = len;
     m->raw.field = 0;
-    st = dec_rules(&d, d.base, d.input_end, m);
+    st = dec_finish(&d, dec_rules(&d, d.base, d.input_end, m));
     m->n_targets = d.target_n;
     if (st)
         return st;

@@ -1121,6 +1121,102 @@ static void test_decode_errors(void **state)
     free(ld);
 }
 
+/* The path of an error names every enclosing message with its index, however
+ * the messages before it went; one error struct reused across decodes keeps
+ * nothing of the previous path. */
+static void test_decode_error_paths(void **state)
+{
+    (void)state;
+    pbw_t *w = calloc(1, sizeof *w), *a = calloc(1, sizeof *a), *b = calloc(1, sizeof *b);
+
+    /* The third inbound endpoint's latency: sum_ns sent as fixed64. */
+    w->n = 0;
+    for (int i = 0; i < 3; i++) {
+        a->n = 0;
+        b->n = 0;
+        w_u64(b, 1, 5);
+        if (i == 2)
+            w_fixed64(b, 2, 7);
+        w_str(a, 1, "GET");
+        w_msg(a, 6, b);
+        w_msg(w, 7, a);
+    }
+    check_err(w, NULL,
+              &(errcase_t){"latency", SLATE_EWIRETYPE, "LoadReport.inbound[2].latency.sum_ns", -1});
+    /* The same input under a depth limit of 2: the latency message is too deep. */
+    slate_codec_limits_t lim = {0};
+    lim.max_depth = 2;
+    check_err(w, &lim,
+              &(errcase_t){"latency depth", SLATE_EDEPTH, "LoadReport.inbound[0].latency", -1});
+
+    /* The second span's first load (the pool's third entry): rps as a varint. */
+    w->n = 0;
+    a->n = 0;
+    b->n = 0;
+    w_str(b, 1, "GET");
+    w_msg(a, 9, b);
+    w_msg(a, 9, b);
+    w_msg(w, 9, a);
+    a->n = 0;
+    b->n = 0;
+    w_u64(b, 3, 1);
+    w_str(a, 1, "abc");
+    w_msg(a, 9, b);
+    w_msg(w, 9, a);
+    check_err(w, NULL,
+              &(errcase_t){"load", SLATE_EWIRETYPE, "LoadReport.spans[1].load[0].rps", -1});
+
+    /* Drops: a counter sent as a string. */
+    w->n = 0;
+    a->n = 0;
+    w_u64(a, 1, 3);
+    w_str(a, 3, "x");
+    w_str(w, 1, "svc");
+    w_msg(w, 10, a);
+    check_err(w, NULL,
+              &(errcase_t){"drops", SLATE_EWIRETYPE, "LoadReport.drops.outbound_overflowed", -1});
+
+    /* An error at the top after a deep one, with the same error struct. */
+    w->n = 0;
+    w_u64(w, 1, 5);
+    check_err(w, NULL, &(errcase_t){"top", SLATE_EWIRETYPE, "LoadReport.service", 0});
+
+    /* RoutingRules: the third target of the second rule has a bad region. */
+    w->n = 0;
+    a->n = 0;
+    w_str(a, 1, "r0");
+    w_msg(w, 4, a);
+    a->n = 0;
+    for (int i = 0; i < 3; i++) {
+        b->n = 0;
+        w_str(b, 1, i == 2 ? "\xff" : "east");
+        w_u64(b, 2, 1);
+        w_msg(a, 5, b);
+    }
+    w_msg(w, 4, a);
+    slate_rule_t rules[4];
+    slate_route_target_t targets[8];
+    slate_routing_rules_t m;
+    memset(&m, 0, sizeof m);
+    m.rules = rules;
+    m.cap_rules = 4;
+    m.targets = targets;
+    m.cap_targets = 8;
+    slate_codec_error_t err;
+    assert_int_equal(slate_routing_rules_decode(&m, w->b, w->n, NULL, &err), SLATE_EUTF8);
+    assert_string_equal(err.path, "RoutingRules.rules[1].targets[2].region");
+    /* and a rule-level error after it */
+    w->n = 0;
+    w_u64(w, 1, 1);
+    w_fixed32(w, 4, 0);
+    assert_int_equal(slate_routing_rules_decode(&m, w->b, w->n, NULL, &err), SLATE_EWIRETYPE);
+    assert_string_equal(err.path, "RoutingRules.rules");
+    assert_int_equal(err.offset, 2);
+    free(w);
+    free(a);
+    free(b);
+}
+
 /* Truncating a valid encoding anywhere is an error, never a crash or a success. */
 static void test_every_truncation_fails(void **state)
 {
@@ -1389,6 +1485,7 @@ int main(void)
         cmocka_unit_test(test_packed_unpacked_and_merge),
         cmocka_unit_test(test_uint32_takes_low_bits),
         cmocka_unit_test(test_decode_errors),
+        cmocka_unit_test(test_decode_error_paths),
         cmocka_unit_test(test_every_truncation_fails),
         cmocka_unit_test(test_utf8_against_reference),
         cmocka_unit_test(test_latency_stats_round_trip),
