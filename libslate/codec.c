@@ -22,6 +22,14 @@
 
 #define CHECK SLATE_NODISCARD
 
+/* The field readers the decode loops inline (every string, length and
+ * varint). Size-optimised builds leave the choice to the compiler. */
+#if defined(__GNUC__) && !defined(__OPTIMIZE_SIZE__)
+#define HOT static inline __attribute__((always_inline))
+#else
+#define HOT static inline
+#endif
+
 enum { WT_VARINT = 0, WT_I64 = 1, WT_LEN = 2, WT_SGROUP = 3, WT_EGROUP = 4, WT_I32 = 5 };
 
 #define TAG(field, wt) (((uint32_t)(field) << 3) | (uint32_t)(wt))
@@ -553,8 +561,40 @@ static inline CHECK slate_status rd_len(dec_t *d, const uint8_t **pp, const uint
     return SLATE_OK;
 }
 
-static inline CHECK slate_status rd_str(dec_t *d, const uint8_t **pp, const uint8_t *end,
-                                        slate_str_t *out)
+#ifndef __OPTIMIZE_SIZE__
+static inline uint64_t ld64(const uint8_t *p)
+{
+    uint64_t w;
+    memcpy(&w, p, 8);
+    return w;
+}
+
+/* True when s[0..n), inside the input, is all ASCII (the usual string: names,
+ * ids, paths). Whole words only: a string shorter than a word is read with
+ * the input bytes next to it and those are masked off, so short strings need
+ * no byte loop. Never reads outside the input. */
+static inline bool ascii_in_input(const dec_t *d, const uint8_t *s, size_t n)
+{
+    const uint64_t hi = 0x8080808080808080ull;
+    if (n > 16) {
+        uint64_t acc = ld64(s + n - 16) | ld64(s + n - 8);
+        for (size_t j = 0; j + 16 < n; j += 16)
+            acc |= ld64(s + j) | ld64(s + j + 8);
+        return (acc & hi) == 0;
+    }
+    if (n >= 8)
+        return ((ld64(s) | ld64(s + n - 8)) & hi) == 0;
+    if (n == 0)
+        return true;
+    if ((size_t)(d->input_end - s) >= 8) /* the word at s: keep its first n bytes */
+        return (slate_wire_le64_host(ld64(s)) & hi & (~0ull >> (64 - 8 * n))) == 0;
+    if ((size_t)(s - d->base) + n >= 8) /* the word ending at s + n: its last n bytes */
+        return (slate_wire_le64_host(ld64(s + n - 8)) & hi & (~0ull << (64 - 8 * n))) == 0;
+    return false; /* an input under 8 bytes: utf8_valid() decides */
+}
+#endif
+
+HOT CHECK slate_status rd_str(dec_t *d, const uint8_t **pp, const uint8_t *end, slate_str_t *out)
 {
     const uint8_t *at = *pp, *q;
     size_t n;
@@ -563,7 +603,11 @@ static inline CHECK slate_status rd_str(dec_t *d, const uint8_t **pp, const uint
         return st;
     if (n > d->max_string)
         return bad(d, SLATE_ESTRLEN, at, "string longer than limits.max_string");
+#ifndef __OPTIMIZE_SIZE__
+    if (!ascii_in_input(d, q, n) && !utf8_valid(q, n))
+#else
     if (!utf8_valid(q, n))
+#endif
         return bad(d, SLATE_EUTF8, at, "string is not valid UTF-8");
     out->ptr = (const char *)q;
     out->len = n;

@@ -881,36 +881,49 @@ static void test_varint_widths(void **state)
 }
 
 /* Strings of every length up to 40 with one non-ASCII character, a broken
- * one, or none, at every position (the decoder checks words at once). */
+ * one, or none, at every position (the decoder checks words at once, and a
+ * string shorter than a word together with the input bytes around it): alone
+ * in the input, followed by a field and preceded by one, whose bytes are not
+ * ASCII. */
 static void test_utf8_positions(void **state)
 {
     (void)state;
     pbw_t *w = calloc(1, sizeof *w);
-    for (size_t len = 1; len <= 40; len++)
-        for (size_t pos = 0; pos + 1 < len || (len == 1 && pos == 0); pos++)
-            for (int kind = 0; kind < 3; kind++) {
-                char s[48];
-                memset(s, 'a', len);
-                if (kind == 1 && pos + 1 < len) { /* U+00E9, two bytes */
-                    s[pos] = (char)0xC3;
-                    s[pos + 1] = (char)0xA9;
-                } else if (kind == 2) { /* a lone continuation byte */
-                    s[pos] = (char)0x80;
+    static const char *const other = "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9";
+    for (int ctx = 0; ctx < 3; ctx++)
+        for (size_t len = 1; len <= 40; len++)
+            for (size_t pos = 0; pos < len; pos++)
+                for (int kind = 0; kind < 3; kind++) {
+                    char s[48];
+                    memset(s, 'a', len);
+                    if (kind == 1 && pos + 1 < len) { /* U+00E9, two bytes */
+                        s[pos] = (char)0xC3;
+                        s[pos + 1] = (char)0xA9;
+                    } else if (kind == 2) { /* a lone continuation byte */
+                        s[pos] = (char)0x80;
+                    }
+                    s[len] = '\0';
+                    w->n = 0;
+                    if (ctx == 2)
+                        w_str(w, 2, other);
+                    w_str(w, 1, s);
+                    if (ctx == 1)
+                        w_str(w, 2, other);
+                    slate_load_report_t r;
+                    memset(&r, 0, sizeof r);
+                    slate_codec_error_t err;
+                    slate_status st = slate_load_report_decode(&r, w->b, w->n, NULL, &err);
+                    if (kind == 2) {
+                        if (st != SLATE_EUTF8)
+                            fail_msg("len %zu pos %zu ctx %d: %s", len, pos, ctx,
+                                     slate_status_name(st));
+                        assert_string_equal(err.path, "LoadReport.service");
+                    } else {
+                        assert_int_equal(st, SLATE_OK);
+                        assert_int_equal(r.service.len, len);
+                        assert_int_equal(r.region.len, ctx ? 10 : 0);
+                    }
                 }
-                s[len] = '\0';
-                w->n = 0;
-                w_str(w, 1, s);
-                slate_load_report_t r;
-                memset(&r, 0, sizeof r);
-                slate_codec_error_t err;
-                slate_status st = slate_load_report_decode(&r, w->b, w->n, NULL, &err);
-                if (kind == 2)
-                    assert_int_equal(st, SLATE_EUTF8);
-                else {
-                    assert_int_equal(st, SLATE_OK);
-                    assert_int_equal(r.service.len, len);
-                }
-            }
     free(w);
 }
 
