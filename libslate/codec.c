@@ -485,7 +485,7 @@ static inline CHECK slate_status rd_varint(dec_t *d, const uint8_t **pp, const u
         *pp = p + 1;
         return SLATE_OK;
     }
-#ifndef __OPTIMIZE_SIZE__ /* the size-budgeted wasm modules keep the call */
+#ifndef __OPTIMIZE_SIZE__ /* the size-budgeted wasm modules keep the smaller form */
     /* Two bytes (lengths of 128 to 16,383: embedded messages, histograms)
      * without the call. */
     if (end - p >= 2 && p[1] < 0x80) {
@@ -493,8 +493,15 @@ static inline CHECK slate_status rd_varint(dec_t *d, const uint8_t **pp, const u
         *pp = p + 2;
         return SLATE_OK;
     }
-#endif
+    /* through a copy: the caller's position never has its address taken, so
+     * it stays in a register */
+    const uint8_t *q = p;
+    slate_status st = rd_varint_slow(d, &q, end, out);
+    *pp = q;
+    return st;
+#else
     return rd_varint_slow(d, pp, end, out);
+#endif
 }
 
 static inline CHECK slate_status rd_tag(dec_t *d, const uint8_t **pp, const uint8_t *end,
@@ -506,7 +513,13 @@ static inline CHECK slate_status rd_tag(dec_t *d, const uint8_t **pp, const uint
         v = *p;
         *pp = p + 1;
     } else {
+#ifndef __OPTIMIZE_SIZE__
+        const uint8_t *q = p; /* as in rd_varint() */
+        slate_status st = rd_varint_slow(d, &q, end, &v);
+        *pp = q;
+#else
         slate_status st = rd_varint_slow(d, pp, end, &v);
+#endif
         if (st)
             return st;
         if (*pp - p > 5)
@@ -737,6 +750,22 @@ static CHECK slate_status scan_packed(dec_t *d, const uint8_t *p, size_t n, uint
  * have their own case; anything else is a known field with the wrong wire type
  * (an error) or an unknown field (skipped).
  */
+/* other_field() through a copy of p, as in rd_varint(). */
+#ifndef __OPTIMIZE_SIZE__
+#define OTHER_FIELD(names) other_field_at(d, &p, end, tag, tag_at, NNAMES(names))
+static inline CHECK slate_status other_field_at(dec_t *d, const uint8_t **pp, const uint8_t *end,
+                                                uint32_t tag, const uint8_t *tag_at,
+                                                uint32_t nnames)
+{
+    const uint8_t *q = *pp;
+    slate_status st = other_field(d, &q, end, tag, tag_at, nnames);
+    *pp = q;
+    return st;
+}
+#else
+#define OTHER_FIELD(names) other_field(d, &p, end, tag, tag_at, NNAMES(names))
+#endif
+
 #define DEC_BEGIN                                                                                  \
     slate_status st = SLATE_OK;                                                                    \
     uint32_t tag = 0;                                                                              \
@@ -749,7 +778,7 @@ static CHECK slate_status scan_packed(dec_t *d, const uint8_t *p, size_t n, uint
 
 #define DEC_END(names)                                                                             \
     default:                                                                                       \
-        if ((st = other_field(d, &p, end, tag, tag_at, NNAMES(names))) != SLATE_OK)                \
+        if ((st = OTHER_FIELD(names)) != SLATE_OK)                                                 \
             goto fail;                                                                             \
         }                                                                                          \
         }
@@ -837,15 +866,12 @@ case TAG(F_LAT_HCOUNTS, WT_VARINT): {
     DEC_FAIL(names_latency);
 }
 
-/* An embedded LatencyStats (non-repeated: a second occurrence merges into the first). */
-static CHECK slate_status dec_latency_field(dec_t *d, const uint8_t **pp, const uint8_t *end,
+/* An embedded LatencyStats at q[0..n) (non-repeated: a second occurrence
+ * merges into the first). */
+static CHECK slate_status dec_latency_field(dec_t *d, const uint8_t *q, size_t n,
                                             const uint8_t *tag_at, slate_latency_t *o)
 {
-    const uint8_t *q;
-    size_t n;
-    slate_status st = rd_len(d, pp, end, &q, &n);
-    if (st)
-        return st;
+    slate_status st;
     if ((st = enter(d, "latency", 0, false, tag_at)) != SLATE_OK)
         return st;
     st = dec_latency(d, q, q + n, o);
@@ -887,10 +913,15 @@ static CHECK slate_status dec_inbound(dec_t *d, const uint8_t *p, const uint8_t 
     CASE_U64(F_IN_REQUESTS, o->requests)
     CASE_DBL(F_IN_RATE, o->rate_rps)
     CASE_U64(F_IN_INFLIGHT, o->in_flight)
-case TAG(F_IN_LATENCY, WT_LEN):
-    if ((st = dec_latency_field(d, &p, end, tag_at, &o->latency)) != SLATE_OK)
+case TAG(F_IN_LATENCY, WT_LEN): {
+    const uint8_t *q;
+    size_t n;
+    if ((st = rd_len(d, &p, end, &q, &n)) != SLATE_OK)
+        goto fail;
+    if ((st = dec_latency_field(d, q, n, tag_at, &o->latency)) != SLATE_OK)
         goto fail;
     break;
+}
     DEC_END(names_inbound)
     return finish_latency(d, &o->latency, start, end, F_IN_LATENCY);
     DEC_FAIL(names_inbound);
@@ -906,10 +937,15 @@ static CHECK slate_status dec_outbound(dec_t *d, const uint8_t *p, const uint8_t
     CASE_STR(F_OUT_PATH, o->path)
     CASE_STR(F_OUT_REGION, o->dst_region)
     CASE_U64(F_OUT_REQUESTS, o->requests)
-case TAG(F_OUT_LATENCY, WT_LEN):
-    if ((st = dec_latency_field(d, &p, end, tag_at, &o->latency)) != SLATE_OK)
+case TAG(F_OUT_LATENCY, WT_LEN): {
+    const uint8_t *q;
+    size_t n;
+    if ((st = rd_len(d, &p, end, &q, &n)) != SLATE_OK)
+        goto fail;
+    if ((st = dec_latency_field(d, q, n, tag_at, &o->latency)) != SLATE_OK)
         goto fail;
     break;
+}
     DEC_END(names_outbound)
     return finish_latency(d, &o->latency, start, end, F_OUT_LATENCY);
     DEC_FAIL(names_outbound);
