@@ -550,27 +550,42 @@ HOT CHECK slate_status rd_u64(dec_t *d, const uint8_t **pp, const uint8_t *end, 
     return rd_varint(d, pp, end, out);
 }
 
+/* A tag. A one-byte tag is returned as it is: field number 0 (no expected
+ * tag has it) is rejected by other_field(), off the path of the usual tag.
+ * Size-optimised builds check it here (less code). */
+#ifndef __OPTIMIZE_SIZE__
+#define TAG0_LATE 1
+#endif
 static inline CHECK slate_status rd_tag(dec_t *d, const uint8_t **pp, const uint8_t *end,
                                         uint32_t *tag)
 {
     const uint8_t *p = *pp;
     uint64_t v;
+#ifdef TAG0_LATE
     if (*p < 0x80) { /* caller guarantees p < end */
+        *tag = *p;
+        *pp = p + 1;
+        return SLATE_OK;
+    }
+    const uint8_t *q = p; /* as in rd_varint() */
+    slate_status st = rd_varint_slow(d, &q, end, &v);
+    *pp = q;
+    if (st)
+        return st;
+    if (q - p > 5)
+        return bad(d, SLATE_EFIELD, p, "tag longer than 5 bytes");
+#else
+    if (*p < 0x80) {
         v = *p;
         *pp = p + 1;
     } else {
-#ifndef __OPTIMIZE_SIZE__
-        const uint8_t *q = p; /* as in rd_varint() */
-        slate_status st = rd_varint_slow(d, &q, end, &v);
-        *pp = q;
-#else
         slate_status st = rd_varint_slow(d, pp, end, &v);
-#endif
         if (st)
             return st;
         if (*pp - p > 5)
             return bad(d, SLATE_EFIELD, p, "tag longer than 5 bytes");
     }
+#endif
     if (v > UINT32_MAX)
         return bad(d, SLATE_EFIELD, p, "field number above 2^29-1");
     if ((v >> 3) == 0)
@@ -692,12 +707,17 @@ static CHECK slate_status skip_value(dec_t *d, const uint8_t **pp, const uint8_t
     }
 }
 
-/* A field whose tag did not match any expected (field, wire type): a known
- * field with the wrong wire type is an error, an unknown field is skipped. */
+/* A field whose tag did not match any expected (field, wire type): field
+ * number 0 and a known field with the wrong wire type are errors, an unknown
+ * field is skipped. */
 static CHECK slate_status other_field(dec_t *d, const uint8_t **pp, const uint8_t *end,
                                       uint32_t tag, const uint8_t *tag_at, uint32_t nnames)
 {
     uint32_t field = tag >> 3, wt = tag & 7;
+#ifdef TAG0_LATE
+    if (field == 0) /* a one-byte tag; rd_tag() rejects longer ones */
+        return bad(d, SLATE_EFIELD, tag_at, "field number 0");
+#endif
     if (wt == WT_SGROUP || wt == WT_EGROUP)
         return bad(d, SLATE_EGROUP, tag_at, "group wire type (3 or 4) is not supported");
     if (field < nnames)

@@ -1189,6 +1189,16 @@ static void test_decode_error_paths(void **state)
     check_err(w, NULL,
               &(errcase_t){"drops", SLATE_EWIRETYPE, "LoadReport.drops.outbound_overflowed", -1});
 
+    /* Field number 0 (a one-byte tag, group wire type) inside a load. */
+    w->n = 0;
+    a->n = 0;
+    b->n = 0;
+    w_str(b, 1, "GET");
+    w_byte(b, 0x03);
+    w_msg(a, 9, b);
+    w_msg(w, 9, a);
+    check_err(w, NULL, &(errcase_t){"field0 deep", SLATE_EFIELD, "LoadReport.spans[0].load[0]", 9});
+
     /* An error at the top after a deep one, with the same error struct. */
     w->n = 0;
     w_u64(w, 1, 5);
