@@ -531,11 +531,16 @@ HOT CHECK slate_status rd_u64(dec_t *d, const uint8_t **pp, const uint8_t *end, 
         *pp = p + 1;
         return SLATE_OK;
     }
+    if (end - p >= 2 && p[1] < 0x80) { /* body sizes, histogram offsets */
+        *out = (uint64_t)(p[0] & 0x7f) | (uint64_t)p[1] << 7;
+        *pp = p + 2;
+        return SLATE_OK;
+    }
     if (end - p >= 9) {
         uint64_t w = slate_wire_le64_host(ld64(p));
         uint64_t stops = ~w & 0x8080808080808080ull;
         if (stops) {
-            unsigned nb = (unsigned)__builtin_ctzll(stops) / 8u + 1u; /* 2 to 8 */
+            unsigned nb = (unsigned)__builtin_ctzll(stops) / 8u + 1u; /* 3 to 8 */
             *out = varint_compact(w & (~0ull >> (64 - 8 * nb)) & 0x7F7F7F7F7F7F7F7Full);
             *pp = p + nb;
             return SLATE_OK;
