@@ -1021,8 +1021,8 @@ case TAG(F_OUT_LATENCY, WT_LEN): {
     DEC_FAIL(names_outbound);
 }
 
-static CHECK slate_status dec_eload(dec_t *d, const uint8_t *p, const uint8_t *end,
-                                    slate_endpoint_load_t *o)
+HOT CHECK slate_status dec_eload(dec_t *d, const uint8_t *p, const uint8_t *end,
+                                 slate_endpoint_load_t *o)
 {
     DEC_BEGIN
     CASE_STR(F_EL_METHOD, o->method)
