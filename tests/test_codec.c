@@ -1240,6 +1240,73 @@ static void test_decode_error_paths(void **state)
     free(b);
 }
 
+/* Packed hist_counts: runs of varints of 1 to 10 bytes (some padded) in every
+ * arrangement a small generator makes, counted right; and a varint of 11
+ * bytes, one over 64 bits, or a cut one, at every place, reported where it
+ * starts (the decoder counts a word of whole varints at once). */
+static void test_packed_counts(void **state)
+{
+    (void)state;
+    pbw_t *w = calloc(1, sizeof *w), *lat = calloc(1, sizeof *lat), *in = calloc(1, sizeof *in);
+    uint32_t rng = 12345;
+    for (int round = 0; round < 3000; round++) {
+        uint8_t b[160];
+        size_t n = 0, want = 0, bad_at = 0;
+        int bad = round % 4; /* 0: valid; 1: 11 bytes; 2: over 64 bits; 3: cut at the end */
+        size_t nv = (size_t)(round % 23);
+        size_t bad_k = nv ? (size_t)(round / 4) % nv : 0;
+        for (size_t k = 0; k < nv; k++) {
+            rng = rng * 1103515245u + 12345u;
+            /* mostly one byte, sometimes 2 to 10 */
+            size_t len = (rng >> 16) % 4 ? 1 : 2 + (rng >> 20) % 9;
+            if (bad && k == bad_k) {
+                bad_at = n;
+                if (bad == 1)
+                    len = 11;
+                else if (bad == 2)
+                    len = 10;
+            }
+            for (size_t j = 0; j + 1 < len; j++)
+                b[n++] = (uint8_t)(0x80 | ((rng >> (j % 8)) & 0x7f));
+            b[n++] =
+                bad == 2 && k == bad_k ? 0x02 : (uint8_t)((rng >> 24) & (len == 10 ? 1 : 0x7f));
+            want++;
+            if (bad && k == bad_k)
+                break;
+        }
+        if (bad == 3) {
+            bad_at = n;
+            b[n++] = 0x80 | (uint8_t)(rng & 0x7f);
+            b[n++] = 0x81;
+        }
+        lat->n = 0;
+        in->n = 0;
+        w->n = 0;
+        w_bytes(lat, 8, b, n);
+        w_msg(in, 6, lat);
+        w_msg(w, 7, in);
+        sink_t *s = calloc(1, sizeof *s);
+        slate_codec_error_t err;
+        slate_status st = decode_report(s, w->b, w->n, NULL, &err);
+        size_t base = w->n - n;
+        if (bad == 0 || (nv == 0 && bad != 3)) {
+            if (st != SLATE_OK || s->r.inbound[0].latency.hist_len != want)
+                fail_msg("round %d: %s, %u counts, want %zu", round, slate_status_name(st),
+                         s->r.inbound[0].latency.hist_len, want);
+        } else {
+            slate_status want_st = bad == 3 ? SLATE_ETRUNCATED : SLATE_EVARINT;
+            if (st != want_st || err.offset != base + bad_at)
+                fail_msg("round %d: %s at %zu, want %s at %zu", round, slate_status_name(st),
+                         err.offset, slate_status_name(want_st), base + bad_at);
+            assert_string_equal(err.path, "LoadReport.inbound[0].latency.hist_counts");
+        }
+        free(s);
+    }
+    free(w);
+    free(lat);
+    free(in);
+}
+
 /* Truncating a valid encoding anywhere is an error, never a crash or a success. */
 static void test_every_truncation_fails(void **state)
 {
@@ -1506,6 +1573,7 @@ int main(void)
         cmocka_unit_test(test_rules_iterators),
         cmocka_unit_test(test_unknown_fields_skipped),
         cmocka_unit_test(test_packed_unpacked_and_merge),
+        cmocka_unit_test(test_packed_counts),
         cmocka_unit_test(test_uint32_takes_low_bits),
         cmocka_unit_test(test_decode_errors),
         cmocka_unit_test(test_decode_error_paths),
