@@ -22,8 +22,9 @@
 
 #define CHECK SLATE_NODISCARD
 
-/* The field readers the decode loops inline (every string, length and
- * varint). Size-optimised builds leave the choice to the compiler. */
+/* What the decode loops must inline (the readers of strings, lengths and
+ * scalars; a span's load entries). Size-optimised builds leave the choice to
+ * the compiler. */
 #if defined(__GNUC__) && !defined(__OPTIMIZE_SIZE__)
 #define HOT static inline __attribute__((always_inline))
 #else
@@ -825,12 +826,6 @@ static CHECK slate_status scan_packed(dec_t *d, const uint8_t *p, size_t n, uint
     return SLATE_OK;
 }
 
-/*
- * Each message decoder is one loop over its fields with a switch on the whole
- * tag (field number and wire type): the expected (field, wire type) pairs
- * have their own case; anything else is a known field with the wrong wire type
- * (an error) or an unknown field (skipped).
- */
 /* other_field() through a copy of p, as in rd_varint(). */
 #ifndef __OPTIMIZE_SIZE__
 #define OTHER_FIELD(names) other_field_at(d, &p, end, tag, tag_at, NNAMES(names))
@@ -847,6 +842,12 @@ static inline CHECK slate_status other_field_at(dec_t *d, const uint8_t **pp, co
 #define OTHER_FIELD(names) other_field(d, &p, end, tag, tag_at, NNAMES(names))
 #endif
 
+/*
+ * Each message decoder is one loop over its fields with a switch on the whole
+ * tag (field number and wire type): the expected (field, wire type) pairs
+ * have their own case; anything else is field number 0 or a known field with
+ * the wrong wire type (errors) or an unknown field (skipped).
+ */
 #define DEC_BEGIN                                                                                  \
     slate_status st = SLATE_OK;                                                                    \
     uint32_t tag = 0;                                                                              \
