@@ -167,11 +167,11 @@ static void merge_counts(ctl_state_t *s, const ctl_scratch_t *sc, const slate_lo
 #define SPAN_AHEAD 8
 static void span_fetch(const ctl_state_t *s, const prep_span *p, size_t ahead)
 {
-    span_link h = ls_head_first(s->self_heads[ls_bucket_of(s, p->self_key)]);
+    span_link h = ls_head_first(s->heads[ls_bucket_of(s, p->self_key)].self);
     if (ls_link_held(s, h))
         __builtin_prefetch(&s->ring[h.idx]);
     if (p->parent_key) {
-        h = ls_head_first(s->self_heads[ls_bucket_of(s, p->parent_key)]);
+        h = ls_head_first(s->heads[ls_bucket_of(s, p->parent_key)].self);
         if (ls_link_held(s, h))
             __builtin_prefetch(&s->ring[h.idx]);
     }

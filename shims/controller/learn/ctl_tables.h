@@ -266,6 +266,14 @@ static inline span_head ls_head_make(span_link first, bool more, uint32_t tag)
            (uint64_t)tag << 60;
 }
 
+/* A bucket of both indexes: the head of its own-key chain and of its
+ * parent-key chain. A span reads both heads of its own key's bucket (to link
+ * itself in, and for children waiting), and of its parent's (to find the
+ * parent, or to wait for it): one cache line each instead of two. */
+typedef struct span_bucket {
+    span_head self, parent;
+} span_bucket;
+
 typedef struct span_ent {
     uint64_t self_key;
     uint64_t parent_key;                     /* 0: root */
@@ -325,7 +333,7 @@ struct ctl_state {
     span_ent *ring;
     uint32_t ring_cap, ring_head, ring_count;
     uint32_t seq;
-    span_head *self_heads, *parent_heads;
+    span_bucket *heads;    /* both indexes' heads of a bucket share a cache line */
     uint64_t *waiting;     /* filter: bit h(k) set when a span may be waiting for parent k */
     uint32_t waiting_mask; /* bits - 1 */
     uint32_t bucket_mask;
