@@ -9,8 +9,8 @@
 #include <stdint.h>
 #include <string.h>
 
-/* Byte classes of ASCII, one table lookup per byte; no byte >= 0x80 is in
- * any class. */
+/* Byte classes, one table lookup per byte; no byte >= 0x80 is in any class
+ * (the table covers all 256, so no byte needs a range test first). */
 enum {
     N_SERVICE = 1, /* DNS-1123 label byte: a-z 0-9 '-' */
     N_LABEL = 2,   /* Kubernetes label value byte: A-Z a-z 0-9 '-' '_' '.' */
@@ -22,7 +22,7 @@ enum {
 #define N_LOWER (N_SERVICE | N_LABEL | N_ALNUM | N_TCHAR)
 #define N_UPPER (N_LABEL | N_ALNUM | N_TCHAR)
 
-static const uint8_t name_class[128] = {
+static const uint8_t name_class[256] = {
     ['0'] = N_DIGIT,           ['1'] = N_DIGIT,           ['2'] = N_DIGIT,
     ['3'] = N_DIGIT,           ['4'] = N_DIGIT,           ['5'] = N_DIGIT,
     ['6'] = N_DIGIT,           ['7'] = N_DIGIT,           ['8'] = N_DIGIT,
@@ -56,7 +56,7 @@ static int all_of(const unsigned char *s, size_t len, unsigned cls)
 {
     unsigned acc = cls;
     for (size_t i = 0; i < len; i++)
-        acc &= s[i] < 128 ? name_class[s[i]] : 0;
+        acc &= name_class[s[i]];
     return acc != 0;
 }
 

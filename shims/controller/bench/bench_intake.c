@@ -14,6 +14,9 @@
  * Usage: bench_intake [--connections N] [--seconds S] [--threads T] [--controller PATH] [--port P]
  *                     [--inproc N [--inproc-threads T]] [--compare PATH]
  * (--threads: HTTP threads of both servers, default 2)
+ * (--floor-work-us U: the floor burns U us of CPU per request before it
+ *  answers, so it runs at about our rate: the kernel's and libmicrohttpd's
+ *  cost per report depends on the rate, falling as requests batch up)
  * (--port: drive a daemon already listening there, no baseline; for profiling)
  * (--compare PATH: also a second controller binary, e.g. one built from an
  *  earlier commit, measured the same way between our two runs, printed
@@ -510,6 +513,9 @@ static int run_inproc(const tmpl *tmpls, long n, int threads)
 /* ------------------------------------------------------------------------- */
 /* The floor: a libmicrohttpd server that reads the body and does nothing */
 
+/* --floor-work-us: CPU the floor burns per request before answering (0: none) */
+static uint64_t g_floor_work_ns;
+
 static enum MHD_Result floor_handler(void *cls, struct MHD_Connection *c, const char *url,
                                      const char *method, const char *version, const char *upload,
                                      size_t *upload_size, void **con_cls)
@@ -527,6 +533,11 @@ static enum MHD_Result floor_handler(void *cls, struct MHD_Connection *c, const 
     if (*upload_size) {
         *upload_size = 0;
         return MHD_YES;
+    }
+    if (g_floor_work_ns) { /* stand-in for a handler's work, so the floor runs at our rate */
+        uint64_t t0 = mono_ns();
+        while (mono_ns() - t0 < g_floor_work_ns)
+            ;
     }
     struct MHD_Response *r = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
     enum MHD_Result ret = MHD_queue_response(c, 200, r);
@@ -628,6 +639,8 @@ int main(int argc, char **argv)
             inproc_threads = atoi(argv[i + 1]) > 0 ? atoi(argv[i + 1]) : 1;
         else if (strcmp(argv[i], "--inproc") == 0)
             inproc = atol(argv[i + 1]);
+        else if (strcmp(argv[i], "--floor-work-us") == 0)
+            g_floor_work_ns = (uint64_t)(atof(argv[i + 1]) * 1000.0);
         else if (strcmp(argv[i], "--threads") == 0)
             g_server_threads = atoi(argv[i + 1]) > 0 ? atoi(argv[i + 1]) : 2;
     }
@@ -665,7 +678,10 @@ int main(int argc, char **argv)
         fprintf(stderr, "cannot start the baseline server\n");
         return 1;
     }
+    double fu0, fs0, fu1, fs1;
+    proc_cpu_split(fpid, &fu0, &fs0);
     result base = run_load(fport, tmpls, conns, seconds);
+    proc_cpu_split(fpid, &fu1, &fs1);
     kill(fpid, SIGKILL);
     waitpid(fpid, NULL, 0);
 
@@ -676,9 +692,11 @@ int main(int argc, char **argv)
         return 1;
     }
     long rss0 = proc_kb(pid, "VmRSS:");
-    double cpu0 = proc_cpu_s(pid);
+    double u0, s0, u1, s1;
+    proc_cpu_split(pid, &u0, &s0);
     result ours = run_load(port, tmpls, conns, seconds);
-    double cpu1 = proc_cpu_s(pid);
+    proc_cpu_split(pid, &u1, &s1);
+    double cpu0 = u0 + s0, cpu1 = u1 + s1;
     long hwm = proc_kb(pid, "VmHWM:");
     /* the other binary, between our two runs, so drift in the machine's load
      * falls on both */
@@ -712,8 +730,14 @@ int main(int argc, char **argv)
 
     printf("\n%-34s %12s %10s %10s %10s %8s\n", "", "reports/s", "p50 us", "p99 us", "p99.9 us",
            "errors");
-    printf("%-34s %12.0f %10.1f %10.1f %10.1f %8" PRIu64 "\n", "baseline: empty MHD server (floor)",
-           base.rps, base.p50_us, base.p99_us, base.p999_us, base.errors);
+    char floor_name[64];
+    if (g_floor_work_ns)
+        snprintf(floor_name, sizeof(floor_name), "baseline: MHD server, %.0f us work",
+                 (double)g_floor_work_ns / 1e3);
+    else
+        snprintf(floor_name, sizeof(floor_name), "baseline: empty MHD server (floor)");
+    printf("%-34s %12.0f %10.1f %10.1f %10.1f %8" PRIu64 "\n", floor_name, base.rps, base.p50_us,
+           base.p99_us, base.p999_us, base.errors);
     printf("%-34s %12.0f %10.1f %10.1f %10.1f %8" PRIu64 "\n", "slate-controller run 1", ours.rps,
            ours.p50_us, ours.p99_us, ours.p999_us, ours.errors);
     printf("%-34s %12.0f %10.1f %10.1f %10.1f %8" PRIu64 "\n", "slate-controller run 2", ours2.rps,
@@ -734,6 +758,12 @@ int main(int argc, char **argv)
            (cpu1 - cpu0) / (seconds + 1), (cpu1 - cpu0) / (ours.rps * (seconds + 1)) * 1e6,
            (cpu3 - cpu2) / (ours2.rps * (seconds + 1)) * 1e6,
            ours.rps * (double)(total / N_REPORTS) / 1e6);
+    /* where run 1's CPU went, and what the floor paid per report at its own (higher) rate */
+    double n1 = ours.rps * (seconds + 1), nf = base.rps * (seconds + 1);
+    printf("per report, run 1: user %.1f us, system %.1f us; floor: user %.1f us, system %.1f "
+           "us\n",
+           (u1 - u0) / n1 * 1e6, (s1 - s0) / n1 * 1e6, (fu1 - fu0) / nf * 1e6,
+           (fs1 - fs0) / nf * 1e6);
     printf("daemon RSS: %ld kB at start, peak (VmHWM) %ld kB after run 1, %ld kB after run 2\n",
            rss0, hwm, hwm2);
     printf("daemon exit: %s %d\n", WIFEXITED(wst) ? "code" : "signal",

@@ -35,22 +35,33 @@ static long proc_kb(pid_t pid, const char *field)
     return v;
 }
 
-/* User + system CPU seconds of pid (/proc/<pid>/stat), or NaN. */
-static double proc_cpu_s(pid_t pid)
+/* User and system CPU seconds of pid (/proc/<pid>/stat); false (both NaN) when unreadable. */
+static int proc_cpu_split(pid_t pid, double *user_s, double *sys_s)
 {
     char path[64], b[1024];
     snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
     FILE *f = fopen(path, "r");
+    *user_s = *sys_s = NAN;
     if (!f)
-        return NAN;
+        return 0;
     size_t n = fread(b, 1, sizeof(b) - 1, f);
     fclose(f);
     b[n] = '\0';
     char *p = strrchr(b, ')');
     unsigned long ut = 0, st = 0;
     if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) != 2)
-        return NAN;
-    return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+        return 0;
+    *user_s = (double)ut / (double)sysconf(_SC_CLK_TCK);
+    *sys_s = (double)st / (double)sysconf(_SC_CLK_TCK);
+    return 1;
+}
+
+/* User + system CPU seconds of pid, or NaN. */
+static double proc_cpu_s(pid_t pid)
+{
+    double u, s;
+    proc_cpu_split(pid, &u, &s);
+    return u + s;
 }
 
 /* A TCP connection to 127.0.0.1:port with Nagle off, or -1. */

@@ -72,12 +72,10 @@ static void resolve_body(ctl_state_t *s, ls_ctx *cx, ctl_scratch_t *sc,
                          const slate_load_report_t *rep, uint32_t region, uint32_t svc,
                          size_t n_spans)
 {
-    const char *arena = sc->arena.data;
     for (size_t i = 0; i < rep->n_inbound; i++) {
         const slate_inbound_t *in = &rep->inbound[i];
         prep_ep *p = &sc->pin[i];
-        p->ep = ls_endpoint_find_prep(s, cx, svc, in->method.ptr ? in->method.ptr : "",
-                                      in->method.len, arena + p->path_off, p->path_len, p);
+        p->ep = ls_endpoint_find_prep(s, cx, svc, in->method, in->path, p);
         if (p->ep != NIL && !ls_cell_get(s, cx, p->ep, region))
             p->ep = NIL;
     }
@@ -90,9 +88,7 @@ static void resolve_body(ctl_state_t *s, ls_ctx *cx, ctl_scratch_t *sc,
         uint32_t dsvc = ls_service_find(s, cx, o->dst_service.ptr, o->dst_service.len, p->svc_key);
         if (dsvc == NIL)
             continue;
-        uint32_t ep =
-            ls_endpoint_find_prep(s, cx, dsvc, o->method.ptr ? o->method.ptr : "", o->method.len,
-                                  arena + p->ep.path_off, p->ep.path_len, &p->ep);
+        uint32_t ep = ls_endpoint_find_prep(s, cx, dsvc, o->method, o->path, &p->ep);
         uint32_t dreg = ls_region_find(s, cx, o->dst_region.ptr, o->dst_region.len, p->region_key);
         if (ep == NIL || dreg == NIL)
             continue;
@@ -104,9 +100,7 @@ static void resolve_body(ctl_state_t *s, ls_ctx *cx, ctl_scratch_t *sc,
         p->ep.ep = NIL;
         if (p->self_key == 0)
             continue; /* no span id: nothing to stitch */
-        p->ep.ep =
-            ls_endpoint_find_prep(s, cx, svc, sp->method.ptr ? sp->method.ptr : "", sp->method.len,
-                                  arena + p->ep.path_off, p->ep.path_len, &p->ep);
+        p->ep.ep = ls_endpoint_find_prep(s, cx, svc, sp->method, sp->path, &p->ep);
         if (p->ep.ep != NIL && !ls_cell_get(s, cx, p->ep.ep, region))
             p->ep.ep = NIL;
     }
@@ -173,11 +167,11 @@ static void merge_counts(ctl_state_t *s, const ctl_scratch_t *sc, const slate_lo
 #define SPAN_AHEAD 8
 static void span_fetch(const ctl_state_t *s, const prep_span *p, size_t ahead)
 {
-    span_link h = ls_head_first(s->self_heads[ls_bucket_of(s, p->self_key)]);
+    span_link h = ls_head_first(s->heads[ls_bucket_of(s, p->self_key)].self);
     if (ls_link_held(s, h))
         __builtin_prefetch(&s->ring[h.idx]);
     if (p->parent_key) {
-        h = ls_head_first(s->self_heads[ls_bucket_of(s, p->parent_key)]);
+        h = ls_head_first(s->heads[ls_bucket_of(s, p->parent_key)].self);
         if (ls_link_held(s, h))
             __builtin_prefetch(&s->ring[h.idx]);
     }

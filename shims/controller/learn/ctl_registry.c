@@ -254,8 +254,8 @@ uint32_t ls_endpoint_find(ctl_state_t *s, ls_ctx *cx, uint32_t svc, const char *
     return sv->overflow_ep;
 }
 
-uint32_t ls_endpoint_find_prep(ctl_state_t *s, ls_ctx *cx, uint32_t svc, const char *method,
-                               size_t mlen, const char *path, size_t plen, const prep_ep *p)
+uint32_t ls_endpoint_find_prep(ctl_state_t *s, ls_ctx *cx, uint32_t svc, slate_str_t method,
+                               slate_str_t raw_path, const prep_ep *p)
 {
     key_cache_ent *kc = p->kc;
     bool cacheable = kc && kc->tag == p->tag && !s->svcs[svc].overflow;
@@ -266,7 +266,13 @@ uint32_t ls_endpoint_find_prep(ctl_state_t *s, ls_ctx *cx, uint32_t svc, const c
             return kc->ep;
         }
     }
-    uint32_t ep = ls_endpoint_find(s, cx, svc, method, mlen, path, plen, p->key);
+    char norm[SLATE_PATH_NORM_CAP];
+    size_t nl = 0;
+    if (slate_path_normalize(raw_path.ptr ? raw_path.ptr : "", raw_path.len, norm, sizeof(norm),
+                             &nl) != SLATE_OK)
+        return NIL; /* cannot happen: the buffer holds any result */
+    uint32_t ep =
+        ls_endpoint_find(s, cx, svc, method.ptr ? method.ptr : "", method.len, norm, nl, p->key);
     if (cacheable && ep != NIL && !s->eps[ep].overflow && s->eps[ep].key == p->key) {
         kc->epoch = s->ep_epoch;
         kc->svc = svc;

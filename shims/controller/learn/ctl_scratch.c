@@ -22,7 +22,6 @@ ctl_scratch_t *ctl_scratch_create(void)
     ctl_scratch_t *sc = calloc(1, sizeof(*sc));
     if (!sc)
         return NULL;
-    ctl_buf_init(&sc->arena, 0);
     sc->paths = calloc(PATH_CACHE, sizeof(path_cache_ent));
     sc->keys = calloc(KEY_CACHE, sizeof(key_cache_ent));
     if (!sc->paths || !sc->keys) {
@@ -47,7 +46,6 @@ void ctl_scratch_free(ctl_scratch_t *sc)
     free(sc->pspan);
     free(sc->paths);
     free(sc->keys);
-    ctl_buf_free(&sc->arena);
     free(sc);
 }
 
@@ -163,56 +161,62 @@ static uint64_t endpoint_tag(uint64_t path_hash, uint64_t svc_key, slate_str_t m
     return t | 1;
 }
 
+/* The normalised form of a raw path, from the thread's path cache (filled on
+ * a miss). Two-way sets, the most recently filled way first: two hot paths
+ * that share a set do not evict each other on every report. */
+static const path_cache_ent *path_cached(ctl_scratch_t *sc, const char *raw, size_t len, uint64_t h)
+{
+    path_cache_ent *set = &sc->paths[(h % (PATH_CACHE / 2)) * 2];
+    for (int w = 0; w < 2; w++)
+        if (set[w].hash == h && set[w].raw_len == len)
+            return &set[w];
+    if (set[0].hash)
+        set[1] = set[0];
+    size_t nl = 0;
+    if (slate_path_normalize(raw, len, set[0].norm, sizeof(set[0].norm), &nl) != SLATE_OK)
+        return NULL; /* cannot happen: the buffer holds any result */
+    set[0].norm_len = (uint32_t)nl;
+    set[0].hash = h;
+    set[0].raw_len = (uint32_t)len;
+    return &set[0];
+}
+
+/* An endpoint's key and its key cache entry. Reports repeat their endpoints,
+ * so the key is mostly found by the raw names' tag alone: the path is
+ * normalised (and the core's key computed) only on a miss. */
 static bool prep_endpoint(ctl_scratch_t *sc, uint64_t svc_key, slate_str_t service,
                           slate_str_t method, slate_str_t path, prep_ep *out)
 {
     const char *raw = path.ptr ? path.ptr : "";
     uint64_t h = XXH3_64bits(raw, path.len) | 1;
-    /* Two-way sets, the most recently filled way first: two hot paths that
-     * share a set no longer evict each other on every report. */
-    path_cache_ent *set = &sc->paths[(h % (PATH_CACHE / 2)) * 2];
-    path_cache_ent *pc = set;
-    if (pc->hash != h || pc->raw_len != path.len) {
-        pc = &set[1];
-        if (pc->hash != h || pc->raw_len != path.len) {
-            if (set[0].hash)
-                set[1] = set[0];
-            pc = set;
-            size_t nl = 0;
-            if (slate_path_normalize(raw, path.len, pc->norm, sizeof(pc->norm), &nl) != SLATE_OK)
-                return false; /* cannot happen: the buffer holds any result */
-            pc->norm_len = (uint32_t)nl;
-            pc->hash = h;
-            pc->raw_len = (uint32_t)path.len;
-        }
-    }
-    const char *norm = pc->norm;
-    size_t n = pc->norm_len;
-    out->path_off = (uint32_t)sc->arena.len;
-    out->path_len = (uint32_t)n;
-    ctl_buf_append(&sc->arena, norm, n);
     uint64_t tag = endpoint_tag(h ^ ((uint64_t)path.len << 40), svc_key, method);
-    key_cache_ent *kc = &sc->keys[tag % KEY_CACHE];
+    /* KEY_WAYS-way sets, first in first out: a way that hits stays where it
+     * is (endpoints prepared earlier in the report hold pointers to theirs),
+     * a new tag takes way 0 and pushes the others down */
+    key_cache_ent *set = &sc->keys[(tag % (KEY_CACHE / KEY_WAYS)) * KEY_WAYS];
     out->tag = tag;
-    out->kc = kc;
-    if (kc->tag == tag) {
-        out->key = kc->key;
-        return !sc->arena.failed;
-    }
+    for (int w = 0; w < KEY_WAYS; w++)
+        if (set[w].tag == tag) {
+            out->kc = &set[w];
+            out->key = set[w].key;
+            return true;
+        }
+    const path_cache_ent *pc = path_cached(sc, raw, path.len, h);
+    if (!pc)
+        return false;
     /* the core's endpoint key, as the data plane computes it; names passed
      * the intake's door, so it cannot refuse them */
-    if (slate_endpoint_key(service.ptr, service.len, method.ptr, method.len, norm, n, &out->key,
-                           NULL) != SLATE_OK)
+    if (slate_endpoint_key(service.ptr, service.len, method.ptr, method.len, pc->norm, pc->norm_len,
+                           &out->key, NULL) != SLATE_OK)
         return false;
-    kc->tag = tag;
-    kc->key = out->key;
-    kc->epoch = 0;
-    return !sc->arena.failed;
+    memmove(&set[1], &set[0], (KEY_WAYS - 1) * sizeof(*set));
+    set[0] = (key_cache_ent){.tag = tag, .key = out->key};
+    out->kc = &set[0];
+    return true;
 }
 
 int ls_prepare(ctl_scratch_t *sc, const slate_load_report_t *rep, uint32_t max_spans)
 {
-    ctl_buf_reset(&sc->arena);
     size_t n_spans = rep->n_spans < max_spans ? rep->n_spans : max_spans;
     if (!grow((void **)&sc->pin, &sc->cap_pin, rep->n_inbound, sizeof(prep_ep)) ||
         !grow((void **)&sc->pout, &sc->cap_pout, rep->n_outbound, sizeof(prep_out)) ||

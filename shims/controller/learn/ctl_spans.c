@@ -58,7 +58,7 @@ static void head_push(const ctl_state_t *s, span_head *h, uint32_t idx, uint64_t
 
 uint32_t ls_span_find(ctl_state_t *s, uint64_t self_key)
 {
-    span_head h = s->self_heads[ls_bucket_of(s, self_key)];
+    span_head h = s->heads[ls_bucket_of(s, self_key)].self;
     span_link l = ls_head_first(h);
     if (!ls_link_held(s, l) || (ls_head_tag(h) != ls_key_tag(self_key) && !ls_head_more(h)))
         return NIL; /* empty, or one span and not this one */
@@ -171,7 +171,7 @@ void ls_span_insert(ctl_state_t *s, const slate_span_t *in, const prep_span *p, 
     if (cell)
         cell->seen_spans = true;
     uint32_t sb = ls_bucket_of(s, sp->self_key);
-    head_push(s, &s->self_heads[sb], idx, sp->self_key, &sp->next_self, &sp->next_self_seq);
+    head_push(s, &s->heads[sb].self, idx, sp->self_key, &sp->next_self, &sp->next_self_seq);
     sp->next_parent = NIL;
     s->eps[ep].spans_seen += 1;
     s->eps[ep].spans_total++;
@@ -183,7 +183,7 @@ void ls_span_insert(ctl_state_t *s, const slate_span_t *in, const prep_span *p, 
         } else {
             uint32_t pb = ls_bucket_of(s, sp->parent_key);
             sp->flags |= SPAN_WAITING;
-            head_push(s, &s->parent_heads[pb], idx, sp->parent_key, &sp->next_parent,
+            head_push(s, &s->heads[pb].parent, idx, sp->parent_key, &sp->next_parent,
                       &sp->next_parent_seq);
             uint32_t w = waiting_bit(s, sp->parent_key);
             s->waiting[w >> 6] |= 1ull << (w & 63);
@@ -192,7 +192,7 @@ void ls_span_insert(ctl_state_t *s, const slate_span_t *in, const prep_span *p, 
     /* Its children may already be here, waiting (the filter says when to look,
      * and the bucket's head whether any span there can be one). */
     uint32_t w = waiting_bit(s, sp->self_key);
-    span_head ph = s->parent_heads[sb];
+    span_head ph = s->heads[sb].parent;
     if ((s->waiting[w >> 6] & (1ull << (w & 63))) &&
         (ls_head_tag(ph) == ls_key_tag(sp->self_key) || ls_head_more(ph))) {
         for (span_link l = ls_head_first(ph); ls_link_held(s, l);) {
@@ -239,16 +239,15 @@ static void prefetch_named(const ctl_state_t *s, const span_head *h)
 void ls_spans_prefetch(const ctl_state_t *s, const prep_span *p, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
-        __builtin_prefetch(&s->self_heads[ls_bucket_of(s, p[i].self_key)]);
-        __builtin_prefetch(&s->parent_heads[ls_bucket_of(s, p[i].self_key)]);
+        __builtin_prefetch(&s->heads[ls_bucket_of(s, p[i].self_key)]);
         if (p[i].parent_key)
-            __builtin_prefetch(&s->self_heads[ls_bucket_of(s, p[i].parent_key)]);
+            __builtin_prefetch(&s->heads[ls_bucket_of(s, p[i].parent_key)]);
         __builtin_prefetch(&s->waiting[waiting_bit(s, p[i].self_key) >> 6]);
     }
     for (size_t i = 0; i < n; i++) {
         if (p[i].parent_key)
-            prefetch_named(s, &s->self_heads[ls_bucket_of(s, p[i].parent_key)]);
-        prefetch_named(s, &s->parent_heads[ls_bucket_of(s, p[i].self_key)]);
+            prefetch_named(s, &s->heads[ls_bucket_of(s, p[i].parent_key)].self);
+        prefetch_named(s, &s->heads[ls_bucket_of(s, p[i].self_key)].parent);
     }
     uint32_t head = __atomic_load_n(&s->ring_head, __ATOMIC_RELAXED);
     for (size_t i = 0; i < n; i += 64 / sizeof(span_ent))

@@ -129,21 +129,19 @@ ctl_state_t *ctl_state_create(const ctl_config_t *cfg, ctl_metrics_t *metrics,
     while (buckets < s->ring_cap)
         buckets *= 2;
     s->bucket_mask = buckets - 1;
-    s->self_heads = table_alloc((size_t)buckets * sizeof(span_head));
-    s->parent_heads = table_alloc((size_t)buckets * sizeof(span_head));
+    s->heads = table_alloc((size_t)buckets * sizeof(span_bucket));
     /* 8 bits per held span keeps the filter's false positives near 1 in 16. */
     uint64_t wbits = (uint64_t)buckets * 8;
     s->waiting_mask = (uint32_t)(wbits - 1);
     s->waiting = table_alloc((size_t)(wbits / 8));
-    if (!s->svcs || !s->outs || !s->edges || !s->ring || !s->self_heads || !s->parent_heads ||
-        !s->waiting || !ctl_map_init(&s->svc_map, cfg->max_services) ||
-        !ctl_map_init(&s->ep_map, s->max_eps) || !ctl_map_init(&s->out_map, cfg->max_outbound) ||
+    if (!s->svcs || !s->outs || !s->edges || !s->ring || !s->heads || !s->waiting ||
+        !ctl_map_init(&s->svc_map, cfg->max_services) || !ctl_map_init(&s->ep_map, s->max_eps) ||
+        !ctl_map_init(&s->out_map, cfg->max_outbound) ||
         !ctl_map_init(&s->edge_map, cfg->max_edges)) {
         ctl_state_free(s);
         return NULL;
     }
-    memset(s->self_heads, 0xff, (size_t)buckets * sizeof(span_head));
-    memset(s->parent_heads, 0xff, (size_t)buckets * sizeof(span_head));
+    memset(s->heads, 0xff, (size_t)buckets * sizeof(span_bucket));
     if (regions && regions->n > 0) {
         s->rf = malloc(sizeof(*s->rf));
         if (!s->rf) {
@@ -205,8 +203,7 @@ void ctl_state_free(ctl_state_t *s)
     free(s->edges);
     size_t buckets = (size_t)s->bucket_mask + 1;
     table_free(s->ring, (size_t)s->ring_cap * sizeof(span_ent));
-    table_free(s->self_heads, buckets * sizeof(span_head));
-    table_free(s->parent_heads, buckets * sizeof(span_head));
+    table_free(s->heads, buckets * sizeof(span_bucket));
     table_free(s->waiting, ((size_t)s->waiting_mask + 1) / 8);
     ctl_regions_free(s->rf);
     free(s->rf);

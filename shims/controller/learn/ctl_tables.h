@@ -266,6 +266,14 @@ static inline span_head ls_head_make(span_link first, bool more, uint32_t tag)
            (uint64_t)tag << 60;
 }
 
+/* A bucket of both indexes: the head of its own-key chain and of its
+ * parent-key chain. A span reads both heads of its own key's bucket (to link
+ * itself in, and for children waiting), and of its parent's (to find the
+ * parent, or to wait for it): one cache line each instead of two. */
+typedef struct span_bucket {
+    span_head self, parent;
+} span_bucket;
+
 typedef struct span_ent {
     uint64_t self_key;
     uint64_t parent_key;                     /* 0: root */
@@ -325,7 +333,7 @@ struct ctl_state {
     span_ent *ring;
     uint32_t ring_cap, ring_head, ring_count;
     uint32_t seq;
-    span_head *self_heads, *parent_heads;
+    span_bucket *heads;    /* both indexes' heads of a bucket share a cache line */
     uint64_t *waiting;     /* filter: bit h(k) set when a span may be waiting for parent k */
     uint32_t waiting_mask; /* bits - 1 */
     uint32_t bucket_mask;
@@ -353,8 +361,6 @@ void ls_unlock_all(ctl_state_t *s);
 
 typedef struct prep_ep {
     uint64_t key;
-    uint32_t path_off;
-    uint32_t path_len;
     uint64_t tag; /* the endpoint's key cache tag */
     struct key_cache_ent
         *kc;     /* its key cache entry (another endpoint may take it over: check tag) */
@@ -384,9 +390,12 @@ typedef struct path_cache_ent {
     char norm[SLATE_PATH_NORM_CAP];
 } path_cache_ent;
 
-/* A per-thread cache of endpoint keys, direct-mapped: reports repeat the same
- * (service, method, path), so each is keyed once, not once per report. */
+/* A per-thread cache of endpoint keys, in sets of KEY_WAYS: reports repeat
+ * the same (service, method, path), so each is keyed once, not once per
+ * report. (Direct-mapped, a few hundred endpoints already left about 1 in 8
+ * lookups of the benchmark's report missing on a collision.) */
 #define KEY_CACHE 4096
+#define KEY_WAYS  4
 typedef struct key_cache_ent {
     uint64_t tag;   /* the raw path's hash mixed with the service's key and the method; 0 = empty */
     uint64_t key;   /* the core's endpoint key of (service, method, normalised path) */
@@ -401,7 +410,6 @@ struct ctl_scratch {
     slate_load_report_t rep;
     slate_meter_report_mem_t dec; /* the decode's arrays, grown to the largest report */
 
-    ctl_buf_t arena;
     prep_ep *pin;
     size_t cap_pin;
     prep_out *pout;
@@ -428,11 +436,12 @@ cell_ent *ls_cell_get(ctl_state_t *s, ls_ctx *cx, uint32_t ep, uint32_t region);
 edge_ent *ls_edge_get(ctl_state_t *s, uint32_t parent, uint32_t child); /* span_mu */
 uint32_t ls_endpoint_find(ctl_state_t *s, ls_ctx *cx, uint32_t svc, const char *method, size_t mlen,
                           const char *path, size_t plen, uint64_t key);
-/* ls_endpoint_find() for a prepared endpoint: the index the thread's key
- * cache remembers for it in this state, when still valid, else the lookup
- * (whose answer is remembered). */
-uint32_t ls_endpoint_find_prep(ctl_state_t *s, ls_ctx *cx, uint32_t svc, const char *method,
-                               size_t mlen, const char *path, size_t plen, const prep_ep *p);
+/* ls_endpoint_find() for a prepared endpoint named by its raw method and
+ * path: the index the thread's key cache remembers for it in this state, when
+ * still valid, else the lookup with the path normalised (whose answer is
+ * remembered). */
+uint32_t ls_endpoint_find_prep(ctl_state_t *s, ls_ctx *cx, uint32_t svc, slate_str_t method,
+                               slate_str_t raw_path, const prep_ep *p);
 uint32_t ls_outcell_find(ctl_state_t *s, ls_ctx *cx, uint32_t caller_svc, uint32_t caller_region,
                          uint32_t dst_ep, uint32_t dst_region);
 uint32_t ls_region_find(ctl_state_t *s, ls_ctx *cx, const char *name, size_t n, uint64_t key);

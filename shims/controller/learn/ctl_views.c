@@ -303,7 +303,7 @@ static view_t *view_copy(const ctl_state_t *s)
     memset(&v->out_map, 0, sizeof v->out_map);
     memset(&v->edge_map, 0, sizeof v->edge_map);
     v->ring = NULL;
-    v->self_heads = v->parent_heads = NULL;
+    v->heads = NULL;
     v->waiting = NULL;
     v->rf = NULL;
     v->svcs = NULL;

@@ -626,6 +626,89 @@ static void test_threads_merge_every_count_exactly_once(void **state)
     free(w);
 }
 
+/* More endpoints than one scratch's key cache holds (5,000 against 4,096
+ * entries), each reported under two raw spellings of one normalised path
+ * ("/ep/<name>/1003" and "/ep/<name>/2003" are both "/ep/<name>/{id}"): every
+ * count must land on its own endpoint, named by the normalised path, however
+ * the cache's sets evict and whichever spelling comes first. */
+#define MANY_EPS 5000
+
+static void many_report(slate_load_report_t *rep, slate_inbound_t *in, char (*paths)[48], int id0)
+{
+    memset(rep, 0, sizeof(*rep));
+    rep->service = slate_str("many");
+    rep->region = slate_str("west");
+    rep->pod = slate_str("many-1");
+    rep->interval_ns = 100000000ull;
+    for (int i = 0; i < MANY_EPS; i++) {
+        char name[8];
+        letters(name, (unsigned)i);
+        snprintf(paths[i], 48, "/ep/%s/%d", name, id0 + i);
+        memset(&in[i], 0, sizeof(in[i]));
+        in[i].method = slate_str("GET");
+        in[i].path = slate_str(paths[i]);
+        in[i].requests = 1 + (uint64_t)(i % 7);
+    }
+    rep->inbound = in;
+    rep->n_inbound = MANY_EPS;
+}
+
+static void test_endpoints_beyond_the_key_cache(void **state)
+{
+    (void)state;
+    fixture_t *f = fixture_new(60, 16, NULL);
+    ctl_config_t cfg = f->cfg;
+    /* a report may create a quarter of a service's endpoints: all of them here */
+    cfg.max_endpoints_per_service = 4 * MANY_EPS;
+    cfg.pod_reports_per_s = 0;
+    ctl_metrics_t m;
+    memset(&m, 0, sizeof(m));
+    ctl_state_t *s = ctl_state_create(&cfg, &m, NULL);
+    assert_non_null(s);
+    slate_inbound_t *in = calloc(MANY_EPS, sizeof(*in));
+    char(*paths)[48] = calloc(MANY_EPS, sizeof(*paths));
+    assert_non_null(in);
+    assert_non_null(paths);
+    slate_load_report_t rep;
+    uint64_t t = f->w.now_ns;
+    ctl_solve_input_free(ctl_state_tick(s, t)); /* the first window starts */
+    ctl_ingest_info_t info;
+    const int ids[3] = {1000, 2000, 1000}; /* spellings of the three reports */
+    for (int k = 0; k < 3; k++) {
+        many_report(&rep, in, paths, ids[k]);
+        t += 1000000;
+        assert_int_equal(ctl_state_ingest(s, f->sc, &rep, false, true, t, &info), 0);
+    }
+    ctl_solve_input_t *w = ctl_state_tick(s, f->w.now_ns + 1000000000ull);
+    assert_non_null(w);
+    int west = region_index(w, "west");
+    assert_true(west >= 0);
+    uint32_t mine = 0;
+    for (uint32_t i = 0; i < w->n_endpoints; i++)
+        mine += strcmp(w->service_names[w->endpoints[i].svc], "many") == 0;
+    assert_int_equal(mine, MANY_EPS); /* one endpoint per name, not per spelling */
+    int first = -1;
+    for (int i = 0; i < MANY_EPS; i++) {
+        char name[8], norm[48];
+        letters(name, (unsigned)i);
+        snprintf(norm, sizeof(norm), "/ep/%s/{id}", name);
+        int e = endpoint_index(w, "many", norm);
+        assert_true(e >= 0);
+        /* three reports of 1 + i % 7 requests each over one window: the load
+         * of endpoint i over endpoint 0's is (1 + i % 7) / 1 */
+        if (first < 0)
+            first = e;
+        double want = (double)(1 + i % 7) * w->endpoints[first].load[west];
+        assert_true(fabs(w->endpoints[e].load[west] - want) <= 1e-9 * want);
+    }
+    assert_true(w->endpoints[first].load[west] > 0);
+    ctl_solve_input_free(w);
+    free(paths);
+    free(in);
+    ctl_state_free(s);
+    fixture_free(f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -635,6 +718,7 @@ int main(void)
         cmocka_unit_test(test_ttl_zero_keeps_everything),
         cmocka_unit_test(test_pod_table_grows_with_its_pods),
         cmocka_unit_test(test_one_scratch_two_states),
+        cmocka_unit_test(test_endpoints_beyond_the_key_cache),
         cmocka_unit_test(test_threads_merge_every_count_exactly_once),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
