@@ -14,6 +14,10 @@
  * Usage: bench_intake [--connections N] [--seconds S] [--threads T] [--controller PATH] [--port P]
  *                     [--inproc N [--inproc-threads T]] [--compare PATH]
  * (--threads: HTTP threads of both servers, default 2)
+ * (--spin-client 1: every connection's thread polls for its answer with
+ *  non-blocking reads instead of sleeping in read(); use with few
+ *  --connections, each spins on a CPU. Shows what waking the load
+ *  generator costs the daemon, see read_answer())
  * (--floor-work-us U: the floor burns U us of CPU per request before it
  *  answers, so it runs at about our rate: the kernel's and libmicrohttpd's
  *  cost per report depends on the rate, falling as requests batch up)
@@ -194,13 +198,32 @@ typedef struct worker {
 
 static atomic_int g_phase; /* 0 warmup, 1 measure, 2 stop */
 
+/* --spin-client: the load generator polls for answers instead of sleeping */
+static bool g_spin;
+
+/* read(2), or with --spin-client a loop of non-blocking reads: a thread that
+ * never sleeps in read() needs no wake-up when the answer arrives. (On a
+ * virtual machine, waking a sleeping thread on the other vCPU costs the
+ * sender an inter-processor interrupt: over loopback, that sender is the
+ * daemon, and the cost lands in its system time.) */
+static ssize_t read_answer(int fd, void *buf, size_t n)
+{
+    if (!g_spin)
+        return read(fd, buf, n);
+    for (;;) {
+        ssize_t r = recv(fd, buf, n, MSG_DONTWAIT);
+        if (r >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR))
+            return r;
+    }
+}
+
 /* Reads one HTTP response; returns its status or -1. */
 static int read_response(int fd, char *buf, size_t cap)
 {
     size_t have = 0;
     char *hend = NULL;
     while (!hend) {
-        ssize_t r = read(fd, buf + have, cap - have - 1);
+        ssize_t r = read_answer(fd, buf + have, cap - have - 1);
         if (r <= 0)
             return -1;
         have += (size_t)r;
@@ -216,7 +239,7 @@ static int read_response(int fd, char *buf, size_t cap)
     while (have < total) {
         size_t want = total - have;
         char sink[65536];
-        ssize_t r = read(fd, sink, want < sizeof(sink) ? want : sizeof(sink));
+        ssize_t r = read_answer(fd, sink, want < sizeof(sink) ? want : sizeof(sink));
         if (r <= 0)
             return -1;
         have += (size_t)r;
@@ -639,6 +662,8 @@ int main(int argc, char **argv)
             inproc_threads = atoi(argv[i + 1]) > 0 ? atoi(argv[i + 1]) : 1;
         else if (strcmp(argv[i], "--inproc") == 0)
             inproc = atol(argv[i + 1]);
+        else if (strcmp(argv[i], "--spin-client") == 0)
+            g_spin = atoi(argv[i + 1]) != 0;
         else if (strcmp(argv[i], "--floor-work-us") == 0)
             g_floor_work_ns = (uint64_t)(atof(argv[i + 1]) * 1000.0);
         else if (strcmp(argv[i], "--threads") == 0)
