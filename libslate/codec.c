@@ -492,8 +492,7 @@ static CHECK slate_status rd_varint_slow(dec_t *d, const uint8_t **pp, const uin
     return bad(d, SLATE_EVARINT, p, "varint longer than 10 bytes"); /* not reached */
 }
 
-static inline CHECK slate_status rd_varint(dec_t *d, const uint8_t **pp, const uint8_t *end,
-                                           uint64_t *out)
+HOT CHECK slate_status rd_varint(dec_t *d, const uint8_t **pp, const uint8_t *end, uint64_t *out)
 {
     const uint8_t *p = *pp;
     if (p < end && *p < 0x80) {
@@ -554,6 +553,16 @@ HOT CHECK slate_status rd_u64(dec_t *d, const uint8_t **pp, const uint8_t *end, 
     }
 #endif
     return rd_varint(d, pp, end, out);
+}
+
+/* A uint32 field: the low 32 bits of its varint. */
+HOT CHECK slate_status rd_u32(dec_t *d, const uint8_t **pp, const uint8_t *end, uint32_t *out)
+{
+    uint64_t v;
+    slate_status st = rd_varint(d, pp, end, &v);
+    if (st == SLATE_OK)
+        *out = (uint32_t)v;
+    return st;
 }
 
 /* A tag. A one-byte tag is returned as it is: field number 0 (no expected
@@ -646,7 +655,7 @@ HOT CHECK slate_status rd_len(dec_t *d, const uint8_t **pp, const uint8_t *end, 
  * ids, paths). Whole words only: a string shorter than a word is read with
  * the input bytes next to it and those are masked off, so short strings need
  * no byte loop. Never reads outside the input. */
-static inline bool ascii_in_input(const dec_t *d, const uint8_t *s, size_t n)
+HOT bool ascii_in_input(const dec_t *d, const uint8_t *s, size_t n)
 {
     const uint64_t hi = 0x8080808080808080ull;
     if (n > 16) {
@@ -777,7 +786,7 @@ static inline void leave(dec_t *d)
 }
 
 /* Counts the varints of a packed uint32 run, checking each. */
-static CHECK slate_status scan_packed(dec_t *d, const uint8_t *p, size_t n, uint32_t *count)
+HOT CHECK slate_status scan_packed(dec_t *d, const uint8_t *p, size_t n, uint32_t *count)
 {
     uint32_t c = 0;
     unsigned run = 0;
@@ -849,8 +858,14 @@ static inline CHECK slate_status other_field_at(dec_t *d, const uint8_t **pp, co
  * the wrong wire type (errors) or an unknown field (skipped).
  */
 #define DEC_BEGIN                                                                                  \
+    DEC_VARS                                                                                       \
+    DEC_LOOP
+
+#define DEC_VARS                                                                                   \
     slate_status st = SLATE_OK;                                                                    \
-    uint32_t tag = 0;                                                                              \
+    uint32_t tag = 0;
+
+#define DEC_LOOP                                                                                   \
     while (p < end) {                                                                              \
         const uint8_t *tag_at = p;                                                                 \
         tag = 0;                                                                                   \
@@ -886,28 +901,92 @@ static inline CHECK slate_status other_field_at(dec_t *d, const uint8_t **pp, co
             goto fail;                                                                             \
         break;
 #define CASE_U32(f, dst)                                                                           \
-    case TAG(f, WT_VARINT): {                                                                      \
-        uint64_t v_;                                                                               \
-        if ((st = rd_varint(d, &p, end, &v_)) != SLATE_OK)                                         \
+    case TAG(f, WT_VARINT):                                                                        \
+        if ((st = rd_u32(d, &p, end, &(dst))) != SLATE_OK)                                         \
             goto fail;                                                                             \
-        (dst) = (uint32_t)v_;                                                                      \
-        break;                                                                                     \
-    }
+        break;
 #define CASE_DBL(f, dst)                                                                           \
     case TAG(f, WT_I64):                                                                           \
         if ((st = rd_double(d, &p, end, &(dst))) != SLATE_OK)                                      \
             goto fail;                                                                             \
         break;
 
+/*
+ * In-order prefix (not in size-optimised builds): before its loop, a decoder
+ * tries its fields in ascending field number, as encoders write them, each
+ * with its one-byte tag compared in place. A field that is absent costs one
+ * compare; the first byte that is not the next expected tag (a field out of
+ * order or repeated, an unknown field, a longer tag, anything wrong) leaves
+ * the rest of the message to the loop, which reads it from there. A field is
+ * read by the same code either way, so results and errors do not depend on
+ * which path read it.
+ */
+#ifndef __OPTIMIZE_SIZE__
+#define NEXT_IS(t) (p < end && *p == (t))
+#define FAST(t, read)                                                                              \
+    if (NEXT_IS(t)) {                                                                              \
+        tag = (t);                                                                                 \
+        p++;                                                                                       \
+        if ((st = (read)) != SLATE_OK)                                                             \
+            goto fail;                                                                             \
+    }
+/* A run of elements of a repeated message field; `elem` is DEC_ELEM() or
+ * DEC_POOL_ELEM(), whose break ends one element. */
+#define FAST_ELEMS(t, elem)                                                                        \
+    while (NEXT_IS(t)) {                                                                           \
+        const uint8_t *tag_at = p;                                                                 \
+        tag = (t);                                                                                 \
+        p++;                                                                                       \
+        do                                                                                         \
+            elem while (0);                                                                        \
+    }
+#else
+#define FAST(t, read)
+#define FAST_ELEMS(t, elem)
+#endif
+#define FAST_STR(f, dst) FAST(TAG(f, WT_LEN), rd_str(d, &p, end, &(dst)))
+#define FAST_U64(f, dst) FAST(TAG(f, WT_VARINT), rd_u64(d, &p, end, &(dst)))
+#define FAST_DBL(f, dst) FAST(TAG(f, WT_I64), rd_double(d, &p, end, &(dst)))
+#define FAST_U32(f, dst) FAST(TAG(f, WT_VARINT), rd_u32(d, &p, end, &(dst)))
+
 static CHECK slate_status too_many(dec_t *d, const uint8_t *at)
 {
     return bad(d, SLATE_ECOUNT, at, "more elements than limits.max_repeated");
 }
 
+/* A packed run of hist_counts: counted and checked, left in the input. */
+HOT CHECK slate_status rd_hcounts(dec_t *d, const uint8_t **pp, const uint8_t *end,
+                                  const uint8_t *tag_at, slate_latency_t *o)
+{
+    const uint8_t *q;
+    size_t n;
+    uint32_t c;
+    slate_status st;
+    if ((st = rd_len(d, pp, end, &q, &n)) != SLATE_OK)
+        return st;
+    if ((st = scan_packed(d, q, n, &c)) != SLATE_OK)
+        return st;
+    if ((uint64_t)o->hist_len + c > d->max_repeated)
+        return too_many(d, tag_at);
+    if ((uint64_t)o->hist_len + c > SLATE_HIST_BUCKETS)
+        return bad(d, SLATE_ECOUNT, tag_at, "more hist_counts than the 1160 buckets");
+    o->hist_len += c;
+    return SLATE_OK;
+}
+
 static CHECK slate_status dec_latency(dec_t *d, const uint8_t *p, const uint8_t *end,
                                       slate_latency_t *o)
 {
-    DEC_BEGIN
+    DEC_VARS
+    FAST_U64(F_LAT_COUNT, o->count)
+    FAST_U64(F_LAT_SUM, o->sum_ns)
+    FAST_U64(F_LAT_MIN, o->min_ns)
+    FAST_U64(F_LAT_MAX, o->max_ns)
+    FAST_DBL(F_LAT_MEAN, o->mean_ns)
+    FAST_DBL(F_LAT_M2, o->m2)
+    FAST_U32(F_LAT_HOFF, o->hist_offset)
+    FAST(TAG(F_LAT_HCOUNTS, WT_LEN), rd_hcounts(d, &p, end, p - 1, o))
+    DEC_LOOP
     CASE_U64(F_LAT_COUNT, o->count)
     CASE_U64(F_LAT_SUM, o->sum_ns)
     CASE_U64(F_LAT_MIN, o->min_ns)
@@ -915,25 +994,10 @@ static CHECK slate_status dec_latency(dec_t *d, const uint8_t *p, const uint8_t 
     CASE_DBL(F_LAT_MEAN, o->mean_ns)
     CASE_DBL(F_LAT_M2, o->m2)
     CASE_U32(F_LAT_HOFF, o->hist_offset)
-case TAG(F_LAT_HCOUNTS, WT_LEN): {
-    const uint8_t *q;
-    size_t n;
-    uint32_t c;
-    if ((st = rd_len(d, &p, end, &q, &n)) != SLATE_OK)
+case TAG(F_LAT_HCOUNTS, WT_LEN):
+    if ((st = rd_hcounts(d, &p, end, tag_at, o)) != SLATE_OK)
         goto fail;
-    if ((st = scan_packed(d, q, n, &c)) != SLATE_OK)
-        goto fail;
-    if ((uint64_t)o->hist_len + c > d->max_repeated) {
-        st = too_many(d, tag_at);
-        goto fail;
-    }
-    if ((uint64_t)o->hist_len + c > SLATE_HIST_BUCKETS) {
-        st = bad(d, SLATE_ECOUNT, tag_at, "more hist_counts than the 1160 buckets");
-        goto fail;
-    }
-    o->hist_len += c;
     break;
-}
 case TAG(F_LAT_HCOUNTS, WT_VARINT): {
     uint64_t v;
     if ((st = rd_varint(d, &p, end, &v)) != SLATE_OK)
@@ -969,6 +1033,18 @@ static CHECK slate_status dec_latency_field(dec_t *d, const uint8_t *q, size_t n
     return st;
 }
 
+/* A latency field's length and message; tag_at is where its tag is. */
+HOT CHECK slate_status rd_latency(dec_t *d, const uint8_t **pp, const uint8_t *end,
+                                  const uint8_t *tag_at, slate_latency_t *o)
+{
+    const uint8_t *q;
+    size_t n;
+    slate_status st = rd_len(d, pp, end, &q, &n);
+    if (st)
+        return st;
+    return dec_latency_field(d, q, n, tag_at, o);
+}
+
 /* Once the whole parent is read (hist_offset is last-wins): the histogram span
  * must fit the buckets. Also records where the counts are. */
 static CHECK slate_status finish_latency(dec_t *d, slate_latency_t *l, const uint8_t *start,
@@ -995,21 +1071,23 @@ static CHECK slate_status dec_inbound(dec_t *d, const uint8_t *p, const uint8_t 
                                       slate_inbound_t *o)
 {
     const uint8_t *start = p;
-    DEC_BEGIN
+    DEC_VARS
+    FAST_STR(F_IN_METHOD, o->method)
+    FAST_STR(F_IN_PATH, o->path)
+    FAST_U64(F_IN_REQUESTS, o->requests)
+    FAST_DBL(F_IN_RATE, o->rate_rps)
+    FAST_U64(F_IN_INFLIGHT, o->in_flight)
+    FAST(TAG(F_IN_LATENCY, WT_LEN), rd_latency(d, &p, end, p - 1, &o->latency))
+    DEC_LOOP
     CASE_STR(F_IN_METHOD, o->method)
     CASE_STR(F_IN_PATH, o->path)
     CASE_U64(F_IN_REQUESTS, o->requests)
     CASE_DBL(F_IN_RATE, o->rate_rps)
     CASE_U64(F_IN_INFLIGHT, o->in_flight)
-case TAG(F_IN_LATENCY, WT_LEN): {
-    const uint8_t *q;
-    size_t n;
-    if ((st = rd_len(d, &p, end, &q, &n)) != SLATE_OK)
-        goto fail;
-    if ((st = dec_latency_field(d, q, n, tag_at, &o->latency)) != SLATE_OK)
+case TAG(F_IN_LATENCY, WT_LEN):
+    if ((st = rd_latency(d, &p, end, tag_at, &o->latency)) != SLATE_OK)
         goto fail;
     break;
-}
     DEC_END(names_inbound)
     return finish_latency(d, &o->latency, start, end, F_IN_LATENCY);
     DEC_FAIL(names_inbound);
@@ -1019,21 +1097,23 @@ static CHECK slate_status dec_outbound(dec_t *d, const uint8_t *p, const uint8_t
                                        slate_outbound_t *o)
 {
     const uint8_t *start = p;
-    DEC_BEGIN
+    DEC_VARS
+    FAST_STR(F_OUT_SVC, o->dst_service)
+    FAST_STR(F_OUT_METHOD, o->method)
+    FAST_STR(F_OUT_PATH, o->path)
+    FAST_STR(F_OUT_REGION, o->dst_region)
+    FAST_U64(F_OUT_REQUESTS, o->requests)
+    FAST(TAG(F_OUT_LATENCY, WT_LEN), rd_latency(d, &p, end, p - 1, &o->latency))
+    DEC_LOOP
     CASE_STR(F_OUT_SVC, o->dst_service)
     CASE_STR(F_OUT_METHOD, o->method)
     CASE_STR(F_OUT_PATH, o->path)
     CASE_STR(F_OUT_REGION, o->dst_region)
     CASE_U64(F_OUT_REQUESTS, o->requests)
-case TAG(F_OUT_LATENCY, WT_LEN): {
-    const uint8_t *q;
-    size_t n;
-    if ((st = rd_len(d, &p, end, &q, &n)) != SLATE_OK)
-        goto fail;
-    if ((st = dec_latency_field(d, q, n, tag_at, &o->latency)) != SLATE_OK)
+case TAG(F_OUT_LATENCY, WT_LEN):
+    if ((st = rd_latency(d, &p, end, tag_at, &o->latency)) != SLATE_OK)
         goto fail;
     break;
-}
     DEC_END(names_outbound)
     return finish_latency(d, &o->latency, start, end, F_OUT_LATENCY);
     DEC_FAIL(names_outbound);
@@ -1042,7 +1122,12 @@ case TAG(F_OUT_LATENCY, WT_LEN): {
 HOT CHECK slate_status dec_eload(dec_t *d, const uint8_t *p, const uint8_t *end,
                                  slate_endpoint_load_t *o)
 {
-    DEC_BEGIN
+    DEC_VARS
+    FAST_STR(F_EL_METHOD, o->method)
+    FAST_STR(F_EL_PATH, o->path)
+    FAST_DBL(F_EL_RPS, o->rps)
+    FAST_U64(F_EL_INFLIGHT, o->in_flight)
+    DEC_LOOP
     CASE_STR(F_EL_METHOD, o->method)
     CASE_STR(F_EL_PATH, o->path)
     CASE_DBL(F_EL_RPS, o->rps)
@@ -1099,7 +1184,19 @@ static CHECK slate_status dec_span(dec_t *d, const uint8_t *p, const uint8_t *en
     o->raw.ptr = p;
     o->raw.len = (size_t)(end - p);
     o->raw.field = 0;
-    DEC_BEGIN
+    DEC_VARS
+    FAST_STR(F_SP_TRACE, o->trace_id)
+    FAST_STR(F_SP_SPAN, o->span_id)
+    FAST_STR(F_SP_PARENT, o->parent_span_id)
+    FAST_STR(F_SP_METHOD, o->method)
+    FAST_STR(F_SP_PATH, o->path)
+    FAST_U64(F_SP_START, o->start_ns)
+    FAST_U64(F_SP_END, o->end_ns)
+    FAST_U64(F_SP_BODY, o->body_size)
+    FAST_ELEMS(TAG(F_SP_LOAD, WT_LEN),
+               DEC_POOL_ELEM(slate_endpoint_load_t, "load", o->n_load, d->eload_pool, d->eload_n,
+                             d->eload_cap, dec_eload))
+    DEC_LOOP
     CASE_STR(F_SP_TRACE, o->trace_id)
     CASE_STR(F_SP_SPAN, o->span_id)
     CASE_STR(F_SP_PARENT, o->parent_span_id)
@@ -1138,7 +1235,25 @@ static CHECK slate_status dec_drops(dec_t *d, const uint8_t *p, const uint8_t *e
 static CHECK slate_status dec_report(dec_t *d, const uint8_t *p, const uint8_t *end,
                                      slate_load_report_t *o)
 {
-    DEC_BEGIN
+    DEC_VARS
+    FAST_STR(F_RP_SERVICE, o->service)
+    FAST_STR(F_RP_REGION, o->region)
+    FAST_STR(F_RP_POD, o->pod)
+    FAST_U64(F_RP_SEQ, o->sequence)
+    FAST_U64(F_RP_TIME, o->time_ns)
+    FAST_U64(F_RP_INTERVAL, o->interval_ns)
+    FAST_ELEMS(TAG(F_RP_INBOUND, WT_LEN),
+               DEC_ELEM(slate_inbound_t, "inbound", o->inbound, o->n_inbound, o->cap_inbound,
+                        dec_inbound, (void)0))
+    FAST_ELEMS(TAG(F_RP_OUTBOUND, WT_LEN),
+               DEC_ELEM(slate_outbound_t, "outbound", o->outbound, o->n_outbound, o->cap_outbound,
+                        dec_outbound, (void)0))
+    FAST_ELEMS(TAG(F_RP_SPANS, WT_LEN),
+               DEC_ELEM(slate_span_t, "spans", o->spans, o->n_spans, o->cap_spans, dec_span,
+                        e->load = (d->eload_pool && d->eload_n <= d->eload_cap)
+                                      ? d->eload_pool + d->eload_n
+                                      : NULL))
+    DEC_LOOP
     CASE_STR(F_RP_SERVICE, o->service)
     CASE_STR(F_RP_REGION, o->region)
     CASE_STR(F_RP_POD, o->pod)

@@ -437,6 +437,212 @@ static void test_report_round_trip(void **state)
     free(f);
 }
 
+/* Re-encodes a message field by field in another order or form (test-side
+ * reader, independent of the codec), recursing into embedded messages. */
+enum { K_REPORT, K_INBOUND, K_OUTBOUND, K_SPAN, K_LATENCY, K_ELOAD, K_DROPS, K_LEAF };
+enum {
+    SHAPE_AS_IS,
+    SHAPE_REVERSED,      /* descending field numbers; elements keep their order */
+    SHAPE_UNKNOWN_AFTER, /* an unknown field after every field */
+    SHAPE_DECOY_FIRST,   /* every scalar or string first sent with another value */
+    SHAPE_ROTATED,       /* fields from 3 up first, then 1 and 2 */
+    SHAPE_LONG_TAGS,     /* every other tag in two bytes (not minimal) */
+    SHAPE_INTERLEAVED,   /* report: inbound, outbound and spans taken in turn */
+    N_SHAPES
+};
+
+static uint64_t r_varint(const uint8_t **pp)
+{
+    uint64_t v = 0;
+    for (unsigned sh = 0;; sh += 7) {
+        uint8_t b = *(*pp)++;
+        v |= (uint64_t)(b & 0x7f) << sh;
+        if (!(b & 0x80))
+            return v;
+    }
+}
+
+static int sub_kind(int kind, uint32_t field)
+{
+    if (kind == K_REPORT)
+        return field == 7    ? K_INBOUND
+               : field == 8  ? K_OUTBOUND
+               : field == 9  ? K_SPAN
+               : field == 10 ? K_DROPS
+                             : K_LEAF;
+    if ((kind == K_INBOUND || kind == K_OUTBOUND) && field == 6)
+        return K_LATENCY;
+    if (kind == K_SPAN && field == 9)
+        return K_ELOAD;
+    return K_LEAF;
+}
+
+typedef struct {
+    uint32_t field, wt;
+    size_t off, n; /* the value (a LEN field's payload) in the arena */
+} rfield_t;
+
+static void w_value(pbw_t *w, const rfield_t *f, const pbw_t *arena)
+{
+    if (f->wt == 2)
+        w_varint(w, f->n);
+    assert_true(w->n + f->n <= sizeof w->b);
+    memcpy(w->b + w->n, arena->b + f->off, f->n);
+    w->n += f->n;
+}
+
+static void reshape(const uint8_t *p, size_t n, int kind, int shape, pbw_t *out)
+{
+    rfield_t fs[64];
+    size_t nf = 0;
+    pbw_t *arena = calloc(1, sizeof *arena), *sub = calloc(1, sizeof *sub);
+    const uint8_t *end = p + n;
+    while (p < end) {
+        uint64_t tag = r_varint(&p);
+        rfield_t *f = &fs[nf++];
+        assert_true(nf <= 64);
+        f->field = (uint32_t)(tag >> 3);
+        f->wt = (uint32_t)(tag & 7);
+        const uint8_t *v = p;
+        size_t vn;
+        if (f->wt == 0) {
+            (void)r_varint(&p);
+            vn = (size_t)(p - v);
+        } else if (f->wt == 1) {
+            vn = 8;
+        } else if (f->wt == 5) {
+            vn = 4;
+        } else {
+            assert_int_equal(f->wt, 2);
+            vn = (size_t)r_varint(&p);
+            v = p;
+        }
+        p = v + vn;
+        int k = sub_kind(kind, f->field);
+        if (f->wt == 2 && k != K_LEAF) {
+            sub->n = 0;
+            reshape(v, vn, k, shape, sub);
+            v = sub->b;
+            vn = sub->n;
+        }
+        f->off = arena->n;
+        f->n = vn;
+        memcpy(arena->b + arena->n, v, vn);
+        arena->n += vn;
+    }
+    size_t order[64];
+    size_t no = 0;
+    if (shape == SHAPE_REVERSED) {
+        for (uint32_t fld = 64; fld-- > 0;)
+            for (size_t i = 0; i < nf; i++)
+                if (fs[i].field == fld)
+                    order[no++] = i;
+    } else if (shape == SHAPE_ROTATED) {
+        for (size_t i = 0; i < nf; i++)
+            if (fs[i].field >= 3)
+                order[no++] = i;
+        for (size_t i = 0; i < nf; i++)
+            if (fs[i].field < 3)
+                order[no++] = i;
+    } else if (shape == SHAPE_INTERLEAVED && kind == K_REPORT) {
+        size_t next[3] = {0, 0, 0}; /* the next inbound, outbound, span */
+        for (size_t i = 0; i < nf; i++)
+            if (fs[i].field < 7 || fs[i].field > 9)
+                order[no++] = i;
+        for (bool any = true; any;) {
+            any = false;
+            for (uint32_t g = 0; g < 3; g++) {
+                while (next[g] < nf && fs[next[g]].field != 7 + g)
+                    next[g]++;
+                if (next[g] < nf) {
+                    order[no++] = next[g]++;
+                    any = true;
+                }
+            }
+        }
+    } else {
+        for (size_t i = 0; i < nf; i++)
+            order[no++] = i;
+    }
+    assert_int_equal(no, nf);
+    for (size_t j = 0; j < no; j++) {
+        const rfield_t *f = &fs[order[j]];
+        bool merges = sub_kind(kind, f->field) != K_LEAF || (kind == K_LATENCY && f->field == 8);
+        if (shape == SHAPE_DECOY_FIRST && !merges) {
+            if (f->wt == 0)
+                w_u64(out, f->field, 12345);
+            else if (f->wt == 1)
+                w_fixed64(out, f->field, 0x1111111111111111ull);
+            else if (f->wt == 2)
+                w_str(out, f->field, "decoy");
+        }
+        uint64_t tag = ((uint64_t)f->field << 3) | f->wt;
+        if (shape == SHAPE_LONG_TAGS && j % 2 == 0 && tag < 0x80) {
+            w_byte(out, (uint8_t)(tag | 0x80));
+            w_byte(out, 0);
+        } else {
+            w_varint(out, tag);
+        }
+        w_value(out, f, arena);
+        if (shape == SHAPE_UNKNOWN_AFTER) {
+            w_u64(out, 15, 1);
+            w_str(out, 14, "unknown");
+        }
+    }
+    free(arena);
+    free(sub);
+}
+
+/* The decoders try fields in ascending order first and fall back to a
+ * general loop: the same report in any order or form decodes the same. */
+static void test_field_order_and_form(void **state)
+{
+    (void)state;
+    fixture_t *f = calloc(1, sizeof *f);
+    sink_t *s = calloc(1, sizeof *s);
+    pbw_t *w = calloc(1, sizeof *w);
+    fixture(f);
+    uint8_t *buf = malloc(8192);
+    size_t len;
+    slate_codec_error_t err;
+    assert_int_equal(slate_load_report_encode(&f->r, buf, 8192, &len, NULL), SLATE_OK);
+    for (int shape = 0; shape < N_SHAPES; shape++) {
+        w->n = 0;
+        reshape(buf, len, K_REPORT, shape, w);
+        if (shape == SHAPE_AS_IS) {
+            assert_int_equal(w->n, len);
+            assert_memory_equal(w->b, buf, len);
+        } else {
+            assert_true(w->n != len || memcmp(w->b, buf, len) != 0);
+        }
+        if (decode_report(s, w->b, w->n, NULL, &err) != SLATE_OK)
+            fail_msg("shape %d: %s at %zu", shape, err.detail, err.offset);
+        assert_report_eq(&f->r, &s->r);
+        assert_int_equal(s->r.n_span_loads, 5);
+        assert_ptr_equal(s->sp[2].load, s->loads + 2);
+    }
+
+    /* An error found in either path has the same status and path. */
+    f->sp[1].method = slate_str("@@@"); /* the encoder checks UTF-8: patched after */
+    assert_int_equal(slate_load_report_encode(&f->r, buf, 8192, &len, NULL), SLATE_OK);
+    size_t at = 0;
+    while (at + 3 <= len && memcmp(buf + at, "@@@", 3) != 0)
+        at++;
+    assert_true(at + 3 <= len);
+    memcpy(buf + at, "\xc3(@", 3);
+    for (int shape = 0; shape < N_SHAPES; shape++) {
+        w->n = 0;
+        reshape(buf, len, K_REPORT, shape, w);
+        assert_int_equal(decode_report(s, w->b, w->n, NULL, &err), SLATE_EUTF8);
+        assert_string_equal(err.path, "LoadReport.spans[1].method");
+        assert_int_equal(w->b[err.offset - 1] & 0x7f, (4 << 3) | 2); /* after the tag */
+    }
+    free(w);
+    free(buf);
+    free(s);
+    free(f);
+}
+
 /* Every capacity below the size gives ENOSPC, the same size, and no write past cap. */
 static void test_encode_sizing(void **state)
 {
@@ -1566,6 +1772,7 @@ int main(void)
         cmocka_unit_test(test_rules_exact_bytes),
         cmocka_unit_test(test_report_exact_bytes_small),
         cmocka_unit_test(test_report_round_trip),
+        cmocka_unit_test(test_field_order_and_form),
         cmocka_unit_test(test_encode_sizing),
         cmocka_unit_test(test_encode_errors),
         cmocka_unit_test(test_decode_count_only_and_short_arrays),
