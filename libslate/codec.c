@@ -508,11 +508,14 @@ HOT CHECK slate_status rd_varint(dec_t *d, const uint8_t **pp, const uint8_t *en
         *pp = p + 2;
         return SLATE_OK;
     }
-    /* through a copy: the caller's position never has its address taken, so
-     * it stays in a register */
+    /* through copies: the caller's position and value never have their
+     * address taken, so they stay in registers */
     const uint8_t *q = p;
-    slate_status st = rd_varint_slow(d, &q, end, out);
+    uint64_t v;
+    slate_status st = rd_varint_slow(d, &q, end, &v);
     *pp = q;
+    if (st == SLATE_OK)
+        *out = v;
     return st;
 #else
     return rd_varint_slow(d, pp, end, out);
