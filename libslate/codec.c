@@ -23,8 +23,8 @@
 #define CHECK SLATE_NODISCARD
 
 /* What the decode loops must inline (the readers of strings, lengths and
- * scalars; a span's load entries). Size-optimised builds leave the choice to
- * the compiler. */
+ * scalars; a span's load entries; the spans, into the report's loop).
+ * Size-optimised builds leave the choice to the compiler. */
 #if defined(__GNUC__) && !defined(__OPTIMIZE_SIZE__)
 #define HOT static inline __attribute__((always_inline))
 #else
@@ -1195,7 +1195,7 @@ HOT void zero_elem(void *e, size_t n)
     DEC_SUB(TYPE, name, n_, (pool) && (pool_n) < (pool_cap), (pool) + (pool_n), decfn, (void)0,    \
             (pool_n)++)
 
-static CHECK slate_status dec_span(dec_t *d, const uint8_t *p, const uint8_t *end, slate_span_t *o)
+HOT CHECK slate_status dec_span(dec_t *d, const uint8_t *p, const uint8_t *end, slate_span_t *o)
 {
     o->raw.ptr = p;
     o->raw.len = (size_t)(end - p);
