@@ -933,24 +933,46 @@ static inline CHECK slate_status other_field_at(dec_t *d, const uint8_t **pp, co
         if ((st = (read)) != SLATE_OK)                                                             \
             goto fail;                                                                             \
     }
-/* A run of elements of a repeated message field; `elem` is DEC_ELEM() or
- * DEC_POOL_ELEM(), whose break ends one element. */
-#define FAST_ELEMS(t, elem)                                                                        \
+/* A run of elements of a repeated message field; the arguments are a DEC_ELEM() or
+ * DEC_POOL_ELEM() (expanded, so passed on as __VA_ARGS__: they hold commas),
+ * whose break ends one element. */
+#define FAST_ELEMS(t, ...)                                                                         \
     while (NEXT_IS(t)) {                                                                           \
         const uint8_t *tag_at = p;                                                                 \
         tag = (t);                                                                                 \
         p++;                                                                                       \
         do                                                                                         \
-            elem while (0);                                                                        \
+            __VA_ARGS__ while (0);                                                                 \
     }
 #else
 #define FAST(t, read)
-#define FAST_ELEMS(t, elem)
+#define FAST_ELEMS(t, ...)
 #endif
 #define FAST_STR(f, dst) FAST(TAG(f, WT_LEN), rd_str(d, &p, end, &(dst)))
 #define FAST_U64(f, dst) FAST(TAG(f, WT_VARINT), rd_u64(d, &p, end, &(dst)))
 #define FAST_DBL(f, dst) FAST(TAG(f, WT_I64), rd_double(d, &p, end, &(dst)))
 #define FAST_U32(f, dst) FAST(TAG(f, WT_VARINT), rd_u32(d, &p, end, &(dst)))
+/* An embedded LatencyStats, and the elements of a repeated message field
+ * (`elem` is DEC_ELEM() or DEC_POOL_ELEM()). */
+#define FAST_LAT(f, dst) FAST(TAG(f, WT_LEN), rd_latency(d, &p, end, p - 1, &(dst)))
+#define CASE_LAT(f, dst)                                                                           \
+    case TAG(f, WT_LEN):                                                                           \
+        if ((st = rd_latency(d, &p, end, tag_at, &(dst))) != SLATE_OK)                             \
+            goto fail;                                                                             \
+        break;
+#define FAST_ELEM(f, ...) FAST_ELEMS(TAG(f, WT_LEN), __VA_ARGS__)
+#define CASE_ELEM(f, ...)                                                                          \
+    case TAG(f, WT_LEN):                                                                           \
+        __VA_ARGS__
+
+/*
+ * A message's fields are listed once, in ascending field number, as
+ * X(kind, field, destination) with kind STR, U64, U32, DBL, LAT or ELEM;
+ * the list is expanded twice, into the in-order prefix (FAST_FIELD) and into
+ * the loop's cases (CASE_FIELD), so the two paths cannot disagree on a field.
+ */
+#define FAST_FIELD(kind, f, ...) FAST_##kind(f, __VA_ARGS__)
+#define CASE_FIELD(kind, f, ...) CASE_##kind(f, __VA_ARGS__)
 
 static CHECK slate_status too_many(dec_t *d, const uint8_t *at)
 {
@@ -980,23 +1002,19 @@ HOT CHECK slate_status rd_hcounts(dec_t *d, const uint8_t **pp, const uint8_t *e
 static CHECK slate_status dec_latency(dec_t *d, const uint8_t *p, const uint8_t *end,
                                       slate_latency_t *o)
 {
+#define LATENCY_FIELDS(X)                                                                          \
+    X(U64, F_LAT_COUNT, o->count)                                                                  \
+    X(U64, F_LAT_SUM, o->sum_ns)                                                                   \
+    X(U64, F_LAT_MIN, o->min_ns)                                                                   \
+    X(U64, F_LAT_MAX, o->max_ns)                                                                   \
+    X(DBL, F_LAT_MEAN, o->mean_ns)                                                                 \
+    X(DBL, F_LAT_M2, o->m2)                                                                        \
+    X(U32, F_LAT_HOFF, o->hist_offset)
     DEC_VARS
-    FAST_U64(F_LAT_COUNT, o->count)
-    FAST_U64(F_LAT_SUM, o->sum_ns)
-    FAST_U64(F_LAT_MIN, o->min_ns)
-    FAST_U64(F_LAT_MAX, o->max_ns)
-    FAST_DBL(F_LAT_MEAN, o->mean_ns)
-    FAST_DBL(F_LAT_M2, o->m2)
-    FAST_U32(F_LAT_HOFF, o->hist_offset)
+    LATENCY_FIELDS(FAST_FIELD)
     FAST(TAG(F_LAT_HCOUNTS, WT_LEN), rd_hcounts(d, &p, end, p - 1, o))
     DEC_LOOP
-    CASE_U64(F_LAT_COUNT, o->count)
-    CASE_U64(F_LAT_SUM, o->sum_ns)
-    CASE_U64(F_LAT_MIN, o->min_ns)
-    CASE_U64(F_LAT_MAX, o->max_ns)
-    CASE_DBL(F_LAT_MEAN, o->mean_ns)
-    CASE_DBL(F_LAT_M2, o->m2)
-    CASE_U32(F_LAT_HOFF, o->hist_offset)
+    LATENCY_FIELDS(CASE_FIELD)
 case TAG(F_LAT_HCOUNTS, WT_LEN):
     if ((st = rd_hcounts(d, &p, end, tag_at, o)) != SLATE_OK)
         goto fail;
@@ -1074,23 +1092,17 @@ static CHECK slate_status dec_inbound(dec_t *d, const uint8_t *p, const uint8_t 
                                       slate_inbound_t *o)
 {
     const uint8_t *start = p;
+#define INBOUND_FIELDS(X)                                                                          \
+    X(STR, F_IN_METHOD, o->method)                                                                 \
+    X(STR, F_IN_PATH, o->path)                                                                     \
+    X(U64, F_IN_REQUESTS, o->requests)                                                             \
+    X(DBL, F_IN_RATE, o->rate_rps)                                                                 \
+    X(U64, F_IN_INFLIGHT, o->in_flight)                                                            \
+    X(LAT, F_IN_LATENCY, o->latency)
     DEC_VARS
-    FAST_STR(F_IN_METHOD, o->method)
-    FAST_STR(F_IN_PATH, o->path)
-    FAST_U64(F_IN_REQUESTS, o->requests)
-    FAST_DBL(F_IN_RATE, o->rate_rps)
-    FAST_U64(F_IN_INFLIGHT, o->in_flight)
-    FAST(TAG(F_IN_LATENCY, WT_LEN), rd_latency(d, &p, end, p - 1, &o->latency))
+    INBOUND_FIELDS(FAST_FIELD)
     DEC_LOOP
-    CASE_STR(F_IN_METHOD, o->method)
-    CASE_STR(F_IN_PATH, o->path)
-    CASE_U64(F_IN_REQUESTS, o->requests)
-    CASE_DBL(F_IN_RATE, o->rate_rps)
-    CASE_U64(F_IN_INFLIGHT, o->in_flight)
-case TAG(F_IN_LATENCY, WT_LEN):
-    if ((st = rd_latency(d, &p, end, tag_at, &o->latency)) != SLATE_OK)
-        goto fail;
-    break;
+    INBOUND_FIELDS(CASE_FIELD)
     DEC_END(names_inbound)
     return finish_latency(d, &o->latency, start, end, F_IN_LATENCY);
     DEC_FAIL(names_inbound);
@@ -1100,23 +1112,17 @@ static CHECK slate_status dec_outbound(dec_t *d, const uint8_t *p, const uint8_t
                                        slate_outbound_t *o)
 {
     const uint8_t *start = p;
+#define OUTBOUND_FIELDS(X)                                                                         \
+    X(STR, F_OUT_SVC, o->dst_service)                                                              \
+    X(STR, F_OUT_METHOD, o->method)                                                                \
+    X(STR, F_OUT_PATH, o->path)                                                                    \
+    X(STR, F_OUT_REGION, o->dst_region)                                                            \
+    X(U64, F_OUT_REQUESTS, o->requests)                                                            \
+    X(LAT, F_OUT_LATENCY, o->latency)
     DEC_VARS
-    FAST_STR(F_OUT_SVC, o->dst_service)
-    FAST_STR(F_OUT_METHOD, o->method)
-    FAST_STR(F_OUT_PATH, o->path)
-    FAST_STR(F_OUT_REGION, o->dst_region)
-    FAST_U64(F_OUT_REQUESTS, o->requests)
-    FAST(TAG(F_OUT_LATENCY, WT_LEN), rd_latency(d, &p, end, p - 1, &o->latency))
+    OUTBOUND_FIELDS(FAST_FIELD)
     DEC_LOOP
-    CASE_STR(F_OUT_SVC, o->dst_service)
-    CASE_STR(F_OUT_METHOD, o->method)
-    CASE_STR(F_OUT_PATH, o->path)
-    CASE_STR(F_OUT_REGION, o->dst_region)
-    CASE_U64(F_OUT_REQUESTS, o->requests)
-case TAG(F_OUT_LATENCY, WT_LEN):
-    if ((st = rd_latency(d, &p, end, tag_at, &o->latency)) != SLATE_OK)
-        goto fail;
-    break;
+    OUTBOUND_FIELDS(CASE_FIELD)
     DEC_END(names_outbound)
     return finish_latency(d, &o->latency, start, end, F_OUT_LATENCY);
     DEC_FAIL(names_outbound);
@@ -1125,16 +1131,15 @@ case TAG(F_OUT_LATENCY, WT_LEN):
 HOT CHECK slate_status dec_eload(dec_t *d, const uint8_t *p, const uint8_t *end,
                                  slate_endpoint_load_t *o)
 {
+#define ELOAD_FIELDS(X)                                                                            \
+    X(STR, F_EL_METHOD, o->method)                                                                 \
+    X(STR, F_EL_PATH, o->path)                                                                     \
+    X(DBL, F_EL_RPS, o->rps)                                                                       \
+    X(U64, F_EL_INFLIGHT, o->in_flight)
     DEC_VARS
-    FAST_STR(F_EL_METHOD, o->method)
-    FAST_STR(F_EL_PATH, o->path)
-    FAST_DBL(F_EL_RPS, o->rps)
-    FAST_U64(F_EL_INFLIGHT, o->in_flight)
+    ELOAD_FIELDS(FAST_FIELD)
     DEC_LOOP
-    CASE_STR(F_EL_METHOD, o->method)
-    CASE_STR(F_EL_PATH, o->path)
-    CASE_DBL(F_EL_RPS, o->rps)
-    CASE_U64(F_EL_INFLIGHT, o->in_flight)
+    ELOAD_FIELDS(CASE_FIELD)
     DEC_END(names_eload)
     return SLATE_OK;
     DEC_FAIL(names_eload);
@@ -1200,30 +1205,22 @@ HOT CHECK slate_status dec_span(dec_t *d, const uint8_t *p, const uint8_t *end, 
     o->raw.ptr = p;
     o->raw.len = (size_t)(end - p);
     o->raw.field = 0;
+#define SPAN_FIELDS(X)                                                                             \
+    X(STR, F_SP_TRACE, o->trace_id)                                                                \
+    X(STR, F_SP_SPAN, o->span_id)                                                                  \
+    X(STR, F_SP_PARENT, o->parent_span_id)                                                         \
+    X(STR, F_SP_METHOD, o->method)                                                                 \
+    X(STR, F_SP_PATH, o->path)                                                                     \
+    X(U64, F_SP_START, o->start_ns)                                                                \
+    X(U64, F_SP_END, o->end_ns)                                                                    \
+    X(U64, F_SP_BODY, o->body_size)                                                                \
+    X(ELEM, F_SP_LOAD,                                                                             \
+      DEC_POOL_ELEM(slate_endpoint_load_t, "load", o->n_load, d->eload_pool, d->eload_n,           \
+                    d->eload_cap, dec_eload))
     DEC_VARS
-    FAST_STR(F_SP_TRACE, o->trace_id)
-    FAST_STR(F_SP_SPAN, o->span_id)
-    FAST_STR(F_SP_PARENT, o->parent_span_id)
-    FAST_STR(F_SP_METHOD, o->method)
-    FAST_STR(F_SP_PATH, o->path)
-    FAST_U64(F_SP_START, o->start_ns)
-    FAST_U64(F_SP_END, o->end_ns)
-    FAST_U64(F_SP_BODY, o->body_size)
-    FAST_ELEMS(TAG(F_SP_LOAD, WT_LEN),
-               DEC_POOL_ELEM(slate_endpoint_load_t, "load", o->n_load, d->eload_pool, d->eload_n,
-                             d->eload_cap, dec_eload))
+    SPAN_FIELDS(FAST_FIELD)
     DEC_LOOP
-    CASE_STR(F_SP_TRACE, o->trace_id)
-    CASE_STR(F_SP_SPAN, o->span_id)
-    CASE_STR(F_SP_PARENT, o->parent_span_id)
-    CASE_STR(F_SP_METHOD, o->method)
-    CASE_STR(F_SP_PATH, o->path)
-    CASE_U64(F_SP_START, o->start_ns)
-    CASE_U64(F_SP_END, o->end_ns)
-    CASE_U64(F_SP_BODY, o->body_size)
-case TAG(F_SP_LOAD, WT_LEN):
-    DEC_POOL_ELEM(slate_endpoint_load_t, "load", o->n_load, d->eload_pool, d->eload_n, d->eload_cap,
-                  dec_eload)
+    SPAN_FIELDS(CASE_FIELD)
     DEC_END(names_span)
     return SLATE_OK;
     DEC_FAIL(names_span);
@@ -1251,41 +1248,28 @@ static CHECK slate_status dec_drops(dec_t *d, const uint8_t *p, const uint8_t *e
 static CHECK slate_status dec_report(dec_t *d, const uint8_t *p, const uint8_t *end,
                                      slate_load_report_t *o)
 {
+#define REPORT_FIELDS(X)                                                                           \
+    X(STR, F_RP_SERVICE, o->service)                                                               \
+    X(STR, F_RP_REGION, o->region)                                                                 \
+    X(STR, F_RP_POD, o->pod)                                                                       \
+    X(U64, F_RP_SEQ, o->sequence)                                                                  \
+    X(U64, F_RP_TIME, o->time_ns)                                                                  \
+    X(U64, F_RP_INTERVAL, o->interval_ns)                                                          \
+    X(ELEM, F_RP_INBOUND,                                                                          \
+      DEC_ELEM(slate_inbound_t, "inbound", o->inbound, o->n_inbound, o->cap_inbound, dec_inbound,  \
+               (void)0))                                                                           \
+    X(ELEM, F_RP_OUTBOUND,                                                                         \
+      DEC_ELEM(slate_outbound_t, "outbound", o->outbound, o->n_outbound, o->cap_outbound,          \
+               dec_outbound, (void)0))                                                             \
+    X(ELEM, F_RP_SPANS,                                                                            \
+      DEC_ELEM(slate_span_t, "spans", o->spans, o->n_spans, o->cap_spans, dec_span,                \
+               e->load = (d->eload_pool && d->eload_n <= d->eload_cap)                             \
+                             ? d->eload_pool + d->eload_n                                          \
+                             : NULL))
     DEC_VARS
-    FAST_STR(F_RP_SERVICE, o->service)
-    FAST_STR(F_RP_REGION, o->region)
-    FAST_STR(F_RP_POD, o->pod)
-    FAST_U64(F_RP_SEQ, o->sequence)
-    FAST_U64(F_RP_TIME, o->time_ns)
-    FAST_U64(F_RP_INTERVAL, o->interval_ns)
-    FAST_ELEMS(TAG(F_RP_INBOUND, WT_LEN),
-               DEC_ELEM(slate_inbound_t, "inbound", o->inbound, o->n_inbound, o->cap_inbound,
-                        dec_inbound, (void)0))
-    FAST_ELEMS(TAG(F_RP_OUTBOUND, WT_LEN),
-               DEC_ELEM(slate_outbound_t, "outbound", o->outbound, o->n_outbound, o->cap_outbound,
-                        dec_outbound, (void)0))
-    FAST_ELEMS(TAG(F_RP_SPANS, WT_LEN),
-               DEC_ELEM(slate_span_t, "spans", o->spans, o->n_spans, o->cap_spans, dec_span,
-                        e->load = (d->eload_pool && d->eload_n <= d->eload_cap)
-                                      ? d->eload_pool + d->eload_n
-                                      : NULL))
+    REPORT_FIELDS(FAST_FIELD)
     DEC_LOOP
-    CASE_STR(F_RP_SERVICE, o->service)
-    CASE_STR(F_RP_REGION, o->region)
-    CASE_STR(F_RP_POD, o->pod)
-    CASE_U64(F_RP_SEQ, o->sequence)
-    CASE_U64(F_RP_TIME, o->time_ns)
-    CASE_U64(F_RP_INTERVAL, o->interval_ns)
-case TAG(F_RP_INBOUND, WT_LEN):
-    DEC_ELEM(slate_inbound_t, "inbound", o->inbound, o->n_inbound, o->cap_inbound, dec_inbound,
-             (void)0)
-case TAG(F_RP_OUTBOUND, WT_LEN):
-    DEC_ELEM(slate_outbound_t, "outbound", o->outbound, o->n_outbound, o->cap_outbound,
-             dec_outbound, (void)0)
-case TAG(F_RP_SPANS, WT_LEN):
-    DEC_ELEM(slate_span_t, "spans", o->spans, o->n_spans, o->cap_spans, dec_span,
-             e->load =
-                 (d->eload_pool && d->eload_n <= d->eload_cap) ? d->eload_pool + d->eload_n : NULL)
+    REPORT_FIELDS(CASE_FIELD)
 case TAG(F_RP_DROPS, WT_LEN): {
     const uint8_t *q;
     size_t n;
