@@ -20,7 +20,9 @@ ctl_rules_t *ctl_rules_new(uint64_t version, uint64_t ttl_ns, uint64_t generated
     ctl_rules_t *r = calloc(1, sizeof(*r));
     if (!r)
         return NULL;
+    static atomic_uint_fast64_t serials;
     atomic_init(&r->refs, 1);
+    r->serial = atomic_fetch_add(&serials, 1) + 1;
     r->version = version;
     r->ttl_ns = ttl_ns;
     r->generated_ns = generated_ns;

@@ -41,6 +41,7 @@ typedef struct ctl_rule {
 
 typedef struct ctl_rules {
     atomic_int refs;
+    uint64_t serial; /* unique in the process (never 0): what a cache of answers is keyed by */
     uint64_t version;
     uint64_t ttl_ns;
     uint64_t generated_ns;

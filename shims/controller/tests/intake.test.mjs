@@ -244,6 +244,38 @@ const legacyHeaders = { 'x-slate-servicename': 'frontend-us-west-1', 'x-slate-re
     check(hist[i].value >= hist[i - 1].value, `histogram buckets cumulative (${hist[i].labels.le})`);
 }
 
+// A server thread keeps request contexts and their body buffers for its next
+// requests: bodies of every size, good and bad, on one connection, each read
+// as itself (a kept buffer's old bytes never join a new body), and no body
+// byte left charged to the guard once they are answered.
+{
+  const spans = [];
+  for (let i = 0; i < 300; i++)
+    spans.push({ ...report.spans[0], trace_id: `${'0'.repeat(24)}${(0x1000 + i).toString(16).padStart(8, '0')}`,
+      span_id: (0x5d0f0000 + i).toString(16).padStart(16, '0') });
+  const big = encReport({ ...report, spans });
+  check(big.length > 16384 && big.length < LIMIT, `a large report of ${big.length} bytes`);
+  const before = await getJSON(ctl.port, '/v1/state');
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+  const seq = [['big', big, 200], ['small', good, 200], ['big cut short', big.subarray(0, big.length - 7), 400],
+    ['small cut short', good.subarray(0, good.length - 3), 400], ['small again', good, 200], ['big again', big, 200]];
+  const seen = [];
+  for (const [name, body, want] of seq) {
+    const r = await request(ctl.port, { method: 'POST', path: '/v1/report', body, agent });
+    seen.push(`${name} ${r.status}`);
+    check(r.status === want, `${name} (${body.length} bytes) on the kept connection: ${r.status}, want ${want}` +
+      (r.status === 200 ? '' : `: ${r.body.toString().trim()}`));
+    if (want === 400)
+      check(/bad LoadReport: SLATE_E/.test(r.body.toString()), `${name}: the decode error is named`);
+  }
+  agent.destroy();
+  const after = await getJSON(ctl.port, '/v1/state');
+  check(after.window.reports_total === before.window.reports_total + 4,
+    `the 4 good reports merged, the 2 cut short not (${before.window.reports_total} -> ${after.window.reports_total}; ${seen.join(', ')})`);
+  const m = parseMetrics((await request(ctl.port, { path: '/metrics' })).body.toString());
+  check(metric(m, 'slate_controller_body_bytes_buffered', {}) === 0, 'no body bytes charged once every request is answered');
+}
+
 // /v1/state and /v1/rules are valid JSON with the documented members.
 {
   const st = await request(ctl.port, { path: '/v1/state' });
