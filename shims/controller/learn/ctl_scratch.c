@@ -145,15 +145,29 @@ slate_status ctl_scratch_decode_legacy(ctl_scratch_t *sc, bool latency, const ch
 /* ------------------------------------------------------------------------- */
 /* Intake */
 
+/* A method of up to 8 bytes as a word that, with its length, is the whole
+ * method: fixed-size loads (overlapping from both ends), not a copy of a
+ * variable length, which is a library call. Longer methods are hashed. */
+static uint64_t method_word(slate_str_t method)
+{
+    const unsigned char *p = (const unsigned char *)method.ptr;
+    size_t n = method.len;
+    if (n > 8)
+        return XXH3_64bits(p, n);
+    if (n >= 4) {
+        uint32_t lo, hi;
+        memcpy(&lo, p, 4);
+        memcpy(&hi, p + n - 4, 4);
+        return lo | (uint64_t)hi << 32;
+    }
+    return n ? p[0] | (uint64_t)p[n / 2] << 8 | (uint64_t)p[n - 1] << 16 : 0;
+}
+
 /* The tag of an endpoint in the key cache: the raw path's hash, its
  * service's name key and its method, mixed. */
 static uint64_t endpoint_tag(uint64_t path_hash, uint64_t svc_key, slate_str_t method)
 {
-    uint64_t m = 0;
-    if (method.len <= 8)
-        memcpy(&m, method.ptr ? method.ptr : "", method.len);
-    else
-        m = XXH3_64bits(method.ptr, method.len);
+    uint64_t m = method_word(method);
     uint64_t t = (svc_key ^ (m * 0x9E3779B97F4A7C15ull) ^ method.len) + path_hash;
     t ^= t >> 31;
     t *= 0xBF58476D1CE4E5B9ull;
