@@ -31,6 +31,7 @@ void ctl_publisher_init(ctl_publisher_t *p, const ctl_config_t *cfg, ctl_metrics
     pthread_mutex_init(&p->export_mu, NULL);
     pthread_cond_init(&p->export_cv, NULL);
     atomic_init(&p->persist_failing, false);
+    atomic_init(&p->current_serial, 0);
     atomic_init(&p->stopping, false);
     ctl_debounce_init(&p->debounce, cfg->debounce_quiet_ms * 1000000ull,
                       cfg->debounce_max_ms * 1000000ull, cfg->debounce_max_changes);
@@ -48,9 +49,15 @@ void ctl_publisher_destroy(ctl_publisher_t *p)
     ctl_rules_unref(p->current);
     ctl_rules_unref(p->previous);
     p->current = p->previous = NULL;
+    atomic_store(&p->current_serial, 0);
     pthread_mutex_destroy(&p->mu);
     pthread_mutex_destroy(&p->export_mu);
     pthread_cond_destroy(&p->export_cv);
+}
+
+uint64_t ctl_publisher_serial(ctl_publisher_t *p)
+{
+    return atomic_load_explicit(&p->current_serial, memory_order_acquire);
 }
 
 ctl_rules_t *ctl_publisher_rules(ctl_publisher_t *p)
@@ -125,6 +132,7 @@ void ctl_publish(ctl_publisher_t *p, ctl_rules_t *r, uint32_t changes)
     ctl_rules_t *old_prev = p->previous;
     p->previous = p->current;
     p->current = r;
+    atomic_store_explicit(&p->current_serial, r->serial, memory_order_release);
     p->last_publish_ns = ctl_mono_ns();
     pthread_mutex_unlock(&p->mu);
     ctl_rules_unref(old_prev);
@@ -148,6 +156,7 @@ bool ctl_publisher_relay(ctl_publisher_t *p, ctl_rules_t *r)
         old_prev = p->previous;
         p->previous = p->current;
         p->current = r;
+        atomic_store_explicit(&p->current_serial, r->serial, memory_order_release);
         p->last_version = r->version;
         p->last_publish_ns = ctl_mono_ns();
     }

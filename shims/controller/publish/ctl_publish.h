@@ -31,6 +31,7 @@ typedef struct ctl_publisher {
     pthread_mutex_t mu;
     ctl_rules_t *current;
     ctl_rules_t *previous;
+    atomic_uint_fast64_t current_serial; /* current's serial (0: none), stored under mu */
     uint64_t last_version;
     uint64_t last_publish_ns; /* monotonic */
     char rules_path[CTL_CONFIG_STR + 32];
@@ -52,6 +53,10 @@ void ctl_publisher_destroy(ctl_publisher_t *p);
 
 /* The rules in force, with a reference the caller drops (NULL before any). */
 ctl_rules_t *ctl_publisher_rules(ctl_publisher_t *p);
+/* The serial (ctl_rules_t.serial) of the rules in force, 0 before any,
+ * without the lock: what a cache of answers compares against. One atomic
+ * load. */
+uint64_t ctl_publisher_serial(ctl_publisher_t *p);
 /* The rules in force and the ones before them, each referenced (either may be NULL). */
 void ctl_publisher_pair(ctl_publisher_t *p, ctl_rules_t **current, ctl_rules_t **previous);
 /* Whether half the rules' time to live has passed since the last publication. */

@@ -363,8 +363,9 @@ static enum MHD_Result answer_report(ctl_app_t *app, struct MHD_Connection *c, c
                                      slate_str_t service, slate_str_t region)
 {
     http_thread *t = this_thread();
-    ctl_rules_t *r = ctl_publisher_rules(&app->pub);
-    uint64_t serial = r ? r->serial : 0;
+    /* The kept answer is checked against the serial in force without the
+     * publisher's lock; only a miss takes the rules (and the lock). */
+    uint64_t serial = ctl_publisher_serial(&app->pub);
     answer_ent *e = NULL;
     uint64_t hash = 0;
     if (t && service.len > 0 && service.len <= SLATE_NAME_MAX_LABEL && region.len > 0 &&
@@ -373,10 +374,8 @@ static enum MHD_Result answer_report(ctl_app_t *app, struct MHD_Connection *c, c
                XXH3_64bits(region.ptr, region.len);
         answer_ent *set = &t->answers[hash % (ANSWER_CACHE / 2) * 2];
         for (int w = 0; w < 2; w++)
-            if (answer_is(&set[w], serial, hash, service, region)) {
-                ctl_rules_unref(r);
+            if (answer_is(&set[w], serial, hash, service, region))
                 return MHD_queue_response(c, MHD_HTTP_OK, set[w].resp);
-            }
         /* a miss: the way that answered this proxy under older rules is
          * replaced; else the older way gives way to a new one */
         int w = set[0].resp && set[0].hash == hash   ? 0
@@ -393,6 +392,8 @@ static enum MHD_Result answer_report(ctl_app_t *app, struct MHD_Connection *c, c
         set[w].resp = NULL;
         e = &set[w];
     }
+    ctl_rules_t *r = ctl_publisher_rules(&app->pub);
+    serial = r ? r->serial : 0; /* the rules this answer is made from */
     ctl_buf_t out;
     ctl_buf_init(&out, 0);
     int rc = r ? ctl_rules_response(r, service.ptr, service.len, region.ptr, region.len, &out) : 0;
