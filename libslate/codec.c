@@ -952,14 +952,21 @@ static inline CHECK slate_status other_field_at(dec_t *d, const uint8_t **pp, co
 #define FAST_U64(f, dst) FAST(TAG(f, WT_VARINT), rd_u64(d, &p, end, &(dst)))
 #define FAST_DBL(f, dst) FAST(TAG(f, WT_I64), rd_double(d, &p, end, &(dst)))
 #define FAST_U32(f, dst) FAST(TAG(f, WT_VARINT), rd_u32(d, &p, end, &(dst)))
-/* An embedded LatencyStats, and the elements of a repeated message field
- * (`elem` is DEC_ELEM() or DEC_POOL_ELEM()). */
-#define FAST_LAT(f, dst) FAST(TAG(f, WT_LEN), rd_latency(d, &p, end, p - 1, &(dst)))
-#define CASE_LAT(f, dst)                                                                           \
+/* A length-delimited field read by fn(d, &p, end, tag_at, dst), a reader
+ * that takes its own length prefix and names its tag in errors. */
+#define FAST_LEN_BY(fn, f, dst) FAST(TAG(f, WT_LEN), fn(d, &p, end, p - 1, dst))
+#define CASE_LEN_BY(fn, f, dst)                                                                    \
     case TAG(f, WT_LEN):                                                                           \
-        if ((st = rd_latency(d, &p, end, tag_at, &(dst))) != SLATE_OK)                             \
+        if ((st = fn(d, &p, end, tag_at, dst)) != SLATE_OK)                                        \
             goto fail;                                                                             \
         break;
+/* An embedded LatencyStats; a packed run of hist_counts (dst: the
+ * LatencyStats); the elements of a repeated message field (the argument is a
+ * DEC_ELEM() or DEC_POOL_ELEM()). */
+#define FAST_LAT(f, dst)  FAST_LEN_BY(rd_latency, f, &(dst))
+#define CASE_LAT(f, dst)  CASE_LEN_BY(rd_latency, f, &(dst))
+#define FAST_HCNT(f, dst) FAST_LEN_BY(rd_hcounts, f, dst)
+#define CASE_HCNT(f, dst) CASE_LEN_BY(rd_hcounts, f, dst)
 #define FAST_ELEM(f, ...) FAST_ELEMS(TAG(f, WT_LEN), __VA_ARGS__)
 #define CASE_ELEM(f, ...)                                                                          \
     case TAG(f, WT_LEN):                                                                           \
@@ -967,12 +974,18 @@ static inline CHECK slate_status other_field_at(dec_t *d, const uint8_t **pp, co
 
 /*
  * A message's fields are listed once, in ascending field number, as
- * X(kind, field, destination) with kind STR, U64, U32, DBL, LAT or ELEM;
- * the list is expanded twice, into the in-order prefix (FAST_FIELD) and into
- * the loop's cases (CASE_FIELD), so the two paths cannot disagree on a field.
+ * X(kind, field, destination) with kind STR, U64, U32, DBL, LAT, HCNT or
+ * ELEM; DEC_FIELDS(LIST) expands the list twice, into the in-order prefix
+ * (FAST_FIELD) and into the loop's cases (CASE_FIELD), so the two paths
+ * cannot disagree on a field. Cases the list has no kind for follow it.
  */
 #define FAST_FIELD(kind, f, ...) FAST_##kind(f, __VA_ARGS__)
 #define CASE_FIELD(kind, f, ...) CASE_##kind(f, __VA_ARGS__)
+#define DEC_FIELDS(LIST)                                                                           \
+    DEC_VARS                                                                                       \
+    LIST(FAST_FIELD)                                                                               \
+    DEC_LOOP                                                                                       \
+    LIST(CASE_FIELD)
 
 static CHECK slate_status too_many(dec_t *d, const uint8_t *at)
 {
@@ -1009,17 +1022,10 @@ static CHECK slate_status dec_latency(dec_t *d, const uint8_t *p, const uint8_t 
     X(U64, F_LAT_MAX, o->max_ns)                                                                   \
     X(DBL, F_LAT_MEAN, o->mean_ns)                                                                 \
     X(DBL, F_LAT_M2, o->m2)                                                                        \
-    X(U32, F_LAT_HOFF, o->hist_offset)
-    DEC_VARS
-    LATENCY_FIELDS(FAST_FIELD)
-    FAST(TAG(F_LAT_HCOUNTS, WT_LEN), rd_hcounts(d, &p, end, p - 1, o))
-    DEC_LOOP
-    LATENCY_FIELDS(CASE_FIELD)
-case TAG(F_LAT_HCOUNTS, WT_LEN):
-    if ((st = rd_hcounts(d, &p, end, tag_at, o)) != SLATE_OK)
-        goto fail;
-    break;
-case TAG(F_LAT_HCOUNTS, WT_VARINT): {
+    X(U32, F_LAT_HOFF, o->hist_offset)                                                             \
+    X(HCNT, F_LAT_HCOUNTS, o)
+    DEC_FIELDS(LATENCY_FIELDS)
+case TAG(F_LAT_HCOUNTS, WT_VARINT): { /* one count, not packed */
     uint64_t v;
     if ((st = rd_varint(d, &p, end, &v)) != SLATE_OK)
         goto fail;
@@ -1099,10 +1105,7 @@ static CHECK slate_status dec_inbound(dec_t *d, const uint8_t *p, const uint8_t 
     X(DBL, F_IN_RATE, o->rate_rps)                                                                 \
     X(U64, F_IN_INFLIGHT, o->in_flight)                                                            \
     X(LAT, F_IN_LATENCY, o->latency)
-    DEC_VARS
-    INBOUND_FIELDS(FAST_FIELD)
-    DEC_LOOP
-    INBOUND_FIELDS(CASE_FIELD)
+    DEC_FIELDS(INBOUND_FIELDS)
     DEC_END(names_inbound)
     return finish_latency(d, &o->latency, start, end, F_IN_LATENCY);
     DEC_FAIL(names_inbound);
@@ -1119,10 +1122,7 @@ static CHECK slate_status dec_outbound(dec_t *d, const uint8_t *p, const uint8_t
     X(STR, F_OUT_REGION, o->dst_region)                                                            \
     X(U64, F_OUT_REQUESTS, o->requests)                                                            \
     X(LAT, F_OUT_LATENCY, o->latency)
-    DEC_VARS
-    OUTBOUND_FIELDS(FAST_FIELD)
-    DEC_LOOP
-    OUTBOUND_FIELDS(CASE_FIELD)
+    DEC_FIELDS(OUTBOUND_FIELDS)
     DEC_END(names_outbound)
     return finish_latency(d, &o->latency, start, end, F_OUT_LATENCY);
     DEC_FAIL(names_outbound);
@@ -1136,10 +1136,7 @@ HOT CHECK slate_status dec_eload(dec_t *d, const uint8_t *p, const uint8_t *end,
     X(STR, F_EL_PATH, o->path)                                                                     \
     X(DBL, F_EL_RPS, o->rps)                                                                       \
     X(U64, F_EL_INFLIGHT, o->in_flight)
-    DEC_VARS
-    ELOAD_FIELDS(FAST_FIELD)
-    DEC_LOOP
-    ELOAD_FIELDS(CASE_FIELD)
+    DEC_FIELDS(ELOAD_FIELDS)
     DEC_END(names_eload)
     return SLATE_OK;
     DEC_FAIL(names_eload);
@@ -1217,10 +1214,7 @@ HOT CHECK slate_status dec_span(dec_t *d, const uint8_t *p, const uint8_t *end, 
     X(ELEM, F_SP_LOAD,                                                                             \
       DEC_POOL_ELEM(slate_endpoint_load_t, "load", o->n_load, d->eload_pool, d->eload_n,           \
                     d->eload_cap, dec_eload))
-    DEC_VARS
-    SPAN_FIELDS(FAST_FIELD)
-    DEC_LOOP
-    SPAN_FIELDS(CASE_FIELD)
+    DEC_FIELDS(SPAN_FIELDS)
     DEC_END(names_span)
     return SLATE_OK;
     DEC_FAIL(names_span);
@@ -1266,10 +1260,7 @@ static CHECK slate_status dec_report(dec_t *d, const uint8_t *p, const uint8_t *
                e->load = (d->eload_pool && d->eload_n <= d->eload_cap)                             \
                              ? d->eload_pool + d->eload_n                                          \
                              : NULL))
-    DEC_VARS
-    REPORT_FIELDS(FAST_FIELD)
-    DEC_LOOP
-    REPORT_FIELDS(CASE_FIELD)
+    DEC_FIELDS(REPORT_FIELDS)
 case TAG(F_RP_DROPS, WT_LEN): {
     const uint8_t *q;
     size_t n;
