@@ -86,41 +86,67 @@ static bool report_hist_misfit(const Slate__V1__LoadReport *r)
     return false;
 }
 
+/* One field of a message's bytes: its tag and, for a length-delimited field,
+ * the size of its length prefix and its bytes [val, val + n). */
+typedef struct wire_field {
+    uint64_t tag;
+    size_t prefix;
+    const uint8_t *val;
+    uint64_t n;
+} wire_field;
+
+/* Reads the field at *pp into *f and moves past it; false (nothing read)
+ * when the bytes do not parse as a field that fits before `end`. */
+static bool next_field(const uint8_t **pp, const uint8_t *end, wire_field *f)
+{
+    const uint8_t *p = *pp, *q;
+    uint64_t v;
+    if (!read_len(p, end, &f->tag, &p))
+        return false;
+    switch (f->tag & 7) {
+    case 0:
+        if (!read_len(p, end, &v, &p))
+            return false;
+        break;
+    case 1:
+        if (end - p < 8)
+            return false;
+        p += 8;
+        break;
+    case 5:
+        if (end - p < 4)
+            return false;
+        p += 4;
+        break;
+    case 2:
+        if (!read_len(p, end, &f->n, &q) || f->n > (uint64_t)(end - q))
+            return false;
+        f->prefix = (size_t)(q - p);
+        f->val = q;
+        p = q + f->n;
+        break;
+    default:
+        return false;
+    }
+    *pp = p;
+    return true;
+}
+
 /* Counts occurrences of length-delimited `field` in a well-formed message, and
  * sets *dup_inside when an occurrence of `sub` holds more than one latency. */
 static size_t count_field(const uint8_t *p, const uint8_t *end, uint32_t field, uint32_t sub,
                           bool *dup_inside)
 {
     size_t n = 0;
-    while (p < end) {
-        uint64_t tag, v;
-        const uint8_t *q;
-        if (!read_len(p, end, &tag, &p))
-            return n;
-        switch (tag & 7) {
-        case 0:
-            if (!read_len(p, end, &v, &p))
-                return n;
-            break;
-        case 1:
-            p += 8;
-            break;
-        case 5:
-            p += 4;
-            break;
-        case 2:
-            if (!read_len(p, end, &v, &q) || v > (uint64_t)(end - q))
-                return n;
-            if ((tag >> 3) == field)
-                n++;
-            if (sub && (tag >> 3) == sub && dup_inside &&
-                count_field(q, q + v, 6 /* latency */, 0, NULL) > 1)
-                *dup_inside = true;
-            p = q + v;
-            break;
-        default:
-            return n;
-        }
+    wire_field f;
+    while (p < end && next_field(&p, end, &f)) {
+        if ((f.tag & 7) != 2)
+            continue;
+        if ((f.tag >> 3) == field)
+            n++;
+        if (sub && (f.tag >> 3) == sub && dup_inside &&
+            count_field(f.val, f.val + f.n, 6 /* latency */, 0, NULL) > 1)
+            *dup_inside = true;
     }
     return n;
 }
@@ -141,43 +167,11 @@ static bool singular_message_repeated(const uint8_t *data, size_t size, bool rul
  * the walk of their level. */
 static bool long_length_prefix(const uint8_t *p, const uint8_t *end, int depth)
 {
-    while (p < end) {
-        uint64_t tag, n;
-        const uint8_t *q;
-        if (!read_len(p, end, &tag, &q))
-            return false;
-        p = q;
-        switch (tag & 7) {
-        case 0:
-            if (!read_len(p, end, &n, &q))
-                return false;
-            p = q;
-            break;
-        case 1:
-            if (end - p < 8)
-                return false;
-            p += 8;
-            break;
-        case 5:
-            if (end - p < 4)
-                return false;
-            p += 4;
-            break;
-        case 2:
-            if (!read_len(p, end, &n, &q))
-                return false;
-            if (q - p > 5)
-                return true;
-            if (n > (uint64_t)(end - q))
-                return false;
-            if (depth < 8 && long_length_prefix(q, q + n, depth + 1))
-                return true;
-            p = q + n;
-            break;
-        default:
-            return false;
-        }
-    }
+    wire_field f;
+    while (p < end && next_field(&p, end, &f))
+        if ((f.tag & 7) == 2 &&
+            (f.prefix > 5 || (depth < 8 && long_length_prefix(f.val, f.val + f.n, depth + 1))))
+            return true;
     return false;
 }
 
