@@ -167,6 +167,8 @@ static void merge_counts(ctl_state_t *s, const ctl_scratch_t *sc, const slate_lo
 #define SPAN_AHEAD 8
 static void span_fetch(const ctl_state_t *s, const prep_span *p, size_t ahead)
 {
+    if (p->self_key == 0)
+        return; /* not inserted */
     span_link h = ls_head_first(s->heads[ls_bucket_of(s, p->self_key)].self);
     if (ls_link_held(s, h))
         __builtin_prefetch(&s->ring[h.idx]);
@@ -184,6 +186,7 @@ static size_t merge_spans(ctl_state_t *s, const ctl_scratch_t *sc, const slate_l
 {
     if (s->created_ns == 0)
         s->created_ns = now_ns;
+    ls_span_admission(s, sc->spans_offered, now_ns);
     /* The index heads were prefetched before the lock; the entries they point
      * at and the slots the spans will take (the oldest spans', once the ring
      * is full) are fetched SPAN_AHEAD spans ahead of the insertion, so that
@@ -220,7 +223,7 @@ int ctl_state_ingest(ctl_state_t *s, ctl_scratch_t *sc, const slate_load_report_
 {
     memset(info, 0, sizeof(*info));
     uint32_t max_spans = s->cfg.max_spans_per_report;
-    if (ls_prepare(sc, rep, max_spans) != 0)
+    if (ls_prepare(sc, rep, max_spans, __atomic_load_n(&s->span_admit, __ATOMIC_RELAXED)) != 0)
         return -1;
     size_t n_spans = rep->n_spans < max_spans ? rep->n_spans : max_spans;
     info->spans_used = (uint32_t)n_spans;
@@ -275,6 +278,8 @@ int ctl_state_ingest(ctl_state_t *s, ctl_scratch_t *sc, const slate_load_report_
     pthread_rwlock_unlock(&s->rw);
 
     atomic_fetch_add(&s->m->spans_received, n_spans);
+    if (sc->spans_shed)
+        atomic_fetch_add(&s->m->spans_shed, sc->spans_shed);
     if (info->spans_dropped)
         atomic_fetch_add(&s->m->overflow[CTL_OVF_SPAN], info->spans_dropped);
     return 0;

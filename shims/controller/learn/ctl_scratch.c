@@ -229,7 +229,8 @@ static bool prep_endpoint(ctl_scratch_t *sc, uint64_t svc_key, slate_str_t servi
     return true;
 }
 
-int ls_prepare(ctl_scratch_t *sc, const slate_load_report_t *rep, uint32_t max_spans)
+int ls_prepare(ctl_scratch_t *sc, const slate_load_report_t *rep, uint32_t max_spans,
+               uint64_t span_admit)
 {
     size_t n_spans = rep->n_spans < max_spans ? rep->n_spans : max_spans;
     if (!grow((void **)&sc->pin, &sc->cap_pin, rep->n_inbound, sizeof(prep_ep)) ||
@@ -249,12 +250,22 @@ int ls_prepare(ctl_scratch_t *sc, const slate_load_report_t *rep, uint32_t max_s
         if (!prep_endpoint(sc, p->svc_key, o->dst_service, o->method, o->path, &p->ep))
             return -1;
     }
+    sc->spans_offered = sc->spans_shed = 0;
     for (size_t i = 0; i < n_spans; i++) {
         const slate_span_t *sp = &rep->spans[i];
         prep_span *p = &sc->pspan[i];
+        uint64_t trace = ls_trace_key(sp->trace_id.ptr, sp->trace_id.len);
+        if (sp->span_id.len > 0) {
+            sc->spans_offered++;
+            if (trace > span_admit) { /* left out with its whole trace: nothing to prepare */
+                sc->spans_shed++;
+                p->ep.ep = NIL;
+                p->self_key = p->parent_key = 0;
+                continue;
+            }
+        }
         if (!prep_endpoint(sc, svc_key, rep->service, sp->method, sp->path, &p->ep))
             return -1;
-        uint64_t trace = ls_trace_key(sp->trace_id.ptr, sp->trace_id.len);
         p->self_key = ls_span_key(trace, sp->span_id.ptr, sp->span_id.len);
         p->parent_key = ls_span_key(trace, sp->parent_span_id.ptr, sp->parent_span_id.len);
         /* The span's own endpoint among its load-at-arrival entries. */

@@ -119,6 +119,49 @@ void ls_spans_expire(ctl_state_t *s, uint64_t now_ns)
     }
 }
 
+/*
+ * Span admission. The ring holds a span until it is stitch-window-ms old
+ * only while spans arrive no faster than span-table per window; faster, the
+ * oldest leave early, before their children or parent could arrive, and
+ * their whole duration becomes a self-time sample. So once the spans offered
+ * over the last period would fill more than span-admit-fill of the ring in
+ * one window, only a share of traces is stitched: those whose trace key
+ * (a hash of the trace id) is at most span_admit, a threshold that keeps or
+ * leaves out every span of a trace together, whichever proxy reports it,
+ * and picks traces uniformly (the models and edge ratios keep their means,
+ * from fewer samples). The share is set from the rate offered over the last
+ * quarter window, or sooner when the spans offered since would already fill
+ * the share on their own (a burst). Under span_mu.
+ */
+void ls_span_admission(ctl_state_t *s, uint32_t offered, uint64_t now_ns)
+{
+    double fill = s->cfg.span_admit_fill;
+    if (!(fill > 0))
+        return;
+    uint32_t now_ms = ls_recv_ms_of(s, now_ns);
+    uint32_t window_ms = (uint32_t)s->cfg.stitch_window_ms;
+    double room = fill * (double)s->ring_cap; /* spans one window may bring */
+    s->adm_offered += offered;
+    uint32_t elapsed = now_ms - s->adm_start_ms;
+    if (elapsed < (window_ms + 3) / 4 && (double)s->adm_offered < room)
+        return;
+    double per_window = (double)s->adm_offered * window_ms / (elapsed > 0 ? elapsed : 1);
+    double share = per_window > room ? room / per_window : 1;
+    double was = ctl_metrics_get_f64(&s->m->span_admit_bits);
+    uint64_t admit = share >= 1 ? UINT64_MAX : (uint64_t)(share * 0x1p64);
+    __atomic_store_n(&s->span_admit, admit, __ATOMIC_RELAXED);
+    ctl_metrics_set_f64(&s->m->span_admit_bits, share);
+    if (share < 1 && was >= 1)
+        ctl_log(CTL_LOG_WARN,
+                "spans arrive at %.0f per %u ms stitch window, the span table holds %.0f for it "
+                "(span-table %u x span-admit-fill %g): stitching %.1f%% of traces",
+                per_window, window_ms, room, s->ring_cap, fill, share * 100);
+    else if (share >= 1 && was < 1)
+        ctl_log(CTL_LOG_INFO, "spans fit the span table again: stitching every trace");
+    s->adm_offered = 0;
+    s->adm_start_ms = now_ms;
+}
+
 static uint32_t sat32(uint64_t v)
 {
     return v > UINT32_MAX ? UINT32_MAX : (uint32_t)v;
@@ -239,17 +282,24 @@ static void prefetch_named(const ctl_state_t *s, const span_head *h)
 void ls_spans_prefetch(const ctl_state_t *s, const prep_span *p, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
+        if (p[i].self_key == 0)
+            continue; /* no span id, or its trace is not admitted */
         __builtin_prefetch(&s->heads[ls_bucket_of(s, p[i].self_key)]);
         if (p[i].parent_key)
             __builtin_prefetch(&s->heads[ls_bucket_of(s, p[i].parent_key)]);
         __builtin_prefetch(&s->waiting[waiting_bit(s, p[i].self_key) >> 6]);
     }
     for (size_t i = 0; i < n; i++) {
+        if (p[i].self_key == 0)
+            continue;
         if (p[i].parent_key)
             prefetch_named(s, &s->heads[ls_bucket_of(s, p[i].parent_key)].self);
         prefetch_named(s, &s->heads[ls_bucket_of(s, p[i].self_key)].parent);
     }
+    size_t taking = 0;
+    for (size_t i = 0; i < n; i++)
+        taking += p[i].self_key != 0;
     uint32_t head = __atomic_load_n(&s->ring_head, __ATOMIC_RELAXED);
-    for (size_t i = 0; i < n; i += 64 / sizeof(span_ent))
+    for (size_t i = 0; i < taking; i += 64 / sizeof(span_ent))
         __builtin_prefetch(&s->ring[(head + i) % s->ring_cap], 1);
 }

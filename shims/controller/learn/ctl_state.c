@@ -124,6 +124,7 @@ ctl_state_t *ctl_state_create(const ctl_config_t *cfg, ctl_metrics_t *metrics,
     s->outs = calloc(cfg->max_outbound, sizeof(outcell));
     s->edges = calloc(cfg->max_edges, sizeof(edge_ent));
     s->ring_cap = cfg->span_table;
+    s->span_admit = UINT64_MAX;
     s->ring = table_alloc((size_t)s->ring_cap * sizeof(span_ent));
     uint32_t slots = 16; /* the ring's size rounded up to a power of two */
     while (slots < s->ring_cap)

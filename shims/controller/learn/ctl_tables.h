@@ -338,6 +338,14 @@ struct ctl_state {
     uint32_t waiting_mask; /* bits - 1 */
     uint32_t bucket_mask;
     uint64_t created_ns;
+    /* Span admission (span-admit-fill, ls_span_admission()): a span is
+     * stitched when its trace key is at most span_admit (UINT64_MAX: every
+     * trace), so the spans of a trace are kept or left out together. The
+     * preparation reads it without a lock; it is set under span_mu from the
+     * spans offered since adm_start_ms. */
+    uint64_t span_admit;
+    uint64_t adm_offered;
+    uint32_t adm_start_ms;
 
     bool have_file;
     double file_rtt[SLOTS][SLOTS];
@@ -416,6 +424,9 @@ struct ctl_scratch {
     size_t cap_pout;
     prep_span *pspan;
     size_t cap_pspan;
+    /* of the last ls_prepare(): spans with an id, and those of them whose
+     * trace was not admitted (their self_key is 0: nothing to stitch) */
+    uint32_t spans_offered, spans_shed;
 };
 
 /* ctl_pods.c */
@@ -454,7 +465,8 @@ uint64_t ls_span_key(uint64_t trace_key, const char *span, size_t slen);
 void ls_cell_model_reset(const ctl_state_t *s, cell_ent *c);
 
 /* ctl_scratch.c */
-int ls_prepare(ctl_scratch_t *sc, const slate_load_report_t *rep, uint32_t max_spans);
+int ls_prepare(ctl_scratch_t *sc, const slate_load_report_t *rep, uint32_t max_spans,
+               uint64_t span_admit);
 
 /* ctl_spans.c */
 double ls_ns_to_ms(double ns);
@@ -473,6 +485,7 @@ static inline bool ls_link_held(const ctl_state_t *s, span_link l)
 void ls_span_insert(ctl_state_t *s, const slate_span_t *in, const prep_span *p, uint32_t ep,
                     uint32_t region, double load_rps, double dur_scale, uint64_t now_ns);
 void ls_spans_expire(ctl_state_t *s, uint64_t now_ns);
+void ls_span_admission(ctl_state_t *s, uint32_t offered, uint64_t now_ns);
 void ls_spans_prefetch(const ctl_state_t *s, const prep_span *p, size_t n);
 void ls_waiting_rebuild(ctl_state_t *s);
 

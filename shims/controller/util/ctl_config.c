@@ -72,6 +72,10 @@ static const opt_def k_opts[] = {
      "outbound (caller, destination) cells tracked (default 65536)"},
     {"span-table", T_U32, OFF(span_table), 0, 16, 1 << 26,
      "spans held for time-stitching (default 262144)"},
+    {"span-admit-fill", T_F64, OFF(span_admit_fill), 0, 0, 1,
+     "share of span-table that one stitch window of spans may fill; when spans arrive faster, "
+     "whole traces are sampled by trace id to fit; 0 = admit every span, and a full table "
+     "evicts spans before their window (default 0.75)"},
     {"max-connections", T_U32, OFF(max_connections), 0, 1, 1000000,
      "concurrent HTTP connections (default 1024)"},
     {"routing", T_ROUTING, OFF(routing), 0, 0, 0,
@@ -176,6 +180,7 @@ void ctl_config_defaults(ctl_config_t *c)
     c->table_ttl_s = 600;
     c->max_outbound = 65536;
     c->span_table = 262144;
+    c->span_admit_fill = 0.75;
     c->max_connections = 1024;
     c->routing = CTL_ROUTING_SLATE;
     c->model_degree = 2;

@@ -49,6 +49,7 @@ typedef struct ctl_config {
     uint64_t table_ttl_s; /* entries silent this long are retired; 0: never */
     uint32_t max_outbound;
     uint32_t span_table;
+    double span_admit_fill; /* share of span_table the admitted spans' window may fill; 0: all */
     uint32_t max_connections;
 
     /* optimiser and stability */

@@ -17,6 +17,7 @@ void ctl_metrics_init(ctl_metrics_t *m)
     memset(m, 0, sizeof(*m));
     ctl_metrics_set_f64(&m->objective_bits, NAN);
     ctl_metrics_set_f64(&m->measured_latency_bits, NAN);
+    ctl_metrics_set_f64(&m->span_admit_bits, 1);
 }
 
 void ctl_metrics_set_f64(atomic_uint_fast64_t *cell, double v)
@@ -160,6 +161,17 @@ void ctl_metrics_write(const ctl_metrics_t *m, ctl_buf_t *out)
             atomic_load(&m->spans_stitched));
     counter(out, "slate_controller_spans_duplicate_total", "Spans received twice, ignored.",
             atomic_load(&m->spans_duplicate));
+    counter(out, "slate_controller_spans_shed_total",
+            "Spans not stitched because their trace was left out of the sample that fits the "
+            "span table (span-admit-fill).",
+            atomic_load(&m->spans_shed));
+    ctl_buf_printf(out,
+                   "# HELP slate_controller_span_admit_ratio Share of traces whose spans are "
+                   "stitched now (1: all; lower while spans arrive faster than the span table "
+                   "holds them for their stitch window).\n"
+                   "# TYPE slate_controller_span_admit_ratio gauge\n"
+                   "slate_controller_span_admit_ratio %.6g\n",
+                   ctl_metrics_get_f64(&m->span_admit_bits));
     ctl_buf_puts(out, "# HELP slate_controller_reports_clamped_total Reports whose load or "
                       "latency was cut to the pod share (plausibility), by what was cut.\n"
                       "# TYPE slate_controller_reports_clamped_total counter\n");

@@ -61,6 +61,10 @@ typedef struct ctl_metrics {
     atomic_uint_fast64_t spans_received;
     atomic_uint_fast64_t spans_stitched;
     atomic_uint_fast64_t spans_duplicate;
+    /* spans of traces left out by span admission (span-admit-fill), and the
+     * share of traces admitted now (bits of a double) */
+    atomic_uint_fast64_t spans_shed;
+    atomic_uint_fast64_t span_admit_bits;
     atomic_uint_fast64_t clamped_load;    /* reports whose load was cut to the pod share */
     atomic_uint_fast64_t clamped_latency; /* reports whose latency was cut to the pod share */
     atomic_uint_fast64_t proxy_drops[CTL_N_DROPS]; /* proxies' Drops counters, summed deltas */
