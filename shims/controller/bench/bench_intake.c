@@ -599,6 +599,37 @@ static pid_t start_floor(uint16_t *port)
 /* ------------------------------------------------------------------------- */
 /* The daemon */
 
+/* What a daemon did with the spans (its /metrics): received, and shed as
+ * traces left out of the sample its span table holds (span-admit-fill). */
+typedef struct span_fate {
+    double received, shed, admit_ratio; /* NAN: not reported */
+} span_fate;
+
+static span_fate spans_of(uint16_t port)
+{
+    span_fate f = {NAN, NAN, NAN};
+    buf_t b = {0};
+    if (http_get(port, "/metrics", &b) == 200) {
+        f.received = metric_value(b.p, "slate_controller_spans_received_total");
+        f.shed = metric_value(b.p, "slate_controller_spans_shed_total");
+        f.admit_ratio = metric_value(b.p, "slate_controller_span_admit_ratio");
+    }
+    free(b.p);
+    return f;
+}
+
+static void print_spans(const char *who, span_fate f)
+{
+    if (isnan(f.shed))
+        printf("spans, %s: %.0f received, every one put in the span table (no span admission)\n",
+               who, f.received);
+    else
+        printf("spans, %s: %.0f received, %.0f of them (%.1f%%) shed with their traces, "
+               "admitting %.2f%% of traces at the end\n",
+               who, f.received, f.shed, f.received > 0 ? 100 * f.shed / f.received : 0,
+               100 * f.admit_ratio);
+}
+
 static pid_t start_daemon(const char *bin, uint16_t *port)
 {
     char portfile[] = "/tmp/bench_intake_port_XXXXXX";
@@ -726,6 +757,7 @@ int main(int argc, char **argv)
     /* the other binary, between our two runs, so drift in the machine's load
      * falls on both */
     result other;
+    span_fate other_spans = {NAN, NAN, NAN};
     double other_us = 0;
     memset(&other, 0, sizeof(other));
     if (compare) {
@@ -741,6 +773,7 @@ int main(int argc, char **argv)
         other = run_load(oport, tmpls, conns, seconds);
         double oc1 = proc_cpu_s(opid);
         other_us = (oc1 - oc0) / (other.rps * (seconds + 1)) * 1e6;
+        other_spans = spans_of(oport);
         kill(opid, SIGTERM);
         waitpid(opid, NULL, 0);
     }
@@ -749,6 +782,7 @@ int main(int argc, char **argv)
     result ours2 = run_load(port, tmpls, conns, seconds);
     double cpu3 = proc_cpu_s(pid);
     long hwm2 = proc_kb(pid, "VmHWM:");
+    span_fate our_spans = spans_of(port);
     kill(pid, SIGTERM);
     int wst = 0;
     waitpid(pid, &wst, 0);
@@ -789,6 +823,9 @@ int main(int argc, char **argv)
            "us\n",
            (u1 - u0) / n1 * 1e6, (s1 - s0) / n1 * 1e6, (fu1 - fu0) / nf * 1e6,
            (fs1 - fs0) / nf * 1e6);
+    print_spans("ours (both runs)", our_spans);
+    if (compare)
+        print_spans("--compare", other_spans);
     printf("daemon RSS: %ld kB at start, peak (VmHWM) %ld kB after run 1, %ld kB after run 2\n",
            rss0, hwm, hwm2);
     printf("daemon exit: %s %d\n", WIFEXITED(wst) ? "code" : "signal",

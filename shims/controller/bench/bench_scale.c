@@ -86,115 +86,6 @@ static void sleep_until(uint64_t t)
         usleep((useconds_t)((t - now) / 1000));
 }
 
-/* ------------------------------------------------------------------------- */
-/* HTTP over loopback */
-
-typedef struct buf {
-    char *p;
-    size_t len, cap;
-} buf_t;
-
-static void buf_reserve(buf_t *b, size_t n)
-{
-    if (n <= b->cap)
-        return;
-    size_t c = b->cap ? b->cap : 4096;
-    while (c < n)
-        c *= 2;
-    char *p = realloc(b->p, c);
-    if (!p) {
-        fprintf(stderr, "out of memory\n");
-        exit(2);
-    }
-    b->p = p;
-    b->cap = c;
-}
-
-static bool write_all(int fd, const void *p, size_t n)
-{
-    const char *c = p;
-    while (n) {
-        ssize_t w = write(fd, c, n);
-        if (w <= 0)
-            return false;
-        c += w;
-        n -= (size_t)w;
-    }
-    return true;
-}
-
-/* One request on *fd (dialled when < 0; closed on error); the body of the
- * answer in out (NUL-terminated). Returns the status or -1. */
-static int http_do(int *fd, uint16_t port, const char *method, const char *path, const void *body,
-                   size_t len, buf_t *out)
-{
-    for (int attempt = 0; attempt < 2; attempt++) {
-        if (*fd < 0)
-            *fd = dial(port);
-        if (*fd < 0)
-            return -1;
-        char head[256];
-        int hn = snprintf(head, sizeof(head),
-                          "%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-                          "Content-Type: application/x-protobuf\r\nContent-Length: %zu\r\n\r\n",
-                          method, path, len);
-        if (!write_all(*fd, head, (size_t)hn) || (len && !write_all(*fd, body, len))) {
-            close(*fd);
-            *fd = -1;
-            continue;
-        }
-        out->len = 0;
-        char *hend = NULL;
-        bool ok = true;
-        while (!hend) {
-            buf_reserve(out, out->len + 65536);
-            ssize_t r = read(*fd, out->p + out->len, out->cap - out->len - 1);
-            if (r <= 0) {
-                ok = false;
-                break;
-            }
-            out->len += (size_t)r;
-            out->p[out->len] = '\0';
-            hend = strstr(out->p, "\r\n\r\n");
-        }
-        if (!ok) {
-            close(*fd);
-            *fd = -1;
-            if (attempt == 0)
-                continue;
-            return -1;
-        }
-        int status = atoi(out->p + 9);
-        char *cl = strcasestr(out->p, "content-length:");
-        size_t blen = cl && cl < hend ? (size_t)strtoul(cl + 15, NULL, 10) : 0;
-        size_t hl = (size_t)(hend + 4 - out->p);
-        buf_reserve(out, hl + blen + 1);
-        while (out->len < hl + blen) {
-            ssize_t r = read(*fd, out->p + out->len, hl + blen - out->len);
-            if (r <= 0) {
-                close(*fd);
-                *fd = -1;
-                return -1;
-            }
-            out->len += (size_t)r;
-        }
-        memmove(out->p, out->p + hl, blen);
-        out->len = blen;
-        out->p[blen] = '\0';
-        return status;
-    }
-    return -1;
-}
-
-static int http_get(uint16_t port, const char *path, buf_t *out)
-{
-    int fd = -1;
-    int st = http_do(&fd, port, "GET", path, NULL, 0, out);
-    if (fd >= 0)
-        close(fd);
-    return st;
-}
-
 /* The number after "key": at or after `from` (NAN when absent). */
 static double json_num(const char *from, const char *key)
 {
@@ -222,11 +113,8 @@ static double solve_rounds(uint16_t admin, buf_t *b)
     static const char *const outcomes[] = {"ok", "failed", "skipped"};
     for (int i = 0; i < 3; i++) {
         char key[96];
-        snprintf(key, sizeof key, "slate_controller_solves_total{outcome=\"%s\"} ", outcomes[i]);
-        const char *at = strstr(b->p, key);
-        if (!at)
-            return NAN;
-        n += strtod(at + strlen(key), NULL);
+        snprintf(key, sizeof key, "slate_controller_solves_total{outcome=\"%s\"}", outcomes[i]);
+        n += metric_value(b->p, key); /* NAN when absent */
     }
     return n;
 }
