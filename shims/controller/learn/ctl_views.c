@@ -221,6 +221,9 @@ static void write_json(ctl_state_t *s, ctl_json_t *j, uint64_t now_ns)
     ctl_json_ku64(j, "spans_held", s->ring_count);
     ctl_json_ku64(j, "capacity", s->ring_cap);
     ctl_json_ku64(j, "window_ms", s->cfg.stitch_window_ms);
+    ctl_json_kf64(j, "admit_fill", s->cfg.span_admit_fill);
+    ctl_json_kf64(j, "admit_ratio", ctl_metrics_get_f64(&s->m->span_admit_bits));
+    ctl_json_ku64(j, "spans_shed", atomic_load(&s->m->spans_shed));
     ctl_json_obj_end(j);
 
     ctl_json_key(j, "limits");
