@@ -21,6 +21,9 @@
  * (--floor-work-us U: the floor burns U us of CPU per request before it
  *  answers, so it runs at about our rate: the kernel's and libmicrohttpd's
  *  cost per report depends on the rate, falling as requests batch up)
+ * (--span-admit-fill F: the span admission's fill for the state in process
+ *  and for every daemon started, --compare's too; 0 stitches every span.
+ *  Each run prints how many spans the daemon shed with their traces)
  * (--port: drive a daemon already listening there, no baseline; for profiling)
  * (--compare PATH: also a second controller binary, e.g. one built from an
  *  earlier commit, measured the same way between our two runs, printed
@@ -466,12 +469,18 @@ static void *inproc_main(void *arg)
     return NULL;
 }
 
+/* --span-admit-fill, for the state in process and every daemon started ("":
+ * their default) */
+static const char *g_admit_fill = "";
+
 /* n reports over `threads` threads into one state. */
 static int run_inproc(const tmpl *tmpls, long n, int threads)
 {
     static ctl_app_t app;
-    ctl_log_set_level(CTL_LOG_WARN);
+    ctl_log_set_level(CTL_LOG_ERROR);
     ctl_config_defaults(&app.cfg);
+    if (*g_admit_fill)
+        app.cfg.span_admit_fill = atof(g_admit_fill);
     app.cfg.pod_reports_per_s = 0; /* as the HTTP run: no per-pod report rate */
     app.cfg.max_clock_skew_ms = 0; /* the templates are timed in 2023 */
     ctl_metrics_init(&app.metrics);
@@ -527,6 +536,12 @@ static int run_inproc(const tmpl *tmpls, long n, int threads)
            lc.span_taken,
            100.0 * (double)lc.span_waited / (double)(lc.span_taken ? lc.span_taken : 1),
            lc.exclusive);
+    uint64_t shed = atomic_load(&app.metrics.spans_shed);
+    uint64_t received = atomic_load(&app.metrics.spans_received);
+    printf("  spans: %" PRIu64 " received, %" PRIu64 " (%.1f%%) shed with their traces, admitting "
+           "%.2f%% of traces at the end (span-admit-fill %g)\n",
+           received, shed, 100.0 * (double)shed / (double)(received ? received : 1),
+           100 * ctl_metrics_get_f64(&app.metrics.span_admit_bits), app.cfg.span_admit_fill);
     pthread_barrier_destroy(&start);
     free(ws);
     ctl_state_free(app.state);
@@ -651,7 +666,8 @@ static pid_t start_daemon(const char *bin, uint16_t *port)
          * no per-client connection limit and no per-pod report rate */
         execl(bin, bin, "--port", "0", "--port-file", portfile, "--log-level", "warn",
               "--solve-period-ms", "1000", "--threads", threads, "--max-connections-per-client",
-              "0", "--pod-reports-per-s", "0", (char *)NULL);
+              "0", "--pod-reports-per-s", "0", *g_admit_fill ? "--span-admit-fill" : (char *)NULL,
+              g_admit_fill, (char *)NULL);
         _exit(127);
     }
     *port = 0;
@@ -697,6 +713,8 @@ int main(int argc, char **argv)
             g_spin = atoi(argv[i + 1]) != 0;
         else if (strcmp(argv[i], "--floor-work-us") == 0)
             g_floor_work_ns = (uint64_t)(atof(argv[i + 1]) * 1000.0);
+        else if (strcmp(argv[i], "--span-admit-fill") == 0)
+            g_admit_fill = argv[i + 1];
         else if (strcmp(argv[i], "--threads") == 0)
             g_server_threads = atoi(argv[i + 1]) > 0 ? atoi(argv[i + 1]) : 2;
     }
