@@ -142,7 +142,10 @@ void ls_span_admission(ctl_state_t *s, uint32_t offered, uint64_t now_ns)
     uint32_t window_ms = (uint32_t)s->cfg.stitch_window_ms;
     double room = fill * (double)s->ring_cap; /* spans one window may bring */
     s->adm_offered += offered;
-    uint32_t elapsed = now_ms - s->adm_start_ms;
+    /* threads stamp their reports before they queue for span_mu: one may
+     * come in with an earlier time than the period's start */
+    int32_t since = (int32_t)(now_ms - s->adm_start_ms);
+    uint32_t elapsed = since > 0 ? (uint32_t)since : 0;
     if (elapsed < (window_ms + 3) / 4 && (double)s->adm_offered < room)
         return;
     double per_window = (double)s->adm_offered * window_ms / (elapsed > 0 ? elapsed : 1);

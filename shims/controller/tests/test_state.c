@@ -750,7 +750,7 @@ typedef struct admit_run {
 
 /* 40 traces per ms (80 spans: 16 times what 1,024 entries x 0.5 hold over
  * a 100 ms window) for 2 s, each trace's parent and child in reports of
- * different services. */
+ * different services, some stamped out of order. */
 static admit_run admit_traffic(double fill)
 {
     ctl_config_t cfg;
@@ -777,7 +777,10 @@ static admit_run admit_traffic(double fill)
     for (unsigned ms = 0; ms < 2000; ms++, t += 1000000) {
         for (int child = 0; child < 2; child++) {
             trace_side(&rep, &in, sp, ids, ms * ADMIT_BATCH, child);
-            assert_int_equal(ctl_state_ingest(s, sc, &rep, false, true, t, &info), 0);
+            /* now and then a report stamped before the last one, as from a
+             * thread that took its time stamp earlier but the lock later */
+            uint64_t stamp = child && ms % 10 == 5 ? t - 2000000 : t;
+            assert_int_equal(ctl_state_ingest(s, sc, &rep, false, true, stamp, &info), 0);
         }
     }
     admit_run r = {
