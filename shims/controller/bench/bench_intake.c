@@ -8,8 +8,11 @@
  * Baseline, measured in the same run with the same client: an HTTP server on
  * the same libmicrohttpd thread model that reads the body and answers 200
  * without doing anything (the floor any libmicrohttpd daemon pays). The ratio
- * is ours / floor. Every span carries a fresh trace id, so the daemon really
- * stitches (nothing is deduplicated away).
+ * is ours / floor. Every span carries a fresh trace id, so every span is new
+ * to the daemon (nothing is deduplicated away); at these rates its span
+ * admission stitches the share of traces its span table holds for their
+ * window and sheds the rest, which each run prints (--span-admit-fill 0:
+ * every span into the table).
  *
  * Usage: bench_intake [--connections N] [--seconds S] [--threads T] [--controller PATH] [--port P]
  *                     [--inproc N [--inproc-threads T]] [--compare PATH]
