@@ -105,7 +105,7 @@ static void buf_reserve(buf_t *b, size_t n)
     b->cap = c;
 }
 
-static bool write_all(int fd, const void *p, size_t n)
+static bool bench_send_all(int fd, const void *p, size_t n)
 {
     const char *c = p;
     while (n) {
@@ -133,7 +133,7 @@ static int http_do(int *fd, uint16_t port, const char *method, const char *path,
                           "%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\n"
                           "Content-Type: application/x-protobuf\r\nContent-Length: %zu\r\n\r\n",
                           method, path, len);
-        if (!write_all(*fd, head, (size_t)hn) || (len && !write_all(*fd, body, len))) {
+        if (!bench_send_all(*fd, head, (size_t)hn) || (len && !bench_send_all(*fd, body, len))) {
             close(*fd);
             *fd = -1;
             continue;
