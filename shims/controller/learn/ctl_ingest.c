@@ -99,7 +99,7 @@ static void resolve_body(ctl_state_t *s, ls_ctx *cx, ctl_scratch_t *sc,
         prep_span *p = &sc->pspan[i];
         p->ep.ep = NIL;
         if (p->self_key == 0)
-            continue; /* no span id: nothing to stitch */
+            continue; /* no span id, or its trace is not admitted: nothing to stitch */
         p->ep.ep = ls_endpoint_find_prep(s, cx, svc, sp->method, sp->path, &p->ep);
         if (p->ep.ep != NIL && !ls_cell_get(s, cx, p->ep.ep, region))
             p->ep.ep = NIL;

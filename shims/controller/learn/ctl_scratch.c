@@ -254,15 +254,17 @@ int ls_prepare(ctl_scratch_t *sc, const slate_load_report_t *rep, uint32_t max_s
     for (size_t i = 0; i < n_spans; i++) {
         const slate_span_t *sp = &rep->spans[i];
         prep_span *p = &sc->pspan[i];
+        /* Key 0: nothing to stitch, so nothing to prepare. A span without an
+         * id cannot be stitched; one whose trace is not admitted is left
+         * out with its whole trace. */
+        p->self_key = p->parent_key = 0;
+        if (sp->span_id.len == 0)
+            continue;
+        sc->spans_offered++;
         uint64_t trace = ls_trace_key(sp->trace_id.ptr, sp->trace_id.len);
-        if (sp->span_id.len > 0) {
-            sc->spans_offered++;
-            if (trace > span_admit) { /* left out with its whole trace: nothing to prepare */
-                sc->spans_shed++;
-                p->ep.ep = NIL;
-                p->self_key = p->parent_key = 0;
-                continue;
-            }
+        if (trace > span_admit) {
+            sc->spans_shed++;
+            continue;
         }
         if (!prep_endpoint(sc, svc_key, rep->service, sp->method, sp->path, &p->ep))
             return -1;
