@@ -150,16 +150,16 @@ void ls_span_admission(ctl_state_t *s, uint32_t offered, uint64_t now_ns)
         return;
     double per_window = (double)s->adm_offered * window_ms / (elapsed > 0 ? elapsed : 1);
     double share = per_window > room ? room / per_window : 1;
-    double was = ctl_metrics_get_f64(&s->m->span_admit_bits);
+    bool was_all = s->span_admit == UINT64_MAX;
     uint64_t admit = share >= 1 ? UINT64_MAX : (uint64_t)(share * 0x1p64);
     __atomic_store_n(&s->span_admit, admit, __ATOMIC_RELAXED);
     ctl_metrics_set_f64(&s->m->span_admit_bits, share);
-    if (share < 1 && was >= 1)
+    if (share < 1 && was_all)
         ctl_log(CTL_LOG_WARN,
                 "spans arrive at %.0f per %u ms stitch window, the span table holds %.0f for it "
                 "(span-table %u x span-admit-fill %g): stitching %.1f%% of traces",
                 per_window, window_ms, room, s->ring_cap, fill, share * 100);
-    else if (share >= 1 && was < 1)
+    else if (share >= 1 && !was_all)
         ctl_log(CTL_LOG_INFO, "spans fit the span table again: stitching every trace");
     s->adm_offered = 0;
     s->adm_start_ms = now_ms;
@@ -284,9 +284,11 @@ static void prefetch_named(const ctl_state_t *s, const span_head *h)
  */
 void ls_spans_prefetch(const ctl_state_t *s, const prep_span *p, size_t n)
 {
+    size_t taking = 0; /* spans that will take a slot */
     for (size_t i = 0; i < n; i++) {
         if (p[i].self_key == 0)
             continue; /* no span id, or its trace is not admitted */
+        taking++;
         __builtin_prefetch(&s->heads[ls_bucket_of(s, p[i].self_key)]);
         if (p[i].parent_key)
             __builtin_prefetch(&s->heads[ls_bucket_of(s, p[i].parent_key)]);
@@ -299,9 +301,6 @@ void ls_spans_prefetch(const ctl_state_t *s, const prep_span *p, size_t n)
             prefetch_named(s, &s->heads[ls_bucket_of(s, p[i].parent_key)].self);
         prefetch_named(s, &s->heads[ls_bucket_of(s, p[i].self_key)].parent);
     }
-    size_t taking = 0;
-    for (size_t i = 0; i < n; i++)
-        taking += p[i].self_key != 0;
     uint32_t head = __atomic_load_n(&s->ring_head, __ATOMIC_RELAXED);
     for (size_t i = 0; i < taking; i += 64 / sizeof(span_ent))
         __builtin_prefetch(&s->ring[(head + i) % s->ring_cap], 1);
