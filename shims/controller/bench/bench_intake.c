@@ -472,6 +472,38 @@ static void *inproc_main(void *arg)
     return NULL;
 }
 
+/* What a state did with the spans (a daemon's from its /metrics): received,
+ * and shed as traces left out of the sample its span table holds
+ * (span-admit-fill). */
+typedef struct span_fate {
+    double received, shed, admit_ratio; /* NAN: not reported */
+} span_fate;
+
+static span_fate spans_of(uint16_t port)
+{
+    span_fate f = {NAN, NAN, NAN};
+    buf_t b = {0};
+    if (http_get(port, "/metrics", &b) == 200) {
+        f.received = metric_value(b.p, "slate_controller_spans_received_total");
+        f.shed = metric_value(b.p, "slate_controller_spans_shed_total");
+        f.admit_ratio = metric_value(b.p, "slate_controller_span_admit_ratio");
+    }
+    free(b.p);
+    return f;
+}
+
+static void print_spans(const char *who, span_fate f)
+{
+    if (isnan(f.shed))
+        printf("spans, %s: %.0f received, every one put in the span table (no span admission)\n",
+               who, f.received);
+    else
+        printf("spans, %s: %.0f received, %.0f of them (%.1f%%) shed with their traces, "
+               "admitting %.2f%% of traces at the end\n",
+               who, f.received, f.shed, f.received > 0 ? 100 * f.shed / f.received : 0,
+               100 * f.admit_ratio);
+}
+
 /* --span-admit-fill, for the state in process and every daemon started ("":
  * their default) */
 static const char *g_admit_fill = "";
@@ -539,12 +571,11 @@ static int run_inproc(const tmpl *tmpls, long n, int threads)
            lc.span_taken,
            100.0 * (double)lc.span_waited / (double)(lc.span_taken ? lc.span_taken : 1),
            lc.exclusive);
-    uint64_t shed = atomic_load(&app.metrics.spans_shed);
-    uint64_t received = atomic_load(&app.metrics.spans_received);
-    printf("  spans: %" PRIu64 " received, %" PRIu64 " (%.1f%%) shed with their traces, admitting "
-           "%.2f%% of traces at the end (span-admit-fill %g)\n",
-           received, shed, 100.0 * (double)shed / (double)(received ? received : 1),
-           100 * ctl_metrics_get_f64(&app.metrics.span_admit_bits), app.cfg.span_admit_fill);
+    char who[64];
+    snprintf(who, sizeof(who), "in process (span-admit-fill %g)", app.cfg.span_admit_fill);
+    print_spans(who, (span_fate){(double)atomic_load(&app.metrics.spans_received),
+                                 (double)atomic_load(&app.metrics.spans_shed),
+                                 ctl_metrics_get_f64(&app.metrics.span_admit_bits)});
     pthread_barrier_destroy(&start);
     free(ws);
     ctl_state_free(app.state);
@@ -616,37 +647,6 @@ static pid_t start_floor(uint16_t *port)
 
 /* ------------------------------------------------------------------------- */
 /* The daemon */
-
-/* What a daemon did with the spans (its /metrics): received, and shed as
- * traces left out of the sample its span table holds (span-admit-fill). */
-typedef struct span_fate {
-    double received, shed, admit_ratio; /* NAN: not reported */
-} span_fate;
-
-static span_fate spans_of(uint16_t port)
-{
-    span_fate f = {NAN, NAN, NAN};
-    buf_t b = {0};
-    if (http_get(port, "/metrics", &b) == 200) {
-        f.received = metric_value(b.p, "slate_controller_spans_received_total");
-        f.shed = metric_value(b.p, "slate_controller_spans_shed_total");
-        f.admit_ratio = metric_value(b.p, "slate_controller_span_admit_ratio");
-    }
-    free(b.p);
-    return f;
-}
-
-static void print_spans(const char *who, span_fate f)
-{
-    if (isnan(f.shed))
-        printf("spans, %s: %.0f received, every one put in the span table (no span admission)\n",
-               who, f.received);
-    else
-        printf("spans, %s: %.0f received, %.0f of them (%.1f%%) shed with their traces, "
-               "admitting %.2f%% of traces at the end\n",
-               who, f.received, f.shed, f.received > 0 ? 100 * f.shed / f.received : 0,
-               100 * f.admit_ratio);
-}
 
 static pid_t start_daemon(const char *bin, uint16_t *port)
 {
